@@ -1,0 +1,303 @@
+"""Shared machinery of RNNClassifier and RNNRegressor."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import GradientNormClipping, LRScheduler
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._data import truncate, validate_sequences
+from ._module import CELL_TYPES, READOUTS, RNNModule
+from ._training import EarlyStoppingIfValid, SequenceDataset, SequenceNet, ValidationSplit
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Gradient steps the "auto" epoch budget aims for; early stopping usually ends
+# training well before.
+_AUTO_STEPS = 2000
+_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 20, 500
+
+
+class _BaseRNN(BaseEstimator):
+    """Base class: parameters, validation, building and training the net."""
+
+    _stratify = False
+
+    _parameter_constraints = {
+        "cell_type": [StrOptions(set(CELL_TYPES))],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "readout": [StrOptions(set(READOUTS))],
+        "standardize": ["boolean"],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        cell_type="gru",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        readout="last",
+        *,
+        standardize=True,
+        max_length=None,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=32,
+        max_epochs="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        clip_grad_norm=1.0,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.cell_type = cell_type
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.readout = readout
+        self.standardize = standardize
+        self.max_length = max_length
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.clip_grad_norm = clip_grad_norm
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+
+    # -- subclass hooks ---------------------------------------------------
+    # _encode_target(y, reset, classes) -> target array for torch
+    # _criterion() -> torch loss class (reduction="none" is set here)
+    # _n_outputs() -> size of the module's output
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        """One epoch on (X, y), without a validation split, from the current weights."""
+        return self._fit(X, y, sample_weight, incremental=True, epochs=1, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental, epochs=None, classes=None):
+        """Validate, build or reuse the net, and train it.
+
+        ``epochs=None`` means a full fit: the epoch budget, with early stopping
+        on a validation split when enabled.
+        """
+        first = not (incremental and hasattr(self, "net_"))
+        X3, lengths = validate_sequences(self, X, reset=first)
+        target = self._encode_target(y, reset=first, classes=classes)
+        if len(target) != len(X3):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: X has {len(X3)}, "
+                f"y has {len(target)}."
+            )
+        weights = self._training_weights(sample_weight, X3, target)
+        if self.max_length is not None:
+            X3, lengths = truncate(X3, lengths, self.max_length)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        device = self._resolve_device()
+        if first:
+            self.net_ = self._build_net(device)
+        self.net_.train_split = None
+        if self.early_stopping and epochs is None:
+            self.net_.train_split = ValidationSplit(
+                self.validation_fraction, stratified=self._stratify, random_state=seed
+            )
+        dataset = SequenceDataset(X3, lengths, target, weights, device=self.net_.device)
+        if epochs is None:
+            epochs = self._epoch_budget(len(X3))
+        with _seeded_torch(seed, device):
+            if first:
+                self.net_.initialize()
+                self.net_.module_.set_standardization(*self._input_statistics(X3, lengths))
+            self.net_.partial_fit(dataset, epochs=epochs)
+        self._check_finite_training()
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a valid torch device; use 'cpu', "
+                "'cuda', 'cuda:N' or 'auto'."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but CUDA is not available on "
+                "this machine; use device='cpu' or device='auto'."
+            )
+        return self.device
+
+    def _training_weights(self, sample_weight, X3, target):
+        """Per-sample loss weights, normalized to average 1."""
+        weights = _check_sample_weight(
+            sample_weight, X3, dtype=np.float64, ensure_non_negative=True
+        )
+        weights = weights * self._class_weights(target)
+        total = weights.sum()
+        if not np.isfinite(total) or total <= 0:
+            raise ValueError(
+                "The sample weights sum to zero (or overflow): at least one sample "
+                "needs a positive, finite weight."
+            )
+        return weights * (len(weights) / total)
+
+    def _class_weights(self, target):
+        return 1.0
+
+    def _input_statistics(self, X3, lengths):
+        """Per-feature mean and scale over all valid time steps."""
+        n_features = X3.shape[2]
+        if not self.standardize:
+            return np.zeros(n_features), np.ones(n_features)
+        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
+        steps = X3[valid].astype(np.float64)
+        mean = steps.mean(axis=0)
+        scale = steps.std(axis=0)
+        scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+        return mean, scale
+
+    def _epoch_budget(self, n_samples):
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        n_batches = -(-n_samples // self.batch_size)
+        return int(np.clip(_AUTO_STEPS // n_batches, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS))
+
+    def _build_net(self, device):
+        callbacks = []
+        if self.clip_grad_norm is not None:
+            callbacks.append(
+                ("clip_grad_norm", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+            )
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStoppingIfValid(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                        sink=_silent,
+                    ),
+                )
+            )
+        callbacks.extend(self.callbacks or [])
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        return SequenceNet(
+            module=RNNModule,
+            module__n_features=self._n_channels,
+            module__n_outputs=self._n_outputs(),
+            module__cell_type=self.cell_type,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__bidirectional=self.bidirectional,
+            module__dropout=self.dropout,
+            module__readout=self.readout,
+            criterion=self._criterion(),
+            criterion__reduction="none",
+            optimizer=optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=1,
+            train_split=None,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+        )
+
+    def _check_finite_training(self):
+        losses = [row.get("train_loss", np.nan) for row in self.net_.history]
+        if losses and not np.isfinite(losses[-1]):
+            warnings.warn(
+                f"Training of {type(self).__name__} diverged: the training loss is "
+                f"{losses[-1]}. Lower lr, keep clip_grad_norm set, or standardize "
+                "the input.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _forward(self, X):
+        """Raw outputs of the module for X, as a float64 numpy array."""
+        check_is_fitted(self)
+        X3, lengths = validate_sequences(self, X, reset=False)
+        if self.max_length is not None:
+            X3, lengths = truncate(X3, lengths, self.max_length)
+        dataset = SequenceDataset(X3, lengths, device=self.net_.device)
+        out = self.net_.forward(dataset, training=False, device="cpu")
+        return out.numpy().astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _silent(*args, **kwargs):
+    """A sink for skorch messages that should not reach the user's console."""
+
+
+class _seeded_torch:
+    """Seed torch's generators for a block and restore them afterwards.
+
+    Training is reproducible for a given ``random_state`` without changing the
+    caller's global random state.
+    """
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        dev = torch.device(device)
+        self.devices = [dev.index or 0] if dev.type == "cuda" else []
+
+    def __enter__(self):
+        self._fork = torch.random.fork_rng(devices=self.devices)
+        self._fork.__enter__()
+        torch.manual_seed(self.seed)
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)

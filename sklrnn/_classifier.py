@@ -1,0 +1,277 @@
+"""Recurrent neural network classifier."""
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import assert_all_finite, column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._base import _BaseRNN
+from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, TRAINING_PARAMS
+
+
+class RNNClassifier(ClassifierMixin, _BaseRNN):
+    _parameter_constraints = {
+        **_BaseRNN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _stratify = True
+
+    def __init__(
+        self,
+        cell_type="gru",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        readout="last",
+        *,
+        standardize=True,
+        max_length=None,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=32,
+        max_epochs="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        clip_grad_norm=1.0,
+        class_weight=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        super().__init__(
+            cell_type=cell_type,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            readout=readout,
+            standardize=standardize,
+            max_length=max_length,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            clip_grad_norm=clip_grad_norm,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on sequences ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_features), or list of arrays
+            Training sequences. 2D input holds one feature per time step; a
+            list holds sequences of different lengths; trailing NaN marks
+            padding.
+        y : array-like of shape (n_samples,)
+            Class labels, of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : RNNClassifier
+            The fitted classifier.
+        """
+        return self._fit(X, y, sample_weight, incremental=self.warm_start)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Training sequences, as in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All labels that can appear in any call; required in the first
+            call, ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : RNNClassifier
+            The updated classifier.
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: the list "
+                "of all labels the classifier will ever see."
+            )
+        return self._partial_fit(X, y, sample_weight, classes=classes)
+
+    def predict_proba(self, X):
+        """Probability of each class for each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
+        """
+        return softmax(self._forward(X), axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of the probability of each class for each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        return log_softmax(self._forward(X), axis=1)
+
+    def predict(self, X):
+        """Most probable class of each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, of the type of ``classes_``.
+        """
+        scores = self._forward(X)
+        return self.classes_[scores.argmax(axis=1)]
+
+    # -- hooks of _BaseRNN ------------------------------------------------
+
+    def _encode_target(self, y, *, reset, classes=None):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        assert_all_finite(y, input_name="y")
+        check_classification_targets(y)
+        if reset:
+            encoder = LabelEncoder().fit(y if classes is None else column_or_1d(classes))
+            self.classes_ = encoder.classes_
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but the "
+                    f"data contains only one class: {self.classes_[0]!r}."
+                )
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _class_weights(self, target):
+        if self.class_weight is None:
+            return 1.0
+        weight = self.class_weight
+        if isinstance(weight, dict):  # keys are labels; map them to encoded indices
+            weight = {int(np.searchsorted(self.classes_, k)): v for k, v in weight.items()}
+        return compute_sample_weight(weight, target)
+
+    def _training_weights(self, sample_weight, X3, target):
+        weights = super()._training_weights(sample_weight, X3, target)
+        if len(np.unique(target[weights > 0])) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with "
+                "positive sample_weight, but only one class has positive weight."
+            )
+        return weights
+
+    def _criterion(self):
+        return nn.CrossEntropyLoss
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
+
+    A PyTorch recurrent network (Elman RNN, LSTM or GRU) trained through
+    skorch, with every architecture choice a constructor parameter, so that
+    grid search, cross-validation, cloning and pickling work as for any
+    scikit-learn classifier.
+
+    Parameters
+    ----------
+    {ARCHITECTURE_PARAMS}
+
+    {TRAINING_PARAMS}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as ``{{label: weight}}``;
+        ``"balanced"`` weighs classes inversely to their frequency.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    {FITTED_ATTRIBUTES}
+
+    See Also
+    --------
+    RNNRegressor : The same network for regression.
+
+    Notes
+    -----
+    Inputs are sequences: a 2D array or DataFrame of shape
+    ``(n_samples, n_timesteps)`` holds one feature per step, a 3D array is
+    ``(n_samples, n_timesteps, n_features)``, and a list of arrays holds
+    sequences of different lengths. Trailing NaN marks padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklrnn import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 12))
+    >>> y = np.where(X[:, -3:].sum(axis=1) > 0, "up", "down")
+    >>> clf = RNNClassifier(hidden_size=16, max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).tolist()
+    ['down', 'up', 'up']
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 2)
+    """

@@ -1,0 +1,289 @@
+"""Conversion of user input into padded sequence arrays.
+
+Every input format the estimators accept goes through :func:`to_padded` (and
+the estimator-facing :func:`validate_sequences`), so there is one place that
+decides what a sequence is:
+
+* a 2D array or DataFrame ``(n_samples, n_timesteps)`` holds one feature;
+* a 3D array ``(n_samples, n_timesteps, n_features)`` is channels-last;
+* a list of 1D/2D arrays holds sequences of different lengths ("ragged").
+
+Trailing NaN marks padding (the UCR/UEA convention); NaN anywhere else is an
+error. The result is a float32 array zero-filled past each sequence's end and
+an int64 array of true lengths.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = ["to_padded", "pad_sequences", "truncate", "validate_sequences"]
+
+
+def _is_ragged(X):
+    """True for a list or tuple of per-sample arrays (not a nested table)."""
+    if not isinstance(X, list | tuple) or len(X) == 0:
+        return False
+    first = X[0]
+    if hasattr(first, "shape"):  # numpy arrays, DataFrames, tensors
+        return True
+    if isinstance(first, list | tuple):
+        # A list of lists is a table unless the inner lengths differ or the
+        # items are themselves lists (a list of 2D sequences).
+        lengths = {len(x) if isinstance(x, list | tuple) else -1 for x in X}
+        nested = any(
+            len(x) and isinstance(x[0], list | tuple) for x in X if isinstance(x, list | tuple)
+        )
+        return len(lengths) > 1 or nested
+    return False
+
+
+def _check_ragged(X, input_name):
+    """Validate a list of sequences and return them as float 2D arrays."""
+    seqs = []
+    for i, seq in enumerate(X):
+        if sp.issparse(seq):
+            raise TypeError(
+                f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
+                "dense. Convert it with .toarray()."
+            )
+        arr = check_array(
+            seq,
+            ensure_2d=False,
+            allow_nd=True,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=0,
+            input_name=input_name,
+        )
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise ValueError(
+                f"Sequence {i} of {input_name} has {arr.ndim} dimensions; each sequence "
+                "in a list must be 1D (n_timesteps,) or 2D (n_timesteps, n_features)."
+            )
+        seqs.append(arr)
+    n_features = {s.shape[1] for s in seqs}
+    if len(n_features) > 1:
+        raise ValueError(
+            f"All sequences in {input_name} must have the same number of features; "
+            f"got {sorted(n_features)}."
+        )
+    return seqs
+
+
+def pad_sequences(sequences, max_length=None, fill_value=np.nan):
+    """Stack sequences of different lengths into one padded 3D array.
+
+    Parameters
+    ----------
+    sequences : list of array-like of shape (n_timesteps_i,) or (n_timesteps_i, n_features)
+        The sequences, oldest step first.
+    max_length : int, default=None
+        Length of the output's time axis. Defaults to the longest sequence;
+        longer sequences keep their most recent ``max_length`` steps.
+    fill_value : float, default=np.nan
+        Value written past the end of each sequence. NaN is what the
+        estimators read as padding.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, max_length, n_features)
+        The padded sequences, float64.
+
+    Examples
+    --------
+    >>> from sklrnn import pad_sequences
+    >>> pad_sequences([[1.0, 2.0, 3.0], [4.0]])[:, :, 0]
+    array([[ 1.,  2.,  3.],
+           [ 4., nan, nan]])
+    """
+    seqs = _check_ragged(list(sequences), "sequences")
+    if not seqs:
+        raise ValueError("pad_sequences needs at least one sequence.")
+    longest = max(len(s) for s in seqs)
+    T = longest if max_length is None else int(max_length)
+    out = np.full((len(seqs), T, seqs[0].shape[1]), fill_value, dtype=np.float64)
+    for i, s in enumerate(seqs):
+        s = s[-T:] if T else s[:0]
+        out[i, : len(s)] = s
+    return out
+
+
+def _lengths_from_nan(X, input_name):
+    """Read sequence lengths off trailing NaN padding of a 3D array.
+
+    A time step is padding when all its features are NaN and every later step
+    is padding too. Any other NaN is an error.
+    """
+    step_nan = np.isnan(X)
+    all_nan = step_nan.all(axis=2)
+    # Reverse cumulative product: True where this step and all later steps are NaN.
+    trailing = np.flip(np.cumprod(np.flip(all_nan, axis=1), axis=1), axis=1).astype(bool)
+    inner = step_nan & ~trailing[:, :, None]
+    if inner.any():
+        i, t, f = np.argwhere(inner)[0]
+        raise ValueError(
+            f"Input {input_name} contains NaN at sample {i}, time step {t}, feature {f}. "
+            "NaN is only allowed as trailing padding (all features NaN from some step to "
+            "the end); impute missing values before fitting, e.g. with "
+            "sklearn.impute.SimpleImputer or pandas' ffill()."
+        )
+    lengths = X.shape[1] - trailing.sum(axis=1)
+    empty = np.flatnonzero(lengths == 0)
+    if empty.size:
+        raise ValueError(
+            f"Input {input_name} contains NaN in every step of sample {empty[0]} "
+            "(a sequence of length 0). Drop empty sequences before fitting."
+        )
+    return lengths.astype(np.int64)
+
+
+def to_padded(X, *, input_name="X"):
+    """Convert any supported sequence input to ``(X3d, lengths)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features), \
+            or list of arrays
+        Sequences. 2D input holds one feature per time step; a list holds
+        sequences of different lengths; trailing NaN marks padding.
+    input_name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    X3d : ndarray of shape (n_samples, n_timesteps, n_features), float32
+        Sequences with zeros past each end.
+    lengths : ndarray of shape (n_samples,), int64
+        True length of each sequence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklrnn._data import to_padded
+    >>> X3d, lengths = to_padded(np.array([[1.0, 2.0], [3.0, np.nan]]))
+    >>> X3d.shape, lengths.tolist()
+    ((2, 2, 1), [2, 1])
+    """
+    if _is_ragged(X):
+        X = pad_sequences(X)
+    X = check_array(
+        X,
+        allow_nd=True,
+        dtype=np.float64,
+        ensure_all_finite="allow-nan",
+        input_name=input_name,
+    )
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise ValueError(
+            f"Expected 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
+            f"n_features) input, got {X.ndim}D input with shape {X.shape}. "
+            "Reshape your data."
+        )
+    if X.shape[1] == 0 or X.shape[2] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            "required: sequences need at least one time step and one feature."
+        )
+    lengths = _lengths_from_nan(X, input_name)
+    X32 = np.nan_to_num(X, nan=0.0).astype(np.float32)
+    if not np.isfinite(X32).all():
+        raise ValueError(
+            f"Input {input_name} contains values too large for float32 "
+            f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it before fitting."
+        )
+    return X32, lengths
+
+
+def _is_table(X):
+    """True for a 2D array-like: one row per sample, one column per time step."""
+    if _is_ragged(X):
+        return False
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and isinstance(X, list | tuple):
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # inhomogeneous nesting; to_padded reports it
+            return False
+    return ndim == 2
+
+
+def validate_sequences(estimator, X, *, reset):
+    """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
+
+    A 2D table goes through scikit-learn's ``validate_data``, so that
+    ``n_features_in_`` and ``feature_names_in_`` mean what they mean for any
+    scikit-learn estimator (the columns of the table). For 3D and ragged input
+    ``n_features_in_`` is the size of the feature axis. At predict time the
+    number of features per time step must match what ``fit`` saw; a model fitted
+    on 3D or ragged input accepts sequences of any length.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator being fitted or used.
+    X : array-like or list of arrays
+        The input.
+    reset : bool
+        True in ``fit``, False in predict-like methods.
+
+    Returns
+    -------
+    X3d : ndarray of shape (n_samples, n_timesteps, n_features), float32
+    lengths : ndarray of shape (n_samples,), int64
+    """
+    name = type(estimator).__name__
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} does not accept sparse input: sequences are dense. "
+            "Convert X with X.toarray()."
+        )
+    table = _is_table(X)
+    if table and (reset or estimator._fitted_on_table):
+        # Feature names and column count, with scikit-learn's own messages.
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+    X3d, lengths = to_padded(X)
+    if reset:
+        if not table:
+            estimator.n_features_in_ = X3d.shape[2]
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        estimator._fitted_on_table = table
+        estimator._n_channels = X3d.shape[2]
+    elif X3d.shape[2] != estimator._n_channels:
+        raise ValueError(
+            f"X has {X3d.shape[2]} features per time step, but {name} is expecting "
+            f"{estimator._n_channels} features per time step as input."
+        )
+    return X3d, lengths
+
+
+def truncate(X3d, lengths, max_length):
+    """Keep the most recent ``max_length`` steps of each sequence.
+
+    Parameters
+    ----------
+    X3d : ndarray of shape (n_samples, n_timesteps, n_features)
+        Sequences with zeros past each end.
+    lengths : ndarray of shape (n_samples,)
+        True length of each sequence.
+    max_length : int
+        Number of steps to keep.
+
+    Returns
+    -------
+    X3d : ndarray of shape (n_samples, min(n_timesteps, max_length), n_features)
+    lengths : ndarray of shape (n_samples,)
+    """
+    if X3d.shape[1] <= max_length:
+        return X3d, lengths
+    start = np.maximum(lengths - max_length, 0)
+    steps = start[:, None] + np.arange(max_length)[None, :]
+    new_lengths = np.minimum(lengths, max_length)
+    out = np.take_along_axis(X3d, np.minimum(steps, X3d.shape[1] - 1)[:, :, None], axis=1)
+    out[np.arange(max_length)[None, :] >= new_lengths[:, None]] = 0.0
+    return out, new_lengths

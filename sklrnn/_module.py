@@ -1,0 +1,162 @@
+"""The PyTorch module behind the estimators."""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+__all__ = ["RNNModule", "CELL_TYPES", "READOUTS"]
+
+CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
+READOUTS = ("last", "mean", "max", "attention")
+
+
+class RNNModule(nn.Module):
+    """Recurrent network with a sequence readout and a linear head.
+
+    The input is standardized with fixed per-feature statistics (buffers set by
+    the estimator), run through stacked recurrent layers as a packed batch so
+    that padding never reaches the cells, summarized over the valid steps of
+    each sequence, and mapped to ``n_outputs`` values.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of features per time step.
+    n_outputs : int
+        Size of the output: number of classes or of regression targets.
+    cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
+        Recurrent cell: Elman with tanh or ReLU, LSTM or GRU.
+    hidden_size : int, default=64
+        Size of the hidden state of each layer and direction.
+    num_layers : int, default=1
+        Number of stacked recurrent layers.
+    bidirectional : bool, default=False
+        Whether each layer also reads the sequence backwards.
+    dropout : float, default=0.0
+        Dropout between stacked layers and before the head.
+    readout : {"last", "mean", "max", "attention"}, default="last"
+        How the per-step outputs become one vector per sequence: the state at
+        the last valid step (and, when bidirectional, the backward state at
+        the first step), the mean or the max over valid steps, or an
+        attention-weighted mean over valid steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklrnn._module import RNNModule
+    >>> module = RNNModule(n_features=3, n_outputs=2, cell_type="lstm")
+    >>> X = torch.zeros(4, 10, 3)
+    >>> lengths = torch.tensor([10, 7, 3, 1])
+    >>> module(X, lengths).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs,
+        cell_type="gru",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        readout="last",
+    ):
+        super().__init__()
+        if cell_type not in CELL_TYPES:
+            raise ValueError(f"cell_type must be one of {CELL_TYPES}, got {cell_type!r}.")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        rnn_class = {"rnn": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+        extra = {"nonlinearity": "relu"} if cell_type == "rnn_relu" else {}
+        self.cell_type = cell_type
+        self.readout = readout
+        self.rnn = rnn_class[cell_type](
+            n_features,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+            **extra,
+        )
+        width = hidden_size * (2 if bidirectional else 1)
+        self.attention = nn.Linear(width, 1) if readout == "attention" else None
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, n_outputs)
+        self.register_buffer("input_mean", torch.zeros(n_features))
+        self.register_buffer("input_scale", torch.ones(n_features))
+        self._reset_recurrent_weights()
+
+    def _reset_recurrent_weights(self):
+        # Orthogonal recurrent matrices keep gradients from vanishing or
+        # exploding early in training; a forget-gate bias of 1 lets an LSTM
+        # remember by default (Jozefowicz et al., 2015).
+        gates = {"lstm": 4, "gru": 3}.get(self.cell_type, 1)
+        for name, param in self.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                for chunk in param.data.chunk(gates, dim=0):
+                    nn.init.orthogonal_(chunk)
+            elif name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(param.data)
+            elif name.startswith("bias"):
+                param.data.zero_()
+                if self.cell_type == "lstm" and name.startswith("bias_ih"):
+                    size = param.shape[0] // 4
+                    param.data[size : 2 * size] = 1.0
+
+    def set_standardization(self, mean, scale):
+        """Set the per-feature input statistics, as array-likes of length n_features."""
+        self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
+        self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
+
+    def forward(self, X, lengths):
+        """Map padded sequences to outputs.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences; values past each sequence's length are ignored.
+        lengths : Tensor of shape (batch,), int64, on the CPU
+            True length of each sequence, between 1 and n_timesteps.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_outputs)
+        """
+        longest = int(lengths.max())
+        X = (X[:, :longest] - self.input_mean) / self.input_scale
+        ragged = bool((lengths != longest).any())
+        if ragged:
+            packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=longest)
+        else:
+            out, state = self.rnn(X)
+        if self.readout == "last":
+            h = state[0] if self.cell_type == "lstm" else state
+            if self.rnn.bidirectional:
+                summary = torch.cat([h[-2], h[-1]], dim=1)
+            else:
+                summary = h[-1]
+        else:
+            summary = self._pool(out, lengths, longest, ragged)
+        return self.head(self.dropout(summary))
+
+    def _pool(self, out, lengths, longest, ragged):
+        if ragged:
+            steps = torch.arange(longest, device=out.device)
+            mask = steps[None, :] < lengths.to(out.device)[:, None]
+        if self.readout == "mean":
+            if ragged:  # pad_packed_sequence leaves zeros past each end
+                return out.sum(dim=1) / lengths.to(out)[:, None]
+            return out.mean(dim=1)
+        if self.readout == "max":
+            if ragged:
+                out = out.masked_fill(~mask[..., None], float("-inf"))
+            return out.max(dim=1).values
+        scores = self.attention(out).squeeze(-1)
+        if ragged:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=1)
+        return torch.bmm(weights[:, None, :], out).squeeze(1)
