@@ -1,11 +1,16 @@
 """Shared machinery of RNNClassifier and RNNRegressor."""
 
+import json
+import os
+import pickle
+import threading
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import GradientNormClipping, LRScheduler
+from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -13,7 +18,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._data import truncate, validate_sequences
 from ._module import CELL_TYPES, READOUTS, RNNModule
-from ._training import EarlyStoppingIfValid, SequenceDataset, SequenceNet, ValidationSplit
+from ._training import (
+    EarlyStoppingIfValid,
+    EpochCheckpoint,
+    SequenceDataset,
+    SequenceNet,
+    TrainingGuard,
+    ValidationSplit,
+)
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -56,6 +68,7 @@ class _BaseRNN(BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "checkpoint": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -83,6 +96,7 @@ class _BaseRNN(BaseEstimator):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        checkpoint=None,
     ):
         self.cell_type = cell_type
         self.hidden_size = hidden_size
@@ -106,6 +120,7 @@ class _BaseRNN(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
 
     # -- subclass hooks ---------------------------------------------------
     # _encode_target(y, reset, classes) -> target array for torch
@@ -122,6 +137,8 @@ class _BaseRNN(BaseEstimator):
         ``epochs=None`` means a full fit: the epoch budget, with early stopping
         on a validation split when enabled.
         """
+        full = epochs is None
+        resume = self._read_checkpoint() if full and self.warm_start else None
         first = not (incremental and hasattr(self, "net_"))
         X3, lengths = validate_sequences(self, X, reset=first)
         target = self._encode_target(y, reset=first, classes=classes)
@@ -139,22 +156,82 @@ class _BaseRNN(BaseEstimator):
         if first:
             self.net_ = self._build_net(device)
         self.net_.train_split = None
-        if self.early_stopping and epochs is None:
+        if self.early_stopping and full:
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
         dataset = SequenceDataset(X3, lengths, target, weights, device=self.net_.device)
-        if epochs is None:
+        if full:
             epochs = self._epoch_budget(len(X3))
+        # Shuffling draws from a generator of this fit alone, so that fits in
+        # parallel threads stay reproducible.
+        self.net_.generator_ = torch.Generator().manual_seed(seed)
         with _seeded_torch(seed, device):
             if first:
                 self.net_.initialize()
                 self.net_.module_.set_standardization(*self._input_statistics(X3, lengths))
-            self.net_.partial_fit(dataset, epochs=epochs)
+        if resume is not None and (first or resume["epochs_left"] > 0):
+            epochs = self._restore_checkpoint(resume) or epochs
+        # Dropout draws from torch's global generator: only then does training
+        # hold the process-wide seeding lock.
+        with _seeded_torch(seed, device) if self.dropout > 0 else nullcontext():
+            try:
+                self.net_.partial_fit(dataset, epochs=epochs)
+            finally:
+                self.history_ = self.net_.history
+                self.n_iter_ = len(self.history_)
+        interrupt, self.net_.interrupted_ = self.net_.interrupted_, None
         self._check_finite_training()
-        self.history_ = self.net_.history
-        self.n_iter_ = len(self.history_)
+        if interrupt is not None:
+            self._reraise_interrupt(interrupt)
         return self
+
+    def _reraise_interrupt(self, interrupt):
+        if hasattr(interrupt, "add_note"):  # Python >= 3.11
+            interrupt.add_note(
+                f"{type(self).__name__}: training was interrupted; the estimator keeps "
+                f"the weights of its last completed epoch ({self.n_iter_} epochs in "
+                "history_) and can predict, or continue with warm_start=True."
+            )
+        raise interrupt
+
+    def _read_checkpoint(self):
+        """The state saved in ``checkpoint``, or None when there is none."""
+        if self.checkpoint is None or not os.path.exists(self.checkpoint):
+            return None
+        try:
+            return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"Cannot read the checkpoint {os.fspath(self.checkpoint)!r} of "
+                f"{type(self).__name__}: {exc}. Delete the file to train from scratch."
+            ) from exc
+
+    def _restore_checkpoint(self, state):
+        """Load a checkpoint into ``net_``; return the epochs its fit had left."""
+        from skorch.history import History
+
+        net = self.net_
+        try:
+            net.module_.load_state_dict(state["module"])
+            net.optimizer_.load_state_dict(state["optimizer"])
+            history = History(json.loads(state["history"]))
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise ValueError(
+                f"The checkpoint {os.fspath(self.checkpoint)!r} does not match this "
+                f"{type(self).__name__} (different architecture, data or sklrnn "
+                f"version?): {exc}. Delete the file or set checkpoint to another path."
+            ) from exc
+        for group in net.optimizer_.param_groups:  # the current settings win
+            group["lr"] = self.lr
+            group["weight_decay"] = self.weight_decay
+        net.history_ = history
+        if state["generator"] is not None:
+            net.generator_.set_state(state["generator"])
+        early = dict(net.callbacks_).get("early_stopping")
+        if early is not None and state["early_stopping"] is not None:
+            early.resume_state_ = state["early_stopping"]
+        return state["epochs_left"]
 
     def _resolve_device(self):
         if self.device == "auto":
@@ -209,7 +286,8 @@ class _BaseRNN(BaseEstimator):
         return int(np.clip(_AUTO_STEPS // n_batches, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS))
 
     def _build_net(self, device):
-        callbacks = []
+        # First, so that it checks each epoch before any callback acts on it.
+        callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
             callbacks.append(
                 ("clip_grad_norm", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
@@ -222,10 +300,16 @@ class _BaseRNN(BaseEstimator):
                         monitor="valid_loss",
                         patience=self.n_iter_no_change,
                         load_best=True,
-                        sink=_silent,
+                        sink=print if self.verbose else _silent,
                     ),
                 )
             )
+        if self.verbose >= 2:
+            # A per-batch progress bar for long epochs; PrintLog (skorch's
+            # default, active when verbose > 0) still prints the epoch table.
+            callbacks.append(("progress_bar", ProgressBar(detect_notebook=False)))
+        if self.checkpoint is not None:  # after early stopping, to save its counters
+            callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         callbacks.extend(self.callbacks or [])
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         return SequenceNet(
@@ -252,15 +336,18 @@ class _BaseRNN(BaseEstimator):
         )
 
     def _check_finite_training(self):
-        losses = [row.get("train_loss", np.nan) for row in self.net_.history]
-        if losses and not np.isfinite(losses[-1]):
-            warnings.warn(
-                f"Training of {type(self).__name__} diverged: the training loss is "
-                f"{losses[-1]}. Lower lr, keep clip_grad_norm set, or standardize "
-                "the input.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        guard = dict(self.net_.callbacks_)["training_guard"]
+        if guard.diverged_ is None:
+            return
+        epoch = guard.restored_epoch_
+        restored = f"epoch {epoch}" if epoch else "before this training call"
+        warnings.warn(
+            f"Training of {type(self).__name__} diverged: {guard.diverged_}. Training "
+            f"stopped and the last finite weights (from {restored}) were restored. "
+            "Lower lr, keep clip_grad_norm set, or standardize the input.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def _forward(self, X):
         """Raw outputs of the module for X, as a float64 numpy array."""
@@ -282,11 +369,18 @@ def _silent(*args, **kwargs):
     """A sink for skorch messages that should not reach the user's console."""
 
 
+# torch's global generator is shared by all threads; whoever seeds it holds
+# this lock until the state is restored.
+_TORCH_RNG_LOCK = threading.RLock()
+
+
 class _seeded_torch:
     """Seed torch's generators for a block and restore them afterwards.
 
     Training is reproducible for a given ``random_state`` without changing the
-    caller's global random state.
+    caller's global random state. The block holds a process-wide lock, so
+    that threads seeding at the same time do not draw from each other's
+    streams.
     """
 
     def __init__(self, seed, device):
@@ -295,9 +389,17 @@ class _seeded_torch:
         self.devices = [dev.index or 0] if dev.type == "cuda" else []
 
     def __enter__(self):
-        self._fork = torch.random.fork_rng(devices=self.devices)
-        self._fork.__enter__()
-        torch.manual_seed(self.seed)
+        _TORCH_RNG_LOCK.acquire()
+        try:
+            self._fork = torch.random.fork_rng(devices=self.devices)
+            self._fork.__enter__()
+            torch.manual_seed(self.seed)
+        except BaseException:
+            _TORCH_RNG_LOCK.release()
+            raise
 
     def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
+        try:
+            return self._fork.__exit__(*exc)
+        finally:
+            _TORCH_RNG_LOCK.release()

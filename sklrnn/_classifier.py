@@ -48,6 +48,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        checkpoint=None,
     ):
         super().__init__(
             cell_type=cell_type,
@@ -72,6 +73,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            checkpoint=checkpoint,
         )
         self.class_weight = class_weight
 

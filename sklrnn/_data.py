@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["to_padded", "pad_sequences", "truncate", "validate_sequences"]
+__all__ = ["to_padded", "to_nan_padded", "pad_sequences", "truncate", "validate_sequences"]
 
 
 def _is_ragged(X):
@@ -140,6 +140,60 @@ def _lengths_from_nan(X, input_name):
     return lengths.astype(np.int64)
 
 
+def to_nan_padded(X, *, input_name="X"):
+    """Convert any supported sequence input to a NaN-padded float64 3D array.
+
+    The interchange format between sequence transformers and estimators:
+    values past each sequence's end are NaN, so the lengths travel with the
+    data.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features), \
+            or list of arrays
+        Sequences, as for :func:`to_padded`.
+    input_name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    X3d : ndarray of shape (n_samples, n_timesteps, n_features), float64
+        Sequences with NaN past each end.
+    lengths : ndarray of shape (n_samples,), int64
+        True length of each sequence.
+
+    Examples
+    --------
+    >>> from sklrnn._data import to_nan_padded
+    >>> X3d, lengths = to_nan_padded([[1.0, 2.0], [3.0]])
+    >>> X3d[:, :, 0].tolist(), lengths.tolist()
+    ([[1.0, 2.0], [3.0, nan]], [2, 1])
+    """
+    if _is_ragged(X):
+        X = pad_sequences(X)
+    X = check_array(
+        X,
+        allow_nd=True,
+        dtype=np.float64,
+        ensure_all_finite="allow-nan",
+        input_name=input_name,
+    )
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise ValueError(
+            f"Expected 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
+            f"n_features) input, got {X.ndim}D input with shape {X.shape}. "
+            "Reshape your data."
+        )
+    if X.shape[1] == 0 or X.shape[2] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            "required: sequences need at least one time step and one feature."
+        )
+    return X, _lengths_from_nan(X, input_name)
+
+
 def to_padded(X, *, input_name="X"):
     """Convert any supported sequence input to ``(X3d, lengths)``.
 
@@ -167,29 +221,7 @@ def to_padded(X, *, input_name="X"):
     >>> X3d.shape, lengths.tolist()
     ((2, 2, 1), [2, 1])
     """
-    if _is_ragged(X):
-        X = pad_sequences(X)
-    X = check_array(
-        X,
-        allow_nd=True,
-        dtype=np.float64,
-        ensure_all_finite="allow-nan",
-        input_name=input_name,
-    )
-    if X.ndim == 2:
-        X = X[:, :, None]
-    if X.ndim != 3:
-        raise ValueError(
-            f"Expected 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
-            f"n_features) input, got {X.ndim}D input with shape {X.shape}. "
-            "Reshape your data."
-        )
-    if X.shape[1] == 0 or X.shape[2] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
-            "required: sequences need at least one time step and one feature."
-        )
-    lengths = _lengths_from_nan(X, input_name)
+    X, lengths = to_nan_padded(X, input_name=input_name)
     X32 = np.nan_to_num(X, nan=0.0).astype(np.float32)
     if not np.isfinite(X32).all():
         raise ValueError(
@@ -212,7 +244,7 @@ def _is_table(X):
     return ndim == 2
 
 
-def validate_sequences(estimator, X, *, reset):
+def validate_sequences(estimator, X, *, reset, keep_nan=False):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
     A 2D table goes through scikit-learn's ``validate_data``, so that
@@ -230,6 +262,9 @@ def validate_sequences(estimator, X, *, reset):
         The input.
     reset : bool
         True in ``fit``, False in predict-like methods.
+    keep_nan : bool, default=False
+        Return float64 with NaN past each end (:func:`to_nan_padded`, for
+        transformers) instead of float32 with zeros (:func:`to_padded`).
 
     Returns
     -------
@@ -246,7 +281,7 @@ def validate_sequences(estimator, X, *, reset):
     if table and (reset or estimator._fitted_on_table):
         # Feature names and column count, with scikit-learn's own messages.
         validate_data(estimator, X, reset=reset, skip_check_array=True)
-    X3d, lengths = to_padded(X)
+    X3d, lengths = (to_nan_padded if keep_nan else to_padded)(X)
     if reset:
         if not table:
             estimator.n_features_in_ = X3d.shape[2]

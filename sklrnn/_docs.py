@@ -79,14 +79,28 @@ default="adam"
         global random state of torch is left as it was.
 
     verbose : int, default=0
-        Whether to print a table of losses per epoch.
+        ``0`` trains silently; ``1`` prints a table of losses per epoch (and,
+        with early stopping, when training stops and which epoch's weights
+        are restored); ``2`` or more also shows a progress bar over the
+        batches of each epoch.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks to run during training.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
-        starting from scratch."""
+        starting from scratch. With ``checkpoint`` set, it resumes from the
+        checkpoint file (see ``checkpoint``).
+
+    checkpoint : str, path-like or None, default=None
+        File where ``fit`` saves, after every completed epoch, what is needed
+        to resume training: weights, optimizer state, history, the shuffling
+        state, early-stopping counters and the epochs left. A ``fit`` with
+        ``warm_start=True`` on the same data then resumes the interrupted fit
+        from that file (also in a new process, on a new estimator with the same
+        parameters) and runs only its remaining epochs; with an int
+        ``random_state`` the result equals an uninterrupted fit. A ``fit``
+        with ``warm_start=False`` starts over and overwrites the file."""
 
 FITTED_ATTRIBUTES = """\
 n_features_in_ : int
@@ -101,7 +115,9 @@ n_features_in_ : int
 
     history_ : skorch.History
         Per-epoch records, including ``train_loss`` and, with early
-        stopping, ``valid_loss``.
+        stopping, ``valid_loss``; when early stopping restored the weights
+        of its best epoch, the last record holds that epoch's number under
+        ``best_epoch``. :class:`~sklrnn.plotting.LossCurveDisplay` plots it.
 
     n_iter_ : int
         Number of epochs run."""

@@ -7,13 +7,26 @@ batch is one index operation; skorch still runs the loop, the callbacks, the
 history and the device handling.
 """
 
+import copy
+import json
+import math
+import os
+
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from sklearn.model_selection import train_test_split
 
-__all__ = ["SequenceDataset", "BatchIterator", "ValidationSplit", "SequenceNet"]
+__all__ = [
+    "SequenceDataset",
+    "BatchIterator",
+    "ValidationSplit",
+    "SequenceNet",
+    "StopTraining",
+    "TrainingGuard",
+    "EpochCheckpoint",
+]
 
 
 class SequenceDataset(torch.utils.data.Dataset):
@@ -65,21 +78,24 @@ class SequenceDataset(torch.utils.data.Dataset):
 class BatchIterator:
     """Mini-batches of a :class:`SequenceDataset`, taken by index.
 
-    Shuffling draws from torch's (forked, seeded) global generator, so a fit
-    with a fixed ``random_state`` sees the same batches every time.
+    Shuffling draws from ``generator`` (a ``torch.Generator`` seeded by the
+    estimator, or torch's global generator when None), so a fit with a fixed
+    ``random_state`` sees the same batches every time, also when other
+    threads fit at the same time.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = torch.randperm(n) if self.shuffle else None
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 yield self.dataset.batch(slice(start, start + self.batch_size))
@@ -124,6 +140,167 @@ class EarlyStoppingIfValid(EarlyStopping):
         if self.monitor in net.history[-1]:
             super().on_epoch_end(net, **kwargs)
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        resumed = getattr(self, "resume_state_", None)
+        if resumed is not None:  # continue an interrupted fit's patience count
+            self.misses_, self.dynamic_threshold_, self.best_epoch_, weights = resumed
+            self.best_model_weights_ = weights
+            self.resume_state_ = None
+
+    def get_resume_state(self):
+        """The counters and best weights a resumed fit needs, as a tuple."""
+        return (
+            int(self.misses_),
+            float(self.dynamic_threshold_),
+            int(self.best_epoch_),
+            self.best_model_weights_,
+        )
+
+    def on_train_end(self, net, **kwargs):
+        if not len(net.history):  # interrupted before the first epoch completed
+            return
+        super().on_train_end(net, **kwargs)
+        if self.best_model_weights_ is not None and len(net.history):
+            # Which epoch's weights the model holds now, for plots and
+            # reports (the improvement flags in the history ignore the
+            # threshold that decides the best epoch here).
+            net.history.record("best_epoch", int(self.best_epoch_))
+
+
+class StopTraining(KeyboardInterrupt):
+    """Ends training at the end of an epoch or on divergence, as skorch expects.
+
+    skorch ends its loop on ``KeyboardInterrupt`` (its ``EarlyStopping`` raises
+    one); this subclass tells such a requested stop apart from an interrupt
+    from outside (Ctrl-C), which :class:`SequenceNet` reports to the caller.
+    """
+
+
+def _finite_params(module):
+    flags = [torch.isfinite(p).all() for p in module.parameters()]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+class TrainingGuard(Callback):
+    """Keep the last good training state and fall back to it.
+
+    After every completed epoch whose losses and weights are all finite, a
+    copy of the module's and the optimizer's state is kept in memory (a few
+    hundred kilobytes for the sizes used here, copied in well under a
+    millisecond). A non-finite batch loss (training or validation) or
+    non-finite weights at the end of an epoch stop training at once. When
+    training ends inside an epoch -- divergence, or an interrupt such as
+    Ctrl-C -- the copy is restored and the history is cut back to the
+    completed epochs, so that the model, its optimizer and ``history`` agree.
+
+    Attributes
+    ----------
+    diverged_ : str or None
+        What went non-finite in the last training call, or None.
+    restored_epoch_ : int or None
+        Number of the epoch whose weights were restored (0: the weights from
+        before the training call), or None when nothing was restored.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.diverged_ = None
+        self.restored_epoch_ = None
+        self._in_epoch = False
+        self._keep(net)
+
+    def _keep(self, net):
+        self._n_epochs = len(net.history)
+        self._module_state = {
+            k: v.detach().clone() for k, v in net.module_.state_dict().items()
+        }
+        self._optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._in_epoch = True
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        value = float(loss) if loss is not None else 0.0
+        if not math.isfinite(value):
+            which = "training" if training else "validation"
+            self.diverged_ = (
+                f"the {which} loss became {value} in epoch {len(net.history)}"
+            )
+            raise StopTraining
+
+    def on_epoch_end(self, net, **kwargs):
+        if not _finite_params(net.module_):
+            self.diverged_ = f"the weights became non-finite in epoch {len(net.history)}"
+            raise StopTraining
+        self._keep(net)
+        self._in_epoch = False
+
+    def on_train_end(self, net, **kwargs):
+        if self._in_epoch or self.diverged_:
+            net.module_.load_state_dict(self._module_state)
+            net.optimizer_.load_state_dict(self._optimizer_state)
+            del net.history[self._n_epochs :]
+            self.restored_epoch_ = self._n_epochs
+        # Drop the copies: a pickled net must not carry a second set of weights.
+        self._module_state = self._optimizer_state = None
+
+
+class EpochCheckpoint(Callback):
+    """Save what a resumed fit needs to ``path`` after every completed epoch.
+
+    The file, written with ``torch.save`` and replaced atomically, holds the
+    module and optimizer states, the history, the shuffling generator's
+    state, the early-stopping counters and how many epochs of the current
+    fit remain (0 once the fit finished). Place it after the early-stopping
+    callback, so that an epoch's saved counters include that epoch.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to write.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, net, **kwargs):
+        self._start = len(net.history)
+
+    def on_epoch_end(self, net, **kwargs):
+        planned = getattr(net, "epochs_planned_", 0)
+        self._save(net, planned - (len(net.history) - self._start))
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(net, "interrupted_", None) is None and not _diverged(net):
+            self._save(net, 0)
+
+    def _save(self, net, epochs_left):
+        early = dict(net.callbacks_).get("early_stopping")
+        generator = getattr(net, "generator_", None)
+        state = {
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            # JSON keeps the file loadable with torch.load(weights_only=True).
+            "history": json.dumps(net.history.to_list(), default=_plain),
+            "epochs_left": int(epochs_left),
+            "generator": None if generator is None else generator.get_state(),
+            "early_stopping": None if early is None else early.get_resume_state(),
+        }
+        path = os.fspath(self.path)
+        tmp = f"{path}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # a crash mid-write never leaves a truncated file
+
+
+def _plain(value):
+    """numpy scalars (and anything else) as plain JSON values."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _diverged(net):
+    guard = dict(net.callbacks_).get("training_guard")
+    return guard is not None and guard.diverged_ is not None
+
 
 class SequenceNet(NeuralNet):
     """A skorch ``NeuralNet`` fed by :class:`SequenceDataset` batches.
@@ -135,7 +312,38 @@ class SequenceNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
-        return BatchIterator(dataset, batch_size, shuffle=training)
+        generator = getattr(self, "generator_", None)
+        return BatchIterator(dataset, batch_size, shuffle=training, generator=generator)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch's partial_fit swallows every KeyboardInterrupt; remember an
+        # interrupt that no callback requested, so that the estimator can
+        # raise it again once training has been wound up.
+        self.interrupted_ = None
+        self.epochs_planned_ = self.max_epochs if epochs is None else epochs
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            if not isinstance(exc, StopTraining):
+                self.interrupted_ = exc
+            raise
+
+    def notify(self, method_name, **cb_kwargs):
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt as exc:
+            # skorch's idiom: a callback raising KeyboardInterrupt at the end
+            # of an epoch asks to stop (EarlyStopping does); that is no interrupt.
+            if method_name == "on_epoch_end" and not isinstance(exc, StopTraining):
+                raise StopTraining from exc
+            raise
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # Per-fit state: a generator cannot be pickled, an exception holds frames.
+        state.pop("generator_", None)
+        state.pop("interrupted_", None)
+        return state
 
     def infer(self, x, **fit_params):
         return self.module_(x["X"], x["lengths"])

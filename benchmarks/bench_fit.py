@@ -1,0 +1,207 @@
+"""Training and prediction time of sklrnn against plain skorch and raw PyTorch.
+
+Three ways to train the same network (one LSTM layer and a linear head on the
+last hidden state) on the same data, timed in one process, interleaved and
+repeated, on one thread:
+
+* ``raw``: a hand-written PyTorch loop over in-memory tensors (shuffled index
+  batches, Adam, cross-entropy, ``loss.item()`` per batch as a training log
+  would);
+* ``sklrnn``: ``RNNClassifier.fit`` on the numpy array, with settings that do
+  the same work as the raw loop: ``early_stopping=False`` (no validation
+  split), ``clip_grad_norm=None`` (no clipping), ``standardize=False``,
+  ``readout="last"``, the same optimizer, learning rate, batch size and
+  number of epochs. Its time includes input validation and conversion;
+* ``skorch``: a plain ``skorch.NeuralNetClassifier`` with default data loading
+  (``train_split=None``) wrapping the raw loop's module.
+
+Prediction is timed the same way: ``RNNClassifier.predict`` against a raw
+``torch.no_grad()`` loop over batches of the same size (and skorch's
+``predict``), reported as sequences per second.
+
+Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_fit.py
+
+``--repeats`` sets the number of interleaved repeats (default 5); the ratios
+use both the minimum and the median time over repeats.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from skorch import NeuralNetClassifier  # noqa: E402
+from torch import nn  # noqa: E402
+
+from sklrnn import RNNClassifier  # noqa: E402
+
+torch.set_num_threads(1)
+
+N_SAMPLES, BATCH_SIZE, EPOCHS, LR = 2000, 64, 5, 1e-3
+CONFIGS = {"small": (32, 50), "large": (128, 200)}  # name: (hidden_size, n_timesteps)
+
+
+class LSTMHead(nn.Module):
+    """One LSTM layer and a linear head on the last hidden state."""
+
+    def __init__(self, hidden_size, n_features=1, n_outputs=2):
+        super().__init__()
+        self.rnn = nn.LSTM(n_features, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, n_outputs)
+
+    def forward(self, X):
+        _, (h, _) = self.rnn(X)
+        return self.head(h[-1])
+
+
+def make_data(n_timesteps, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(N_SAMPLES, n_timesteps)).astype(np.float32)
+    y = (X[:, -5:].sum(axis=1) > 0).astype(np.int64)
+    return X, y
+
+
+def fit_raw(X, y, hidden_size, seed=0):
+    torch.manual_seed(seed)
+    Xt = torch.from_numpy(X).unsqueeze(-1)
+    yt = torch.from_numpy(y)
+    module = LSTMHead(hidden_size)
+    optimizer = torch.optim.Adam(module.parameters(), lr=LR)
+    criterion = nn.CrossEntropyLoss()
+    module.train()
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(Xt))
+        total = 0.0
+        for start in range(0, len(Xt), BATCH_SIZE):
+            idx = order[start : start + BATCH_SIZE]
+            optimizer.zero_grad()
+            loss = criterion(module(Xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+    return module
+
+
+def fit_sklrnn(X, y, hidden_size, seed=0):
+    return RNNClassifier(
+        cell_type="lstm",
+        hidden_size=hidden_size,
+        readout="last",
+        standardize=False,
+        optimizer="adam",
+        lr=LR,
+        batch_size=BATCH_SIZE,
+        max_epochs=EPOCHS,
+        early_stopping=False,
+        clip_grad_norm=None,
+        random_state=seed,
+    ).fit(X, y)
+
+
+def fit_skorch(X, y, hidden_size, seed=0):
+    torch.manual_seed(seed)
+    net = NeuralNetClassifier(
+        LSTMHead,
+        module__hidden_size=hidden_size,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        batch_size=BATCH_SIZE,
+        max_epochs=EPOCHS,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    return net.fit(X[:, :, None], y)
+
+
+def predict_raw(module, X):
+    Xt = torch.from_numpy(X).unsqueeze(-1)
+    module.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(Xt), BATCH_SIZE):
+            out.append(module(Xt[start : start + BATCH_SIZE]))
+    return torch.cat(out).argmax(dim=1).numpy()
+
+
+def predict_sklrnn(model, X):
+    return model.predict(X)
+
+
+def predict_skorch(net, X):
+    return net.predict(X[:, :, None])
+
+
+FITS = {"raw": fit_raw, "sklrnn": fit_sklrnn, "skorch": fit_skorch}
+PREDICTS = {"raw": predict_raw, "sklrnn": predict_sklrnn, "skorch": predict_skorch}
+
+
+def interleaved(calls, repeats):
+    """Time each callable ``repeats`` times, rotating the order every round."""
+    names = list(calls)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def summarize(times, reference="raw"):
+    rows = {}
+    for name, ts in times.items():
+        rows[name] = (min(ts), statistics.median(ts))
+    ref_min, ref_med = rows[reference]
+    return {
+        name: (t_min, t_med, t_min / ref_min, t_med / ref_med)
+        for name, (t_min, t_med) in rows.items()
+    }
+
+
+def bench_config(name, repeats):
+    hidden_size, n_timesteps = CONFIGS[name]
+    X, y = make_data(n_timesteps)
+    for fit in FITS.values():  # warm-up: first-call costs (imports, allocator)
+        fit(X[:256], y[:256], hidden_size)
+    fit_times = interleaved({k: (lambda f=f: f(X, y, hidden_size)) for k, f in FITS.items()},
+                            repeats)
+    fitted = {k: f(X[:256], y[:256], hidden_size) for k, f in FITS.items()}
+    Xp, _ = make_data(n_timesteps, seed=1)
+    pred_times = interleaved(
+        {k: (lambda k=k: PREDICTS[k](fitted[k], Xp)) for k in PREDICTS}, repeats
+    )
+    print(f"\n{name}: LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
+          f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} repeats")
+    print(f"{'fit':8s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} {'/raw med':>9s}")
+    for k, (t_min, t_med, r_min, r_med) in summarize(fit_times).items():
+        print(f"{k:8s} {t_min:8.3f} {t_med:9.3f} {r_min:9.3f} {r_med:9.3f}")
+    print(f"{'predict':8s} {'seq/s max':>10s} {'seq/s med':>10s} {'raw/x min':>9s} "
+          f"{'raw/x med':>9s}")
+    for k, (t_min, t_med, r_min, r_med) in summarize(pred_times).items():
+        print(f"{k:8s} {len(Xp) / t_min:10.0f} {len(Xp) / t_med:10.0f} {r_min:9.3f} "
+              f"{r_med:9.3f}")
+    return fit_times, pred_times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--configs", default="small,large",
+                        help="comma-separated subset of: " + ", ".join(CONFIGS))
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    for name in args.configs.split(","):
+        bench_config(name, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,623 @@
+"""Turn time-series data of common shapes into sequence input.
+
+The estimators read a 3D array ``(n_samples, n_timesteps, n_features)`` with
+trailing NaN marking the end of shorter sequences. This module gets real data
+there:
+
+* :class:`WideToSequence` reshapes a wide table, one column per (feature, time
+  step), into that array; it is a Pipeline step, so it can follow a 2D
+  transformer such as :class:`~sklearn.preprocessing.StandardScaler`;
+* :class:`SequenceScaler` standardizes each feature over all samples and valid
+  time steps of 3D or ragged input, and keeps the NaN padding;
+* :func:`long_to_sequences` turns a long DataFrame, one row per (series, time
+  step), into the array and one target per series;
+* :func:`make_windows` cuts series into input windows and the next
+  ``horizon`` values, for forecasting.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._data import _is_table, validate_sequences
+
+__all__ = ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]
+
+
+class WideToSequence(TransformerMixin, BaseEstimator):
+    """Reshape a wide table into sequences of several features.
+
+    A wide table has one row per sample and one column per (feature, time
+    step), e.g. ``temp_t0 .. temp_t23, hum_t0 .. hum_t23``. This transformer
+    turns it into the 3D array ``(n_samples, n_timesteps, n_features)`` that
+    :class:`~sklrnn.RNNClassifier` and :class:`~sklrnn.RNNRegressor` read, so
+    that a Pipeline can apply 2D transformers (scaling, imputation) to the
+    table first. NaN passes through unchanged: trailing NaN in every feature
+    marks the end of a shorter sequence.
+
+    Parameters
+    ----------
+    n_features : int, default=1
+        Number of features per time step. The number of columns must be a
+        multiple of it; the number of time steps is the quotient.
+    order : {"feature_major", "time_major"}, default="feature_major"
+        How columns map to (time step, feature):
+
+        - ``"feature_major"``: all time steps of the first feature, then all
+          time steps of the second, ... (``temp_t0, temp_t1, ..., hum_t0,
+          hum_t1, ...``), the layout of the bundled loaders with
+          ``as_frame=True``. Column ``j`` is feature ``j // n_timesteps`` at
+          step ``j % n_timesteps``.
+        - ``"time_major"``: all features of the first step, then all
+          features of the second, ... (``temp_t0, hum_t0, temp_t1, hum_t1,
+          ...``). Column ``j`` is feature ``j % n_features`` at step
+          ``j // n_features``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the columns seen during :term:`fit`, when ``X`` has column
+        names that are all strings.
+    n_timesteps_ : int
+        Number of time steps, ``n_features_in_ // n_features``.
+
+    See Also
+    --------
+    SequenceScaler : Standardize each feature of 3D or ragged sequences.
+    long_to_sequences : Sequences from a long DataFrame.
+
+    Notes
+    -----
+    The output is 3D, so this transformer has no ``get_feature_names_out``
+    and ``set_output(transform="pandas")`` does not apply to it; it is meant
+    as the step just before a sequence estimator or :class:`SequenceScaler`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklrnn.preprocessing import WideToSequence
+    >>> # two samples; columns temp_t0, temp_t1, temp_t2, hum_t0, hum_t1, hum_t2
+    >>> X = np.array([[20.0, 21, 22, 0.5, 0.6, 0.7],
+    ...               [10.0, 11, 12, 0.1, 0.2, 0.3]])
+    >>> X3 = WideToSequence(n_features=2).fit_transform(X)
+    >>> X3.shape
+    (2, 3, 2)
+    >>> X3[0].tolist()
+    [[20.0, 0.5], [21.0, 0.6], [22.0, 0.7]]
+    """
+
+    _parameter_constraints = {
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "order": [StrOptions({"feature_major", "time_major"})],
+    }
+
+    def __init__(self, n_features=1, order="feature_major"):
+        self.n_features = n_features
+        self.order = order
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the number of columns and record the number of time steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features * n_timesteps)
+            The wide table.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : WideToSequence
+            The fitted transformer.
+        """
+        X = self._validate(X, reset=True)
+        n_columns = X.shape[1]
+        if n_columns % self.n_features:
+            raise ValueError(
+                f"X has {n_columns} columns, which is not a multiple of n_features="
+                f"{self.n_features}: a wide table needs one column per (feature, time "
+                "step). Check n_features, or add the missing columns."
+            )
+        self.n_timesteps_ = n_columns // self.n_features
+        return self
+
+    def transform(self, X):
+        """Reshape the wide table into sequences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            The wide table, with the columns seen in :meth:`fit`.
+
+        Returns
+        -------
+        X3d : ndarray of shape (n_samples, n_timesteps_, n_features)
+            The sequences; NaN is kept.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        shape = (X.shape[0], self.n_timesteps_, self.n_features)
+        if self.order == "time_major":
+            return X.reshape(shape).copy()
+        return np.ascontiguousarray(
+            X.reshape(X.shape[0], self.n_features, self.n_timesteps_).transpose(0, 2, 1)
+        )
+
+    def inverse_transform(self, X):
+        """Flatten sequences back into the wide table.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps_, n_features)
+            Sequences.
+
+        Returns
+        -------
+        X_wide : ndarray of shape (n_samples, n_features_in_)
+            The wide table, columns in the order given by ``order``.
+        """
+        check_is_fitted(self)
+        X = check_array(
+            X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+        expected = (self.n_timesteps_, self.n_features)
+        if X.ndim != 3 or X.shape[1:] != expected:
+            raise ValueError(
+                f"inverse_transform expects an array of shape (n_samples, "
+                f"{expected[0]}, {expected[1]}), got shape {X.shape}."
+            )
+        if self.order == "feature_major":
+            X = X.transpose(0, 2, 1)
+        return X.reshape(X.shape[0], -1).copy()
+
+    def _validate(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class SequenceScaler(TransformerMixin, BaseEstimator):
+    """Standardize each feature of sequences over all samples and time steps.
+
+    Every feature is shifted by its mean and divided by its standard
+    deviation, both computed over all valid time steps of all training
+    sequences: padding is ignored, and one statistic per feature is shared by
+    all time steps, so sequences of any length can be transformed. As a
+    Pipeline step, the statistics come from the training folds only.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract the mean of each feature.
+    with_std : bool, default=True
+        Divide by the standard deviation of each feature.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_channels,) or None
+        Mean of each feature over the valid time steps; None when
+        ``with_mean=False``. ``n_channels`` is the size of the feature axis
+        (1 for 2D input).
+    var_ : ndarray of shape (n_channels,) or None
+        Variance of each feature; None when ``with_std=False``.
+    scale_ : ndarray of shape (n_channels,) or None
+        Standard deviation used to scale each feature, 1 for a constant
+        feature; None when ``with_std=False``.
+    n_samples_seen_ : int
+        Number of sequences seen during :term:`fit`.
+    n_steps_seen_ : int
+        Number of valid time steps the statistics were computed on.
+    n_features_in_ : int
+        Number of columns of a 2D input, or size of the feature axis of 3D
+        and ragged input.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the columns seen during :term:`fit`, when ``X`` is a
+        DataFrame with string column names.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : Per column scaling of 2D data;
+        on a wide table it scales every time step separately.
+    WideToSequence : Reshape a wide table into 3D sequences.
+
+    Notes
+    -----
+    The input is 2D ``(n_samples, n_timesteps)`` with one feature, 3D
+    ``(n_samples, n_timesteps, n_features)``, or a list of arrays of
+    different lengths; trailing NaN marks padding and NaN anywhere else is an
+    error. 2D input gives 2D output; 3D and ragged input give a 3D float64
+    array with NaN past the end of each sequence, the format the estimators
+    read lengths from.
+
+    Examples
+    --------
+    >>> from sklrnn.preprocessing import SequenceScaler
+    >>> X = [[[0.0, 10.0], [2.0, 30.0]], [[4.0, 20.0]]]  # lengths 2 and 1
+    >>> scaler = SequenceScaler().fit(X)
+    >>> scaler.mean_.tolist(), scaler.n_steps_seen_
+    ([2.0, 20.0], 3)
+    >>> scaler.transform(X)[:, :, 0].round(3).tolist()
+    [[-1.225, 0.0], [1.225, nan]]
+    """
+
+    _parameter_constraints = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+    }
+
+    def __init__(self, *, with_mean=True, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute each feature's mean and standard deviation over valid steps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_features), or list of arrays
+            Training sequences; trailing NaN marks padding.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceScaler
+            The fitted scaler.
+        """
+        X3, lengths = validate_sequences(self, X, reset=True, keep_nan=True)
+        steps = X3[np.arange(X3.shape[1])[None, :] < lengths[:, None]]
+        self.n_samples_seen_ = len(X3)
+        self.n_steps_seen_ = len(steps)
+        self.mean_ = steps.mean(axis=0) if self.with_mean else None
+        self.var_ = self.scale_ = None
+        if self.with_std:
+            self.var_ = steps.var(axis=0)
+            scale = np.sqrt(self.var_)
+            # A constant feature keeps its values (minus the mean) instead of
+            # dividing by zero or by rounding noise.
+            center = np.abs(self.mean_) if self.with_mean else np.abs(steps).max(axis=0)
+            scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, center)] = 1.0
+            self.scale_ = scale
+        return self
+
+    def transform(self, X):
+        """Standardize sequences with the statistics learnt in :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_features), or list of arrays
+            Sequences, of any length; trailing NaN marks padding.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_features)
+            2D for 2D input, else 3D float64 with NaN past each end.
+        """
+        return self._apply(X, inverse=False)
+
+    def inverse_transform(self, X):
+        """Undo the scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_features), or list of arrays
+            Scaled sequences.
+
+        Returns
+        -------
+        X_original : ndarray of the shape of the output of :meth:`transform`
+            Sequences in the original units, NaN padding kept.
+        """
+        return self._apply(X, inverse=True)
+
+    def _apply(self, X, inverse):
+        check_is_fitted(self)
+        table = _is_table(X)
+        X3, _ = validate_sequences(self, X, reset=False, keep_nan=True)
+        mean = 0.0 if self.mean_ is None else self.mean_
+        scale = 1.0 if self.scale_ is None else self.scale_
+        out = X3 * scale + mean if inverse else (X3 - mean) / scale
+        return out[:, :, 0] if table else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # allow_nan stays False: only trailing NaN (padding) is accepted, as
+        # in the estimators, and NaN anywhere else raises.
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+@validate_params(
+    {
+        "df": [pd.DataFrame],
+        "id_column": "no_validation",
+        "time_column": "no_validation",
+        "feature_columns": [list, None],
+        "target_column": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
+def long_to_sequences(df, id_column, time_column, feature_columns=None, target_column=None):
+    """Convert a long DataFrame, one row per (series, time step), to sequences.
+
+    Rows are grouped by ``id_column`` and ordered by ``time_column`` within
+    each group, whatever the order of the rows. Series of different lengths
+    are padded with trailing NaN, the format the estimators read lengths
+    from.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The long table: one row per series and time step.
+    id_column : hashable
+        Column naming the series each row belongs to. Series come out in
+        sorted order of their ids.
+    time_column : hashable
+        Column giving the time of each row (numbers, dates or anything
+        sortable); each (id, time) pair must be unique.
+    feature_columns : list of hashable, default=None
+        Numeric columns to use as features per time step, in this order.
+        By default every column other than ``id_column``, ``time_column`` and
+        ``target_column``.
+    target_column : hashable, default=None
+        Column holding one target per series (a label or a value that must be
+        the same on every row of the series). None returns ``y=None``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_series, max_length, n_features)
+        The sequences, float64, NaN past the end of each shorter series.
+    y : ndarray of shape (n_series,) or None
+        The target of each series, aligned with ``X``.
+    ids : ndarray of shape (n_series,)
+        The id of each series, aligned with ``X``.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, a non-numeric or missing feature value, a
+        missing id or time, a repeated (id, time) pair, or a target that
+        varies within a series.
+
+    See Also
+    --------
+    WideToSequence : Sequences from a wide table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklrnn.preprocessing import long_to_sequences
+    >>> df = pd.DataFrame({
+    ...     "patient": ["b", "a", "a", "b", "a"],
+    ...     "hour": [1, 2, 1, 0, 0],
+    ...     "pulse": [61.0, 72.0, 71.0, 60.0, 70.0],
+    ...     "outcome": ["ok", "ill", "ill", "ok", "ill"],
+    ... })
+    >>> X, y, ids = long_to_sequences(df, "patient", "hour", target_column="outcome")
+    >>> X[:, :, 0].tolist()
+    [[70.0, 71.0, 72.0], [60.0, 61.0, nan]]
+    >>> y.tolist(), ids.tolist()
+    (['ill', 'ok'], ['a', 'b'])
+    """
+    key_columns = [id_column, time_column]
+    if target_column is not None:
+        key_columns.append(target_column)
+    if feature_columns is None:
+        feature_columns = [c for c in df.columns if c not in key_columns]
+    missing = [c for c in [*key_columns, *feature_columns] if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"Columns {missing} are not in the DataFrame; its columns are "
+            f"{df.columns.tolist()}."
+        )
+    if not feature_columns:
+        raise ValueError(
+            "No feature columns: the DataFrame has no columns besides the id, time "
+            "and target columns. Pass feature_columns."
+        )
+    features = df[feature_columns]
+    not_numeric = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if not_numeric:
+        raise ValueError(
+            f"Feature columns {not_numeric} are not numeric; encode them as numbers "
+            "or leave them out of feature_columns."
+        )
+    for column in (id_column, time_column):
+        if df[column].isna().any():
+            raise ValueError(f"Column {column!r} has missing values; every row needs one.")
+    if features.isna().to_numpy().any():
+        row = int(np.flatnonzero(features.isna().to_numpy().any(axis=1))[0])
+        raise ValueError(
+            f"Feature columns have missing values (first in row {row}, id "
+            f"{df[id_column].iloc[row]!r}). Impute them first, e.g. "
+            f"df.groupby({id_column!r})[...].ffill()."
+        )
+    repeated = df.duplicated(subset=[id_column, time_column])
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0])
+        raise ValueError(
+            f"Series {df[id_column].iloc[row]!r} has more than one row at time "
+            f"{df[time_column].iloc[row]!r}; each (id, time) pair must be unique. "
+            "Aggregate the duplicates first."
+        )
+    data = df.sort_values([id_column, time_column], kind="stable")
+    codes, ids = pd.factorize(data[id_column], sort=True)
+    position = data.groupby(id_column, sort=False).cumcount().to_numpy()
+    X = np.full((len(ids), position.max() + 1, len(feature_columns)), np.nan)
+    X[codes, position] = data[feature_columns].to_numpy(dtype=np.float64)
+    y = None
+    if target_column is not None:
+        y = _target_per_series(data, codes, ids, target_column)
+    return X, y, np.asarray(ids)
+
+
+def _target_per_series(data, codes, ids, target_column):
+    """One target per series; an error when it varies within a series."""
+    target = data[target_column]
+    n_values = target.groupby(codes).nunique(dropna=False)
+    if (n_values > 1).any():
+        bad = ids[int(n_values.index[n_values.to_numpy() > 1][0])]
+        raise ValueError(
+            f"The target column {target_column!r} takes several values within series "
+            f"{bad!r}; long_to_sequences needs one target per series. For a target "
+            "per time step, use make_windows or aggregate the target per series."
+        )
+    first = np.zeros(len(ids), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return target.to_numpy()[first]
+
+
+@validate_params(
+    {
+        "series": ["array-like", list],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "target": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_windows(series, window, horizon=1, step=1, *, target=None):
+    """Cut series into input windows and the values that follow them.
+
+    Each window of ``window`` consecutive steps is paired with the
+    ``horizon`` steps right after it, the target of a forecast. With several
+    series, windows are cut from each series separately and never span two
+    of them.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_timesteps,) or (n_timesteps, n_features), \
+or list of such arrays
+        One series (a 1D or 2D array, Series or DataFrame, oldest step
+        first), or a list of series of possibly different lengths with the
+        same features.
+    window : int
+        Number of steps in each input window.
+    horizon : int, default=1
+        Number of future steps to predict after each window.
+    step : int, default=1
+        Distance between the starts of consecutive windows. The windows are
+        anchored at the end of each series: the last window's targets are the
+        series' last ``horizon`` values, so the most recent data is never
+        dropped.
+    target : int, str, list or None, default=None
+        Feature(s) to forecast: position(s) along the feature axis, or column
+        name(s) when the series are DataFrames. None forecasts every feature.
+
+    Returns
+    -------
+    X : ndarray of shape (n_windows, window, n_features)
+        Input windows, float64, in time order within each series and in the
+        order of the series.
+    y : ndarray of shape (n_windows,) or (n_windows, horizon * n_targets)
+        Values after each window, ordered by step then by target
+        (``[t+1 f0, t+1 f1, ..., t+h f0, ...]``); 1D when there is one target
+        and ``horizon=1``.
+
+    Raises
+    ------
+    ValueError
+        If a series is shorter than ``window + horizon`` or has missing
+        values, or if the series differ in their number of features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklrnn.preprocessing import make_windows
+    >>> X, y = make_windows(np.arange(6.0), window=3, horizon=2)
+    >>> X[:, :, 0].tolist()
+    [[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]]
+    >>> y.tolist()
+    [[3.0, 4.0], [4.0, 5.0]]
+    """
+    several = isinstance(series, list | tuple) and len(series) > 0 and all(
+        np.ndim(s) > 0 for s in series
+    )
+    parts = list(series) if several else [series]
+    arrays, columns = [], None
+    for i, s in enumerate(parts):
+        name = f"series[{i}]" if several else "series"
+        if isinstance(s, pd.DataFrame):
+            columns = s.columns if columns is None else columns
+        a = check_array(s, ensure_2d=False, dtype=np.float64, input_name=name)
+        if a.ndim == 1:
+            a = a[:, None]
+        if a.ndim != 2:
+            raise ValueError(
+                f"{name} has {a.ndim} dimensions; a series is 1D (n_timesteps,) or "
+                "2D (n_timesteps, n_features). Pass several series as a list."
+            )
+        if len(a) < window + horizon:
+            raise ValueError(
+                f"{name} has {len(a)} steps, fewer than window + horizon = "
+                f"{window + horizon}: it holds no complete window. Use a smaller "
+                "window or horizon, or drop the short series."
+            )
+        arrays.append(a)
+    n_features = {a.shape[1] for a in arrays}
+    if len(n_features) > 1:
+        raise ValueError(
+            f"All series must have the same number of features; got {sorted(n_features)}."
+        )
+    targets = _target_positions(target, arrays[0].shape[1], columns)
+    Xs, ys = [], []
+    for a in arrays:
+        last = len(a) - window - horizon
+        starts = np.arange(last % step, last + 1, step)
+        # sliding_window_view puts the window axis last: (n_starts, n_features, window).
+        Xs.append(np.lib.stride_tricks.sliding_window_view(a, window, axis=0)[starts])
+        future = np.lib.stride_tricks.sliding_window_view(a[:, targets], horizon, axis=0)
+        ys.append(future[starts + window].transpose(0, 2, 1).reshape(len(starts), -1))
+    X = np.ascontiguousarray(np.concatenate(Xs).transpose(0, 2, 1))
+    y = np.concatenate(ys)
+    return X, (y[:, 0] if y.shape[1] == 1 else y)
+
+
+def _target_positions(target, n_features, columns):
+    """Positions along the feature axis of the features to forecast."""
+    if target is None:
+        return np.arange(n_features)
+    items = target if isinstance(target, list) else [target]
+    if not items:
+        raise ValueError("target is an empty list; name at least one feature, or pass None.")
+    positions = []
+    for item in items:
+        if isinstance(item, Integral) and not isinstance(item, bool):
+            position = int(item)
+        elif columns is not None and item in columns:
+            position = columns.get_loc(item)
+        else:
+            raise ValueError(
+                f"target {item!r} is neither a feature position nor a column name of "
+                "the series; pass integers in [0, n_features) or DataFrame column names."
+            )
+        if not -n_features <= position < n_features:
+            raise ValueError(
+                f"target {item!r} is out of range for series with {n_features} features."
+            )
+        positions.append(position % n_features)
+    return np.array(positions)

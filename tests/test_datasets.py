@@ -1,0 +1,131 @@
+"""The bundled data sets: shapes, splits, frames, padding and errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklrnn._data import to_padded
+from sklrnn.datasets import (
+    load_airline,
+    load_basic_motions,
+    load_covid3month,
+    load_gunpoint,
+    load_italy_power_demand,
+    load_japanese_vowels,
+)
+from sklrnn.preprocessing import WideToSequence
+
+# loader, (train shape), (test shape), number of classes (None: regression)
+CASES = [
+    (load_italy_power_demand, (67, 24), (1029, 24), 2),
+    (load_gunpoint, (50, 150), (150, 150), 2),
+    (load_basic_motions, (40, 100, 6), (40, 100, 6), 4),
+    (load_japanese_vowels, (270, 26, 12), (370, 29, 12), 9),
+    (load_covid3month, (140, 84), (61, 84), None),
+]
+IDS = [case[0].__name__ for case in CASES]
+
+
+@pytest.mark.parametrize("loader, train_shape, test_shape, n_classes", CASES, ids=IDS)
+def test_shapes_and_splits(loader, train_shape, test_shape, n_classes):
+    train, test = loader(), loader(split="test")
+    assert train.data.shape == train_shape
+    assert test.data.shape == test_shape
+    assert train.target.shape == (train_shape[0],)
+    assert test.target.shape == (test_shape[0],)
+    assert train.data.dtype == np.float64
+    # The official splits are different data, not the same file twice.
+    assert train.data.shape != test.data.shape or not np.array_equal(
+        train.data, test.data, equal_nan=True
+    )
+    assert train.DESCR
+    n_channels = 1 if len(train_shape) == 2 else train_shape[2]
+    assert len(train.channel_names) == n_channels
+    assert len(train.feature_names) == n_channels * train_shape[1]
+    if n_classes is None:
+        assert train.target.dtype == np.float64
+        assert train.target_names is None
+        assert np.isfinite(train.target).all()
+    else:
+        assert len(train.target_names) == n_classes
+        assert set(train.target) == set(train.target_names)
+        assert set(test.target) <= set(train.target_names)
+
+
+@pytest.mark.parametrize("loader, train_shape, test_shape, n_classes", CASES, ids=IDS)
+def test_return_X_y_matches_bunch(loader, train_shape, test_shape, n_classes):
+    bunch = loader(split="test")
+    X, y = loader(split="test", return_X_y=True)
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+    assert bunch.frame is None
+
+
+@pytest.mark.parametrize("loader, train_shape, test_shape, n_classes", CASES, ids=IDS)
+def test_as_frame_is_the_wide_feature_major_table(loader, train_shape, test_shape, n_classes):
+    array = loader()
+    bunch = loader(as_frame=True)
+    assert isinstance(bunch.data, pd.DataFrame)
+    assert isinstance(bunch.target, pd.Series)
+    assert bunch.data.columns.tolist() == bunch.feature_names
+    n_timesteps = train_shape[1]
+    first_channel = bunch.channel_names[0]
+    assert bunch.feature_names[:2] == [f"{first_channel}_t0", f"{first_channel}_t1"]
+    assert bunch.feature_names[n_timesteps - 1] == f"{first_channel}_t{n_timesteps - 1}"
+    # frame = data + target, one row per sample
+    assert bunch.frame.shape == (train_shape[0], bunch.data.shape[1] + 1)
+    np.testing.assert_array_equal(bunch.frame["target"].to_numpy(), array.target)
+    # Reshaping the wide table gives back the array layout.
+    X3 = WideToSequence(n_features=len(bunch.channel_names)).fit_transform(bunch.data)
+    expected = array.data if array.data.ndim == 3 else array.data[:, :, None]
+    np.testing.assert_array_equal(X3, expected)
+    X, y = loader(as_frame=True, return_X_y=True)
+    pd.testing.assert_frame_equal(X, bunch.data)
+    pd.testing.assert_series_equal(y, bunch.target)
+
+
+def test_japanese_vowels_trailing_nan_padding():
+    X, _ = load_japanese_vowels(return_X_y=True)
+    step_nan = np.isnan(X)
+    # A step is either fully observed or fully padding ...
+    assert np.array_equal(step_nan.any(axis=2), step_nan.all(axis=2))
+    # ... and padding only trails: lengths read off the NaN are consistent.
+    _, lengths = to_padded(X)
+    assert lengths.min() == 7
+    assert lengths.max() == X.shape[1] == 26
+    for i in range(len(X)):
+        assert not step_nan[i, : lengths[i]].any()
+        assert step_nan[i, lengths[i] :].all()
+    _, test_lengths = to_padded(load_japanese_vowels(split="test").data)
+    assert test_lengths.max() == 29
+    # Sequences of different lengths: the data set is truly ragged.
+    assert len(np.unique(lengths)) > 5
+
+
+def test_equal_length_data_sets_have_no_nan():
+    for loader in (load_italy_power_demand, load_gunpoint, load_basic_motions, load_covid3month):
+        assert not np.isnan(loader().data).any()
+
+
+@pytest.mark.parametrize("split", ["validation", "TRAIN", "", None])
+@pytest.mark.parametrize("loader", [case[0] for case in CASES], ids=IDS)
+def test_bad_split_raises(loader, split):
+    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+        loader(split=split)
+
+
+def test_airline():
+    series = load_airline()
+    assert series.shape == (144,)
+    assert series.dtype == np.float64
+    assert series[0] == 112.0
+    assert series[-1] == 432.0
+    frame = load_airline(as_frame=True)
+    assert isinstance(frame, pd.Series)
+    assert isinstance(frame.index, pd.PeriodIndex)
+    assert str(frame.index[0]) == "1949-01"
+    assert str(frame.index[-1]) == "1960-12"
+    np.testing.assert_array_equal(frame.to_numpy(), series)
+    # Trend and yearly seasonality: July beats the previous November every year.
+    by_year = series.reshape(12, 12)
+    assert (by_year[1:, 6] > by_year[:-1, 10]).all()

@@ -1,0 +1,451 @@
+"""Behaviour of RNNClassifier and RNNRegressor as scikit-learn estimators."""
+
+import pickle
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skorch.callbacks import Callback
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklrnn import RNNClassifier, RNNRegressor
+
+FAST = dict(hidden_size=8, max_epochs=15, random_state=0)
+
+
+def make_classification_sequences(n=80, T=12, n_features=None, seed=0):
+    """Label: is the sum of the last three steps positive."""
+    rng = np.random.RandomState(seed)
+    shape = (n, T) if n_features is None else (n, T, n_features)
+    X = rng.normal(size=shape)
+    last = X[:, -3:] if n_features is None else X[:, -3:, 0]
+    y = (last.sum(axis=1) > 0).astype(int)
+    return X, y
+
+
+def make_regression_sequences(n=80, T=10, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, T))
+    return X, X[:, -2:].sum(axis=1)
+
+
+class RecordWeights(Callback):
+    """Keeps a copy of the module's weights at the end of every epoch."""
+
+    def initialize(self):
+        self.weights = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+
+# -- types, labels, probabilities ---------------------------------------------
+
+
+def test_estimator_types():
+    assert is_classifier(RNNClassifier())
+    assert is_regressor(RNNRegressor())
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array(["cat", "dog", "eel"]), np.array([3, -1, 10]), np.array([1.0, 2.0, 5.0])],
+)
+def test_classes_any_label_type(labels):
+    X, _ = make_classification_sequences(n=90)
+    y = labels[np.arange(90) % 3]
+    clf = RNNClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    pred = clf.predict(X)
+    assert pred.dtype == y.dtype
+    assert set(pred) <= set(labels)
+
+
+def test_predict_proba_follows_classes():
+    X, y = make_classification_sequences(n=120)
+    y = np.where(y == 1, "up", "down")
+    clf = RNNClassifier(**FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (120, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-10)
+
+
+def test_classifier_learns():
+    X, y = make_classification_sequences(n=300, seed=1)
+    X_test, y_test = make_classification_sequences(n=300, seed=2)
+    clf = RNNClassifier(hidden_size=16, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.85
+
+
+def test_regressor_learns_and_rescales_targets():
+    X, y = make_regression_sequences(n=300, seed=1)
+    X_test, y_test = make_regression_sequences(n=300, seed=2)
+    # Targets far from zero and large: the estimator standardizes them.
+    reg = RNNRegressor(hidden_size=16, max_epochs=60, random_state=0)
+    reg.fit(X, 1000 * y + 5000)
+    assert reg.score(X_test, 1000 * y_test + 5000) > 0.9
+
+
+def test_single_class_is_an_error():
+    X, _ = make_classification_sequences(n=20)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        RNNClassifier(**FAST).fit(X, np.zeros(20))
+
+
+def test_continuous_target_is_an_error_for_classifier():
+    X, _ = make_classification_sequences(n=20)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        RNNClassifier(**FAST).fit(X, np.linspace(0, 1, 20))
+
+
+# -- n_features_in_, feature names, shapes ------------------------------------
+
+
+def test_n_features_in_and_feature_names():
+    X, y = make_classification_sequences(n=40, T=6)
+    df = pd.DataFrame(X, columns=[f"t{i}" for i in range(6)])
+    clf = RNNClassifier(**FAST).fit(df, y)
+    assert clf.n_features_in_ == 6
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(df.iloc[:, :5])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        with pytest.raises(ValueError, match="X has 5 features, but RNNClassifier is expecting 6"):
+            clf.predict(X[:, :5])
+
+    X3, y3 = make_classification_sequences(n=40, T=6, n_features=3)
+    clf.fit(X3, y3)
+    assert clf.n_features_in_ == 3
+    assert not hasattr(clf, "feature_names_in_")
+    # A model fitted on 3D input reads sequences of any length.
+    assert clf.predict(X3[:, :4]).shape == (40,)
+    with pytest.raises(ValueError, match="2 features per time step.*expecting 3"):
+        clf.predict(X3[:, :, :2])
+
+
+@pytest.mark.parametrize(
+    "shape, match",
+    [((10,), "Reshape your data"), ((10, 4, 2, 2), "Expected 2D .* or 3D")],
+)
+def test_wrong_dimensionality(shape, match):
+    X = np.zeros(shape)
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**FAST).fit(X, np.arange(10) % 2)
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        RNNRegressor().predict(np.zeros((2, 3)))
+
+
+def test_invalid_parameter():
+    X, y = make_classification_sequences(n=20)
+    with pytest.raises(InvalidParameterError, match="cell_type"):
+        RNNClassifier(cell_type="transformer").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="hidden_size"):
+        RNNRegressor(hidden_size=0).fit(X, y)
+
+
+# -- architecture parameters ---------------------------------------------------
+
+
+@pytest.mark.parametrize("cell_type", ["rnn", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("readout", ["last", "mean", "max", "attention"])
+def test_every_cell_and_readout_trains(cell_type, readout):
+    X, y = make_classification_sequences(n=40, T=8, n_features=2)
+    clf = RNNClassifier(
+        cell_type=cell_type,
+        readout=readout,
+        num_layers=2,
+        bidirectional=True,
+        dropout=0.1,
+        hidden_size=6,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    rnn = clf.net_.module_.rnn
+    expected = {"rnn": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell_type]
+    assert type(rnn).__name__ == expected
+    assert rnn.num_layers == 2 and rnn.bidirectional and rnn.hidden_size == 6
+    assert rnn.dropout == 0.1
+    if cell_type.startswith("rnn"):
+        assert rnn.nonlinearity == ("relu" if cell_type == "rnn_relu" else "tanh")
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop", torch.optim.Adagrad])
+def test_optimizers(optimizer):
+    X, y = make_regression_sequences(n=40)
+    reg = RNNRegressor(optimizer=optimizer, weight_decay=1e-4, **FAST).fit(X, y)
+    expected = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+    name = expected.get(optimizer, getattr(optimizer, "__name__", None))
+    assert type(reg.net_.optimizer_).__name__ == name
+    assert reg.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+
+
+# -- training: history, early stopping, epochs, callbacks, verbosity ----------
+
+
+def test_history_and_n_iter():
+    X, y = make_classification_sequences(n=60)
+    clf = RNNClassifier(**FAST).fit(X, y)
+    assert clf.n_iter_ == len(clf.history_) >= 1
+    for row in clf.history_:
+        assert np.isfinite(row["train_loss"]) and np.isfinite(row["valid_loss"])
+    clf = RNNClassifier(early_stopping=False, hidden_size=8, max_epochs=7).fit(X, y)
+    assert clf.n_iter_ == 7
+    assert "valid_loss" not in clf.history_[-1]
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = make_classification_sequences(n=100)
+    # Noisy labels and a big model overfit quickly, so the validation loss
+    # turns up and training stops before the epoch budget.
+    y = np.where(np.random.RandomState(0).rand(100) < 0.3, 1 - y, y)
+    recorder = RecordWeights()
+    clf = RNNClassifier(
+        hidden_size=64,
+        lr=1e-2,
+        max_epochs=200,
+        n_iter_no_change=5,
+        validation_fraction=0.3,
+        callbacks=[("record", recorder)],
+        random_state=0,
+    ).fit(X, y)
+    valid = clf.history_[:, "valid_loss"]
+    assert clf.n_iter_ < 200
+    best = int(np.argmin(valid))
+    assert best < clf.n_iter_ - 1
+    final = clf.net_.module_.state_dict()
+    for name, value in recorder.weights[best].items():
+        torch.testing.assert_close(final[name], value)
+
+
+def test_auto_epoch_budget_adapts_to_data_size():
+    small = RNNClassifier()._epoch_budget(50)
+    large = RNNClassifier()._epoch_budget(50_000)
+    assert small > large
+    assert RNNClassifier(max_epochs=3)._epoch_budget(50) == 3
+
+
+def test_verbose(capsys):
+    X, y = make_classification_sequences(n=40)
+    RNNClassifier(**FAST).fit(X, y)
+    assert capsys.readouterr().out == ""
+    RNNClassifier(verbose=1, hidden_size=8, max_epochs=3).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out
+
+
+def test_gradient_clipping_is_applied():
+    X, y = make_regression_sequences(n=40)
+    reg = RNNRegressor(clip_grad_norm=0.5, **FAST).fit(X, y)
+    clip = dict(reg.net_.callbacks_)["clip_grad_norm"]
+    assert clip.gradient_clip_value == 0.5
+    reg = RNNRegressor(clip_grad_norm=None, **FAST).fit(X, y)
+    assert "clip_grad_norm" not in dict(reg.net_.callbacks_)
+
+
+# -- sample_weight and class_weight --------------------------------------------
+
+
+def test_sample_weight_selects_which_labels_are_learnt():
+    X, y = make_classification_sequences(n=100)
+    # The same sequences twice, with opposite labels: only the weights say
+    # which copy to believe.
+    X2, y2 = np.vstack([X, X]), np.concatenate([y, 1 - y])
+    for keep in (0, 1):
+        w = np.repeat([1.0, 0.0] if keep == 0 else [0.0, 1.0], 100)
+        clf = RNNClassifier(hidden_size=16, max_epochs=60, random_state=0)
+        clf.fit(X2, y2, sample_weight=w)
+        assert clf.score(X, y if keep == 0 else 1 - y) > 0.85
+
+
+def test_sample_weight_regression_weighted_mean():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    X2 = np.vstack([X, X])
+    y2 = np.concatenate([np.zeros(60), np.ones(60)])
+    w = np.concatenate([np.full(60, 3.0), np.ones(60)])
+    reg = RNNRegressor(hidden_size=8, max_epochs=60, early_stopping=False, random_state=0)
+    pred = reg.fit(X2, y2, sample_weight=w).predict(X)
+    # The weighted mean of the two targets is 0.25.
+    assert abs(pred.mean() - 0.25) < 0.07
+
+
+def test_sample_weight_zero_sum_is_an_error():
+    X, y = make_regression_sequences(n=10)
+    with pytest.raises(ValueError, match="non-zero|sum to zero"):
+        RNNRegressor(**FAST).fit(X, y, sample_weight=np.zeros(10))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        RNNRegressor(**FAST).fit(X, y, sample_weight=-np.ones(10))
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 20.0}])
+def test_class_weight_favours_rare_class(class_weight):
+    X, y = make_classification_sequences(n=200, seed=3)
+    # Make class 1 rare and hard: keep only a few of its members.
+    keep = (y == 0) | (np.arange(200) % 8 == 0)
+    X, y = X[keep], y[keep]
+    plain = RNNClassifier(hidden_size=8, max_epochs=20, random_state=0).fit(X, y)
+    weighted = RNNClassifier(
+        hidden_size=8, max_epochs=20, random_state=0, class_weight=class_weight
+    ).fit(X, y)
+    assert (weighted.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+# -- multi-output regression ---------------------------------------------------
+
+
+def test_multioutput_regression():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 8))
+    Y = np.column_stack([X[:, -1], X[:, -2] * 10 + 3])
+    reg = RNNRegressor(hidden_size=16, max_epochs=60, random_state=0).fit(X, Y)
+    assert reg.n_outputs_ == 2
+    pred = reg.predict(X)
+    assert pred.shape == (200, 2)
+    assert reg.score(X, Y) > 0.8
+    # One target in a column stays a column.
+    assert RNNRegressor(**FAST).fit(X, Y[:, :1]).predict(X).shape == (200, 1)
+
+
+# -- randomness, cloning, refitting, continuing --------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_random_state_reproducible_and_leaves_global_rng(Estimator):
+    X, y = make_classification_sequences(n=60)
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = Estimator(dropout=0.2, num_layers=2, **FAST).fit(X, y)
+    b = Estimator(dropout=0.2, num_layers=2, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a._forward(X), b._forward(X))
+    c = Estimator(dropout=0.2, num_layers=2, **{**FAST, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a._forward(X), c._forward(X))
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+
+
+def test_clone_and_set_params():
+    clf = RNNClassifier(cell_type="gru", hidden_size=8)
+    clf.set_params(cell_type="lstm", hidden_size=5, max_epochs=2)
+    cloned = clone(clf)
+    assert cloned.get_params() == clf.get_params()
+    X, y = make_classification_sequences(n=30)
+    cloned.fit(X, y)
+    assert isinstance(cloned.net_.module_.rnn, torch.nn.LSTM)
+    assert cloned.net_.module_.rnn.hidden_size == 5
+    assert not hasattr(clf, "net_")
+
+
+def test_refit_starts_from_scratch():
+    X, y = make_classification_sequences(n=60, seed=0)
+    X2, y2 = make_classification_sequences(n=60, T=9, seed=5)
+    clf = RNNClassifier(**FAST).fit(X, y).fit(X2, y2)
+    fresh = RNNClassifier(**FAST).fit(X2, y2)
+    np.testing.assert_array_equal(clf._forward(X2), fresh._forward(X2))
+    assert clf.n_features_in_ == 9
+    assert clf.n_iter_ == fresh.n_iter_
+
+
+def test_warm_start_continues_training():
+    X, y = make_regression_sequences(n=60)
+    reg = RNNRegressor(warm_start=True, early_stopping=False, hidden_size=8, max_epochs=4)
+    reg.fit(X, y)
+    first_loss = reg.history_[-1, "train_loss"]
+    reg.fit(X, y)
+    assert reg.n_iter_ == 8
+    assert reg.history_[-1, "train_loss"] < first_loss
+
+
+def test_partial_fit():
+    X, y = make_classification_sequences(n=60)
+    clf = RNNClassifier(hidden_size=8, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    for i in range(3):
+        clf.partial_fit(X[i::3], y[i::3], classes=[0, 1])
+        assert clf.n_iter_ == i + 1
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X[:2], [0, 7])
+
+    reg = RNNRegressor(hidden_size=8, random_state=0)
+    Xr, yr = make_regression_sequences(n=60)
+    losses = [reg.partial_fit(Xr, yr).history_[-1, "train_loss"] for _ in range(5)]
+    assert reg.n_iter_ == 5 and losses[-1] < losses[0]
+
+
+# -- persistence ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_pickle_and_joblib_round_trip(Estimator, tmp_path):
+    X, y = make_classification_sequences(n=40)
+    est = Estimator(**FAST).fit(X, y)
+    expected = est.predict(X)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X), expected)
+    joblib.dump(est, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict(X), expected)
+
+
+def test_pickle_loads_in_fresh_process(tmp_path):
+    X, y = make_classification_sequences(n=40)
+    clf = RNNClassifier(**FAST).fit(X, np.where(y == 1, "yes", "no"))
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import pickle, sys, numpy as np; "
+        f"clf = pickle.loads(open({str(tmp_path / 'model.pkl')!r}, 'rb').read()); "
+        f"X = np.load({str(tmp_path / 'X.npy')!r}); "
+        "np.save(sys.argv[1], clf.predict_proba(X)); print(type(clf).__name__)"
+    )
+    out = tmp_path / "proba.npy"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "RNNClassifier"
+    np.testing.assert_array_equal(np.load(out), clf.predict_proba(X))
+
+
+# -- model selection ------------------------------------------------------------
+
+
+def test_grid_search_in_pipeline():
+    X, y = make_classification_sequences(n=90)
+    pipe = make_pipeline(StandardScaler(), RNNClassifier(max_epochs=10, random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"rnnclassifier__cell_type": ["rnn", "lstm", "gru"], "rnnclassifier__hidden_size": [4, 8]},
+        cv=3,
+    )
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 6
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_estimator_
+    assert best[-1].cell_type == search.best_params_["rnnclassifier__cell_type"]
+    restored = pickle.loads(pickle.dumps(best))
+    np.testing.assert_array_equal(restored.predict(X), best.predict(X))
+
+
+def test_cross_val_score_regressor():
+    X, y = make_regression_sequences(n=150)
+    scores = cross_val_score(
+        RNNRegressor(hidden_size=16, max_epochs=40, random_state=0), X, y, cv=3
+    )
+    assert scores.shape == (3,) and scores.min() > 0.5
