@@ -144,26 +144,43 @@ PREDICTS = {"raw": predict_raw, "sklrnn": predict_sklrnn, "skorch": predict_skor
 
 
 def interleaved(calls, repeats):
-    """Time each callable ``repeats`` times, rotating the order every round."""
+    """Time each callable ``repeats`` times, rotating the order every round.
+
+    Returns ``{name: (wall_times, cpu_times)}``. The CPU time of the process
+    is less disturbed than the wall time when other jobs share the cores.
+    """
     names = list(calls)
-    times = {name: [] for name in names}
+    times = {name: ([], []) for name in names}
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             calls[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name][1].append(time.process_time() - cpu)
+            times[name][0].append(time.perf_counter() - wall)
     return times
 
 
-def summarize(times, reference="raw"):
-    rows = {}
-    for name, ts in times.items():
-        rows[name] = (min(ts), statistics.median(ts))
-    ref_min, ref_med = rows[reference]
-    return {
-        name: (t_min, t_med, t_min / ref_min, t_med / ref_med)
-        for name, (t_min, t_med) in rows.items()
-    }
+def summarize(times, which, reference="raw"):
+    """``{name: (min, median, min / reference min, median / reference median)}``."""
+    stats = {name: (min(ts[which]), statistics.median(ts[which])) for name, ts in times.items()}
+    ref_min, ref_med = stats[reference]
+    return {name: (lo, med, lo / ref_min, med / ref_med) for name, (lo, med) in stats.items()}
+
+
+def report(label, times, n_predict=None):
+    for which, kind in ((0, "wall"), (1, "cpu")):
+        if n_predict is None:
+            print(f"  {label} {kind:4s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} "
+                  f"{'/raw med':>9s}")
+        else:
+            print(f"  {label} {kind:4s} {'seq/s@min':>10s} {'seq/s@med':>10s} {'x/raw min':>9s} "
+                  f"{'x/raw med':>9s}")
+        for name, (lo, med, r_lo, r_med) in summarize(times, which).items():
+            if n_predict is None:
+                print(f"    {name:12s} {lo:8.3f} {med:9.3f} {r_lo:9.3f} {r_med:9.3f}")
+            else:
+                print(f"    {name:12s} {n_predict / lo:10.0f} {n_predict / med:10.0f} "
+                      f"{r_lo:9.3f} {r_med:9.3f}")
 
 
 def bench_config(name, repeats):
@@ -171,23 +188,18 @@ def bench_config(name, repeats):
     X, y = make_data(n_timesteps)
     for fit in FITS.values():  # warm-up: first-call costs (imports, allocator)
         fit(X[:256], y[:256], hidden_size)
-    fit_times = interleaved({k: (lambda f=f: f(X, y, hidden_size)) for k, f in FITS.items()},
-                            repeats)
+    fit_times = interleaved(
+        {k: (lambda f=f: f(X, y, hidden_size)) for k, f in FITS.items()}, repeats
+    )
     fitted = {k: f(X[:256], y[:256], hidden_size) for k, f in FITS.items()}
     Xp, _ = make_data(n_timesteps, seed=1)
     pred_times = interleaved(
         {k: (lambda k=k: PREDICTS[k](fitted[k], Xp)) for k in PREDICTS}, repeats
     )
-    print(f"\n{name}: LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
-          f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} repeats")
-    print(f"{'fit':8s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} {'/raw med':>9s}")
-    for k, (t_min, t_med, r_min, r_med) in summarize(fit_times).items():
-        print(f"{k:8s} {t_min:8.3f} {t_med:9.3f} {r_min:9.3f} {r_med:9.3f}")
-    print(f"{'predict':8s} {'seq/s max':>10s} {'seq/s med':>10s} {'raw/x min':>9s} "
-          f"{'raw/x med':>9s}")
-    for k, (t_min, t_med, r_min, r_med) in summarize(pred_times).items():
-        print(f"{k:8s} {len(Xp) / t_min:10.0f} {len(Xp) / t_med:10.0f} {r_min:9.3f} "
-              f"{r_med:9.3f}")
+    print(f"\n[{name}] LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
+          f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats")
+    report("fit    ", fit_times)
+    report("predict", pred_times, n_predict=len(Xp))
     return fit_times, pred_times
 
 

@@ -9,12 +9,17 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from ._data import truncate, validate_sequences
 from ._module import CELL_TYPES, READOUTS, RNNModule
@@ -34,10 +39,44 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 
+# Values (float32) converted at a time by predict on big inputs: 16 MB.
+_PREDICT_CHUNK_VALUES = 1 << 22
+
 # Gradient steps the "auto" epoch budget aims for; early stopping usually ends
 # training well before.
 _AUTO_STEPS = 2000
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 20, 500
+
+
+class InconsistentVersionWarning(UserWarning):
+    """Warns that a pickled estimator comes from other sklrnn, torch or skorch versions.
+
+    The estimator was restored, but a model saved with one version and used
+    with another may behave differently; refit it to be sure. Make it an
+    error with ``warnings.simplefilter("error", InconsistentVersionWarning)``.
+
+    Examples
+    --------
+    >>> import pickle, warnings
+    >>> import numpy as np
+    >>> from sklrnn import InconsistentVersionWarning, RNNRegressor
+    >>> X, y = np.random.RandomState(0).normal(size=(20, 5)), np.arange(20.0)
+    >>> reg = RNNRegressor(hidden_size=4, max_epochs=2).fit(X, y)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     restored = pickle.loads(pickle.dumps(reg))  # same versions: no warning
+    >>> restored.predict(X[:2]).shape
+    (2,)
+    """
+
+
+def _versions():
+    """Versions of the packages a pickled estimator depends on."""
+    import skorch
+
+    from . import __version__
+
+    return {"sklrnn": __version__, "torch": torch.__version__, "skorch": skorch.__version__}
 
 
 class _BaseRNN(BaseEstimator):
@@ -141,6 +180,8 @@ class _BaseRNN(BaseEstimator):
         resume = self._read_checkpoint() if full and self.warm_start else None
         first = not (incremental and hasattr(self, "net_"))
         X3, lengths = validate_sequences(self, X, reset=first)
+        if y is not None:  # before encoding y, whose errors would be less clear
+            check_consistent_length(X3, y)
         target = self._encode_target(y, reset=first, classes=classes)
         if len(target) != len(X3):
             raise ValueError(
@@ -272,10 +313,19 @@ class _BaseRNN(BaseEstimator):
         n_features = X3.shape[2]
         if not self.standardize:
             return np.zeros(n_features), np.ones(n_features)
-        valid = np.arange(X3.shape[1])[None, :] < lengths[:, None]
-        steps = X3[valid].astype(np.float64)
-        mean = steps.mean(axis=0)
-        scale = steps.std(axis=0)
+        # Two passes in float64 over chunks of samples: memory stays a small
+        # fraction of the data's. Padding is zero, so it adds nothing to the
+        # first pass's sum and is masked out of the second's.
+        count = lengths.sum()
+        total = X3.sum(axis=(0, 1), dtype=np.float64)
+        mean = total / count
+        squares = np.zeros(n_features)
+        chunk = max(1, (1 << 20) // (X3.shape[1] * n_features))
+        for start in range(0, len(X3), chunk):
+            dev = X3[start : start + chunk] - mean
+            dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
+            squares += np.einsum("ntf,ntf->f", dev, dev)
+        scale = np.sqrt(squares / count)
         scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
         return mean, scale
 
@@ -350,19 +400,101 @@ class _BaseRNN(BaseEstimator):
         )
 
     def _forward(self, X):
-        """Raw outputs of the module for X, as a float64 numpy array."""
+        """Raw outputs of the module for X, as a float64 numpy array.
+
+        A big array or DataFrame is converted and run a chunk of samples at a
+        time, so that memory beyond the input stays bounded (about 16 MB of
+        float32 sequences, plus the outputs).
+        """
         check_is_fitted(self)
-        X3, lengths = validate_sequences(self, X, reset=False)
+        shape = getattr(X, "shape", ())
+        if len(shape) not in (2, 3) or sp.issparse(X):
+            return self._forward_chunk(X)
+        per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
+        batch = self.batch_size
+        chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
+        if shape[0] <= chunk:
+            return self._forward_chunk(X)
+        return np.concatenate(
+            [
+                self._forward_chunk(_safe_indexing(X, slice(start, start + chunk)), start)
+                for start in range(0, shape[0], chunk)
+            ]
+        )
+
+    def _forward_chunk(self, X, first_sample=0):
+        X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
         dataset = SequenceDataset(X3, lengths, device=self.net_.device)
-        out = self.net_.forward(dataset, training=False, device="cpu")
-        return out.numpy().astype(np.float64)
+        out = self.net_.forward(dataset, training=False, device="cpu").numpy()
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            # Inputs within float32's range can still overflow once
+            # standardized and multiplied by the weights; never return NaN.
+            raise ValueError(
+                f"{type(self).__name__} computed non-finite outputs for {bad.sum()} of "
+                f"the {len(out)} sequences in X (first: sample "
+                f"{np.flatnonzero(bad)[0] + first_sample}): "
+                f"values up to |x| = {np.abs(X3).max():.3g} are too large for the "
+                "network's float32 arithmetic. Rescale X to the range of the training "
+                "data."
+            )
+        return out.astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+    # -- pickling -----------------------------------------------------------
+    # The net is pickled separately, so that the versions are checked before
+    # the torch model is rebuilt and a failure can name them.
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never touch __dict__
+        state["_sklrnn_versions"] = _versions()
+        if "net_" in state:
+            state["net_"] = pickle.dumps(state["net_"], protocol=pickle.HIGHEST_PROTOCOL)
+            state.pop("history_", None)  # the net's own history, pickled with it
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        current = _versions()
+        changed = _changed_versions(state.pop("_sklrnn_versions", None), current)
+        if changed:
+            warnings.warn(
+                f"Unpickling {type(self).__name__} saved with {changed}, with "
+                f"sklrnn {current['sklrnn']}, torch {current['torch']} and skorch "
+                f"{current['skorch']} installed. The model was restored, but may "
+                "behave differently; refit it to be sure.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        if isinstance(state.get("net_"), bytes):
+            try:
+                state["net_"] = pickle.loads(state["net_"])
+            except Exception as exc:
+                raise pickle.UnpicklingError(
+                    f"Cannot restore the torch model of this {type(self).__name__}, "
+                    f"saved with {changed or 'the installed versions'}: {exc!r}. Load "
+                    "it with the versions it was saved with, or refit it."
+                ) from exc
+            state["history_"] = state["net_"].history
+        super().__setstate__(state)
+
+
+def _changed_versions(saved, current):
+    """Which saved versions differ from the running ones, as text ('' if none)."""
+    if saved is None:
+        return "an unknown older sklrnn version"
+    differ = [
+        f"{name} {saved.get(name)}"
+        for name in current
+        if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
+    ]
+    return ", ".join(differ)
 
 
 def _silent(*args, **kwargs):

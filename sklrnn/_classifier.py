@@ -188,9 +188,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             encoder = LabelEncoder().fit(y if classes is None else column_or_1d(classes))
             self.classes_ = encoder.classes_
             if len(self.classes_) < 2:
+                found = f"only one class: {self.classes_[0]!r}" if len(self.classes_) else "none"
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, but the "
-                    f"data contains only one class: {self.classes_[0]!r}."
+                    f"data contains {found}."
                 )
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:

@@ -111,30 +111,40 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     return out
 
 
-def _lengths_from_nan(X, input_name):
+def _lengths_from_nan(X, input_name, first_sample=0):
     """Read sequence lengths off trailing NaN padding of a 3D array.
 
     A time step is padding when all its features are NaN and every later step
-    is padding too. Any other NaN is an error.
+    is padding too. Any other NaN is an error. ``first_sample`` is the number
+    of the first sample of ``X`` in error messages. Temporaries are boolean
+    arrays of the input's shape at most, so that big inputs convert in little
+    more memory than the data itself.
     """
     step_nan = np.isnan(X)
-    all_nan = step_nan.all(axis=2)
-    # Reverse cumulative product: True where this step and all later steps are NaN.
-    trailing = np.flip(np.cumprod(np.flip(all_nan, axis=1), axis=1), axis=1).astype(bool)
-    inner = step_nan & ~trailing[:, :, None]
-    if inner.any():
-        i, t, f = np.argwhere(inner)[0]
+    if not step_nan.any():  # no padding at all, the common case
+        return np.full(X.shape[0], X.shape[1], dtype=np.int64)
+    n_timesteps, n_features = X.shape[1:]
+    valid_step = ~step_nan.all(axis=2)
+    # The length is one past the last step that is not all NaN.
+    lengths = n_timesteps - np.argmax(valid_step[:, ::-1], axis=1)
+    lengths[~valid_step.any(axis=1)] = 0
+    del valid_step
+    # Every NaN must lie past the end: count them per sample.
+    n_nan = step_nan.sum(axis=(1, 2))
+    inner = np.flatnonzero(n_nan != (n_timesteps - lengths) * n_features)
+    if inner.size:
+        i = inner[0]
+        t, f = np.argwhere(step_nan[i, : lengths[i]])[0]
         raise ValueError(
-            f"Input {input_name} contains NaN at sample {i}, time step {t}, feature {f}. "
-            "NaN is only allowed as trailing padding (all features NaN from some step to "
-            "the end); impute missing values before fitting, e.g. with "
+            f"Input {input_name} contains NaN at sample {i + first_sample}, time step {t}, "
+            f"feature {f}. NaN is only allowed as trailing padding (all features NaN from "
+            "some step to the end); impute missing values before fitting, e.g. with "
             "sklearn.impute.SimpleImputer or pandas' ffill()."
         )
-    lengths = X.shape[1] - trailing.sum(axis=1)
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
         raise ValueError(
-            f"Input {input_name} contains NaN in every step of sample {empty[0]} "
+            f"Input {input_name} contains NaN in every step of sample {empty[0] + first_sample} "
             "(a sequence of length 0). Drop empty sequences before fitting."
         )
     return lengths.astype(np.int64)
@@ -169,12 +179,18 @@ def to_nan_padded(X, *, input_name="X"):
     >>> X3d[:, :, 0].tolist(), lengths.tolist()
     ([[1.0, 2.0], [3.0, nan]], [2, 1])
     """
+    X = _check_3d(X, input_name, np.float64)
+    return X, _lengths_from_nan(X, input_name)
+
+
+def _check_3d(X, input_name, dtype):
+    """Check any supported input and return it as a 3D array of ``dtype``."""
     if _is_ragged(X):
         X = pad_sequences(X)
     X = check_array(
         X,
         allow_nd=True,
-        dtype=np.float64,
+        dtype=dtype,
         ensure_all_finite="allow-nan",
         input_name=input_name,
     )
@@ -191,10 +207,10 @@ def to_nan_padded(X, *, input_name="X"):
             f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
             "required: sequences need at least one time step and one feature."
         )
-    return X, _lengths_from_nan(X, input_name)
+    return X
 
 
-def to_padded(X, *, input_name="X"):
+def to_padded(X, *, input_name="X", first_sample=0):
     """Convert any supported sequence input to ``(X3d, lengths)``.
 
     Parameters
@@ -205,6 +221,9 @@ def to_padded(X, *, input_name="X"):
         sequences of different lengths; trailing NaN marks padding.
     input_name : str, default="X"
         Name used in error messages.
+    first_sample : int, default=0
+        Number of the first sample of ``X`` in error messages, when ``X`` is
+        a chunk of a bigger input.
 
     Returns
     -------
@@ -221,9 +240,15 @@ def to_padded(X, *, input_name="X"):
     >>> X3d.shape, lengths.tolist()
     ((2, 2, 1), [2, 1])
     """
-    X, lengths = to_nan_padded(X, input_name=input_name)
-    X32 = np.nan_to_num(X, nan=0.0).astype(np.float32)
-    if not np.isfinite(X32).all():
+    # float32 input stays float32 (any other dtype becomes float32 directly):
+    # the result is one float32 copy of the data, with no float64 detour.
+    X = _check_3d(X, input_name, [np.float32, np.float64])
+    lengths = _lengths_from_nan(X, input_name, first_sample)
+    with np.errstate(over="ignore"):  # reported just below, with the fix
+        X32 = X.astype(np.float32)
+    if lengths.min() < X32.shape[1]:  # zero the padding, NaN until now
+        X32[np.arange(X32.shape[1])[None, :] >= lengths[:, None]] = 0.0
+    if X.dtype != np.float32 and not np.isfinite(X32).all():
         raise ValueError(
             f"Input {input_name} contains values too large for float32 "
             f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it before fitting."
@@ -244,7 +269,7 @@ def _is_table(X):
     return ndim == 2
 
 
-def validate_sequences(estimator, X, *, reset, keep_nan=False):
+def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
     A 2D table goes through scikit-learn's ``validate_data``, so that
@@ -265,6 +290,9 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False):
     keep_nan : bool, default=False
         Return float64 with NaN past each end (:func:`to_nan_padded`, for
         transformers) instead of float32 with zeros (:func:`to_padded`).
+    first_sample : int, default=0
+        Number of the first sample of ``X`` in error messages, when ``X`` is
+        a chunk of a bigger input (float32 conversion only).
 
     Returns
     -------
@@ -281,7 +309,10 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False):
     if table and (reset or estimator._fitted_on_table):
         # Feature names and column count, with scikit-learn's own messages.
         validate_data(estimator, X, reset=reset, skip_check_array=True)
-    X3d, lengths = (to_nan_padded if keep_nan else to_padded)(X)
+    if keep_nan:
+        X3d, lengths = to_nan_padded(X)
+    else:
+        X3d, lengths = to_padded(X, first_sample=first_sample)
     if reset:
         if not table:
             estimator.n_features_in_ = X3d.shape[2]

@@ -107,7 +107,7 @@ n_features_in_ : int
         Number of features seen during fit: the number of columns of a 2D
         input, or the size of the last axis of 3D and list input.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of a DataFrame passed to fit.
 
     net_ : skorch.NeuralNet

@@ -124,9 +124,13 @@ class RNNModule(nn.Module):
         -------
         Tensor of shape (batch, n_outputs)
         """
-        longest = int(lengths.max())
-        X = (X[:, :longest] - self.input_mean) / self.input_scale
-        ragged = bool((lengths != longest).any())
+        # Two Python ints from one op: the path (packed or not) is chosen in
+        # Python, and packing is skipped when all sequences are equally long.
+        shortest, longest = (int(v) for v in torch.aminmax(lengths))
+        ragged = shortest != longest
+        if longest < X.shape[1]:
+            X = X[:, :longest]
+        X = (X - self.input_mean) / self.input_scale
         if ragged:
             packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
@@ -141,7 +145,9 @@ class RNNModule(nn.Module):
                 summary = h[-1]
         else:
             summary = self._pool(out, lengths, longest, ragged)
-        return self.head(self.dropout(summary))
+        if self.dropout.p:
+            summary = self.dropout(summary)
+        return self.head(summary)
 
     def _pool(self, out, lengths, longest, ragged):
         if ragged:

@@ -85,8 +85,15 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             # targets of any scale; predictions are mapped back.
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
+            with np.errstate(over="ignore"):
+                mean, scale = y2.mean(axis=0), y2.std(axis=0)
+            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+                raise ValueError(
+                    f"y has values too large to standardize (|y| up to "
+                    f"{np.abs(y2).max():.3g}; its variance overflows float64). "
+                    "Rescale y, e.g. divide it by a constant, before fitting."
+                )
+            self._y_mean = mean
             self._y_scale = np.where(scale > 0, scale, 1.0)
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(

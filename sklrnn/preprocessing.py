@@ -134,12 +134,12 @@ class WideToSequence(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, `n_features_in_`)
             The wide table, with the columns seen in :meth:`fit`.
 
         Returns
         -------
-        X3d : ndarray of shape (n_samples, n_timesteps_, n_features)
+        X3d : ndarray of shape (n_samples, `n_timesteps_`, n_features)
             The sequences; NaN is kept.
         """
         check_is_fitted(self)
@@ -156,12 +156,12 @@ class WideToSequence(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps_, n_features)
+        X : array-like of shape (n_samples, `n_timesteps_`, n_features)
             Sequences.
 
         Returns
         -------
-        X_wide : ndarray of shape (n_samples, n_features_in_)
+        X_wide : ndarray of shape (n_samples, `n_features_in_`)
             The wide table, columns in the order given by ``order``.
         """
         check_is_fitted(self)
@@ -433,6 +433,8 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             f"Columns {missing} are not in the DataFrame; its columns are "
             f"{df.columns.tolist()}."
         )
+    if len(df) == 0:
+        raise ValueError("The DataFrame has no rows; long_to_sequences needs at least one.")
     if not feature_columns:
         raise ValueError(
             "No feature columns: the DataFrame has no columns besides the id, time "
@@ -451,7 +453,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if features.isna().to_numpy().any():
         row = int(np.flatnonzero(features.isna().to_numpy().any(axis=1))[0])
         raise ValueError(
-            f"Feature columns have missing values (first in row {row}, id "
+            f"Feature columns have missing values (first in row position {row}, id "
             f"{df[id_column].iloc[row]!r}). Impute them first, e.g. "
             f"df.groupby({id_column!r})[...].ffill()."
         )
@@ -563,13 +565,14 @@ or list of such arrays
         name = f"series[{i}]" if several else "series"
         if isinstance(s, pd.DataFrame):
             columns = s.columns if columns is None else columns
-        a = check_array(s, ensure_2d=False, dtype=np.float64, input_name=name)
+        a = check_array(s, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name=name)
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
             raise ValueError(
                 f"{name} has {a.ndim} dimensions; a series is 1D (n_timesteps,) or "
-                "2D (n_timesteps, n_features). Pass several series as a list."
+                "2D (n_timesteps, n_features). Pass several series as a list, e.g. "
+                "list(X) for a 3D array of equal-length series."
             )
         if len(a) < window + horizon:
             raise ValueError(

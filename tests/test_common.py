@@ -1,6 +1,5 @@
 """scikit-learn's own estimator checks, with default parameters."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklrnn import RNNClassifier, RNNRegressor

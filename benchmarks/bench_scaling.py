@@ -1,0 +1,191 @@
+"""How fit time and peak memory grow with the number and length of sequences.
+
+Every point (n sequences of ``n_timesteps`` steps, one feature, float32) runs in
+a fresh subprocess on one thread, which:
+
+1. warms up (a tiny fit and predict, so that lazy allocations of torch and
+   skorch are not counted), builds the data as float32 in chunks, and resets
+   the peak-RSS counter of the process (``/proc/self/clear_refs``);
+2. times ``RNNClassifier.fit`` for **one epoch** (LSTM, hidden size 32,
+   batch 64, default early stopping -- so a 10% validation split and one
+   validation pass --, default standardization and gradient clipping), and
+   reads the peak RSS above the RSS before the fit (``VmHWM - VmRSS``);
+3. does the same for ``predict`` on the same data.
+
+The peak extra memory is compared with the size of the data as float32 and
+with the model (weights, gradients and Adam's two moment buffers). The target
+is: fit time linear in ``n * n_timesteps``, peak extra memory within twice the
+float32 data plus the model.
+
+Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py
+
+It prints a table, writes ``benchmarks/scaling.json`` and the plot
+``benchmarks/scaling.png``. ``--quick`` skips n=100k.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+HERE = Path(__file__).resolve().parent
+SIZES = (1_000, 10_000, 100_000)
+LENGTHS = (25, 100, 400)
+HIDDEN, BATCH = 32, 64
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _extra_peak_mb(fn):
+    """Run fn; return (result, seconds, peak RSS above the RSS before, in MB)."""
+    _reset_peak()
+    before = _status_kb("VmRSS")
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    return result, seconds, (_status_kb("VmHWM") - before) / 1024
+
+
+def measure_point(n, n_timesteps):
+    """One point, in this process: fit and predict time and peak extra memory."""
+    import numpy as np
+    import torch
+
+    from sklrnn import RNNClassifier
+
+    torch.set_num_threads(1)
+
+    def make_model():
+        return RNNClassifier(
+            cell_type="lstm", hidden_size=HIDDEN, batch_size=BATCH, max_epochs=1,
+            random_state=0,
+        )
+
+    rng = np.random.default_rng(0)
+    warm = rng.standard_normal((256, n_timesteps), dtype=np.float32)
+    make_model().fit(warm, warm[:, -1] > 0).predict(warm)
+
+    X = np.empty((n, n_timesteps), dtype=np.float32)
+    for start in range(0, n, 4096):  # float32 from the start: no float64 copy
+        X[start : start + 4096] = rng.standard_normal(
+            (min(4096, n - start), n_timesteps), dtype=np.float32
+        )
+    y = (X[:, -3:].sum(axis=1) > 0).astype(np.int64)
+
+    model, fit_s, fit_mb = _extra_peak_mb(lambda: make_model().fit(X, y))
+    _, predict_s, predict_mb = _extra_peak_mb(lambda: model.predict(X))
+    n_params = sum(p.numel() for p in model.net_.module_.parameters())
+    return {
+        "n": n,
+        "n_timesteps": n_timesteps,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "fit_peak_mb": fit_mb,
+        "predict_peak_mb": predict_mb,
+        "data_mb": X.nbytes / 2**20,
+        # weights, gradients and Adam's two moments, float32
+        "model_mb": 4 * n_params * 4 / 2**20,
+    }
+
+
+def run_all(sizes, lengths):
+    points = []
+    for n in sizes:
+        for n_timesteps in lengths:
+            out = subprocess.run(
+                [sys.executable, __file__, "--point", str(n), str(n_timesteps)],
+                check=True, capture_output=True, text=True,
+            )
+            point = json.loads(out.stdout.strip().splitlines()[-1])
+            points.append(point)
+            _print_row(point)
+    return points
+
+
+def _print_row(p):
+    cost = p["fit_s"] / (p["n"] * p["n_timesteps"]) * 1e6
+    ratio = p["fit_peak_mb"] / p["data_mb"]
+    budget = 2 * p["data_mb"] + p["model_mb"]
+    print(
+        f"{p['n']:>7d} {p['n_timesteps']:>5d} {p['data_mb']:9.1f} {p['fit_s']:8.2f} "
+        f"{cost:9.3f} {p['fit_peak_mb']:9.1f} {ratio:7.2f} "
+        f"{'ok' if p['fit_peak_mb'] <= budget else 'OVER':>5s} "
+        f"{p['predict_s']:8.2f} {p['predict_peak_mb']:9.1f}",
+        flush=True,
+    )
+
+
+def plot(points, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for n_timesteps in sorted({p["n_timesteps"] for p in points}):
+        row = sorted((p for p in points if p["n_timesteps"] == n_timesteps),
+                     key=lambda p: p["n"])
+        cells = [p["n"] * n_timesteps for p in row]
+        ax_t.loglog(cells, [p["fit_s"] for p in row], "o-", label=f"T={n_timesteps}")
+        ax_m.loglog([p["data_mb"] for p in row], [p["fit_peak_mb"] for p in row], "o-",
+                    label=f"fit, T={n_timesteps}")
+        ax_m.loglog([p["data_mb"] for p in row], [p["predict_peak_mb"] for p in row], "x:",
+                    color=ax_m.lines[-1].get_color(), label=f"predict, T={n_timesteps}")
+    cells = sorted(p["n"] * p["n_timesteps"] for p in points)
+    first = min(points, key=lambda p: p["n"] * p["n_timesteps"])
+    rate = max(p["fit_s"] / (p["n"] * p["n_timesteps"]) for p in points)
+    ax_t.loglog(cells, [rate * c for c in cells], "k--", lw=0.8, label="linear")
+    ax_t.set(xlabel="n x T (sequence steps)", ylabel="fit time, 1 epoch [s]",
+             title="fit time")
+    data = sorted(p["data_mb"] for p in points)
+    model = first["model_mb"]
+    ax_m.loglog(data, [2 * d + model for d in data], "k--", lw=0.8, label="2x data + model")
+    ax_m.loglog(data, [d for d in data], "k:", lw=0.8, label="1x data")
+    ax_m.set(xlabel="float32 data [MB]", ylabel="peak RSS above start [MB]",
+             title="peak extra memory")
+    ax_t.legend(fontsize=7)
+    ax_m.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--point", nargs=2, type=int, metavar=("N", "T"),
+                        help="measure one point in this process and print it as JSON")
+    parser.add_argument("--quick", action="store_true", help="skip n=100k")
+    args = parser.parse_args()
+    if args.point:
+        print(json.dumps(measure_point(*args.point)))
+        return
+    sizes = SIZES[:-1] if args.quick else SIZES
+    print(f"1 epoch, LSTM hidden {HIDDEN}, batch {BATCH}, 1 thread, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'n':>7s} {'T':>5s} {'data MB':>9s} {'fit s':>8s} {'us/(n*T)':>9s} "
+          f"{'peak MB':>9s} {'/data':>7s} {'<=2x+m':>5s} {'pred s':>8s} {'pred MB':>9s}")
+    points = run_all(sizes, LENGTHS)
+    (HERE / "scaling.json").write_text(json.dumps(points, indent=1) + "\n")
+    plot(points, HERE / "scaling.png")
+    print(f"wrote {HERE / 'scaling.json'} and {HERE / 'scaling.png'}")
+
+
+if __name__ == "__main__":
+    main()

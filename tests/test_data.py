@@ -1,0 +1,82 @@
+"""Input conversion: padding, lengths, truncation (sklrnn._data)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sklrnn import pad_sequences
+from sklrnn._data import to_padded, truncate
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32)
+
+
+@st.composite
+def ragged_sequences(draw):
+    n_features = draw(st.integers(1, 3))
+    lengths = draw(st.lists(st.integers(1, 12), min_size=1, max_size=6))
+    return [draw(arrays(np.float64, (L, n_features), elements=finite)) for L in lengths]
+
+
+@settings(max_examples=200, deadline=None)
+@given(ragged_sequences())
+def test_to_padded_recovers_every_sequence(seqs):
+    X3d, lengths = to_padded(seqs)
+    assert X3d.dtype == np.float32 and lengths.dtype == np.int64
+    assert lengths.tolist() == [len(s) for s in seqs]
+    for row, seq in zip(X3d, seqs, strict=True):
+        np.testing.assert_array_equal(row[: len(seq)], seq.astype(np.float32))
+        assert not row[len(seq) :].any()  # zeros past the end
+    # The same data through NaN padding gives the same result.
+    X_nan, lengths_nan = to_padded(pad_sequences(seqs))
+    np.testing.assert_array_equal(X_nan, X3d)
+    np.testing.assert_array_equal(lengths_nan, lengths)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ragged_sequences(), st.integers(1, 12))
+def test_truncate_keeps_the_most_recent_steps(seqs, max_length):
+    X3d, lengths = to_padded(seqs)
+    out, new_lengths = truncate(X3d, lengths, max_length)
+    assert out.shape[1] == min(X3d.shape[1], max_length)
+    for row, L, seq in zip(out, new_lengths, seqs, strict=True):
+        kept = seq[-max_length:].astype(np.float32)
+        assert L == len(kept)
+        np.testing.assert_array_equal(row[:L], kept)
+        assert not row[L:].any()
+
+
+def test_two_and_three_dimensional_inputs():
+    X3d, lengths = to_padded(np.arange(6.0).reshape(2, 3))
+    assert X3d.shape == (2, 3, 1) and lengths.tolist() == [3, 3]
+    X3d, lengths = to_padded(np.ones((2, 4, 5)))
+    assert X3d.shape == (2, 4, 5) and lengths.tolist() == [4, 4]
+
+
+def test_trailing_nan_is_padding_only_at_the_end():
+    X = np.ones((2, 4, 2))
+    X[0, 2:] = np.nan
+    _, lengths = to_padded(X)
+    assert lengths.tolist() == [2, 4]
+    X[1, 1, 0] = np.nan  # one feature missing inside a sequence
+    with pytest.raises(ValueError, match=r"NaN at sample 1, time step 1, feature 0"):
+        to_padded(X)
+    X = np.ones((2, 4))
+    X[1] = np.nan
+    with pytest.raises(ValueError, match="length 0"):
+        to_padded(X)
+
+
+def test_pad_sequences_truncates_and_fills():
+    out = pad_sequences([[1.0, 2.0, 3.0], [4.0]], max_length=2, fill_value=0.0)
+    np.testing.assert_array_equal(out[:, :, 0], [[2.0, 3.0], [4.0, 0.0]])
+    with pytest.raises(ValueError, match="same number of features"):
+        pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
+    with pytest.raises(ValueError, match="at least one sequence"):
+        pad_sequences([])
+
+
+def test_values_beyond_float32_are_an_error():
+    with pytest.raises(ValueError, match="too large for float32"):
+        to_padded(np.full((2, 3), 1e300))

@@ -1,0 +1,375 @@
+"""Property-based tests: malformed input fails loudly, or gives a correct result.
+
+Every public entry point (``fit``, ``predict``, ``predict_proba``, ``score``)
+of both estimators is fed arrays of any dimensionality, size and dtype, with
+NaN, infinity and huge values, as numpy arrays, lists, DataFrames, sparse
+matrices and ragged lists. Each call must either raise a ``ValueError`` or
+``TypeError`` whose message says what is wrong, or return a result of the
+right shape without NaN. Anything else (a torch ``RuntimeError``, an
+``IndexError``, NaN in predictions) fails the test.
+
+Predict-time properties share module-level fitted estimators; fit-time
+properties train tiny networks for one epoch, so that each example takes
+milliseconds.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sklrnn import RNNClassifier, RNNRegressor
+
+PROPERTY = settings(
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+TINY = dict(hidden_size=2, max_epochs=1, early_stopping=False, batch_size=8, random_state=0)
+N_STEPS = 4  # columns of the 2D training data
+N_CHANNELS = 2  # features per step of the 3D training data
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _training_data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, N_STEPS))
+    return X, np.arange(12) % 3, X.sum(axis=1)
+
+
+def _fitted_models():
+    X, y_class, y_reg = _training_data()
+    X3 = np.random.RandomState(1).normal(size=(12, 3, N_CHANNELS))
+    return {
+        "classifier-2d": RNNClassifier(**TINY).fit(X, y_class),
+        "regressor-2d": RNNRegressor(**TINY).fit(X, y_reg),
+        "classifier-3d": RNNClassifier(**TINY).fit(X3, y_class),
+        "regressor-3d": RNNRegressor(**TINY).fit(X3, np.c_[y_reg, -y_reg]),
+    }
+
+
+MODELS = _fitted_models()
+
+
+# -- strategies ------------------------------------------------------------
+
+# Floats of every kind: ordinary, huge (beyond float32), NaN and infinities.
+WILD_FLOATS = st.one_of(
+    st.floats(-10, 10),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([np.nan, np.inf, -np.inf, 1e300, -1e300, 3e38, -3e38, 1e30, 0.0]),
+)
+
+
+def _elements(dtype):
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return WILD_FLOATS if dtype == np.float64 else st.floats(width=32)
+    if kind == "c":
+        return st.complex_numbers(max_magnitude=1e6, allow_nan=False)
+    if kind == "U":
+        return st.text(alphabet="0123456789.e-abc ", max_size=4)
+    if kind == "O":
+        return st.one_of(st.floats(-5, 5), st.integers(-5, 5), st.text(max_size=3), st.none())
+    if kind == "b":
+        return st.booleans()
+    return st.integers(-(2**62), 2**62)
+
+
+DTYPES = st.sampled_from(
+    [np.float64, np.float64, np.float32, np.int64, np.bool_, np.complex128, np.object_, "<U4"]
+)
+
+
+@st.composite
+def arrays(draw, min_dims=0, max_dims=4):
+    """Arrays of any dtype and shape, sides 0 to 5."""
+    dtype = draw(DTYPES)
+    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=5))
+    return draw(hnp.arrays(dtype, shape, elements=_elements(dtype)))
+
+
+@st.composite
+def containers(draw, array):
+    """``array`` as numpy, nested list, DataFrame, sparse matrix or ragged list."""
+    form = draw(st.sampled_from(["numpy", "list", "dataframe", "sparse", "ragged"]))
+    if form == "list":
+        return array.tolist()
+    if form == "dataframe" and array.ndim == 2:
+        return pd.DataFrame(array)
+    if form == "sparse" and array.ndim == 2 and array.dtype.kind in "fiub":
+        return sp.csr_matrix(array)
+    if form == "ragged" and array.ndim in (2, 3) and len(array):
+        # Cut each sample to its own length (possibly zero).
+        lengths = draw(st.lists(st.integers(0, array.shape[1]), min_size=len(array)))
+        return [sample[:n] for sample, n in zip(array, lengths, strict=False)]
+    return array
+
+
+@st.composite
+def hostile_X(draw):
+    return draw(containers(draw(arrays())))
+
+
+@st.composite
+def valid_X(draw, n_steps=N_STEPS):
+    """Well-formed 2D float input with the training data's number of columns."""
+    n = draw(st.integers(1, 6))
+    return draw(hnp.arrays(np.float64, (n, n_steps), elements=st.floats(-10, 10)))
+
+
+# -- checking outcomes -----------------------------------------------------
+
+
+def _outcome(func, *args, **kwargs):
+    """Call ``func``; return its result, or None after a clear ValueError/TypeError.
+
+    Any other exception propagates and fails the test.
+    """
+    try:
+        with warnings.catch_warnings():
+            # sklearn's warnings (e.g. a column-vector y, a metric undefined
+            # for one sample) are fine; only the outcome matters here.
+            warnings.simplefilter("ignore")
+            return func(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        assert len(message) >= 15, f"uninformative {type(exc).__name__}: {message!r}"
+        return None
+
+
+def _assert_error_mentions(func, words, *args, **kwargs):
+    """``func`` raises a ValueError/TypeError whose message contains one of ``words``."""
+    with pytest.raises((ValueError, TypeError)) as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            func(*args, **kwargs)
+    message = str(info.value).lower()
+    assert any(w.lower() in message for w in words), (
+        f"{type(info.value).__name__} message {message!r} names none of {words}"
+    )
+
+
+def _n_samples(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _assert_valid_predictions(model, X, pred, proba=None):
+    n = _n_samples(X)
+    if isinstance(model, RNNClassifier):
+        assert pred.shape == (n,)
+        assert np.isin(pred, model.classes_).all()
+        if proba is not None:
+            assert proba.shape == (n, len(model.classes_))
+            assert np.isfinite(proba).all()
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    else:
+        assert pred.shape[0] == n
+        assert np.isfinite(pred).all(), "NaN or infinity in predictions"
+
+
+# -- predict time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@PROPERTY
+@given(X=hostile_X())
+def test_predict_methods_reject_or_handle_any_X(name, X):
+    model = MODELS[name]
+    pred = _outcome(model.predict, X)
+    if pred is not None:
+        _assert_valid_predictions(model, X, pred)
+    if isinstance(model, RNNClassifier):
+        proba = _outcome(model.predict_proba, X)
+        if proba is not None:
+            _assert_valid_predictions(model, X, model.classes_[proba.argmax(axis=1)], proba)
+    if pred is not None:
+        score = _outcome(model.score, X, pred)
+        # Scoring the model's own predictions: a perfect score (r2 is
+        # undefined, NaN, for a single sample or constant targets).
+        assert score is None or np.isnan(score) or score == pytest.approx(1.0)
+
+
+@PROPERTY
+@given(
+    n_steps=st.integers(1, 8).filter(lambda n: n != N_STEPS),
+    n_channels=st.integers(1, 4),
+    three_d=st.booleans(),
+)
+def test_predict_rejects_unseen_feature_counts(n_steps, n_channels, three_d):
+    """A model fitted on a 2D table wants its columns; on 3D, its channels."""
+    table = MODELS["regressor-2d"]
+    _assert_error_mentions(table.predict, ["features"], np.zeros((2, n_steps)))
+    model = MODELS["classifier-3d"]
+    shape = (2, n_steps, n_channels) if three_d else (2, n_steps)
+    if (n_channels if three_d else 1) == N_CHANNELS:
+        # Sequences of any length are fine for a model fitted on 3D input.
+        _assert_valid_predictions(model, np.zeros(shape), model.predict(np.zeros(shape)))
+    else:
+        _assert_error_mentions(model.predict_proba, ["features"], np.zeros(shape))
+
+
+@st.composite
+def inner_non_finite(draw):
+    """A valid 3D array with one NaN (not trailing padding) or infinity inside."""
+    n, t = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    X = draw(hnp.arrays(np.float64, (n, t, N_CHANNELS), elements=st.floats(-5, 5)))
+    i, step, f = draw(st.integers(0, n - 1)), draw(st.integers(0, t - 1)), draw(st.integers(0, 1))
+    value = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    if np.isnan(value):
+        # One feature NaN while another is not: never padding.
+        X[i, step, f] = np.nan
+        X[i, step, 1 - f] = 1.0
+    else:
+        X[i, step, f] = value
+    return X
+
+
+@PROPERTY
+@given(X=inner_non_finite())
+def test_non_finite_values_outside_padding_are_named(X):
+    words = ["nan", "infinity"]
+    model = MODELS["classifier-3d"]
+    for method in (model.predict, model.predict_proba):
+        _assert_error_mentions(method, words, X)
+    _assert_error_mentions(RNNRegressor(**TINY).fit, words, X, np.arange(len(X), dtype=float))
+
+
+@PROPERTY
+@given(
+    value=st.one_of(
+        st.floats(min_value=1e20, max_value=1e308), st.floats(min_value=-1e308, max_value=-1e20)
+    ),
+    model_name=st.sampled_from(sorted(MODELS)),
+)
+def test_huge_values_are_rejected_or_predicted_finitely(value, model_name):
+    model = MODELS[model_name]
+    n_channels = 1 if model_name.endswith("2d") else N_CHANNELS
+    X = np.ones((3, N_STEPS, n_channels))
+    X[1, 2, :] = value
+    X = X[:, :, 0] if n_channels == 1 else X
+    try:
+        pred = model.predict(X)
+    except ValueError as exc:
+        assert "large" in str(exc) or "rescale" in str(exc), str(exc)
+    else:
+        _assert_valid_predictions(model, X, pred)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@PROPERTY
+@given(y=arrays(max_dims=3).flatmap(containers))
+def test_score_rejects_or_handles_any_y(name, y):
+    model = MODELS[name]
+    X = np.random.RandomState(2).normal(size=(4, N_STEPS))
+    if name.endswith("3d"):
+        X = np.stack([X, X], axis=2)
+    score = _outcome(model.score, X, y)
+    assert score is None or np.isnan(score) or np.isfinite(score)
+
+
+def test_sparse_and_complex_input_are_named():
+    X = np.zeros((2, N_STEPS))
+    for model in MODELS.values():
+        _assert_error_mentions(model.predict, ["sparse"], sp.csr_matrix(X))
+    model = MODELS["regressor-2d"]
+    _assert_error_mentions(model.predict, ["complex"], X + 1j)
+    _assert_error_mentions(RNNClassifier(**TINY).fit, ["sparse"], sp.csr_matrix(X), [0, 1])
+
+
+# -- fit time --------------------------------------------------------------
+
+
+@st.composite
+def targets(draw, n):
+    """y for n samples, mostly plausible, sometimes hostile."""
+    kind = draw(
+        st.sampled_from(["labels", "strings", "floats", "wild", "2d", "length", "junk", "none"])
+    )
+    if kind == "labels":
+        return draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))
+    if kind == "strings":
+        return np.array(draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n)))
+    if kind == "floats":
+        return draw(hnp.arrays(np.float64, n, elements=st.floats(-100, 100)))
+    if kind == "wild":
+        return draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
+    if kind == "2d":
+        return draw(hnp.arrays(np.float64, (n, draw(st.integers(0, 3))), elements=st.floats(-5, 5)))
+    if kind == "length":
+        return np.arange(draw(st.integers(0, 8).filter(lambda m: m != n))) % 2
+    if kind == "none":
+        return None
+    return draw(arrays(max_dims=3))
+
+
+@st.composite
+def sample_weights(draw, n):
+    kind = draw(st.sampled_from(["none", "positive", "wild", "length", "zeros"]))
+    if kind == "none":
+        return None
+    if kind == "positive":
+        return draw(hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
+    if kind == "wild":
+        return draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
+    if kind == "zeros":
+        return np.zeros(n)
+    return np.ones(draw(st.integers(0, 8).filter(lambda m: m != n)))
+
+
+@st.composite
+def fit_inputs(draw):
+    """(X, y, sample_weight): X well-formed or hostile, y and weights of any kind."""
+    if draw(st.booleans()):
+        X = draw(containers(draw(arrays(min_dims=1))))
+    else:
+        n, t, f = draw(st.integers(1, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+        X = draw(hnp.arrays(np.float64, (n, t, f), elements=st.floats(-10, 10)))
+        if draw(st.booleans()):
+            X = X[:, :, 0]
+    n = _n_samples(X) if hasattr(X, "__len__") or hasattr(X, "shape") else 1
+    return X, draw(targets(n)), draw(sample_weights(n))
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+@PROPERTY
+@given(data=fit_inputs())
+def test_fit_rejects_or_learns_from_any_input(Estimator, data):
+    X, y, sample_weight = data
+    model = _outcome(Estimator(**TINY).fit, X, y, sample_weight=sample_weight)
+    if model is None:
+        return
+    pred = model.predict(X)
+    proba = model.predict_proba(X) if isinstance(model, RNNClassifier) else None
+    _assert_valid_predictions(model, X, pred, proba)
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+@PROPERTY
+@given(n_X=st.integers(1, 6), n_y=st.integers(0, 7), n_w=st.integers(0, 7))
+def test_fit_names_mismatched_lengths(Estimator, n_X, n_y, n_w):
+    X = np.random.RandomState(0).normal(size=(n_X, 3))
+    y = np.arange(n_y) % 2
+    sample_weight = np.ones(n_w)
+    if n_y == n_X and n_w == n_X:
+        if n_X >= 2 or Estimator is RNNRegressor:  # a classifier needs two classes
+            model = Estimator(**TINY).fit(X, y, sample_weight=sample_weight)
+            _assert_valid_predictions(model, X, model.predict(X))
+        return
+    words = ["inconsistent", "samples", "shape", "sample_weight", "0 sample"]
+    _assert_error_mentions(Estimator(**TINY).fit, words, X, y, sample_weight=sample_weight)
+
+
+@PROPERTY
+@given(label=st.one_of(st.integers(), st.text(min_size=1, max_size=3)), n=st.integers(1, 6))
+def test_single_class_y_is_named(label, n):
+    X = np.random.RandomState(0).normal(size=(n, 3))
+    _assert_error_mentions(RNNClassifier(**TINY).fit, ["class"], X, [label] * n)
+    # A constant target is fine for a regressor.
+    model = RNNRegressor(**TINY).fit(X, np.full(n, 3.5))
+    _assert_valid_predictions(model, X, model.predict(X))

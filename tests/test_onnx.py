@@ -1,0 +1,115 @@
+"""export_onnx: onnxruntime reproduces predict_proba / predict."""
+
+import json
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+
+from sklrnn import RNNClassifier, RNNRegressor, export_onnx, pad_sequences
+
+FAST = dict(hidden_size=5, max_epochs=2, random_state=0)
+ATOL = 1e-5
+
+
+def sequences(n=24, T=9, n_features=2, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.normal(size=(n, T, n_features)).astype(np.float32)
+
+
+def ragged(n=24, n_features=2, seed=1):
+    rng = np.random.RandomState(seed)
+    seqs = [rng.normal(size=(k, n_features)) for k in rng.randint(1, 12, size=n)]
+    return pad_sequences(seqs).astype(np.float32)
+
+
+def run(path, X):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"X": np.ascontiguousarray(X, dtype=np.float32)})[0]
+
+
+@pytest.mark.parametrize("cell_type", ["rnn", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("readout", ["last", "mean", "max", "attention"])
+def test_classifier_matches_predict_proba(tmp_path, cell_type, readout):
+    X = sequences()
+    y = np.array(["a", "b", "c"])[np.arange(len(X)) % 3]
+    clf = RNNClassifier(cell_type, readout=readout, **FAST).fit(X, y)
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    for batch in (X, X[:1], X[:, :4], ragged()):  # batch size and length are free
+        proba = run(path, batch)
+        np.testing.assert_allclose(proba, clf.predict_proba(batch), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("readout", ["last", "attention"])
+def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, readout):
+    X = ragged()
+    y = np.arange(len(X)) % 2
+    clf = RNNClassifier(
+        cell_type, num_layers=2, bidirectional=True, readout=readout, dropout=0.3, **FAST
+    ).fit(X, y)
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    np.testing.assert_allclose(run(path, X), clf.predict_proba(X), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("readout", ["last", "mean", "max"])
+def test_regressor_multi_output_with_max_length(tmp_path, readout):
+    X = ragged(n_features=3)
+    y = np.nan_to_num(X[:, 0, :]) * [1.0, 10.0, 100.0] + 5.0
+    reg = RNNRegressor("gru", readout=readout, max_length=5, bidirectional=True, **FAST)
+    reg.fit(X, y)
+    path = export_onnx(reg, tmp_path / "model.onnx")
+    predictions = run(path, X)
+    assert predictions.shape == (len(X), 3)
+    np.testing.assert_allclose(predictions, reg.predict(X), rtol=1e-5, atol=ATOL)
+
+
+def test_regressor_one_target_from_2d_input(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 7))
+    y = X[:, -1] * 3.0
+    reg = RNNRegressor("lstm", readout="mean", **FAST).fit(X, y)
+    path = export_onnx(reg, tmp_path / "model.onnx")
+    predictions = run(path, X[:, :, None])  # one feature per step
+    assert predictions.shape == (30,)
+    np.testing.assert_allclose(predictions, reg.predict(X), rtol=1e-5, atol=ATOL)
+
+
+def test_metadata_and_labels(tmp_path):
+    X = sequences()
+    y = np.where(X[:, -1, 0] > 0, "up", "down")
+    clf = RNNClassifier(**FAST).fit(X, y)
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["estimator"] == "RNNClassifier"
+    classes = np.array(json.loads(meta["classes"]))
+    assert [i.name for i in model.graph.input] == ["X"]
+    assert [o.name for o in model.graph.output] == ["probabilities"]
+    assert classes[run(path, X).argmax(axis=1)].tolist() == clf.predict(X).tolist()
+    # The recurrent layers are ONNX's own operator, not an unrolled loop.
+    assert "GRU" in {node.op_type for node in model.graph.node}
+
+
+def test_export_changes_nothing_and_warns_nothing(tmp_path):
+    X = sequences()
+    clf = RNNClassifier(**FAST).fit(X, np.arange(len(X)) % 2)
+    before, mode = clf.predict_proba(X), clf.net_.module_.training
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export_onnx(clf, tmp_path / "model.onnx")
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    assert clf.net_.module_.training == mode
+
+
+def test_errors(tmp_path):
+    X = sequences()
+    with pytest.raises(NotFittedError):
+        export_onnx(RNNClassifier(), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="needs a fitted sklrnn estimator"):
+        export_onnx(LogisticRegression().fit(X[:, :, 0], np.arange(24) % 2), tmp_path / "m.onnx")

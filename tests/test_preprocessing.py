@@ -1,0 +1,346 @@
+"""WideToSequence, SequenceScaler, long_to_sequences and make_windows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sklrnn
+from sklrnn import pad_sequences
+from sklrnn.datasets import load_japanese_vowels
+from sklrnn.preprocessing import (
+    SequenceScaler,
+    WideToSequence,
+    long_to_sequences,
+    make_windows,
+)
+
+
+@parametrize_with_checks(
+    [
+        WideToSequence(),
+        WideToSequence(order="time_major"),
+        SequenceScaler(),
+        SequenceScaler(with_mean=False),
+        SequenceScaler(with_std=False),
+    ]
+)
+def test_sklearn_compatible_transformer(estimator, check):
+    check(estimator)
+
+
+def test_public_names():
+    for name in ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]:
+        assert name in sklrnn.__all__
+        assert getattr(sklrnn, name) is getattr(sklrnn.preprocessing, name)
+
+
+# -- WideToSequence ---------------------------------------------------------
+
+
+def _wide_frame(n_samples=4, n_timesteps=5, order="feature_major", seed=0):
+    """A wide weather table whose values encode (sample, feature, step)."""
+    features = ["temp", "hum", "wind"]
+    if order == "feature_major":
+        pairs = [(f, t) for f in range(len(features)) for t in range(n_timesteps)]
+    else:
+        pairs = [(f, t) for t in range(n_timesteps) for f in range(len(features))]
+    values = np.array(
+        [[100 * i + 10 * f + t for f, t in pairs] for i in range(n_samples)], dtype=float
+    )
+    columns = [f"{features[f]}_t{t}" for f, t in pairs]
+    return pd.DataFrame(values, columns=columns)
+
+
+@pytest.mark.parametrize("order", ["feature_major", "time_major"])
+def test_wide_to_sequence_maps_columns_to_step_and_feature(order):
+    df = _wide_frame(order=order)
+    X3 = WideToSequence(n_features=3, order=order).fit_transform(df)
+    assert X3.shape == (4, 5, 3)
+    i, t, f = np.meshgrid(np.arange(4), np.arange(5), np.arange(3), indexing="ij")
+    np.testing.assert_array_equal(X3, 100 * i + 10 * f + t)
+    # every column lands where its name says
+    names = ["temp", "hum", "wind"]
+    for step in range(5):
+        for k, name in enumerate(names):
+            np.testing.assert_array_equal(X3[:, step, k], df[f"{name}_t{step}"])
+
+
+@pytest.mark.parametrize("order", ["feature_major", "time_major"])
+def test_wide_to_sequence_round_trip_and_attributes(order):
+    df = _wide_frame(order=order)
+    tr = WideToSequence(n_features=3, order=order).fit(df)
+    assert tr.n_features_in_ == 15
+    assert tr.n_timesteps_ == 5
+    np.testing.assert_array_equal(tr.feature_names_in_, df.columns)
+    np.testing.assert_array_equal(tr.inverse_transform(tr.transform(df)), df.to_numpy())
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 5, 3\), got shape \(4, 3, 5\)"):
+        tr.inverse_transform(np.zeros((4, 3, 5)))
+
+
+def test_wide_to_sequence_wrong_column_count():
+    with pytest.raises(ValueError, match="X has 10 columns, which is not a multiple of n_f"):
+        WideToSequence(n_features=3).fit(np.zeros((2, 10)))
+    tr = WideToSequence(n_features=2).fit(np.zeros((2, 10)))
+    with pytest.raises(ValueError, match="X has 8 features, but WideToSequence is expecting 10"):
+        tr.transform(np.zeros((2, 8)))
+    with pytest.raises(InvalidParameterError, match="n_features"):
+        WideToSequence(n_features=0).fit(np.zeros((2, 10)))
+    with pytest.raises(InvalidParameterError, match="order"):
+        WideToSequence(order="steps").fit(np.zeros((2, 10)))
+
+
+def test_wide_to_sequence_keeps_float32_and_nan():
+    X = np.arange(12, dtype=np.float32).reshape(2, 6)
+    X[1, [2, 5]] = np.nan  # last step of both features of sample 1
+    X3 = WideToSequence(n_features=2).fit_transform(X)
+    assert X3.dtype == np.float32
+    assert np.isnan(X3[1, 2]).all() and not np.isnan(X3[1, :2]).any()
+    with pytest.raises(ValueError, match="infinity"):
+        WideToSequence(n_features=2).fit(np.full((2, 6), np.inf))
+
+
+def test_wide_to_sequence_output_is_independent_of_input():
+    X = np.arange(12.0).reshape(2, 6)
+    for order in ["feature_major", "time_major"]:
+        X3 = WideToSequence(n_features=2, order=order).fit_transform(X)
+        X3[:] = -1
+        assert X.min() == 0
+
+
+# -- SequenceScaler ---------------------------------------------------------
+
+
+def _ragged(seed=0, n=12, n_features=2):
+    rng = np.random.RandomState(seed)
+    return [
+        rng.normal(
+            loc=[3.0, -5.0][:n_features],
+            scale=[2.0, 0.5][:n_features],
+            size=(rng.randint(2, 9), n_features),
+        )
+        for _ in range(n)
+    ]
+
+
+def test_sequence_scaler_statistics_ignore_padding():
+    seqs = _ragged()
+    steps = np.concatenate(seqs)
+    for X in (seqs, pad_sequences(seqs), pad_sequences(seqs, max_length=40)):
+        scaler = SequenceScaler().fit(X)
+        np.testing.assert_allclose(scaler.mean_, steps.mean(axis=0))
+        np.testing.assert_allclose(scaler.var_, steps.var(axis=0))
+        np.testing.assert_allclose(scaler.scale_, steps.std(axis=0))
+        assert scaler.n_samples_seen_ == len(seqs)
+        assert scaler.n_steps_seen_ == len(steps)
+        assert scaler.n_features_in_ == 2
+
+
+def test_sequence_scaler_output_keeps_padding_and_lengths():
+    seqs = _ragged()
+    scaler = SequenceScaler().fit(seqs)
+    out = scaler.transform(pad_sequences(seqs, max_length=20))
+    assert out.shape == (len(seqs), 20, 2) and out.dtype == np.float64
+    for i, s in enumerate(seqs):
+        np.testing.assert_allclose(out[i, : len(s)], (s - scaler.mean_) / scaler.scale_)
+        assert np.isnan(out[i, len(s) :]).all()
+    # ragged in, NaN-padded 3D out, same values
+    np.testing.assert_array_equal(scaler.transform(seqs), out[:, : max(map(len, seqs))])
+    # the scaled training steps are standardized
+    valid = out[~np.isnan(out[:, :, 0])]
+    np.testing.assert_allclose(valid.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(valid.std(axis=0), 1)
+    np.testing.assert_allclose(scaler.inverse_transform(out)[:, :8], pad_sequences(seqs))
+
+
+def test_sequence_scaler_uses_training_statistics_only():
+    train, test = _ragged(seed=0), _ragged(seed=1)
+    test = [s * 10 + 7 for s in test]
+    scaler = SequenceScaler().fit(train)
+    mean = np.concatenate(train).mean(axis=0)
+    scale = np.concatenate(train).std(axis=0)
+    np.testing.assert_allclose(scaler.transform(test)[0, : len(test[0])], (test[0] - mean) / scale)
+    # sequences longer than any training sequence are fine
+    assert scaler.transform(np.ones((1, 50, 2))).shape == (1, 50, 2)
+
+
+def test_sequence_scaler_2d_input_is_one_feature():
+    X = np.array([[1.0, 2.0, 3.0], [5.0, np.nan, np.nan]])
+    scaler = SequenceScaler().fit(X)
+    np.testing.assert_allclose(scaler.mean_, [11 / 4])
+    out = scaler.transform(X)
+    assert out.shape == X.shape
+    np.testing.assert_allclose(out[0], (X[0] - 11 / 4) / scaler.scale_[0])
+    assert np.isnan(out[1, 1:]).all()
+    with pytest.raises(ValueError, match="X has 2 features, but SequenceScaler is expecting 3"):
+        scaler.transform(X[:, :2])
+
+
+def test_sequence_scaler_options_and_constant_feature():
+    X = np.stack([np.full((3, 4), 5.0), np.arange(12.0).reshape(3, 4)], axis=2)
+    scaler = SequenceScaler().fit(X)
+    assert scaler.scale_[0] == 1.0  # constant feature: no division by ~0
+    np.testing.assert_array_equal(scaler.transform(X)[:, :, 0], 0.0)
+    only_std = SequenceScaler(with_mean=False).fit(X)
+    assert only_std.mean_ is None
+    np.testing.assert_allclose(only_std.transform(X)[:, :, 1], X[:, :, 1] / X[:, :, 1].std())
+    only_mean = SequenceScaler(with_std=False).fit(X)
+    assert only_mean.scale_ is None and only_mean.var_ is None
+    np.testing.assert_allclose(only_mean.transform(X)[:, :, 1], X[:, :, 1] - 5.5)
+
+
+def test_sequence_scaler_errors():
+    X = np.zeros((3, 4, 2))
+    X[1, 1, 0] = np.nan
+    with pytest.raises(ValueError, match="contains NaN at sample 1, time step 1, feature 0"):
+        SequenceScaler().fit(X)
+    scaler = SequenceScaler().fit(np.zeros((3, 4, 2)))
+    with pytest.raises(ValueError, match="X has 3 features per time step, but SequenceScaler"):
+        scaler.transform(np.zeros((3, 4, 3)))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        scaler.transform(np.zeros((3, 4, 2, 1)))
+
+
+def test_sequence_scaler_on_japanese_vowels():
+    X, _ = load_japanese_vowels(return_X_y=True)
+    out = SequenceScaler().fit_transform(X)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(X))
+    np.testing.assert_allclose(np.nanmean(out, axis=(0, 1)), 0, atol=1e-10)
+
+
+# -- long_to_sequences ------------------------------------------------------
+
+
+def _long_frame(seed=0):
+    """Three patients with 4, 2 and 3 hourly rows, shuffled."""
+    rows = []
+    for pid, n, label in [("p1", 4, "ill"), ("p2", 2, "ok"), ("p0", 3, "ok")]:
+        for hour in range(n):
+            pulse, temp = 60.0 + hour, 36.0 + hour / 10
+            rows.append({"id": pid, "hour": hour, "pulse": pulse, "temp": temp, "label": label})
+    df = pd.DataFrame(rows)
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def test_long_to_sequences_orders_by_time_not_rows():
+    df = _long_frame()
+    X, y, ids = long_to_sequences(df, "id", "hour", target_column="label")
+    assert ids.tolist() == ["p0", "p1", "p2"]
+    assert y.tolist() == ["ok", "ill", "ok"]
+    assert X.shape == (3, 4, 2)  # features default to the other columns: pulse, temp
+    np.testing.assert_array_equal(X[1, :, 0], [60, 61, 62, 63])
+    np.testing.assert_allclose(X[1, :, 1], [36.0, 36.1, 36.2, 36.3])
+    np.testing.assert_array_equal(X[2, :, 0], [60, 61, np.nan, np.nan])
+    np.testing.assert_array_equal(X[0, 3], [np.nan, np.nan])
+    # any other row order gives the same result
+    X2, y2, ids2 = long_to_sequences(df.iloc[::-1], "id", "hour", target_column="label")
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(ids2, ids)
+
+
+def test_long_to_sequences_columns_and_datetimes():
+    df = _long_frame()
+    df["when"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(3 - df["hour"], unit="D")
+    X, y, ids = long_to_sequences(df, "id", "when", feature_columns=["temp"])
+    assert y is None
+    assert X.shape == (3, 4, 1)
+    # time runs backwards relative to "hour" here
+    np.testing.assert_allclose(X[1, :, 0], [36.3, 36.2, 36.1, 36.0])
+
+
+def test_long_to_sequences_errors():
+    df = _long_frame()
+    with pytest.raises(ValueError, match=r"Columns \['nope'\] are not in the DataFrame"):
+        long_to_sequences(df, "id", "hour", feature_columns=["nope"])
+    varying = df.assign(label=np.where(df["hour"] == 0, "a", df["label"]))
+    with pytest.raises(ValueError, match="several values within series 'p0'"):
+        long_to_sequences(varying, "id", "hour", target_column="label")
+    with pytest.raises(ValueError, match="more than one row at time"):
+        long_to_sequences(pd.concat([df, df.iloc[:1]]), "id", "hour", target_column="label")
+    gappy = df.copy()
+    gappy.loc[2, "pulse"] = np.nan
+    with pytest.raises(ValueError, match="missing values .* Impute"):
+        long_to_sequences(gappy, "id", "hour", target_column="label")
+    with pytest.raises(ValueError, match=r"Feature columns \['label'\] are not numeric"):
+        long_to_sequences(df, "id", "hour")
+    no_time = df.astype({"hour": float})
+    no_time.loc[0, "hour"] = np.nan
+    with pytest.raises(ValueError, match="Column 'hour' has missing values"):
+        long_to_sequences(no_time, "id", "hour", target_column="label")
+    with pytest.raises(ValueError, match="No feature columns"):
+        long_to_sequences(df[["id", "hour", "label"]], "id", "hour", target_column="label")
+    with pytest.raises(ValueError, match="has no rows"):
+        long_to_sequences(df.iloc[:0], "id", "hour", target_column="label")
+    with pytest.raises(InvalidParameterError, match="'df' parameter"):
+        long_to_sequences(df.to_numpy(), "id", "hour")
+
+
+# -- make_windows -----------------------------------------------------------
+
+
+def test_make_windows_univariate():
+    X, y = make_windows(np.arange(10.0), window=4)
+    assert X.shape == (6, 4, 1) and y.shape == (6,)
+    np.testing.assert_array_equal(X[:, :, 0], np.arange(4)[None, :] + np.arange(6)[:, None])
+    np.testing.assert_array_equal(y, np.arange(4, 10))
+    X, y = make_windows(pd.Series(np.arange(10.0)), window=4, horizon=3)
+    assert y.shape == (4, 3)
+    np.testing.assert_array_equal(y, np.arange(3)[None, :] + np.arange(4, 8)[:, None])
+
+
+def test_make_windows_step_is_anchored_at_the_end():
+    X, y = make_windows(np.arange(10.0), window=3, horizon=2, step=3)
+    # the last window's targets are the series' last values
+    np.testing.assert_array_equal(y[-1], [8, 9])
+    np.testing.assert_array_equal(X[:, 0, 0], [2, 5])
+    # windows come out in time order
+    assert (np.diff(X[:, 0, 0]) == 3).all()
+
+
+def test_make_windows_never_crosses_series():
+    series = [np.arange(7.0), 100 + np.arange(5.0), 200 + np.arange(9.0)]
+    X, y = make_windows(series, window=3, horizon=2)
+    assert len(X) == (7 - 4) + (5 - 4) + (9 - 4)
+    for window, target in zip(X[:, :, 0], y, strict=True):
+        values = np.concatenate([window, target])
+        # one series: values are consecutive integers in the same hundred
+        assert (np.diff(values) == 1).all()
+        assert len(set(values // 100)) == 1
+
+
+def test_make_windows_multivariate_targets():
+    a = np.stack([np.arange(8.0), 10 * np.arange(8.0)], axis=1)
+    X, y = make_windows(a, window=3, horizon=2)
+    assert X.shape == (4, 3, 2)
+    # step-major, then feature: [t+1 f0, t+1 f1, t+2 f0, t+2 f1]
+    np.testing.assert_array_equal(y[0], [3, 30, 4, 40])
+    X1, y1 = make_windows(a, window=3, horizon=2, target=1)
+    np.testing.assert_array_equal(X1, X)
+    np.testing.assert_array_equal(y1[0], [30, 40])
+    df = pd.DataFrame(a, columns=["temp", "hum"])
+    _, y_named = make_windows(df, window=3, target="hum")
+    np.testing.assert_array_equal(y_named, 10 * np.arange(3, 8))
+    _, y_list = make_windows([df, df], window=3, target=["hum", 0])
+    assert y_list.shape == (10, 2)
+    np.testing.assert_array_equal(y_list[0], [30, 3])
+
+
+def test_make_windows_errors():
+    with pytest.raises(ValueError, match=r"series\[1\] has 3 steps, fewer than window \+ hori"):
+        make_windows([np.arange(10.0), np.arange(3.0)], window=3)
+    with pytest.raises(ValueError, match="same number of features"):
+        make_windows([np.zeros((6, 2)), np.zeros((6, 3))], window=3)
+    with pytest.raises(ValueError, match="NaN"):
+        make_windows(np.array([1.0, np.nan, 3.0, 4.0]), window=2)
+    with pytest.raises(ValueError, match="target 'rain' is neither"):
+        make_windows(np.zeros((6, 2)), window=3, target="rain")
+    with pytest.raises(ValueError, match="target 2 is out of range"):
+        make_windows(np.zeros((6, 2)), window=3, target=2)
+    with pytest.raises(ValueError, match="has 3 dimensions"):
+        make_windows(np.zeros((6, 2, 2)), window=3)
+    with pytest.raises(InvalidParameterError, match="'window' parameter"):
+        make_windows(np.arange(10.0), window=0)
+    with pytest.raises(InvalidParameterError, match="'horizon' parameter"):
+        make_windows(np.arange(10.0), window=2, horizon=0)

@@ -1,0 +1,321 @@
+"""Reliability under faults: divergence, interruption, resuming, threads, pickles."""
+
+import os
+import pickle
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from skorch.callbacks import Callback
+
+from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
+
+SMALL = dict(hidden_size=4, batch_size=16, early_stopping=False, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 8))
+    return X, X[:, -3:].sum(axis=1), (X[:, -3:].sum(axis=1) > 0).astype(int)
+
+
+class InterruptAt(Callback):
+    """Raise KeyboardInterrupt, as Ctrl-C would, after batch ``batch`` of ``epoch``."""
+
+    def __init__(self, epoch, batch=1):
+        self.epoch = epoch
+        self.batch = batch
+        self.fired = False
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        row = net.history[-1]
+        if training and row["epoch"] == self.epoch and len(row["batches"]) == self.batch:
+            if not self.fired:  # once, like a user's Ctrl-C
+                self.fired = True
+                raise KeyboardInterrupt
+
+
+class StopAfter(Callback):
+    """skorch's idiom to end training: KeyboardInterrupt at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _losses(model, key="train_loss"):
+    return [float(v) for v in model.history_[:, key]] if len(model.history_) else []
+
+
+# -- diverging training ----------------------------------------------------
+
+
+# Plain SGD without clipping at this rate blows up after two or three epochs.
+DIVERGING = dict(lr=10.0, clip_grad_norm=None, optimizer="sgd", max_epochs=6)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_diverging_training_stops_restores_and_warns(data, early_stopping):
+    X, y, _ = data
+    params = {**SMALL, **DIVERGING, "early_stopping": early_stopping}
+    with pytest.warns(RuntimeWarning, match="diverged.*restored.*Lower lr"):
+        model = RNNRegressor(**params).fit(X, y)
+    assert 1 <= model.n_iter_ < DIVERGING["max_epochs"]
+    assert np.isfinite(_losses(model)).all()
+    assert np.isfinite(model.predict(X)).all()
+    for param in model.net_.module_.parameters():
+        assert torch.isfinite(param).all()
+    assert all(torch.isfinite(t).all() for s in model.net_.optimizer_.state.values()
+               for t in s.values() if torch.is_tensor(t))
+
+
+def test_diverged_fit_holds_the_last_finite_epoch(data):
+    """The restored weights are exactly those after the last finite epoch."""
+    X, y, _ = data
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        diverged = RNNRegressor(**SMALL, **DIVERGING).fit(X, y)
+    assert diverged.n_iter_ >= 1
+    shorter = {**SMALL, **DIVERGING, "max_epochs": diverged.n_iter_}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shorter run does not diverge
+        reference = RNNRegressor(**shorter).fit(X, y)
+    np.testing.assert_array_equal(diverged.predict(X), reference.predict(X))
+    assert _losses(diverged) == _losses(reference)
+
+
+def test_divergence_in_the_first_epoch_keeps_initial_weights(data):
+    X, y, _ = data
+    params = {**SMALL, **DIVERGING, "lr": 1e6}
+    with pytest.warns(RuntimeWarning, match="before this training call"):
+        model = RNNRegressor(**params).fit(X, y)
+    assert model.n_iter_ == 0 and len(model.history_) == 0
+    # The weights are the initial ones: those of a fit that never stepped.
+    untrained = RNNRegressor(**{**params, "lr": 1e-30}).fit(X, y)
+    np.testing.assert_allclose(model.predict(X), untrained.predict(X), rtol=1e-6)
+
+
+def test_finite_training_is_untouched(data):
+    X, y, _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = RNNRegressor(**SMALL, max_epochs=4).fit(X, y)
+    assert model.n_iter_ == 4
+    # Only per-epoch records stay in the history.
+    assert all(row["batches"] == [] for row in model.history_)
+
+
+# -- interruption ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_keyboard_interrupt_keeps_last_completed_epoch(data, Estimator):
+    X, y_reg, y_class = data
+    y = y_class if Estimator is RNNClassifier else y_reg
+    model = Estimator(**SMALL, max_epochs=6, callbacks=[InterruptAt(epoch=3, batch=2)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.n_iter_ == 2
+    assert [row["epoch"] for row in model.history_] == [1, 2]
+    # The weights are those a two-epoch fit ends with.
+    reference = Estimator(**SMALL, max_epochs=2).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+    assert _losses(model) == _losses(reference)
+
+
+def test_interrupt_in_first_epoch_leaves_a_usable_estimator(data):
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=3, callbacks=[InterruptAt(epoch=1)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.n_iter_ == 0
+    assert np.isfinite(model.predict(X)).all()
+    pickle.loads(pickle.dumps(model)).predict(X)
+
+
+def test_interrupt_with_early_stopping(data):
+    X, _, y_class = data
+    params = {**SMALL, "early_stopping": True, "max_epochs": 8}
+    model = RNNClassifier(**params, callbacks=[InterruptAt(epoch=4)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    assert model.n_iter_ == 3
+    assert np.isfinite(_losses(model, "valid_loss")).all()
+    assert model.predict(X).shape == (len(X),)
+
+
+def test_stop_request_from_a_callback_is_not_an_interrupt(data):
+    """skorch callbacks end training with KeyboardInterrupt in on_epoch_end."""
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=6, callbacks=[StopAfter(3)]).fit(X, y)
+    assert model.n_iter_ == 3
+    reference = RNNRegressor(**SMALL, max_epochs=3).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
+# -- checkpoints -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("new_estimator", [False, True])
+def test_resume_from_checkpoint_equals_uninterrupted_fit(
+    data, tmp_path, early_stopping, new_estimator
+):
+    X, _, y_class = data
+    params = {**SMALL, "max_epochs": 7, "early_stopping": early_stopping, "n_iter_no_change": 3}
+    path = tmp_path / "fit.ckpt"
+    uninterrupted = RNNClassifier(**params).fit(X, y_class)
+
+    model = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=4)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    assert path.exists() and model.n_iter_ == 3
+    if new_estimator:  # as in a new process: only the file survives
+        model = RNNClassifier(**params, checkpoint=str(path))
+    model.set_params(warm_start=True, callbacks=None).fit(X, y_class)
+
+    assert [row["epoch"] for row in model.history_] == list(range(1, model.n_iter_ + 1))
+    assert model.n_iter_ == uninterrupted.n_iter_
+    np.testing.assert_allclose(_losses(model), _losses(uninterrupted), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.predict_proba(X), uninterrupted.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_finished_checkpoint_warm_starts_a_new_estimator(data, tmp_path):
+    X, y, _ = data
+    path = tmp_path / "done.ckpt"
+    first = RNNRegressor(**SMALL, max_epochs=3, checkpoint=path).fit(X, y)
+    # A fit that finished leaves a checkpoint a new estimator continues from.
+    second = RNNRegressor(**SMALL, max_epochs=2, checkpoint=path, warm_start=True).fit(X, y)
+    assert second.n_iter_ == 5
+    assert _losses(second)[:3] == pytest.approx(_losses(first))
+    # Without warm_start, fit starts over and overwrites the file.
+    third = RNNRegressor(**SMALL, max_epochs=2, checkpoint=path).fit(X, y)
+    assert third.n_iter_ == 2
+    assert torch.load(path, weights_only=True)["epochs_left"] == 0
+
+
+def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
+    X, y, _ = data
+    path = tmp_path / "other.ckpt"
+    RNNRegressor(**SMALL, max_epochs=1, checkpoint=path).fit(X, y)
+    wider = RNNRegressor(**{**SMALL, "hidden_size": 5}, checkpoint=path, warm_start=True)
+    with pytest.raises(ValueError, match="does not match"):
+        wider.fit(X, y)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="Cannot read the checkpoint"):
+        RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
+
+
+# -- concurrency -----------------------------------------------------------
+
+
+def test_predict_from_many_threads_matches_one_thread(data):
+    X, _, y_class = data
+    model = RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class)
+    expected = model.predict_proba(X)
+    barrier = threading.Barrier(8)
+
+    def predict(_):
+        barrier.wait()
+        return [model.predict_proba(X) for _ in range(5)]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [p for batch in pool.map(predict, range(8)) for p in batch]
+    for proba in results:
+        np.testing.assert_array_equal(proba, expected)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_parallel_fits_equal_sequential_fits(data, dropout):
+    X, _, y_class = data
+    base = RNNClassifier(**{**SMALL, "max_epochs": 3}, num_layers=2, dropout=dropout)
+    seeds = range(4)
+    sequential = [clone(base).set_params(random_state=s).fit(X, y_class) for s in seeds]
+    barrier = threading.Barrier(len(seeds))
+
+    def fit(seed):
+        model = clone(base).set_params(random_state=seed)
+        barrier.wait()
+        return model.fit(X, y_class)
+
+    torch_state = torch.get_rng_state()
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        parallel = list(pool.map(fit, seeds))
+    assert torch.equal(torch.get_rng_state(), torch_state)  # fit changes nothing global
+    for seq, par in zip(sequential, parallel, strict=True):
+        np.testing.assert_array_equal(seq.predict_proba(X), par.predict_proba(X))
+        assert _losses(seq) == _losses(par)
+
+
+# -- persistence -----------------------------------------------------------
+
+
+def _restore(state, Estimator):
+    model = object.__new__(Estimator)
+    model.__setstate__(state)
+    return model
+
+
+def test_pickle_from_other_versions_warns_and_loads(data):
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=1).fit(X, y)
+    state = model.__getstate__()
+    assert set(state["_sklrnn_versions"]) == {"sklrnn", "torch", "skorch"}
+    for name, old in [("sklrnn", "0.0.1"), ("torch", "1.13.0")]:
+        old_state = {**state, "_sklrnn_versions": {**state["_sklrnn_versions"], name: old}}
+        with pytest.warns(InconsistentVersionWarning, match=f"{name} {old}"):
+            restored = _restore(old_state, RNNRegressor)
+        np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    # A pickle from before versions were recorded.
+    legacy = {k: v for k, v in state.items() if k != "_sklrnn_versions"}
+    with pytest.warns(InconsistentVersionWarning, match="unknown older"):
+        _restore(legacy, RNNRegressor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        pickle.loads(pickle.dumps(model))  # same versions: silent
+
+
+def test_pickle_that_cannot_be_restored_fails_clearly(data):
+    X, y, _ = data
+    state = RNNRegressor(**SMALL, max_epochs=1).fit(X, y).__getstate__()
+    state["_sklrnn_versions"] = {**state["_sklrnn_versions"], "torch": "9.9.0"}
+    state["net_"] = state["net_"][: len(state["net_"]) // 2]  # a model torch cannot read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InconsistentVersionWarning)
+        with pytest.raises(pickle.UnpicklingError, match="torch 9.9.0.*refit"):
+            _restore(state, RNNRegressor)
+
+
+def test_pickle_size_does_not_depend_on_training_data():
+    rng = np.random.RandomState(0)
+    sizes = []
+    for n_samples in (40, 4000):
+        X = rng.normal(size=(n_samples, 20))
+        model = RNNRegressor(**{**SMALL, "early_stopping": True}, max_epochs=2).fit(
+            X, X.sum(axis=1)
+        )
+        sizes.append(len(pickle.dumps(model)))
+    assert sizes[1] < 1.05 * sizes[0], sizes
+    assert X.nbytes > 10 * sizes[1]
+
+
+def test_pickled_model_round_trips_after_faults(data, tmp_path):
+    """No generator, exception or weight copy is left behind to break pickling."""
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=3, checkpoint=tmp_path / "c.ckpt",
+                         callbacks=[InterruptAt(epoch=2)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert restored.history_ is restored.net_.history
+    assert os.fspath(restored.checkpoint) == os.fspath(tmp_path / "c.ckpt")

@@ -1,0 +1,265 @@
+"""Sequence inputs end to end: ragged lists, padding, NaN, max_length, Pipelines."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklrnn import RNNClassifier, RNNRegressor, pad_sequences
+from sklrnn.preprocessing import (
+    SequenceScaler,
+    WideToSequence,
+    long_to_sequences,
+    make_windows,
+)
+
+CELL_TYPES = ["rnn", "rnn_relu", "lstm", "gru"]
+READOUTS = ["last", "mean", "max", "attention"]
+TIGHT = {"rtol": 1e-5, "atol": 1e-6}
+
+
+def _small(estimator=RNNRegressor, **params):
+    """A tiny, fast, deterministic estimator."""
+    defaults = dict(hidden_size=8, max_epochs=2, batch_size=4, early_stopping=False)
+    defaults["random_state"] = 0
+    return estimator(**{**defaults, **params})
+
+
+def _ragged_data(n=14, n_features=2, seed=0):
+    """Sequences of lengths 3..11; the first batch of 4 all has length 6."""
+    rng = np.random.RandomState(seed)
+    lengths = [6, 6, 6, 6, *rng.randint(3, 12, size=n - 4)]
+    seqs = [rng.normal(size=(n_steps, n_features)) for n_steps in lengths]
+    y = np.array([s[:, 0].sum() + s[-1, -1] for s in seqs])
+    return seqs, y
+
+
+# -- padding never influences results ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell_type, readout, bidirectional",
+    list(itertools.product(CELL_TYPES, READOUTS, [False, True])),
+)
+def test_prediction_is_invariant_to_padding(cell_type, readout, bidirectional):
+    seqs, y = _ragged_data()
+    # Two layers when bidirectional: padding must not leak between layers either.
+    model = _small(
+        cell_type=cell_type,
+        readout=readout,
+        bidirectional=bidirectional,
+        num_layers=2 if bidirectional else 1,
+    ).fit(seqs, y)
+    reference = model.predict(pad_sequences(seqs, max_length=50))
+    padded_500 = pad_sequences(seqs, max_length=500)
+    np.testing.assert_allclose(model.predict(padded_500), reference, **TIGHT)
+    np.testing.assert_allclose(model.predict(seqs), reference, **TIGHT)
+    one_by_one = np.array([model.predict(s[None])[0] for s in seqs])
+    np.testing.assert_allclose(one_by_one, reference, **TIGHT)
+    # The readout must depend on the sequence, so the check above is not vacuous.
+    assert np.ptp(reference) > 1e-3
+
+
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+def test_training_is_invariant_to_padding(cell_type):
+    seqs, y = _ragged_data()
+    params = dict(cell_type=cell_type, readout="attention", bidirectional=True, max_epochs=3)
+    reference = _small(**params).fit(seqs, y).predict(seqs)
+    for X in (pad_sequences(seqs, max_length=50), pad_sequences(seqs, max_length=500)):
+        np.testing.assert_allclose(_small(**params).fit(X, y).predict(seqs), reference, **TIGHT)
+
+
+def test_classifier_ragged_fit_predict_and_padding():
+    seqs, y = _ragged_data(n=16)
+    labels = np.where(y > np.median(y), "high", "low")
+    clf = _small(RNNClassifier, readout="mean").fit(seqs, labels)
+    assert clf.n_features_in_ == 2
+    proba = clf.predict_proba(seqs)
+    assert proba.shape == (16, 2)
+    np.testing.assert_allclose(clf.predict_proba(pad_sequences(seqs, 300)), proba, **TIGHT)
+    assert set(clf.predict(seqs)) <= {"high", "low"}
+    # univariate ragged sequences as plain 1D lists
+    uni = [s[:, 0].tolist() for s in seqs]
+    clf1 = _small(RNNClassifier).fit(uni, labels)
+    assert clf1.n_features_in_ == 1
+    np.testing.assert_allclose(
+        clf1.predict_proba(uni), clf1.predict_proba(pad_sequences(uni, 40)[:, :, 0]), **TIGHT
+    )
+
+
+# -- NaN that is not padding --------------------------------------------------
+
+
+def test_nan_inside_a_sequence_is_an_error():
+    seqs, y = _ragged_data()
+    X = pad_sequences(seqs, max_length=12)
+    bad = X.copy()
+    bad[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN at sample 2, time step 1, feature 0.*impute"):
+        _small().fit(bad, y)
+    model = _small().fit(X, y)
+    with pytest.raises(ValueError, match="NaN at sample 2, time step 1"):
+        model.predict(bad)
+    # a last step with only some features missing is not padding
+    partial = X.copy()
+    partial[0, 5, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN at sample 0, time step 5, feature 1"):
+        model.predict(partial)
+    # leading NaN is not padding either
+    leading = X.copy()
+    leading[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN at sample 3, time step 0"):
+        model.predict(leading)
+    empty = X.copy()
+    empty[4] = np.nan
+    with pytest.raises(ValueError, match="every step of sample 4"):
+        model.predict(empty)
+    ragged_bad = [s.copy() for s in seqs]
+    ragged_bad[1][0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN at sample 1, time step 0, feature 0"):
+        model.predict(ragged_bad)
+    with pytest.raises(ValueError, match="same number of features"):
+        model.predict([seqs[0], seqs[1][:, :1]])
+
+
+# -- max_length ---------------------------------------------------------------
+
+
+def test_max_length_keeps_the_most_recent_steps():
+    seqs, y = _ragged_data()
+    model = _small(max_length=5).fit(seqs, y)
+    recent = [s[-5:] for s in seqs]
+    # prediction sees only the last five steps ...
+    np.testing.assert_allclose(model.predict(seqs), model.predict(recent), **TIGHT)
+    X = pad_sequences(seqs, max_length=30)
+    np.testing.assert_allclose(model.predict(X), model.predict(recent), **TIGHT)
+    # ... and so does training: the same fit as on truncated data.
+    plain = _small().fit(recent, y)
+    np.testing.assert_allclose(plain.predict(recent), model.predict(seqs), **TIGHT)
+    # sequences shorter than max_length are not touched: a longer limit differs
+    longer = _small(max_length=8).fit(seqs, y)
+    assert not np.allclose(longer.predict(seqs), model.predict(seqs))
+    # equal-length 2D input
+    X2 = np.random.RandomState(1).normal(size=(10, 20))
+    reg = _small(max_length=4).fit(X2, X2[:, -1])
+    older_steps_changed = X2.copy()
+    older_steps_changed[:, :16] = 123.0
+    np.testing.assert_allclose(reg.predict(older_steps_changed), reg.predict(X2), **TIGHT)
+
+
+# -- wide multivariate tables in a Pipeline -----------------------------------
+
+
+def _wide_weather(n=24, n_steps=6, seed=0, order="feature_major"):
+    rng = np.random.RandomState(seed)
+    X3 = rng.normal(size=(n, n_steps, 2)) * [5.0, 0.1] + [20.0, 0.5]
+    y = np.where(X3[:, -2:, 0].mean(axis=1) > 20, "warm", "cold")
+    if order == "feature_major":
+        wide = X3.transpose(0, 2, 1).reshape(n, -1)
+        columns = [f"{f}_t{t}" for f in ("temp", "hum") for t in range(n_steps)]
+    else:
+        wide = X3.reshape(n, -1)
+        columns = [f"{f}_t{t}" for t in range(n_steps) for f in ("temp", "hum")]
+    return pd.DataFrame(wide, columns=columns), y, X3
+
+
+def test_wide_dataframe_in_pipeline_after_standard_scaler():
+    df, y, _ = _wide_weather()
+    pipe = make_pipeline(StandardScaler(), WideToSequence(n_features=2), _small(RNNClassifier))
+    pipe.fit(df, y)
+    clf = pipe[-1]
+    assert clf.n_features_in_ == 2  # features per step, after the reshape
+    assert pipe.n_features_in_ == 12
+    # same as scaling and reshaping by hand
+    scaled = StandardScaler().fit_transform(df).reshape(len(df), 2, 6).transpose(0, 2, 1)
+    manual = _small(RNNClassifier).fit(scaled, y)
+    np.testing.assert_allclose(pipe.predict_proba(df), manual.predict_proba(scaled), **TIGHT)
+    # the time-major layout of the same data gives the same model
+    df_t, _, _ = _wide_weather(order="time_major")
+    pipe_t = make_pipeline(
+        StandardScaler(), WideToSequence(n_features=2, order="time_major"), _small(RNNClassifier)
+    ).fit(df_t, y)
+    np.testing.assert_allclose(pipe_t.predict_proba(df_t), pipe.predict_proba(df), **TIGHT)
+    # cross-validation refits the scaler per fold
+    scores = cross_val_score(pipe, df, y, cv=2)
+    assert scores.shape == (2,)
+
+
+def test_wide_pipeline_wrong_columns_errors():
+    df, y, _ = _wide_weather()
+    pipe = make_pipeline(StandardScaler(), WideToSequence(n_features=5), _small(RNNClassifier))
+    with pytest.raises(ValueError, match="12 columns, which is not a multiple of n_features=5"):
+        pipe.fit(df, y)
+    pipe.set_params(widetosequence__n_features=2).fit(df, y)
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        pipe.predict(df.iloc[:, :10])
+    with pytest.raises(ValueError, match="X has 10 features, but StandardScaler is expecting 12"):
+        make_pipeline(StandardScaler(), WideToSequence(n_features=2), _small(RNNClassifier)).fit(
+            df.to_numpy(), y
+        ).predict(df.iloc[:, :10].to_numpy())
+
+
+def test_sequence_scaler_in_pipeline_matches_builtin_standardization():
+    seqs, y = _ragged_data()
+    pipe = make_pipeline(SequenceScaler(), _small(standardize=False)).fit(seqs, y)
+    builtin = _small().fit(seqs, y)
+    # Same statistics, once in float64 outside the net, once in float32 inside.
+    np.testing.assert_allclose(pipe.predict(seqs), builtin.predict(seqs), rtol=1e-4, atol=1e-5)
+    # the scaler keeps the padding, so the estimator reads the right lengths
+    np.testing.assert_allclose(
+        pipe.predict(pad_sequences(seqs, max_length=200)), pipe.predict(seqs), **TIGHT
+    )
+    scores = cross_val_score(pipe, seqs, y, cv=2)
+    assert np.isfinite(scores).all()
+
+
+# -- long DataFrames ----------------------------------------------------------
+
+
+def _long_patients(n_patients=40, seed=0):
+    rng = np.random.RandomState(seed)
+    rows = []
+    for p in range(n_patients):
+        ill = p % 2 == 0
+        for hour in range(rng.randint(4, 11)):
+            rows.append(
+                {
+                    "patient": f"p{p:02d}",
+                    "hour": hour,
+                    "pulse": rng.normal(90 if ill else 65, 4),
+                    "temp": rng.normal(38.5 if ill else 36.8, 0.2),
+                    "outcome": "ill" if ill else "ok",
+                }
+            )
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed)
+
+
+def test_long_dataframe_end_to_end():
+    df = _long_patients()
+    X, y, ids = long_to_sequences(df, "patient", "hour", target_column="outcome")
+    assert X.shape[0] == len(y) == len(ids) == 40
+    pipe = make_pipeline(SequenceScaler(), _small(RNNClassifier, max_epochs=30, batch_size=8))
+    pipe.fit(X, y)
+    assert pipe.score(X, y) >= 0.9
+    # another row order gives the same sequences, hence the same predictions
+    X2, _, ids2 = long_to_sequences(
+        df.sort_values("pulse"), "patient", "hour", target_column="outcome"
+    )
+    np.testing.assert_array_equal(ids2, ids)
+    np.testing.assert_allclose(pipe.predict_proba(X2), pipe.predict_proba(X), **TIGHT)
+
+
+# -- forecasting windows ------------------------------------------------------
+
+
+def test_windows_train_a_multi_step_regressor():
+    t = np.arange(120.0)
+    series = [np.sin(t / 4), np.cos(t / 6)]
+    X, y = make_windows(series, window=12, horizon=3, step=2)
+    assert X.shape[1:] == (12, 1) and y.shape[1] == 3
+    reg = _small(max_epochs=3).fit(X, y)
+    assert reg.predict(X[:5]).shape == (5, 3)
