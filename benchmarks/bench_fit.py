@@ -10,6 +10,7 @@ repeated, on one thread:
 * ``sklrnn``: ``RNNClassifier.fit`` on the numpy array, with settings that do
   the same work as the raw loop: ``early_stopping=False`` (no validation
   split), ``clip_grad_norm=None`` (no clipping), ``standardize=False``,
+  ``lr_schedule=None``, ``frame_size=1`` (one recurrent step per time step),
   ``readout="last"``, the same optimizer, learning rate, batch size and
   number of epochs. Its time includes input validation and conversion;
 * ``skorch``: a plain ``skorch.NeuralNetClassifier`` with default data loading
@@ -100,6 +101,8 @@ def fit_sklrnn(X, y, hidden_size, seed=0):
         max_epochs=EPOCHS,
         early_stopping=False,
         clip_grad_norm=None,
+        lr_schedule=None,
+        frame_size=1,
         random_state=seed,
     ).fit(X, y)
 

@@ -74,19 +74,25 @@ print(table.sort_values("rank_test_score").to_string(index=False))
 # Cross-validated accuracy of every combination, with one standard deviation
 # across folds:
 fig, ax = plt.subplots(figsize=(6, 3.5))
-for hidden_size, group in table.groupby("hidden_size"):
-    ax.errorbar(
-        group["cell_type"].astype(str),
-        group["mean_test_score"],
-        yerr=group["std_test_score"],
-        marker="o",
+cells = list(param_grid["rnnclassifier__cell_type"])
+sizes = list(param_grid["rnnclassifier__hidden_size"])
+width = 0.8 / len(sizes)
+for i, hidden_size in enumerate(sizes):
+    rows = table[table["hidden_size"] == hidden_size].set_index("cell_type").loc[cells]
+    ax.bar(
+        np.arange(len(cells)) + (i - (len(sizes) - 1) / 2) * width,
+        rows["mean_test_score"],
+        width,
+        yerr=rows["std_test_score"],
         capsize=4,
         label=f"hidden_size={hidden_size}",
     )
+ax.set_xticks(np.arange(len(cells)), cells)
+ax.set_ylim(0.8, 1.06)
 ax.set_xlabel("cell_type")
 ax.set_ylabel("cross-validated accuracy")
 ax.set_title("GridSearchCV on ItalyPowerDemand")
-ax.legend()
+ax.legend(loc="upper center", ncols=2)
 fig.tight_layout()
 
 # %%

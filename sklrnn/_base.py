@@ -11,7 +11,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,6 +19,8 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from ._data import truncate, validate_sequences
 from ._module import CELL_TYPES, READOUTS, RNNModule
@@ -46,6 +47,21 @@ _PREDICT_CHUNK_VALUES = 1 << 22
 # training well before.
 _AUTO_STEPS = 2000
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 20, 500
+
+# frame_size="auto" joins consecutive steps so that the recurrent layers run
+# over at most this many steps (benchmarks/accuracy.py).
+_AUTO_FRAME_STEPS = 32
+
+# lr_schedule="plateau": halve the learning rate after this many epochs
+# without improvement of the monitored loss, down to lr * _PLATEAU_MIN_LR.
+_PLATEAU_PATIENCE, _PLATEAU_MIN_LR = 10, 1e-3
+
+# early_stopping="auto" holds out a validation set from this many training
+# sequences on; below, training stops when the training loss has not improved
+# by _TRAIN_LOSS_TOL for n_iter_no_change epochs (benchmarks/accuracy.py: a
+# validation set of a few sequences stops training too early).
+_AUTO_VALIDATION_SAMPLES = 1000
+_TRAIN_LOSS_TOL = 1e-4
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -93,12 +109,14 @@ class _BaseRNN(BaseEstimator):
         "readout": [StrOptions(set(READOUTS))],
         "standardize": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "frame_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"plateau"}), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -121,8 +139,10 @@ class _BaseRNN(BaseEstimator):
         *,
         standardize=True,
         max_length=None,
+        frame_size="auto",
         optimizer="adam",
         lr=1e-3,
+        lr_schedule="plateau",
         weight_decay=0.0,
         batch_size=32,
         max_epochs="auto",
@@ -145,8 +165,10 @@ class _BaseRNN(BaseEstimator):
         self.readout = readout
         self.standardize = standardize
         self.max_length = max_length
+        self.frame_size = frame_size
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -195,9 +217,10 @@ class _BaseRNN(BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = self._resolve_device()
         if first:
+            self.frame_size_ = self._resolve_frame_size(X3.shape[1])
             self.net_ = self._build_net(device)
         self.net_.train_split = None
-        if self.early_stopping and full:
+        if full and self._holds_out(len(X3)):
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
@@ -263,15 +286,14 @@ class _BaseRNN(BaseEstimator):
                 f"{type(self).__name__} (different architecture, data or sklrnn "
                 f"version?): {exc}. Delete the file or set checkpoint to another path."
             ) from exc
-        for group in net.optimizer_.param_groups:  # the current settings win
-            group["lr"] = self.lr
-            group["weight_decay"] = self.weight_decay
         net.history_ = history
         if state["generator"] is not None:
             net.generator_.set_state(state["generator"])
-        early = dict(net.callbacks_).get("early_stopping")
-        if early is not None and state["early_stopping"] is not None:
-            early.resume_state_ = state["early_stopping"]
+        # Applied by the checkpoint callback once the others have reset (a net
+        # first fitted without a checkpoint has none: their state starts anew).
+        callback = dict(net.callbacks_).get("checkpoint")
+        if callback is not None:
+            callback.resume_state_ = state
         return state["epochs_left"]
 
     def _resolve_device(self):
@@ -320,7 +342,7 @@ class _BaseRNN(BaseEstimator):
         total = X3.sum(axis=(0, 1), dtype=np.float64)
         mean = total / count
         squares = np.zeros(n_features)
-        chunk = max(1, (1 << 20) // (X3.shape[1] * n_features))
+        chunk = max(1, (1 << 18) // (X3.shape[1] * n_features))  # 2 MB of float64
         for start in range(0, len(X3), chunk):
             dev = X3[start : start + chunk] - mean
             dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
@@ -328,6 +350,17 @@ class _BaseRNN(BaseEstimator):
         scale = np.sqrt(squares / count)
         scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
         return mean, scale
+
+    def _holds_out(self, n_samples):
+        """Whether a full fit on n_samples sequences holds out a validation set."""
+        if self.early_stopping == "auto":
+            return n_samples >= _AUTO_VALIDATION_SAMPLES
+        return self.early_stopping
+
+    def _resolve_frame_size(self, n_timesteps):
+        if self.frame_size != "auto":
+            return self.frame_size
+        return max(1, -(-n_timesteps // _AUTO_FRAME_STEPS))
 
     def _epoch_budget(self, n_samples):
         if self.max_epochs != "auto":
@@ -354,10 +387,37 @@ class _BaseRNN(BaseEstimator):
                     ),
                 )
             )
+        if self.early_stopping == "auto":
+            callbacks.append(
+                (
+                    "training_loss_stopping",
+                    _StopOnTrainingLoss(
+                        monitor="train_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=_TRAIN_LOSS_TOL,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
         if self.verbose >= 2:
             # A per-batch progress bar for long epochs; PrintLog (skorch's
             # default, active when verbose > 0) still prints the epoch table.
             callbacks.append(("progress_bar", ProgressBar(detect_notebook=False)))
+        if self.lr_schedule == "plateau":
+            callbacks.append(
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=ReduceLROnPlateau,
+                        monitor=_monitored_loss,
+                        factor=0.5,
+                        patience=_PLATEAU_PATIENCE,
+                        min_lr=self.lr * _PLATEAU_MIN_LR,
+                    ),
+                )
+            )
         if self.checkpoint is not None:  # after early stopping, to save its counters
             callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         callbacks.extend(self.callbacks or [])
@@ -372,6 +432,7 @@ class _BaseRNN(BaseEstimator):
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__readout=self.readout,
+            module__frame_size=self.frame_size_,
             criterion=self._criterion(),
             criterion__reduction="none",
             optimizer=optimizer,
@@ -386,8 +447,8 @@ class _BaseRNN(BaseEstimator):
         )
 
     def _check_finite_training(self):
-        guard = dict(self.net_.callbacks_)["training_guard"]
-        if guard.diverged_ is None:
+        guard = dict(self.net_.callbacks_).get("training_guard")
+        if guard is None or guard.diverged_ is None:  # None: a net pickled before guards
             return
         epoch = guard.restored_epoch_
         restored = f"epoch {epoch}" if epoch else "before this training call"
@@ -495,6 +556,20 @@ def _changed_versions(saved, current):
         if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
     ]
     return ", ".join(differ)
+
+
+class _StopOnTrainingLoss(EarlyStopping):
+    """skorch's EarlyStopping, active only in epochs without a validation loss."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if "valid_loss" not in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
+
+
+def _monitored_loss(net):
+    """The loss the learning-rate schedule watches: validation loss, else training loss."""
+    row = net.history[-1]
+    return row["valid_loss"] if "valid_loss" in row else row["train_loss"]
 
 
 def _silent(*args, **kwargs):

@@ -8,11 +8,10 @@ from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseRNN
-from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, TRAINING_PARAMS
+from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, RELIABILITY_NOTES, TRAINING_PARAMS
 
 
 class RNNClassifier(ClassifierMixin, _BaseRNN):
@@ -33,8 +32,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         *,
         standardize=True,
         max_length=None,
+        frame_size="auto",
         optimizer="adam",
         lr=1e-3,
+        lr_schedule="plateau",
         weight_decay=0.0,
         batch_size=32,
         max_epochs="auto",
@@ -59,8 +60,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             readout=readout,
             standardize=standardize,
             max_length=max_length,
+            frame_size=frame_size,
             optimizer=optimizer,
             lr=lr,
+            lr_schedule=lr_schedule,
             weight_decay=weight_decay,
             batch_size=batch_size,
             max_epochs=max_epochs,
@@ -264,6 +267,8 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     ``(n_samples, n_timesteps)`` holds one feature per step, a 3D array is
     ``(n_samples, n_timesteps, n_features)``, and a list of arrays holds
     sequences of different lengths. Trailing NaN marks padding.
+
+    {RELIABILITY_NOTES}
 
     Examples
     --------

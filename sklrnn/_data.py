@@ -187,13 +187,23 @@ def _check_3d(X, input_name, dtype):
     """Check any supported input and return it as a 3D array of ``dtype``."""
     if _is_ragged(X):
         X = pad_sequences(X)
-    X = check_array(
-        X,
-        allow_nd=True,
-        dtype=dtype,
-        ensure_all_finite="allow-nan",
-        input_name=input_name,
-    )
+    try:
+        X = check_array(
+            X,
+            allow_nd=True,
+            dtype=dtype,
+            ensure_all_finite="allow-nan",
+            input_name=input_name,
+        )
+    except (TypeError, ValueError) as exc:
+        if "convert" not in str(exc) and "argument must be" not in str(exc):
+            raise
+        # numpy's message names the value but not the input or the fix.
+        raise type(exc)(
+            f"{input_name} must hold numbers only, but {exc}. Encode text or "
+            "categorical values as numbers first, e.g. with "
+            "sklearn.preprocessing.OrdinalEncoder."
+        ) from exc
     if X.ndim == 2:
         X = X[:, :, None]
     if X.ndim != 3:

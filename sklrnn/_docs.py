@@ -32,7 +32,16 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
 
     max_length : int, default=None
         If set, sequences longer than this keep only their most recent
-        ``max_length`` steps, in ``fit`` and in prediction."""
+        ``max_length`` steps, in ``fit`` and in prediction.
+
+    frame_size : int or "auto", default="auto"
+        Number of consecutive time steps joined into one input vector of the
+        recurrent layers (frame stacking): the network runs over
+        ``ceil(n_timesteps / frame_size)`` steps of ``frame_size *
+        n_features`` values, which makes long sequences faster to train and
+        easier to learn. ``"auto"`` picks the smallest frame size that leaves
+        at most 32 recurrent steps for the longest training sequence (1 for
+        sequences of up to 32 steps); the value used is ``frame_size_``."""
 
 TRAINING_PARAMS = """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
@@ -41,6 +50,12 @@ default="adam"
 
     lr : float, default=1e-3
         Learning rate.
+
+    lr_schedule : {"plateau"} or None, default="plateau"
+        ``"plateau"`` halves the learning rate when the validation loss (the
+        training loss when there is no validation split) has not improved
+        for 10 epochs, down to ``lr / 1000``; within one call of ``fit`` or
+        ``partial_fit``. None keeps ``lr`` constant.
 
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
@@ -52,18 +67,26 @@ default="adam"
         Maximum number of passes over the training data. ``"auto"`` aims at
         about 2000 gradient steps, between 20 and 500 epochs.
 
-    early_stopping : bool, default=True
+    early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training data, stop
         when its loss has not improved for ``n_iter_no_change`` epochs, and
         restore the weights of the best epoch. Data too small to split trains
-        without validation.
+        without validation. ``"auto"`` holds out a validation set from 1000
+        training sequences on. With fewer, where the loss of a validation set
+        of a few sequences is too noisy to stop on, it trains on all the data,
+        stops when the training loss has not improved by 1e-4 for
+        ``n_iter_no_change`` epochs, and restores the weights of the epoch
+        with the lowest training loss. False trains for the whole epoch
+        budget.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping; stratified
         by class for classifiers when possible.
 
     n_iter_no_change : int, default=20
-        Epochs without improvement of the validation loss before stopping.
+        Epochs without improvement of the monitored loss (validation loss, or
+        training loss for ``early_stopping="auto"`` without a validation
+        set) before stopping.
 
     clip_grad_norm : float or None, default=1.0
         Maximum norm of the gradient of all parameters; None disables
@@ -95,7 +118,8 @@ default="adam"
     checkpoint : str, path-like or None, default=None
         File where ``fit`` saves, after every completed epoch, what is needed
         to resume training: weights, optimizer state, history, the shuffling
-        state, early-stopping counters and the epochs left. A ``fit`` with
+        state, early-stopping and learning-rate-schedule state and the epochs
+        left. A ``fit`` with
         ``warm_start=True`` on the same data then resumes the interrupted fit
         from that file (also in a new process, on a new estimator with the same
         parameters) and runs only its remaining epochs; with an int
@@ -120,4 +144,32 @@ n_features_in_ : int
         ``best_epoch``. :class:`~sklrnn.plotting.LossCurveDisplay` plots it.
 
     n_iter_ : int
-        Number of epochs run."""
+        Number of epochs run.
+
+    frame_size_ : int
+        Number of time steps per recurrent step, resolved from
+        ``frame_size``."""
+
+RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's reliability
+    page). If a training or validation loss becomes NaN or infinite,
+    training stops, the weights and optimizer state of the last epoch with
+    finite losses are restored, and a ``RuntimeWarning`` says so. If training
+    is interrupted inside an epoch (Ctrl-C, i.e. ``KeyboardInterrupt``), the
+    estimator is wound up at its last completed epoch: history and optimizer
+    state of that epoch, and its weights (with early stopping, those of the
+    best completed epoch, as at any end of training). The
+    ``KeyboardInterrupt`` is then raised again, so that scripts and searches
+    stop; the estimator object stays
+    usable for prediction and for ``warm_start``, and with ``checkpoint`` set
+    a later ``fit`` resumes the interrupted one. A skorch callback that raises
+    ``KeyboardInterrupt`` in ``on_epoch_end`` (skorch's way to stop, as its
+    ``EarlyStopping`` does) ends training normally instead.
+
+    Fitted estimators can be used for prediction from several threads, and
+    clones fitted in parallel threads equal their sequential fits for the
+    same ``random_state``. Pickles record the sklrnn, torch and skorch
+    versions; loading one made with other versions emits an
+    :class:`~sklrnn.InconsistentVersionWarning`, or raises a
+    ``pickle.UnpicklingError`` naming the versions when the torch model
+    cannot be rebuilt. A pickle holds no training data: its size does not
+    grow with ``n_samples``."""

@@ -39,6 +39,11 @@ class RNNModule(nn.Module):
         the last valid step (and, when bidirectional, the backward state at
         the first step), the mean or the max over valid steps, or an
         attention-weighted mean over valid steps.
+    frame_size : int, default=1
+        Number of consecutive time steps joined into one input vector of the
+        recurrent layers (frame stacking): the network runs over
+        ``ceil(n_timesteps / frame_size)`` steps of ``frame_size * n_features``
+        values.
 
     Examples
     --------
@@ -61,6 +66,7 @@ class RNNModule(nn.Module):
         bidirectional=False,
         dropout=0.0,
         readout="last",
+        frame_size=1,
     ):
         super().__init__()
         if cell_type not in CELL_TYPES:
@@ -71,8 +77,9 @@ class RNNModule(nn.Module):
         extra = {"nonlinearity": "relu"} if cell_type == "rnn_relu" else {}
         self.cell_type = cell_type
         self.readout = readout
+        self.frame_size = int(frame_size)
         self.rnn = rnn_class[cell_type](
-            n_features,
+            n_features * self.frame_size,
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -106,7 +113,15 @@ class RNNModule(nn.Module):
                     param.data[size : 2 * size] = 1.0
 
     def set_standardization(self, mean, scale):
-        """Set the per-feature input statistics, as array-likes of length n_features."""
+        """Set the per-feature input statistics.
+
+        Parameters
+        ----------
+        mean : array-like of shape (n_features,)
+            Subtracted from each feature before the recurrent layers.
+        scale : array-like of shape (n_features,)
+            Divides each feature after the mean is subtracted.
+        """
         self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
         self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
 
@@ -131,6 +146,11 @@ class RNNModule(nn.Module):
         if longest < X.shape[1]:
             X = X[:, :longest]
         X = (X - self.input_mean) / self.input_scale
+        if self.frame_size > 1:
+            X, lengths = self._stack_frames(X, lengths, ragged)
+            k = self.frame_size
+            shortest, longest = -(-shortest // k), -(-longest // k)
+            ragged = shortest != longest
         if ragged:
             packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
@@ -148,6 +168,21 @@ class RNNModule(nn.Module):
         if self.dropout.p:
             summary = self.dropout(summary)
         return self.head(summary)
+
+    def _stack_frames(self, X, lengths, ragged):
+        """Join every ``frame_size`` consecutive steps into one step of the RNN.
+
+        A sequence's last frame may end past the sequence: those steps hold
+        zeros, the standardized mean.
+        """
+        k = self.frame_size
+        batch, steps, n_features = X.shape
+        if ragged:
+            valid = torch.arange(steps, device=X.device)[None, :] < lengths.to(X.device)[:, None]
+            X = X * valid[..., None]
+        if steps % k:
+            X = nn.functional.pad(X, (0, 0, 0, k - steps % k))
+        return X.reshape(batch, -1, k * n_features), (lengths + k - 1) // k
 
     def _pool(self, out, lengths, longest, ragged):
         if ragged:

@@ -58,6 +58,7 @@ class _ExportModule(nn.Module):
         self.readout = module.readout
         self.bidirectional = module.rnn.bidirectional
         self.hidden_size = module.rnn.hidden_size
+        self.frame_size = module.frame_size
         self.forward_cells = nn.ModuleList(
             _single_layer(module, i, "") for i in range(module.rnn.num_layers)
         )
@@ -89,6 +90,10 @@ class _ExportModule(nn.Module):
         # padding steps stay where they are. The permutation is its own inverse.
         reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
         h = (X - self.input_mean) / self.input_scale
+        if self.frame_size > 1:
+            h, lengths, steps = self._stack_frames(h, lengths, steps, valid)
+            valid = steps[None, :] < lengths[:, None]
+            reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
         for i, cell in enumerate(self.forward_cells):
             out = cell(h)[0]
             if self.bidirectional:
@@ -108,6 +113,16 @@ class _ExportModule(nn.Module):
         index = (start[:, None] + steps[None, :]).clamp(max=X.shape[1] - 1)
         X = _gather_steps(X, index)[:, : self.max_length]
         return X, lengths.clamp(max=self.max_length), steps[: self.max_length]
+
+    def _stack_frames(self, h, lengths, steps, valid):
+        # Join frame_size consecutive steps, as RNNModule does: zeros past each
+        # sequence's end, and past the last step up to a whole frame.
+        k = self.frame_size
+        h = nn.functional.pad(h * valid[..., None].to(h.dtype), (0, 0, 0, k - 1))
+        starts = steps[::k]
+        index = (starts[:, None] + torch.arange(k)[None, :]).reshape(-1)
+        h = h[:, index].reshape(h.shape[0], -1, k * h.shape[2])
+        return h, (lengths + k - 1) // k, starts // k
 
     def _summarize(self, out, lengths, valid):
         if self.readout == "last":

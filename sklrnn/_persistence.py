@@ -13,6 +13,7 @@ content it does not know.
 import io
 import json
 import os
+import pathlib
 import warnings
 import zipfile
 
@@ -21,7 +22,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import _BaseRNN
+from ._base import InconsistentVersionWarning, _BaseRNN
 
 __all__ = ["save_model", "load_model"]
 
@@ -72,6 +73,8 @@ def _encode(value, where):
         return {"__tuple__": [_encode(item, where) for item in value]}
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
+    if isinstance(value, os.PathLike):  # a checkpoint path, for instance
+        return {"__path__": os.fspath(value)}
     if isinstance(value, type) and issubclass(value, torch.optim.Optimizer):
         if getattr(torch.optim, value.__name__, None) is value:
             return {"__optimizer__": value.__name__}
@@ -96,7 +99,7 @@ def _decode(value, where):
         return [_decode(item, where) for item in value]
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError(f"Unknown content in {where}: {str(value)[:80]!r}.")
-    (marker, body), = value.items()
+    ((marker, body),) = value.items()
     if marker == "__tuple__" and isinstance(body, list):
         return tuple(_decode(item, where) for item in body)
     if marker == "__dict__" and isinstance(body, list):
@@ -107,6 +110,8 @@ def _decode(value, where):
         return _decode_array(body, where)
     if marker == "__scalar__" and isinstance(body, dict):
         return _load_dtype(body.get("dtype"), where).type(body.get("value"))
+    if marker == "__path__" and isinstance(body, str):
+        return pathlib.Path(body)
     if marker == "__optimizer__" and isinstance(body, str):
         optimizer = getattr(torch.optim, body, None)
         if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
@@ -211,8 +216,7 @@ def save_model(estimator, path):
     config = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
-        "sklrnn_version": _version(),
-        "torch_version": torch.__version__,
+        "versions": _versions(),
         "estimator": type(estimator).__name__,
         "params": _encode_params(estimator),
         "attributes": {
@@ -255,10 +259,31 @@ def _tensor_bytes(obj):
     return buffer.getvalue()
 
 
-def _version():
+def _versions():
+    import skorch
+
     import sklrnn
 
-    return sklrnn.__version__
+    return {"sklrnn": sklrnn.__version__, "torch": torch.__version__, "skorch": skorch.__version__}
+
+
+def _warn_if_versions_differ(saved):
+    current = _versions()
+    if not isinstance(saved, dict):
+        saved = {}
+    changed = [
+        f"{name} {saved.get(name)}"
+        for name in current
+        if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
+    ]
+    if changed:
+        warnings.warn(
+            f"The model was saved with {', '.join(changed)}; installed are sklrnn "
+            f"{current['sklrnn']}, torch {current['torch']} and skorch {current['skorch']}. "
+            "It was loaded, but may behave differently; refit it to be sure.",
+            InconsistentVersionWarning,
+            stacklevel=3,
+        )
 
 
 def load_model(path, *, device=None):
@@ -290,6 +315,12 @@ def load_model(path, *, device=None):
         If the file is not an sklrnn model archive, holds unknown members or
         content, or was written by a newer format version.
 
+    Warns
+    -----
+    InconsistentVersionWarning
+        If the model was saved with other versions of sklrnn, torch or
+        skorch, as for a pickle.
+
     See Also
     --------
     save_model : Write the archive.
@@ -308,6 +339,7 @@ def load_model(path, *, device=None):
     True
     """
     config, weights, optimizer_bytes = _read_archive(path)
+    _warn_if_versions_differ(config.get("versions"))
     cls = _estimator_classes().get(config.get("estimator"))
     if cls is None:
         raise ValueError(
@@ -323,7 +355,8 @@ def load_model(path, *, device=None):
     except TypeError as exc:
         raise ValueError(
             f"The archive's parameters do not fit {cls.__name__} of this sklrnn "
-            f"version ({_version()}; saved with {config.get('sklrnn_version')}): {exc}"
+            f"version ({_versions()['sklrnn']}; saved with "
+            f"{(config.get('versions') or {}).get('sklrnn')}): {exc}"
         ) from exc
     for name, value in _decode_mapping(config.get("attributes"), "attributes").items():
         # Fitted state only: public names end in "_", private ones start with one.
@@ -395,9 +428,7 @@ def _load_tensors(data, device, what):
     try:
         return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ...
-        raise ValueError(
-            f"The archive's {what} could not be read as plain tensors: {exc}"
-        ) from exc
+        raise ValueError(f"The archive's {what} could not be read as plain tensors: {exc}") from exc
 
 
 def _restore_net(estimator, weights, optimizer_bytes, history):

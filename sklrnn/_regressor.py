@@ -6,7 +6,7 @@ from sklearn.utils import check_array
 from torch import nn
 
 from ._base import _BaseRNN
-from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, TRAINING_PARAMS
+from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, RELIABILITY_NOTES, TRAINING_PARAMS
 
 
 class RNNRegressor(RegressorMixin, _BaseRNN):
@@ -137,6 +137,10 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     See Also
     --------
     RNNClassifier : The same network for classification.
+
+    Notes
+    -----
+    {RELIABILITY_NOTES}
 
     Examples
     --------

@@ -14,9 +14,9 @@ import os
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
-from sklearn.model_selection import train_test_split
 
 __all__ = [
     "SequenceDataset",
@@ -155,14 +155,6 @@ class EarlyStoppingIfValid(EarlyStopping):
         if self.monitor in net.history[-1]:
             super().on_epoch_end(net, **kwargs)
 
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        resumed = getattr(self, "resume_state_", None)
-        if resumed is not None:  # continue an interrupted fit's patience count
-            self.misses_, self.dynamic_threshold_, self.best_epoch_, weights = resumed
-            self.best_model_weights_ = weights
-            self.resume_state_ = None
-
     def get_resume_state(self):
         """The counters and best weights a resumed fit needs, as a tuple."""
         return (
@@ -171,6 +163,11 @@ class EarlyStoppingIfValid(EarlyStopping):
             int(self.best_epoch_),
             self.best_model_weights_,
         )
+
+    def set_resume_state(self, state):
+        """Continue the patience count of an interrupted fit (after on_train_begin)."""
+        self.misses_, self.dynamic_threshold_, self.best_epoch_, weights = state
+        self.best_model_weights_ = weights
 
     def on_train_end(self, net, **kwargs):
         if not len(net.history):  # interrupted before the first epoch completed
@@ -228,9 +225,7 @@ class TrainingGuard(Callback):
 
     def _keep(self, net):
         self._n_epochs = len(net.history)
-        self._module_state = {
-            k: v.detach().clone() for k, v in net.module_.state_dict().items()
-        }
+        self._module_state = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
         self._optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
 
     def on_epoch_begin(self, net, **kwargs):
@@ -240,9 +235,7 @@ class TrainingGuard(Callback):
         value = loss.item() if loss is not None else 0.0
         if not math.isfinite(value):
             which = "training" if training else "validation"
-            self.diverged_ = (
-                f"the {which} loss became {value} in epoch {len(net.history)}"
-            )
+            self.diverged_ = f"the {which} loss became {value} in epoch {len(net.history)}"
             raise StopTraining
 
     def on_epoch_end(self, net, **kwargs):
@@ -251,6 +244,14 @@ class TrainingGuard(Callback):
             raise StopTraining
         self._keep(net)
         self._in_epoch = False
+
+    def __getstate__(self):
+        # Training that ended in an exception skorch does not catch leaves
+        # the copies behind; they are not part of the model.
+        state = self.__dict__.copy()
+        state.pop("_module_state", None)
+        state.pop("_optimizer_state", None)
+        return state
 
     def on_train_end(self, net, **kwargs):
         if self._in_epoch or self.diverged_:
@@ -270,9 +271,12 @@ class EpochCheckpoint(Callback):
 
     The file, written with ``torch.save`` and replaced atomically, holds the
     module and optimizer states, the history, the shuffling generator's
-    state, the early-stopping counters and how many epochs of the current
-    fit remain (0 once the fit finished). Place it after the early-stopping
-    callback, so that an epoch's saved counters include that epoch.
+    state, the states of the early-stopping and learning-rate-schedule
+    callbacks and how many epochs of the current fit remain (0 once the fit
+    finished). Place it after those callbacks: an epoch's saved state then
+    includes their update for that epoch, and a resumed fit's state (set as
+    ``resume_state_`` before training) is applied after they have reset
+    themselves in ``on_train_begin``.
 
     Parameters
     ----------
@@ -285,6 +289,15 @@ class EpochCheckpoint(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self._start = len(net.history)
+        resumed, self.resume_state_ = getattr(self, "resume_state_", None), None
+        if resumed is None:
+            return
+        callbacks = dict(net.callbacks_)
+        if resumed.get("early_stopping") is not None and "early_stopping" in callbacks:
+            callbacks["early_stopping"].set_resume_state(resumed["early_stopping"])
+        scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
+        if resumed.get("lr_schedule") is not None and scheduler is not None:
+            scheduler.load_state_dict(json.loads(resumed["lr_schedule"]))
 
     def on_epoch_end(self, net, **kwargs):
         planned = getattr(net, "epochs_planned_", 0)
@@ -295,7 +308,9 @@ class EpochCheckpoint(Callback):
             self._save(net, 0)
 
     def _save(self, net, epochs_left):
-        early = dict(net.callbacks_).get("early_stopping")
+        callbacks = dict(net.callbacks_)
+        early = callbacks.get("early_stopping")
+        scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
         generator = getattr(net, "generator_", None)
         state = {
             "module": net.module_.state_dict(),
@@ -305,6 +320,9 @@ class EpochCheckpoint(Callback):
             "epochs_left": int(epochs_left),
             "generator": None if generator is None else generator.get_state(),
             "early_stopping": None if early is None else early.get_resume_state(),
+            "lr_schedule": (
+                None if scheduler is None else json.dumps(scheduler.state_dict(), default=_plain)
+            ),
         }
         path = os.fspath(self.path)
         tmp = f"{path}.tmp"

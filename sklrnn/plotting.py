@@ -19,7 +19,7 @@ def _pyplot(caller):
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, which is not installed. Install it with "
-            "`pip install matplotlib` or `pip install \"sklrnn[plot]\"`."
+            '`pip install matplotlib` or `pip install "sklrnn[plot]"`.'
         ) from exc
     return plt
 
@@ -169,9 +169,7 @@ class LossCurveDisplay:
         self.lines_ = {}
         (self.lines_["train"],) = ax.plot(self.epochs, self.train_loss, label="training loss")
         if self.valid_loss is not None:
-            (self.lines_["valid"],) = ax.plot(
-                self.epochs, self.valid_loss, label="validation loss"
-            )
+            (self.lines_["valid"],) = ax.plot(self.epochs, self.valid_loss, label="validation loss")
         if self.best_epoch is not None and self.valid_loss is not None:
             at = np.flatnonzero(self.epochs == self.best_epoch)
             if at.size:

@@ -16,14 +16,17 @@ def client():
     # Two worker processes on this machine, as a multi-machine cluster would
     # run them; the test is the same code a user points at a remote scheduler.
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        worker_dashboard_address=None,
-        env=env,
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+            env=env,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 

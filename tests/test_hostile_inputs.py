@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -86,12 +86,25 @@ DTYPES = st.sampled_from(
 )
 
 
+# Shapes the fitted models accept, with sides that may be 0: half of the
+# arrays get one, so that well-formed input is common enough to be checked.
+MODEL_SHAPES = st.tuples(st.integers(0, 5), st.integers(0, 5)).flatmap(
+    lambda nt: st.sampled_from([(nt[0], N_STEPS), (*nt, 1), (*nt, N_CHANNELS)])
+)
+
+
 @st.composite
 def arrays(draw, min_dims=0, max_dims=4):
-    """Arrays of any dtype and shape, sides 0 to 5."""
+    """Arrays of any dtype and shape, sides 0 to 5, often with clean values."""
     dtype = draw(DTYPES)
-    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=5))
-    return draw(hnp.arrays(dtype, shape, elements=_elements(dtype)))
+    if draw(st.booleans()):
+        shape = draw(MODEL_SHAPES)
+    else:
+        shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=5))
+    elements = _elements(dtype)
+    if np.dtype(dtype).kind == "f" and draw(st.booleans()):
+        elements = st.floats(-10, 10, width=np.dtype(dtype).itemsize * 8)
+    return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
 @st.composite
@@ -182,6 +195,7 @@ def _assert_valid_predictions(model, X, pred, proba=None):
 def test_predict_methods_reject_or_handle_any_X(name, X):
     model = MODELS[name]
     pred = _outcome(model.predict, X)
+    event("predicted" if pred is not None else "rejected")
     if pred is not None:
         _assert_valid_predictions(model, X, pred)
     if isinstance(model, RNNClassifier):
@@ -273,6 +287,27 @@ def test_score_rejects_or_handles_any_y(name, y):
     assert score is None or np.isnan(score) or np.isfinite(score)
 
 
+@st.composite
+def non_numeric_X(draw):
+    """A valid table with one text or dict cell, as object array, list or DataFrame."""
+    n = draw(st.integers(1, 4))
+    X = draw(hnp.arrays(np.float64, (n, N_STEPS), elements=st.floats(-5, 5))).astype(object)
+    junk = st.one_of(st.text(alphabet="abcxyz", min_size=1, max_size=3), st.just({"a": 1}))
+    X[draw(st.integers(0, n - 1)), draw(st.integers(0, N_STEPS - 1))] = draw(junk)
+    form = draw(st.sampled_from(["numpy", "list", "dataframe"]))
+    return {"numpy": X, "list": X.tolist(), "dataframe": pd.DataFrame(X)}[form]
+
+
+@PROPERTY
+@given(X=non_numeric_X())
+def test_non_numeric_values_are_named(X):
+    words = ["numbers"]
+    for model in (MODELS["classifier-2d"], MODELS["regressor-2d"]):
+        _assert_error_mentions(model.predict, words, X)
+    y = np.arange(_n_samples(X)) % 2
+    _assert_error_mentions(RNNClassifier(**TINY).fit, words + ["class"], X, y)
+
+
 def test_sparse_and_complex_input_are_named():
     X = np.zeros((2, N_STEPS))
     for model in MODELS.values():
@@ -323,25 +358,41 @@ def sample_weights(draw, n):
 
 
 @st.composite
-def fit_inputs(draw):
-    """(X, y, sample_weight): X well-formed or hostile, y and weights of any kind."""
-    if draw(st.booleans()):
+def plausible_targets(draw, n, classification):
+    if classification:  # labels of two or three classes, every class present
+        y = draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))
+        y[:2] = np.arange(min(n, 2))
+        return np.array(["a", "b", "c"])[y] if draw(st.booleans()) else y
+    shape = n if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+    return draw(hnp.arrays(np.float64, shape, elements=st.floats(-1e6, 1e6)))
+
+
+@st.composite
+def fit_inputs(draw, classification):
+    """(X, y, sample_weight): each well-formed, or (one time in three) anything."""
+    if draw(st.integers(0, 2)) == 0:
         X = draw(containers(draw(arrays(min_dims=1))))
     else:
-        n, t, f = draw(st.integers(1, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
-        X = draw(hnp.arrays(np.float64, (n, t, f), elements=st.floats(-10, 10)))
-        if draw(st.booleans()):
-            X = X[:, :, 0]
-    n = _n_samples(X) if hasattr(X, "__len__") or hasattr(X, "shape") else 1
-    return X, draw(targets(n)), draw(sample_weights(n))
+        n, t, f = draw(st.integers(2, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
+        X = draw(hnp.arrays(np.float64, (n, t, f), elements=st.floats(-1e4, 1e4)))
+        X = draw(containers(X[:, :, 0] if draw(st.booleans()) else X))
+    n = _n_samples(X)
+    hostile = st.integers(0, 2).map(lambda k: k == 0)
+    y = draw(targets(n)) if draw(hostile) else draw(plausible_targets(n, classification))
+    if draw(hostile):
+        sample_weight = draw(sample_weights(n))
+    else:
+        sample_weight = draw(st.none() | hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
+    return X, y, sample_weight
 
 
 @pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
 @PROPERTY
-@given(data=fit_inputs())
+@given(data=st.data())
 def test_fit_rejects_or_learns_from_any_input(Estimator, data):
-    X, y, sample_weight = data
+    X, y, sample_weight = data.draw(fit_inputs(classification=Estimator is RNNClassifier))
     model = _outcome(Estimator(**TINY).fit, X, y, sample_weight=sample_weight)
+    event("fitted" if model is not None else "rejected")
     if model is None:
         return
     pred = model.predict(X)
@@ -370,6 +421,10 @@ def test_fit_names_mismatched_lengths(Estimator, n_X, n_y, n_w):
 def test_single_class_y_is_named(label, n):
     X = np.random.RandomState(0).normal(size=(n, 3))
     _assert_error_mentions(RNNClassifier(**TINY).fit, ["class"], X, [label] * n)
-    # A constant target is fine for a regressor.
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_constant_regression_target_is_fine(n):
+    X = np.random.RandomState(0).normal(size=(n, 3))
     model = RNNRegressor(**TINY).fit(X, np.full(n, 3.5))
     _assert_valid_predictions(model, X, model.predict(X))

@@ -66,6 +66,8 @@ def test_regressor_multi_output_with_max_length(tmp_path, readout):
     predictions = run(path, X)
     assert predictions.shape == (len(X), 3)
     np.testing.assert_allclose(predictions, reg.predict(X), rtol=1e-5, atol=ATOL)
+    short = X[:, :3]  # shorter than max_length
+    np.testing.assert_allclose(run(path, short), reg.predict(short), rtol=1e-5, atol=ATOL)
 
 
 def test_regressor_one_target_from_2d_input(tmp_path):

@@ -10,11 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from skorch.callbacks import EpochTimer
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
+from skorch.callbacks import EpochTimer
 
-from sklrnn import RNNClassifier, RNNRegressor, load_model, save_model
+from sklrnn import (
+    InconsistentVersionWarning,
+    RNNClassifier,
+    RNNRegressor,
+    load_model,
+    save_model,
+)
 from sklrnn._persistence import _CONFIG, _OPTIMIZER, _WEIGHTS
 
 FAST = dict(hidden_size=6, max_epochs=4, random_state=0)
@@ -145,6 +151,14 @@ def test_optimizer_class_parameter(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
+def test_path_parameter(tmp_path):
+    X = sequences()
+    reg = RNNRegressor(checkpoint=tmp_path / "ckpt.pt", **FAST).fit(X, X[:, -1])
+    loaded = round_trip(reg, tmp_path)
+    assert loaded.checkpoint == tmp_path / "ckpt.pt"
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
 def test_file_objects_and_pickle_agree(tmp_path):
     X = sequences()
     reg = RNNRegressor(**FAST).fit(X, X[:, -1])
@@ -171,9 +185,13 @@ def test_archive_holds_only_data(tmp_path):
 # -- loading on another device -------------------------------------------------
 
 
-def test_cuda_device_param_falls_back_to_cpu(tmp_path):
-    if torch.cuda.is_available():  # pragma: no cover - this suite runs on CPU machines
-        pytest.fail("this test checks the fallback on a machine without CUDA")
+@pytest.fixture
+def no_cuda(monkeypatch):
+    """A machine without CUDA, also when the suite runs on one with a GPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+def test_cuda_device_param_falls_back_to_cpu(tmp_path, no_cuda):
     X = sequences()
     clf = RNNClassifier(**FAST).fit(X, X[:, -1] > 0)
     save_model(clf, tmp_path / "m.zip")
@@ -205,7 +223,7 @@ def cuda_tagged_save():
         registry.remove(entry)
 
 
-def test_weights_saved_on_gpu_load_on_cpu(tmp_path, cuda_tagged_save):
+def test_weights_saved_on_gpu_load_on_cpu(tmp_path, cuda_tagged_save, no_cuda):
     X = sequences()
     reg = RNNRegressor(**FAST).fit(X, X[:, -1])
     weights = io.BytesIO()
@@ -227,6 +245,15 @@ def test_weights_saved_on_gpu_load_on_cpu(tmp_path, cuda_tagged_save):
     with pytest.warns(UserWarning, match="loaded on the CPU"):
         loaded = load_model(edited)
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_other_versions_warn(saved):
+    def older(config):
+        config["versions"]["torch"] = "1.0.0"
+
+    with pytest.warns(InconsistentVersionWarning, match="saved with torch 1.0.0"):
+        loaded = load_model(rewrite(saved, edit_config=older))
+    assert loaded.predict(np.zeros((2, 8))).shape == (2,)
 
 
 def test_device_argument(tmp_path):

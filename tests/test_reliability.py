@@ -73,8 +73,12 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     assert np.isfinite(model.predict(X)).all()
     for param in model.net_.module_.parameters():
         assert torch.isfinite(param).all()
-    assert all(torch.isfinite(t).all() for s in model.net_.optimizer_.state.values()
-               for t in s.values() if torch.is_tensor(t))
+    assert all(
+        torch.isfinite(t).all()
+        for s in model.net_.optimizer_.state.values()
+        for t in s.values()
+        if torch.is_tensor(t)
+    )
 
 
 def test_diverged_fit_holds_the_last_finite_epoch(data):
@@ -187,6 +191,26 @@ def test_resume_from_checkpoint_equals_uninterrupted_fit(
     np.testing.assert_allclose(
         model.predict_proba(X), uninterrupted.predict_proba(X), rtol=1e-5, atol=1e-6
     )
+
+
+def test_resume_continues_the_learning_rate_schedule(data, tmp_path, monkeypatch):
+    X, _, y_class = data
+    # Halve the rate at every epoch without improvement, so that it changes
+    # before and after the interrupt.
+    monkeypatch.setattr("sklrnn._base._PLATEAU_PATIENCE", 0)
+    params = {**SMALL, "max_epochs": 7, "early_stopping": True, "lr": 1e-2}
+    params.update(lr_schedule="plateau", n_iter_no_change=5)
+    uninterrupted = RNNClassifier(**params).fit(X, y_class)
+    final_lr = uninterrupted.net_.optimizer_.param_groups[0]["lr"]
+    assert final_lr < params["lr"]
+
+    path = tmp_path / "schedule.ckpt"
+    model = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=6)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    resumed = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)
+    assert resumed.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(final_lr)
+    np.testing.assert_allclose(_losses(resumed, "valid_loss"), _losses(uninterrupted, "valid_loss"))
 
 
 def test_finished_checkpoint_warm_starts_a_new_estimator(data, tmp_path):
@@ -311,8 +335,9 @@ def test_pickle_size_does_not_depend_on_training_data():
 def test_pickled_model_round_trips_after_faults(data, tmp_path):
     """No generator, exception or weight copy is left behind to break pickling."""
     X, y, _ = data
-    model = RNNRegressor(**SMALL, max_epochs=3, checkpoint=tmp_path / "c.ckpt",
-                         callbacks=[InterruptAt(epoch=2)])
+    model = RNNRegressor(
+        **SMALL, max_epochs=3, checkpoint=tmp_path / "c.ckpt", callbacks=[InterruptAt(epoch=2)]
+    )
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
