@@ -18,7 +18,8 @@ Run from the repository root, one thread (fit times are per CPU core)::
 Options: ``--datasets gunpoint,covid3month`` runs a subset, ``--set key=value``
 (repeatable, value a Python literal) changes a parameter of every fit,
 ``--variants name,...`` picks ablation rows, ``--jsonl FILE`` appends one
-record per fit.
+record per fit, and ``--report FILE`` prints the tables of such a file
+without fitting (so that the rows can be run in parallel processes).
 
 Fit time is reported as CPU time of the process (``time.process_time``),
 which one thread keeps close to the wall time on an idle machine and which
@@ -36,6 +37,8 @@ import numpy as np
 import torch
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklrnn import RNNClassifier, RNNRegressor
 from sklrnn.datasets import (
@@ -58,23 +61,29 @@ DATASETS = {
 }
 
 # One default changed at a time (name: parameters that differ from the
-# defaults). Rows for parameters the estimators do not have are skipped.
+# defaults), and the defaults of sklrnn 0.1.0 all at once.
 VARIANTS = {
     "default": {},
-    "unidirectional": {"bidirectional": False},
-    "readout=last": {"readout": "last"},
-    "readout=attention": {"readout": "attention"},
-    "readout=max": {"readout": "max"},
-    "cell_type=lstm": {"cell_type": "lstm"},
-    "hidden_size=32": {"hidden_size": 32},
-    "hidden_size=128": {"hidden_size": 128},
+    "bidirectional=False": {"bidirectional": False},
+    "readout='mean'": {"readout": "mean"},
+    "cell_type='lstm'": {"cell_type": "lstm"},
+    "hidden_size=64": {"hidden_size": 64},
+    "lr=3e-3": {"lr": 3e-3},
     "lr=1e-3": {"lr": 1e-3},
-    "lr=1e-2": {"lr": 1e-2},
     "lr_schedule=None": {"lr_schedule": None},
-    "n_iter_no_change=20": {"n_iter_no_change": 20},
+    "early_stopping=True": {"early_stopping": True},
     "early_stopping=False": {"early_stopping": False},
+    "frame_size=1": {"frame_size": 1},
     "standardize=False": {"standardize": False},
     "clip_grad_norm=None": {"clip_grad_norm": None},
+    "0.1.0 defaults": {
+        "hidden_size": 64,
+        "bidirectional": False,
+        "lr": 1e-3,
+        "lr_schedule": None,
+        "early_stopping": True,
+        "frame_size": 1,
+    },
 }
 
 
@@ -112,11 +121,22 @@ def fit_score(name, params, seed):
 
 
 def ridge_rmse(name):
+    """Test RMSE of RidgeCV on the flattened series, raw and standardized."""
     X_train, y_train = load(name, "train")
     X_test, y_test = load(name, "test")
     flat = [np.nan_to_num(X.reshape(len(X), -1)) for X in (X_train, X_test)]
-    ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(flat[0], y_train)
-    return float(np.sqrt(mean_squared_error(y_test, ridge.predict(flat[1]))))
+    alphas = np.logspace(-3, 6, 19)
+    scores = []
+    for model in (RidgeCV(alphas=alphas), make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))):
+        model.fit(flat[0], y_train)
+        scores.append(float(np.sqrt(mean_squared_error(y_test, model.predict(flat[1])))))
+    return scores
+
+
+def mean_rmse(name):
+    _, y_train = load(name, "train")
+    _, y_test = load(name, "test")
+    return float(np.sqrt(np.mean((y_test - np.mean(y_train)) ** 2)))
 
 
 def parse_set(items):
@@ -144,52 +164,10 @@ def fmt_ref(value):
     return "–" if value is None else f"{value:.3f}"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--ablation", action="store_true")
-    parser.add_argument("--variants", default=None)
-    parser.add_argument("--jsonl", default=None)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    unknown = set(names) - set(DATASETS)
-    if unknown:
-        raise SystemExit(f"unknown data sets {sorted(unknown)}; choose from {list(DATASETS)}")
-    base = parse_set(args.set)
-    if args.variants:
-        variants = {v: VARIANTS[v] for v in args.variants.split(",")}
-    elif args.ablation:
-        variants = VARIANTS
-    else:
-        variants = {"default": {}}
-    accepted = RNNClassifier().get_params()
-    defaults = RNNClassifier().get_params()
-
+def print_tables(records, names, variants, seeds, base):
     results = {}
-    for variant, change in variants.items():
-        if any(k not in accepted for k in change):
-            continue
-        if change and all(defaults[k] == v for k, v in change.items()):
-            continue  # the change is the default already
-        params = {**base, **change}
-        for name in names:
-            recs = []
-            for seed in range(args.seeds):
-                rec = fit_score(name, params, seed)
-                rec["variant"] = variant
-                rec["params"] = {k: repr(v) for k, v in params.items()}
-                recs.append(rec)
-                print(json.dumps(rec), file=sys.stderr, flush=True)
-                if args.jsonl:
-                    with open(args.jsonl, "a") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-            results[variant, name] = recs
-
-    seeds = args.seeds
+    for rec in records:
+        results.setdefault((rec["variant"], rec["dataset"]), []).append(rec)
     print(f"\nTest scores over {seeds} seed(s); fit time per fit, one thread.")
     if base:
         print(f"Parameters set for every fit: {base}")
@@ -211,7 +189,6 @@ def main(argv=None):
                 ours.append((mean, fcn, twiesn))
         else:
             metric = "RMSE"
-            fcn, twiesn = None, None
         print(
             f"| {name} | {metric} | {mean:.3f} ± {std:.3f} | {fmt_ref(fcn)} | "
             f"{fmt_ref(twiesn)} | {cpu:.1f} / {cpu_max:.1f} | {wall:.1f} | {epochs:.0f} |"
@@ -219,25 +196,82 @@ def main(argv=None):
     if ours:
         arr = np.array(ours)
         print(
-            f"| mean of sets with published figures | accuracy | {arr[:, 0].mean():.3f} | "
+            f"| mean of the 3 sets with published figures | accuracy | {arr[:, 0].mean():.3f} | "
             f"{arr[:, 1].mean():.3f} | {arr[:, 2].mean():.3f} | | | |"
         )
     for name in names:
         if DATASETS[name][1] == "regression":
-            print(f"\n{name}: RidgeCV on the flattened series, test RMSE {ridge_rmse(name):.4f}")
+            raw, scaled = ridge_rmse(name)
+            print(
+                f"\n{name} test RMSE of RidgeCV on the flattened series: {raw:.4f}; "
+                f"after StandardScaler: {scaled:.4f}; predicting the training mean: "
+                f"{mean_rmse(name):.4f}"
+            )
 
-    if len(variants) > 1:
-        print("\nAblation: one default changed at a time (mean test score over seeds;")
-        print("accuracy for classification, RMSE for regression; CPU s per fit).\n")
-        shown = [v for v in variants if (v, names[0]) in results]
+    shown = [v for v in variants if any((v, n) in results for n in names)]
+    if len(shown) > 1:
+        print("\nAblation: one default changed at a time; mean ± std of the test score")
+        print("over seeds (accuracy, or RMSE for regression), mean fit CPU seconds.\n")
         print("| variant | " + " | ".join(names) + " |")
         print("|---|" + "---|" * len(names))
         for variant in shown:
             cells = []
             for name in names:
+                if (variant, name) not in results:
+                    cells.append("")
+                    continue
                 mean, std, cpu, _, _, _ = summarize(results[variant, name])
-                cells.append(f"{mean:.3f} ± {std:.3f} ({cpu:.0f} s)")
+                digits = 3 if DATASETS[name][1] == "classification" else 4
+                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f} ({cpu:.0f} s)")
             print(f"| {variant} | " + " | ".join(cells) + " |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--ablation", action="store_true")
+    parser.add_argument("--variants", default=None)
+    parser.add_argument("--jsonl", default=None)
+    parser.add_argument(
+        "--report", default=None, metavar="FILE", help="print the tables of a --jsonl file"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    unknown = set(names) - set(DATASETS)
+    if unknown:
+        raise SystemExit(f"unknown data sets {sorted(unknown)}; choose from {list(DATASETS)}")
+    base = parse_set(args.set)
+    if args.variants:
+        variants = {v: VARIANTS[v] for v in args.variants.split(",")}
+    elif args.ablation or args.report:
+        variants = VARIANTS
+    else:
+        variants = {"default": {}}
+
+    if args.report:
+        with open(args.report) as fh:
+            records = [json.loads(line) for line in fh if line.strip()]
+        seeds = len({r["seed"] for r in records})
+        print_tables(records, names, variants, seeds, base)
+        return
+
+    records = []
+    for variant, change in variants.items():
+        params = {**base, **change}
+        for name in names:
+            for seed in range(args.seeds):
+                rec = fit_score(name, params, seed)
+                rec["variant"] = variant
+                records.append(rec)
+                print(json.dumps(rec), file=sys.stderr, flush=True)
+                if args.jsonl:
+                    with open(args.jsonl, "a") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+    print_tables(records, names, variants, args.seeds, base)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def make_data(n, n_timesteps, seed=0):
 def _torch_threads():
     import torch
 
+    import sklrnn  # noqa: F401  (a warm worker has imported the library)
+
     return torch.get_num_threads()
 
 
@@ -146,7 +148,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     print(f"cores {os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "

@@ -131,9 +131,9 @@ class _BaseRNN(BaseEstimator):
     def __init__(
         self,
         cell_type="gru",
-        hidden_size=64,
+        hidden_size=32,
         num_layers=1,
-        bidirectional=False,
+        bidirectional=True,
         dropout=0.0,
         readout="last",
         *,
@@ -141,12 +141,12 @@ class _BaseRNN(BaseEstimator):
         max_length=None,
         frame_size="auto",
         optimizer="adam",
-        lr=1e-3,
+        lr=1e-2,
         lr_schedule="plateau",
         weight_decay=0.0,
         batch_size=32,
         max_epochs="auto",
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=20,
         clip_grad_norm=1.0,
@@ -488,7 +488,15 @@ class _BaseRNN(BaseEstimator):
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
         dataset = SequenceDataset(X3, lengths, device=self.net_.device)
-        out = self.net_.forward(dataset, training=False, device="cpu").numpy()
+        # Each batch's outputs go straight into one float64 array: no list of
+        # small tensors kept alive between the batches' big temporaries (which
+        # fragments the heap), no concatenation, no second copy.
+        out, done = None, 0
+        for batch_out in self.net_.forward_iter(dataset, training=False, device="cpu"):
+            if out is None:
+                out = np.empty((len(dataset), *batch_out.shape[1:]), dtype=np.float64)
+            out[done : done + len(batch_out)] = batch_out.numpy()
+            done += len(batch_out)
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once
@@ -501,7 +509,7 @@ class _BaseRNN(BaseEstimator):
                 "network's float32 arithmetic. Rescale X to the range of the training "
                 "data."
             )
-        return out.astype(np.float64)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,13 +5,13 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
         Recurrent cell: Elman RNN with tanh (``"rnn"``) or ReLU
         (``"rnn_relu"``) activation, LSTM, or GRU.
 
-    hidden_size : int, default=64
+    hidden_size : int, default=32
         Size of the hidden state of each layer (and direction).
 
     num_layers : int, default=1
         Number of stacked recurrent layers.
 
-    bidirectional : bool, default=False
+    bidirectional : bool, default=True
         Whether each layer also reads the sequence from its end to its start.
 
     dropout : float, default=0.0
@@ -19,9 +19,10 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
 
     readout : {"last", "mean", "max", "attention"}, default="last"
         How the recurrent outputs become one vector per sequence: the hidden
-        state at each sequence's last valid step, the mean or maximum over its
-        valid steps, or an attention-weighted mean over its valid steps.
-        Padding never enters any of them.
+        state at each sequence's last valid step (with ``bidirectional``,
+        joined with the backward state at its first step), the mean or maximum
+        over its valid steps, or an attention-weighted mean over its valid
+        steps. Padding never enters any of them.
 
     standardize : bool, default=True
         Whether the model standardizes each input feature with the mean and
@@ -48,7 +49,7 @@ optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         Optimizer used for training.
 
-    lr : float, default=1e-3
+    lr : float, default=1e-2
         Learning rate.
 
     lr_schedule : {"plateau"} or None, default="plateau"
