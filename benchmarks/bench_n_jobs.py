@@ -12,8 +12,8 @@ Three questions, measured in one run:
 2. Speed-up of ``GridSearchCV(n_jobs=2)`` over ``n_jobs=1`` on a 12-candidate
    search (3-fold, so 36 fits): loky (workers started by a warm-up call, as in
    any session after its first parallel job), and threading with torch's
-   default threads and with ``torch.set_num_threads(1)`` (set for the search
-   and restored after).
+   ``torch.set_num_threads(1)`` (set for the search and restored after); the
+   single-job baseline with torch's default threads and with one thread.
 3. Whether fitting one model is faster with torch's default number of
    intra-op threads or with one: ``fit`` of a small and a larger LSTM with
    ``torch.set_num_threads`` at 1 and at the default, interleaved.
@@ -81,11 +81,12 @@ def search(X, y, n_jobs, epochs, backend=None):
     return time.perf_counter() - start
 
 
-def search_threading_one_thread(X, y, epochs):
+def one_thread(run):
+    """Run with torch.set_num_threads(1), restoring the previous count."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return search(X, y, 2, epochs, backend="threading")
+        return run()
     finally:
         torch.set_num_threads(previous)
 
@@ -93,26 +94,30 @@ def search_threading_one_thread(X, y, epochs):
 def bench_search(n, n_timesteps, epochs, repeats):
     X, y = make_data(n, n_timesteps)
     Parallel(n_jobs=2)(delayed(_torch_threads)() for _ in range(2))  # start workers
+    default = torch.get_num_threads()
     runs = {
-        "n_jobs=1": lambda: search(X, y, 1, epochs),
-        "n_jobs=2 loky": lambda: search(X, y, 2, epochs),
-        "n_jobs=2 threading": lambda: search(X, y, 2, epochs, backend="threading"),
-        "n_jobs=2 threading, torch 1 thread": lambda: search_threading_one_thread(
-            X, y, epochs
+        f"n_jobs=1, torch {default} threads": lambda: search(X, y, 1, epochs),
+        "n_jobs=1, torch 1 thread": lambda: one_thread(lambda: search(X, y, 1, epochs)),
+        "n_jobs=2 loky (1 thread each)": lambda: search(X, y, 2, epochs),
+        "n_jobs=2 threading, torch 1 thread": lambda: one_thread(
+            lambda: search(X, y, 2, epochs, backend="threading")
         ),
     }
+    print(f"\nGridSearchCV: 12 candidates x 3 folds, n={n}, {n_timesteps} steps, "
+          f"{epochs} epochs, batch 32, {repeats} interleaved repeats")
     times = {name: [] for name in runs}
     names = list(runs)
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             times[name].append(runs[name]())
-    base = min(times["n_jobs=1"])
-    print(f"\nGridSearchCV: 12 candidates x 3 folds, n={n}, {n_timesteps} steps, "
-          f"{epochs} epochs, batch 32, {repeats} interleaved repeats")
-    print(f"  {'':36s} {'min s':>7s} {'median s':>9s} {'speed-up (min)':>15s}")
+            print(f"  ... {name}: {times[name][-1]:.2f} s (load {os.getloadavg()[0]:.1f})",
+                  flush=True)
+    base = {name: min(ts) for name, ts in times.items() if name.startswith("n_jobs=1")}
+    print(f"  {'':36s} {'min s':>7s} {'median s':>9s} "
+          + " ".join(f"{'vs ' + k.split(', ')[1]:>16s}" for k in base))
     for name, ts in times.items():
         print(f"  {name:36s} {min(ts):7.2f} {statistics.median(ts):9.2f} "
-              f"{base / min(ts):15.2f}")
+              + " ".join(f"{b / min(ts):16.2f}" for b in base.values()))
 
 
 def bench_intra_op(repeats):
@@ -126,7 +131,8 @@ def bench_intra_op(repeats):
             torch.set_num_threads(threads)
             try:
                 start = time.perf_counter()
-                RNNClassifier(cell_type="lstm", hidden_size=hidden, batch_size=64,
+                RNNClassifier(cell_type="lstm", hidden_size=hidden, bidirectional=False,
+                              batch_size=64,
                               max_epochs=1, early_stopping=False, frame_size=1,
                               random_state=0).fit(X, y)
                 return time.perf_counter() - start
@@ -146,10 +152,10 @@ def bench_intra_op(repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     print(f"cores {os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
           f"torch default threads {torch.get_num_threads()}, "

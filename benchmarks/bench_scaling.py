@@ -7,7 +7,7 @@ a fresh subprocess on one thread, which:
    skorch are not counted), builds the data as float32 in chunks, and resets
    the peak-RSS counter of the process (``/proc/self/clear_refs``);
 2. times ``RNNClassifier.fit`` for **one epoch** (LSTM, hidden size 32,
-   batch 64, ``frame_size=1`` so that the network steps through every time
+   unidirectional, batch 64, ``frame_size=1`` so that the network steps through every time
    step, ``early_stopping=True`` -- so a 10% validation split and one
    validation pass --, default standardization and gradient clipping), and
    reads the peak RSS above the RSS before the fit (``VmHWM - VmRSS``);
@@ -76,8 +76,8 @@ def measure_point(n, n_timesteps):
 
     def make_model():
         return RNNClassifier(
-            cell_type="lstm", hidden_size=HIDDEN, batch_size=BATCH, max_epochs=1,
-            frame_size=1, early_stopping=True, random_state=0,
+            cell_type="lstm", hidden_size=HIDDEN, bidirectional=False, batch_size=BATCH,
+            max_epochs=1, frame_size=1, early_stopping=True, random_state=0,
         )
 
     rng = np.random.default_rng(0)

@@ -217,7 +217,7 @@ class _BaseRNN(BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = self._resolve_device()
         if first:
-            self.frame_size_ = self._resolve_frame_size(X3.shape[1])
+            self.frame_size_ = self._resolve_frame_size(int(lengths.max()))
             self.net_ = self._build_net(device)
         self.net_.train_split = None
         if full and self._holds_out(len(X3)):
@@ -487,6 +487,14 @@ class _BaseRNN(BaseEstimator):
         X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
+        n_samples, extra = len(X3), -len(X3) % self.batch_size
+        if extra:
+            # Every batch runs at full batch_size (padded with all-zero,
+            # full-length sequences): float32 matrix products round
+            # differently for different numbers of rows, and a prediction
+            # must not depend on how many sequences share its call.
+            X3 = np.concatenate([X3, np.zeros((extra, *X3.shape[1:]), dtype=X3.dtype)])
+            lengths = np.concatenate([lengths, np.full(extra, X3.shape[1], lengths.dtype)])
         dataset = SequenceDataset(X3, lengths, device=self.net_.device)
         # Each batch's outputs go straight into one float64 array: no list of
         # small tensors kept alive between the batches' big temporaries (which
@@ -497,6 +505,7 @@ class _BaseRNN(BaseEstimator):
                 out = np.empty((len(dataset), *batch_out.shape[1:]), dtype=np.float64)
             out[done : done + len(batch_out)] = batch_out.numpy()
             done += len(batch_out)
+        out = out[:n_samples]
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once

@@ -279,7 +279,7 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     >>> y = np.where(X[:, -3:].sum(axis=1) > 0, "up", "down")
     >>> clf = RNNClassifier(hidden_size=16, max_epochs=30, random_state=0).fit(X, y)
     >>> clf.predict(X[:3]).tolist()
-    ['down', 'up', 'up']
+    ['up', 'up', 'down']
     >>> clf.predict_proba(X[:1]).shape
     (1, 2)
     """

@@ -139,13 +139,15 @@ class RNNModule(nn.Module):
         -------
         Tensor of shape (batch, n_outputs)
         """
-        # Two Python ints from one op: the path (packed or not) is chosen in
-        # Python, and packing is skipped when all sequences are equally long.
-        shortest, longest = (int(v) for v in torch.aminmax(lengths))
+        # The path (packed or not) is chosen in Python, and packing is skipped
+        # when all sequences are equally long. One conversion of the (CPU)
+        # lengths to a list costs less than reductions and int() round trips.
+        values = lengths.tolist()
+        shortest, longest = min(values), max(values)
         ragged = shortest != longest
         if longest < X.shape[1]:
             X = X[:, :longest]
-        X = (X - self.input_mean) / self.input_scale
+        X = (X - self.input_mean).div_(self.input_scale)
         if self.frame_size > 1:
             X, lengths = self._stack_frames(X, lengths, ragged)
             k = self.frame_size

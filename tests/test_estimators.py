@@ -200,7 +200,7 @@ def test_optimizers(optimizer):
 
 def test_history_and_n_iter():
     X, y = make_classification_sequences(n=60)
-    clf = RNNClassifier(**FAST).fit(X, y)
+    clf = RNNClassifier(**FAST, early_stopping=True).fit(X, y)
     assert clf.n_iter_ == len(clf.history_) >= 1
     for row in clf.history_:
         assert np.isfinite(row["train_loss"]) and np.isfinite(row["valid_loss"])
@@ -220,6 +220,7 @@ def test_early_stopping_restores_best_weights():
         lr=1e-2,
         max_epochs=200,
         n_iter_no_change=5,
+        early_stopping=True,
         validation_fraction=0.3,
         callbacks=[("record", recorder)],
         random_state=0,
@@ -244,7 +245,7 @@ def test_verbose(capsys):
     X, y = make_classification_sequences(n=40)
     RNNClassifier(**FAST).fit(X, y)
     assert capsys.readouterr().out == ""
-    RNNClassifier(verbose=1, hidden_size=8, max_epochs=3).fit(X, y)
+    RNNClassifier(verbose=1, hidden_size=8, max_epochs=3, early_stopping=True).fit(X, y)
     out = capsys.readouterr().out
     assert "train_loss" in out and "valid_loss" in out
 
