@@ -52,7 +52,6 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
 html_theme = "alabaster"
-html_static_path = ["_static"]
 html_theme_options = {
     "description": "Recurrent networks as scikit-learn estimators",
     "fixed_sidebar": True,
