@@ -205,11 +205,6 @@ class _BaseRNN(BaseEstimator):
         if y is not None:  # before encoding y, whose errors would be less clear
             check_consistent_length(X3, y)
         target = self._encode_target(y, reset=first, classes=classes)
-        if len(target) != len(X3):
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: X has {len(X3)}, "
-                f"y has {len(target)}."
-            )
         weights = self._training_weights(sample_weight, X3, target)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
