@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar
+from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from ._data import truncate, validate_sequences
@@ -29,6 +29,7 @@ from ._training import (
     EpochCheckpoint,
     SequenceDataset,
     SequenceNet,
+    StopOnTrainingLoss,
     TrainingGuard,
     ValidationSplit,
 )
@@ -185,7 +186,7 @@ class _BaseRNN(BaseEstimator):
 
     # -- subclass hooks ---------------------------------------------------
     # _encode_target(y, reset, classes) -> target array for torch
-    # _criterion() -> torch loss class (reduction="none" is set here)
+    # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _n_outputs() -> size of the module's output
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
@@ -386,7 +387,7 @@ class _BaseRNN(BaseEstimator):
             callbacks.append(
                 (
                     "training_loss_stopping",
-                    _StopOnTrainingLoss(
+                    StopOnTrainingLoss(
                         monitor="train_loss",
                         patience=self.n_iter_no_change,
                         threshold=_TRAIN_LOSS_TOL,
@@ -429,7 +430,7 @@ class _BaseRNN(BaseEstimator):
             module__readout=self.readout,
             module__frame_size=self.frame_size_,
             criterion=self._criterion(),
-            criterion__reduction="none",
+            criterion__reduction="mean",
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
@@ -568,14 +569,6 @@ def _changed_versions(saved, current):
         if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
     ]
     return ", ".join(differ)
-
-
-class _StopOnTrainingLoss(EarlyStopping):
-    """skorch's EarlyStopping, active only in epochs without a validation loss."""
-
-    def on_epoch_end(self, net, **kwargs):
-        if "valid_loss" not in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
 
 
 def _monitored_loss(net):

@@ -17,12 +17,15 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.utils import to_device
 
 __all__ = [
     "SequenceDataset",
     "BatchIterator",
     "ValidationSplit",
     "SequenceNet",
+    "EarlyStoppingIfValid",
+    "StopOnTrainingLoss",
     "StopTraining",
     "TrainingGuard",
     "EpochCheckpoint",
@@ -148,12 +151,45 @@ class ValidationSplit:
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
 
 
+def _clone_state(state):
+    """A copy of a module's or optimizer's state dict, tensors cloned.
+
+    Six times faster than ``copy.deepcopy`` for the state of a small RNN and
+    its Adam optimizer (30 us instead of 180 us), which is taken after every
+    epoch.
+    """
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        copied = type(state)((key, _clone_state(value)) for key, value in state.items())
+        if hasattr(state, "_metadata"):  # module state dicts carry versions
+            copied._metadata = copy.deepcopy(state._metadata)
+        return copied
+    if type(state) in (list, tuple):
+        return type(state)(_clone_state(value) for value in state)
+    return copy.deepcopy(state)
+
+
 class EarlyStoppingIfValid(EarlyStopping):
-    """skorch's EarlyStopping, inactive in epochs without a validation loss."""
+    """skorch's EarlyStopping, inactive in epochs without a validation loss.
+
+    The best weights are kept with :func:`_clone_state` rather than skorch's
+    ``deepcopy``.
+    """
+
+    def _active(self, net):
+        return self.monitor in net.history[-1]
 
     def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
+        if not self._active(net):
+            return
+        load_best, self.load_best = self.load_best, False
+        try:
             super().on_epoch_end(net, **kwargs)
+        finally:
+            self.load_best = load_best
+        if load_best and self.best_epoch_ == net.history[-1, "epoch"]:
+            self.best_model_weights_ = _clone_state(net.module_.state_dict())
 
     def get_resume_state(self):
         """The counters and best weights a resumed fit needs, as a tuple."""
@@ -178,6 +214,17 @@ class EarlyStoppingIfValid(EarlyStopping):
             # reports (the improvement flags in the history ignore the
             # threshold that decides the best epoch here).
             net.history.record("best_epoch", int(self.best_epoch_))
+
+
+class StopOnTrainingLoss(EarlyStoppingIfValid):
+    """Early stopping on the training loss, active only in epochs without a validation loss."""
+
+    def _active(self, net):
+        return "valid_loss" not in net.history[-1]
+
+
+# Callbacks whose counters and best weights a checkpoint keeps.
+_STOPPING_CALLBACKS = ("early_stopping", "training_loss_stopping")
 
 
 class StopTraining(KeyboardInterrupt):
@@ -225,8 +272,8 @@ class TrainingGuard(Callback):
 
     def _keep(self, net):
         self._n_epochs = len(net.history)
-        self._module_state = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
-        self._optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+        self._module_state = _clone_state(net.module_.state_dict())
+        self._optimizer_state = _clone_state(net.optimizer_.state_dict())
 
     def on_epoch_begin(self, net, **kwargs):
         self._in_epoch = True
@@ -293,8 +340,9 @@ class EpochCheckpoint(Callback):
         if resumed is None:
             return
         callbacks = dict(net.callbacks_)
-        if resumed.get("early_stopping") is not None and "early_stopping" in callbacks:
-            callbacks["early_stopping"].set_resume_state(resumed["early_stopping"])
+        for name in _STOPPING_CALLBACKS:
+            if resumed.get(name) is not None and name in callbacks:
+                callbacks[name].set_resume_state(resumed[name])
         scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
         if resumed.get("lr_schedule") is not None and scheduler is not None:
             scheduler.load_state_dict(json.loads(resumed["lr_schedule"]))
@@ -309,7 +357,6 @@ class EpochCheckpoint(Callback):
 
     def _save(self, net, epochs_left):
         callbacks = dict(net.callbacks_)
-        early = callbacks.get("early_stopping")
         scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
         generator = getattr(net, "generator_", None)
         state = {
@@ -319,7 +366,10 @@ class EpochCheckpoint(Callback):
             "history": json.dumps(net.history.to_list(), default=_plain),
             "epochs_left": int(epochs_left),
             "generator": None if generator is None else generator.get_state(),
-            "early_stopping": None if early is None else early.get_resume_state(),
+            **{
+                name: callbacks[name].get_resume_state() if name in callbacks else None
+                for name in _STOPPING_CALLBACKS
+            },
             "lr_schedule": (
                 None if scheduler is None else json.dumps(scheduler.state_dict(), default=_plain)
             ),
@@ -343,10 +393,11 @@ def _diverged(net):
 class SequenceNet(NeuralNet):
     """A skorch ``NeuralNet`` fed by :class:`SequenceDataset` batches.
 
-    The criterion must use ``reduction="none"``: the loss of a batch is the
-    mean of the per-sample losses times the sample weights, which the
-    estimators normalize to average 1 over the training data. Without sample
-    weights the loss is the criterion's ``reduction="mean"``.
+    The criterion must support ``reduction="none"`` and ``"mean"``, which
+    ``get_loss`` switches between: the loss of a batch with sample weights is
+    the mean of the per-sample losses times the weights, which the estimators
+    normalize to average 1 over the training data; without sample weights it
+    is the criterion's mean.
     """
 
     def get_iterator(self, dataset, training=False):
@@ -390,15 +441,16 @@ class SequenceNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         weight = None if X is None else X.get("sample_weight")
         criterion = self.criterion_
-        if weight is None:
-            # Unweighted: the criterion's own mean, one fused op forward and
-            # backward, costs half of an explicit mean over per-sample losses.
-            criterion.reduction = "mean"
-            try:
-                return criterion(y_pred, y_true)
-            finally:
-                criterion.reduction = "none"
+        # Unweighted batches use the criterion's own mean, one fused op
+        # forward and backward (half the cost of an explicit mean over
+        # per-sample losses). The reduction is only switched when the kind of
+        # batch changes, because setting a module attribute costs 5 to 10 us.
+        reduction = "mean" if weight is None else "none"
+        if criterion.reduction != reduction:
+            criterion.reduction = reduction
         loss = criterion(y_pred, y_true)
+        if weight is None:
+            return loss
         if loss.ndim > 1:  # several regression targets
             loss = loss.mean(dim=1)
         return loss @ weight / len(loss)
@@ -424,14 +476,24 @@ class SequenceNet(NeuralNet):
             n_batches += 1
         history.record(prefix + "_batch_count", n_batches)
 
+    def forward_iter(self, X, training=False, device="cpu"):
+        # skorch's loop, with the fitted check and the mode switch done once
+        # per call instead of once per batch (about 100 us a batch).
+        self.check_is_fitted()
+        self._set_training(training)
+        for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
+            with torch.set_grad_enabled(training):
+                yp = self.infer(Xi)
+            yield to_device(yp, device)
+
     def _set_training(self, training=True):
-        # skorch sets the mode before every batch, walking every submodule;
-        # only do so when some module is not in the mode asked for.
+        # skorch sets the mode of every module and criterion before every
+        # batch, walking all their submodules; only do so when one of them is
+        # not in the mode asked for (submodules follow their module's train()
+        # and eval(), so the top level's flag is checked).
         for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and any(
-                m.training != training for m in module.modules()
-            ):
+            if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
 
     def get_default_callbacks(self):

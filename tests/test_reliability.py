@@ -193,6 +193,29 @@ def test_resume_from_checkpoint_equals_uninterrupted_fit(
     )
 
 
+def test_resume_continues_stopping_on_the_training_loss(data, tmp_path, monkeypatch):
+    X, _, y_class = data
+    # No epoch after the first counts as an improvement: the count of epochs
+    # without one (2 at the interrupt) and the first epoch's weights must
+    # survive the interrupt for training to stop at epoch 6 with them.
+    monkeypatch.setattr("sklrnn._base._TRAIN_LOSS_TOL", 1e9)
+    params = {**SMALL, "max_epochs": 9, "early_stopping": "auto", "n_iter_no_change": 5}
+    uninterrupted = RNNClassifier(**params).fit(X, y_class)
+    assert uninterrupted.n_iter_ == 6
+    assert uninterrupted.history_[-1, "best_epoch"] == 1
+
+    path = tmp_path / "fit.ckpt"
+    model = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=4)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    resumed = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)
+    assert resumed.n_iter_ == 6
+    np.testing.assert_allclose(_losses(resumed), _losses(uninterrupted), rtol=1e-6)
+    np.testing.assert_allclose(
+        resumed.predict_proba(X), uninterrupted.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
 def test_resume_continues_the_learning_rate_schedule(data, tmp_path, monkeypatch):
     X, _, y_class = data
     # Halve the rate at every epoch without improvement, so that it changes
