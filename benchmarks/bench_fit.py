@@ -25,8 +25,11 @@ Run from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_fit.py
 
-``--repeats`` sets the number of interleaved repeats (default 5); the ratios
-use both the minimum and the median time over repeats.
+``--repeats`` sets the number of interleaved repeats (default 5). Three
+ratios to the raw loop are printed: of the minimum times, of the median times,
+and the median of the per-round ratios ("paired": each round runs the
+contenders back to back, so a slow period of a shared machine mostly cancels
+out).
 """
 
 import argparse
@@ -169,26 +172,42 @@ def interleaved(calls, repeats):
 
 
 def summarize(times, which, reference="raw"):
-    """``{name: (min, median, min / reference min, median / reference median)}``."""
-    stats = {name: (min(ts[which]), statistics.median(ts[which])) for name, ts in times.items()}
-    ref_min, ref_med = stats[reference]
-    return {name: (lo, med, lo / ref_min, med / ref_med) for name, (lo, med) in stats.items()}
+    """``{name: (min, median, ratios to the reference)}``.
+
+    Three ratios: of the minimum times, of the median times, and the median
+    over rounds of each round's ratio (a round times every contender back to
+    back, so a slow period of the machine mostly cancels out of its ratio).
+    """
+    ref = times[reference][which]
+    stats = {}
+    for name, ts in times.items():
+        t = ts[which]
+        paired = statistics.median(a / b for a, b in zip(t, ref, strict=True))
+        stats[name] = (
+            min(t),
+            statistics.median(t),
+            min(t) / min(ref),
+            statistics.median(t) / statistics.median(ref),
+            paired,
+        )
+    return stats
 
 
 def report(label, times, n_predict=None):
     for which, kind in ((0, "wall"), (1, "cpu")):
         if n_predict is None:
             print(f"  {label} {kind:4s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} "
-                  f"{'/raw med':>9s}")
+                  f"{'/raw med':>9s} {'/raw paired':>11s}")
         else:
             print(f"  {label} {kind:4s} {'seq/s@min':>10s} {'seq/s@med':>10s} {'x/raw min':>9s} "
-                  f"{'x/raw med':>9s}")
-        for name, (lo, med, r_lo, r_med) in summarize(times, which).items():
+                  f"{'x/raw med':>9s} {'x/raw paired':>12s}")
+        for name, (lo, med, r_lo, r_med, r_pair) in summarize(times, which).items():
             if n_predict is None:
-                print(f"    {name:12s} {lo:8.3f} {med:9.3f} {r_lo:9.3f} {r_med:9.3f}")
+                print(f"    {name:12s} {lo:8.3f} {med:9.3f} {r_lo:9.3f} {r_med:9.3f} "
+                      f"{r_pair:11.3f}")
             else:
                 print(f"    {name:12s} {n_predict / lo:10.0f} {n_predict / med:10.0f} "
-                      f"{r_lo:9.3f} {r_med:9.3f}")
+                      f"{r_lo:9.3f} {r_med:9.3f} {r_pair:12.3f}")
 
 
 def bench_config(name, repeats):

@@ -483,25 +483,32 @@ class _BaseRNN(BaseEstimator):
         X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
-        n_samples, extra = len(X3), -len(X3) % self.batch_size
-        if extra:
-            # Every batch runs at full batch_size (padded with all-zero,
-            # full-length sequences): float32 matrix products round
-            # differently for different numbers of rows, and a prediction
-            # must not depend on how many sequences share its call.
-            X3 = np.concatenate([X3, np.zeros((extra, *X3.shape[1:]), dtype=X3.dtype)])
-            lengths = np.concatenate([lengths, np.full(extra, X3.shape[1], lengths.dtype)])
-        dataset = SequenceDataset(X3, lengths, device=self.net_.device)
+        n_samples, batch = len(X3), self.batch_size
+        n_full = n_samples - n_samples % batch
+        # Every batch runs at full batch_size: float32 matrix products round
+        # differently for different numbers of rows, and a prediction must not
+        # depend on how many sequences share its call. A last, partial batch
+        # is padded with all-zero, full-length sequences.
+        parts = [(X3[:n_full], lengths[:n_full], n_full)] if n_full else []
+        if n_full < n_samples:
+            tail = np.zeros((batch, *X3.shape[1:]), dtype=X3.dtype)
+            tail[: n_samples - n_full] = X3[n_full:]
+            tail_lengths = np.full(batch, X3.shape[1], dtype=lengths.dtype)
+            tail_lengths[: n_samples - n_full] = lengths[n_full:]
+            parts.append((tail, tail_lengths, n_samples - n_full))
+        out, done = None, 0
         # Each batch's outputs go straight into one float64 array: no list of
         # small tensors kept alive between the batches' big temporaries (which
         # fragments the heap), no concatenation, no second copy.
-        out, done = None, 0
-        for batch_out in self.net_.forward_iter(dataset, training=False, device="cpu"):
-            if out is None:
-                out = np.empty((len(dataset), *batch_out.shape[1:]), dtype=np.float64)
-            out[done : done + len(batch_out)] = batch_out.numpy()
-            done += len(batch_out)
-        out = out[:n_samples]
+        with torch.inference_mode():
+            for part, part_lengths, n_valid in parts:
+                dataset = SequenceDataset(part, part_lengths, device=self.net_.device)
+                for batch_out in self.net_.forward_iter(dataset, training=False, device="cpu"):
+                    if out is None:
+                        out = np.empty((n_samples, *batch_out.shape[1:]), dtype=np.float64)
+                    n = min(len(batch_out), n_valid)
+                    out[done : done + n] = batch_out[:n].numpy()
+                    done, n_valid = done + n, n_valid - n
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once

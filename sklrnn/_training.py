@@ -484,7 +484,7 @@ class SequenceNet(NeuralNet):
         for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
             with torch.set_grad_enabled(training):
                 yp = self.infer(Xi)
-            yield to_device(yp, device)
+            yield yp.to(device) if isinstance(yp, torch.Tensor) else to_device(yp, device)
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module and criterion before every

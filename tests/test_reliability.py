@@ -6,10 +6,12 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import joblib
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
@@ -301,6 +303,26 @@ def test_parallel_fits_equal_sequential_fits(data, dropout):
     for seq, par in zip(sequential, parallel, strict=True):
         np.testing.assert_array_equal(seq.predict_proba(X), par.predict_proba(X))
         assert _losses(seq) == _losses(par)
+
+
+class ThreadCount(Callback):
+    """Record torch's intra-op thread count at the start of training."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.threads_ = torch.get_num_threads()
+
+
+def test_process_parallel_cross_validation_does_not_oversubscribe(data):
+    # joblib's process workers limit OpenMP to cpu_count // n_jobs threads
+    # (or the parent's OMP_NUM_THREADS); torch in each worker must follow.
+    X, _, y_class = data
+    model = RNNClassifier(**{**SMALL, "max_epochs": 2}, callbacks=[ThreadCount()])
+    parallel = cross_validate(model, X, y_class, cv=4, n_jobs=2, return_estimator=True)
+    expected = int(os.environ.get("OMP_NUM_THREADS", max(joblib.cpu_count() // 2, 1)))
+    threads = [dict(m.net_.callbacks_)["ThreadCount"].threads_ for m in parallel["estimator"]]
+    assert threads == [expected] * 4
+    serial = cross_validate(model, X, y_class, cv=4, n_jobs=1)
+    np.testing.assert_array_equal(parallel["test_score"], serial["test_score"])
 
 
 # -- persistence -----------------------------------------------------------
