@@ -50,7 +50,9 @@ torch.set_num_threads(1)
 
 N_SAMPLES, BATCH_SIZE, EPOCHS, LR = 2000, 64, 5, 1e-3
 N_PREDICT = 10_000  # sequences per timed predict call
-CONFIGS = {"small": (32, 50), "large": (128, 200)}  # name: (hidden_size, n_timesteps)
+# name: (hidden_size, n_timesteps). "overhead" does almost no arithmetic, so
+# that its time differences are the per-fit and per-step costs around it.
+CONFIGS = {"small": (32, 50), "large": (128, 200), "overhead": (2, 2)}
 
 
 class LSTMHead(nn.Module):
@@ -227,13 +229,24 @@ def bench_config(name, repeats):
           f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats")
     report("fit    ", fit_times)
     report("predict", pred_times, n_predict=len(Xp))
+    steps = EPOCHS * -(-N_SAMPLES // BATCH_SIZE)
+    batches = -(-N_PREDICT // BATCH_SIZE)
+    for label, times, per, unit in (
+        ("fit", fit_times, steps, "training step"),
+        ("predict", pred_times, batches, "batch"),
+    ):
+        extra = statistics.median(
+            a - b for a, b in zip(times["sklrnn"][1], times["raw"][1], strict=True)
+        )
+        print(f"  sklrnn - raw, {label}: {extra * 1e3:.1f} ms CPU per call "
+              f"(median of paired differences), {extra / per * 1e6:.0f} us per {unit}")
     return fit_times, pred_times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--configs", default="small,large",
+    parser.add_argument("--configs", default="overhead,small,large",
                         help="comma-separated subset of: " + ", ".join(CONFIGS))
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -465,16 +465,23 @@ class SequenceNet(NeuralNet):
         # of skorch's get_len, which walks and compares every entry of a batch.
         if iterator is None:
             return
-        history = self.history
+        # The batch records are written straight into the epoch's row: each
+        # History.record_batch call goes through History's generic indexing.
+        batches = list.__getitem__(self.history, -1)["batches"]
         n_batches = 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            history.record_batch(prefix + "_loss", step["loss"].item())
-            history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
+            record = batches[-1]
+            record[prefix + "_loss"] = step["loss"].item()
+            record[prefix + "_batch_size"] = len(batch[0]["lengths"])
             self.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
-        history.record(prefix + "_batch_count", n_batches)
+        self.history.record(prefix + "_batch_count", n_batches)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        # History.new_batch, without History's generic indexing.
+        list.__getitem__(self.history, -1)["batches"].append({})
 
     def forward_iter(self, X, training=False, device="cpu"):
         # skorch's loop, with the fitted check and the mode switch done once
