@@ -429,6 +429,7 @@ class _BaseRNN(BaseEstimator):
             module__dropout=self.dropout,
             module__readout=self.readout,
             module__frame_size=self.frame_size_,
+            module__standardize=self.standardize,
             criterion=self._criterion(),
             criterion__reduction="mean",
             optimizer=optimizer,

@@ -44,6 +44,10 @@ class RNNModule(nn.Module):
         recurrent layers (frame stacking): the network runs over
         ``ceil(n_timesteps / frame_size)`` steps of ``frame_size * n_features``
         values.
+    standardize : bool, default=True
+        Whether the input is standardized with the statistics of
+        :meth:`set_standardization`; when False the input goes to the
+        recurrent layers as it is.
 
     Examples
     --------
@@ -56,6 +60,9 @@ class RNNModule(nn.Module):
     torch.Size([4, 2])
     """
 
+    # Modules pickled before the standardize argument existed standardize.
+    standardize = True
+
     def __init__(
         self,
         n_features,
@@ -67,6 +74,7 @@ class RNNModule(nn.Module):
         dropout=0.0,
         readout="last",
         frame_size=1,
+        standardize=True,
     ):
         super().__init__()
         if cell_type not in CELL_TYPES:
@@ -78,6 +86,7 @@ class RNNModule(nn.Module):
         self.cell_type = cell_type
         self.readout = readout
         self.frame_size = int(frame_size)
+        self.standardize = bool(standardize)
         self.rnn = rnn_class[cell_type](
             n_features * self.frame_size,
             hidden_size,
@@ -147,7 +156,8 @@ class RNNModule(nn.Module):
         ragged = shortest != longest
         if longest < X.shape[1]:
             X = X[:, :longest]
-        X = (X - self.input_mean).div_(self.input_scale)
+        if self.standardize:
+            X = (X - self.input_mean).div_(self.input_scale)
         if self.frame_size > 1:
             X, lengths = self._stack_frames(X, lengths, ragged)
             k = self.frame_size

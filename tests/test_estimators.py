@@ -450,3 +450,26 @@ def test_cross_val_score_regressor():
         RNNRegressor(hidden_size=16, max_epochs=40, random_state=0), X, y, cv=3
     )
     assert scores.shape == (3,) and scores.min() > 0.5
+
+
+def test_standardize_makes_fits_independent_of_input_units():
+    X, y = make_classification_sequences()
+    params = dict(hidden_size=8, max_epochs=5, early_stopping=False, random_state=0)
+    base = RNNClassifier(**params).fit(X, y).predict_proba(X)
+    X_units = X * 1000.0 + 50.0
+    moved = RNNClassifier(**params).fit(X_units, y).predict_proba(X_units)
+    np.testing.assert_allclose(moved, base, atol=1e-4)
+    raw = RNNClassifier(**params, standardize=False).fit(X_units, y).predict_proba(X_units)
+    assert np.abs(raw - base).max() > 1e-2
+
+
+def test_module_pickled_without_standardize_flag_still_standardizes():
+    # Modules pickled before RNNModule took `standardize` lack the attribute;
+    # they must keep standardizing with their statistics.
+    X, y = make_classification_sequences()
+    model = RNNClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X * 10.0 + 3.0, y)
+    expected = model.predict_proba(X * 10.0 + 3.0)
+    del model.net_.module_.standardize
+    restored = pickle.loads(pickle.dumps(model))
+    assert "standardize" not in vars(restored.net_.module_)
+    np.testing.assert_array_equal(restored.predict_proba(X * 10.0 + 3.0), expected)
