@@ -12,10 +12,11 @@ Three questions, measured in one run:
 2. Speed-up of ``GridSearchCV(n_jobs=2)`` over ``n_jobs=1`` on a 12-candidate
    search (3-fold, so 36 fits of about 0.7 s each at the default ``--n 1000``;
    with much smaller fits, ``--n 300``, the refit and the dispatch of every
-   task weigh more and the speed-up is lower): loky (workers started by a warm-up call, as in
-   any session after its first parallel job), and threading with torch's
-   ``torch.set_num_threads(1)`` (set for the search and restored after); the
-   single-job baseline with torch's default threads and with one thread.
+   task weigh more and the speed-up is lower): loky (workers started by a
+   warm-up call, as in any session after its first parallel job), and
+   threading with ``torch.set_num_threads(1)`` (set for the search and
+   restored after); the single-job baseline with torch's default threads and
+   with one thread.
 3. Whether fitting one model is faster with torch's default number of
    intra-op threads or with one: ``fit`` of a small and a larger LSTM with
    ``torch.set_num_threads`` at 1 and at the default, interleaved.
