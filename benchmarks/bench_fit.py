@@ -198,18 +198,25 @@ def summarize(times, which, reference="raw"):
 def report(label, times, n_predict=None):
     for which, kind in ((0, "wall"), (1, "cpu")):
         if n_predict is None:
-            print(f"  {label} {kind:4s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} "
-                  f"{'/raw med':>9s} {'/raw paired':>11s}")
+            print(
+                f"  {label} {kind:4s} {'min s':>8s} {'median s':>9s} {'/raw min':>9s} "
+                f"{'/raw med':>9s} {'/raw paired':>11s}"
+            )
         else:
-            print(f"  {label} {kind:4s} {'seq/s@min':>10s} {'seq/s@med':>10s} {'x/raw min':>9s} "
-                  f"{'x/raw med':>9s} {'x/raw paired':>12s}")
+            print(
+                f"  {label} {kind:4s} {'seq/s@min':>10s} {'seq/s@med':>10s} {'x/raw min':>9s} "
+                f"{'x/raw med':>9s} {'x/raw paired':>12s}"
+            )
         for name, (lo, med, r_lo, r_med, r_pair) in summarize(times, which).items():
             if n_predict is None:
-                print(f"    {name:12s} {lo:8.3f} {med:9.3f} {r_lo:9.3f} {r_med:9.3f} "
-                      f"{r_pair:11.3f}")
+                print(
+                    f"    {name:12s} {lo:8.3f} {med:9.3f} {r_lo:9.3f} {r_med:9.3f} {r_pair:11.3f}"
+                )
             else:
-                print(f"    {name:12s} {n_predict / lo:10.0f} {n_predict / med:10.0f} "
-                      f"{r_lo:9.3f} {r_med:9.3f} {r_pair:12.3f}")
+                print(
+                    f"    {name:12s} {n_predict / lo:10.0f} {n_predict / med:10.0f} "
+                    f"{r_lo:9.3f} {r_med:9.3f} {r_pair:12.3f}"
+                )
 
 
 def bench_config(name, repeats):
@@ -225,8 +232,10 @@ def bench_config(name, repeats):
     pred_times = interleaved(
         {k: (lambda k=k: PREDICTS[k](fitted[k], Xp)) for k in PREDICTS}, repeats
     )
-    print(f"\n[{name}] LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
-          f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats")
+    print(
+        f"\n[{name}] LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
+        f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats"
+    )
     report("fit    ", fit_times)
     report("predict", pred_times, n_predict=len(Xp))
     steps = EPOCHS * -(-N_SAMPLES // BATCH_SIZE)
@@ -238,19 +247,26 @@ def bench_config(name, repeats):
         extra = statistics.median(
             a - b for a, b in zip(times["sklrnn"][1], times["raw"][1], strict=True)
         )
-        print(f"  sklrnn - raw, {label}: {extra * 1e3:.1f} ms CPU per call "
-              f"(median of paired differences), {extra / per * 1e6:.0f} us per {unit}")
+        print(
+            f"  sklrnn - raw, {label}: {extra * 1e3:.1f} ms CPU per call "
+            f"(median of paired differences), {extra / per * 1e6:.0f} us per {unit}"
+        )
     return fit_times, pred_times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--configs", default="overhead,small,large",
-                        help="comma-separated subset of: " + ", ".join(CONFIGS))
+    parser.add_argument(
+        "--configs",
+        default="overhead,small,large",
+        help="comma-separated subset of: " + ", ".join(CONFIGS),
+    )
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     for name in args.configs.split(","):
         bench_config(name, args.repeats)
 

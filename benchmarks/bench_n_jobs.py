@@ -64,9 +64,7 @@ def _torch_threads():
 
 def threads_in_workers():
     loky = Parallel(n_jobs=2)(delayed(_torch_threads)() for _ in range(4))
-    threading = Parallel(n_jobs=2, backend="threading")(
-        delayed(_torch_threads)() for _ in range(4)
-    )
+    threading = Parallel(n_jobs=2, backend="threading")(delayed(_torch_threads)() for _ in range(4))
     return sorted(set(loky)), sorted(set(threading))
 
 
@@ -106,27 +104,36 @@ def bench_search(n, n_timesteps, epochs, repeats):
             lambda: search(X, y, 2, epochs, backend="threading")
         ),
     }
-    print(f"\nGridSearchCV: 12 candidates x 3 folds, n={n}, {n_timesteps} steps, "
-          f"{epochs} epochs, batch 32, {repeats} interleaved repeats")
+    print(
+        f"\nGridSearchCV: 12 candidates x 3 folds, n={n}, {n_timesteps} steps, "
+        f"{epochs} epochs, batch 32, {repeats} interleaved repeats"
+    )
     times = {name: [] for name in runs}
     names = list(runs)
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             times[name].append(runs[name]())
-            print(f"  ... {name}: {times[name][-1]:.2f} s (load {os.getloadavg()[0]:.1f})",
-                  flush=True)
+            print(
+                f"  ... {name}: {times[name][-1]:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True
+            )
     base = {name: min(ts) for name, ts in times.items() if name.startswith("n_jobs=1")}
-    print(f"  {'':36s} {'min s':>7s} {'median s':>9s} "
-          + " ".join(f"{'vs ' + k.split(', ')[1]:>16s}" for k in base))
+    print(
+        f"  {'':36s} {'min s':>7s} {'median s':>9s} "
+        + " ".join(f"{'vs ' + k.split(', ')[1]:>16s}" for k in base)
+    )
     for name, ts in times.items():
-        print(f"  {name:36s} {min(ts):7.2f} {statistics.median(ts):9.2f} "
-              + " ".join(f"{b / min(ts):16.2f}" for b in base.values()))
+        print(
+            f"  {name:36s} {min(ts):7.2f} {statistics.median(ts):9.2f} "
+            + " ".join(f"{b / min(ts):16.2f}" for b in base.values())
+        )
 
 
 def bench_intra_op(repeats):
     default = torch.get_num_threads()
-    print(f"\nOne fit, torch intra-op threads 1 vs default ({default}); "
-          f"{repeats} interleaved repeats, min (median) s")
+    print(
+        f"\nOne fit, torch intra-op threads 1 vs default ({default}); "
+        f"{repeats} interleaved repeats, min (median) s"
+    )
     for hidden, n_timesteps in ((32, 50), (128, 200)):
         X, y = make_data(2000, n_timesteps)
 
@@ -134,23 +141,31 @@ def bench_intra_op(repeats):
             torch.set_num_threads(threads)
             try:
                 start = time.perf_counter()
-                RNNClassifier(cell_type="lstm", hidden_size=hidden, bidirectional=False,
-                              batch_size=64,
-                              max_epochs=1, early_stopping=False, frame_size=1,
-                              random_state=0).fit(X, y)
+                RNNClassifier(
+                    cell_type="lstm",
+                    hidden_size=hidden,
+                    bidirectional=False,
+                    batch_size=64,
+                    max_epochs=1,
+                    early_stopping=False,
+                    frame_size=1,
+                    random_state=0,
+                ).fit(X, y)
                 return time.perf_counter() - start
             finally:
                 torch.set_num_threads(default)
 
         times = {1: [], default: []}
         for r in range(repeats):
-            for threads in ((1, default) if r % 2 == 0 else (default, 1)):
+            for threads in (1, default) if r % 2 == 0 else (default, 1):
                 times[threads].append(fit(threads))
         one, many = times[1], times[default]
-        print(f"  LSTM {hidden:>3d}, {n_timesteps:>3d} steps, n=2000, 1 epoch: "
-              f"1 thread {min(one):6.2f} ({statistics.median(one):.2f}), "
-              f"{default} threads {min(many):6.2f} ({statistics.median(many):.2f}), "
-              f"ratio {min(many) / min(one):.2f}")
+        print(
+            f"  LSTM {hidden:>3d}, {n_timesteps:>3d} steps, n=2000, 1 epoch: "
+            f"1 thread {min(one):6.2f} ({statistics.median(one):.2f}), "
+            f"{default} threads {min(many):6.2f} ({statistics.median(many):.2f}), "
+            f"ratio {min(many) / min(one):.2f}"
+        )
 
 
 def main():
@@ -160,9 +175,11 @@ def main():
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    print(f"cores {os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
-          f"torch default threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"cores {os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+        f"torch default threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     loky, threading = threads_in_workers()
     print(f"torch threads inside n_jobs=2 workers: loky {loky}, threading {threading}")
     bench_search(args.n, args.timesteps, args.epochs, args.repeats)

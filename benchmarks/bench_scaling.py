@@ -76,8 +76,14 @@ def measure_point(n, n_timesteps):
 
     def make_model():
         return RNNClassifier(
-            cell_type="lstm", hidden_size=HIDDEN, bidirectional=False, batch_size=BATCH,
-            max_epochs=1, frame_size=1, early_stopping=True, random_state=0,
+            cell_type="lstm",
+            hidden_size=HIDDEN,
+            bidirectional=False,
+            batch_size=BATCH,
+            max_epochs=1,
+            frame_size=1,
+            early_stopping=True,
+            random_state=0,
         )
 
     rng = np.random.default_rng(0)
@@ -114,7 +120,9 @@ def run_all(sizes, lengths):
         for n_timesteps in lengths:
             out = subprocess.run(
                 [sys.executable, __file__, "--point", str(n), str(n_timesteps)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             point = json.loads(out.stdout.strip().splitlines()[-1])
             points.append(point)
@@ -142,17 +150,18 @@ def summarize(points):
     """
     print("\ngrowth from n=10x to n=100x the smallest, per length:")
     for n_timesteps in sorted({p["n_timesteps"] for p in points}):
-        row = sorted((p for p in points if p["n_timesteps"] == n_timesteps),
-                     key=lambda p: p["n"])
+        row = sorted((p for p in points if p["n_timesteps"] == n_timesteps), key=lambda p: p["n"])
         if len(row) < 2:
             continue
         a, b = row[-2], row[-1]
         slope = (b["fit_peak_mb"] - a["fit_peak_mb"]) / (b["data_mb"] - a["data_mb"])
         fixed = b["fit_peak_mb"] - slope * b["data_mb"]
-        print(f"  T={n_timesteps:>3d}: n x{b['n'] // a['n']}: CPU time "
-              f"x{b['fit_cpu_s'] / a['fit_cpu_s']:.1f}, wall x{b['fit_s'] / a['fit_s']:.1f}; "
-              f"peak memory {slope:.2f} MB per MB of float32 data + {fixed:.1f} MB fixed "
-              f"(model with Adam state {b['model_mb']:.2f} MB)")
+        print(
+            f"  T={n_timesteps:>3d}: n x{b['n'] // a['n']}: CPU time "
+            f"x{b['fit_cpu_s'] / a['fit_cpu_s']:.1f}, wall x{b['fit_s'] / a['fit_s']:.1f}; "
+            f"peak memory {slope:.2f} MB per MB of float32 data + {fixed:.1f} MB fixed "
+            f"(model with Adam state {b['model_mb']:.2f} MB)"
+        )
 
 
 def plot(points, path):
@@ -163,26 +172,34 @@ def plot(points, path):
 
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 3.6))
     for n_timesteps in sorted({p["n_timesteps"] for p in points}):
-        row = sorted((p for p in points if p["n_timesteps"] == n_timesteps),
-                     key=lambda p: p["n"])
+        row = sorted((p for p in points if p["n_timesteps"] == n_timesteps), key=lambda p: p["n"])
         cells = [p["n"] * n_timesteps for p in row]
         ax_t.loglog(cells, [p["fit_cpu_s"] for p in row], "o-", label=f"T={n_timesteps}")
-        ax_m.loglog([p["data_mb"] for p in row], [p["fit_peak_mb"] for p in row], "o-",
-                    label=f"fit, T={n_timesteps}")
-        ax_m.loglog([p["data_mb"] for p in row], [p["predict_peak_mb"] for p in row], "x:",
-                    color=ax_m.lines[-1].get_color(), label=f"predict, T={n_timesteps}")
+        ax_m.loglog(
+            [p["data_mb"] for p in row],
+            [p["fit_peak_mb"] for p in row],
+            "o-",
+            label=f"fit, T={n_timesteps}",
+        )
+        ax_m.loglog(
+            [p["data_mb"] for p in row],
+            [p["predict_peak_mb"] for p in row],
+            "x:",
+            color=ax_m.lines[-1].get_color(),
+            label=f"predict, T={n_timesteps}",
+        )
     cells = sorted(p["n"] * p["n_timesteps"] for p in points)
     first = min(points, key=lambda p: p["n"] * p["n_timesteps"])
     rate = min(p["fit_cpu_s"] / (p["n"] * p["n_timesteps"]) for p in points)
     ax_t.loglog(cells, [rate * c for c in cells], "k--", lw=0.8, label="linear")
-    ax_t.set(xlabel="n x T (sequence steps)", ylabel="fit CPU time, 1 epoch [s]",
-             title="fit time")
+    ax_t.set(xlabel="n x T (sequence steps)", ylabel="fit CPU time, 1 epoch [s]", title="fit time")
     data = sorted(p["data_mb"] for p in points)
     model = first["model_mb"]
     ax_m.loglog(data, [2 * d + model for d in data], "k--", lw=0.8, label="2x data + model")
     ax_m.loglog(data, [d for d in data], "k:", lw=0.8, label="1x data")
-    ax_m.set(xlabel="float32 data [MB]", ylabel="peak RSS above start [MB]",
-             title="peak extra memory")
+    ax_m.set(
+        xlabel="float32 data [MB]", ylabel="peak RSS above start [MB]", title="peak extra memory"
+    )
     ax_t.legend(fontsize=7)
     ax_m.legend(fontsize=6, ncol=2)
     fig.tight_layout()
@@ -191,11 +208,17 @@ def plot(points, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--point", nargs=2, type=int, metavar=("N", "T"),
-                        help="measure one point in this process and print it as JSON")
+    parser.add_argument(
+        "--point",
+        nargs=2,
+        type=int,
+        metavar=("N", "T"),
+        help="measure one point in this process and print it as JSON",
+    )
     parser.add_argument("--quick", action="store_true", help="skip n=100k")
-    parser.add_argument("--plot-only", action="store_true",
-                        help="redraw the plot from benchmarks/scaling.json")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw the plot from benchmarks/scaling.json"
+    )
     args = parser.parse_args()
     if args.point:
         print(json.dumps(measure_point(*args.point)))
@@ -206,10 +229,14 @@ def main():
         plot(points, HERE / "scaling.png")
         return
     sizes = SIZES[:-1] if args.quick else SIZES
-    print(f"1 epoch, LSTM hidden {HIDDEN}, batch {BATCH}, 1 thread, "
-          f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'n':>7s} {'T':>5s} {'data MB':>8s} {'fit s':>7s} {'cpu s':>7s} "
-          f"{'cpu us/nT':>9s} {'peak MB':>8s} {'/data':>6s} {'pred s':>7s} {'pred MB':>8s}")
+    print(
+        f"1 epoch, LSTM hidden {HIDDEN}, batch {BATCH}, 1 thread, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'n':>7s} {'T':>5s} {'data MB':>8s} {'fit s':>7s} {'cpu s':>7s} "
+        f"{'cpu us/nT':>9s} {'peak MB':>8s} {'/data':>6s} {'pred s':>7s} {'pred MB':>8s}"
+    )
     points = run_all(sizes, LENGTHS)
     summarize(points)
     (HERE / "scaling.json").write_text(json.dumps(points, indent=1) + "\n")

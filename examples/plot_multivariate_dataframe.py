@@ -49,9 +49,7 @@ print("3D shape:", X3.shape)
 assert X3[0, 5, 1] == X_train.loc[0, "acc_y_t5"]
 
 time_major_columns = [f"{c}_t{t}" for t in range(100) for c in channels]
-X3_tm = WideToSequence(n_features=6, order="time_major").fit_transform(
-    X_train[time_major_columns]
-)
+X3_tm = WideToSequence(n_features=6, order="time_major").fit_transform(X_train[time_major_columns])
 print("time-major table gives the same sequences:", np.array_equal(X3, X3_tm))
 
 # A column count that does not split into whole time steps is an error.

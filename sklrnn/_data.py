@@ -312,8 +312,7 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     name = type(estimator).__name__
     if sp.issparse(X):
         raise TypeError(
-            f"{name} does not accept sparse input: sequences are dense. "
-            "Convert X with X.toarray()."
+            f"{name} does not accept sparse input: sequences are dense. Convert X with X.toarray()."
         )
     table = _is_table(X)
     if table and (reset or estimator._fitted_on_table):

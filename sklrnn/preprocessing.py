@@ -430,8 +430,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     missing = [c for c in [*key_columns, *feature_columns] if c not in df.columns]
     if missing:
         raise ValueError(
-            f"Columns {missing} are not in the DataFrame; its columns are "
-            f"{df.columns.tolist()}."
+            f"Columns {missing} are not in the DataFrame; its columns are {df.columns.tolist()}."
         )
     if len(df) == 0:
         raise ValueError("The DataFrame has no rows; long_to_sequences needs at least one.")
@@ -556,8 +555,8 @@ or list of such arrays
     >>> y.tolist()
     [[3.0, 4.0], [4.0, 5.0]]
     """
-    several = isinstance(series, list | tuple) and len(series) > 0 and all(
-        np.ndim(s) > 0 for s in series
+    several = (
+        isinstance(series, list | tuple) and len(series) > 0 and all(np.ndim(s) > 0 for s in series)
     )
     parts = list(series) if several else [series]
     arrays, columns = [], None

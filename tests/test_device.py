@@ -117,8 +117,12 @@ def test_module_forward_stays_on_the_data_device(cell_type, readout):
     # Equal lengths take the unpacked path; lengths stay on the CPU, as
     # pack_padded_sequence requires, and must not be mixed into device ops.
     module = RNNModule(
-        n_features=2, n_outputs=3, cell_type=cell_type, readout=readout,
-        hidden_size=4, bidirectional=True,
+        n_features=2,
+        n_outputs=3,
+        cell_type=cell_type,
+        readout=readout,
+        hidden_size=4,
+        bidirectional=True,
     ).to("meta")
     X = torch.empty(4, 6, 2, device="meta")
     out = module(X, torch.full((4,), 6))

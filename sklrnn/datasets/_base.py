@@ -74,8 +74,8 @@ def _load_ts(name, split, *, regression, as_frame, return_X_y, channel_names=Non
     feature_names = [f"{c}_t{t}" for c in channel_names for t in range(n_timesteps)]
     frame = None
     if as_frame:
-        wide = X.reshape(n_samples, -1) if X.ndim == 2 else X.transpose(0, 2, 1).reshape(
-            n_samples, -1
+        wide = (
+            X.reshape(n_samples, -1) if X.ndim == 2 else X.transpose(0, 2, 1).reshape(n_samples, -1)
         )
         X = pd.DataFrame(wide, columns=feature_names)
         y = pd.Series(y, name="target")
