@@ -473,3 +473,18 @@ def test_module_pickled_without_standardize_flag_still_standardizes():
     restored = pickle.loads(pickle.dumps(model))
     assert "standardize" not in vars(restored.net_.module_)
     np.testing.assert_array_equal(restored.predict_proba(X * 10.0 + 3.0), expected)
+
+
+def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
+    # Every batch runs at full batch_size (the last one padded), and big
+    # inputs are converted a chunk at a time: neither may change a result.
+    X, y = make_classification_sequences(n=80, T=12)
+    X[::3, 9:] = np.nan  # a third of the sequences are 9 steps long
+    model = RNNClassifier(hidden_size=8, max_epochs=2, batch_size=8, random_state=0).fit(X, y)
+    full = model.predict_proba(X)
+    for k in (1, 7, 8, 9, 19):
+        np.testing.assert_array_equal(model.predict_proba(X[:k]), full[:k])
+        np.testing.assert_array_equal(model.predict_proba(X[-k:]), full[-k:])
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 3 * 8 * 12)  # 24 per chunk
+    np.testing.assert_array_equal(model.predict_proba(X), full)
+    np.testing.assert_array_equal(model.predict_proba(X[:35]), full[:35])
