@@ -64,13 +64,17 @@ def _check_ragged(X, input_name):
                 "in a list must be 1D (n_timesteps,) or 2D (n_timesteps, n_features)."
             )
         seqs.append(arr)
-    n_features = {s.shape[1] for s in seqs}
+    _check_same_n_features(seqs, f"sequences in {input_name}")
+    return seqs
+
+
+def _check_same_n_features(arrays, what):
+    """Raise a ValueError unless all 2D ``arrays`` have as many columns (features)."""
+    n_features = {a.shape[1] for a in arrays}
     if len(n_features) > 1:
         raise ValueError(
-            f"All sequences in {input_name} must have the same number of features; "
-            f"got {sorted(n_features)}."
+            f"All {what} must have the same number of features; got {sorted(n_features)}."
         )
-    return seqs
 
 
 def pad_sequences(sequences, max_length=None, fill_value=np.nan):

@@ -24,7 +24,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import _is_table, validate_sequences
+from ._data import _check_same_n_features, _is_table, validate_sequences
 
 __all__ = ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]
 
@@ -580,11 +580,7 @@ or list of such arrays
                 "window or horizon, or drop the short series."
             )
         arrays.append(a)
-    n_features = {a.shape[1] for a in arrays}
-    if len(n_features) > 1:
-        raise ValueError(
-            f"All series must have the same number of features; got {sorted(n_features)}."
-        )
+    _check_same_n_features(arrays, "series")
     targets = _target_positions(target, arrays[0].shape[1], columns)
     Xs, ys = [], []
     for a in arrays:
