@@ -103,7 +103,12 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     array([[ 1.,  2.,  3.],
            [ 4., nan, nan]])
     """
-    seqs = _check_ragged(list(sequences), "sequences")
+    return _pad(sequences, max_length, fill_value, "sequences")
+
+
+def _pad(sequences, max_length, fill_value, input_name):
+    """pad_sequences, naming the input ``input_name`` in error messages."""
+    seqs = _check_ragged(list(sequences), input_name)
     if not seqs:
         raise ValueError("pad_sequences needs at least one sequence.")
     longest = max(len(s) for s in seqs)
@@ -190,7 +195,7 @@ def to_nan_padded(X, *, input_name="X"):
 def _check_3d(X, input_name, dtype):
     """Check any supported input and return it as a 3D array of ``dtype``."""
     if _is_ragged(X):
-        X = pad_sequences(X)
+        X = _pad(X, None, np.nan, input_name)
     try:
         X = check_array(
             X,

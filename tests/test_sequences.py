@@ -122,7 +122,7 @@ def test_nan_inside_a_sequence_is_an_error():
     ragged_bad[1][0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN at sample 1, time step 0, feature 0"):
         model.predict(ragged_bad)
-    with pytest.raises(ValueError, match="same number of features"):
+    with pytest.raises(ValueError, match="All sequences in X must have the same number"):
         model.predict([seqs[0], seqs[1][:, :1]])
 
 
