@@ -225,8 +225,9 @@ def print_tables(records, names, variants, seeds, base):
 
     shown = [v for v in variants if any((v, n) in results for n in names)]
     if len(shown) > 1:
-        print("\nAblation: one default changed at a time; mean ± std of the test score")
-        print("over seeds (accuracy, or RMSE for regression), mean fit CPU seconds.\n")
+        print("\nAblation: one default changed at a time (and the grid search, if run);")
+        print("mean ± std of the test score over seeds (accuracy, or RMSE for regression),")
+        print("mean fit CPU seconds.\n")
         print("| variant | " + " | ".join(names) + " |")
         print("|---|" + "---|" * len(names))
         for variant in shown:
@@ -240,6 +241,7 @@ def print_tables(records, names, variants, seeds, base):
                 cells.append(f"{mean:.{digits}f} ± {std:.{digits}f} ({cpu:.0f} s)")
             print(f"| {variant} | " + " | ".join(cells) + " |")
     chosen = [r for r in records if "best_params" in r and r["dataset"] in names]
+    chosen.sort(key=lambda r: (names.index(r["dataset"]), r["seed"]))
     if chosen:
         print(f"\n{SEARCH_VARIANT}, parameters chosen by the search:")
         for rec in chosen:

@@ -238,6 +238,10 @@ CHANGES = {
 }
 
 
+# Changes written without a value.
+FLAGS = {"phase", "phase_average", "torch_init"}
+
+
 def with_differences(X):
     """Append the first differences of every feature as further features."""
     X = np.asarray(X, dtype=np.float32)
@@ -260,6 +264,8 @@ def parse_variant(variant):
         if key == "diff":
             diff = True
         elif key in CHANGES:
+            if not value and key not in FLAGS:
+                raise SystemExit(f"{key} needs a value, e.g. {key}=0.1")
             made = CHANGES[key][1](float(value) if value else None)
             if isinstance(made, tuple):
                 params.update(made[0])
@@ -279,7 +285,11 @@ def parse_variant(variant):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    changes = [f"{k}{'' if k in FLAGS else '=V'}: {what}" for k, (what, _) in CHANGES.items()]
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="changes: diff: first differences as more channels; " + "; ".join(changes),
+    )
     parser.add_argument("variant")
     parser.add_argument("--seeds", default="0:8", help="FIRST:STOP, a range of seeds")
     parser.add_argument("--dataset", default="gunpoint", choices=list(LOADERS))

@@ -72,6 +72,8 @@ def test_accuracy_variants_parse():
     assert len(params["callbacks"]) == 1
     with pytest.raises(SystemExit, match="unknown change 'no_such_change'"):
         variants.parse_variant("scale=0.1,no_such_change")
+    with pytest.raises(SystemExit, match="cosine needs a value"):
+        variants.parse_variant("cosine")
     with pytest.raises(SystemExit, match="use one of them"):
         variants.parse_variant("mixup=0.2,sam=0.05")
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -442,6 +443,19 @@ def test_grid_search_in_pipeline():
     assert best[-1].cell_type == search.best_params_["rnnclassifier__cell_type"]
     restored = pickle.loads(pickle.dumps(best))
     np.testing.assert_array_equal(restored.predict(X), best.predict(X))
+
+
+def test_soft_voting_over_seeds_on_3d_input():
+    # docs/choosing_hyperparameters.rst recommends averaging fits that differ
+    # only in random_state with VotingClassifier; it must accept 3D input.
+    X, y = make_classification_sequences(n=60, n_features=2)
+    members = [(f"seed{s}", RNNClassifier(**{**FAST, "random_state": s})) for s in range(2)]
+    ensemble = VotingClassifier(members, voting="soft").fit(X, y)
+    fitted = ensemble.estimators_
+    assert fitted[0].predict_proba(X).tolist() != fitted[1].predict_proba(X).tolist()
+    expected = (fitted[0].predict_proba(X) + fitted[1].predict_proba(X)) / 2
+    np.testing.assert_allclose(ensemble.predict_proba(X), expected, rtol=1e-6)
+    assert ensemble.score(X, y) > 0.8
 
 
 def test_cross_val_score_regressor():
