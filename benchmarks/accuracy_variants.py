@@ -22,7 +22,6 @@ their mean and standard deviation, the accuracy of the seeds' averaged
 """
 
 import argparse
-import ast
 import contextlib
 import json
 import time
@@ -32,25 +31,15 @@ from unittest import mock
 import numpy as np
 import torch
 import torch.nn.functional as F
+from accuracy import DATASETS, load, parse_set  # sibling script; benchmarks/ is on the path
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from sklrnn import RNNClassifier
 from sklrnn._module import RNNModule
 from sklrnn._training import SequenceNet
-from sklrnn.datasets import (
-    load_basic_motions,
-    load_gunpoint,
-    load_italy_power_demand,
-    load_japanese_vowels,
-)
 
-LOADERS = {
-    "gunpoint": load_gunpoint,
-    "italy_power_demand": load_italy_power_demand,
-    "japanese_vowels": load_japanese_vowels,
-    "basic_motions": load_basic_motions,
-}
+CLASSIFICATION = [name for name, (_, task, *_) in DATASETS.items() if task == "classification"]
 
 
 @contextlib.contextmanager
@@ -273,10 +262,7 @@ def parse_variant(variant):
             else:
                 patches.append(made)
         elif value:
-            try:
-                params[key] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                params[key] = value
+            params.update(parse_set([item]))
         else:
             raise SystemExit(f"unknown change {item!r}; known: diff, {', '.join(CHANGES)}")
     if callbacks:
@@ -292,15 +278,15 @@ def main(argv=None):
     )
     parser.add_argument("variant")
     parser.add_argument("--seeds", default="0:8", help="FIRST:STOP, a range of seeds")
-    parser.add_argument("--dataset", default="gunpoint", choices=list(LOADERS))
+    parser.add_argument("--dataset", default="gunpoint", choices=CLASSIFICATION)
     parser.add_argument("--jsonl", default=None, help="also append the record to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     first, _, stop = args.seeds.partition(":")
     seeds = range(int(first), int(stop)) if stop else range(int(first))
     params, patches, diff = parse_variant(args.variant)
-    X_train, y_train = LOADERS[args.dataset](split="train", return_X_y=True)
-    X_test, y_test = LOADERS[args.dataset](split="test", return_X_y=True)
+    X_train, y_train = load(args.dataset, "train")
+    X_test, y_test = load(args.dataset, "test")
     if diff:
         X_train, X_test = with_differences(X_train), with_differences(X_test)
 

@@ -18,11 +18,14 @@ from sklrnn._module import RNNModule
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def load_variants():
+@pytest.fixture
+def variants(monkeypatch):
+    # As when the script runs: benchmarks/ on the path, for its sibling accuracy.py.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location("variants", BENCHMARKS / "accuracy_variants.py")
-    variants = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(variants)
-    return variants
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(script, *args):
@@ -62,8 +65,7 @@ def test_accuracy_variants_record():
     assert 0.5 < record["mean"] <= 1
 
 
-def test_accuracy_variants_parse():
-    variants = load_variants()
+def test_accuracy_variants_parse(variants):
     params, patches, diff = variants.parse_variant("diff,cosine=50,hidden_size=64,lr=3e-3")
     assert diff
     assert not patches
@@ -78,10 +80,9 @@ def test_accuracy_variants_parse():
         variants.parse_variant("mixup=0.2,sam=0.05")
 
 
-def test_accuracy_variants_input_changes_compose():
+def test_accuracy_variants_input_changes_compose(variants):
     # Two changes of the training input (e.g. scaling and noise) both apply
     # (the one entered last first); predictions are left alone.
-    variants = load_variants()
     torch.manual_seed(0)
     module = RNNModule(n_features=1, n_outputs=2)
     X, lengths = torch.randn(3, 6, 1), torch.tensor([6, 6, 6])
