@@ -69,9 +69,14 @@ DATASETS = {
 }
 
 # One default changed at a time (name: parameters that differ from the
-# defaults), and the defaults of sklrnn 0.1.0 all at once.
+# defaults), the defaults before the ensemble (one network, no magnitude
+# scaling), and the defaults of sklrnn 0.1.0 all at once.
 VARIANTS = {
     "default": {},
+    "n_networks=1": {"n_networks": 1},
+    "n_networks='auto'": {"n_networks": "auto"},
+    "magnitude_scaling=0": {"magnitude_scaling": 0.0},
+    "previous defaults": {"n_networks": 1, "magnitude_scaling": 0.0},
     "bidirectional=False": {"bidirectional": False},
     "readout='mean'": {"readout": "mean"},
     "cell_type='lstm'": {"cell_type": "lstm"},
@@ -85,6 +90,8 @@ VARIANTS = {
     "standardize=False": {"standardize": False},
     "clip_grad_norm=None": {"clip_grad_norm": None},
     "0.1.0 defaults": {
+        "n_networks": 1,
+        "magnitude_scaling": 0.0,
         "hidden_size": 64,
         "bidirectional": False,
         "lr": 1e-3,

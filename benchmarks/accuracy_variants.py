@@ -2,23 +2,31 @@
 
 ``accuracy.py`` measures the defaults and parameter changes. The changes
 measured here are not parameters of the library: training tricks (mixup,
-sharpness-aware minimization, weight averaging, a cosine schedule) and data
-augmentation (amplitude scaling, time stretching, noise, dropped steps), each
-put in for the run by patching the training step or the module's forward
-pass. They were tried to close the gap to the published figures on GunPoint;
-the results are in ``benchmarks/README.md``.
+sharpness-aware minimization, weight averaging, a cosine schedule, a
+learning-rate warm-up) and data augmentation (time stretching, noise, dropped
+steps, random frame phase), each put in for the run by patching the training
+step or the module's forward pass. They were tried to close the gap to the
+published figures on GunPoint; the results are in ``benchmarks/README.md``.
+
+Changes apply on top of the current defaults. The first three rounds of
+``benchmarks/README.md`` measured against the defaults of their time, one
+network without magnitude scaling: add ``n_networks=1,magnitude_scaling=0``
+to reproduce their rows (their ``scale=W`` is ``magnitude_scaling=W``, with
+the factors now drawn from the fit's own generator).
 
 Run from the repository root, one thread::
 
-    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py scale=0.2 --seeds 0:8
-    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py default --seeds 8:24
-    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py diff,hidden_size=128,lr=3e-3
+    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py default --seeds 0:24 --group 4
+    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py n_networks=3 --seeds 0:24
+    OMP_NUM_THREADS=1 python benchmarks/accuracy_variants.py \
+        diff,n_networks=1,magnitude_scaling=0.2 --seeds 0:8
 
 A variant is a comma-separated list of changes (see ``CHANGES``); a
 ``key=value`` that is no change named there sets a parameter of
 ``RNNClassifier``. Prints one JSON record: the test accuracy of each seed,
 their mean and standard deviation, the accuracy of the seeds' averaged
-``predict_proba`` (an ensemble), epochs, and mean fit CPU seconds.
+``predict_proba`` (an ensemble, and with ``--group N`` of each N consecutive
+seeds), epochs, and mean fit CPU seconds.
 """
 
 import argparse
@@ -51,23 +59,13 @@ def _patch_forward(transform):
     """
     inner = RNNModule.forward
 
-    def forward(self, X, lengths):
+    def forward(self, X, lengths, scale=None):
         if self.training:
             X = transform(self, X)
-        return inner(self, X, lengths)
+        return inner(self, X, lengths, scale)
 
     with mock.patch.object(RNNModule, "forward", forward):
         yield
-
-
-def amplitude_scaling(width):
-    """Multiply each standardized training sequence by a factor in [1 - width, 1 + width]."""
-
-    def transform(module, X):
-        factor = 1 + width * (2 * torch.rand(len(X), 1, 1) - 1)
-        return module.input_mean + (X - module.input_mean) * factor
-
-    return _patch_forward(transform)
 
 
 def time_stretch(width):
@@ -111,20 +109,50 @@ def frame_phase(average_at_predict):
     """
     _forward = RNNModule.forward
 
-    def forward(self, X, lengths):
+    def forward(self, X, lengths, scale=None):
         k = self.frame_size
 
         def shifted(s):
             return X if s == 0 else torch.cat([X[:, :1].expand(-1, s, -1), X[:, :-s]], 1)
 
         if self.training and k > 1:
-            return _forward(self, shifted(int(torch.randint(0, k, ()))), lengths)
+            return _forward(self, shifted(int(torch.randint(0, k, ()))), lengths, scale)
         if average_at_predict and k > 1:
             return torch.stack([_forward(self, shifted(s), lengths) for s in range(k)]).mean(0)
-        return _forward(self, X, lengths)
+        return _forward(self, X, lengths, scale)
 
     with mock.patch.object(RNNModule, "forward", forward):
         yield
+
+
+@contextlib.contextmanager
+def scale_average(width):
+    """At predict, average the logits over amplitude factors spread over [1 - width, 1 + width]."""
+    inner = RNNModule.forward  # found when entered, so that it composes with training patches
+    factors = np.linspace(1 - width, 1 + width, 5)
+
+    def forward(self, X, lengths, scale=None):
+        if self.training:
+            return inner(self, X, lengths, scale)
+        centred = X - self.input_mean
+        outs = [inner(self, self.input_mean + centred * float(f), lengths) for f in factors]
+        return torch.stack(outs).mean(0)
+
+    with mock.patch.object(RNNModule, "forward", forward):
+        yield
+
+
+class Warmup(Callback):
+    """Raise the learning rate linearly over the first ``epochs`` epochs: lr / epochs, ..., lr."""
+
+    def __init__(self, epochs):
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)  # this epoch's row is already in the history
+        if epoch <= self.epochs:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr * epoch / self.epochs
 
 
 def mixup(alpha):
@@ -135,8 +163,10 @@ def mixup(alpha):
         Xi, y = batch
         lam = float(np.random.beta(alpha, alpha))
         perm = torch.randperm(len(y))
-        y_pred = self.module_(lam * Xi["X"] + (1 - lam) * Xi["X"][perm], Xi["lengths"])
-        loss = lam * F.cross_entropy(y_pred, y) + (1 - lam) * F.cross_entropy(y_pred, y[perm])
+        mixed = {"X": lam * Xi["X"] + (1 - lam) * Xi["X"][perm], "lengths": Xi["lengths"]}
+        y_pred = self.infer(mixed)
+        loss = lam * self.get_loss(y_pred, y, training=True)
+        loss = loss + (1 - lam) * self.get_loss(y_pred, y[perm], training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
@@ -201,12 +231,13 @@ class WeightAveraging(Callback):
 # name: (what it does, function of the value giving a context manager or
 # (parameters, callbacks))
 CHANGES = {
-    "scale": ("amplitude scaling", amplitude_scaling),
     "stretch": ("time stretching", time_stretch),
     "noise": ("Gaussian input noise", gaussian_noise),
     "step_dropout": ("dropped time steps", step_dropout),
     "phase": ("random frame phase in training", lambda v: frame_phase(False)),
     "phase_average": ("random frame phase, averaged at predict", lambda v: frame_phase(True)),
+    "scale_average": ("logits averaged over 5 amplitude factors at predict", scale_average),
+    "warmup": ("linear learning-rate warm-up over this many epochs", lambda v: ({}, [Warmup(v)])),
     "mixup": ("mixup", mixup),
     "sam": ("sharpness-aware minimization", sharpness_aware),
     "torch_init": ("PyTorch's default initialization", torch_default_init),
@@ -279,6 +310,9 @@ def main(argv=None):
     parser.add_argument("variant")
     parser.add_argument("--seeds", default="0:8", help="FIRST:STOP, a range of seeds")
     parser.add_argument("--dataset", default="gunpoint", choices=CLASSIFICATION)
+    parser.add_argument(
+        "--group", type=int, default=None, help="also score ensembles of each N consecutive seeds"
+    )
     parser.add_argument("--jsonl", default=None, help="also append the record to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -307,7 +341,11 @@ def main(argv=None):
             probas.append(est.predict_proba(X_test))
             scores.append(float(np.mean(est.classes_[probas[-1].argmax(1)] == y_test)))
             epochs.append(est.n_iter_)
-    ensemble = np.mean(est.classes_[np.mean(probas, axis=0).argmax(1)] == y_test)
+
+    def vote(members):
+        return float(np.mean(est.classes_[np.mean(members, axis=0).argmax(1)] == y_test))
+
+    ensemble = vote(probas)
     record = {
         "variant": args.variant,
         "dataset": args.dataset,
@@ -316,6 +354,16 @@ def main(argv=None):
         "std": round(float(np.std(scores)), 4),
         "ensemble": round(float(ensemble), 4),
         "scores": [round(s, 3) for s in scores],
+        **(
+            {
+                "groups": [
+                    round(vote(probas[i : i + args.group]), 3)
+                    for i in range(0, len(probas), args.group)
+                ]
+            }
+            if args.group
+            else {}
+        ),
         "epochs": epochs,
         "cpu_s": round(float(np.mean(cpu)), 2),
     }

@@ -23,7 +23,7 @@ from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from ._data import truncate, validate_sequences
-from ._module import CELL_TYPES, READOUTS, RNNModule
+from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule
 from ._training import (
     EarlyStoppingIfValid,
     EpochCheckpoint,
@@ -57,12 +57,23 @@ _AUTO_FRAME_STEPS = 32
 # without improvement of the monitored loss, down to lr * _PLATEAU_MIN_LR.
 _PLATEAU_PATIENCE, _PLATEAU_MIN_LR = 10, 1e-3
 
+# n_networks="auto" trains this many networks, averaged, on fewer training
+# sequences than _AUTO_ENSEMBLE_SAMPLES, and one network on more
+# (benchmarks/accuracy.py: on small data the spread between single fits is
+# the largest error; on large data an ensemble's time counts in minutes).
+_AUTO_NETWORKS, _AUTO_ENSEMBLE_SAMPLES = 5, 1000
+
 # early_stopping="auto" holds out a validation set from this many training
 # sequences on; below, training stops when the training loss has not improved
 # by _TRAIN_LOSS_TOL for n_iter_no_change epochs (benchmarks/accuracy.py: a
 # validation set of a few sequences stops training too early).
 _AUTO_VALIDATION_SAMPLES = 1000
 _TRAIN_LOSS_TOL = 1e-4
+
+
+# Parameters added after models were first saved, with the values that
+# reproduce a model saved without them (pickles and save_model archives).
+_ADDED_PARAMS = {"n_networks": 1, "magnitude_scaling": 0.0}
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -100,6 +111,8 @@ class _BaseRNN(BaseEstimator):
     """Base class: parameters, validation, building and training the net."""
 
     _stratify = False
+    # How an ensemble's networks are combined (RNNEnsemble's average).
+    _ensemble_average = "outputs"
 
     _parameter_constraints = {
         "cell_type": [StrOptions(set(CELL_TYPES))],
@@ -108,6 +121,8 @@ class _BaseRNN(BaseEstimator):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
+        "n_networks": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "magnitude_scaling": [Interval(Real, 0, 1, closed="left")],
         "standardize": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
         "frame_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -138,6 +153,8 @@ class _BaseRNN(BaseEstimator):
         dropout=0.0,
         readout="last",
         *,
+        n_networks=1,
+        magnitude_scaling=0.0,
         standardize=True,
         max_length=None,
         frame_size="auto",
@@ -164,6 +181,8 @@ class _BaseRNN(BaseEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.readout = readout
+        self.n_networks = n_networks
+        self.magnitude_scaling = magnitude_scaling
         self.standardize = standardize
         self.max_length = max_length
         self.frame_size = frame_size
@@ -214,8 +233,10 @@ class _BaseRNN(BaseEstimator):
         device = self._resolve_device()
         if first:
             self.frame_size_ = self._resolve_frame_size(int(lengths.max()))
+            self.n_networks_ = self._resolve_n_networks(len(X3) if full else None)
             self.net_ = self._build_net(device)
         self.net_.train_split = None
+        self.net_.magnitude_scaling = self.magnitude_scaling
         if full and self._holds_out(len(X3)):
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
@@ -358,6 +379,14 @@ class _BaseRNN(BaseEstimator):
             return self.frame_size
         return max(1, -(-n_timesteps // _AUTO_FRAME_STEPS))
 
+    def _resolve_n_networks(self, n_samples):
+        """Networks for a first fit on n_samples sequences (None: partial_fit)."""
+        if self.n_networks != "auto":
+            return self.n_networks
+        if n_samples is None or n_samples >= _AUTO_ENSEMBLE_SAMPLES:
+            return 1
+        return _AUTO_NETWORKS
+
     def _epoch_budget(self, n_samples):
         if self.max_epochs != "auto":
             return self.max_epochs
@@ -418,8 +447,15 @@ class _BaseRNN(BaseEstimator):
             callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         callbacks.extend(self.callbacks or [])
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        module = {"module": RNNModule}
+        if self.n_networks_ > 1:
+            module = {
+                "module": RNNEnsemble,
+                "module__n_networks": self.n_networks_,
+                "module__average": self._ensemble_average,
+            }
         return SequenceNet(
-            module=RNNModule,
+            **module,
             module__n_features=self._n_channels,
             module__n_outputs=self._n_outputs(),
             module__cell_type=self.cell_type,
@@ -554,6 +590,10 @@ class _BaseRNN(BaseEstimator):
                 InconsistentVersionWarning,
                 stacklevel=2,
             )
+        for name, value in _ADDED_PARAMS.items():  # pickled before they existed
+            state.setdefault(name, value)
+        if "net_" in state:
+            state.setdefault("n_networks_", 1)
         if isinstance(state.get("net_"), bytes):
             try:
                 state["net_"] = pickle.loads(state["net_"])

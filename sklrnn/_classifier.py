@@ -11,7 +11,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
 from ._base import _BaseRNN
-from ._docs import ARCHITECTURE_PARAMS, FITTED_ATTRIBUTES, RELIABILITY_NOTES, TRAINING_PARAMS
+from ._docs import (
+    ARCHITECTURE_PARAMS,
+    FITTED_ATTRIBUTES,
+    MAGNITUDE_SCALING,
+    N_NETWORKS,
+    RELIABILITY_NOTES,
+    TRAINING_PARAMS,
+)
 
 
 class RNNClassifier(ClassifierMixin, _BaseRNN):
@@ -20,6 +27,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _stratify = True
+    _ensemble_average = "probabilities"
 
     def __init__(
         self,
@@ -30,6 +38,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         dropout=0.0,
         readout="last",
         *,
+        n_networks="auto",
+        magnitude_scaling=0.3,
         standardize=True,
         max_length=None,
         frame_size="auto",
@@ -58,6 +68,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             bidirectional=bidirectional,
             dropout=dropout,
             readout=readout,
+            n_networks=n_networks,
+            magnitude_scaling=magnitude_scaling,
             standardize=standardize,
             max_length=max_length,
             frame_size=frame_size,
@@ -233,6 +245,23 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         return tags
 
 
+_N_NETWORKS = N_NETWORKS.format(
+    default='"auto"',
+    average="class probabilities",
+    why=(
+        "The ensemble is what lifts the accuracy of the defaults on small data\n"
+        "        sets (see benchmarks/README.md)."
+    ),
+)
+
+_MAGNITUDE_SCALING = MAGNITUDE_SCALING.format(
+    default=0.3,
+    why=(
+        "The classifier learns shapes more than exact amplitudes; set it to 0\n"
+        "        when the amplitude of a signal is what tells the classes apart."
+    ),
+)
+
 RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
 
     A PyTorch recurrent network (Elman RNN, LSTM or GRU) trained through
@@ -243,6 +272,10 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     Parameters
     ----------
     {ARCHITECTURE_PARAMS}
+
+    {_N_NETWORKS}
+
+    {_MAGNITUDE_SCALING}
 
     {TRAINING_PARAMS}
 

@@ -149,7 +149,10 @@ n_features_in_ : int
 
     frame_size_ : int
         Number of time steps per recurrent step, resolved from
-        ``frame_size``."""
+        ``frame_size``.
+
+    n_networks_ : int
+        Number of networks averaged, resolved from ``n_networks``."""
 
 RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's reliability
     page). If a training or validation loss becomes NaN or infinite,
@@ -174,3 +177,26 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     ``pickle.UnpicklingError`` naming the versions when the torch model
     cannot be rebuilt. A pickle holds no training data: its size does not
     grow with ``n_samples``."""
+
+
+MAGNITUDE_SCALING = """\
+magnitude_scaling : float in [0, 1), default={default}
+        Data augmentation in training: every time a sequence is trained on,
+        its standardized values (its raw values with ``standardize=False``)
+        are multiplied by a factor drawn uniformly from ``[1 -
+        magnitude_scaling, 1 + magnitude_scaling]``, one factor per sequence
+        and network. Prediction uses the data as they are. 0 disables it.
+        {why}"""
+
+
+N_NETWORKS = """\
+n_networks : int or "auto", default={default}
+        Number of networks of this architecture trained side by side, each
+        from its own random initialization and on its own loss, whose
+        predictions are averaged ({average}; a deep ensemble). Fit and
+        prediction time and memory grow in proportion. ``"auto"`` trains 5
+        networks when ``fit`` gets fewer than 1000 sequences, where single
+        networks vary most from seed to seed and a fit takes seconds, and 1
+        network otherwise and in ``partial_fit``; the value used is
+        ``n_networks_``.
+        {why}"""

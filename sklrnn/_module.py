@@ -1,10 +1,12 @@
 """The PyTorch module behind the estimators."""
 
+import math
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["RNNModule", "CELL_TYPES", "READOUTS"]
+__all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS"]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
 READOUTS = ("last", "mean", "max", "attention")
@@ -134,7 +136,7 @@ class RNNModule(nn.Module):
         self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
         self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
 
-    def forward(self, X, lengths):
+    def forward(self, X, lengths, scale=None):
         """Map padded sequences to outputs.
 
         Parameters
@@ -143,6 +145,9 @@ class RNNModule(nn.Module):
             Sequences; values past each sequence's length are ignored.
         lengths : Tensor of shape (batch,), int64, on the CPU
             True length of each sequence, between 1 and n_timesteps.
+        scale : Tensor of shape (batch,), default=None
+            Factors that multiply each sequence's deviations from the input
+            mean (magnitude-scaling augmentation in training).
 
         Returns
         -------
@@ -156,6 +161,8 @@ class RNNModule(nn.Module):
         ragged = shortest != longest
         if longest < X.shape[1]:
             X = X[:, :longest]
+        if scale is not None:
+            X = torch.addcmul(self.input_mean, X - self.input_mean, scale[:, None, None])
         if self.standardize:
             X = (X - self.input_mean).div_(self.input_scale)
         if self.frame_size > 1:
@@ -213,3 +220,78 @@ class RNNModule(nn.Module):
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
         return torch.bmm(weights[:, None, :], out).squeeze(1)
+
+
+class RNNEnsemble(nn.Module):
+    """Independent :class:`RNNModule` networks whose predictions are averaged.
+
+    The networks share nothing but their input: each has its own random
+    initialization and, in training, its own output and loss, so that one
+    optimizer trains them as separate models (a deep ensemble, Lakshminarayanan
+    et al., 2017).
+
+    Parameters
+    ----------
+    n_networks : int
+        Number of networks.
+    average : {"probabilities", "outputs"}, default="outputs"
+        How evaluation combines the networks: ``"probabilities"`` returns the
+        log of the mean of their softmax probabilities (classification);
+        ``"outputs"`` returns the mean of their outputs (regression).
+    **params
+        Parameters of each :class:`RNNModule`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklrnn._module import RNNEnsemble
+    >>> ensemble = RNNEnsemble(3, average="probabilities", n_features=2, n_outputs=4)
+    >>> X, lengths = torch.zeros(5, 7, 2), torch.full((5,), 7)
+    >>> ensemble(X, lengths).shape  # training: one output per network
+    torch.Size([5, 4, 3])
+    >>> log_proba = ensemble.eval()(X, lengths)  # evaluation: the averaged probabilities
+    >>> torch.allclose(log_proba.exp().sum(dim=1), torch.ones(5))
+    True
+    """
+
+    def __init__(self, n_networks, average="outputs", **params):
+        super().__init__()
+        if average not in ("probabilities", "outputs"):
+            raise ValueError(f"average must be 'probabilities' or 'outputs', got {average!r}.")
+        self.average = average
+        self.networks = nn.ModuleList(RNNModule(**params) for _ in range(int(n_networks)))
+
+    def set_standardization(self, mean, scale):
+        """Set the per-feature input statistics of every network."""
+        for network in self.networks:
+            network.set_standardization(mean, scale)
+
+    def forward(self, X, lengths, scale=None):
+        """Map padded sequences to outputs.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`RNNModule.forward`.
+        scale : Tensor of shape (batch, n_networks), default=None
+            Magnitude-scaling factors, one column per network.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_outputs, n_networks) in training mode, each
+        network's outputs; of shape (batch, n_outputs) in evaluation mode,
+        the combined outputs.
+        """
+        outputs = torch.stack(
+            [
+                network(X, lengths, None if scale is None else scale[:, i])
+                for i, network in enumerate(self.networks)
+            ],
+            dim=-1,
+        )
+        if self.training:
+            return outputs
+        if self.average == "outputs":
+            return outputs.mean(dim=-1)
+        log_proba = torch.log_softmax(outputs, dim=1)
+        return torch.logsumexp(log_proba, dim=-1) - math.log(len(self.networks))

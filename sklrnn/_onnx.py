@@ -43,17 +43,12 @@ def _single_layer(module, layer, suffix):
     return cell
 
 
-class _ExportModule(nn.Module):
-    """Export-only twin of a fitted :class:`~sklrnn.RNNModule`.
+class _ExportNetwork(nn.Module):
+    """Export-only twin of one fitted :class:`~sklrnn.RNNModule`, from the
+    standardized input on: the recurrent layers, the readout and the head."""
 
-    Takes one NaN-padded float32 batch ``(batch, time, features)`` and returns
-    class probabilities (classifier) or predictions on the target's scale
-    (regressor).
-    """
-
-    def __init__(self, module, *, kind, max_length=None, y_mean=None, y_scale=None, squeeze=False):
+    def __init__(self, module):
         super().__init__()
-        module = module.eval()
         self.cell_type = module.cell_type
         self.readout = module.readout
         self.bidirectional = module.rnn.bidirectional
@@ -68,28 +63,8 @@ class _ExportModule(nn.Module):
         )
         self.attention = module.attention
         self.head = module.head
-        self.register_buffer("input_mean", module.input_mean.detach().clone())
-        self.register_buffer("input_scale", module.input_scale.detach().clone())
-        self.kind = kind
-        self.max_length = max_length
-        self.squeeze = squeeze
-        if kind == "regressor":
-            self.register_buffer("y_mean", torch.as_tensor(y_mean, dtype=torch.float32))
-            self.register_buffer("y_scale", torch.as_tensor(y_scale, dtype=torch.float32))
 
-    def forward(self, X):
-        steps = torch.arange(X.shape[1], device=X.device)
-        valid_step = ~torch.isnan(X).all(dim=2)
-        # Length = one past the last step that is not all NaN.
-        lengths = ((steps[None, :] + 1) * valid_step.to(steps.dtype)).amax(dim=1)
-        X = torch.nan_to_num(X, nan=0.0)
-        if self.max_length is not None:
-            X, lengths, steps = self._truncate(X, lengths, steps)
-        valid = steps[None, :] < lengths[:, None]
-        # Position of each step in its sequence reversed within its length;
-        # padding steps stay where they are. The permutation is its own inverse.
-        reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
-        h = (X - self.input_mean) / self.input_scale
+    def forward(self, h, lengths, steps, valid, reverse):
         if self.frame_size > 1:
             h, lengths, steps = self._stack_frames(h, lengths, steps, valid)
             valid = steps[None, :] < lengths[:, None]
@@ -100,19 +75,7 @@ class _ExportModule(nn.Module):
                 back = self.backward_cells[i](_gather_steps(h, reverse))[0]
                 out = torch.cat([out, _gather_steps(back, reverse)], dim=2)
             h = out
-        summary = self._summarize(h, lengths, valid)
-        out = self.head(summary)
-        if self.kind == "classifier":
-            return torch.softmax(out, dim=1)
-        out = out * self.y_scale + self.y_mean
-        return out[:, 0] if self.squeeze else out
-
-    def _truncate(self, X, lengths, steps):
-        # Keep the most recent max_length steps of each sequence, moved to the start.
-        start = (lengths - self.max_length).clamp(min=0)
-        index = (start[:, None] + steps[None, :]).clamp(max=X.shape[1] - 1)
-        X = _gather_steps(X, index)[:, : self.max_length]
-        return X, lengths.clamp(max=self.max_length), steps[: self.max_length]
+        return self.head(self._summarize(h, lengths, valid))
 
     def _stack_frames(self, h, lengths, steps, valid):
         # Join frame_size consecutive steps, as RNNModule does: zeros past each
@@ -140,6 +103,55 @@ class _ExportModule(nn.Module):
         scores = self.attention(out).squeeze(-1).masked_fill(~valid, float("-inf"))
         weights = torch.softmax(scores, dim=1)
         return torch.bmm(weights[:, None, :], out).squeeze(1)
+
+
+class _ExportModule(nn.Module):
+    """Export-only twin of a fitted :class:`~sklrnn.RNNModule` or ensemble.
+
+    Takes one NaN-padded float32 batch ``(batch, time, features)`` and returns
+    class probabilities (classifier) or predictions on the target's scale
+    (regressor); an ensemble's networks are averaged as in its evaluation.
+    """
+
+    def __init__(self, module, *, kind, max_length=None, y_mean=None, y_scale=None, squeeze=False):
+        super().__init__()
+        module = module.eval()
+        networks = getattr(module, "networks", [module])
+        self.networks = nn.ModuleList(_ExportNetwork(network) for network in networks)
+        self.register_buffer("input_mean", networks[0].input_mean.detach().clone())
+        self.register_buffer("input_scale", networks[0].input_scale.detach().clone())
+        self.kind = kind
+        self.max_length = max_length
+        self.squeeze = squeeze
+        if kind == "regressor":
+            self.register_buffer("y_mean", torch.as_tensor(y_mean, dtype=torch.float32))
+            self.register_buffer("y_scale", torch.as_tensor(y_scale, dtype=torch.float32))
+
+    def forward(self, X):
+        steps = torch.arange(X.shape[1], device=X.device)
+        valid_step = ~torch.isnan(X).all(dim=2)
+        # Length = one past the last step that is not all NaN.
+        lengths = ((steps[None, :] + 1) * valid_step.to(steps.dtype)).amax(dim=1)
+        X = torch.nan_to_num(X, nan=0.0)
+        if self.max_length is not None:
+            X, lengths, steps = self._truncate(X, lengths, steps)
+        valid = steps[None, :] < lengths[:, None]
+        # Position of each step in its sequence reversed within its length;
+        # padding steps stay where they are. The permutation is its own inverse.
+        reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
+        h = (X - self.input_mean) / self.input_scale
+        outs = torch.stack([net(h, lengths, steps, valid, reverse) for net in self.networks])
+        if self.kind == "classifier":
+            return torch.softmax(outs, dim=2).mean(dim=0)
+        out = outs.mean(dim=0) * self.y_scale + self.y_mean
+        return out[:, 0] if self.squeeze else out
+
+    def _truncate(self, X, lengths, steps):
+        # Keep the most recent max_length steps of each sequence, moved to the start.
+        start = (lengths - self.max_length).clamp(min=0)
+        index = (start[:, None] + steps[None, :]).clamp(max=X.shape[1] - 1)
+        X = _gather_steps(X, index)[:, : self.max_length]
+        return X, lengths.clamp(max=self.max_length), steps[: self.max_length]
 
 
 def _gather_steps(values, index):

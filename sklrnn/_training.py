@@ -19,6 +19,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
 from skorch.utils import to_device
 
+from ._module import RNNEnsemble
+
 __all__ = [
     "SequenceDataset",
     "BatchIterator",
@@ -434,8 +436,22 @@ class SequenceNet(NeuralNet):
         state.pop("interrupted_", None)
         return state
 
+    # Half-width of the magnitude-scaling factors of training batches; the
+    # estimator sets it (0 for nets pickled before it existed).
+    magnitude_scaling = 0.0
+
     def infer(self, x, **fit_params):
-        return self.module_(x["X"], x["lengths"])
+        module = self.module_
+        if not (self.magnitude_scaling and module.training):
+            return module(x["X"], x["lengths"])
+        # One factor per sequence (and network), drawn from this fit's
+        # generator: reproducible without torch's global random state.
+        shape = (len(x["lengths"]),)
+        if isinstance(module, RNNEnsemble):
+            shape += (len(module.networks),)
+        noise = torch.rand(shape, generator=getattr(self, "generator_", None))
+        scale = 1.0 + self.magnitude_scaling * (2.0 * noise - 1.0)
+        return module(x["X"], x["lengths"], scale.to(x["X"]))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         weight = None if X is None else X.get("sample_weight")
@@ -447,11 +463,15 @@ class SequenceNet(NeuralNet):
         reduction = "mean" if weight is None else "none"
         if criterion.reduction != reduction:
             criterion.reduction = reduction
+        if training and isinstance(self.module_, RNNEnsemble):
+            # One output per network in the last dimension, each network
+            # scored against the same targets: the networks learn separately.
+            y_true = y_true.unsqueeze(-1).expand(*y_true.shape, y_pred.shape[-1])
         loss = criterion(y_pred, y_true)
         if weight is None:
             return loss
-        if loss.ndim > 1:  # several regression targets
-            loss = loss.mean(dim=1)
+        if loss.ndim > 1:  # several regression targets or networks
+            loss = loss.reshape(len(loss), -1).mean(dim=1)
         return loss @ weight / len(loss)
 
     # -- per-batch overhead ------------------------------------------------

@@ -54,7 +54,7 @@ def test_accuracy_search_row():
 def test_accuracy_variants_record():
     result = run(
         "accuracy_variants.py",
-        "scale=0.1,noise=0.1,phase_average,sam=0.05,max_epochs=2",
+        "n_networks=2,noise=0.1,phase_average,sam=0.05,max_epochs=2",
         "--seeds=0:2",
         "--dataset=italy_power_demand",
     )
@@ -73,7 +73,7 @@ def test_accuracy_variants_parse(variants):
     assert params["hidden_size"] == 64 and params["lr"] == 3e-3
     assert len(params["callbacks"]) == 1
     with pytest.raises(SystemExit, match="unknown change 'no_such_change'"):
-        variants.parse_variant("scale=0.1,no_such_change")
+        variants.parse_variant("noise=0.1,no_such_change")
     with pytest.raises(SystemExit, match="cosine needs a value"):
         variants.parse_variant("cosine")
     with pytest.raises(SystemExit, match="use one of them"):

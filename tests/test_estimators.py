@@ -176,14 +176,18 @@ def test_every_cell_and_readout_trains(cell_type, readout):
         max_epochs=2,
         random_state=0,
     ).fit(X, y)
-    rnn = clf.net_.module_.rnn
+    networks = clf.net_.module_.networks  # 40 sequences: an ensemble of 5
+    assert len(networks) == clf.n_networks_ == 5
     expected = {"rnn": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell_type]
-    assert type(rnn).__name__ == expected
-    assert rnn.num_layers == 2 and rnn.bidirectional and rnn.hidden_size == 6
-    assert rnn.dropout == 0.1
-    if cell_type.startswith("rnn"):
-        assert rnn.nonlinearity == ("relu" if cell_type == "rnn_relu" else "tanh")
-    assert np.isfinite(clf.predict_proba(X)).all()
+    for rnn in (network.rnn for network in networks):
+        assert type(rnn).__name__ == expected
+        assert rnn.num_layers == 2 and rnn.bidirectional and rnn.hidden_size == 6
+        assert rnn.dropout == 0.1
+        if cell_type.startswith("rnn"):
+            assert rnn.nonlinearity == ("relu" if cell_type == "rnn_relu" else "tanh")
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop", torch.optim.Adagrad])
@@ -348,8 +352,8 @@ def test_clone_and_set_params():
     assert cloned.get_params() == clf.get_params()
     X, y = make_classification_sequences(n=30)
     cloned.fit(X, y)
-    assert isinstance(cloned.net_.module_.rnn, torch.nn.LSTM)
-    assert cloned.net_.module_.rnn.hidden_size == 5
+    for network in cloned.net_.module_.networks:
+        assert isinstance(network.rnn, torch.nn.LSTM) and network.rnn.hidden_size == 5
     assert not hasattr(clf, "net_")
 
 
@@ -446,8 +450,9 @@ def test_grid_search_in_pipeline():
 
 
 def test_soft_voting_over_seeds_on_3d_input():
-    # docs/choosing_hyperparameters.rst recommends averaging fits that differ
-    # only in random_state with VotingClassifier; it must accept 3D input.
+    # docs/choosing_hyperparameters.rst compares averaging whole fits that
+    # differ only in random_state (VotingClassifier) with n_networks; the
+    # voting ensemble must accept 3D input.
     X, y = make_classification_sequences(n=60, n_features=2)
     members = [(f"seed{s}", RNNClassifier(**{**FAST, "random_state": s})) for s in range(2)]
     ensemble = VotingClassifier(members, voting="soft").fit(X, y)
@@ -481,7 +486,8 @@ def test_module_pickled_without_standardize_flag_still_standardizes():
     # Modules pickled before RNNModule took `standardize` lack the attribute;
     # they must keep standardizing with their statistics.
     X, y = make_classification_sequences()
-    model = RNNClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X * 10.0 + 3.0, y)
+    model = RNNClassifier(hidden_size=8, max_epochs=2, n_networks=1, random_state=0)
+    model.fit(X * 10.0 + 3.0, y)
     expected = model.predict_proba(X * 10.0 + 3.0)
     del model.net_.module_.standardize
     restored = pickle.loads(pickle.dumps(model))
@@ -502,3 +508,116 @@ def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
     monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 3 * 8 * 12)  # 24 per chunk
     np.testing.assert_array_equal(model.predict_proba(X), full)
     np.testing.assert_array_equal(model.predict_proba(X[:35]), full[:35])
+
+
+# -- ensembles of networks and magnitude scaling -------------------------------
+
+
+def test_n_networks_auto_depends_on_training_size():
+    X, y = make_classification_sequences(n=40)
+    small = RNNClassifier(hidden_size=4, max_epochs=1).fit(X, y)
+    assert small.n_networks_ == 5 and len(small.net_.module_.networks) == 5
+    X_big, y_big = make_classification_sequences(n=1000, T=4)
+    big = RNNClassifier(hidden_size=4, max_epochs=1).fit(X_big, y_big)
+    assert big.n_networks_ == 1 and not hasattr(big.net_.module_, "networks")
+    streamed = RNNClassifier(hidden_size=4).partial_fit(X, y, classes=[0, 1])
+    assert streamed.n_networks_ == 1
+    assert RNNRegressor(hidden_size=4, max_epochs=1, n_networks=3).fit(X, y).n_networks_ == 3
+
+
+def test_each_network_of_an_ensemble_trains_as_it_would_alone():
+    # Network 0 starts from the weights a single network gets from the same
+    # seed and sees the same batches. The ensemble's loss is the mean of the
+    # networks' own losses, so with plain SGD at 3 times the learning rate
+    # (and no clipping of the joint gradient) network 0 must follow the
+    # single network's path exactly; a joint loss on the averaged output
+    # would couple the networks and move it.
+    X, y = make_classification_sequences(n=60)
+    params = dict(
+        hidden_size=6,
+        optimizer="sgd",
+        max_epochs=8,
+        early_stopping=False,
+        clip_grad_norm=None,
+        magnitude_scaling=0.0,
+        random_state=0,
+    )
+    alone = RNNClassifier(**params, lr=0.1, n_networks=1).fit(X, y)
+    ensemble = RNNClassifier(**params, lr=0.3, n_networks=3).fit(X, y)
+    first = ensemble.net_.module_.networks[0].state_dict()
+    for name, value in alone.net_.module_.state_dict().items():
+        np.testing.assert_allclose(first[name], value, atol=1e-5, err_msg=name)
+    # ... which goes far beyond that tolerance from the first epoch on.
+    early = RNNClassifier(**{**params, "max_epochs": 1}, lr=0.1, n_networks=1).fit(X, y)
+    weight = "rnn.weight_hh_l0"
+    assert (early.net_.module_.state_dict()[weight] - first[weight]).abs().max() > 1e-2
+    others = ensemble.net_.module_.networks[1].state_dict()
+    assert not torch.allclose(others["rnn.weight_hh_l0"], first["rnn.weight_hh_l0"])
+
+
+def test_ensemble_averages_probabilities_and_outputs():
+    X, y = make_classification_sequences(n=60, n_features=2)
+    clf = RNNClassifier(hidden_size=4, max_epochs=5, n_networks=3, random_state=0).fit(X, y)
+    X_t = torch.as_tensor(X, dtype=torch.float32)
+    lengths = torch.full((len(X),), X.shape[1])
+    with torch.no_grad():
+        probas = [torch.softmax(n.eval()(X_t, lengths), 1) for n in clf.net_.module_.networks]
+    np.testing.assert_allclose(clf.predict_proba(X), torch.stack(probas).mean(0), atol=1e-6)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X), atol=1e-6)
+
+    X, y = make_regression_sequences()
+    reg = RNNRegressor(hidden_size=4, max_epochs=5, n_networks=3, random_state=0).fit(X, y)
+    X_t = torch.as_tensor(X[..., None], dtype=torch.float32)
+    lengths = torch.full((len(X),), X.shape[1])
+    with torch.no_grad():
+        outputs = [n.eval()(X_t, lengths)[:, 0] for n in reg.net_.module_.networks]
+    expected = torch.stack(outputs).mean(0).numpy() * reg._y_scale[0] + reg._y_mean[0]
+    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_networks", [1, 3])
+def test_magnitude_scaling_factors(n_networks, monkeypatch):
+    # Training multiplies each sequence's deviations from the input mean by a
+    # factor in [1 - s, 1 + s], one per sequence and network, drawn from the
+    # fit's own generator; prediction sees the data unscaled.
+    from sklrnn._module import RNNModule
+
+    seen = []
+    forward = RNNModule.forward
+
+    def spy(self, X, lengths, scale=None):
+        seen.append((self.training, None if scale is None else scale.clone()))
+        return forward(self, X, lengths, scale)
+
+    monkeypatch.setattr(RNNModule, "forward", spy)
+    X, y = make_classification_sequences(n=40)
+    state = torch.get_rng_state()
+    params = dict(hidden_size=4, max_epochs=3, n_networks=n_networks, random_state=0)
+    clf = RNNClassifier(**params, magnitude_scaling=0.3).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), state)
+    factors = torch.cat([scale for training, scale in seen if training])
+    assert len(factors) == 3 * 40 * n_networks  # epochs x sequences x networks
+    assert 0.7 <= factors.min() < 0.75 and 1.25 < factors.max() <= 1.3
+    seen.clear()
+    clf.predict(X)
+    assert seen and all(not training and scale is None for training, scale in seen)
+    again = RNNClassifier(**params, magnitude_scaling=0.3).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    plain = RNNClassifier(**params, magnitude_scaling=0.0).fit(X, y)
+    assert np.abs(plain.predict_proba(X) - clf.predict_proba(X)).max() > 1e-3
+
+
+def test_models_pickled_before_n_networks_keep_their_single_network():
+    X, y = make_classification_sequences()
+    params = dict(hidden_size=4, max_epochs=2, random_state=0)
+    model = RNNClassifier(**params, n_networks=1, magnitude_scaling=0.0).fit(X, y)
+    expected = model.predict_proba(X)
+    state = model.__getstate__()
+    for name in ("n_networks", "magnitude_scaling", "n_networks_"):
+        del state[name]
+    restored = RNNClassifier.__new__(RNNClassifier)
+    restored.__setstate__(state)
+    assert restored.get_params()["n_networks"] == 1 and restored.magnitude_scaling == 0.0
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    refit = clone(restored).fit(X, y)  # and refits as it was trained
+    np.testing.assert_allclose(refit.predict_proba(X), expected, atol=1e-6)

@@ -46,11 +46,18 @@ def test_classifier_matches_predict_proba(tmp_path, cell_type, readout):
 
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("readout", ["last", "attention"])
-def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, readout):
+@pytest.mark.parametrize("n_networks", [1, "auto"])  # "auto": 5 on these 24 sequences
+def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, readout, n_networks):
     X = ragged()
     y = np.arange(len(X)) % 2
     clf = RNNClassifier(
-        cell_type, num_layers=2, bidirectional=True, readout=readout, dropout=0.3, **FAST
+        cell_type,
+        num_layers=2,
+        bidirectional=True,
+        readout=readout,
+        dropout=0.3,
+        n_networks=n_networks,
+        **FAST,
     ).fit(X, y)
     path = export_onnx(clf, tmp_path / "model.onnx")
     np.testing.assert_allclose(run(path, X), clf.predict_proba(X), rtol=0, atol=ATOL)
@@ -60,8 +67,10 @@ def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, readout):
 def test_regressor_multi_output_with_max_length(tmp_path, readout):
     X = ragged(n_features=3)
     y = np.nan_to_num(X[:, 0, :]) * [1.0, 10.0, 100.0] + 5.0
-    reg = RNNRegressor("gru", readout=readout, max_length=5, bidirectional=True, **FAST)
-    reg.fit(X, y)
+    reg = RNNRegressor(
+        "gru", readout=readout, max_length=5, bidirectional=True, n_networks=3, **FAST
+    ).fit(X, y)
+    assert len(reg.net_.module_.networks) == 3
     path = export_onnx(reg, tmp_path / "model.onnx")
     predictions = run(path, X)
     assert predictions.shape == (len(X), 3)

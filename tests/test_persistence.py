@@ -97,6 +97,23 @@ def test_classifier_round_trip(tmp_path, labels):
     assert loaded.predict(X).tolist() == clf.predict(X).tolist()
 
 
+def test_archive_from_before_n_networks_loads_as_one_network(tmp_path):
+    # Archives written before n_networks and magnitude_scaling existed hold
+    # one network trained without scaling, and must load (and refit) as such.
+    X = sequences()
+    y = (X[:, -1] > 0).astype(int)
+    clf = RNNClassifier(**FAST, n_networks=1, magnitude_scaling=0.0).fit(X, y)
+    save_model(clf, tmp_path / "model.zip")
+
+    def drop_new_entries(config):
+        del config["params"]["n_networks"], config["params"]["magnitude_scaling"]
+        del config["attributes"]["n_networks_"]
+
+    loaded = load_model(rewrite(tmp_path / "model.zip", drop_new_entries))
+    assert loaded.n_networks == loaded.n_networks_ == 1 and loaded.magnitude_scaling == 0.0
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_dataframe_feature_names_and_class_weight_survive(tmp_path):
     X = pd.DataFrame(sequences(), columns=[f"t{i}" for i in range(8)])
     y = np.where(X["t7"] > 0, "up", "down")
