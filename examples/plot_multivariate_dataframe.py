@@ -77,6 +77,7 @@ def classifier(seed):
         max_epochs=60,
         early_stopping=False,
         standardize=False,  # the pipeline scales already
+        n_networks=1,  # one network per fit: the comparison below repeats seeds itself
         random_state=seed,
     )
 
