@@ -157,6 +157,12 @@ def test_invalid_parameter():
         RNNClassifier(cell_type="transformer").fit(X, y)
     with pytest.raises(InvalidParameterError, match="hidden_size"):
         RNNRegressor(hidden_size=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="n_networks"):
+        RNNClassifier(n_networks=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="n_networks"):
+        RNNClassifier(n_networks="many").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="magnitude_scaling"):
+        RNNClassifier(magnitude_scaling=1.0).fit(X, y)  # factors would reach 0
 
 
 # -- architecture parameters ---------------------------------------------------
