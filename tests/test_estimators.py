@@ -530,6 +530,7 @@ def test_n_networks_auto_depends_on_training_size():
     streamed = RNNClassifier(hidden_size=4).partial_fit(X, y, classes=[0, 1])
     assert streamed.n_networks_ == 1
     assert RNNRegressor(hidden_size=4, max_epochs=1, n_networks=3).fit(X, y).n_networks_ == 3
+    assert RNNRegressor(hidden_size=4, max_epochs=1).fit(X, y).n_networks_ == 1  # its default
 
 
 def test_each_network_of_an_ensemble_trains_as_it_would_alone():
