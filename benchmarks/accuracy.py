@@ -1,164 +1,157 @@
-"""Accuracy of the default estimators on the bundled real data sets.
+"""Accuracy protocol on the development collection, with peers in the same run.
 
-Trains ``RNNClassifier()`` and ``RNNRegressor()``, with their default
-parameters, on the archive's official train split of every data set in
-``sklrnn.datasets`` and scores them on the official test split, over several
-seeds. Classification accuracy is shown next to the published figures of
-Fawaz et al. (2019) for FCN and for their only recurrent model, the echo-state
-network TWIESN; the regression RMSE next to ``RidgeCV`` on the flattened
-series.
+The development collection is every data set in ``../shared/data``: seven
+classification sets (ItalyPowerDemand, GunPoint, BasicMotions, JapaneseVowels,
+Trace, Coffee, PigCVP) and one regression set (Covid3Month), each with the
+archive's official train/test split.
 
-With ``--ablation`` every data set is also fitted with one default changed at
-a time, so that the effect of each default is measured rather than assumed.
+Two commands, run from the repository root on one thread per fit:
 
-Run from the repository root, one thread (fit times are per CPU core)::
+``cv``
+    Chooses defaults. Stratified 5-fold cross-validation (plain 5-fold for
+    regression) *within each training split*, repeated over ``--seeds``
+    shuffles; the test splits are never read. Prints each set's mean CV
+    accuracy (RMSE for regression) and the mean over the classification
+    sets. ``--set key=value`` (repeatable, value a Python literal) changes a
+    parameter of every fit, so that two variants are compared by running
+    the command twice::
 
-    OMP_NUM_THREADS=1 python benchmarks/accuracy.py --seeds 3 --ablation
+        OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2
+        OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2 --set cell_type='"gru"'
 
-With ``--search`` every data set is also fitted the way
-``docs/choosing_hyperparameters.rst`` recommends when the defaults are not
-enough: ``GridSearchCV`` over ``SEARCH_GRID`` with 5-fold cross-validation on
-the train split, refitted on all of it, scored once on the test split. (The
-published TWIESN figures also come from a search: 16 reservoir settings
-compared on a 20% validation split of the train split.)
+``test``
+    The final table, read once the defaults are chosen: every estimator is
+    fitted on the training split and scored on the test split, over
+    ``--seeds`` seeds, next to aeon's MiniRocket (``pip install -e .[bench]``)
+    and a ridge model on the flattened, standardized series, fitted in the
+    same run::
 
-Options: ``--datasets gunpoint,covid3month`` runs a subset, ``--set key=value``
-(repeatable, value a Python literal) changes a parameter of every fit,
-``--variants name,...`` picks ablation rows, ``--jsonl FILE`` appends one
-record per fit, and ``--report FILE`` prints the tables of such a file
-without fitting (so that the rows can be run in parallel processes).
+        OMP_NUM_THREADS=1 python benchmarks/accuracy.py test --seeds 3 --jobs 2
 
-Fit time is reported as CPU time of the process (``time.process_time``),
-which one thread keeps close to the wall time on an idle machine and which
-does not grow when other processes share the CPU, and as wall time.
+Fit times are wall-clock seconds of one fit on one thread; with ``--jobs 2``
+two fits share the machine's two cores, so compare ratios within one run.
+``--datasets`` picks a subset by folder name, and ``--jsonl FILE`` appends one
+record per fit.
 """
 
 import argparse
 import ast
 import json
-import sys
+import os
 import time
 import warnings
 
 import numpy as np
-import torch
-from sklearn.linear_model import RidgeCV
+from joblib import Parallel, delayed
+from sklearn.linear_model import RidgeClassifierCV, RidgeCV
 from sklearn.metrics import accuracy_score, mean_squared_error
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklrnn import RNNClassifier, RNNRegressor
-from sklrnn.datasets import (
-    load_basic_motions,
-    load_covid3month,
-    load_gunpoint,
-    load_italy_power_demand,
-    load_japanese_vowels,
-)
+from sklrnn.datasets import load_ts_file
 
-# name: (loader, task, published FCN accuracy, published TWIESN accuracy)
-# Fawaz et al. 2019, "Deep learning for time series classification: a
-# review", Data Min. Knowl. Disc. 33, mean of 5 runs on the same splits.
-DATASETS = {
-    "italy_power_demand": (load_italy_power_demand, "classification", 0.963, 0.871),
-    "gunpoint": (load_gunpoint, "classification", 1.000, 0.989),
-    "basic_motions": (load_basic_motions, "classification", None, None),
-    "japanese_vowels": (load_japanese_vowels, "classification", 0.993, 0.965),
-    "covid3month": (load_covid3month, "regression", None, None),
-}
-
-# One default changed at a time (name: parameters that differ from the
-# defaults), the defaults before the ensemble (one network, no magnitude
-# scaling), and the defaults of sklrnn 0.1.0 all at once.
-VARIANTS = {
-    "default": {},
-    "n_networks=1": {"n_networks": 1},
-    "n_networks='auto'": {"n_networks": "auto"},
-    "magnitude_scaling=0": {"magnitude_scaling": 0.0},
-    "previous defaults": {"n_networks": 1, "magnitude_scaling": 0.0},
-    "bidirectional=False": {"bidirectional": False},
-    "readout='mean'": {"readout": "mean"},
-    "cell_type='lstm'": {"cell_type": "lstm"},
-    "hidden_size=64": {"hidden_size": 64},
-    "lr=3e-3": {"lr": 3e-3},
-    "lr=1e-3": {"lr": 1e-3},
-    "lr_schedule=None": {"lr_schedule": None},
-    "early_stopping=True": {"early_stopping": True},
-    "early_stopping=False": {"early_stopping": False},
-    "frame_size=1": {"frame_size": 1},
-    "standardize=False": {"standardize": False},
-    "clip_grad_norm=None": {"clip_grad_norm": None},
-    "0.1.0 defaults": {
-        "n_networks": 1,
-        "magnitude_scaling": 0.0,
-        "hidden_size": 64,
-        "bidirectional": False,
-        "lr": 1e-3,
-        "lr_schedule": None,
-        "early_stopping": True,
-        "frame_size": 1,
-    },
-}
-
-
-# --search: the grid that docs/choosing_hyperparameters.rst says to search
-# first, in the row named SEARCH_VARIANT.
-SEARCH_GRID = {"readout": ["last", "mean"], "lr": [1e-2, 3e-3, 1e-3]}
-SEARCH_VARIANT = "GridSearchCV: readout x lr, 5-fold"
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+CLASSIFICATION = [
+    "ItalyPowerDemand",
+    "GunPoint",
+    "BasicMotions",
+    "JapaneseVowels",
+    "Trace",
+    "Coffee",
+    "PigCVP",
+]
+REGRESSION = ["Covid3Month"]
+RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
 def load(name, split):
-    loader = DATASETS[name][0]
-    X, y = loader(split=split, return_X_y=True)
-    return X, y
+    return load_ts_file(os.path.join(DATA, name, f"{name}_{split.upper()}.ts"))
 
 
-def fit_score(name, params, seed, search=False):
-    """Fit one estimator (or a grid search) on the train split; score it on the test split."""
-    task = DATASETS[name][1]
-    X_train, y_train = load(name, "train")
-    X_test, y_test = load(name, "test")
-    est_class = RNNClassifier if task == "classification" else RNNRegressor
-    est = est_class(random_state=seed, **params)
-    if search:
-        split = StratifiedKFold if task == "classification" else KFold
-        est = GridSearchCV(est, SEARCH_GRID, cv=split(5, shuffle=True, random_state=seed))
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        est.fit(X_train, y_train)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    pred = est.predict(X_test)
-    if task == "classification":
-        score = accuracy_score(y_test, pred)
+def is_regression(name):
+    return name in REGRESSION
+
+
+def score(name, y_true, y_pred):
+    """Accuracy for classification, RMSE for regression."""
+    if is_regression(name):
+        return float(np.sqrt(mean_squared_error(y_true, y_pred)))
+    return float(accuracy_score(y_true, y_pred))
+
+
+def filled(X, length):
+    """Equal-length (n, channels, length) array for the peers: each sequence's
+    trailing NaN, and steps added up to ``length``, hold its last value."""
+    X = np.asarray(X, dtype=np.float64)
+    X = X[:, :, None] if X.ndim == 2 else X
+    X = np.pad(X, ((0, 0), (0, length - X.shape[1]), (0, 0)), constant_values=np.nan)
+    for t in range(1, X.shape[1]):
+        gap = np.isnan(X[:, t])
+        X[:, t][gap] = X[:, t - 1][gap]
+    return np.nan_to_num(X).transpose(0, 2, 1)
+
+
+def cv_splits(name, y, folds, seed):
+    """(train, test) index pairs of the CV within a training split.
+
+    A set whose smallest class has fewer members than ``folds`` (PigCVP: 2)
+    gets as many folds as that class has members.
+    """
+    if is_regression(name):
+        return list(KFold(folds, shuffle=True, random_state=seed).split(y))
+    folds = min(folds, np.unique(y, return_counts=True)[1].min())
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
+
+
+def make_model(model, name, seed, params):
+    regression = is_regression(name)
+    if model == "rnn":
+        cls = RNNRegressor if regression else RNNClassifier
+        return cls(random_state=seed, **params)
+    if model == "ridge":
+        ridge = RidgeCV(alphas=RIDGE_ALPHAS) if regression else RidgeClassifierCV(RIDGE_ALPHAS)
+        return make_pipeline(StandardScaler(), ridge)
+    from aeon.classification.convolution_based import MiniRocketClassifier
+    from aeon.regression.convolution_based import MiniRocketRegressor
+
+    cls = MiniRocketRegressor if regression else MiniRocketClassifier
+    return cls(random_state=seed, n_jobs=1)
+
+
+def run_fit(model, name, seed, params, fold=None, folds=5):
+    """Fit one model on one split; returns a record with scores and fit time."""
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    X, y = load(name, "train")
+    if fold is None:
+        X_test, y_test = load(name, "test")
     else:
-        score = float(np.sqrt(mean_squared_error(y_test, pred)))
-    record = {"dataset": name, "seed": seed, "score": float(score), "cpu_s": cpu, "wall_s": wall}
-    if search:
-        record["best_params"] = est.best_params_
-        est = est.best_estimator_
-    record["epochs"] = est.n_iter_
-    return record
-
-
-def ridge_rmse(name):
-    """Test RMSE of RidgeCV on the flattened series, raw and standardized."""
-    X_train, y_train = load(name, "train")
-    X_test, y_test = load(name, "test")
-    flat = [np.nan_to_num(X.reshape(len(X), -1)) for X in (X_train, X_test)]
-    alphas = np.logspace(-3, 6, 19)
-    scores = []
-    for model in (RidgeCV(alphas=alphas), make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))):
-        model.fit(flat[0], y_train)
-        scores.append(float(np.sqrt(mean_squared_error(y_test, model.predict(flat[1])))))
-    return scores
-
-
-def mean_rmse(name):
-    _, y_train = load(name, "train")
-    _, y_test = load(name, "test")
-    return float(np.sqrt(np.mean((y_test - np.mean(y_train)) ** 2)))
+        train, test = cv_splits(name, y, folds, seed)[fold]
+        X, X_test, y, y_test = X[train], X[test], y[train], y[test]
+    if model != "rnn":  # the peers take equal-length input: pad both to one length
+        length = max(X.shape[1], X_test.shape[1])
+        X, X_test = filled(X, length), filled(X_test, length)
+        if model == "ridge":
+            X, X_test = X.reshape(len(X), -1), X_test.reshape(len(X_test), -1)
+    estimator = make_model(model, name, seed, params)
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    seconds = time.perf_counter() - start
+    return {
+        "model": model,
+        "dataset": name,
+        "seed": seed,
+        "fold": fold,
+        "params": {k: repr(v) for k, v in params.items()},
+        "score": score(name, y_test, estimator.predict(X_test)),
+        "train_score": score(name, y, estimator.predict(X)),
+        "fit_seconds": seconds,
+        "epochs": getattr(estimator, "n_iter_", None),
+    }
 
 
 def parse_set(items):
@@ -166,144 +159,109 @@ def parse_set(items):
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set expects key=value, got {item!r}")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+            raise SystemExit(f"--set needs key=value, got {item!r}")
+        params[key] = ast.literal_eval(value)
     return params
 
 
-def summarize(records):
-    scores = np.array([r["score"] for r in records])
-    cpu = np.array([r["cpu_s"] for r in records])
-    wall = np.array([r["wall_s"] for r in records])
-    epochs = np.array([r["epochs"] for r in records])
-    return scores.mean(), scores.std(), cpu.mean(), cpu.max(), wall.mean(), epochs.mean()
+def mean_std(values):
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def fmt_ref(value):
-    return "–" if value is None else f"{value:.3f}"
-
-
-def print_tables(records, names, variants, seeds, base):
-    results = {}
-    for rec in records:
-        results.setdefault((rec["variant"], rec["dataset"]), []).append(rec)
-    print(f"\nTest scores over {seeds} seed(s); fit time per fit, one thread.")
-    if base:
-        print(f"Parameters set for every fit: {base}")
-    print()
-    print(
-        "| data set | metric | RNN (ours), mean ± std | FCN | TWIESN | "
-        "fit CPU s (mean / max) | fit wall s | epochs |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    ours = []
+def report_cv(records, names):
+    print("| data set | CV score (mean ± std over seeds) | fit s |")
+    print("|---|---|---|")
+    per_set = {}
     for name in names:
-        if ("default", name) not in results:
-            continue
-        _, task, fcn, twiesn = DATASETS[name]
-        mean, std, cpu, cpu_max, wall, epochs = summarize(results["default", name])
-        if task == "classification":
-            metric = "accuracy"
-            if fcn is not None:
-                ours.append((mean, fcn, twiesn))
-        else:
-            metric = "RMSE"
-        print(
-            f"| {name} | {metric} | {mean:.3f} ± {std:.3f} | {fmt_ref(fcn)} | "
-            f"{fmt_ref(twiesn)} | {cpu:.1f} / {cpu_max:.1f} | {wall:.1f} | {epochs:.0f} |"
-        )
-    if ours:
-        arr = np.array(ours)
-        print(
-            f"| mean of the 3 sets with published figures | accuracy | {arr[:, 0].mean():.3f} | "
-            f"{arr[:, 1].mean():.3f} | {arr[:, 2].mean():.3f} | | | |"
-        )
-    for name in names:
-        if DATASETS[name][1] == "regression":
-            raw, scaled = ridge_rmse(name)
-            print(
-                f"\n{name} test RMSE of RidgeCV on the flattened series: {raw:.4f}; "
-                f"after StandardScaler: {scaled:.4f}; predicting the training mean: "
-                f"{mean_rmse(name):.4f}"
-            )
+        rows = [r for r in records if r["dataset"] == name]
+        by_seed = {}
+        for r in rows:
+            by_seed.setdefault(r["seed"], []).append(r["score"])
+        seed_means = [np.mean(v) for v in by_seed.values()]
+        per_set[name] = np.mean(seed_means)
+        fit = np.median([r["fit_seconds"] for r in rows])
+        print(f"| {name} | {mean_std(seed_means)} | {fit:.1f} |")
+    classes = [per_set[n] for n in names if not is_regression(n)]
+    if classes:
+        print(f"\nMean CV accuracy over {len(classes)} classification sets: {np.mean(classes):.4f}")
 
-    shown = [v for v in variants if any((v, n) in results for n in names)]
-    if len(shown) > 1:
-        print("\nAblation: one default changed at a time (and the grid search, if run);")
-        print("mean ± std of the test score over seeds (accuracy, or RMSE for regression),")
-        print("mean fit CPU seconds.\n")
-        print("| variant | " + " | ".join(names) + " |")
-        print("|---|" + "---|" * len(names))
-        for variant in shown:
-            cells = []
-            for name in names:
-                if (variant, name) not in results:
-                    cells.append("")
-                    continue
-                mean, std, cpu, _, _, _ = summarize(results[variant, name])
-                digits = 3 if DATASETS[name][1] == "classification" else 4
-                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f} ({cpu:.0f} s)")
-            print(f"| {variant} | " + " | ".join(cells) + " |")
-    chosen = [r for r in records if "best_params" in r and r["dataset"] in names]
-    chosen.sort(key=lambda r: (names.index(r["dataset"]), r["seed"]))
-    if chosen:
-        print(f"\n{SEARCH_VARIANT}, parameters chosen by the search:")
-        for rec in chosen:
-            print(f"  {rec['dataset']}, seed {rec['seed']}: {rec['best_params']}")
+
+def report_test(records, names):
+    models = [m for m in ("rnn", "minirocket", "ridge") if any(r["model"] == m for r in records)]
+    head = " | ".join(f"{m} test | {m} fit s" for m in models)
+    print(f"| data set | rnn train | {head} |")
+    print("|---|---|" + "---|---|" * len(models))
+    means = {m: [] for m in models}
+    ratios = []
+    for name in names:
+        cells = []
+        fits = {}
+        for m in models:
+            rows = [r for r in records if r["dataset"] == name and r["model"] == m]
+            scores = [r["score"] for r in rows]
+            means[m].append(np.mean(scores))
+            fits[m] = np.median([r["fit_seconds"] for r in rows])
+            cells += [mean_std(scores), f"{fits[m]:.1f}"]
+        train = [r["train_score"] for r in records if r["dataset"] == name and r["model"] == "rnn"]
+        if "minirocket" in fits and "rnn" in fits:
+            ratios.append(fits["rnn"] / fits["minirocket"])
+        print(f"| {name} | {np.mean(train):.3f} | " + " | ".join(cells) + " |")
+    classes = [i for i, n in enumerate(names) if not is_regression(n)]
+    if classes:
+        cells = " | ".join(f"{np.mean([means[m][i] for i in classes]):.3f} | " for m in models)
+        print(f"| mean accuracy of {len(classes)} | | {cells}")
+    if ratios:
+        print(f"\nMedian ratio of RNN to MiniRocket fit time: {np.median(ratios):.1f}")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["cv", "test"])
+    parser.add_argument("--seeds", type=int, default=None, help="cv: 1, test: 3")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=1, help="fits run in parallel processes")
+    parser.add_argument("--datasets", default=",".join(CLASSIFICATION + REGRESSION))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--ablation", action="store_true")
-    parser.add_argument("--variants", default=None)
-    parser.add_argument("--search", action="store_true", help="also run the grid search row")
+    parser.add_argument("--peers", action="store_true", help="cv: also MiniRocket and ridge")
     parser.add_argument("--jsonl", default=None)
-    parser.add_argument(
-        "--report", default=None, metavar="FILE", help="print the tables of a --jsonl file"
-    )
+    parser.add_argument("--report", default=None, metavar="FILE", help="test: tables of a --jsonl file")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    unknown = set(names) - set(DATASETS)
-    if unknown:
-        raise SystemExit(f"unknown data sets {sorted(unknown)}; choose from {list(DATASETS)}")
-    base = parse_set(args.set)
-    if args.variants:
-        variants = {v: VARIANTS[v] for v in args.variants.split(",")}
-    elif args.ablation or args.report:
-        variants = dict(VARIANTS)
-    else:
-        variants = {"default": {}}
-    if args.search or args.report:
-        variants[SEARCH_VARIANT] = None  # not a change of parameters: a search
-
-    if args.report:
+    names = args.datasets.split(",")
+    if args.report:  # no fitting: the tables of records written by earlier runs
         with open(args.report) as fh:
-            records = [json.loads(line) for line in fh if line.strip()]
-        seeds = len({r["seed"] for r in records})
-        print_tables(records, names, variants, seeds, base)
-        return
-
+            records = [json.loads(line) for line in fh]
+        return report_test([r for r in records if r["fold"] is None], names)
+    params = parse_set(args.set)
+    seeds = args.seeds or (1 if args.command == "cv" else 3)
+    peers = args.command == "test" or args.peers
+    models = ["rnn"] + (["minirocket", "ridge"] if peers else [])
+    tasks = [
+        (model, name, seed, params if model == "rnn" else {}, fold)
+        for name in names
+        for seed in range(seeds)
+        for fold in (
+            range(len(cv_splits(name, load(name, "train")[1], args.folds, seed)))
+            if args.command == "cv"
+            else [None]
+        )
+        for model in models
+    ]
     records = []
-    for variant, change in variants.items():
-        params = {**base, **(change or {})}
-        for name in names:
-            for seed in range(args.seeds):
-                rec = fit_score(name, params, seed, search=change is None)
-                rec["variant"] = variant
-                records.append(rec)
-                print(json.dumps(rec), file=sys.stderr, flush=True)
-                if args.jsonl:
-                    with open(args.jsonl, "a") as fh:
-                        fh.write(json.dumps(rec) + "\n")
-    print_tables(records, names, variants, args.seeds, base)
+    for record in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+        delayed(run_fit)(model, name, seed, p, fold, args.folds)
+        for model, name, seed, p, fold in tasks
+    ):
+        records.append(record)
+        if args.jsonl:
+            with open(args.jsonl, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+    print(f"{args.command}: {params or 'defaults'}, seeds {seeds}\n")
+    if args.command == "cv":
+        for model in models:
+            print(f"## {model}")
+            report_cv([r for r in records if r["model"] == model], names)
+    else:
+        report_test(records, names)
 
 
 if __name__ == "__main__":

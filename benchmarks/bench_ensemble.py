@@ -12,7 +12,7 @@ networks built two ways:
 
 The three are timed interleaved in one process, best of ``--repeats`` rounds
 of ``--steps`` passes each; printed in milliseconds per pass, with the ratio to
-one network. ``benchmarks/README.md`` (fourth accuracy round) quotes a run.
+one network. ``benchmarks/README.md`` quotes a run.
 
 Run from the repository root::
 

@@ -9,11 +9,12 @@ repeated, on one thread:
   would);
 * ``sklrnn``: ``RNNClassifier.fit`` on the numpy array, with settings that do
   the same work as the raw loop (every one set explicitly, whatever the
-  defaults): one unidirectional layer, no dropout, ``early_stopping=False`` (no validation
-  split), ``clip_grad_norm=None`` (no clipping), ``standardize=False``,
-  ``lr_schedule=None``, ``frame_size=1`` (one recurrent step per time step),
-  ``readout="last"``, the same optimizer, learning rate, batch size and
-  number of epochs. Its time includes input validation and conversion;
+  defaults): one unidirectional layer, no dropout, ``early_stopping=False``
+  (no validation split), ``clip_grad_norm=None`` (no clipping),
+  ``standardize=False``, ``lr_schedule=None``, ``conv_channels=0`` (no
+  convolutional front end, so one recurrent step per time step),
+  ``readout="last"``, the same optimizer, learning rate, batch size and number
+  of epochs. Its time includes input validation and conversion;
 * ``skorch``: a plain ``skorch.NeuralNetClassifier`` with default data loading
   (``train_split=None``) wrapping the raw loop's module.
 
@@ -112,7 +113,7 @@ def fit_sklrnn(X, y, hidden_size, seed=0):
         early_stopping=False,
         clip_grad_norm=None,
         lr_schedule=None,
-        frame_size=1,
+        conv_channels=0,
         random_state=seed,
     ).fit(X, y)
 

@@ -148,7 +148,7 @@ def bench_intra_op(repeats):
                     batch_size=64,
                     max_epochs=1,
                     early_stopping=False,
-                    frame_size=1,
+                    conv_channels=0,
                     random_state=0,
                 ).fit(X, y)
                 return time.perf_counter() - start

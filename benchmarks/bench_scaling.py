@@ -7,10 +7,11 @@ a fresh subprocess on one thread, which:
    skorch are not counted), builds the data as float32 in chunks, and resets
    the peak-RSS counter of the process (``/proc/self/clear_refs``);
 2. times ``RNNClassifier.fit`` for **one epoch** (LSTM, hidden size 32,
-   unidirectional, batch 64, ``frame_size=1`` so that the network steps through every time
-   step, ``early_stopping=True`` -- so a 10% validation split and one
-   validation pass --, default standardization and gradient clipping), and
-   reads the peak RSS above the RSS before the fit (``VmHWM - VmRSS``);
+   unidirectional, batch 64, ``conv_channels=0`` -- no convolutional front
+   end, so that the network steps through every time step --,
+   ``early_stopping=True`` -- so a 10% validation split and one validation
+   pass --, the other parameters at their defaults), and reads the peak
+   RSS above the RSS before the fit (``VmHWM - VmRSS``);
 3. does the same for ``predict`` on the same data.
 
 The peak extra memory is compared with the size of the data as float32 and
@@ -81,7 +82,7 @@ def measure_point(n, n_timesteps):
             bidirectional=False,
             batch_size=BATCH,
             max_epochs=1,
-            frame_size=1,
+            conv_channels=0,
             early_stopping=True,
             random_state=0,
         )

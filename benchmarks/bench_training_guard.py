@@ -15,15 +15,8 @@ Run from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_training_guard.py
 
-Measured on a shared 2-core machine (three runs of 5 repeats, 10 epochs of
-16 batches): median fit time ratios guard / no guard between 0.91 and 1.07,
-that is within the noise of the measurement (the guard's own work is a few
-microseconds per batch and one copy per epoch of about 200 ms). The copy:
-1.2 to 1.5 ms for a 200,000-parameter GRU with ``copy.deepcopy`` of the
-optimizer state (earlier runs), 0.37 ms for the 400,000-parameter
-bidirectional GRU now that the tensors are cloned; for the default model, 83
-us (weights) and 94 us (Adam state) cloned against 225 us and 520 us with
-``copy.deepcopy``.
+``--repeats`` sets the number of interleaved fits per setting (default 5).
+``benchmarks/README.md`` quotes a run.
 """
 
 import argparse

@@ -19,19 +19,18 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import GradientNormClipping, LRScheduler, ProgressBar
-from torch.optim.lr_scheduler import ReduceLROnPlateau
+from skorch.callbacks import GradientNormClipping, ProgressBar
 
 from ._data import truncate, validate_sequences
-from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule
+from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule, front_end_strides
 from ._training import (
     EarlyStoppingIfValid,
     EpochCheckpoint,
     SequenceDataset,
     SequenceNet,
-    StopOnTrainingLoss,
     TrainingGuard,
     ValidationSplit,
+    WarmupCosine,
 )
 
 OPTIMIZERS = {
@@ -44,36 +43,18 @@ OPTIMIZERS = {
 # Values (float32) converted at a time by predict on big inputs: 16 MB.
 _PREDICT_CHUNK_VALUES = 1 << 22
 
-# Gradient steps the "auto" epoch budget aims for; early stopping usually ends
-# training well before.
-_AUTO_STEPS = 2000
-_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 20, 500
+# max_epochs="auto" aims at this many gradient steps, between these epochs
+# (benchmarks/accuracy.py, chosen by cross-validation on training splits).
+_AUTO_STEPS = 500
+_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 30, 300
 
-# frame_size="auto" joins consecutive steps so that the recurrent layers run
-# over at most this many steps (benchmarks/accuracy.py).
-_AUTO_FRAME_STEPS = 32
+# The front end strides and pools so that the recurrent layers run over at
+# most this many steps.
+_RECURRENT_STEPS = 32
 
-# lr_schedule="plateau": halve the learning rate after this many epochs
-# without improvement of the monitored loss, down to lr * _PLATEAU_MIN_LR.
-_PLATEAU_PATIENCE, _PLATEAU_MIN_LR = 10, 1e-3
-
-# n_networks="auto" trains this many networks, averaged, on fewer training
-# sequences than _AUTO_ENSEMBLE_SAMPLES, and one network on more
-# (benchmarks/accuracy.py: on small data the spread between single fits is
-# the largest error; on large data an ensemble's time counts in minutes).
-_AUTO_NETWORKS, _AUTO_ENSEMBLE_SAMPLES = 5, 1000
-
-# early_stopping="auto" holds out a validation set from this many training
-# sequences on; below, training stops when the training loss has not improved
-# by _TRAIN_LOSS_TOL for n_iter_no_change epochs (benchmarks/accuracy.py: a
-# validation set of a few sequences stops training too early).
-_AUTO_VALIDATION_SAMPLES = 1000
-_TRAIN_LOSS_TOL = 1e-4
-
-
-# Parameters added after models were first saved, with the values that
-# reproduce a model saved without them (pickles and save_model archives).
-_ADDED_PARAMS = {"n_networks": 1, "magnitude_scaling": 0.0}
+# lr_schedule="cosine" raises the learning rate linearly from 0 over this
+# fraction of the gradient steps, then lowers it to 0 along a cosine.
+_WARMUP_FRACTION = 0.05
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -121,18 +102,17 @@ class _BaseRNN(BaseEstimator):
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
-        "n_networks": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "magnitude_scaling": [Interval(Real, 0, 1, closed="left")],
+        "conv_channels": [Interval(Integral, 0, None, closed="left")],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "standardize": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
-        "frame_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"plateau"}), None],
+        "lr_schedule": [StrOptions({"cosine"}), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "early_stopping": ["boolean", StrOptions({"auto"})],
+        "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
@@ -146,28 +126,27 @@ class _BaseRNN(BaseEstimator):
 
     def __init__(
         self,
-        cell_type="gru",
-        hidden_size=32,
+        cell_type="lstm",
+        hidden_size=64,
         num_layers=1,
         bidirectional=True,
-        dropout=0.0,
-        readout="last",
+        dropout=0.2,
+        readout="mean_last",
         *,
+        conv_channels=64,
         n_networks=1,
-        magnitude_scaling=0.0,
         standardize=True,
         max_length=None,
-        frame_size="auto",
         optimizer="adam",
-        lr=1e-2,
-        lr_schedule="plateau",
+        lr=1e-3,
+        lr_schedule="cosine",
         weight_decay=0.0,
         batch_size=32,
         max_epochs="auto",
-        early_stopping="auto",
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=20,
-        clip_grad_norm=1.0,
+        clip_grad_norm=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -181,11 +160,10 @@ class _BaseRNN(BaseEstimator):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.readout = readout
+        self.conv_channels = conv_channels
         self.n_networks = n_networks
-        self.magnitude_scaling = magnitude_scaling
         self.standardize = standardize
         self.max_length = max_length
-        self.frame_size = frame_size
         self.optimizer = optimizer
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -232,18 +210,23 @@ class _BaseRNN(BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = self._resolve_device()
         if first:
-            self.frame_size_ = self._resolve_frame_size(int(lengths.max()))
-            self.n_networks_ = self._resolve_n_networks(len(X3) if full else None)
+            self.strides_ = front_end_strides(int(lengths.max()), _RECURRENT_STEPS)
+            self.n_networks_ = self.n_networks
             self.net_ = self._build_net(device)
         self.net_.train_split = None
-        self.net_.magnitude_scaling = self.magnitude_scaling
-        if full and self._holds_out(len(X3)):
+        n_train = len(X3)
+        if full and self.early_stopping:
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
+            n_train -= int(np.ceil(self.validation_fraction * n_train))
         dataset = SequenceDataset(X3, lengths, target, weights, device=self.net_.device)
         if full:
             epochs = self._epoch_budget(len(X3))
+        if self.lr_schedule == "cosine":
+            # The schedule spans the epochs of a full fit; partial_fit keeps lr.
+            steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
+            self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
         # Shuffling draws from a generator of this fit alone, so that fits in
         # parallel threads stay reproducible.
         self.net_.generator_ = torch.Generator().manual_seed(seed)
@@ -308,8 +291,11 @@ class _BaseRNN(BaseEstimator):
             net.generator_.set_state(state["generator"])
         # Applied by the checkpoint callback once the others have reset (a net
         # first fitted without a checkpoint has none: their state starts anew).
+        # A finished fit's callbacks are not carried over: continuing it is a
+        # new training call, with its own learning-rate schedule and patience,
+        # as warm_start without a checkpoint.
         callback = dict(net.callbacks_).get("checkpoint")
-        if callback is not None:
+        if callback is not None and state["epochs_left"] > 0:
             callback.resume_state_ = state
         return state["epochs_left"]
 
@@ -368,30 +354,11 @@ class _BaseRNN(BaseEstimator):
         scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
         return mean, scale
 
-    def _holds_out(self, n_samples):
-        """Whether a full fit on n_samples sequences holds out a validation set."""
-        if self.early_stopping == "auto":
-            return n_samples >= _AUTO_VALIDATION_SAMPLES
-        return self.early_stopping
-
-    def _resolve_frame_size(self, n_timesteps):
-        if self.frame_size != "auto":
-            return self.frame_size
-        return max(1, -(-n_timesteps // _AUTO_FRAME_STEPS))
-
-    def _resolve_n_networks(self, n_samples):
-        """Networks for a first fit on n_samples sequences (None: partial_fit)."""
-        if self.n_networks != "auto":
-            return self.n_networks
-        if n_samples is None or n_samples >= _AUTO_ENSEMBLE_SAMPLES:
-            return 1
-        return _AUTO_NETWORKS
-
     def _epoch_budget(self, n_samples):
         if self.max_epochs != "auto":
             return self.max_epochs
         n_batches = -(-n_samples // self.batch_size)
-        return int(np.clip(_AUTO_STEPS // n_batches, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS))
+        return int(np.clip(-(-_AUTO_STEPS // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS))
 
     def _build_net(self, device):
         # First, so that it checks each epoch before any callback acts on it.
@@ -412,37 +379,12 @@ class _BaseRNN(BaseEstimator):
                     ),
                 )
             )
-        if self.early_stopping == "auto":
-            callbacks.append(
-                (
-                    "training_loss_stopping",
-                    StopOnTrainingLoss(
-                        monitor="train_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=_TRAIN_LOSS_TOL,
-                        threshold_mode="abs",
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
-            )
         if self.verbose >= 2:
             # A per-batch progress bar for long epochs; PrintLog (skorch's
             # default, active when verbose > 0) still prints the epoch table.
             callbacks.append(("progress_bar", ProgressBar(detect_notebook=False)))
-        if self.lr_schedule == "plateau":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=ReduceLROnPlateau,
-                        monitor=_monitored_loss,
-                        factor=0.5,
-                        patience=_PLATEAU_PATIENCE,
-                        min_lr=self.lr * _PLATEAU_MIN_LR,
-                    ),
-                )
-            )
+        if self.lr_schedule == "cosine":
+            callbacks.append(("lr_schedule", WarmupCosine(warmup=_WARMUP_FRACTION)))
         if self.checkpoint is not None:  # after early stopping, to save its counters
             callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         callbacks.extend(self.callbacks or [])
@@ -464,7 +406,8 @@ class _BaseRNN(BaseEstimator):
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__readout=self.readout,
-            module__frame_size=self.frame_size_,
+            module__conv_channels=self.conv_channels,
+            module__strides=self.strides_,
             module__standardize=self.standardize,
             criterion=self._criterion(),
             criterion__reduction="mean",
@@ -590,10 +533,6 @@ class _BaseRNN(BaseEstimator):
                 InconsistentVersionWarning,
                 stacklevel=2,
             )
-        for name, value in _ADDED_PARAMS.items():  # pickled before they existed
-            state.setdefault(name, value)
-        if "net_" in state:
-            state.setdefault("n_networks_", 1)
         if isinstance(state.get("net_"), bytes):
             try:
                 state["net_"] = pickle.loads(state["net_"])
@@ -617,12 +556,6 @@ def _changed_versions(saved, current):
         if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
     ]
     return ", ".join(differ)
-
-
-def _monitored_loss(net):
-    """The loss the learning-rate schedule watches: validation loss, else training loss."""
-    row = net.history[-1]
-    return row["valid_loss"] if "valid_loss" in row else row["train_loss"]
 
 
 def _silent(*args, **kwargs):

@@ -6,19 +6,202 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS"]
+__all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
-READOUTS = ("last", "mean", "max", "attention")
+READOUTS = ("mean_last", "last", "mean", "max", "attention")
+
+# Kernel sizes of the three convolution blocks of the front end (as in the
+# fully convolutional network of Wang et al., 2017, which LSTM-FCN builds on).
+_KERNELS = (7, 5, 3)
+
+
+def front_end_strides(n_timesteps, max_steps, max_input_steps=512):
+    """Striding of the convolutional front end for sequences of ``n_timesteps``.
+
+    The first convolution strides by ``ceil(n_timesteps / max_input_steps)``;
+    max pooling after the first and the second block then leaves at most
+    ``max_steps`` steps for the recurrent layers.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Length of the longest training sequence.
+    max_steps : int
+        Most steps the recurrent layers should run over.
+    max_input_steps : int, default=512
+        Most steps the convolutions should run over.
+
+    Returns
+    -------
+    strides : tuple of 3 ints
+        Stride of the first convolution, then the two pooling sizes.
+
+    Examples
+    --------
+    >>> from sklrnn._module import front_end_strides
+    >>> front_end_strides(24, 32)
+    (1, 1, 1)
+    >>> front_end_strides(2000, 32)
+    (4, 4, 4)
+    """
+    stride = -(-n_timesteps // max_input_steps)
+    steps = -(-n_timesteps // stride)
+    pool = -(-steps // max_steps)
+    first = math.ceil(math.sqrt(pool))
+    return (stride, first, -(-pool // first))
+
+
+def _downsampled(lengths, factor):
+    """Lengths after a stride or ceil-mode pooling by ``factor``."""
+    return lengths if factor == 1 else (lengths + factor - 1) // factor
+
+
+def _valid_mask(lengths, steps, device):
+    """Boolean (batch, 1, steps): True at the valid steps of each sequence."""
+    return (torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None])[:, None]
+
+
+def _gather_steps(values, index):
+    """``values[b, index[b, t], :]`` for a (batch, time, width) tensor."""
+    return torch.gather(values, 1, index[:, :, None].expand(-1, -1, values.shape[2]))
+
+
+def _is_exporting():
+    """Whether torch.export is tracing the module (False on torch without the query)."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return bool(is_exporting and is_exporting())
+
+
+def _one_layer(
+    x: torch.Tensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor,
+    bias_hh: torch.Tensor,
+    cell_type: str,
+) -> torch.Tensor:
+    """Outputs of one recurrent layer and direction over (batch, time, features) ``x``.
+
+    The operator that nn.RNN, nn.LSTM and nn.GRU call, for one layer and
+    direction from a zero initial state.
+    """
+    h0 = x.new_zeros(1, x.shape[0], weight_hh.shape[1])
+    params = [weight_ih, weight_hh, bias_ih, bias_hh]
+    args = (params, True, 1, 0.0, False, False, True)
+    if cell_type == "lstm":
+        return torch.lstm(x, (h0, h0), *args)[0]
+    layer = {"gru": torch.gru, "rnn": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}[cell_type]
+    return layer(x, h0, *args)[0]
+
+
+# The same, as an operator of its own for export: torch.export keeps it whole
+# whatever the number of steps (torch's own decompositions of the recurrent
+# operators unroll the time loop, or fail on lengths the front end derives),
+# and sklrnn's ONNX export maps it to ONNX's RNN, LSTM or GRU. It has no
+# gradient: eager code calls _one_layer.
+_exported_layer = torch.library.custom_op("sklrnn::recurrent_layer", mutates_args=())(_one_layer)
+
+
+@_exported_layer.register_fake
+def _(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
+    return x.new_empty(x.shape[0], x.shape[1], weight_hh.shape[1])
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """Batch normalization over channels whose batch statistics skip padding.
+
+    In training, the mean and variance of each channel come from the valid
+    steps of the batch only, so that the amount of padding never changes the
+    result; the running statistics that evaluation uses are updated from
+    them as by :class:`torch.nn.BatchNorm1d`.
+    """
+
+    def forward(self, x, mask):
+        if not self.training:
+            return super().forward(x)
+        count = mask.sum() * 1.0
+        mean = (x * mask).sum(dim=(0, 2)) / count
+        centred = (x - mean[:, None]) * mask
+        var = (centred * centred).sum(dim=(0, 2)) / count
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            unbiased = var * (count / (count - 1)) if count > 1 else var
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(unbiased, self.momentum)
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return (x - mean[:, None]) * scale[:, None] + self.bias[:, None]
+
+
+class ConvFrontEnd(nn.Module):
+    """Three convolution blocks that extract local shape and shorten the sequence.
+
+    Each block is a convolution without bias, batch normalization over the
+    valid steps, ReLU and a mask that zeroes the padding; the first
+    convolution strides by ``strides[0]``, and max pooling by ``strides[1]``
+    and ``strides[2]`` follows the first two blocks. The lengths follow every
+    stride and pooling, and a padded step never reaches a valid one: a
+    sequence gives the same output whatever padding follows it.
+
+    Parameters
+    ----------
+    n_features : int
+        Channels of the input.
+    channels : int
+        Channels of every convolution.
+    strides : tuple of 3 ints
+        See :func:`front_end_strides`.
+    """
+
+    def __init__(self, n_features, channels, strides):
+        super().__init__()
+        self.strides = tuple(int(s) for s in strides)
+        widths = (n_features, channels, channels, channels)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(
+                widths[i],
+                widths[i + 1],
+                k,
+                stride=self.strides[0] if i == 0 else 1,
+                padding=k // 2,
+                bias=False,
+            )
+            for i, k in enumerate(_KERNELS)
+        )
+        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in _KERNELS)
+
+    def forward(self, X, lengths):
+        """Map (batch, steps, n_features) to (batch, fewer steps, channels) and lengths."""
+        x = X.transpose(1, 2)
+        mask = _valid_mask(lengths, x.shape[2], x.device)
+        x = x * mask  # the convolution's zero padding, wherever a sequence ends
+        pools = (self.strides[1], self.strides[2], 1)
+        for conv, norm, pool in zip(self.convs, self.norms, pools, strict=True):
+            x = conv(x)
+            if conv.stride[0] > 1:
+                lengths = _downsampled(lengths, conv.stride[0])
+            mask = _valid_mask(lengths, x.shape[2], x.device)
+            # After ReLU every value is >= 0, so zeroed padding never wins a max
+            # pool over a window that holds at least one valid step.
+            x = torch.relu(norm(x, mask)) * mask
+            if pool > 1:
+                # As max_pool1d, whose output length torch.export cannot
+                # leave symbolic: the pooled axis as the height of an image.
+                x = nn.functional.max_pool2d(x[..., None], (pool, 1), ceil_mode=True)[..., 0]
+                lengths = _downsampled(lengths, pool)
+        return x.transpose(1, 2), lengths
 
 
 class RNNModule(nn.Module):
-    """Recurrent network with a sequence readout and a linear head.
+    """Convolutional front end, recurrent layers, a sequence readout and a linear head.
 
     The input is standardized with fixed per-feature statistics (buffers set by
-    the estimator), run through stacked recurrent layers as a packed batch so
-    that padding never reaches the cells, summarized over the valid steps of
-    each sequence, and mapped to ``n_outputs`` values.
+    the estimator), turned by :class:`ConvFrontEnd` into a shorter sequence of
+    local-shape features, run through stacked recurrent layers so that padding
+    never reaches a valid step (as a packed batch in training; in evaluation,
+    for prediction and export, by a computation that is the same for every
+    batch), summarized over the valid steps of each sequence, and mapped to
+    ``n_outputs`` values.
 
     Parameters
     ----------
@@ -26,56 +209,54 @@ class RNNModule(nn.Module):
         Number of features per time step.
     n_outputs : int
         Size of the output: number of classes or of regression targets.
-    cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
+    cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="lstm"
         Recurrent cell: Elman with tanh or ReLU, LSTM or GRU.
     hidden_size : int, default=64
         Size of the hidden state of each layer and direction.
     num_layers : int, default=1
         Number of stacked recurrent layers.
-    bidirectional : bool, default=False
+    bidirectional : bool, default=True
         Whether each layer also reads the sequence backwards.
-    dropout : float, default=0.0
+    dropout : float, default=0.2
         Dropout between stacked layers and before the head.
-    readout : {"last", "mean", "max", "attention"}, default="last"
+    readout : {"mean_last", "last", "mean", "max", "attention"}, default="mean_last"
         How the per-step outputs become one vector per sequence: the state at
         the last valid step (and, when bidirectional, the backward state at
-        the first step), the mean or the max over valid steps, or an
-        attention-weighted mean over valid steps.
-    frame_size : int, default=1
-        Number of consecutive time steps joined into one input vector of the
-        recurrent layers (frame stacking): the network runs over
-        ``ceil(n_timesteps / frame_size)`` steps of ``frame_size * n_features``
-        values.
+        the first step), the mean or the max over valid steps, an
+        attention-weighted mean over valid steps, or ``"mean_last"``, the mean
+        joined with the last states.
+    conv_channels : int, default=64
+        Channels of the convolutional front end; 0 feeds the standardized
+        input to the recurrent layers directly.
+    strides : tuple of 3 ints, default=(1, 1, 1)
+        Striding of the front end, from :func:`front_end_strides`.
     standardize : bool, default=True
         Whether the input is standardized with the statistics of
-        :meth:`set_standardization`; when False the input goes to the
-        recurrent layers as it is.
+        :meth:`set_standardization`; when False the input goes in as it is.
 
     Examples
     --------
     >>> import torch
     >>> from sklrnn._module import RNNModule
-    >>> module = RNNModule(n_features=3, n_outputs=2, cell_type="lstm")
+    >>> module = RNNModule(n_features=3, n_outputs=2, cell_type="gru")
     >>> X = torch.zeros(4, 10, 3)
     >>> lengths = torch.tensor([10, 7, 3, 1])
     >>> module(X, lengths).shape
     torch.Size([4, 2])
     """
 
-    # Modules pickled before the standardize argument existed standardize.
-    standardize = True
-
     def __init__(
         self,
         n_features,
         n_outputs,
-        cell_type="gru",
+        cell_type="lstm",
         hidden_size=64,
         num_layers=1,
-        bidirectional=False,
-        dropout=0.0,
-        readout="last",
-        frame_size=1,
+        bidirectional=True,
+        dropout=0.2,
+        readout="mean_last",
+        conv_channels=64,
+        strides=(1, 1, 1),
         standardize=True,
     ):
         super().__init__()
@@ -87,10 +268,12 @@ class RNNModule(nn.Module):
         extra = {"nonlinearity": "relu"} if cell_type == "rnn_relu" else {}
         self.cell_type = cell_type
         self.readout = readout
-        self.frame_size = int(frame_size)
         self.standardize = bool(standardize)
+        self.front_end = (
+            ConvFrontEnd(n_features, conv_channels, strides) if conv_channels else None
+        )
         self.rnn = rnn_class[cell_type](
-            n_features * self.frame_size,
+            conv_channels or n_features,
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -101,7 +284,7 @@ class RNNModule(nn.Module):
         width = hidden_size * (2 if bidirectional else 1)
         self.attention = nn.Linear(width, 1) if readout == "attention" else None
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(width, n_outputs)
+        self.head = nn.Linear(width * (2 if readout == "mean_last" else 1), n_outputs)
         self.register_buffer("input_mean", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
         self._reset_recurrent_weights()
@@ -129,14 +312,14 @@ class RNNModule(nn.Module):
         Parameters
         ----------
         mean : array-like of shape (n_features,)
-            Subtracted from each feature before the recurrent layers.
+            Subtracted from each feature before the network.
         scale : array-like of shape (n_features,)
             Divides each feature after the mean is subtracted.
         """
         self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
         self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
 
-    def forward(self, X, lengths, scale=None):
+    def forward(self, X, lengths):
         """Map padded sequences to outputs.
 
         Parameters
@@ -145,79 +328,102 @@ class RNNModule(nn.Module):
             Sequences; values past each sequence's length are ignored.
         lengths : Tensor of shape (batch,), int64, on the CPU
             True length of each sequence, between 1 and n_timesteps.
-        scale : Tensor of shape (batch,), default=None
-            Factors that multiply each sequence's deviations from the input
-            mean (magnitude-scaling augmentation in training).
 
         Returns
         -------
         Tensor of shape (batch, n_outputs)
         """
-        # The path (packed or not) is chosen in Python, and packing is skipped
-        # when all sequences are equally long. One conversion of the (CPU)
-        # lengths to a list costs less than reductions and int() round trips.
-        values = lengths.tolist()
-        shortest, longest = min(values), max(values)
-        ragged = shortest != longest
-        if longest < X.shape[1]:
-            X = X[:, :longest]
-        if scale is not None:
-            X = torch.addcmul(self.input_mean, X - self.input_mean, scale[:, None, None])
+        if not _is_exporting():
+            # Steps past the longest sequence hold only padding: drop them.
+            longest = int(lengths.max())
+            if longest < X.shape[1]:
+                X = X[:, :longest]
         if self.standardize:
-            X = (X - self.input_mean).div_(self.input_scale)
-        if self.frame_size > 1:
-            X, lengths = self._stack_frames(X, lengths, ragged)
-            k = self.frame_size
-            shortest, longest = -(-shortest // k), -(-longest // k)
-            ragged = shortest != longest
-        if ragged:
+            X = (X - self.input_mean) / self.input_scale
+        if self.front_end is not None:
+            X, lengths = self.front_end(X, lengths)
+        if self.training:
+            out, last = self._recurrent_packed(X, lengths)
+        else:
+            out, last = self._recurrent_masked(X, lengths)
+        summary = self._readout(out, last, lengths)
+        return self.head(self.dropout(summary))
+
+    def _recurrent_packed(self, X, lengths):
+        """Per-step outputs (zero past each end) and final states of the recurrent layers.
+
+        The training path: a ragged batch runs packed, so that the cells never
+        see padding, and nn.RNN applies its dropout between layers. The final
+        states are those of the last layer: the forward direction's at each
+        sequence's last valid step, joined, when bidirectional, with the
+        backward direction's at its first step.
+        """
+        longest = X.shape[1]
+        if bool((lengths != longest).any()):
             packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=longest)
         else:
             out, state = self.rnn(X)
-        if self.readout == "last":
-            h = state[0] if self.cell_type == "lstm" else state
-            if self.rnn.bidirectional:
-                summary = torch.cat([h[-2], h[-1]], dim=1)
-            else:
-                summary = h[-1]
-        else:
-            summary = self._pool(out, lengths, longest, ragged)
-        if self.dropout.p:
-            summary = self.dropout(summary)
-        return self.head(summary)
+        h = state[0] if self.cell_type == "lstm" else state
+        last = torch.cat([h[-2], h[-1]], dim=1) if self.rnn.bidirectional else h[-1]
+        return out, last
 
-    def _stack_frames(self, X, lengths, ragged):
-        """Join every ``frame_size`` consecutive steps into one step of the RNN.
+    def _recurrent_masked(self, X, lengths):
+        """What :meth:`_recurrent_packed` computes, by the same operations for every batch.
 
-        A sequence's last frame may end past the sequence: those steps hold
-        zeros, the standardized mean.
+        The evaluation path, for prediction and export. Each layer and
+        direction runs as one call over the whole padded time axis, with the
+        weights of ``self.rnn``: padding follows the valid steps, so it never
+        reaches a valid step of the forward direction, and the backward
+        direction reads each sequence reversed within its own length. Nothing
+        depends on the values of ``lengths`` but the data, so torch.export can
+        capture it (packing cannot be), and every step runs on every sequence
+        of the batch, so that a sequence's result does not depend on the
+        lengths of the others (a packed batch shrinks step by step, which
+        changes the rounding of its matrix products).
         """
-        k = self.frame_size
-        batch, steps, n_features = X.shape
-        if ragged:
-            valid = torch.arange(steps, device=X.device)[None, :] < lengths.to(X.device)[:, None]
-            X = X * valid[..., None]
-        if steps % k:
-            X = nn.functional.pad(X, (0, 0, 0, k - steps % k))
-        return X.reshape(batch, -1, k * n_features), (lengths + k - 1) // k
+        rnn = self.rnn
+        lengths = lengths.to(X.device)
+        steps = torch.arange(X.shape[1], device=X.device)
+        valid = steps[None, :] < lengths[:, None]
+        # Position of each step in its sequence reversed within its length;
+        # padding steps stay where they are. The permutation is its own inverse.
+        reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps)
+        out = X
+        for layer in range(rnn.num_layers):
+            h = self._layer(out, layer, "")
+            if rnn.bidirectional:
+                back = self._layer(_gather_steps(out, reverse), layer, "_reverse")
+                h = torch.cat([h, _gather_steps(back, reverse)], dim=2)
+            out = h
+        out = out * valid[..., None]
+        last = _gather_steps(out, (lengths - 1)[:, None])[:, 0]
+        if rnn.bidirectional:
+            size = rnn.hidden_size
+            last = torch.cat([last[:, :size], out[:, 0, size:]], dim=1)
+        return out, last
 
-    def _pool(self, out, lengths, longest, ragged):
-        if ragged:
-            steps = torch.arange(longest, device=out.device)
-            mask = steps[None, :] < lengths.to(out.device)[:, None]
-        if self.readout == "mean":
-            if ragged:  # pad_packed_sequence leaves zeros past each end
-                return out.sum(dim=1) / lengths.to(out)[:, None]
-            return out.mean(dim=1)
+    def _layer(self, x, layer, suffix):
+        """Outputs of one direction (``suffix`` "" or "_reverse") of one layer over ``x``."""
+        params = [
+            getattr(self.rnn, f"{name}_l{layer}{suffix}")
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
+        run = _exported_layer if _is_exporting() else _one_layer
+        return run(x, *params, self.cell_type)
+
+    def _readout(self, out, last, lengths):
+        if self.readout == "last":
+            return last
+        if self.readout in ("mean_last", "mean"):
+            # Outputs are zero past each end.
+            mean = out.sum(dim=1) / lengths.to(out)[:, None]
+            return torch.cat([mean, last], dim=1) if self.readout == "mean_last" else mean
+        mask = _valid_mask(lengths, out.shape[1], out.device)[:, 0]
         if self.readout == "max":
-            if ragged:
-                out = out.masked_fill(~mask[..., None], float("-inf"))
-            return out.max(dim=1).values
-        scores = self.attention(out).squeeze(-1)
-        if ragged:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            return out.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
         return torch.bmm(weights[:, None, :], out).squeeze(1)
 
@@ -266,15 +472,13 @@ class RNNEnsemble(nn.Module):
         for network in self.networks:
             network.set_standardization(mean, scale)
 
-    def forward(self, X, lengths, scale=None):
+    def forward(self, X, lengths):
         """Map padded sequences to outputs.
 
         Parameters
         ----------
         X, lengths
             As for :meth:`RNNModule.forward`.
-        scale : Tensor of shape (batch, n_networks), default=None
-            Magnitude-scaling factors, one column per network.
 
         Returns
         -------
@@ -282,13 +486,7 @@ class RNNEnsemble(nn.Module):
         network's outputs; of shape (batch, n_outputs) in evaluation mode,
         the combined outputs.
         """
-        outputs = torch.stack(
-            [
-                network(X, lengths, None if scale is None else scale[:, i])
-                for i, network in enumerate(self.networks)
-            ],
-            dim=-1,
-        )
+        outputs = torch.stack([network(X, lengths) for network in self.networks], dim=-1)
         if self.training:
             return outputs
         if self.average == "outputs":

@@ -1,17 +1,17 @@
 """Export of fitted estimators to ONNX.
 
-The torch module's ``forward`` picks its path in Python (``int(lengths.max())``,
-packed sequences only for ragged batches), which a graph exporter cannot
-follow. Export therefore goes through :class:`_ExportModule`, a module with
-the same weights whose computation is the same for every batch: each
-recurrent layer and direction runs as a one-layer cell over the whole padded
-time axis, the backward direction on each sequence reversed within its own
-length, and the readout gathers or masks the valid steps. Its outputs equal
-the estimator's for equal-length and ragged batches alike.
+The graph runs the fitted module's own ``forward`` (:class:`~sklrnn.RNNModule`
+or :class:`~sklrnn._module.RNNEnsemble`, in evaluation mode), captured by
+torch's ``torch.export``-based exporter (``torch.onnx.export(dynamo=True)``).
+While it is exported, the module evaluates its recurrent layers by one
+computation for every batch (``RNNModule._recurrent_masked``) instead of
+packing ragged batches; its outputs equal the estimator's. A thin wrapper
+around it turns sklrnn's NaN-padded input into padded sequences and lengths,
+applies ``max_length``, and maps the outputs to probabilities or to the
+target's scale, as ``predict_proba`` and ``predict`` do.
 """
 
 import copy
-import io
 import json
 import os
 import warnings
@@ -25,101 +25,25 @@ from ._base import _BaseRNN
 
 __all__ = ["export_onnx"]
 
-_RNN_CLASSES = {"rnn": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Warnings that torch's exporter raises on every export about torch's own
+# internals (its pytree handling), not about the model; any other warning
+# still reaches the caller.
+_TORCH_INTERNAL_WARNINGS = ((FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),)
 
 
-def _single_layer(module, layer, suffix):
-    """A one-layer, one-direction copy of layer ``layer`` of ``module.rnn``."""
-    rnn = module.rnn
-    extra = {"nonlinearity": "relu"} if module.cell_type == "rnn_relu" else {}
-    in_size = rnn.input_size if layer == 0 else rnn.hidden_size * (2 if rnn.bidirectional else 1)
-    cell = _RNN_CLASSES[module.cell_type](
-        in_size, rnn.hidden_size, batch_first=True, bias=rnn.bias, **extra
-    )
-    state = {}
-    for name in cell.state_dict():  # weight_ih_l0, bias_hh_l0, ...
-        state[name] = getattr(rnn, name.replace("_l0", f"_l{layer}") + suffix).detach().clone()
-    cell.load_state_dict(state)
-    return cell
+class _PredictionGraph(nn.Module):
+    """What the ONNX graph computes: NaN-padded input to predictions.
 
-
-class _ExportNetwork(nn.Module):
-    """Export-only twin of one fitted :class:`~sklrnn.RNNModule`, from the
-    standardized input on: the recurrent layers, the readout and the head."""
-
-    def __init__(self, module):
-        super().__init__()
-        self.cell_type = module.cell_type
-        self.readout = module.readout
-        self.bidirectional = module.rnn.bidirectional
-        self.hidden_size = module.rnn.hidden_size
-        self.frame_size = module.frame_size
-        self.forward_cells = nn.ModuleList(
-            _single_layer(module, i, "") for i in range(module.rnn.num_layers)
-        )
-        self.backward_cells = nn.ModuleList(
-            _single_layer(module, i, "_reverse")
-            for i in (range(module.rnn.num_layers) if self.bidirectional else [])
-        )
-        self.attention = module.attention
-        self.head = module.head
-
-    def forward(self, h, lengths, steps, valid, reverse):
-        if self.frame_size > 1:
-            h, lengths, steps = self._stack_frames(h, lengths, steps, valid)
-            valid = steps[None, :] < lengths[:, None]
-            reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
-        for i, cell in enumerate(self.forward_cells):
-            out = cell(h)[0]
-            if self.bidirectional:
-                back = self.backward_cells[i](_gather_steps(h, reverse))[0]
-                out = torch.cat([out, _gather_steps(back, reverse)], dim=2)
-            h = out
-        return self.head(self._summarize(h, lengths, valid))
-
-    def _stack_frames(self, h, lengths, steps, valid):
-        # Join frame_size consecutive steps, as RNNModule does: zeros past each
-        # sequence's end, and past the last step up to a whole frame.
-        k = self.frame_size
-        h = nn.functional.pad(h * valid[..., None].to(h.dtype), (0, 0, 0, k - 1))
-        starts = steps[::k]
-        index = (starts[:, None] + torch.arange(k)[None, :]).reshape(-1)
-        h = h[:, index].reshape(h.shape[0], -1, k * h.shape[2])
-        return h, (lengths + k - 1) // k, starts // k
-
-    def _summarize(self, out, lengths, valid):
-        if self.readout == "last":
-            last = _gather_steps(out, (lengths - 1)[:, None])[:, 0]
-            if not self.bidirectional:
-                return last
-            # The backward direction ends at each sequence's first step.
-            size = self.hidden_size
-            return torch.cat([last[:, :size], out[:, 0, size:]], dim=1)
-        mask = valid[..., None]
-        if self.readout == "mean":
-            return (out * mask).sum(dim=1) / lengths[:, None].to(out.dtype)
-        if self.readout == "max":
-            return out.masked_fill(~mask, float("-inf")).amax(dim=1)
-        scores = self.attention(out).squeeze(-1).masked_fill(~valid, float("-inf"))
-        weights = torch.softmax(scores, dim=1)
-        return torch.bmm(weights[:, None, :], out).squeeze(1)
-
-
-class _ExportModule(nn.Module):
-    """Export-only twin of a fitted :class:`~sklrnn.RNNModule` or ensemble.
-
-    Takes one NaN-padded float32 batch ``(batch, time, features)`` and returns
-    class probabilities (classifier) or predictions on the target's scale
-    (regressor); an ensemble's networks are averaged as in its evaluation.
+    Takes one NaN-padded float32 batch ``(batch, time, features)``, finds the
+    lengths (one past the last step that is not all NaN), keeps the most
+    recent ``max_length`` steps, runs the fitted module and returns class
+    probabilities (classifier) or predictions on the target's scale
+    (regressor).
     """
 
     def __init__(self, module, *, kind, max_length=None, y_mean=None, y_scale=None, squeeze=False):
         super().__init__()
-        module = module.eval()
-        networks = getattr(module, "networks", [module])
-        self.networks = nn.ModuleList(_ExportNetwork(network) for network in networks)
-        self.register_buffer("input_mean", networks[0].input_mean.detach().clone())
-        self.register_buffer("input_scale", networks[0].input_scale.detach().clone())
+        self.module = module
         self.kind = kind
         self.max_length = max_length
         self.squeeze = squeeze
@@ -130,37 +54,65 @@ class _ExportModule(nn.Module):
     def forward(self, X):
         steps = torch.arange(X.shape[1], device=X.device)
         valid_step = ~torch.isnan(X).all(dim=2)
-        # Length = one past the last step that is not all NaN.
         lengths = ((steps[None, :] + 1) * valid_step.to(steps.dtype)).amax(dim=1)
         X = torch.nan_to_num(X, nan=0.0)
         if self.max_length is not None:
-            X, lengths, steps = self._truncate(X, lengths, steps)
-        valid = steps[None, :] < lengths[:, None]
-        # Position of each step in its sequence reversed within its length;
-        # padding steps stay where they are. The permutation is its own inverse.
-        reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps[None, :])
-        h = (X - self.input_mean) / self.input_scale
-        outs = torch.stack([net(h, lengths, steps, valid, reverse) for net in self.networks])
+            X, lengths = self._truncate(X, lengths, steps)
+        out = self.module(X, lengths)
         if self.kind == "classifier":
-            return torch.softmax(outs, dim=2).mean(dim=0)
-        out = outs.mean(dim=0) * self.y_scale + self.y_mean
+            # An ensemble's output is already the log of its mean probabilities.
+            return torch.softmax(out, dim=1)
+        out = out * self.y_scale + self.y_mean
         return out[:, 0] if self.squeeze else out
 
     def _truncate(self, X, lengths, steps):
-        # Keep the most recent max_length steps of each sequence, moved to the start.
+        # The most recent max_length steps of each sequence, moved to the
+        # start; the steps after them become padding, which the module ignores
+        # (no slicing: the time axis keeps one symbolic size).
         start = (lengths - self.max_length).clamp(min=0)
         index = (start[:, None] + steps[None, :]).clamp(max=X.shape[1] - 1)
-        X = _gather_steps(X, index)[:, : self.max_length]
-        return X, lengths.clamp(max=self.max_length), steps[: self.max_length]
+        X = torch.gather(X, 1, index[:, :, None].expand(-1, -1, X.shape[2]))
+        return X, lengths.clamp(max=self.max_length)
 
 
-def _gather_steps(values, index):
-    """``values[b, index[b, t], :]`` for a (batch, time, width) tensor."""
-    index = index[:, :, None].expand(-1, -1, values.shape[2])
-    return torch.gather(values, 1, index)
+# Gate blocks of torch's weights in the order ONNX's operators want them:
+# torch stacks LSTM gates as (input, forget, cell, output) and ONNX as (input,
+# output, forget, cell); GRU gates as (reset, update, new) and ONNX as
+# (update, reset, hidden).
+_ONNX_GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2), "rnn": (0,), "rnn_relu": (0,)}
 
 
-def _export_module(estimator):
+def _recurrent_layer_onnx(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type: str):
+    """ONNX translation of ``sklrnn::recurrent_layer``: ONNX's ``RNN``, ``LSTM`` or ``GRU``."""
+    from onnxscript import opset18 as op
+
+    order = _ONNX_GATE_ORDER[cell_type]
+    hidden_size = weight_hh.shape[1]
+
+    def onnx_gates(tensor):
+        if len(order) == 1:
+            return tensor
+        blocks = [op.Slice(tensor, [i * hidden_size], [(i + 1) * hidden_size], [0]) for i in order]
+        return op.Concat(*blocks, axis=0)
+
+    W = op.Unsqueeze(onnx_gates(weight_ih), [0])  # (1 direction, gates * hidden, inputs)
+    R = op.Unsqueeze(onnx_gates(weight_hh), [0])
+    B = op.Unsqueeze(op.Concat(onnx_gates(bias_ih), onnx_gates(bias_hh), axis=0), [0])
+    sequence = op.Transpose(x, perm=[1, 0, 2])  # (time, batch, features)
+    if cell_type == "lstm":
+        Y, _, _ = op.LSTM(sequence, W, R, B, hidden_size=hidden_size)
+    elif cell_type == "gru":
+        # linear_before_reset=1 is torch's GRU: the reset gate multiplies the
+        # recurrent term after its bias.
+        Y, _ = op.GRU(sequence, W, R, B, hidden_size=hidden_size, linear_before_reset=1)
+    else:
+        activation = "Relu" if cell_type == "rnn_relu" else "Tanh"
+        Y, _ = op.RNN(sequence, W, R, B, hidden_size=hidden_size, activations=[activation])
+    # Y: (time, 1 direction, batch, hidden) -> (batch, time, hidden)
+    return op.Transpose(op.Squeeze(Y, [1]), perm=[1, 0, 2])
+
+
+def _prediction_graph(estimator):
     kind = "classifier" if hasattr(estimator, "classes_") else "regressor"
     extra = {}
     if kind == "regressor":
@@ -169,10 +121,10 @@ def _export_module(estimator):
             "y_scale": estimator._y_scale,
             "squeeze": bool(estimator._y_1d),
         }
-    # A CPU copy: the estimator's own module stays where it is.
-    module = copy.deepcopy(estimator.net_.module_).to("cpu")
-    wrapper = _ExportModule(module, kind=kind, max_length=estimator.max_length, **extra)
-    return wrapper.eval(), kind
+    # A CPU copy: the estimator's own module stays where and as it is.
+    module = copy.deepcopy(estimator.net_.module_).to("cpu").eval()
+    graph = _PredictionGraph(module, kind=kind, max_length=estimator.max_length, **extra)
+    return graph.eval(), kind
 
 
 def export_onnx(estimator, path, *, opset_version=18, example_length=None):
@@ -185,26 +137,29 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     ``(batch, n_classes)``, equal to ``predict_proba`` (columns in the order of
     ``classes_``, which the model's metadata also records); a regressor's
     returns ``predictions``, equal to ``predict``. Standardization of the
-    input and of the target and ``max_length`` truncation are in the graph.
+    input and of the target, the convolutional front end and ``max_length``
+    truncation are in the graph.
 
-    Requires the ``onnx`` package (``pip install "sklrnn[onnx]"``, which also
-    installs ``onnxruntime`` to run the result). The graph is written by
-    torch's TorchScript-based exporter (``torch.onnx.export(dynamo=False)``),
-    which maps the recurrent layers to ONNX's own ``RNN``, ``LSTM`` and
-    ``GRU`` operators.
+    Requires the ``onnx`` and ``onnxscript`` packages (``pip install
+    "sklrnn[onnx]"``, which also installs ``onnxruntime`` to run the result).
+    The graph is captured by torch's ``torch.export``-based exporter
+    (``torch.onnx.export(dynamo=True)``) from the module's own ``forward``;
+    the recurrent layers become ONNX's ``RNN``, ``LSTM`` and ``GRU`` operators.
 
     Parameters
     ----------
     estimator : RNNClassifier or RNNRegressor
         A fitted sklrnn estimator, with every cell type, readout, number of
-        layers and direction supported.
+        layers and direction supported, with or without the convolutional
+        front end.
     path : str or path-like
         File to write, conventionally ending in ``.onnx``.
     opset_version : int, default=18
         ONNX operator set of the graph.
     example_length : int, default=None
-        Number of time steps of the dummy batch traced during export; any
-        length works at run time. Defaults to ``max_length`` or 8.
+        Number of time steps of the example batch traced during export; any
+        length works at run time. Defaults to 8, or more when the front end
+        shortens the sequences by more than a factor of 2.
 
     Returns
     -------
@@ -228,7 +183,8 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(30, 6, 2)).astype(np.float32)
     >>> y = (X[:, -1, 0] > 0).astype(int)
-    >>> clf = RNNClassifier(hidden_size=4, max_epochs=3, random_state=0).fit(X, y)
+    >>> clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=3, random_state=0)
+    >>> clf = clf.fit(X, y)
     >>> import os, tempfile
     >>> path = export_onnx(clf, os.path.join(tempfile.mkdtemp(), "classifier.onnx"))
     >>> session = onnxruntime.InferenceSession(path)
@@ -244,33 +200,42 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     check_is_fitted(estimator)
     try:
         import onnx
+        import onnxscript  # noqa: F401  (torch's exporter needs it)
     except ImportError as exc:
         raise ImportError(
-            "export_onnx requires the onnx package; install it with "
-            '`pip install "sklrnn[onnx]"` or `pip install onnx onnxruntime`.'
+            "export_onnx requires the onnx and onnxscript packages; install them with "
+            '`pip install "sklrnn[onnx]"` or `pip install onnx onnxscript onnxruntime`.'
         ) from exc
     path = os.fspath(path)
-    wrapper, kind = _export_module(estimator)
-    length = example_length or estimator.max_length or 8
+    graph, kind = _prediction_graph(estimator)
+    # Two sequences long enough for several steps after the front end's
+    # striding and pooling: torch.export fixes sizes of 0 or 1.
+    length = max(example_length or 8, 4 * int(np.prod(estimator.strides_)))
     example = torch.zeros(2, length, estimator._n_channels)
     output = "probabilities" if kind == "classifier" else "predictions"
+    # DYNAMIC, not named dimensions: torch.export cannot prove that ceil-mode
+    # pooling and the size-1 cases of short sequences are generic, and would
+    # refuse the export; the graph is generic, and tests run it on sequences
+    # of every length down to 1 step.
+    dims = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
     with warnings.catch_warnings(), torch.no_grad():
-        # The TorchScript exporter announces its deprecation and warns about
-        # tracing; the export-only module has no data-dependent Python branch,
-        # so the trace is exact. Neither notice concerns the user.
-        warnings.simplefilter("ignore")
-        buffer = io.BytesIO()
-        torch.onnx.export(
-            wrapper,
+        for category, message in _TORCH_INTERNAL_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        program = torch.onnx.export(
+            graph,
             (example,),
-            buffer,
-            dynamo=False,
+            dynamo=True,
             input_names=["X"],
             output_names=[output],
-            dynamic_axes={"X": {0: "batch", 1: "time"}, output: {0: "batch"}},
+            dynamic_shapes={"X": dims},
             opset_version=opset_version,
+            custom_translation_table={
+                torch.ops.sklrnn.recurrent_layer.default: _recurrent_layer_onnx
+            },
+            verbose=False,
         )
-    model = onnx.load_from_string(buffer.getvalue())
+    model = program.model_proto
+    _check_dynamic(model)
     meta = {"estimator": type(estimator).__name__, "output": output}
     if kind == "classifier":
         meta["classes"] = json.dumps(np.asarray(estimator.classes_).tolist())
@@ -279,3 +244,15 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
         entry.key, entry.value = key, value
     onnx.save_model(model, path)
     return path
+
+
+def _check_dynamic(model):
+    """Refuse a graph whose batch size or number of steps was fixed in export."""
+    shape = model.graph.input[0].type.tensor_type.shape.dim
+    fixed = [axis for axis, dim in zip(("batch", "time"), shape) if not dim.dim_param]
+    if fixed:
+        raise RuntimeError(
+            f"torch's exporter fixed the {' and '.join(fixed)} size of the ONNX graph's "
+            "input; the graph would accept only the example's shape. Please report this "
+            "to sklrnn with your torch version."
+        )

@@ -22,7 +22,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import _ADDED_PARAMS, InconsistentVersionWarning, _BaseRNN
+from ._base import InconsistentVersionWarning, _BaseRNN
 
 __all__ = ["save_model", "load_model"]
 
@@ -347,8 +347,6 @@ def load_model(path, *, device=None):
             f"of sklrnn's estimators {sorted(_estimator_classes())}."
         )
     params = _decode_mapping(config.get("params"), "params")
-    if "n_networks" not in params:  # saved before the parameters existed
-        params = {**_ADDED_PARAMS, **params}
     if device is not None:
         params["device"] = device
     params["device"] = _available_device(params.get("device", "cpu"))
@@ -366,8 +364,6 @@ def load_model(path, *, device=None):
         if not fitted or name.startswith("__") or hasattr(cls, name):
             raise ValueError(f"The archive sets an unexpected attribute {name!r}.")
         setattr(estimator, name, value)
-    if not hasattr(estimator, "n_networks_"):
-        estimator.n_networks_ = 1
     _restore_net(estimator, weights, optimizer_bytes, config.get("history", []))
     return estimator
 

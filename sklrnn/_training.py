@@ -27,7 +27,7 @@ __all__ = [
     "ValidationSplit",
     "SequenceNet",
     "EarlyStoppingIfValid",
-    "StopOnTrainingLoss",
+    "WarmupCosine",
     "StopTraining",
     "TrainingGuard",
     "EpochCheckpoint",
@@ -217,15 +217,61 @@ class EarlyStoppingIfValid(EarlyStopping):
             net.history.record("best_epoch", int(self.best_epoch_))
 
 
-class StopOnTrainingLoss(EarlyStoppingIfValid):
-    """Early stopping on the training loss, active only in epochs without a validation loss."""
+class WarmupCosine(Callback):
+    """Learning-rate schedule: linear warm-up, then cosine decay to 0, by batch.
 
-    def _active(self, net):
-        return "valid_loss" not in net.history[-1]
+    Over the first ``warmup`` fraction of ``total_steps`` training batches
+    the learning rate rises linearly from ``lr / warmup_steps`` to the net's
+    ``lr``; over the remaining batches it falls to 0 along half a cosine.
+    With ``total_steps=None`` the learning rate stays at ``lr``.
+
+    Parameters
+    ----------
+    total_steps : int or None, default=None
+        Training batches the schedule spans, set by the estimator before
+        every training call.
+    warmup : float, default=0.05
+        Fraction of the steps spent warming up.
+    """
+
+    def __init__(self, total_steps=None, warmup=0.05):
+        self.total_steps = total_steps
+        self.warmup = warmup
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = 0
+        if not self.total_steps:  # back to lr after a scheduled training call
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr
+
+    def factor(self, step):
+        """Multiplier of ``lr`` at a 0-based training step."""
+        warmup_steps = max(1, math.ceil(self.warmup * self.total_steps))
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, self.total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training or not self.total_steps:
+            return
+        lr = net.lr * self.factor(self.step_)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+        self.step_ += 1
+
+    def get_resume_state(self):
+        """The step count a resumed fit needs."""
+        return int(self.step_)
+
+    def set_resume_state(self, state):
+        """Continue the schedule of an interrupted fit (after on_train_begin)."""
+        self.step_ = int(state)
 
 
-# Callbacks whose counters and best weights a checkpoint keeps.
-_STOPPING_CALLBACKS = ("early_stopping", "training_loss_stopping")
+# Callbacks whose state a checkpoint keeps, so that a resumed fit continues
+# their patience count, best weights and learning-rate schedule.
+_RESUMABLE_CALLBACKS = ("early_stopping", "lr_schedule")
 
 
 class StopTraining(KeyboardInterrupt):
@@ -341,12 +387,9 @@ class EpochCheckpoint(Callback):
         if resumed is None:
             return
         callbacks = dict(net.callbacks_)
-        for name in _STOPPING_CALLBACKS:
+        for name in _RESUMABLE_CALLBACKS:
             if resumed.get(name) is not None and name in callbacks:
                 callbacks[name].set_resume_state(resumed[name])
-        scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
-        if resumed.get("lr_schedule") is not None and scheduler is not None:
-            scheduler.load_state_dict(json.loads(resumed["lr_schedule"]))
 
     def on_epoch_end(self, net, **kwargs):
         planned = getattr(net, "epochs_planned_", 0)
@@ -358,7 +401,6 @@ class EpochCheckpoint(Callback):
 
     def _save(self, net, epochs_left):
         callbacks = dict(net.callbacks_)
-        scheduler = getattr(callbacks.get("lr_schedule"), "lr_scheduler_", None)
         generator = getattr(net, "generator_", None)
         state = {
             "module": net.module_.state_dict(),
@@ -369,11 +411,8 @@ class EpochCheckpoint(Callback):
             "generator": None if generator is None else generator.get_state(),
             **{
                 name: callbacks[name].get_resume_state() if name in callbacks else None
-                for name in _STOPPING_CALLBACKS
+                for name in _RESUMABLE_CALLBACKS
             },
-            "lr_schedule": (
-                None if scheduler is None else json.dumps(scheduler.state_dict(), default=_plain)
-            ),
         }
         path = os.fspath(self.path)
         tmp = f"{path}.tmp"
@@ -436,22 +475,8 @@ class SequenceNet(NeuralNet):
         state.pop("interrupted_", None)
         return state
 
-    # Half-width of the magnitude-scaling factors of training batches; the
-    # estimator sets it (0 for nets pickled before it existed).
-    magnitude_scaling = 0.0
-
     def infer(self, x, **fit_params):
-        module = self.module_
-        if not (self.magnitude_scaling and module.training):
-            return module(x["X"], x["lengths"])
-        # One factor per sequence (and network), drawn from this fit's
-        # generator: reproducible without torch's global random state.
-        shape = (len(x["lengths"]),)
-        if isinstance(module, RNNEnsemble):
-            shape += (len(module.networks),)
-        noise = torch.rand(shape, generator=getattr(self, "generator_", None))
-        scale = 1.0 + self.magnitude_scaling * (2.0 * noise - 1.0)
-        return module(x["X"], x["lengths"], scale.to(x["X"]))
+        return self.module_(x["X"], x["lengths"])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         weight = None if X is None else X.get("sample_weight")

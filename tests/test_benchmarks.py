@@ -1,101 +1,75 @@
-"""The accuracy benchmarks that the documentation quotes still run.
+"""The accuracy protocol of ``benchmarks/accuracy.py`` runs end to end.
 
-Tiny epoch budgets: these check the scripts' options and plumbing, not the
-figures (``benchmarks/README.md`` gives the commands that produce those).
+Tiny settings (one data set, 2 folds, one epoch of a tiny network): these
+check the command's plumbing and its printed table, not the figures
+(``benchmarks/README.md`` gives the commands that produce those).
 """
 
-import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from sklrnn._module import RNNModule
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-@pytest.fixture
-def variants(monkeypatch):
-    # As when the script runs: benchmarks/ on the path, for its sibling accuracy.py.
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("variants", BENCHMARKS / "accuracy_variants.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+# accuracy.py reads the development collection from ../shared/data, beside
+# the repository.
+DATA = ROOT.parent / "shared" / "data"
+TINY = ["--set=max_epochs=1", "--set=hidden_size=4", "--set=conv_channels=4"]
 
 
-def run(script, *args):
+def run_accuracy(*args):
+    if not (DATA / "ItalyPowerDemand").is_dir():
+        pytest.skip(f"the development collection is not in {DATA}")
     return subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args],
+        [sys.executable, str(BENCHMARKS / "accuracy.py"), *args],
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=ROOT,
     )
 
 
-def test_accuracy_search_row():
-    result = run(
-        "accuracy.py",
-        "--datasets=italy_power_demand",
-        "--seeds=1",
-        "--search",
-        "--set=max_epochs=1",
-    )
-    assert result.returncode == 0, result.stderr
-    assert "| GridSearchCV: readout x lr, 5-fold | 0." in result.stdout
-    # The refitted best parameters are reported, one line per seed.
-    assert "italy_power_demand, seed 0: {'lr': " in result.stdout
+def table_score(stdout, model, dataset):
+    """The mean CV score in the row of ``dataset`` under ``## model``."""
+    section = stdout.split(f"## {model}\n", 1)[1].split("\n## ", 1)[0]
+    row = re.search(rf"^\| {dataset} \| (\S+) ± (\S+) \| (\S+) \|$", section, re.MULTILINE)
+    assert row, section
+    return float(row.group(1))
 
 
-def test_accuracy_variants_record():
-    result = run(
-        "accuracy_variants.py",
-        "n_networks=2,noise=0.1,phase_average,sam=0.05,max_epochs=2",
-        "--seeds=0:2",
-        "--dataset=italy_power_demand",
+def test_accuracy_cv(tmp_path):
+    records = tmp_path / "fits.jsonl"
+    result = run_accuracy(
+        "cv", "--datasets=ItalyPowerDemand", "--folds=2", f"--jsonl={records}", *TINY
     )
     assert result.returncode == 0, result.stderr
-    record = json.loads(result.stdout.strip().splitlines()[-1])
-    assert record["epochs"] == [2, 2]
-    assert len(record["scores"]) == 2
-    assert 0.5 < record["mean"] <= 1
+    out = result.stdout
+    assert out.startswith("cv: {'max_epochs': 1, 'hidden_size': 4, 'conv_channels': 4}, seeds 1")
+    assert "| data set | CV score (mean ± std over seeds) | fit s |" in out
+    assert 0 <= table_score(out, "rnn", "ItalyPowerDemand") <= 1
+    mean = re.search(r"Mean CV accuracy over 1 classification sets: (\S+)", out)
+    assert mean and 0 <= float(mean.group(1)) <= 1
+    assert "## minirocket" not in out  # peers only with --peers
+    # One record per fit: 2 folds of the training split, the settings applied.
+    fits = [json.loads(line) for line in records.read_text().splitlines()]
+    assert sorted(r["fold"] for r in fits) == [0, 1]
+    assert all(r["model"] == "rnn" and r["epochs"] == 1 for r in fits)
+    assert fits[0]["params"] == {"max_epochs": "1", "hidden_size": "4", "conv_channels": "4"}
 
 
-def test_accuracy_variants_parse(variants):
-    params, patches, diff = variants.parse_variant("diff,cosine=50,hidden_size=64,lr=3e-3")
-    assert diff
-    assert not patches
-    assert params["max_epochs"] == 50 and params["early_stopping"] is False
-    assert params["hidden_size"] == 64 and params["lr"] == 3e-3
-    assert len(params["callbacks"]) == 1
-    with pytest.raises(SystemExit, match="unknown change 'no_such_change'"):
-        variants.parse_variant("noise=0.1,no_such_change")
-    with pytest.raises(SystemExit, match="cosine needs a value"):
-        variants.parse_variant("cosine")
-    with pytest.raises(SystemExit, match="use one of them"):
-        variants.parse_variant("mixup=0.2,sam=0.05")
+def test_accuracy_cv_peers():
+    pytest.importorskip("aeon")  # pip install -e .[bench]
+    result = run_accuracy("cv", "--datasets=ItalyPowerDemand", "--folds=2", "--peers", *TINY)
+    assert result.returncode == 0, result.stderr
+    for model in ("rnn", "minirocket", "ridge"):
+        assert 0 <= table_score(result.stdout, model, "ItalyPowerDemand") <= 1
 
 
-def test_accuracy_variants_input_changes_compose(variants):
-    # Two changes of the training input (e.g. scaling and noise) both apply
-    # (the one entered last first); predictions are left alone.
-    torch.manual_seed(0)
-    module = RNNModule(n_features=1, n_outputs=2)
-    X, lengths = torch.randn(3, 6, 1), torch.tensor([6, 6, 6])
-    with torch.no_grad():
-        expected = module(2 * X + 1, lengths)
-        with (
-            variants._patch_forward(lambda m, X: X + 1),
-            variants._patch_forward(lambda m, X: 2 * X),
-        ):
-            got = module(X, lengths)
-            module.eval()
-            untouched = module(X, lengths)
-        reference = module(X, lengths)
-    torch.testing.assert_close(got, expected)
-    torch.testing.assert_close(untouched, reference)
-    assert RNNModule.forward is variants.RNNModule.forward  # the patches are undone
+def test_accuracy_rejects_bad_set():
+    result = run_accuracy("cv", "--datasets=ItalyPowerDemand", "--set=max_epochs")
+    assert result.returncode != 0
+    assert "--set needs key=value" in result.stderr

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from sklrnn import RNNClassifier, RNNRegressor, export_onnx, pad_sequences
 
-FAST = dict(hidden_size=5, max_epochs=2, random_state=0)
+FAST = dict(hidden_size=5, conv_channels=4, max_epochs=2, random_state=0)
 ATOL = 1e-5
 
 
@@ -21,9 +21,9 @@ def sequences(n=24, T=9, n_features=2, seed=0):
     return rng.normal(size=(n, T, n_features)).astype(np.float32)
 
 
-def ragged(n=24, n_features=2, seed=1):
+def ragged(n=24, n_features=2, seed=1, max_steps=12):
     rng = np.random.RandomState(seed)
-    seqs = [rng.normal(size=(k, n_features)) for k in rng.randint(1, 12, size=n)]
+    seqs = [rng.normal(size=(k, n_features)) for k in rng.randint(1, max_steps, size=n)]
     return pad_sequences(seqs).astype(np.float32)
 
 
@@ -32,44 +32,61 @@ def run(path, X):
     return session.run(None, {"X": np.ascontiguousarray(X, dtype=np.float32)})[0]
 
 
-@pytest.mark.parametrize("cell_type", ["rnn", "rnn_relu", "lstm", "gru"])
-@pytest.mark.parametrize("readout", ["last", "mean", "max", "attention"])
-def test_classifier_matches_predict_proba(tmp_path, cell_type, readout):
+def padded(X, extra):
+    """X with ``extra`` more all-NaN steps."""
+    return np.concatenate([X, np.full((len(X), extra, X.shape[2]), np.nan, np.float32)], axis=1)
+
+
+# Every cell type and every readout at least once.
+@pytest.mark.parametrize(
+    "cell_type, readout, bidirectional",
+    [
+        ("rnn", "last", True),
+        ("rnn_relu", "max", True),
+        ("lstm", "mean_last", True),
+        ("gru", "attention", True),
+        ("lstm", "mean", False),
+        ("gru", "last", False),
+    ],
+)
+def test_classifier_matches_predict_proba(tmp_path, cell_type, readout, bidirectional):
     X = sequences()
     y = np.array(["a", "b", "c"])[np.arange(len(X)) % 3]
-    clf = RNNClassifier(cell_type, readout=readout, **FAST).fit(X, y)
+    clf = RNNClassifier(cell_type, bidirectional=bidirectional, readout=readout, **FAST)
+    clf.fit(X, y)
     path = export_onnx(clf, tmp_path / "model.onnx")
-    for batch in (X, X[:1], X[:, :4], ragged()):  # batch size and length are free
+    # Batch size and length are free; ragged batches and extra padding match too.
+    for batch in (X, X[:1], X[:, :4], ragged(), padded(ragged(), 30)):
         proba = run(path, batch)
         np.testing.assert_allclose(proba, clf.predict_proba(batch), rtol=0, atol=ATOL)
 
 
-@pytest.mark.parametrize("cell_type", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("readout", ["last", "attention"])
-@pytest.mark.parametrize("n_networks", [1, "auto"])  # "auto": 5 on these 24 sequences
-def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, readout, n_networks):
+@pytest.mark.parametrize("cell_type, n_networks", [("rnn", 3), ("lstm", 1), ("gru", 3)])
+def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, n_networks):
     X = ragged()
     y = np.arange(len(X)) % 2
     clf = RNNClassifier(
-        cell_type,
-        num_layers=2,
-        bidirectional=True,
-        readout=readout,
-        dropout=0.3,
-        n_networks=n_networks,
-        **FAST,
+        cell_type, num_layers=2, bidirectional=True, dropout=0.3, n_networks=n_networks, **FAST
     ).fit(X, y)
     path = export_onnx(clf, tmp_path / "model.onnx")
     np.testing.assert_allclose(run(path, X), clf.predict_proba(X), rtol=0, atol=ATOL)
 
 
-@pytest.mark.parametrize("readout", ["last", "mean", "max"])
-def test_regressor_multi_output_with_max_length(tmp_path, readout):
+def test_long_sequences_with_strided_front_end(tmp_path):
+    # 600 steps: the first convolution strides and both poolings shorten.
+    X = ragged(n=16, max_steps=600)
+    y = np.arange(len(X)) % 2
+    clf = RNNClassifier("gru", **FAST).fit(X, y)
+    assert clf.strides_[0] > 1 and clf.strides_[1] > 1 and clf.strides_[2] > 1
+    path = export_onnx(clf, tmp_path / "model.onnx")
+    for batch in (X, X[:3, :200], padded(X[:5], 7)):
+        np.testing.assert_allclose(run(path, batch), clf.predict_proba(batch), rtol=0, atol=ATOL)
+
+
+def test_regressor_multi_output_with_max_length(tmp_path):
     X = ragged(n_features=3)
     y = np.nan_to_num(X[:, 0, :]) * [1.0, 10.0, 100.0] + 5.0
-    reg = RNNRegressor(
-        "gru", readout=readout, max_length=5, bidirectional=True, n_networks=3, **FAST
-    ).fit(X, y)
+    reg = RNNRegressor("gru", readout="mean", max_length=5, n_networks=3, **FAST).fit(X, y)
     assert len(reg.net_.module_.networks) == 3
     path = export_onnx(reg, tmp_path / "model.onnx")
     predictions = run(path, X)
@@ -79,15 +96,16 @@ def test_regressor_multi_output_with_max_length(tmp_path, readout):
     np.testing.assert_allclose(run(path, short), reg.predict(short), rtol=1e-5, atol=ATOL)
 
 
-def test_regressor_one_target_from_2d_input(tmp_path):
+def test_regressor_without_front_end_from_2d_input(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 7))
     y = X[:, -1] * 3.0
-    reg = RNNRegressor("lstm", readout="mean", **FAST).fit(X, y)
+    reg = RNNRegressor("lstm", **{**FAST, "conv_channels": 0}).fit(X, y)
     path = export_onnx(reg, tmp_path / "model.onnx")
     predictions = run(path, X[:, :, None])  # one feature per step
     assert predictions.shape == (30,)
     np.testing.assert_allclose(predictions, reg.predict(X), rtol=1e-5, atol=ATOL)
+    assert "Conv" not in {node.op_type for node in onnx.load(path).graph.node}
 
 
 def test_metadata_and_labels(tmp_path):
@@ -103,8 +121,10 @@ def test_metadata_and_labels(tmp_path):
     assert [i.name for i in model.graph.input] == ["X"]
     assert [o.name for o in model.graph.output] == ["probabilities"]
     assert classes[run(path, X).argmax(axis=1)].tolist() == clf.predict(X).tolist()
-    # The recurrent layers are ONNX's own operator, not an unrolled loop.
-    assert "GRU" in {node.op_type for node in model.graph.node}
+    # The recurrent layers are ONNX's own operator, not an unrolled loop; the
+    # front end's convolutions are in the graph.
+    ops = {node.op_type for node in model.graph.node}
+    assert {"LSTM", "Conv"} <= ops and "Loop" not in ops and "Scan" not in ops
 
 
 def test_export_changes_nothing_and_warns_nothing(tmp_path):

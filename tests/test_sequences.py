@@ -18,13 +18,13 @@ from sklrnn.preprocessing import (
 )
 
 CELL_TYPES = ["rnn", "rnn_relu", "lstm", "gru"]
-READOUTS = ["last", "mean", "max", "attention"]
+READOUTS = ["mean_last", "last", "mean", "max", "attention"]
 TIGHT = {"rtol": 1e-5, "atol": 1e-6}
 
 
 def _small(estimator=RNNRegressor, **params):
-    """A tiny, fast, deterministic estimator."""
-    defaults = dict(hidden_size=8, max_epochs=2, batch_size=4, early_stopping=False)
+    """A tiny, fast, deterministic estimator, with the convolutional front end."""
+    defaults = dict(hidden_size=8, conv_channels=4, max_epochs=2, batch_size=4)
     defaults["random_state"] = 0
     return estimator(**{**defaults, **params})
 
@@ -61,6 +61,25 @@ def test_prediction_is_invariant_to_padding(cell_type, readout, bidirectional):
     one_by_one = np.array([model.predict(s[None])[0] for s in seqs])
     np.testing.assert_allclose(one_by_one, reference, **TIGHT)
     # The readout must depend on the sequence, so the check above is not vacuous.
+    assert np.ptp(reference) > 1e-3
+
+
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+def test_strided_front_end_is_invariant_to_padding(cell_type):
+    # Sequences of up to 700 steps: the first convolution strides by 2 and both
+    # poolings shorten, so that padding could reach valid steps at every stage.
+    rng = np.random.RandomState(0)
+    lengths = [700, 700, 700, 700, *rng.randint(30, 700, size=8), 1, 2]
+    seqs = [rng.normal(size=(n_steps, 2)) for n_steps in lengths]
+    y = np.array([s[:, 0].mean() for s in seqs])
+    model = _small(cell_type=cell_type, readout="mean_last").fit(seqs, y)
+    assert model.strides_ == (2, 4, 3)
+    reference = model.predict(seqs)
+    for max_length in (701, 1000, 3000):
+        padded = pad_sequences(seqs, max_length=max_length)
+        np.testing.assert_allclose(model.predict(padded), reference, **TIGHT)
+    one_by_one = np.array([model.predict(s[None])[0] for s in seqs])
+    np.testing.assert_allclose(one_by_one, reference, **TIGHT)
     assert np.ptp(reference) > 1e-3
 
 

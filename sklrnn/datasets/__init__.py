@@ -11,6 +11,7 @@ from ._base import (
     load_gunpoint,
     load_italy_power_demand,
     load_japanese_vowels,
+    load_ts_file,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "load_gunpoint",
     "load_italy_power_demand",
     "load_japanese_vowels",
+    "load_ts_file",
 ]

@@ -1,6 +1,7 @@
 """Loaders for the small public data sets shipped with sklrnn."""
 
 import gzip
+import os
 from importlib import resources
 
 import numpy as np
@@ -14,18 +15,23 @@ __all__ = [
     "load_gunpoint",
     "load_italy_power_demand",
     "load_japanese_vowels",
+    "load_ts_file",
 ]
 
 _DATA = resources.files("sklrnn.datasets") / "data"
 
 
 def _read_ts(name, split):
-    """Parse a UCR/UEA ``.ts`` file into header, sequences and targets."""
+    """Parse a bundled UCR/UEA ``.ts`` file into header, sequences and targets."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
     path = _DATA / f"{name}_{split.upper()}.ts.gz"
     with gzip.open(path, "rt", encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+        return _parse_ts(fh.read().splitlines())
+
+
+def _parse_ts(lines):
+    """Header, comments, sequences (n_timesteps, n_channels) and targets of ``.ts`` lines."""
     header, comments, sequences, targets = {}, [], [], []
     in_data = False
     for line in lines:
@@ -48,6 +54,49 @@ def _read_ts(name, split):
         sequences.append(seq)
         targets.append(target.strip())
     return header, comments, sequences, targets
+
+
+def load_ts_file(path):
+    """Load a data set stored in the UCR/UEA archive's ``.ts`` text format.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.ts`` file (plain text, or gzip-compressed when the name ends
+        in ``.gz``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps) or \
+(n_samples, n_timesteps, n_channels)
+        The sequences, 2D for one channel; shorter sequences and missing
+        values (``?``) are NaN.
+    y : ndarray of shape (n_samples,)
+        Class labels as strings, or float targets when the header says
+        ``@targetlabel true``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklrnn.datasets import load_ts_file
+    >>> path = os.path.join(tempfile.mkdtemp(), "toy.ts")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n")
+    >>> X, y = load_ts_file(path)
+    >>> X.shape, y.tolist()
+    ((2, 3), ['a', 'b'])
+    """
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        header, _, sequences, targets = _parse_ts(fh.read().splitlines())
+    if not sequences:
+        raise ValueError(f"{path!r} holds no sequences after its @data line.")
+    X = _to_padded_nan(sequences)
+    if X.shape[2] == 1:
+        X = X[:, :, 0]
+    regression = header.get("targetlabel", "").split()[:1] == ["true"]
+    return X, np.array(targets, dtype=np.float64 if regression else str)
 
 
 def _to_padded_nan(sequences):
