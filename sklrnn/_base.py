@@ -234,11 +234,17 @@ class _BaseRNN(BaseEstimator):
             if first:
                 self.net_.initialize()
                 self.net_.module_.set_standardization(*self._input_statistics(X3, lengths))
+        dropout_rng = None
         if resume is not None and (first or resume["epochs_left"] > 0):
             epochs = self._restore_checkpoint(resume) or epochs
+            if resume["epochs_left"] > 0:
+                dropout_rng = resume.get("dropout_rng")
         # Dropout draws from torch's global generator: only then does training
         # hold the process-wide seeding lock.
         with _seeded_torch(seed, device) if self.dropout > 0 else nullcontext():
+            if dropout_rng is not None and self.dropout > 0:
+                # Where the interrupted fit's dropout masks left off.
+                _set_dropout_rng(dropout_rng, self.net_.device)
             try:
                 self.net_.partial_fit(dataset, epochs=epochs)
             finally:
@@ -560,6 +566,15 @@ def _changed_versions(saved, current):
 
 def _silent(*args, **kwargs):
     """A sink for skorch messages that should not reach the user's console."""
+
+
+def _set_dropout_rng(state, device):
+    """Set the state of the generator that dropout on ``device`` draws from."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)
+    else:
+        torch.set_rng_state(state)
 
 
 # torch's global generator is shared by all threads; whoever seeds it holds

@@ -126,7 +126,8 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         var = (centred * centred).sum(dim=(0, 2)) / count
         with torch.no_grad():
             self.num_batches_tracked += 1
-            unbiased = var * (count / (count - 1)) if count > 1 else var
+            # Bessel's correction, as BatchNorm1d's; none for a single value.
+            unbiased = var * (count / (count - 1).clamp(min=1))
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(unbiased, self.momentum)
         scale = self.weight * torch.rsqrt(var + self.eps)

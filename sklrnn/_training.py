@@ -364,10 +364,10 @@ class EpochCheckpoint(Callback):
     """Save what a resumed fit needs to ``path`` after every completed epoch.
 
     The file, written with ``torch.save`` and replaced atomically, holds the
-    module and optimizer states, the history, the shuffling generator's
-    state, the states of the early-stopping and learning-rate-schedule
-    callbacks and how many epochs of the current fit remain (0 once the fit
-    finished). Place it after those callbacks: an epoch's saved state then
+    module and optimizer states, the history, the states of the shuffling
+    generator and of the generator dropout draws from, the states of the
+    early-stopping and learning-rate-schedule callbacks and how many epochs
+    of the current fit remain (0 once the fit finished). Place it after those callbacks: an epoch's saved state then
     includes their update for that epoch, and a resumed fit's state (set as
     ``resume_state_`` before training) is applied after they have reset
     themselves in ``on_train_begin``.
@@ -409,6 +409,8 @@ class EpochCheckpoint(Callback):
             "history": json.dumps(net.history.to_list(), default=_plain),
             "epochs_left": int(epochs_left),
             "generator": None if generator is None else generator.get_state(),
+            # The generator dropout draws from (seeded per fit by the estimator).
+            "dropout_rng": _dropout_rng(net.device),
             **{
                 name: callbacks[name].get_resume_state() if name in callbacks else None
                 for name in _RESUMABLE_CALLBACKS
@@ -418,6 +420,14 @@ class EpochCheckpoint(Callback):
         tmp = f"{path}.tmp"
         torch.save(state, tmp)
         os.replace(tmp, path)  # a crash mid-write never leaves a truncated file
+
+
+def _dropout_rng(device):
+    """State of the generator that dropout on ``device`` draws from."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_rng_state(device)
+    return torch.get_rng_state()
 
 
 def _plain(value):

@@ -19,8 +19,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 from sklrnn import RNNClassifier, RNNRegressor
+from sklrnn._training import WarmupCosine
 
-FAST = dict(hidden_size=8, max_epochs=15, random_state=0)
+FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, random_state=0)
 
 
 def make_classification_sequences(n=80, T=12, n_features=None, seed=0):
@@ -160,16 +161,20 @@ def test_invalid_parameter():
     with pytest.raises(InvalidParameterError, match="n_networks"):
         RNNClassifier(n_networks=0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="n_networks"):
-        RNNClassifier(n_networks="many").fit(X, y)
-    with pytest.raises(InvalidParameterError, match="magnitude_scaling"):
-        RNNClassifier(magnitude_scaling=1.0).fit(X, y)  # factors would reach 0
+        RNNClassifier(n_networks="auto").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="conv_channels"):
+        RNNClassifier(conv_channels=-1).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="lr_schedule"):
+        RNNClassifier(lr_schedule="plateau").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="early_stopping"):
+        RNNClassifier(early_stopping="auto").fit(X, y)
 
 
 # -- architecture parameters ---------------------------------------------------
 
 
 @pytest.mark.parametrize("cell_type", ["rnn", "rnn_relu", "lstm", "gru"])
-@pytest.mark.parametrize("readout", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("readout", ["mean_last", "last", "mean", "max", "attention"])
 def test_every_cell_and_readout_trains(cell_type, readout):
     X, y = make_classification_sequences(n=40, T=8, n_features=2)
     clf = RNNClassifier(
@@ -179,18 +184,21 @@ def test_every_cell_and_readout_trains(cell_type, readout):
         bidirectional=True,
         dropout=0.1,
         hidden_size=6,
+        conv_channels=5,
         max_epochs=2,
         random_state=0,
     ).fit(X, y)
-    networks = clf.net_.module_.networks  # 40 sequences: an ensemble of 5
-    assert len(networks) == clf.n_networks_ == 5
+    module = clf.net_.module_  # n_networks=1: one network, no ensemble
+    assert clf.n_networks_ == 1 and not hasattr(module, "networks")
     expected = {"rnn": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell_type]
-    for rnn in (network.rnn for network in networks):
-        assert type(rnn).__name__ == expected
-        assert rnn.num_layers == 2 and rnn.bidirectional and rnn.hidden_size == 6
-        assert rnn.dropout == 0.1
-        if cell_type.startswith("rnn"):
-            assert rnn.nonlinearity == ("relu" if cell_type == "rnn_relu" else "tanh")
+    rnn = module.rnn
+    assert type(rnn).__name__ == expected
+    assert rnn.num_layers == 2 and rnn.bidirectional and rnn.hidden_size == 6
+    assert rnn.dropout == 0.1
+    if cell_type.startswith("rnn"):
+        assert rnn.nonlinearity == ("relu" if cell_type == "rnn_relu" else "tanh")
+    # The front end's channels, not the 2 input features, feed the recurrent layers.
+    assert rnn.input_size == 5
     proba = clf.predict_proba(X)
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
@@ -268,6 +276,44 @@ def test_gradient_clipping_is_applied():
     assert clip.gradient_clip_value == 0.5
     reg = RNNRegressor(clip_grad_norm=None, **FAST).fit(X, y)
     assert "clip_grad_norm" not in dict(reg.net_.callbacks_)
+
+
+class RecordLR(Callback):
+    """Keeps the learning rate of every training batch."""
+
+    def initialize(self):
+        self.lrs = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.lrs.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def test_warmup_cosine_factors():
+    schedule = WarmupCosine(total_steps=200, warmup=0.05)  # 10 warm-up steps
+    factors = np.array([schedule.factor(step) for step in range(200)])
+    np.testing.assert_allclose(factors[:10], np.arange(1, 11) / 10)  # linear, up to lr
+    assert factors[10] == 1.0 and np.all(np.diff(factors[10:]) <= 0)  # then only down
+    assert factors[105] == pytest.approx(0.5)  # half-way through the decay
+    assert 0 < factors[-1] < 1e-3  # the last step still learns, barely
+
+
+def test_cosine_schedule_spans_the_fit_and_partial_fit_keeps_lr():
+    X, y = make_classification_sequences(n=64)
+    recorder = RecordLR()
+    params = dict(hidden_size=4, conv_channels=4, lr=0.01, batch_size=16, random_state=0)
+    clf = RNNClassifier(**params, max_epochs=10, callbacks=[("lr", recorder)]).fit(X, y)
+    lrs = np.array(recorder.lrs)
+    assert len(lrs) == 40  # 10 epochs of 4 batches: one schedule over all of them
+    assert lrs[0] == pytest.approx(0.005) and lrs[1] == pytest.approx(0.01)  # 2 warm-up steps
+    assert np.all(np.diff(lrs[1:]) <= 0) and lrs[-1] < 1e-4
+    recorder.lrs.clear()
+    clf.partial_fit(X, y)
+    assert recorder.lrs == [0.01] * 4
+    recorder.lrs.clear()
+    RNNClassifier(**params, max_epochs=2, lr_schedule=None, callbacks=[("lr", recorder)]).fit(X, y)
+    assert recorder.lrs == [0.01] * 8
 
 
 # -- sample_weight and class_weight --------------------------------------------
@@ -359,8 +405,8 @@ def test_clone_and_set_params():
     assert cloned.get_params() == clf.get_params()
     X, y = make_classification_sequences(n=30)
     cloned.fit(X, y)
-    for network in cloned.net_.module_.networks:
-        assert isinstance(network.rnn, torch.nn.LSTM) and network.rnn.hidden_size == 5
+    rnn = cloned.net_.module_.rnn
+    assert isinstance(rnn, torch.nn.LSTM) and rnn.hidden_size == 5
     assert not hasattr(clf, "net_")
 
 
@@ -461,7 +507,8 @@ def test_soft_voting_over_seeds_on_3d_input():
     # differ only in random_state (VotingClassifier) with n_networks; the
     # voting ensemble must accept 3D input.
     X, y = make_classification_sequences(n=60, n_features=2)
-    members = [(f"seed{s}", RNNClassifier(**{**FAST, "random_state": s})) for s in range(2)]
+    fast = {**FAST, "lr": 1e-2}  # FAST's 30 steps learn this at a larger learning rate
+    members = [(f"seed{s}", RNNClassifier(**{**fast, "random_state": s})) for s in range(2)]
     ensemble = VotingClassifier(members, voting="soft").fit(X, y)
     fitted = ensemble.estimators_
     assert fitted[0].predict_proba(X).tolist() != fitted[1].predict_proba(X).tolist()
@@ -489,19 +536,6 @@ def test_standardize_makes_fits_independent_of_input_units():
     assert np.abs(raw - base).max() > 1e-2
 
 
-def test_module_pickled_without_standardize_flag_still_standardizes():
-    # Modules pickled before RNNModule took `standardize` lack the attribute;
-    # they must keep standardizing with their statistics.
-    X, y = make_classification_sequences()
-    model = RNNClassifier(hidden_size=8, max_epochs=2, n_networks=1, random_state=0)
-    model.fit(X * 10.0 + 3.0, y)
-    expected = model.predict_proba(X * 10.0 + 3.0)
-    del model.net_.module_.standardize
-    restored = pickle.loads(pickle.dumps(model))
-    assert "standardize" not in vars(restored.net_.module_)
-    np.testing.assert_array_equal(restored.predict_proba(X * 10.0 + 3.0), expected)
-
-
 def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
     # Every batch runs at full batch_size (the last one padded), and big
     # inputs are converted a chunk at a time: neither may change a result.
@@ -517,20 +551,18 @@ def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
     np.testing.assert_array_equal(model.predict_proba(X[:35]), full[:35])
 
 
-# -- ensembles of networks and magnitude scaling -------------------------------
+# -- ensembles of networks ------------------------------------------------------
 
 
-def test_n_networks_auto_depends_on_training_size():
+def test_n_networks_sets_the_number_of_networks():
     X, y = make_classification_sequences(n=40)
-    small = RNNClassifier(hidden_size=4, max_epochs=1).fit(X, y)
-    assert small.n_networks_ == 5 and len(small.net_.module_.networks) == 5
-    X_big, y_big = make_classification_sequences(n=1000, T=4)
-    big = RNNClassifier(hidden_size=4, max_epochs=1).fit(X_big, y_big)
-    assert big.n_networks_ == 1 and not hasattr(big.net_.module_, "networks")
-    streamed = RNNClassifier(hidden_size=4).partial_fit(X, y, classes=[0, 1])
-    assert streamed.n_networks_ == 1
-    assert RNNRegressor(hidden_size=4, max_epochs=1, n_networks=3).fit(X, y).n_networks_ == 3
-    assert RNNRegressor(hidden_size=4, max_epochs=1).fit(X, y).n_networks_ == 1  # its default
+    tiny = dict(hidden_size=4, conv_channels=4, max_epochs=1)
+    single = RNNClassifier(**tiny).fit(X, y)  # the default: one network
+    assert single.n_networks_ == 1 and not hasattr(single.net_.module_, "networks")
+    ensemble = RNNRegressor(**tiny, n_networks=3).fit(X, y)
+    assert ensemble.n_networks_ == len(ensemble.net_.module_.networks) == 3
+    streamed = RNNClassifier(**tiny, n_networks=2).partial_fit(X, y, classes=[0, 1])
+    assert streamed.n_networks_ == len(streamed.net_.module_.networks) == 2
 
 
 def test_each_network_of_an_ensemble_trains_as_it_would_alone():
@@ -541,15 +573,10 @@ def test_each_network_of_an_ensemble_trains_as_it_would_alone():
     # single network's path exactly; a joint loss on the averaged output
     # would couple the networks and move it.
     X, y = make_classification_sequences(n=60)
-    params = dict(
-        hidden_size=6,
-        optimizer="sgd",
-        max_epochs=8,
-        early_stopping=False,
-        clip_grad_norm=None,
-        magnitude_scaling=0.0,
-        random_state=0,
-    )
+    # No dropout: its masks come from one random stream that the networks
+    # of an ensemble share.
+    params = dict(hidden_size=6, conv_channels=4, dropout=0.0, optimizer="sgd", max_epochs=8)
+    params["random_state"] = 0
     alone = RNNClassifier(**params, lr=0.1, n_networks=1).fit(X, y)
     ensemble = RNNClassifier(**params, lr=0.3, n_networks=3).fit(X, y)
     first = ensemble.net_.module_.networks[0].state_dict()
@@ -558,7 +585,7 @@ def test_each_network_of_an_ensemble_trains_as_it_would_alone():
     # ... which goes far beyond that tolerance from the first epoch on.
     early = RNNClassifier(**{**params, "max_epochs": 1}, lr=0.1, n_networks=1).fit(X, y)
     weight = "rnn.weight_hh_l0"
-    assert (early.net_.module_.state_dict()[weight] - first[weight]).abs().max() > 1e-2
+    assert (early.net_.module_.state_dict()[weight] - first[weight]).abs().max() > 1e-3
     others = ensemble.net_.module_.networks[1].state_dict()
     assert not torch.allclose(others["rnn.weight_hh_l0"], first["rnn.weight_hh_l0"])
 
@@ -581,51 +608,3 @@ def test_ensemble_averages_probabilities_and_outputs():
         outputs = [n.eval()(X_t, lengths)[:, 0] for n in reg.net_.module_.networks]
     expected = torch.stack(outputs).mean(0).numpy() * reg._y_scale[0] + reg._y_mean[0]
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("n_networks", [1, 3])
-def test_magnitude_scaling_factors(n_networks, monkeypatch):
-    # Training multiplies each sequence's deviations from the input mean by a
-    # factor in [1 - s, 1 + s], one per sequence and network, drawn from the
-    # fit's own generator; prediction sees the data unscaled.
-    from sklrnn._module import RNNModule
-
-    seen = []
-    forward = RNNModule.forward
-
-    def spy(self, X, lengths, scale=None):
-        seen.append((self.training, None if scale is None else scale.clone()))
-        return forward(self, X, lengths, scale)
-
-    monkeypatch.setattr(RNNModule, "forward", spy)
-    X, y = make_classification_sequences(n=40)
-    state = torch.get_rng_state()
-    params = dict(hidden_size=4, max_epochs=3, n_networks=n_networks, random_state=0)
-    clf = RNNClassifier(**params, magnitude_scaling=0.3).fit(X, y)
-    assert torch.equal(torch.get_rng_state(), state)
-    factors = torch.cat([scale for training, scale in seen if training])
-    assert len(factors) == 3 * 40 * n_networks  # epochs x sequences x networks
-    assert 0.7 <= factors.min() < 0.75 and 1.25 < factors.max() <= 1.3
-    seen.clear()
-    clf.predict(X)
-    assert seen and all(not training and scale is None for training, scale in seen)
-    again = RNNClassifier(**params, magnitude_scaling=0.3).fit(X, y)
-    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
-    plain = RNNClassifier(**params, magnitude_scaling=0.0).fit(X, y)
-    assert np.abs(plain.predict_proba(X) - clf.predict_proba(X)).max() > 1e-3
-
-
-def test_models_pickled_before_n_networks_keep_their_single_network():
-    X, y = make_classification_sequences()
-    params = dict(hidden_size=4, max_epochs=2, random_state=0)
-    model = RNNClassifier(**params, n_networks=1, magnitude_scaling=0.0).fit(X, y)
-    expected = model.predict_proba(X)
-    state = model.__getstate__()
-    for name in ("n_networks", "magnitude_scaling", "n_networks_"):
-        del state[name]
-    restored = RNNClassifier.__new__(RNNClassifier)
-    restored.__setstate__(state)
-    assert restored.get_params()["n_networks"] == 1 and restored.magnitude_scaling == 0.0
-    np.testing.assert_array_equal(restored.predict_proba(X), expected)
-    refit = clone(restored).fit(X, y)  # and refits as it was trained
-    np.testing.assert_allclose(refit.predict_proba(X), expected, atol=1e-6)

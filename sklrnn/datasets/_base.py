@@ -81,7 +81,7 @@ def load_ts_file(path):
     >>> from sklrnn.datasets import load_ts_file
     >>> path = os.path.join(tempfile.mkdtemp(), "toy.ts")
     >>> with open(path, "w") as fh:
-    ...     _ = fh.write("@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n")
+    ...     _ = fh.write("@classLabel true a b\\n@data\\n1,2,3:a\\n4,5:b\\n")
     >>> X, y = load_ts_file(path)
     >>> X.shape, y.tolist()
     ((2, 3), ['a', 'b'])
