@@ -40,12 +40,10 @@ print(f"train {X_train.shape}, test {X_test.shape}, classes {np.unique(y_train)}
 # Parameters of a pipeline step are addressed as ``<step>__<parameter>``. The
 # scaler learns its statistics inside each training fold, so no information
 # leaks from the validation folds. A fixed ``random_state`` makes every fit
-# reproducible. On a training set this small the classifier's default
-# averages 5 networks per fit (``n_networks="auto"``); one network per fit
-# keeps these 18 fits fast.
+# reproducible.
 pipe = make_pipeline(
     SequenceScaler(),
-    RNNClassifier(max_epochs=40, lr=5e-3, n_iter_no_change=10, n_networks=1, random_state=0),
+    RNNClassifier(max_epochs=40, lr=5e-3, n_iter_no_change=10, random_state=0),
 )
 param_grid = {
     "rnnclassifier__cell_type": ["rnn", "lstm", "gru"],

@@ -14,9 +14,9 @@ from ._base import _BaseRNN
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FITTED_ATTRIBUTES,
-    MAGNITUDE_SCALING,
     N_NETWORKS,
     RELIABILITY_NOTES,
+    STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
 
@@ -243,29 +243,14 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         return tags
 
 
-_N_NETWORKS = N_NETWORKS.format(
-    default='"auto"',
-    average="class probabilities",
-    why=(
-        "The ensemble is what lifts the accuracy of the defaults on small data\n"
-        "        sets (see benchmarks/README.md)."
-    ),
-)
-
-_MAGNITUDE_SCALING = MAGNITUDE_SCALING.format(
-    default=0.3,
-    why=(
-        "The classifier learns shapes more than exact amplitudes; set it to 0\n"
-        "        when the amplitude of a signal is what tells the classes apart."
-    ),
-)
+_N_NETWORKS = N_NETWORKS.format(average="class probabilities")
 
 RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
 
-    A PyTorch recurrent network (Elman RNN, LSTM or GRU) trained through
-    skorch, with every architecture choice a constructor parameter, so that
-    grid search, cross-validation, cloning and pickling work as for any
-    scikit-learn classifier.
+    A PyTorch recurrent network (Elman RNN, LSTM or GRU) behind a
+    convolutional front end, trained through skorch, with every architecture
+    choice a constructor parameter, so that grid search, cross-validation,
+    cloning and pickling work as for any scikit-learn classifier.
 
     Parameters
     ----------
@@ -273,7 +258,7 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
 
     {_N_NETWORKS}
 
-    {_MAGNITUDE_SCALING}
+    {STANDARDIZATION_PARAMS}
 
     {TRAINING_PARAMS}
 

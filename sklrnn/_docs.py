@@ -1,11 +1,11 @@
 """Parameter documentation shared by RNNClassifier and RNNRegressor."""
 
 ARCHITECTURE_PARAMS = """\
-cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
+cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="lstm"
         Recurrent cell: Elman RNN with tanh (``"rnn"``) or ReLU
         (``"rnn_relu"``) activation, LSTM, or GRU.
 
-    hidden_size : int, default=32
+    hidden_size : int, default=64
         Size of the hidden state of each layer (and direction).
 
     num_layers : int, default=1
@@ -14,17 +14,32 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
     bidirectional : bool, default=True
         Whether each layer also reads the sequence from its end to its start.
 
-    dropout : float, default=0.0
+    dropout : float, default=0.2
         Dropout probability between stacked layers and before the linear head.
 
-    readout : {"last", "mean", "max", "attention"}, default="last"
-        How the recurrent outputs become one vector per sequence: the hidden
-        state at each sequence's last valid step (with ``bidirectional``,
-        joined with the backward state at its first step), the mean or maximum
-        over its valid steps, or an attention-weighted mean over its valid
-        steps. Padding never enters any of them.
+    readout : {"mean_last", "last", "mean", "max", "attention"}, \
+default="mean_last"
+        How the recurrent outputs become one vector per sequence:
+        ``"mean_last"`` joins the mean over each sequence's valid steps with
+        the hidden state at its last valid step (with ``bidirectional``, and
+        the backward state at its first step), so that the linear head sees
+        twice the width; ``"last"`` is the last state alone, ``"mean"`` and
+        ``"max"`` the mean or maximum over the valid steps, ``"attention"`` an
+        attention-weighted mean over them. Padding never enters any of them.
 
-    standardize : bool, default=True
+    conv_channels : int, default=64
+        Channels of the convolutional front end between the standardized
+        input and the recurrent layers: three blocks of a convolution
+        (kernels 7, 5 and 3, no bias), batch normalization whose statistics
+        cover the valid steps only, and ReLU. It also shortens long sequences,
+        so that the recurrent layers run over at most 32 steps: the first
+        convolution strides, and max pooling follows the first two blocks, by
+        the factors in ``strides_``, chosen from the longest training
+        sequence (no shortening up to 32 steps). 0 removes the front end: the
+        recurrent layers read the standardized input step by step."""
+
+STANDARDIZATION_PARAMS = """\
+standardize : bool, default=True
         Whether the model standardizes each input feature with the mean and
         standard deviation measured, over all valid time steps, on the data
         passed to the first ``fit``. The statistics are part of the model, so
@@ -33,30 +48,22 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="gru"
 
     max_length : int, default=None
         If set, sequences longer than this keep only their most recent
-        ``max_length`` steps, in ``fit`` and in prediction.
-
-    frame_size : int or "auto", default="auto"
-        Number of consecutive time steps joined into one input vector of the
-        recurrent layers (frame stacking): the network runs over
-        ``ceil(n_timesteps / frame_size)`` steps of ``frame_size *
-        n_features`` values, which makes long sequences faster to train and
-        easier to learn. ``"auto"`` picks the smallest frame size that leaves
-        at most 32 recurrent steps for the longest training sequence (1 for
-        sequences of up to 32 steps); the value used is ``frame_size_``."""
+        ``max_length`` steps, in ``fit`` and in prediction."""
 
 TRAINING_PARAMS = """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         Optimizer used for training.
 
-    lr : float, default=1e-2
-        Learning rate.
+    lr : float, default=1e-3
+        Peak learning rate.
 
-    lr_schedule : {"plateau"} or None, default="plateau"
-        ``"plateau"`` halves the learning rate when the validation loss (the
-        training loss when there is no validation split) has not improved
-        for 10 epochs, down to ``lr / 1000``; within one call of ``fit`` or
-        ``partial_fit``. None keeps ``lr`` constant.
+    lr_schedule : {"cosine"} or None, default="cosine"
+        ``"cosine"`` sets the learning rate at every batch of a ``fit``: it
+        rises linearly to ``lr`` over the first 5% of the gradient steps
+        (warm-up), then falls along half a cosine, to nearly 0 at the last
+        step. ``partial_fit`` trains at the constant ``lr``, and so does
+        None.
 
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
@@ -65,19 +72,15 @@ default="adam"
         Number of sequences per gradient step.
 
     max_epochs : int or "auto", default="auto"
-        Maximum number of passes over the training data. ``"auto"`` aims at
-        about 2000 gradient steps, between 20 and 500 epochs.
+        Number of passes over the training data, which the learning-rate
+        schedule spans. ``"auto"`` aims at about 500 gradient steps, between
+        30 and 300 epochs: ``clip(ceil(500 / batches per epoch), 30, 300)``.
 
-    early_stopping : bool or "auto", default="auto"
+    early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data, stop
         when its loss has not improved for ``n_iter_no_change`` epochs, and
         restore the weights of the best epoch. Data too small to split trains
-        without validation. ``"auto"`` holds out a validation set from 1000
-        training sequences on. With fewer, where the loss of a validation set
-        of a few sequences is too noisy to stop on, it trains on all the data,
-        stops when the training loss has not improved by 1e-4 for
-        ``n_iter_no_change`` epochs, and restores the weights of the epoch
-        with the lowest training loss. False trains for the whole epoch
+        without validation. False trains on all the data for the whole epoch
         budget.
 
     validation_fraction : float, default=0.1
@@ -85,11 +88,10 @@ default="adam"
         by class for classifiers when possible.
 
     n_iter_no_change : int, default=20
-        Epochs without improvement of the monitored loss (validation loss, or
-        training loss for ``early_stopping="auto"`` without a validation
-        set) before stopping.
+        Epochs without improvement of the validation loss before early
+        stopping ends training.
 
-    clip_grad_norm : float or None, default=1.0
+    clip_grad_norm : float or None, default=None
         Maximum norm of the gradient of all parameters; None disables
         clipping.
 
@@ -119,12 +121,14 @@ default="adam"
     checkpoint : str, path-like or None, default=None
         File where ``fit`` saves, after every completed epoch, what is needed
         to resume training: weights, optimizer state, history, the shuffling
-        state, early-stopping and learning-rate-schedule state and the epochs
-        left. A ``fit`` with
+        and dropout random states, early-stopping and learning-rate-schedule
+        state and the epochs left. A ``fit`` with
         ``warm_start=True`` on the same data then resumes the interrupted fit
         from that file (also in a new process, on a new estimator with the same
         parameters) and runs only its remaining epochs; with an int
-        ``random_state`` the result equals an uninterrupted fit. A ``fit``
+        ``random_state`` the result equals an uninterrupted fit. From the
+        file of a finished fit, such a ``fit`` continues the weights as a new
+        training call, with a learning-rate schedule of its own. A ``fit``
         with ``warm_start=False`` starts over and overwrites the file."""
 
 FITTED_ATTRIBUTES = """\
@@ -147,12 +151,16 @@ n_features_in_ : int
     n_iter_ : int
         Number of epochs run.
 
-    frame_size_ : int
-        Number of time steps per recurrent step, resolved from
-        ``frame_size``.
+    strides_ : tuple of 3 ints
+        How the convolutional front end shortens sequences, chosen from the
+        longest training sequence of the first ``fit``: the stride of its
+        first convolution (above 1 only for sequences longer than 512 steps),
+        then the max-pooling factors after its first and second blocks, so
+        that the recurrent layers run over at most 32 steps. Unused with
+        ``conv_channels=0``.
 
     n_networks_ : int
-        Number of networks averaged, resolved from ``n_networks``."""
+        Number of networks averaged, ``n_networks``."""
 
 RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's reliability
     page). If a training or validation loss becomes NaN or infinite,
@@ -179,24 +187,9 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     grow with ``n_samples``."""
 
 
-MAGNITUDE_SCALING = """\
-magnitude_scaling : float in [0, 1), default={default}
-        Data augmentation in training: every time a sequence is trained on,
-        its standardized values (its raw values with ``standardize=False``)
-        are multiplied by a factor drawn uniformly from ``[1 -
-        magnitude_scaling, 1 + magnitude_scaling]``, one factor per sequence
-        and network. Prediction uses the data as they are. 0 disables it.
-        {why}"""
-
-
 N_NETWORKS = """\
-n_networks : int or "auto", default={default}
+n_networks : int, default=1
         Number of networks of this architecture trained side by side, each
         from its own random initialization and on its own loss, whose
         predictions are averaged ({average}; a deep ensemble). Fit and
-        prediction time and memory grow in proportion. ``"auto"`` trains 5
-        networks when ``fit`` gets fewer than 1000 sequences, where single
-        networks vary most from seed to seed and a fit takes seconds, and 1
-        network otherwise and in ``partial_fit``; the value used is
-        ``n_networks_``.
-        {why}"""
+        prediction time and memory grow in proportion."""

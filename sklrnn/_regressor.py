@@ -9,9 +9,9 @@ from ._base import _BaseRNN
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FITTED_ATTRIBUTES,
-    MAGNITUDE_SCALING,
     N_NETWORKS,
     RELIABILITY_NOTES,
+    STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
 
@@ -121,27 +121,13 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         return tags
 
 
-_N_NETWORKS = N_NETWORKS.format(
-    default="1",
-    average="outputs",
-    why=(
-        "Default 1: on Covid3Month, 5 networks lowered the test RMSE by 1.4%\n"
-        "        for 6 times the fit time (see benchmarks/README.md)."
-    ),
-)
-
-_MAGNITUDE_SCALING = MAGNITUDE_SCALING.format(
-    default=0.0,
-    why=(
-        "Off by default: rescaling a sequence usually changes the target it\n        should map to."
-    ),
-)
+_N_NETWORKS = N_NETWORKS.format(average="outputs")
 
 RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
-    A PyTorch recurrent network (Elman RNN, LSTM or GRU) trained through
-    skorch to minimize the mean squared error, with every architecture choice
-    a constructor parameter. Targets are standardized for training and mapped
+    A PyTorch recurrent network (Elman RNN, LSTM or GRU) behind a
+    convolutional front end, trained through skorch to minimize the mean
+    squared error, with every architecture choice a constructor parameter. Targets are standardized for training and mapped
     back for prediction; several targets per sequence (2D ``y``) are supported.
 
     Parameters
@@ -150,7 +136,7 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
     {_N_NETWORKS}
 
-    {_MAGNITUDE_SCALING}
+    {STANDARDIZATION_PARAMS}
 
     {TRAINING_PARAMS}
 

@@ -1,4 +1,6 @@
-"""The bundled data sets: shapes, splits, frames, padding and errors."""
+"""The bundled data sets: shapes, splits, frames, padding and errors; load_ts_file."""
+
+import gzip
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from sklrnn.datasets import (
     load_gunpoint,
     load_italy_power_demand,
     load_japanese_vowels,
+    load_ts_file,
 )
 from sklrnn.preprocessing import WideToSequence
 
@@ -129,3 +132,53 @@ def test_airline():
     # Trend and yearly seasonality: July beats the previous November every year.
     by_year = series.reshape(12, 12)
     assert (by_year[1:, 6] > by_year[:-1, 10]).all()
+
+
+# -- load_ts_file ----------------------------------------------------------------
+
+REGRESSION_TS = """# a comment line
+@problemName toy
+@univariate true
+@targetlabel true
+@data
+1,2,3,4:0.5
+5,?,7:-1.25
+
+8,9:3
+"""
+
+
+def test_load_ts_file_regression_missing_values_and_unequal_lengths(tmp_path):
+    path = tmp_path / "toy.ts"
+    path.write_text(REGRESSION_TS)
+    X, y = load_ts_file(path)
+    assert y.dtype == np.float64 and y.tolist() == [0.5, -1.25, 3.0]
+    nan = np.nan
+    expected = [[1, 2, 3, 4], [5, nan, 7, nan], [8, 9, nan, nan]]
+    assert X.dtype == np.float64
+    np.testing.assert_array_equal(X, expected)  # "?" and the padding are NaN
+    gz = tmp_path / "toy.ts.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as fh:
+        fh.write(REGRESSION_TS)
+    X_gz, y_gz = load_ts_file(str(gz))
+    np.testing.assert_array_equal(X_gz, X)
+    np.testing.assert_array_equal(y_gz, y)
+
+
+def test_load_ts_file_multivariate_classification(tmp_path):
+    path = tmp_path / "two_channels.ts"
+    path.write_text("@classLabel true walk run\n@data\n1,2,3:4,5,6:walk\n7,8:9,10:run\n")
+    X, y = load_ts_file(path)
+    assert y.tolist() == ["walk", "run"]  # labels stay strings
+    assert X.shape == (2, 3, 2)  # (samples, steps, channels)
+    np.testing.assert_array_equal(X[0], [[1, 4], [2, 5], [3, 6]])
+    np.testing.assert_array_equal(X[1], [[7, 9], [8, 10], [np.nan, np.nan]])
+    # The loaded padding is the estimators' padding: lengths 3 and 2.
+    assert to_padded(X)[1].tolist() == [3, 2]
+
+
+def test_load_ts_file_without_data_is_an_error(tmp_path):
+    path = tmp_path / "empty.ts"
+    path.write_text("@problemName empty\n@data\n")
+    with pytest.raises(ValueError, match="holds no sequences"):
+        load_ts_file(path)

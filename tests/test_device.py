@@ -127,9 +127,9 @@ def test_module_forward_stays_on_the_data_device(cell_type, readout):
     X = torch.empty(4, 6, 2, device="meta")
     out = module(X, torch.full((4,), 6))
     assert out.device.type == "meta" and out.shape == (4, 3)
-    # An ensemble in training, with magnitude-scaling factors on the device.
+    # An ensemble in training: one output per network, on the device.
     ensemble = RNNEnsemble(
         2, n_features=2, n_outputs=3, cell_type=cell_type, readout=readout, hidden_size=4
     ).to("meta")
-    out = ensemble(X, torch.full((4,), 6), torch.empty(4, 2, device="meta"))
+    out = ensemble(X, torch.full((4,), 6))
     assert out.device.type == "meta" and out.shape == (4, 3, 2)

@@ -23,7 +23,7 @@ from sklrnn import (
 )
 from sklrnn._persistence import _CONFIG, _OPTIMIZER, _WEIGHTS
 
-FAST = dict(hidden_size=6, max_epochs=4, random_state=0)
+FAST = dict(hidden_size=6, conv_channels=4, max_epochs=4, random_state=0)
 
 
 def sequences(n=40, T=8, n_features=None, seed=0):
@@ -97,21 +97,20 @@ def test_classifier_round_trip(tmp_path, labels):
     assert loaded.predict(X).tolist() == clf.predict(X).tolist()
 
 
-def test_archive_from_before_n_networks_loads_as_one_network(tmp_path):
-    # Archives written before n_networks and magnitude_scaling existed hold
-    # one network trained without scaling, and must load (and refit) as such.
-    X = sequences()
-    y = (X[:, -1] > 0).astype(int)
-    clf = RNNClassifier(**FAST, n_networks=1, magnitude_scaling=0.0).fit(X, y)
-    save_model(clf, tmp_path / "model.zip")
-
-    def drop_new_entries(config):
-        del config["params"]["n_networks"], config["params"]["magnitude_scaling"]
-        del config["attributes"]["n_networks_"]
-
-    loaded = load_model(rewrite(tmp_path / "model.zip", drop_new_entries))
-    assert loaded.n_networks == loaded.n_networks_ == 1 and loaded.magnitude_scaling == 0.0
+def test_strided_front_end_and_ensemble_round_trip(tmp_path):
+    # 600 steps: every stride of the front end is above 1, and the rebuilt
+    # network must use the fitted strides_, not ones derived anew.
+    X = sequences(n=20, T=600, n_features=2)
+    y = (X[:, -50:, 0].mean(axis=1) > 0).astype(int)
+    clf = RNNClassifier(**FAST, n_networks=2).fit(X, y)
+    assert clf.strides_ == (2, 4, 3)
+    loaded = round_trip(clf, tmp_path)
+    assert isinstance(loaded.strides_, tuple) and loaded.strides_ == clf.strides_
+    assert all(net.front_end.strides == (2, 4, 3) for net in loaded.net_.module_.networks)
+    assert_same_fitted_state(clf, loaded)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # Predicting shorter or longer sequences goes through the same strides.
+    np.testing.assert_array_equal(loaded.predict_proba(X[:, :90]), clf.predict_proba(X[:, :90]))
 
 
 def test_dataframe_feature_names_and_class_weight_survive(tmp_path):

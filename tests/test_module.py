@@ -1,0 +1,136 @@
+"""The torch module: front end strides, masked batch norm, padding, train and eval paths."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from sklrnn._module import (
+    ConvFrontEnd,
+    MaskedBatchNorm1d,
+    RNNModule,
+    front_end_strides,
+)
+
+CELL_TYPES = ["rnn", "rnn_relu", "lstm", "gru"]
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _ragged_batch(lengths, n_features=3, seed=0, padded_to=None):
+    """A float batch whose steps past each length hold large garbage, not zeros."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(len(lengths), max(lengths), n_features, generator=gen)
+    if padded_to is not None:
+        X = torch.cat([X, torch.zeros(len(lengths), padded_to - X.shape[1], n_features)], 1)
+    for i, n in enumerate(lengths):
+        X[i, n:] = 1e3
+    return X, torch.tensor(lengths)
+
+
+# -- front_end_strides --------------------------------------------------------------
+
+
+def test_front_end_strides_bound_the_steps_without_wasting_them():
+    for n in itertools.chain(range(1, 2000), range(2000, 50_000, 997)):
+        stride, pool1, pool2 = front_end_strides(n, 32)
+        convolved = _ceil_div(n, stride)
+        recurrent = _ceil_div(_ceil_div(convolved, pool1), pool2)
+        assert convolved <= 512, n  # the convolutions' work is bounded
+        assert recurrent <= 32, n  # and so is the recurrent layers'
+        # Short sequences are left alone; longer ones keep over half the budget.
+        assert recurrent == n if n <= 32 else recurrent > 16, n
+        assert stride == 1 or n > 512, n
+
+
+# -- MaskedBatchNorm1d --------------------------------------------------------------
+
+
+def test_masked_batch_norm_statistics_ignore_padding():
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 10) * 2 + 5
+    lengths = torch.tensor([10, 7, 3, 1])
+    mask = (torch.arange(10)[None, :] < lengths[:, None])[:, None]
+    x = torch.where(mask, x, torch.full_like(x, 1e4))  # padding far off the data
+    masked = MaskedBatchNorm1d(3, momentum=0.5).train()
+    out = masked(x, mask)
+    # The same as plain batch norm over the valid steps only, joined into one row.
+    valid = torch.cat([x[i, :, :n] for i, n in enumerate(lengths.tolist())], dim=1)
+    plain = torch.nn.BatchNorm1d(3, momentum=0.5).train()
+    expected = plain(valid[None])[0]
+    got = torch.cat([out[i, :, :n] for i, n in enumerate(lengths.tolist())], dim=1)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(masked.running_mean, plain.running_mean)
+    torch.testing.assert_close(masked.running_var, plain.running_var)
+    assert masked.num_batches_tracked == 1
+    # Evaluation uses the running statistics, as BatchNorm1d does.
+    masked.eval(), plain.eval()
+    torch.testing.assert_close(masked(valid[None], None), plain(valid[None]))
+
+
+# -- the front end and the recurrent paths ------------------------------------------
+
+
+def test_front_end_lengths_follow_strides_and_padding_never_reaches_valid_steps():
+    torch.manual_seed(0)
+    front_end = ConvFrontEnd(n_features=3, channels=4, strides=(2, 3, 2)).train()
+    lengths = [40, 23, 7, 1]
+    X, L = _ragged_batch(lengths)
+    out, out_lengths = front_end(X, L)
+    expected = [_ceil_div(_ceil_div(_ceil_div(n, 2), 3), 2) for n in lengths]
+    assert out_lengths.tolist() == expected and out.shape == (4, expected[0], 4)
+    # 200 more padding steps change nothing at the valid steps, in training
+    # (batch statistics) as in evaluation, and padding comes out as zeros.
+    for mode in (True, False):
+        front_end.train(mode)
+        a, _ = front_end(X, L)
+        b, _ = front_end(*_ragged_batch(lengths, padded_to=240))
+        for i, n in enumerate(expected):
+            torch.testing.assert_close(b[i, :n], a[i, :n])
+            assert not b[i, n:].any()
+
+
+@pytest.mark.parametrize(
+    "cell_type, bidirectional, num_layers",
+    [(c, True, 2) for c in CELL_TYPES] + [(c, False, 1) for c in CELL_TYPES],
+)
+def test_evaluation_path_computes_the_training_path(cell_type, bidirectional, num_layers):
+    # Prediction and ONNX export run the recurrent layers over the padded batch
+    # (the masked path); training runs them packed. Both must agree.
+    torch.manual_seed(0)
+    module = RNNModule(
+        3, 2, cell_type, 5, num_layers, bidirectional, dropout=0.0, conv_channels=0
+    ).eval()
+    X, L = _ragged_batch([9, 4, 1, 7, 9])
+    with torch.no_grad():
+        out_p, last_p = module._recurrent_packed(X, L)
+        out_m, last_m = module._recurrent_masked(X, L)
+    torch.testing.assert_close(out_m, out_p, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(last_m, last_p, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+@pytest.mark.parametrize("readout", ["mean_last", "last", "mean", "max", "attention"])
+def test_module_with_front_end_ignores_padding(cell_type, readout):
+    torch.manual_seed(0)
+    module = RNNModule(
+        3, 2, cell_type, hidden_size=5, readout=readout, dropout=0.0, conv_channels=4,
+        strides=(1, 2, 2),
+    )
+    lengths = [30, 17, 3, 1]
+    X, L = _ragged_batch(lengths)
+    X_long, _ = _ragged_batch(lengths, padded_to=90)
+    for training in (True, False):  # packed with batch statistics; masked with running ones
+        module.train(training)
+        with torch.no_grad():
+            expected = module(X, L)
+            torch.testing.assert_close(module(X_long, L), expected, rtol=1e-5, atol=1e-6)
+        # The output depends on the sequence: the check above is not vacuous.
+        assert (expected[0] - expected[1]).abs().max() > 1e-4
+    # Alone, each sequence gives what it gives in the batch (evaluation).
+    with torch.no_grad():
+        alone = torch.cat([module(X[i : i + 1, :n], L[i : i + 1]) for i, n in enumerate(lengths)])
+    torch.testing.assert_close(alone, expected, rtol=1e-5, atol=1e-6)
