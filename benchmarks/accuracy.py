@@ -22,7 +22,7 @@ Two commands, run from the repository root on one thread per fit:
 ``test``
     The final table, read once the defaults are chosen: every estimator is
     fitted on the training split and scored on the test split, over
-    ``--seeds`` seeds, next to aeon's MiniRocket (``pip install -e .[bench]``)
+    ``--seeds`` seeds, next to aeon's MiniRocket (``pip install -c constraints.txt -e ".[bench]"``)
     and a ridge model on the flattened, standardized series, fitted in the
     same run::
 
@@ -224,7 +224,9 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--peers", action="store_true", help="cv: also MiniRocket and ridge")
     parser.add_argument("--jsonl", default=None)
-    parser.add_argument("--report", default=None, metavar="FILE", help="test: tables of a --jsonl file")
+    parser.add_argument(
+        "--report", default=None, metavar="FILE", help="test: the tables of a --jsonl file"
+    )
     args = parser.parse_args(argv)
     names = args.datasets.split(",")
     if args.report:  # no fitting: the tables of records written by earlier runs

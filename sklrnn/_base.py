@@ -1,5 +1,6 @@
 """Shared machinery of RNNClassifier and RNNRegressor."""
 
+import hashlib
 import json
 import os
 import pickle
@@ -47,6 +48,10 @@ _PREDICT_CHUNK_VALUES = 1 << 22
 # (benchmarks/accuracy.py, chosen by cross-validation on training splits).
 _AUTO_STEPS = 500
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 30, 300
+
+# Parameters that do not change what a fit computes from its data, or only
+# how long it runs: a checkpoint may be resumed with other values of them.
+_RUN_PARAMS = {"checkpoint", "warm_start", "verbose", "callbacks", "device", "max_epochs"}
 
 # The front end strides and pools so that the recurrent layers run over at
 # most this many steps.
@@ -235,7 +240,11 @@ class _BaseRNN(BaseEstimator):
                 self.net_.initialize()
                 self.net_.module_.set_standardization(*self._input_statistics(X3, lengths))
         dropout_rng = None
+        if self.checkpoint is not None:
+            fingerprint = self._fingerprint(X3, lengths, target, weights)
+            self.net_.set_params(callbacks__checkpoint__fingerprint=fingerprint)
         if resume is not None and (first or resume["epochs_left"] > 0):
+            self._check_fingerprint(resume, fingerprint)
             epochs = self._restore_checkpoint(resume) or epochs
             if resume["epochs_left"] > 0:
                 dropout_rng = resume.get("dropout_rng")
@@ -276,6 +285,31 @@ class _BaseRNN(BaseEstimator):
                 f"Cannot read the checkpoint {os.fspath(self.checkpoint)!r} of "
                 f"{type(self).__name__}: {exc}. Delete the file to train from scratch."
             ) from exc
+
+    def _fingerprint(self, X3, lengths, target, weights):
+        """Hash of the data and of the parameters that define the model.
+
+        A checkpoint resumes only a fit with the same fingerprint, so that a
+        clone fitted on other data (a cross-validation fold) never starts
+        from weights trained on its test data.
+        """
+        params = self.get_params()
+        defining = [(k, params[k]) for k in sorted(params) if k not in _RUN_PARAMS]
+        digest = hashlib.sha256(type(self).__name__.encode())
+        digest.update(repr(defining).encode())
+        for array in (X3, lengths, target, weights):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def _check_fingerprint(self, state, fingerprint):
+        if state.get("fingerprint") != fingerprint:
+            raise ValueError(
+                f"The checkpoint {os.fspath(self.checkpoint)!r} was written by a fit of "
+                f"{type(self).__name__} on other data or with other parameters, so "
+                "warm_start=True cannot resume from it. A checkpoint resumes only the fit "
+                "that wrote it: give each fit (each cross-validation clone, for example) "
+                "its own checkpoint path, or delete the file to train from scratch."
+            )
 
     def _restore_checkpoint(self, state):
         """Load a checkpoint into ``net_``; return the epochs its fit had left."""

@@ -115,8 +115,9 @@ default="adam"
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
-        starting from scratch. With ``checkpoint`` set, it resumes from the
-        checkpoint file (see ``checkpoint``).
+        starting from scratch, for ``max_epochs`` more epochs with a
+        learning-rate schedule of their own. With ``checkpoint`` set, it
+        resumes from the checkpoint file (see ``checkpoint``).
 
     checkpoint : str, path-like or None, default=None
         File where ``fit`` saves, after every completed epoch, what is needed
@@ -128,8 +129,14 @@ default="adam"
         parameters) and runs only its remaining epochs; with an int
         ``random_state`` the result equals an uninterrupted fit. From the
         file of a finished fit, such a ``fit`` continues the weights as a new
-        training call, with a learning-rate schedule of its own. A ``fit``
-        with ``warm_start=False`` starts over and overwrites the file."""
+        training call, with a learning-rate schedule of its own. The file
+        records a hash of the training data and of the parameters (all but
+        ``checkpoint``, ``warm_start``, ``verbose``, ``callbacks``, ``device``
+        and ``max_epochs``), and a ``fit`` on other data or with other
+        parameters refuses to resume from it with a ``ValueError``: clones
+        that share a path, such as cross-validation folds, never start from
+        each other's weights. A ``fit`` with ``warm_start=False`` starts over
+        and overwrites the file."""
 
 FITTED_ATTRIBUTES = """\
 n_features_in_ : int

@@ -270,9 +270,7 @@ class RNNModule(nn.Module):
         self.cell_type = cell_type
         self.readout = readout
         self.standardize = bool(standardize)
-        self.front_end = (
-            ConvFrontEnd(n_features, conv_channels, strides) if conv_channels else None
-        )
+        self.front_end = ConvFrontEnd(n_features, conv_channels, strides) if conv_channels else None
         self.rnn = rnn_class[cell_type](
             conv_channels or n_features,
             hidden_size,

@@ -1,14 +1,16 @@
 """Export of fitted estimators to ONNX.
 
 The graph runs the fitted module's own ``forward`` (:class:`~sklrnn.RNNModule`
-or :class:`~sklrnn._module.RNNEnsemble`, in evaluation mode), captured by
-torch's ``torch.export``-based exporter (``torch.onnx.export(dynamo=True)``).
-While it is exported, the module evaluates its recurrent layers by one
-computation for every batch (``RNNModule._recurrent_masked``) instead of
-packing ragged batches; its outputs equal the estimator's. A thin wrapper
-around it turns sklrnn's NaN-padded input into padded sequences and lengths,
-applies ``max_length``, and maps the outputs to probabilities or to the
-target's scale, as ``predict_proba`` and ``predict`` do.
+or :class:`~sklrnn._module.RNNEnsemble`, in evaluation mode, the code that
+``predict`` runs), captured by torch's ``torch.export``-based exporter
+(``torch.onnx.export(dynamo=True)``). In evaluation mode the module runs its
+recurrent layers by the same computation for every batch
+(``RNNModule._recurrent_masked``); while it is exported, each layer and
+direction is the operator ``sklrnn::recurrent_layer``, which
+:func:`_recurrent_layer_onnx` translates to ONNX's ``RNN``, ``LSTM`` or
+``GRU``. A thin wrapper turns sklrnn's NaN-padded input into padded sequences
+and lengths, applies ``max_length``, and maps the outputs to probabilities or
+to the target's scale, as ``predict_proba`` and ``predict`` do.
 """
 
 import copy
@@ -249,7 +251,9 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
 def _check_dynamic(model):
     """Refuse a graph whose batch size or number of steps was fixed in export."""
     shape = model.graph.input[0].type.tensor_type.shape.dim
-    fixed = [axis for axis, dim in zip(("batch", "time"), shape) if not dim.dim_param]
+    fixed = [
+        axis for axis, dim in zip(("batch", "time"), shape[:2], strict=True) if not dim.dim_param
+    ]
     if fixed:
         raise RuntimeError(
             f"torch's exporter fixed the {' and '.join(fixed)} size of the ONNX graph's "

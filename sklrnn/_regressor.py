@@ -127,8 +127,9 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
     A PyTorch recurrent network (Elman RNN, LSTM or GRU) behind a
     convolutional front end, trained through skorch to minimize the mean
-    squared error, with every architecture choice a constructor parameter. Targets are standardized for training and mapped
-    back for prediction; several targets per sequence (2D ``y``) are supported.
+    squared error, with every architecture choice a constructor parameter.
+    Targets are standardized for training and mapped back for prediction;
+    several targets per sequence (2D ``y``) are supported.
 
     Parameters
     ----------

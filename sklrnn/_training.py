@@ -11,6 +11,7 @@ import copy
 import json
 import math
 import os
+import tempfile
 
 import numpy as np
 import torch
@@ -216,6 +217,15 @@ class EarlyStoppingIfValid(EarlyStopping):
             # threshold that decides the best epoch here).
             net.history.record("best_epoch", int(self.best_epoch_))
 
+    def __getstate__(self):
+        # The copy of the best weights serves training only, and once training
+        # ended the model holds them. Pickled, they would be raw tensors of
+        # the training device (a CUDA model could not be loaded on a CPU-only
+        # machine) and double the size of the pickle.
+        state = self.__dict__.copy()
+        state["best_model_weights_"] = None
+        return state
+
 
 class WarmupCosine(Callback):
     """Learning-rate schedule: linear warm-up, then cosine decay to 0, by batch.
@@ -367,8 +377,9 @@ class EpochCheckpoint(Callback):
     module and optimizer states, the history, the states of the shuffling
     generator and of the generator dropout draws from, the states of the
     early-stopping and learning-rate-schedule callbacks and how many epochs
-    of the current fit remain (0 once the fit finished). Place it after those callbacks: an epoch's saved state then
-    includes their update for that epoch, and a resumed fit's state (set as
+    of the current fit remain (0 once the fit finished). Place it after
+    those callbacks: an epoch's saved state then includes their update for
+    that epoch, and a resumed fit's state (set as
     ``resume_state_`` before training) is applied after they have reset
     themselves in ``on_train_begin``.
 
@@ -376,10 +387,14 @@ class EpochCheckpoint(Callback):
     ----------
     path : str or path-like
         File to write.
+    fingerprint : str, default=None
+        Hash of the fit's data and parameters, saved with the state; the
+        estimator resumes only a fit with the same fingerprint.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, fingerprint=None):
         self.path = path
+        self.fingerprint = fingerprint
 
     def on_train_begin(self, net, **kwargs):
         self._start = len(net.history)
@@ -408,6 +423,7 @@ class EpochCheckpoint(Callback):
             # JSON keeps the file loadable with torch.load(weights_only=True).
             "history": json.dumps(net.history.to_list(), default=_plain),
             "epochs_left": int(epochs_left),
+            "fingerprint": self.fingerprint,
             "generator": None if generator is None else generator.get_state(),
             # The generator dropout draws from (seeded per fit by the estimator).
             "dropout_rng": _dropout_rng(net.device),
@@ -417,9 +433,17 @@ class EpochCheckpoint(Callback):
             },
         }
         path = os.fspath(self.path)
-        tmp = f"{path}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # a crash mid-write never leaves a truncated file
+        # A fresh temporary file beside the target, renamed over it: a crash
+        # mid-write never leaves a truncated file, and no predictable name
+        # can be planted (a symlink) or shared by fits running in parallel.
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(state, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
 
 def _dropout_rng(device):

@@ -2,7 +2,6 @@
 
 import itertools
 
-import numpy as np
 import pytest
 import torch
 
@@ -117,7 +116,13 @@ def test_evaluation_path_computes_the_training_path(cell_type, bidirectional, nu
 def test_module_with_front_end_ignores_padding(cell_type, readout):
     torch.manual_seed(0)
     module = RNNModule(
-        3, 2, cell_type, hidden_size=5, readout=readout, dropout=0.0, conv_channels=4,
+        3,
+        2,
+        cell_type,
+        hidden_size=5,
+        readout=readout,
+        dropout=0.0,
+        conv_channels=4,
         strides=(1, 2, 2),
     )
     lengths = [30, 17, 3, 1]

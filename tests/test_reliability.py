@@ -242,11 +242,35 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
     path = tmp_path / "other.ckpt"
     RNNRegressor(**SMALL, max_epochs=1, checkpoint=path).fit(X, y)
     wider = RNNRegressor(**{**SMALL, "hidden_size": 5}, checkpoint=path, warm_start=True)
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match="other data or with other parameters"):
         wider.fit(X, y)
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="Cannot read the checkpoint"):
         RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
+
+
+def test_checkpoint_never_leaks_between_cross_validation_clones(data, tmp_path):
+    """Each fold's clone shares the path; none may resume another fold's fit."""
+    X, _, y_class = data
+    model = RNNClassifier(**SMALL, max_epochs=2, checkpoint=tmp_path / "cv.ckpt", warm_start=True)
+    with pytest.raises(ValueError, match="other data.*its own checkpoint path"):
+        cross_validate(model, X, y_class, cv=3, error_score="raise")
+    # The same data and parameters still resume: a finished fit is continued.
+    os.remove(model.checkpoint)  # written by the first fold
+    first = clone(model).fit(X, y_class)
+    assert clone(model).fit(X, y_class).n_iter_ == first.n_iter_ + 2
+
+
+def test_checkpoint_write_ignores_a_planted_temporary_file(data, tmp_path):
+    X, y, _ = data
+    path = tmp_path / "fit.ckpt"
+    target = tmp_path / "victim"
+    target.write_bytes(b"keep")
+    (tmp_path / "fit.ckpt.tmp").symlink_to(target)
+    RNNRegressor(**SMALL, max_epochs=2, checkpoint=path).fit(X, y)
+    assert target.read_bytes() == b"keep"
+    assert torch.load(path, weights_only=True)["epochs_left"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.ckpt", "fit.ckpt.tmp", "victim"]
 
 
 # -- concurrency -----------------------------------------------------------
@@ -374,3 +398,20 @@ def test_pickled_model_round_trips_after_faults(data, tmp_path):
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     assert restored.history_ is restored.net_.history
     assert os.fspath(restored.checkpoint) == os.fspath(tmp_path / "c.ckpt")
+
+
+def test_pickle_holds_no_copy_of_the_best_weights(data):
+    """Early stopping's copy of the best weights is not pickled: it would stay a
+    raw tensor of the training device, which a CPU-only machine cannot load."""
+    X, _, y_class = data
+    stopped = RNNClassifier(**SMALL, max_epochs=3, early_stopping=True).fit(X, y_class)
+    plain = RNNClassifier(**SMALL, max_epochs=3).fit(X, y_class)
+    callback = dict(stopped.net_.callbacks_)["early_stopping"]
+    assert callback.best_model_weights_ is not None  # kept while the model lives
+    restored = pickle.loads(pickle.dumps(stopped))
+    assert dict(restored.net_.callbacks_)["early_stopping"].best_model_weights_ is None
+    np.testing.assert_array_equal(restored.predict_proba(X), stopped.predict_proba(X))
+    # Tensors outside skorch's own module, optimizer and criterion are pickled
+    # raw (torch's _load_from_bytes): none are left.
+    raw = [pickle.dumps(m.net_, protocol=pickle.HIGHEST_PROTOCOL) for m in (stopped, plain)]
+    assert raw[0].count(b"_load_from_bytes") == raw[1].count(b"_load_from_bytes")
