@@ -20,13 +20,14 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import GradientNormClipping, ProgressBar
+from skorch.callbacks import ProgressBar
 
 from ._data import truncate, validate_sequences
 from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule, front_end_strides
 from ._training import (
     EarlyStoppingIfValid,
     EpochCheckpoint,
+    NetworkGradientClipping,
     SequenceDataset,
     SequenceNet,
     TrainingGuard,
@@ -405,7 +406,7 @@ class _BaseRNN(BaseEstimator):
         callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
             callbacks.append(
-                ("clip_grad_norm", GradientNormClipping(gradient_clip_value=self.clip_grad_norm))
+                ("clip_grad_norm", NetworkGradientClipping(self.clip_grad_norm))
             )
         if self.early_stopping:
             callbacks.append(

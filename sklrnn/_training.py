@@ -29,6 +29,7 @@ __all__ = [
     "SequenceNet",
     "EarlyStoppingIfValid",
     "WarmupCosine",
+    "NetworkGradientClipping",
     "StopTraining",
     "TrainingGuard",
     "EpochCheckpoint",
@@ -225,6 +226,31 @@ class EarlyStoppingIfValid(EarlyStopping):
         state = self.__dict__.copy()
         state["best_model_weights_"] = None
         return state
+
+
+class NetworkGradientClipping(Callback):
+    """Clip the gradient norm of each network separately.
+
+    An ensemble's training loss is the mean of its ``n`` networks' losses, so
+    each network's gradient is ``1 / n`` of the gradient of its own loss;
+    clipping it at ``max_norm / n`` clips that gradient at ``max_norm``, as a
+    network trained alone would be. One joint norm over all networks would
+    couple them.
+
+    Parameters
+    ----------
+    max_norm : float
+        Largest gradient norm of one network's own loss.
+    """
+
+    def __init__(self, max_norm):
+        self.max_norm = max_norm
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        module = net.module_
+        networks = module.networks if isinstance(module, RNNEnsemble) else [module]
+        for network in networks:
+            torch.nn.utils.clip_grad_norm_(network.parameters(), self.max_norm / len(networks))
 
 
 class WarmupCosine(Callback):
@@ -535,37 +561,29 @@ class SequenceNet(NeuralNet):
 
     # -- per-batch overhead ------------------------------------------------
     # skorch's loop runs a few Python calls around every batch; for a small
-    # recurrent net they cost several percent of the arithmetic. The methods
-    # below do what skorch's do, with less work per batch.
+    # recurrent net they cost several percent of the arithmetic. The public
+    # methods below do what skorch's do, with less work per batch.
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         # skorch's loop, reading the batch size off the lengths tensor instead
         # of skorch's get_len, which walks and compares every entry of a batch.
         if iterator is None:
             return
-        # The batch records are written straight into the epoch's row: each
-        # History.record_batch call goes through History's generic indexing.
-        batches = list.__getitem__(self.history, -1)["batches"]
         n_batches = 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            record = batches[-1]
-            record[prefix + "_loss"] = step["loss"].item()
-            record[prefix + "_batch_size"] = len(batch[0]["lengths"])
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
         self.history.record(prefix + "_batch_count", n_batches)
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        # History.new_batch, without History's generic indexing.
-        list.__getitem__(self.history, -1)["batches"].append({})
 
     def forward_iter(self, X, training=False, device="cpu"):
         # skorch's loop, with the fitted check and the mode switch done once
         # per call instead of once per batch.
         self.check_is_fitted()
-        self._set_training(training)
+        self.module_.train(training)
         for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
             with torch.set_grad_enabled(training):
                 yp = self.infer(Xi)
@@ -573,16 +591,6 @@ class SequenceNet(NeuralNet):
                 yield yp.to(device)  # skorch's to_device, without its type dispatch
             else:
                 yield to_device(yp, device)
-
-    def _set_training(self, training=True):
-        # skorch sets the mode of every module and criterion before every
-        # batch, walking all their submodules; only do so when one of them is
-        # not in the mode asked for (submodules follow their module's train()
-        # and eval(), so the top level's flag is checked).
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and module.training != training:
-                module.train(training)
 
     def get_default_callbacks(self):
         return [
