@@ -13,15 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-)
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import ProgressBar
 
+from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import truncate, validate_sequences
 from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule, front_end_strides
 from ._training import (
@@ -405,9 +401,7 @@ class _BaseRNN(BaseEstimator):
         # First, so that it checks each epoch before any callback acts on it.
         callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
-            callbacks.append(
-                ("clip_grad_norm", NetworkGradientClipping(self.clip_grad_norm))
-            )
+            callbacks.append(("clip_grad_norm", NetworkGradientClipping(self.clip_grad_norm)))
         if self.early_stopping:
             callbacks.append(
                 (

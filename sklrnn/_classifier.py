@@ -2,15 +2,15 @@
 
 import numpy as np
 from scipy.special import log_softmax, softmax
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import assert_all_finite, column_or_1d
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
 from ._base import _BaseRNN
+from ._compat import StrOptions, _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FITTED_ATTRIBUTES,

@@ -1,11 +1,12 @@
 """Recurrent neural network regressor."""
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from torch import nn
 
 from ._base import _BaseRNN
+from ._compat import _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FITTED_ATTRIBUTES,

@@ -19,11 +19,11 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import Interval, StrOptions, _fit_context, validate_params
 from ._data import _check_same_n_features, _is_table, validate_sequences
 
 __all__ = ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]
