@@ -15,7 +15,6 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
-from skorch.callbacks import ProgressBar
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import truncate, validate_sequences
@@ -24,6 +23,7 @@ from ._training import (
     EarlyStoppingIfValid,
     EpochCheckpoint,
     NetworkGradientClipping,
+    ProgressBarIfSlow,
     SequenceDataset,
     SequenceNet,
     TrainingGuard,
@@ -417,7 +417,7 @@ class _BaseRNN(BaseEstimator):
         if self.verbose >= 2:
             # A per-batch progress bar for long epochs; PrintLog (skorch's
             # default, active when verbose > 0) still prints the epoch table.
-            callbacks.append(("progress_bar", ProgressBar(detect_notebook=False)))
+            callbacks.append(("progress_bar", ProgressBarIfSlow()))
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", WarmupCosine(warmup=_WARMUP_FRACTION)))
         if self.checkpoint is not None:  # after early stopping, to save its counters

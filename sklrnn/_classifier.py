@@ -1,6 +1,7 @@
 """Recurrent neural network classifier."""
 
 import numpy as np
+import pandas as pd
 from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -97,10 +98,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or \
-(n_samples, n_timesteps, n_features), or list of arrays
+(n_samples, n_timesteps, n_features), or list or pandas Series of arrays
             Training sequences. 2D input holds one feature per time step; a
-            list holds sequences of different lengths; trailing NaN marks
-            padding.
+            list or Series holds sequences of different lengths; trailing NaN
+            marks padding.
         y : array-like of shape (n_samples,)
             Class labels, of any type.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -195,13 +196,22 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         y = column_or_1d(y, warn=True)
-        assert_all_finite(y, input_name="y")
+        missing = np.flatnonzero(pd.isna(y))  # NaN and None, also among strings
+        if missing.size:
+            raise ValueError(
+                f"Input y contains NaN (a missing label) at {missing.size} of {len(y)} "
+                f"samples, first at sample {missing[0]}. {type(self).__name__} needs a label "
+                "for every sequence: drop the unlabelled samples from X and y first."
+            )
+        assert_all_finite(y, input_name="y")  # infinity
         check_classification_targets(y)
         if reset:
             encoder = LabelEncoder().fit(y if classes is None else column_or_1d(classes))
             self.classes_ = encoder.classes_
             if len(self.classes_) < 2:
-                found = f"only one class: {self.classes_[0]!r}" if len(self.classes_) else "none"
+                # tolist: the plain label (0, 'a'), not numpy's repr (np.int64(0)).
+                labels = self.classes_.tolist()
+                found = f"only one class: {labels[0]!r}" if labels else "none"
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, but the "
                     f"data contains {found}."
@@ -281,8 +291,9 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     -----
     Inputs are sequences: a 2D array or DataFrame of shape
     ``(n_samples, n_timesteps)`` holds one feature per step, a 3D array is
-    ``(n_samples, n_timesteps, n_features)``, and a list of arrays holds
-    sequences of different lengths. Trailing NaN marks padding.
+    ``(n_samples, n_timesteps, n_features)``, and a list (or pandas Series)
+    of arrays holds sequences of different lengths. Trailing NaN marks
+    padding.
 
     {RELIABILITY_NOTES}
 

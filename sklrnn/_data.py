@@ -6,7 +6,8 @@ decides what a sequence is:
 
 * a 2D array or DataFrame ``(n_samples, n_timesteps)`` holds one feature;
 * a 3D array ``(n_samples, n_timesteps, n_features)`` is channels-last;
-* a list of 1D/2D arrays holds sequences of different lengths ("ragged").
+* a list of 1D/2D arrays holds sequences of different lengths ("ragged"),
+  and so does a pandas Series of arrays (sktime's nested format).
 
 Trailing NaN marks padding (the UCR/UEA convention); NaN anywhere else is an
 error. The result is a float32 array zero-filled past each sequence's end and
@@ -21,7 +22,10 @@ __all__ = ["to_padded", "to_nan_padded", "pad_sequences", "truncate", "validate_
 
 
 def _is_ragged(X):
-    """True for a list or tuple of per-sample arrays (not a nested table)."""
+    """True for a list, tuple or Series of per-sample arrays (not a nested table)."""
+    if getattr(X, "ndim", None) == 1 and X.dtype == object:
+        # A pandas Series (or numpy array) whose elements are sequences.
+        X = list(X)
     if not isinstance(X, list | tuple) or len(X) == 0:
         return False
     first = X[0]
@@ -147,14 +151,14 @@ def _lengths_from_nan(X, input_name, first_sample=0):
         raise ValueError(
             f"Input {input_name} contains NaN at sample {i + first_sample}, time step {t}, "
             f"feature {f}. NaN is only allowed as trailing padding (all features NaN from "
-            "some step to the end); impute missing values before fitting, e.g. with "
-            "sklearn.impute.SimpleImputer or pandas' ffill()."
+            "some step to the end); impute missing values first, the same way for fit "
+            "and predict, e.g. with sklearn.impute.SimpleImputer or pandas' ffill()."
         )
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
         raise ValueError(
             f"Input {input_name} contains NaN in every step of sample {empty[0] + first_sample} "
-            "(a sequence of length 0). Drop empty sequences before fitting."
+            "(a sequence of length 0). Drop empty sequences first."
         )
     return lengths.astype(np.int64)
 
@@ -199,6 +203,7 @@ def _check_3d(X, input_name, dtype):
     try:
         X = check_array(
             X,
+            ensure_2d=False,  # 1D input gets its own message below
             allow_nd=True,
             dtype=dtype,
             ensure_all_finite="allow-nan",
@@ -213,6 +218,16 @@ def _check_3d(X, input_name, dtype):
             "categorical values as numbers first, e.g. with "
             "sklearn.preprocessing.OrdinalEncoder."
         ) from exc
+    if X.ndim == 1:
+        # reshape(-1, 1), scikit-learn's usual advice, would make each value
+        # a sequence of one step.
+        raise ValueError(
+            f"Expected 2D (n_samples, n_timesteps) or 3D (n_samples, n_timesteps, "
+            f"n_features) input, got 1D input with shape {X.shape}. Reshape your data: "
+            f"pass one sequence as {input_name}[None, :], of shape (1, n_timesteps), and "
+            "several as a 2D array of shape (n_samples, n_timesteps) or, if their lengths "
+            "differ, as a list of arrays."
+        )
     if X.ndim == 2:
         X = X[:, :, None]
     if X.ndim != 3:
@@ -235,9 +250,9 @@ def to_padded(X, *, input_name="X", first_sample=0):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features), \
-            or list of arrays
-        Sequences. 2D input holds one feature per time step; a list holds
-        sequences of different lengths; trailing NaN marks padding.
+            or list or pandas Series of arrays
+        Sequences. 2D input holds one feature per time step; a list or Series
+        holds sequences of different lengths; trailing NaN marks padding.
     input_name : str, default="X"
         Name used in error messages.
     first_sample : int, default=0
@@ -270,7 +285,8 @@ def to_padded(X, *, input_name="X", first_sample=0):
     if X.dtype != np.float32 and not np.isfinite(X32).all():
         raise ValueError(
             f"Input {input_name} contains values too large for float32 "
-            f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it before fitting."
+            f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it first, the same way for "
+            "fit and predict."
         )
     return X32, lengths
 

@@ -107,8 +107,9 @@ default="adam"
     verbose : int, default=0
         ``0`` trains silently; ``1`` prints a table of losses per epoch (and,
         with early stopping, when training stops and which epoch's weights
-        are restored); ``2`` or more also shows a progress bar over the
-        batches of each epoch.
+        are restored), in colour only when stdout is a terminal; ``2`` or
+        more also shows, on stderr, a progress bar over the batches of any
+        epoch still running after 2 seconds (short epochs show none).
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks to run during training.

@@ -25,10 +25,10 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or \
-(n_samples, n_timesteps, n_features), or list of arrays
+(n_samples, n_timesteps, n_features), or list or pandas Series of arrays
             Training sequences. 2D input holds one feature per time step; a
-            list holds sequences of different lengths; trailing NaN marks
-            padding.
+            list or Series holds sequences of different lengths; trailing NaN
+            marks padding.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values; 2D for several targets per sequence.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -11,14 +11,16 @@ import copy
 import json
 import math
 import os
+import sys
 import tempfile
 
 import numpy as np
 import torch
+import tqdm
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, PrintLog
-from skorch.utils import to_device
+from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
+from skorch.utils import Ansi, to_device
 
 from ._module import RNNEnsemble
 
@@ -33,6 +35,7 @@ __all__ = [
     "StopTraining",
     "TrainingGuard",
     "EpochCheckpoint",
+    "ProgressBarIfSlow",
 ]
 
 
@@ -525,6 +528,11 @@ class SequenceNet(NeuralNet):
             # skorch's idiom: a callback raising KeyboardInterrupt at the end
             # of an epoch asks to stop (EarlyStopping does); that is no interrupt.
             if method_name == "on_epoch_end" and not isinstance(exc, StopTraining):
+                # The epoch is kept, so print its row, which PrintLog (always
+                # skorch's last callback) has not reached.
+                print_log = dict(self.callbacks_).get("print_log")
+                if print_log is not None:
+                    print_log.on_epoch_end(self, **cb_kwargs)
                 raise StopTraining from exc
             raise
 
@@ -600,8 +608,48 @@ class SequenceNet(NeuralNet):
 
 
 class _QuietPrintLog(PrintLog):
-    """skorch's PrintLog, which skips building its table when nothing is printed."""
+    """skorch's PrintLog, in colour only on a terminal.
+
+    It skips building its table when nothing is printed.
+    """
+
+    def format_row(self, row, key, color):
+        """Format one cell; without colour codes unless printing to a terminal."""
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not (self.sink is print and _stdout_is_terminal()):
+            # Log files and captured output would show the codes as text.
+            text = text.replace(color, "").replace(Ansi.ENDC.value, "")
+        return text
 
     def on_epoch_end(self, net, **kwargs):
         if net.verbose or self.sink is not print:
             super().on_epoch_end(net, **kwargs)
+
+
+def _stdout_is_terminal():
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class ProgressBarIfSlow(ProgressBar):
+    """skorch's ProgressBar, shown only once an epoch has run for ``delay`` seconds.
+
+    Short epochs then print nothing, instead of a bar per epoch.
+
+    Parameters
+    ----------
+    delay : float, default=2.0
+        Seconds an epoch runs before its bar appears (tqdm's ``delay``).
+    """
+
+    def __init__(self, delay=2.0):
+        super().__init__(detect_notebook=False)
+        self.delay = delay
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        total = sum(
+            len(net.get_iterator(dataset, training=training))
+            for dataset, training in ((dataset_train, True), (dataset_valid, False))
+            if dataset is not None
+        )
+        self.pbar_ = tqdm.tqdm(total=total, leave=False, delay=self.delay)

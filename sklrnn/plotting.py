@@ -29,8 +29,8 @@ class LossCurveDisplay:
 
     Build it with :meth:`from_estimator`, which reads the estimator's
     ``history_`` and draws the curves; or construct it from loss arrays and
-    call :meth:`plot`. When early stopping restored the weights of its best
-    epoch, that epoch is marked on the validation curve.
+    call :meth:`plot`. The epoch whose weights the model holds is marked:
+    the one early stopping restored, or else the last epoch.
 
     Parameters
     ----------
@@ -42,7 +42,8 @@ class LossCurveDisplay:
     epochs : array-like of shape (n_epochs,) or None, default=None
         Epoch numbers; defaults to ``1, 2, ..., n_epochs``.
     best_epoch : int or None, default=None
-        Epoch whose weights the model holds after early stopping, if any.
+        Epoch whose weights the model holds, marked on the plot: the epoch
+        early stopping restored, or else the last. None marks no epoch.
     estimator_name : str or None, default=None
         Name used in the title.
 
@@ -55,7 +56,7 @@ class LossCurveDisplay:
     epochs : ndarray of shape (n_epochs,)
         Epoch numbers.
     best_epoch : int or None
-        Epoch restored by early stopping.
+        Epoch whose weights the model holds.
     ax_ : matplotlib Axes
         Axes the curves are drawn on; set by :meth:`plot`.
     figure_ : matplotlib Figure
@@ -136,7 +137,9 @@ class LossCurveDisplay:
         train = [row.get("train_loss", np.nan) for row in history]
         valid = [row.get("valid_loss", np.nan) for row in history]
         epochs = [row.get("epoch", i + 1) for i, row in enumerate(history)]
-        best = next((row["best_epoch"] for row in reversed(history) if "best_epoch" in row), None)
+        # Early stopping records the epoch it restored in the last row of its
+        # fit; later epochs (partial_fit, warm_start) replace those weights.
+        best = history[-1].get("best_epoch", epochs[-1])
         display = cls(
             train_loss=train,
             valid_loss=None if np.isnan(valid).all() else valid,
@@ -170,17 +173,21 @@ class LossCurveDisplay:
         (self.lines_["train"],) = ax.plot(self.epochs, self.train_loss, label="training loss")
         if self.valid_loss is not None:
             (self.lines_["valid"],) = ax.plot(self.epochs, self.valid_loss, label="validation loss")
-        if self.best_epoch is not None and self.valid_loss is not None:
-            at = np.flatnonzero(self.epochs == self.best_epoch)
-            if at.size:
-                (self.lines_["best"],) = ax.plot(
-                    self.epochs[at],
-                    self.valid_loss[at],
-                    marker="o",
-                    linestyle="none",
-                    color="black",
-                    label=f"restored (epoch {self.best_epoch})",
-                )
+        at = np.flatnonzero(self.epochs == self.best_epoch)
+        if at.size:
+            # On the validation curve where it has a value, else on the training curve.
+            loss = self.train_loss
+            if self.valid_loss is not None and np.isfinite(self.valid_loss[at[0]]):
+                loss = self.valid_loss
+            kind = "final" if at[0] == len(self.epochs) - 1 else "restored"
+            (self.lines_["best"],) = ax.plot(
+                self.epochs[at[:1]],
+                loss[at[:1]],
+                marker="o",
+                linestyle="none",
+                color="black",
+                label=f"{kind} weights (epoch {self.best_epoch})",
+            )
         if log_scale:
             ax.set_yscale("log")
         ax.set_xlabel("Epoch")

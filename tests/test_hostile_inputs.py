@@ -428,3 +428,46 @@ def test_constant_regression_target_is_fine(n):
     X = np.random.RandomState(0).normal(size=(n, 3))
     model = RNNRegressor(**TINY).fit(X, np.full(n, 3.5))
     _assert_valid_predictions(model, X, model.predict(X))
+
+
+# -- messages that say what to do ---------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fit", "predict"])
+def test_one_dimensional_X_explains_one_sequence_or_many(method):
+    X = np.arange(6.0)
+    call = RNNRegressor(**TINY).fit if method == "fit" else MODELS["regressor-2d"].predict
+    args = (X, np.arange(6.0)) if method == "fit" else (X,)
+    with pytest.raises(ValueError, match="Reshape your data") as info:
+        call(*args)
+    message = str(info.value)
+    assert "got 1D input with shape (6,)" in message
+    assert "one sequence as X[None, :], of shape (1, n_timesteps)" in message
+    assert "2D array of shape (n_samples, n_timesteps)" in message
+    # scikit-learn's usual advice would turn the series into one-step samples.
+    assert "reshape(-1, 1)" not in message
+
+
+@pytest.mark.parametrize(
+    "label, shown",
+    [(np.int64(0), "0"), (np.float64(3.0), "3.0"), (np.str_("up"), "'up'"), (True, "True")],
+)
+def test_single_class_is_printed_as_a_plain_value(label, shown):
+    X = np.random.RandomState(0).normal(size=(4, 3))
+    y = np.array([label] * 4)
+    with pytest.raises(ValueError, match=r"at least 2 classes") as info:
+        RNNClassifier(**TINY).fit(X, y)
+    assert str(info.value).endswith(f"contains only one class: {shown}.")
+    assert "np." not in str(info.value)
+
+
+@pytest.mark.parametrize("missing", [np.nan, None])
+@pytest.mark.parametrize("form", ["numpy", "series"])
+def test_missing_class_labels_are_named(missing, form):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = np.array(["a", "b", "a", missing, "b", missing], dtype=object)
+    y = pd.Series(y) if form == "series" else y
+    match = r"Input y contains NaN \(a missing label\) at 2 of 6 samples, first at sample 3"
+    with pytest.raises(ValueError, match=match) as info:
+        RNNClassifier(**TINY).fit(X, y)
+    assert "drop the unlabelled samples from X and y" in str(info.value)

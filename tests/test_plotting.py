@@ -1,6 +1,7 @@
 """LossCurveDisplay, and what verbose prints during training."""
 
 import sys
+import time
 
 import matplotlib
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import Callback
 
 from sklrnn import LossCurveDisplay, RNNClassifier, RNNRegressor
 
@@ -71,16 +73,42 @@ def test_best_epoch_is_the_restored_one(early_stopped):
     assert list(x) == [display.best_epoch]
     assert list(y) == [valid[display.best_epoch - 1]]
     labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
-    assert f"restored (epoch {display.best_epoch})" in labels
+    assert f"restored weights (epoch {display.best_epoch})" in labels
 
 
-def test_without_validation_only_train_curve():
+def _legend(display):
+    return [t.get_text() for t in display.ax_.get_legend().get_texts()]
+
+
+def test_without_early_stopping_the_last_epoch_is_marked():
+    # The default trains the whole epoch budget: the model holds the last epoch.
     X, y = data()
     reg = RNNRegressor(hidden_size=4, max_epochs=4, early_stopping=False, random_state=0)
     display = LossCurveDisplay.from_estimator(reg.fit(X, y.astype(float)))
-    assert display.valid_loss is None and display.best_epoch is None
+    assert display.valid_loss is None and display.best_epoch == 4
+    assert set(display.lines_) == {"train", "best"}
+    x, y_marker = display.lines_["best"].get_data()
+    assert list(x) == [4] and list(y_marker) == [display.train_loss[-1]]
+    assert display.lines_["best"].get_marker() == "o"
+    assert _legend(display) == ["training loss", "final weights (epoch 4)"]
+
+
+def test_epochs_after_early_stopping_move_the_mark_to_the_last():
+    X, y = data()
+    clf = RNNClassifier(hidden_size=4, max_epochs=3, early_stopping=True, random_state=0)
+    clf.fit(X, y).partial_fit(X, y)  # a fourth epoch, without validation
+    assert "best_epoch" in clf.history_[2]
+    display = LossCurveDisplay.from_estimator(clf)
+    assert display.best_epoch == 4
+    x, y_marker = display.lines_["best"].get_data()
+    # No validation loss in that epoch: the mark sits on the training curve.
+    assert list(x) == [4] and list(y_marker) == [display.train_loss[-1]]
+    assert "final weights (epoch 4)" in _legend(display)
+
+
+def test_no_epoch_given_no_mark():
+    display = LossCurveDisplay(train_loss=[3.0, 2.0]).plot()
     assert set(display.lines_) == {"train"}
-    assert len(display.train_loss) == 4
 
 
 def test_given_axes_pipeline_and_log_scale():
@@ -132,29 +160,76 @@ def test_verbose_0_prints_nothing(capsys):
     assert out.out == "" and out.err == ""
 
 
-def test_verbose_1_prints_epoch_table_and_early_stopping(capsys):
+def _early_stopped_verbose(**params):
     X, y = data()
-    clf = RNNClassifier(
-        hidden_size=16,
-        lr=0.05,
-        max_epochs=60,
-        early_stopping=True,
-        n_iter_no_change=3,
-        verbose=1,
-        random_state=0,
-    ).fit(X, y)
+    defaults = dict(hidden_size=16, lr=0.05, max_epochs=60, early_stopping=True)
+    defaults.update(n_iter_no_change=3, verbose=1, random_state=0)
+    return RNNClassifier(**{**defaults, **params}).fit(X, y)
+
+
+def _printed_epochs(out):
+    return [int(line.split()[0]) for line in out.splitlines() if line.split()[0].isdigit()]
+
+
+def test_verbose_1_prints_epoch_table_and_early_stopping(capsys):
+    clf = _early_stopped_verbose()
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
     assert header[:2] == ["epoch", "train_loss"]
     assert "valid_loss" in header and "dur" in header
-    assert out.count("\n") >= len(clf.history_) + 2  # header, rule, one row per epoch
+    assert "best_epoch" not in out
+    # Every epoch once, the last one (whose end early stopping interrupts) included.
+    assert clf.n_iter_ < 60
+    assert _printed_epochs(out) == list(range(1, clf.n_iter_ + 1))
     assert "Stopping since valid_loss has not improved in the last 3 epochs" in out
     assert f"Restoring best model from epoch {clf.history_[-1, 'best_epoch']}" in out
 
 
-def test_verbose_2_adds_a_progress_bar(capsys):
+def test_verbose_1_prints_every_epoch_of_a_full_fit(capsys):
+    X, y = data()
+    RNNRegressor(hidden_size=4, max_epochs=6, verbose=1, random_state=0).fit(X, y * 1.0)
+    assert _printed_epochs(capsys.readouterr().out) == [1, 2, 3, 4, 5, 6]
+
+
+def test_verbose_table_is_coloured_only_on_a_terminal(capsys, monkeypatch):
+    _early_stopped_verbose(max_epochs=4)
+    plain = capsys.readouterr().out
+    assert "\x1b[" not in plain  # captured output is no terminal: no ANSI codes
+    monkeypatch.setattr("sklrnn._training._stdout_is_terminal", lambda: True)
+    _early_stopped_verbose(max_epochs=4)
+    coloured = capsys.readouterr().out
+    assert "\x1b[36m" in coloured and "\x1b[0m" in coloured  # best losses highlighted
+    assert _printed_epochs(coloured) == _printed_epochs(plain) == [1, 2, 3, 4]
+
+
+def test_verbose_2_shows_no_progress_bar_for_short_epochs(capsys):
     X, y = data()
     RNNClassifier(hidden_size=4, max_epochs=2, batch_size=8, verbose=2, random_state=0).fit(X, y)
     out = capsys.readouterr()
-    assert "train_loss" in out.out  # the epoch table is still printed
-    assert "it/s" in out.err or "/9" in out.err  # tqdm writes the bar to stderr
+    assert _printed_epochs(out.out) == [1, 2]  # the epoch table is still printed
+    assert out.err == ""
+
+
+class _SlowBatches(Callback):
+    """Makes every batch last 30 ms, and the progress bar appear after 50 ms."""
+
+    def on_train_begin(self, net, **kwargs):
+        dict(net.callbacks_)["progress_bar"].delay = 0.05
+
+    def on_batch_end(self, net, **kwargs):
+        time.sleep(0.03)
+
+
+def test_verbose_2_shows_a_progress_bar_once_an_epoch_is_slow(capsys):
+    X, y = data()
+    RNNClassifier(
+        hidden_size=4,
+        max_epochs=1,
+        batch_size=8,
+        verbose=2,
+        random_state=0,
+        callbacks=[_SlowBatches()],
+    ).fit(X, y)
+    out = capsys.readouterr()
+    assert "train_loss" in out.out
+    assert "/10 [" in out.err  # tqdm writes the bar, over the 10 batches, to stderr

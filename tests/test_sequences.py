@@ -110,6 +110,20 @@ def test_classifier_ragged_fit_predict_and_padding():
     )
 
 
+@pytest.mark.parametrize("n_features", [1, 2])
+def test_series_of_arrays_is_ragged_input(n_features):
+    # sktime's nested format: a pandas Series whose elements are sequences.
+    seqs, y = _ragged_data(n_features=n_features)
+    if n_features == 1:
+        seqs = [s[:, 0] for s in seqs]  # elements of shape (n_timesteps,)
+    series = pd.Series(seqs, index=np.arange(100, 100 + len(seqs)))
+    model = _small().fit(series, y)
+    assert model.n_features_in_ == n_features
+    reference = _small().fit(seqs, y)
+    np.testing.assert_array_equal(model.predict(series), reference.predict(seqs))
+    np.testing.assert_array_equal(model.predict(series.iloc[3:5]), reference.predict(seqs[3:5]))
+
+
 # -- NaN that is not padding --------------------------------------------------
 
 
@@ -121,8 +135,11 @@ def test_nan_inside_a_sequence_is_an_error():
     with pytest.raises(ValueError, match="NaN at sample 2, time step 1, feature 0.*impute"):
         _small().fit(bad, y)
     model = _small().fit(X, y)
-    with pytest.raises(ValueError, match="NaN at sample 2, time step 1"):
+    with pytest.raises(ValueError, match="NaN at sample 2, time step 1") as info:
         model.predict(bad)
+    # The advice suits predict as well as fit.
+    assert "before fitting" not in str(info.value)
+    assert "impute missing values first, the same way for fit and predict" in str(info.value)
     # a last step with only some features missing is not padding
     partial = X.copy()
     partial[0, 5, 1] = np.nan
