@@ -50,10 +50,6 @@ _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 30, 300
 # how long it runs: a checkpoint may be resumed with other values of them.
 _RUN_PARAMS = {"checkpoint", "warm_start", "verbose", "callbacks", "device", "max_epochs"}
 
-# The front end strides and pools so that the recurrent layers run over at
-# most this many steps.
-_RECURRENT_STEPS = 32
-
 # lr_schedule="cosine" raises the learning rate linearly from 0 over this
 # fraction of the gradient steps, then lowers it to 0 along a cosine.
 _WARMUP_FRACTION = 0.05
@@ -105,6 +101,7 @@ class _BaseRNN(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
         "conv_channels": [Interval(Integral, 0, None, closed="left")],
+        "recurrent_steps": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "standardize": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
@@ -136,6 +133,7 @@ class _BaseRNN(BaseEstimator):
         readout="mean_last",
         *,
         conv_channels=64,
+        recurrent_steps=8,
         n_networks=1,
         standardize=True,
         max_length=None,
@@ -163,6 +161,7 @@ class _BaseRNN(BaseEstimator):
         self.dropout = dropout
         self.readout = readout
         self.conv_channels = conv_channels
+        self.recurrent_steps = recurrent_steps
         self.n_networks = n_networks
         self.standardize = standardize
         self.max_length = max_length
@@ -212,7 +211,7 @@ class _BaseRNN(BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         device = self._resolve_device()
         if first:
-            self.strides_ = front_end_strides(int(lengths.max()), _RECURRENT_STEPS)
+            self.strides_ = front_end_strides(int(lengths.max()), self.recurrent_steps)
             self.n_networks_ = self.n_networks
             self.net_ = self._build_net(device)
         self.net_.train_split = None

@@ -32,11 +32,18 @@ default="mean_last"
         input and the recurrent layers: three blocks of a convolution
         (kernels 7, 5 and 3, no bias), batch normalization whose statistics
         cover the valid steps only, and ReLU. It also shortens long sequences,
-        so that the recurrent layers run over at most 32 steps: the first
-        convolution strides, and max pooling follows the first two blocks, by
-        the factors in ``strides_``, chosen from the longest training
-        sequence (no shortening up to 32 steps). 0 removes the front end: the
-        recurrent layers read the standardized input step by step."""
+        so that the recurrent layers run over at most ``recurrent_steps``
+        steps: the first convolution strides, and max pooling follows the
+        first two blocks, by the factors in ``strides_``, chosen from the
+        longest training sequence. 0 removes the front end: the recurrent
+        layers read the standardized input step by step.
+
+    recurrent_steps : int, default=8
+        Most steps the front end leaves for the recurrent layers, for the
+        longest training sequence (shorter ones get proportionally fewer).
+        Fewer steps pool more: more invariance to where a local shape occurs,
+        and faster fits; sequences of up to ``recurrent_steps`` steps are
+        not shortened. Unused with ``conv_channels=0``."""
 
 STANDARDIZATION_PARAMS = """\
 standardize : bool, default=True
@@ -164,7 +171,7 @@ n_features_in_ : int
         longest training sequence of the first ``fit``: the stride of its
         first convolution (above 1 only for sequences longer than 512 steps),
         then the max-pooling factors after its first and second blocks, so
-        that the recurrent layers run over at most 32 steps. Unused with
+        that the recurrent layers run over at most ``recurrent_steps`` steps. Unused with
         ``conv_channels=0``.
 
     n_networks_ : int

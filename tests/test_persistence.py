@@ -103,10 +103,10 @@ def test_strided_front_end_and_ensemble_round_trip(tmp_path):
     X = sequences(n=20, T=600, n_features=2)
     y = (X[:, -50:, 0].mean(axis=1) > 0).astype(int)
     clf = RNNClassifier(**FAST, n_networks=2).fit(X, y)
-    assert clf.strides_ == (2, 4, 3)
+    assert clf.strides_ == (2, 7, 6)
     loaded = round_trip(clf, tmp_path)
     assert isinstance(loaded.strides_, tuple) and loaded.strides_ == clf.strides_
-    assert all(net.front_end.strides == (2, 4, 3) for net in loaded.net_.module_.networks)
+    assert all(net.front_end.strides == (2, 7, 6) for net in loaded.net_.module_.networks)
     assert_same_fitted_state(clf, loaded)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     # Predicting shorter or longer sequences goes through the same strides.
