@@ -81,7 +81,7 @@ def fit_raw(X, y, hidden_size, seed=0):
     Xt = torch.from_numpy(X).unsqueeze(-1)
     yt = torch.from_numpy(y)
     module = LSTMHead(hidden_size)
-    optimizer = torch.optim.Adam(module.parameters(), lr=LR)
+    optimizer = torch.optim.Adam(module.parameters(), lr=LR, fused=True)  # as sklrnn
     criterion = nn.CrossEntropyLoss()
     module.train()
     for _ in range(EPOCHS):
@@ -125,6 +125,7 @@ def fit_skorch(X, y, hidden_size, seed=0):
         module__hidden_size=hidden_size,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
+        optimizer__fused=True,  # as sklrnn
         lr=LR,
         batch_size=BATCH_SIZE,
         max_epochs=EPOCHS,
