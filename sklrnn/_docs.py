@@ -199,7 +199,9 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     :class:`~sklrnn.InconsistentVersionWarning`, or raises a
     ``pickle.UnpicklingError`` naming the versions when the torch model
     cannot be rebuilt. A pickle holds no training data: its size does not
-    grow with ``n_samples``."""
+    grow with ``n_samples``. Loading a pickle can run code: load only
+    pickles from sources you trust, and prefer :func:`~sklrnn.save_model`
+    and :func:`~sklrnn.load_model`, which never unpickle."""
 
 
 N_NETWORKS = """\
