@@ -29,6 +29,7 @@ from ._training import (
     TrainingGuard,
     ValidationSplit,
     WarmupCosine,
+    set_dropout_rng,
 )
 
 OPTIMIZERS = {
@@ -249,7 +250,7 @@ class _BaseRNN(BaseEstimator):
         with _seeded_torch(seed, device) if self.dropout > 0 else nullcontext():
             if dropout_rng is not None and self.dropout > 0:
                 # Where the interrupted fit's dropout masks left off.
-                _set_dropout_rng(dropout_rng, self.net_.device)
+                set_dropout_rng(dropout_rng, self.net_.device)
             try:
                 self.net_.partial_fit(dataset, epochs=epochs)
             finally:
@@ -603,15 +604,6 @@ def _changed_versions(saved, current):
 
 def _silent(*args, **kwargs):
     """A sink for skorch messages that should not reach the user's console."""
-
-
-def _set_dropout_rng(state, device):
-    """Set the state of the generator that dropout on ``device`` draws from."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        torch.cuda.set_rng_state(state, device)
-    else:
-        torch.set_rng_state(state)
 
 
 # torch's global generator is shared by all threads; whoever seeds it holds

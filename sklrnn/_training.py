@@ -36,6 +36,7 @@ __all__ = [
     "TrainingGuard",
     "EpochCheckpoint",
     "ProgressBarIfSlow",
+    "set_dropout_rng",
 ]
 
 
@@ -481,6 +482,15 @@ def _dropout_rng(device):
     if device.type == "cuda":
         return torch.cuda.get_rng_state(device)
     return torch.get_rng_state()
+
+
+def set_dropout_rng(state, device):
+    """Set the state of the generator that dropout on ``device`` draws from."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)
+    else:
+        torch.set_rng_state(state)
 
 
 def _plain(value):
