@@ -73,3 +73,15 @@ def test_accuracy_rejects_bad_set():
     result = run_accuracy("cv", "--datasets=ItalyPowerDemand", "--set=max_epochs")
     assert result.returncode != 0
     assert "--set needs key=value" in result.stderr
+
+
+def test_accuracy_external_variable_length():
+    """The external collection's variable-length set reaches the network as 3D."""
+    pytest.importorskip("aeon")  # its bundled sets are the external collection
+    result = run_accuracy(
+        "test", "--external", "--datasets=PickupGestureWiimoteZ", "--seeds=1", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    row = re.search(r"^\| PickupGestureWiimoteZ \| (\S+) \| (\S+) ±", result.stdout, re.MULTILINE)
+    assert row, result.stdout
+    assert 0 <= float(row.group(2)) <= 1
