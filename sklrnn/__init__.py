@@ -1,5 +1,6 @@
 """Recurrent neural networks as scikit-learn estimators, trained with skorch."""
 
+from ._attributions import sequence_attributions
 from ._base import InconsistentVersionWarning
 from ._classifier import RNNClassifier
 from ._data import pad_sequences
@@ -7,7 +8,7 @@ from ._module import RNNModule
 from ._onnx import export_onnx
 from ._persistence import load_model, save_model
 from ._regressor import RNNRegressor
-from .plotting import LossCurveDisplay
+from .plotting import AttributionDisplay, LossCurveDisplay
 from .preprocessing import SequenceScaler, WideToSequence, long_to_sequences, make_windows
 
 __version__ = "0.1.0"
@@ -26,5 +27,7 @@ __all__ = [
     "load_model",
     "export_onnx",
     "LossCurveDisplay",
+    "sequence_attributions",
+    "AttributionDisplay",
     "__version__",
 ]

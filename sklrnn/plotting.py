@@ -4,12 +4,18 @@ matplotlib is an optional dependency (``pip install "sklrnn[plot]"``); it is
 imported only when a plot is drawn.
 """
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._attributions import _check_sklrnn_estimator, sequence_attributions
 from ._base import _BaseRNN
+from ._compat import _safe_indexing
+from ._data import validate_sequences
 
-__all__ = ["LossCurveDisplay"]
+__all__ = ["LossCurveDisplay", "AttributionDisplay"]
 
 
 def _pyplot(caller):
@@ -196,6 +202,217 @@ class LossCurveDisplay:
         if title:
             ax.set_title(title)
         ax.legend()
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+
+class AttributionDisplay:
+    """A sequence drawn over the attributions of its prediction.
+
+    Each feature is drawn as a line over the time steps; the background is
+    coloured by the step's attribution (summed over the features, and
+    optionally averaged over a moving window), red where the step pushed the
+    explained output up and blue where it pushed it down, on a scale
+    symmetric about 0. Build it with :meth:`from_estimator`,
+    which computes the attributions with :func:`sequence_attributions`, or
+    from arrays and call :meth:`plot`.
+
+    Read more in the :ref:`User Guide <attributions>`.
+
+    Parameters
+    ----------
+    sequence : array-like of shape (n_timesteps,) or (n_timesteps, n_features)
+        The valid steps of the sequence.
+    attributions : array-like of the shape of ``sequence``
+        Attribution of each value.
+    target : object, default=None
+        What was explained: a class label, or the column of a regression
+        target.
+    estimator_name : str or None, default=None
+        Name used in the title.
+
+    Attributes
+    ----------
+    sequence : ndarray of shape (n_timesteps, n_features)
+        The sequence.
+    attributions : ndarray of shape (n_timesteps, n_features)
+        Its attributions.
+    target : object
+        What was explained.
+    ax_ : matplotlib Axes
+        Axes the sequence is drawn on; set by :meth:`plot`.
+    figure_ : matplotlib Figure
+        Figure holding ``ax_``; set by :meth:`plot`.
+    lines_ : list of matplotlib Line2D
+        One line per feature.
+    background_ : matplotlib QuadMesh
+        The coloured attribution of each time step.
+    colorbar_ : matplotlib Colorbar or None
+        The colour scale, when drawn.
+
+    See Also
+    --------
+    sequence_attributions : The attributions drawn here.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklrnn import AttributionDisplay, RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 12))
+    >>> y = (X[:, 5] > 0).astype(int)
+    >>> clf = RNNClassifier(hidden_size=8, max_epochs=20, random_state=0).fit(X, y)
+    >>> display = AttributionDisplay.from_estimator(clf, X, index=3)
+    >>> display.attributions.shape
+    (12, 1)
+    >>> display.ax_.get_xlabel()
+    'Time step'
+    """
+
+    def __init__(self, *, sequence, attributions, target=None, estimator_name=None):
+        self.sequence = np.asarray(sequence, dtype=np.float64).reshape(len(sequence), -1)
+        self.attributions = np.asarray(attributions, dtype=np.float64)
+        self.attributions = self.attributions.reshape(len(self.attributions), -1)
+        if self.attributions.shape != self.sequence.shape:
+            raise ValueError(
+                f"attributions have shape {self.attributions.shape}, but the sequence has "
+                f"shape {self.sequence.shape}; give one attribution per value."
+            )
+        self.target = target
+        self.estimator_name = estimator_name
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        *,
+        index=0,
+        target=None,
+        n_steps=50,
+        baseline="mean",
+        ax=None,
+        name=None,
+        **kwargs,
+    ):
+        """Explain the prediction for one sequence of ``X`` and draw it.
+
+        Parameters
+        ----------
+        estimator : RNNClassifier or RNNRegressor
+            Fitted estimator.
+        X : array-like or list of arrays
+            Sequences, in any input format of ``predict``.
+        index : int, default=0
+            Which sequence of ``X`` to draw.
+        target, n_steps, baseline
+            As for :func:`sequence_attributions`; a classifier explains its
+            predicted class by default.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when None.
+        name : str, default=None
+            Title of the plot; defaults to the estimator's class name and the
+            explained output.
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : AttributionDisplay
+            The display, with ``ax_`` and ``figure_`` set.
+        """
+        _check_sklrnn_estimator(estimator, "AttributionDisplay.from_estimator")
+        check_is_fitted(estimator)
+        n_samples = len(X)
+        if not isinstance(index, Integral) or not -n_samples <= index < n_samples:
+            raise ValueError(
+                f"index={index!r} is not the position of a sequence of X, which holds "
+                f"{n_samples} sequences; give an int in [0, {n_samples - 1}]."
+            )
+        one = _safe_indexing(X, [int(index) % n_samples])
+        attributions = sequence_attributions(
+            estimator, one, target=target, n_steps=n_steps, baseline=baseline
+        )
+        X3, lengths = validate_sequences(estimator, one, reset=False)
+        if is_classifier(estimator):
+            label = estimator.predict(one) if target is None else target
+            target = np.ravel(label)[0].item()  # the plain label, not numpy's repr
+            explained = f"class {target!r}"
+        else:
+            target = 0 if target is None else target
+            explained = "prediction" if estimator.n_outputs_ == 1 else f"prediction {target}"
+        display = cls(
+            sequence=X3[0, : lengths[0]],
+            attributions=attributions[0, : lengths[0]],
+            target=target,
+            estimator_name=f"{type(estimator).__name__}: attributions to {explained}",
+        )
+        return display.plot(ax=ax, name=name, **kwargs)
+
+    def plot(self, ax=None, *, name=None, window=1, cmap="RdBu_r", colorbar=True):
+        """Draw the sequence over its attributions.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is created when None.
+        name : str, default=None
+            Title of the plot; defaults to ``estimator_name``.
+        window : int, default=1
+            Colour each step by the mean attribution of the ``window`` steps
+            centred on it (fewer at the ends). The convolutional front end
+            reads differences of neighbouring steps, which gives neighbours
+            attributions of opposite signs; a window about as wide as its
+            pooling shows what each stretch of the sequence contributed.
+        cmap : str or matplotlib Colormap, default="RdBu_r"
+            Diverging colormap of the attributions.
+        colorbar : bool, default=True
+            Whether to draw the colour scale beside the axes.
+
+        Returns
+        -------
+        display : AttributionDisplay
+            This display, with ``ax_``, ``figure_``, ``lines_``,
+            ``background_`` and ``colorbar_`` set.
+        """
+        plt = _pyplot("AttributionDisplay")
+        if ax is None:
+            _, ax = plt.subplots()
+        n_timesteps, n_features = self.sequence.shape
+        steps = np.arange(n_timesteps)
+        color = {"color": "black"} if n_features == 1 else {}
+        self.lines_ = ax.plot(steps, self.sequence, **color)
+        if n_features > 1:
+            for j, line in enumerate(self.lines_):
+                line.set_label(f"feature {j}")
+            ax.legend()
+        if not isinstance(window, Integral) or window < 1:
+            raise ValueError(f"window must be a positive int (a number of steps), got {window!r}.")
+        per_step = self.attributions.sum(axis=1)
+        if window > 1:
+            cumulative = np.concatenate([[0.0], np.cumsum(per_step)])
+            first = np.maximum(steps - (window - 1) // 2, 0)
+            end = np.minimum(steps + window // 2 + 1, n_timesteps)
+            per_step = (cumulative[end] - cumulative[first]) / (end - first)
+        limit = np.abs(per_step).max() or 1.0
+        low, high = ax.get_ylim()
+        edges = np.arange(n_timesteps + 1) - 0.5
+        self.background_ = ax.pcolormesh(
+            edges, [low, high], per_step[None, :], cmap=cmap, vmin=-limit, vmax=limit, zorder=0
+        )
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(low, high)
+        self.colorbar_ = None
+        if colorbar:
+            self.colorbar_ = ax.figure.colorbar(self.background_, ax=ax, label="attribution")
+        ax.set_xlabel("Time step")
+        ax.set_ylabel("Value")
+        title = name if name is not None else self.estimator_name
+        if title:
+            ax.set_title(title)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

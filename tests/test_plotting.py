@@ -12,7 +12,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch.callbacks import Callback
 
-from sklrnn import LossCurveDisplay, RNNClassifier, RNNRegressor
+from sklrnn import (
+    AttributionDisplay,
+    LossCurveDisplay,
+    RNNClassifier,
+    RNNRegressor,
+    sequence_attributions,
+)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -148,6 +154,97 @@ def test_missing_matplotlib_is_explained(monkeypatch):
     display = LossCurveDisplay(train_loss=[1.0, 0.5])
     with pytest.raises(ImportError, match=r"requires matplotlib.*sklrnn\[plot\]"):
         display.plot()
+
+
+# -- AttributionDisplay ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_feature_clf():
+    """A classifier of sequences of 2 features and different lengths."""
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(n, 2)) for n in rng.randint(6, 12, size=40)]
+    y = np.array(["up" if x[2].sum() > 0 else "down" for x in X])
+    clf = RNNClassifier(hidden_size=8, conv_channels=8, max_epochs=10, random_state=0)
+    return clf.fit(X, y), X
+
+
+def test_attribution_display_draws_the_sequence_over_its_attributions(two_feature_clf):
+    clf, X = two_feature_clf
+    display = AttributionDisplay.from_estimator(clf, X, index=3, n_steps=20)
+    x = X[3]
+    expected = sequence_attributions(clf, X[2:4], n_steps=20)[1, : len(x)]
+    np.testing.assert_array_equal(display.sequence, x.astype(np.float32))
+    np.testing.assert_allclose(display.attributions, expected, atol=1e-6)
+    assert display.target == clf.predict(X[3:4])[0]
+    assert len(display.lines_) == 2
+    for j, line in enumerate(display.lines_):
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(len(x)))
+        np.testing.assert_allclose(line.get_ydata(), x[:, j], rtol=1e-6)
+    per_step = expected.sum(axis=1)
+    np.testing.assert_allclose(display.background_.get_array().ravel(), per_step, atol=1e-6)
+    low, high = display.background_.get_clim()
+    assert low == -high and np.isclose(high, np.abs(per_step).max())
+    assert display.ax_.get_xlim() == (-0.5, len(x) - 0.5)
+    assert display.ax_.get_title() == f"RNNClassifier: attributions to class {display.target!r}"
+    assert _legend(display) == ["feature 0", "feature 1"]
+    assert display.colorbar_.ax.get_ylabel() == "attribution"
+    assert display.figure_ is display.ax_.figure
+
+
+def test_attribution_display_of_a_regressor_on_given_axes():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 8))
+    reg = RNNRegressor(hidden_size=4, conv_channels=4, max_epochs=5, random_state=0)
+    reg.fit(X, X[:, 2])
+    fig, (ax1, ax2) = plt.subplots(1, 2)
+    display = AttributionDisplay.from_estimator(reg, X, index=-1, ax=ax2, colorbar=False)
+    np.testing.assert_allclose(display.sequence[:, 0], X[-1], rtol=1e-6)
+    np.testing.assert_allclose(display.attributions, sequence_attributions(reg, X[-1:])[0])
+    assert display.ax_ is ax2 and display.figure_ is fig and not ax1.lines
+    assert display.colorbar_ is None and display.ax_.get_legend() is None
+    assert display.lines_[0].get_color() == "black"
+    assert ax2.get_title() == "RNNRegressor: attributions to prediction"
+
+
+def test_attribution_display_from_arrays_and_replot():
+    display = AttributionDisplay(sequence=[1.0, 2.0, 0.0], attributions=[0.5, -2.0, 0.0])
+    display.plot(name="mine", cmap="PuOr")
+    assert display.sequence.shape == (3, 1) and display.ax_.get_title() == "mine"
+    assert display.background_.get_clim() == (-2.0, 2.0)
+    assert display.background_.get_cmap().name == "PuOr"
+    first = display.ax_
+    display.plot()
+    assert display.ax_ is not first
+
+
+def test_attribution_display_window_averages_neighbouring_steps():
+    display = AttributionDisplay(
+        sequence=np.zeros((4, 2)), attributions=[[0.5, 0.0], [-2.0, 0.0], [0.0, 0.0], [1.0, 0.5]]
+    )
+    display.plot(window=3)
+    # Centred means over the steps that exist: (0.5 - 2) / 2, (0.5 - 2 + 0) / 3, ...
+    expected = [-0.75, -0.5, -0.5 / 3, 0.75]
+    np.testing.assert_allclose(display.background_.get_array().ravel(), expected)
+    assert display.background_.get_clim() == (-0.75, 0.75)
+    with pytest.raises(ValueError, match="window must be a positive int .* got 0"):
+        display.plot(window=0)
+
+
+def test_attribution_display_errors(two_feature_clf):
+    clf, X = two_feature_clf
+    with pytest.raises(ValueError, match=r"index=40 is not .* holds 40 sequences.*\[0, 39\]"):
+        AttributionDisplay.from_estimator(clf, X, index=40)
+    with pytest.raises(TypeError, match="needs a fitted sklrnn estimator"):
+        AttributionDisplay.from_estimator(LogisticRegression(), X)
+    with pytest.raises(NotFittedError):
+        AttributionDisplay.from_estimator(RNNClassifier(), X)
+    with pytest.raises(ValueError, match=r"attributions have shape \(2, 1\), but the sequence"):
+        AttributionDisplay(sequence=[1.0, 2.0, 3.0], attributions=[1.0, 2.0])
+    with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(sys.modules, "matplotlib.pyplot", None)
+            AttributionDisplay(sequence=[1.0], attributions=[0.0]).plot()
 
 
 # -- verbose output ------------------------------------------------------------

@@ -1,0 +1,257 @@
+"""Which time steps drove a prediction: integrated gradients over sequences."""
+
+from contextlib import nullcontext
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import is_classifier
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseRNN
+from ._compat import Interval, StrOptions, validate_params
+from ._data import truncate, validate_sequences
+from ._module import _valid_mask
+
+__all__ = ["sequence_attributions"]
+
+# Time steps (sequences times their length) that one forward and backward pass
+# runs over: the bound on the memory of the computation.
+_PASS_STEPS = 1 << 15
+
+
+def _check_sklrnn_estimator(estimator, caller):
+    """Raise a TypeError unless ``estimator`` is an sklrnn estimator."""
+    if isinstance(estimator, _BaseRNN):
+        return
+    fix = ""
+    if hasattr(estimator, "steps"):
+        fix = (
+            " For a Pipeline, pass its last step and X transformed by the others: "
+            "pipe[-1] and pipe[:-1].transform(X)."
+        )
+    raise TypeError(
+        f"{caller} needs a fitted sklrnn estimator (RNNClassifier or RNNRegressor), "
+        f"got {type(estimator).__name__}.{fix}"
+    )
+
+
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": "no_validation",
+        "target": "no_validation",
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "baseline": [StrOptions({"mean"}), Real, "array-like"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="mean"):
+    """Attribution of each prediction to every time step and feature of its sequence.
+
+    Integrated gradients (Sundararajan et al., 2017): the attribution of value
+    :math:`x_{tf}` is :math:`(x_{tf} - b_f)` times the gradient of the
+    explained output averaged along the straight path from the baseline
+    :math:`b` to the sequence :math:`x`. The attributions of a sequence sum to
+    the output at :math:`x` minus the output at the baseline (up to the error
+    of the path integral's ``n_steps``-point rule), so each says how much its
+    value moved the prediction away from the baseline's.
+
+    Read more in the :ref:`User Guide <attributions>`.
+
+    Parameters
+    ----------
+    estimator : RNNClassifier or RNNRegressor
+        Fitted estimator. An ensemble (``n_networks > 1``) is explained
+        through its combined output.
+    X : array-like or list of arrays
+        Sequences, in any input format of ``predict``.
+    target : label, array-like of shape (n_samples,), int or None, default=None
+        The output explained. For a classifier, the log-odds
+        ``log(p / (1 - p))`` of a class's probability ``p``, which unlike
+        ``p`` or ``log(p)`` keeps changing where the model is sure: None
+        explains each sequence's predicted class, a label one class for all
+        sequences, and an array one label per sequence. For a regressor, the
+        prediction in the units of ``y``: None for a single target, otherwise
+        the column of ``y`` to explain (an int).
+    n_steps : int, default=50
+        Points of the path integral, a midpoint Riemann sum: the gradient is
+        averaged at ``(k + 0.5) / n_steps`` of the way from the baseline, for
+        ``k = 0, ..., n_steps - 1``. Each costs one forward and one backward
+        pass per sequence; more steps make the attributions sum more exactly
+        to the change of the output.
+    baseline : "mean", float or array-like of shape (n_features,), default="mean"
+        The reference sequence, one value per feature at every valid step.
+        ``"mean"`` is the per-feature training mean that the network
+        subtracts (with ``standardize=True``; 0 without): a sequence that the
+        standardized network sees as all zeros.
+
+    Returns
+    -------
+    attributions : ndarray of shape (n_samples, n_timesteps, n_features)
+        Attributions, float64, on the time axis of ``X`` (``n_features`` is 1
+        for 2D input). They are exactly 0 past the end of each sequence and,
+        with ``max_length``, on the steps the model does not read. Positive
+        values pushed the output up: towards the explained class, or to a
+        larger prediction.
+
+    Notes
+    -----
+    The cost is ``n_steps`` forward and backward passes of every sequence,
+    where ``predict`` makes one forward pass. The network runs in
+    evaluation mode (no dropout, batch normalization with its running
+    statistics) on its own device; on a GPU cuDNN is turned off for the
+    computation, whose recurrent backward pass it supports in training mode
+    only. Each pass runs over at most about 32768 time steps (sequences
+    times their length; one sequence when a sequence is longer), so memory
+    beyond the input and the result does not grow with the number of
+    sequences or of steps.
+
+    References
+    ----------
+    M. Sundararajan, A. Taly and Q. Yan, "Axiomatic attribution for deep
+    networks", ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklrnn import RNNClassifier, sequence_attributions
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 12))
+    >>> y = (X[:, 5] > 0).astype(int)
+    >>> clf = RNNClassifier(hidden_size=8, max_epochs=20, random_state=0).fit(X, y)
+    >>> X[0, 9:] = np.nan  # the first sequence ends after 9 steps
+    >>> attributions = sequence_attributions(clf, X[:3])
+    >>> attributions.shape
+    (3, 12, 1)
+    >>> bool((attributions[0, 9:] == 0).all())
+    True
+    """
+    _check_sklrnn_estimator(estimator, "sequence_attributions")
+    check_is_fitted(estimator)
+    X3, lengths = validate_sequences(estimator, X, reset=False)
+    module = estimator.net_.module_
+    score = _score_function(estimator, X, target, len(X3))
+    base = _baseline(estimator, module, baseline)
+    result = np.zeros(X3.shape, dtype=np.float64)
+    max_length = estimator.max_length
+    if max_length is None or X3.shape[1] <= max_length:
+        _integrated_gradients(module, X3, lengths, base, score, n_steps, out=result)
+        return result
+    # The model reads the last max_length steps of each sequence: explain
+    # those, and put the result back at their places.
+    Xt, lt = truncate(X3, lengths, max_length)
+    part = np.zeros(Xt.shape, dtype=np.float64)
+    _integrated_gradients(module, Xt, lt, base, score, n_steps, out=part)
+    start = np.maximum(lengths - max_length, 0)
+    rows, steps = np.nonzero(np.arange(max_length)[None, :] < lt[:, None])
+    result[rows, start[rows] + steps] = part[rows, steps]
+    return result
+
+
+def _score_function(estimator, X, target, n_samples):
+    """``score(outputs, rows)``: the explained output of the samples at ``rows``."""
+    name = type(estimator).__name__
+    if is_classifier(estimator):
+        classes = estimator.classes_
+        if target is None:
+            index = estimator._forward(X).argmax(axis=1)
+        else:
+            labels = np.asarray(target)
+            if labels.ndim > 1 or (labels.ndim == 1 and len(labels) != n_samples):
+                raise ValueError(
+                    f"target has shape {labels.shape}, but X has {n_samples} sequences: "
+                    "give one class label, or one per sequence."
+                )
+            unknown = np.setdiff1d(labels, classes)
+            if unknown.size:
+                raise ValueError(
+                    f"target contains labels {unknown.tolist()} that are not classes of "
+                    f"{name}; its classes_ are {classes.tolist()}."
+                )
+            index = np.broadcast_to(np.searchsorted(classes, labels), (n_samples,))
+        index = torch.tensor(index, dtype=torch.int64)
+
+        def score(outputs, rows):
+            # The log-odds log(p / (1 - p)) of the class: unlike log p, it does
+            # not saturate where the model is sure of the class. log_softmax
+            # leaves an ensemble's output, a log-probability already, as it is.
+            log_proba = torch.log_softmax(outputs, dim=1)
+            chosen = index[rows].to(outputs.device)[:, None]
+            others = log_proba.scatter(1, chosen, float("-inf")).logsumexp(dim=1)
+            return log_proba.gather(1, chosen)[:, 0] - others
+
+        return score
+    n_outputs = estimator.n_outputs_
+    if target is None and n_outputs == 1:
+        target = 0
+    if not isinstance(target, Integral) or isinstance(target, bool) or not 0 <= target < n_outputs:
+        raise ValueError(
+            f"target must be the index of a target column of {name}, an int in "
+            f"[0, {n_outputs - 1}] ({name} was fitted with {n_outputs} targets), "
+            f"got {target!r}."
+        )
+    scale = float(estimator._y_scale[target])  # the prediction, in the units of y
+
+    def score(outputs, rows):
+        return outputs[:, target] * scale
+
+    return score
+
+
+def _baseline(estimator, module, baseline):
+    """The baseline as a float32 array of one value per feature."""
+    n_features = estimator._n_channels
+    if isinstance(baseline, str):  # "mean"
+        network = module.networks[0] if hasattr(module, "networks") else module
+        return network.input_mean.detach().cpu().numpy().astype(np.float32)
+    values = np.asarray(baseline, dtype=np.float64)
+    if values.ndim == 0:
+        values = np.full(n_features, float(values))
+    if values.shape != (n_features,):
+        raise ValueError(
+            f"baseline must be 'mean', a number or {n_features} values (one per feature "
+            f"of a time step), got an array of shape {values.shape}."
+        )
+    if not np.isfinite(values).all():
+        raise ValueError("baseline contains NaN or infinity; give finite values.")
+    return values.astype(np.float32)
+
+
+def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
+    """Write the attributions of the padded sequences ``X3`` into ``out``.
+
+    A pass holds ``sample_chunk`` sequences at ``step_chunk`` points of their
+    paths, at most ``_PASS_STEPS`` time steps in all.
+    """
+    n_samples, n_timesteps = X3.shape[:2]
+    per_pass = max(1, _PASS_STEPS // n_timesteps)
+    step_chunk = min(n_steps, per_pass)
+    sample_chunk = max(1, per_pass // step_chunk)
+    device = next(module.parameters()).device
+    alphas = (torch.arange(n_steps, dtype=torch.float32, device=device) + 0.5) / n_steps
+    base = torch.as_tensor(baseline, device=device)
+    # cuDNN's recurrent backward pass refuses evaluation mode.
+    no_cudnn = torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else nullcontext()
+    module.eval()  # no dropout, batch normalization's running statistics: as predict
+    with no_cudnn, torch.enable_grad():
+        for start in range(0, n_samples, sample_chunk):
+            rows = torch.arange(start, min(start + sample_chunk, n_samples))
+            chunk_lengths = torch.as_tensor(lengths[rows.numpy()])
+            longest = int(chunk_lengths.max())
+            x = torch.as_tensor(X3[start : start + len(rows), :longest], device=device)
+            valid = _valid_mask(chunk_lengths, longest, device).transpose(1, 2)
+            delta = (x - base) * valid
+            grad = torch.zeros_like(x)
+            for first in range(0, n_steps, step_chunk):
+                alpha = alphas[first : first + step_chunk]
+                # The path moves the valid steps only; padding stays zero.
+                path = (base + alpha[:, None, None, None] * delta) * valid
+                path = path.reshape(-1, *x.shape[1:]).requires_grad_()
+                repeat = len(alpha)
+                outputs = module(path, chunk_lengths.repeat(repeat))
+                total = score(outputs, rows.repeat(repeat)).sum()
+                (g,) = torch.autograd.grad(total, path)
+                grad += g.reshape(repeat, *x.shape).sum(dim=0)
+            attributions = delta * grad / n_steps
+            out[start : start + len(rows), :longest] = attributions.cpu().numpy()

@@ -1,0 +1,303 @@
+"""sequence_attributions: integrated gradients over the time steps of sequences."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklrnn import RNNClassifier, RNNRegressor, _attributions, sequence_attributions
+
+FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, lr=1e-2, random_state=0)
+CUDA = torch.cuda.is_available()
+
+
+def _sequences(n=40, T=12, n_features=2, seed=0):
+    """3D sequences, every third one ending early (trailing NaN)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, T, n_features))
+    X[::3, T - 4 :] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def clf():
+    X = _sequences()
+    y = np.where(X[:, 4, 0] + X[:, 6, 1] > 0, "up", "down")
+    return RNNClassifier(**FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def reg():
+    X = _sequences(seed=1)
+    y = np.stack([X[:, 2, 0] - X[:, 5, 1], 10.0 * X[:, 7, 0] + 3.0], axis=1)
+    return RNNRegressor(**FAST).fit(X, y)
+
+
+def _baseline_sequences(X, values):
+    """Sequences of X's lengths holding the baseline's values at every valid step."""
+    return np.where(np.isnan(X), np.nan, np.broadcast_to(values, X.shape))
+
+
+def _log_odds(clf, X, labels):
+    proba = clf.predict_proba(X)[np.arange(len(X)), np.searchsorted(clf.classes_, labels)]
+    return np.log(proba) - np.log1p(-proba)
+
+
+def _training_mean(estimator):
+    module = estimator.net_.module_
+    if hasattr(module, "networks"):  # an ensemble: the same statistics in each network
+        module = module.networks[0]
+    return module.input_mean.numpy().astype(np.float64)
+
+
+# -- what the attributions add up to -------------------------------------------
+
+
+def test_classifier_attributions_sum_to_the_change_of_log_odds(clf):
+    X = _sequences(seed=2)
+    attributions = sequence_attributions(clf, X, n_steps=100)
+    assert attributions.shape == X.shape and attributions.dtype == np.float64
+    predicted = clf.predict(X)
+    change = _log_odds(clf, X, predicted) - _log_odds(
+        clf, _baseline_sequences(X, _training_mean(clf)), predicted
+    )
+    assert np.abs(change).mean() > 0.5  # something to attribute
+    np.testing.assert_allclose(attributions.sum(axis=(1, 2)), change, atol=0.05, rtol=0.02)
+
+
+def test_regressor_attributions_sum_to_the_change_of_a_chosen_prediction(reg):
+    X = _sequences(seed=3)
+    baseline = [0.5, -1.0]
+    attributions = sequence_attributions(reg, X, target=1, n_steps=100, baseline=baseline)
+    change = reg.predict(X)[:, 1] - reg.predict(_baseline_sequences(X, baseline))[:, 1]
+    # In the units of y, whose second column was scaled by 10.
+    assert np.abs(change).mean() > 2.0
+    np.testing.assert_allclose(attributions.sum(axis=(1, 2)), change, atol=0.1, rtol=0.02)
+    other = sequence_attributions(reg, X, target=0, n_steps=100, baseline=baseline)
+    assert not np.allclose(other, attributions)
+
+
+def test_ensemble_attributions_explain_the_combined_output():
+    X = _sequences()
+    y = (X[:, 4, 0] > 0).astype(int)
+    ensemble = RNNClassifier(**{**FAST, "n_networks": 3}).fit(X, y)
+    attributions = sequence_attributions(ensemble, X, target=1, n_steps=100)
+    ones = np.ones(len(X), dtype=int)
+    base = _baseline_sequences(X, _training_mean(ensemble))
+    change = _log_odds(ensemble, X, ones) - _log_odds(ensemble, base, ones)
+    np.testing.assert_allclose(attributions.sum(axis=(1, 2)), change, atol=0.05, rtol=0.02)
+
+
+def test_more_steps_sum_more_exactly(clf):
+    X = _sequences(seed=4)
+    predicted = clf.predict(X)
+    change = _log_odds(clf, X, predicted) - _log_odds(
+        clf, _baseline_sequences(X, _training_mean(clf)), predicted
+    )
+    errors = [
+        np.abs(sequence_attributions(clf, X, n_steps=n).sum(axis=(1, 2)) - change).mean()
+        for n in (2, 50)
+    ]
+    assert errors[1] < errors[0] / 4
+
+
+# -- padding, input formats, truncation ------------------------------------------
+
+
+def test_zero_on_padding_and_the_same_for_every_input_format(clf):
+    X = _sequences(seed=5)
+    lengths = (~np.isnan(X[:, :, 0])).sum(axis=1)
+    attributions = sequence_attributions(clf, X)
+    padding = np.arange(X.shape[1])[None, :] >= lengths[:, None]
+    assert padding.any() and (attributions[padding] == 0).all()
+    assert (attributions[~padding] != 0).any(axis=1).all()
+    ragged = [x[:n] for x, n in zip(X, lengths, strict=True)]
+    np.testing.assert_allclose(sequence_attributions(clf, ragged), attributions, atol=1e-6)
+    # Each sequence's attributions depend on it alone, not on the others.
+    np.testing.assert_allclose(sequence_attributions(clf, X[3:5]), attributions[3:5], atol=1e-6)
+
+
+def test_table_input_and_dataframe():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(30, 9)), columns=[f"t{i}" for i in range(9)])
+    y = (X["t3"] > 0).astype(int)
+    clf = RNNClassifier(**FAST).fit(X, y)
+    attributions = sequence_attributions(clf, X)
+    assert attributions.shape == (30, 9, 1)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        from_array = sequence_attributions(clf, X.to_numpy())
+    np.testing.assert_allclose(from_array, attributions, atol=1e-6)
+
+
+def test_max_length_attributes_the_steps_the_model_reads():
+    X = _sequences(T=14, n_features=1)
+    y = (X[:, 9, 0] > 0).astype(int)
+    clf = RNNClassifier(**{**FAST, "max_length": 6}).fit(X, y)
+    lengths = (~np.isnan(X[:, :, 0])).sum(axis=1)
+    attributions = sequence_attributions(clf, X)
+    assert attributions.shape == X.shape
+    for x, n, a in zip(X, lengths, attributions, strict=True):
+        assert (a[: n - 6] == 0).all() and (a[n:] == 0).all()
+        # The same as explaining the last 6 steps alone.
+        np.testing.assert_allclose(
+            a[n - 6 : n], sequence_attributions(clf, x[None, n - 6 : n])[0], atol=1e-6
+        )
+
+
+# -- evaluation mode, memory bound -------------------------------------------------
+
+
+def test_evaluation_mode_is_used():
+    X = _sequences()
+    y = (X[:, 4, 0] > 0).astype(int)
+    clf = RNNClassifier(**{**FAST, "dropout": 0.5}).fit(X, y)
+    module = clf.net_.module_
+    results = []
+    for _ in range(2):
+        module.train()  # dropout and batch statistics, if it stayed so
+        results.append(sequence_attributions(clf, X[:5], target=1))
+        assert not module.training
+    np.testing.assert_array_equal(results[0], results[1])
+    # Batch normalization's running statistics: a sequence's result is its own.
+    np.testing.assert_allclose(
+        sequence_attributions(clf, X[:1], target=1), results[0][:1], atol=1e-6
+    )
+
+
+def test_passes_stay_within_the_bound_and_chunks_do_not_change_the_result(clf, monkeypatch):
+    X = _sequences(n=7, T=12, seed=6)
+    expected = sequence_attributions(clf, X, n_steps=10, target="up")
+    forward = type(clf.net_.module_).forward
+    seen = []
+
+    def recording(module, X, lengths):
+        seen.append(X.shape[0] * X.shape[1])  # time steps in the pass
+        return forward(module, X, lengths)
+
+    monkeypatch.setattr(type(clf.net_.module_), "forward", recording)
+    # One sequence at one step a pass; three steps; two sequences at ten steps.
+    for bound in (12, 36, 240):
+        monkeypatch.setattr(_attributions, "_PASS_STEPS", bound)
+        seen.clear()
+        attributions = sequence_attributions(clf, X, n_steps=10, target="up")
+        np.testing.assert_allclose(attributions, expected, atol=1e-5)
+        assert max(seen) <= bound
+    assert len(seen) == 4  # ceil(7 / 2) passes of 2 sequences at 10 steps
+
+
+# -- targets ------------------------------------------------------------------------
+
+
+def test_default_target_is_the_predicted_class(clf):
+    X = _sequences(seed=7)
+    predicted = clf.predict(X)
+    assert len(set(predicted)) == 2
+    default = sequence_attributions(clf, X, n_steps=10)
+    np.testing.assert_array_equal(
+        default, sequence_attributions(clf, X, n_steps=10, target=predicted)
+    )
+    up = sequence_attributions(clf, X, n_steps=10, target="up")
+    is_up = predicted == "up"
+    np.testing.assert_array_equal(up[is_up], default[is_up])
+    # For two classes, the log-odds of one are minus those of the other.
+    np.testing.assert_allclose(up[~is_up], -default[~is_up], atol=1e-5)
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def test_errors_name_the_problem(clf, reg):
+    X = _sequences()
+    with pytest.raises(NotFittedError):
+        sequence_attributions(RNNClassifier(), X)
+    with pytest.raises(
+        ValueError, match="3 features per time step, but RNNClassifier is expecting 2"
+    ):
+        sequence_attributions(clf, np.zeros((2, 5, 3)))
+    with pytest.raises(InvalidParameterError, match="'n_steps' parameter .* range \\[1, inf\\)"):
+        sequence_attributions(clf, X, n_steps=0)
+    with pytest.raises(InvalidParameterError, match="'baseline' parameter"):
+        sequence_attributions(clf, X, baseline="zero")
+    with pytest.raises(ValueError, match="baseline must be .* 2 values .* shape \\(3,\\)"):
+        sequence_attributions(clf, X, baseline=[0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="baseline contains NaN or infinity"):
+        sequence_attributions(clf, X, baseline=np.nan)
+    with pytest.raises(ValueError, match=r"labels \['left'\] that are not classes .*'down', 'up'"):
+        sequence_attributions(clf, X, target="left")
+    with pytest.raises(ValueError, match=r"labels \[1\] that are not classes"):
+        sequence_attributions(clf, X, target=1)
+    with pytest.raises(ValueError, match="target has shape \\(3,\\), but X has 40 sequences"):
+        sequence_attributions(clf, X, target=["up", "up", "down"])
+    with pytest.raises(ValueError, match="int in \\[0, 1\\] .* fitted with 2 targets.*got None"):
+        sequence_attributions(reg, X)
+    with pytest.raises(ValueError, match="got 2"):
+        sequence_attributions(reg, X, target=2)
+
+
+def test_non_sklrnn_estimators_are_refused_with_the_fix():
+    X, y = np.zeros((4, 3)), [0, 1, 0, 1]
+    with pytest.raises(TypeError, match="needs a fitted sklrnn estimator.*LogisticRegression"):
+        sequence_attributions(LogisticRegression().fit(X, y), X)
+    pipe = make_pipeline(FunctionTransformer(), RNNClassifier(**FAST))
+    with pytest.raises(TypeError, match=r"pipe\[-1\] and pipe\[:-1\]\.transform\(X\)"):
+        sequence_attributions(pipe, X)
+
+
+# -- a planted window -------------------------------------------------------------------
+
+T, WINDOW = 40, (16, 24)
+
+
+def _planted(n, rng):
+    """The class is the sign of a bump within WINDOW; a bump of random sign lies outside."""
+    steps = np.arange(T)
+    y = rng.randint(2, size=n)
+    X = rng.normal(scale=0.3, size=(n, T))
+    inside = rng.randint(WINDOW[0] + 1, WINDOW[1] - 1, size=n)
+    X += np.where(y == 1, 2.0, -2.0)[:, None] * np.exp(-0.5 * (steps - inside[:, None]) ** 2)
+    before = rng.randint(2, WINDOW[0] - 3, size=n)
+    after = rng.randint(WINDOW[1] + 3, T - 2, size=n)
+    outside = np.where(rng.rand(n) < 0.5, before, after)
+    sign = rng.choice([-2.0, 2.0], size=n)
+    X += sign[:, None] * np.exp(-0.5 * (steps - outside[:, None]) ** 2)
+    return X, y
+
+
+def test_top_attributed_step_lies_in_the_planted_window():
+    # Seeds 0 to 9 give 94% to 100% of the sequences, at test accuracy >= 0.99.
+    seed = 0
+    rng = np.random.RandomState(seed)
+    X, y = _planted(200, rng)
+    X_test, y_test = _planted(100, rng)
+    params = dict(hidden_size=16, conv_channels=16, max_epochs=30, lr=1e-2, random_state=seed)
+    clf = RNNClassifier(**params).fit(X, y)
+    correct = clf.predict(X_test) == y_test
+    assert correct.mean() > 0.9
+    attributions = sequence_attributions(clf, X_test[correct], n_steps=20)[:, :, 0]
+    top = attributions.argmax(axis=1)
+    inside = (top >= WINDOW[0]) & (top < WINDOW[1])
+    # The window is 8 of 40 steps, and each sequence has a bump outside it too.
+    assert inside.mean() >= 0.8
+
+
+# -- device -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+def test_runs_on_the_gpu_in_evaluation_mode():
+    X = _sequences()
+    y = (X[:, 4, 0] > 0).astype(int)
+    gpu = RNNClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    attributions = sequence_attributions(gpu, X, n_steps=100)
+    assert next(gpu.net_.module_.parameters()).device.type == "cuda"
+    assert torch.backends.cudnn.enabled  # turned off for the computation only
+    predicted = gpu.predict(X)
+    change = _log_odds(gpu, X, predicted) - _log_odds(
+        gpu, _baseline_sequences(X, gpu.net_.module_.input_mean.cpu().numpy()), predicted
+    )
+    np.testing.assert_allclose(attributions.sum(axis=(1, 2)), change, atol=0.05, rtol=0.02)
