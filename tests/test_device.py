@@ -2,7 +2,9 @@
 
 No GPU is needed: "auto" and the CUDA error are checked against what this
 machine has, and the data path is checked on torch's "meta" device, which
-(like CUDA) refuses to mix its tensors with CPU tensors in one op.
+(like CUDA) refuses to mix its tensors with CPU tensors in one op. Where a GPU
+is present, a GPU-trained model is also checked against its CPU and ONNX
+predictions.
 """
 
 import pickle
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklrnn import RNNClassifier, RNNRegressor
+from sklrnn import RNNClassifier, RNNRegressor, export_onnx, load_model, save_model
 from sklrnn._module import READOUTS, RNNEnsemble, RNNModule
 from sklrnn._training import SequenceDataset
 
@@ -133,3 +135,40 @@ def test_module_forward_stays_on_the_data_device(cell_type, readout):
     ).to("meta")
     out = ensemble(X, torch.full((4,), 6))
     assert out.device.type == "meta" and out.shape == (4, 3, 2)
+
+
+# docs/user_guide.rst, "Numerics on a GPU": with torch's defaults cuDNN uses
+# TF32 on Ampere and later GPUs, so GPU probabilities differ from the CPU's by
+# up to about 1e-3; with TF32 off they agree to float32 rounding.
+TF32_ATOL = 2e-3
+FLOAT32_ATOL = 1e-5
+
+
+def _proba_off_the_gpu(clf, X, path, tmp_path):
+    """predict_proba of a GPU-trained model, on the CPU or in onnxruntime."""
+    if path == "onnx":
+        onnxruntime = pytest.importorskip("onnxruntime")
+        export_onnx(clf, tmp_path / "model.onnx")
+        session = onnxruntime.InferenceSession(
+            str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"]
+        )
+        return session.run(None, {"X": X[:, :, None]})[0]
+    save_model(clf, tmp_path / "model.zip")
+    return load_model(tmp_path / "model.zip", device="cpu").predict_proba(X)
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+@pytest.mark.parametrize("path", ["cpu", "onnx"])
+def test_gpu_trained_model_predicts_the_same_on_the_cpu_and_in_onnx(path, tmp_path):
+    X, y = _data(n=64, n_timesteps=40)
+    clf = RNNClassifier(max_epochs=5, random_state=0, device="cuda").fit(X, y)
+    elsewhere = _proba_off_the_gpu(clf, X, path, tmp_path)
+    np.testing.assert_allclose(clf.predict_proba(X), elsewhere, rtol=0, atol=TF32_ATOL)
+    backends = torch.backends
+    saved = backends.cudnn.allow_tf32, backends.cuda.matmul.allow_tf32
+    backends.cudnn.allow_tf32 = backends.cuda.matmul.allow_tf32 = False
+    try:
+        gpu_float32 = clf.predict_proba(X)
+    finally:
+        backends.cudnn.allow_tf32, backends.cuda.matmul.allow_tf32 = saved
+    np.testing.assert_allclose(gpu_float32, elsewhere, rtol=0, atol=FLOAT32_ATOL)

@@ -69,7 +69,7 @@ def test_sphinx_build_with_gallery(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     out = tmp_path / "html"
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
         # Run every example, also those unchanged since a previous local build.
         + ["-D", "sphinx_gallery_conf.run_stale_examples=True"]
         + ["-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
@@ -80,6 +80,8 @@ def test_sphinx_build_with_gallery(tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-5000:]
+    # No dump of an extension's settings (myst-parser logs its whole config).
+    assert "MdParserConfig" not in result.stdout + result.stderr
     for page in ["index", "getting_started", "user_guide", "api", "glossary", "benchmarks/README"]:
         assert (out / f"{page}.html").exists(), page
     for name in PUBLIC:
@@ -90,3 +92,19 @@ def test_sphinx_build_with_gallery(tmp_path):
         assert script.stem in gallery and page.exists(), script.name
         # Each example drew at least one figure.
         assert f"sphx_glr_{script.stem}_001.png" in page.read_text(), script.name
+    # API pages: every public method, inherited ones too, with a summary
+    # table, and the gallery examples that use the object.
+    pages = {
+        "RNNClassifier": ["fit", "partial_fit", "predict", "predict_proba", "score", "get_params"],
+        "RNNRegressor": ["fit", "partial_fit", "predict", "score", "set_params"],
+        "SequenceScaler": ["fit_transform", "transform", "set_output", "get_params"],
+        "LossCurveDisplay": ["from_estimator", "plot"],
+    }
+    for name, methods in pages.items():
+        page = (out / "generated" / f"sklrnn.{name}.html").read_text()
+        assert 'class="autosummary' in page, name
+        for method in methods:
+            assert f'id="sklrnn.{name}.{method}"' in page, f"{name}.{method}"
+            assert f'href="#sklrnn.{name}.{method}"' in page, f"{name}.{method} in the table"
+        assert "Examples using <code" in page and "../auto_examples/plot_" in page, name
+    assert "set_fit_request" not in (out / "generated" / "sklrnn.RNNClassifier.html").read_text()
