@@ -66,7 +66,9 @@ network.set_output(transform="default")
 # The same probes on the raw series (flattened, padding filled with each
 # sequence's last value, standardized) for comparison: 1-nearest-neighbour
 # accuracy is retrieval precision@1, and the adjusted Rand index scores a
-# k-means clustering against the speakers.
+# k-means clustering against the speakers. These are the speakers the network
+# was trained on: for classes it never saw, features can do worse than the raw
+# series (``benchmarks/bench_embeddings.py`` measures both), so compare there.
 
 
 def flatten(X, length):
