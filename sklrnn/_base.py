@@ -12,7 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
@@ -87,8 +87,12 @@ def _versions():
     return {"sklrnn": __version__, "torch": torch.__version__, "skorch": skorch.__version__}
 
 
-class _BaseRNN(BaseEstimator):
-    """Base class: parameters, validation, building and training the net."""
+class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class: parameters, validation, building and training the net.
+
+    A fitted estimator is also a transformer: ``transform`` maps sequences to
+    the vectors the network's head reads (its learned features).
+    """
 
     _stratify = False
     # How an ensemble's networks are combined (RNNEnsemble's average).
@@ -480,30 +484,126 @@ class _BaseRNN(BaseEstimator):
             stacklevel=3,
         )
 
-    def _forward(self, X):
-        """Raw outputs of the module for X, as a float64 numpy array.
+    # -- learned features ---------------------------------------------------
 
-        A big array or DataFrame is converted and run a chunk of samples at a
-        time, so that memory beyond the input stays bounded (about 16 MB of
-        float32 sequences, plus the outputs).
+    def transform(self, X):
+        """Return learned features of each sequence: the vector the network's head reads.
+
+        The readout of the last recurrent layer (see ``readout``), computed
+        in evaluation mode (no dropout), in batches that do not change it: a
+        sequence's features do not depend on the other sequences of ``X``
+        or on its padding. With ``n_networks > 1`` the networks' vectors are
+        concatenated, network 0 first, so that no network's features are
+        lost to an average. :meth:`get_feature_names_out` names the columns,
+        and ``set_output(transform="pandas")`` returns a DataFrame.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            One vector per sequence. Its width is ``hidden_size``, times 2
+            when ``bidirectional``, times 2 with ``readout="mean_last"``,
+            times ``n_networks``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklrnn import RNNClassifier
+        >>> rng = np.random.RandomState(0)
+        >>> X, y = rng.normal(size=(40, 12)), np.arange(40) % 2
+        >>> clf = RNNClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+        >>> clf.transform(X).shape
+        (40, 16)
+        >>> clf.get_feature_names_out()[:3].tolist()
+        ['rnnclassifier0', 'rnnclassifier1', 'rnnclassifier2']
+        """
+        return self._forward(X, method="embed")
+
+    def recurrent_states(self, X):
+        """Return the last recurrent layer's outputs at each of its steps, for inspection.
+
+        The recurrent layers run over the steps the convolutional front end
+        leaves: a sequence of ``n`` input steps has ``ceil(n / F)`` of them,
+        where ``F = prod(strides_)`` (``F = 1`` with ``conv_channels=0``).
+        Recurrent step ``t`` reads the front-end features of input steps
+        ``t * F`` to ``(t + 1) * F - 1`` (counted after ``max_length``
+        truncation), whose convolutions also see a few neighbouring steps.
+        Steps past a sequence's last valid step are NaN, so that only valid
+        steps carry values; these do not depend on padding or on the other
+        sequences of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        states : ndarray of shape (n_samples, n_steps, n_units)
+            ``n_steps`` is the number of recurrent steps of the longest
+            sequence in ``X``. ``n_units`` is ``hidden_size``, or twice that
+            when ``bidirectional`` (the forward direction's units first, then
+            the backward direction's), times ``n_networks``: the networks'
+            states are concatenated, network 0 first.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklrnn import RNNRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X, y = rng.normal(size=(40, 12)), rng.normal(size=40)
+        >>> reg = RNNRegressor(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+        >>> reg.strides_  # 2 input steps per recurrent step
+        (1, 2, 1)
+        >>> states = reg.recurrent_states([X[0], X[1, :5]])
+        >>> states.shape
+        (2, 6, 8)
+        >>> (~np.isnan(states[:, :, 0])).sum(axis=1).tolist()  # valid steps
+        [6, 3]
+        """
+        states = self._forward(X, method="recurrent_states")
+        # The width of X may exceed its longest sequence: drop all-padding steps.
+        n_steps = int((~np.isnan(states[:, :, 0])).any(axis=0).sum())
+        return states[:, :n_steps]
+
+    @property
+    def _n_features_out(self):
+        # Number of columns of transform, read by get_feature_names_out.
+        return self.net_.module_.embedding_size
+
+    def _forward(self, X, method="forward"):
+        """Outputs of the module for X, as a float64 numpy array.
+
+        ``method`` names the module's map: ``"forward"`` (the head's outputs),
+        ``"embed"`` (the vectors the head reads) or ``"recurrent_states"``
+        (the last recurrent layer's outputs per step, NaN past each
+        sequence's valid steps). A big array or DataFrame is converted and
+        run a chunk of samples at a time, so that memory beyond the input
+        stays bounded (about 16 MB of float32 sequences, plus the outputs).
         """
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
         if len(shape) not in (2, 3) or sp.issparse(X):
-            return self._forward_chunk(X)
+            return self._forward_chunk(X, method=method)
         per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
         batch = self.batch_size
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
-            return self._forward_chunk(X)
+            return self._forward_chunk(X, method=method)
         return np.concatenate(
             [
-                self._forward_chunk(_safe_indexing(X, slice(start, start + chunk)), start)
+                self._forward_chunk(
+                    _safe_indexing(X, slice(start, start + chunk)), start, method=method
+                )
                 for start in range(0, shape[0], chunk)
             ]
         )
 
-    def _forward_chunk(self, X, first_sample=0):
+    def _forward_chunk(self, X, first_sample=0, method="forward"):
         X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
@@ -527,13 +627,20 @@ class _BaseRNN(BaseEstimator):
         with torch.inference_mode():
             for part, part_lengths, n_valid in parts:
                 dataset = SequenceDataset(part, part_lengths, device=self.net_.device)
-                for batch_out in self.net_.forward_iter(dataset, training=False, device="cpu"):
+                batches = self.net_.forward_iter(
+                    dataset, training=False, device="cpu", method=method
+                )
+                for batch_out in batches:
                     if out is None:
-                        out = np.empty((n_samples, *batch_out.shape[1:]), dtype=np.float64)
+                        shape = list(batch_out.shape[1:])
+                        if method == "recurrent_states":  # as many steps in every chunk
+                            shape[0] = self._recurrent_lengths(X3.shape[1])
+                        out = np.zeros((n_samples, *shape), dtype=np.float64)
                     n = min(len(batch_out), n_valid)
-                    out[done : done + n] = batch_out[:n].numpy()
+                    # Per-step outputs stop at the longest sequence of their batch.
+                    out[done : done + n, : batch_out.shape[1]] = batch_out[:n].numpy()
                     done, n_valid = done + n, n_valid - n
-        bad = ~np.isfinite(out).all(axis=1)
+        bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.
@@ -545,7 +652,18 @@ class _BaseRNN(BaseEstimator):
                 "network's float32 arithmetic. Rescale X to the range of the training "
                 "data."
             )
+        if method == "recurrent_states":
+            steps = np.arange(out.shape[1])
+            out[steps[None, :] >= self._recurrent_lengths(lengths)[:, None]] = np.nan
         return out
+
+    def _recurrent_lengths(self, lengths):
+        """Steps the recurrent layers run over, for sequences of ``lengths`` steps.
+
+        The front end's stride and ceil-mode poolings divide a length by each
+        factor in turn, rounding up: together, by their product.
+        """
+        return -(-lengths // self.net_.module_.step_factor)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

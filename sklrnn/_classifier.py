@@ -14,6 +14,7 @@ from ._base import _BaseRNN
 from ._compat import StrOptions, _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
+    FEATURES_NOTES,
     FITTED_ATTRIBUTES,
     N_NETWORKS,
     RELIABILITY_NOTES,
@@ -296,6 +297,8 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     ``(n_samples, n_timesteps, n_features)``, and a list (or pandas Series)
     of arrays holds sequences of different lengths. Trailing NaN marks
     padding.
+
+    {FEATURES_NOTES}
 
     {RELIABILITY_NOTES}
 

@@ -210,3 +210,12 @@ n_networks : int, default=1
         from its own random initialization and on its own loss, whose
         predictions are averaged ({average}; a deep ensemble). Fit and
         prediction time and memory grow in proportion."""
+
+
+FEATURES_NOTES = """A fitted estimator is also a transformer: :meth:`transform` returns the
+    vector the network's head reads for each sequence (with ``n_networks >
+    1``, the networks' vectors concatenated), named by
+    :meth:`get_feature_names_out`, so that it can feed any scikit-learn model,
+    also as an intermediate Pipeline step. :meth:`recurrent_states` returns
+    the last recurrent layer's outputs at each step, NaN past each
+    sequence's end."""

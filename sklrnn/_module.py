@@ -202,7 +202,8 @@ class RNNModule(nn.Module):
     never reaches a valid step (as a packed batch in training; in evaluation,
     for prediction and export, by a computation that is the same for every
     batch), summarized over the valid steps of each sequence, and mapped to
-    ``n_outputs`` values.
+    ``n_outputs`` values. :meth:`embed` returns the summary the head reads,
+    :meth:`recurrent_states` the recurrent outputs step by step.
 
     Parameters
     ----------
@@ -244,6 +245,8 @@ class RNNModule(nn.Module):
     >>> lengths = torch.tensor([10, 7, 3, 1])
     >>> module(X, lengths).shape
     torch.Size([4, 2])
+    >>> module.eval().embed(X, lengths).shape  # what the head reads
+    torch.Size([4, 256])
     """
 
     def __init__(
@@ -332,6 +335,59 @@ class RNNModule(nn.Module):
         -------
         Tensor of shape (batch, n_outputs)
         """
+        return self.head(self.dropout(self.embed(X, lengths)))
+
+    def embed(self, X, lengths):
+        """Map padded sequences to the vectors the head reads (before dropout).
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,), int64, on the CPU
+            True length of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (batch, embedding_size)
+            The readout of the recurrent outputs over each sequence's valid
+            steps.
+        """
+        out, last, lengths = self._recurrent(X, lengths)
+        return self._readout(out, last, lengths)
+
+    def recurrent_states(self, X, lengths):
+        """Map padded sequences to the last recurrent layer's outputs at every step.
+
+        Parameters
+        ----------
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,), int64, on the CPU
+            True length of each sequence.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_steps, width)
+            ``n_steps`` is the number of front-end steps of the longest
+            sequence of the batch; steps past each sequence's end are zero.
+            ``width`` is ``hidden_size``, twice that when bidirectional, the
+            two directions side by side.
+        """
+        return self._recurrent(X, lengths)[0]
+
+    @property
+    def embedding_size(self):
+        """Width of the vector that :meth:`embed` returns for each sequence."""
+        return self.head.in_features
+
+    @property
+    def step_factor(self):
+        """Input steps per recurrent step: the product of the front end's strides."""
+        return math.prod(self.front_end.strides) if self.front_end is not None else 1
+
+    def _recurrent(self, X, lengths):
+        """Per-step outputs, final states and lengths after the front end."""
         if not _is_exporting():
             # Steps past the longest sequence hold only padding: drop them.
             longest = int(lengths.max())
@@ -345,8 +401,7 @@ class RNNModule(nn.Module):
             out, last = self._recurrent_packed(X, lengths)
         else:
             out, last = self._recurrent_masked(X, lengths)
-        summary = self._readout(out, last, lengths)
-        return self.head(self.dropout(summary))
+        return out, last, lengths
 
     def _recurrent_packed(self, X, lengths):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
@@ -492,3 +547,44 @@ class RNNEnsemble(nn.Module):
             return outputs.mean(dim=-1)
         log_proba = torch.log_softmax(outputs, dim=1)
         return torch.logsumexp(log_proba, dim=-1) - math.log(len(self.networks))
+
+    def embed(self, X, lengths):
+        """Concatenate the networks' :meth:`RNNModule.embed` vectors, network 0 first.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`RNNModule.forward`.
+
+        Returns
+        -------
+        Tensor of shape (batch, embedding_size)
+            The vectors the networks' heads read, side by side.
+        """
+        return torch.cat([network.embed(X, lengths) for network in self.networks], dim=1)
+
+    def recurrent_states(self, X, lengths):
+        """Concatenate the networks' :meth:`RNNModule.recurrent_states`, network 0 first.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`RNNModule.forward`.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_steps, n_networks * width)
+            The networks' per-step outputs, side by side on the last axis.
+        """
+        states = [network.recurrent_states(X, lengths) for network in self.networks]
+        return torch.cat(states, dim=2)
+
+    @property
+    def embedding_size(self):
+        """Width of the vector that :meth:`embed` returns for each sequence."""
+        return sum(network.embedding_size for network in self.networks)
+
+    @property
+    def step_factor(self):
+        """Input steps per recurrent step, the same for every network."""
+        return self.networks[0].step_factor

@@ -9,6 +9,7 @@ from ._base import _BaseRNN
 from ._compat import _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
+    FEATURES_NOTES,
     FITTED_ATTRIBUTES,
     N_NETWORKS,
     RELIABILITY_NOTES,
@@ -155,6 +156,8 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
     Notes
     -----
+    {FEATURES_NOTES}
+
     {RELIABILITY_NOTES}
 
     Examples

@@ -553,8 +553,12 @@ class SequenceNet(NeuralNet):
         state.pop("interrupted_", None)
         return state
 
-    def infer(self, x, **fit_params):
-        return self.module_(x["X"], x["lengths"])
+    def infer(self, x, method="forward", **fit_params):
+        # method: which of the module's maps to run; forward goes through
+        # __call__, so that hooks registered on the module run.
+        if method == "forward":
+            return self.module_(x["X"], x["lengths"])
+        return getattr(self.module_, method)(x["X"], x["lengths"])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         weight = None if X is None else X.get("sample_weight")
@@ -597,14 +601,15 @@ class SequenceNet(NeuralNet):
             n_batches += 1
         self.history.record(prefix + "_batch_count", n_batches)
 
-    def forward_iter(self, X, training=False, device="cpu"):
+    def forward_iter(self, X, training=False, device="cpu", method="forward"):
         # skorch's loop, with the fitted check and the mode switch done once
-        # per call instead of once per batch.
+        # per call instead of once per batch; ``method`` names the module's
+        # map to run ("forward", "embed" or "recurrent_states").
         self.check_is_fitted()
         self.module_.train(training)
         for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
             with torch.set_grad_enabled(training):
-                yp = self.infer(Xi)
+                yp = self.infer(Xi, method=method)
             if isinstance(yp, torch.Tensor) and device is not None:
                 yield yp.to(device)  # skorch's to_device, without its type dispatch
             else:

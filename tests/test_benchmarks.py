@@ -6,6 +6,7 @@ check the command's plumbing and its printed table, not the figures
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,16 +22,23 @@ DATA = ROOT.parent / "shared" / "data"
 TINY = ["--set=max_epochs=1", "--set=hidden_size=4", "--set=conv_channels=4"]
 
 
-def run_accuracy(*args):
+def run_benchmark(script, *args):
     if not (DATA / "ItalyPowerDemand").is_dir():
         pytest.skip(f"the development collection is not in {DATA}")
+    # The scripts import the sklrnn of this checkout, also where another is installed.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     return subprocess.run(
-        [sys.executable, str(BENCHMARKS / "accuracy.py"), *args],
+        [sys.executable, str(BENCHMARKS / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
     )
+
+
+def run_accuracy(*args):
+    return run_benchmark("accuracy.py", *args)
 
 
 def table_score(stdout, model, dataset):
@@ -85,3 +93,19 @@ def test_accuracy_external_variable_length():
     row = re.search(r"^\| PickupGestureWiimoteZ \| (\S+) \| (\S+) ±", result.stdout, re.MULTILINE)
     assert row, result.stdout
     assert 0 <= float(row.group(2)) <= 1
+
+
+def test_embeddings_benchmark_prints_both_tasks():
+    result = run_benchmark(
+        "bench_embeddings.py", "--datasets=GunPoint,BasicMotions", "--seeds=1", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    same, unseen = out.split("## task: same\n", 1)[1].split("## task: unseen\n")
+    # Every set in the first task; only sets of 4 or more classes in the second.
+    assert "| GunPoint |" in same and "| BasicMotions |" in same
+    assert "| BasicMotions |" in unseen and "GunPoint" not in unseen
+    row = re.search(r"^\| GunPoint \| (\S+) ± \S+ \| (\S+) ± \S+ \| (\S+) ± ", same, re.M)
+    assert row and all(0 <= float(v) <= 1 for v in row.groups())
+    # No network accuracy on unseen classes: the network cannot name them.
+    assert re.search(r"^\| BasicMotions \| n/a \| ", unseen, re.M)
