@@ -133,3 +133,25 @@ def test_module_forward_stays_on_the_data_device(cell_type, readout):
     ).to("meta")
     out = ensemble(X, torch.full((4,), 6))
     assert out.device.type == "meta" and out.shape == (4, 3, 2)
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+def test_gpu_model_file_and_checkpoint_load_without_cuda(tmp_path, monkeypatch):
+    from sklrnn import load_model, save_model
+
+    X, y = _data(n=48)
+    params = dict(hidden_size=4, max_epochs=3, batch_size=8, random_state=0)
+    params.update(early_stopping=True, dropout=0.3)
+    path = tmp_path / "fit.ckpt"
+    clf = RNNClassifier(**params, device="cuda", checkpoint=path).fit(X, y)
+    again = RNNClassifier(**params, device="cuda", checkpoint=path, warm_start=True).fit(X, y)
+    assert again.n_iter_ > clf.n_iter_  # the GPU checkpoint resumes on the GPU
+    save_model(clf, tmp_path / "m.zip")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'cuda', which is not available here"):
+        loaded = load_model(tmp_path / "m.zip")
+    assert loaded.net_.device == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-4, atol=1e-5)
+    # ... and on the CPU (another device, the same fit): a finished fit continues.
+    cpu = RNNClassifier(**params, device="cpu", checkpoint=path, warm_start=True).fit(X, y)
+    assert cpu.n_iter_ > again.n_iter_
