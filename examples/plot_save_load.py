@@ -7,8 +7,9 @@ A fitted :class:`~sklrnn.RNNClassifier` can be stored in three ways:
 * **pickle** (or joblib), like any scikit-learn estimator. Loading a pickle
   runs code named in the file, so only load pickles you trust;
 * :func:`~sklrnn.save_model` / :func:`~sklrnn.load_model`: a zip archive of
-  JSON and plain tensors, which loads without executing anything from the
-  file, and loads a GPU-trained model on a CPU-only machine;
+  JSON and safetensors, which loads without executing anything from the
+  file, checks everything in it first, and loads a GPU-trained model on a
+  CPU-only machine;
 * :func:`~sklrnn.export_onnx`: the prediction graph in ONNX, for serving
   with onnxruntime without Python, torch or sklrnn.
 
@@ -56,9 +57,9 @@ assert np.array_equal(from_pickle.predict_proba(X_test), proba)
 # The safe format
 # ---------------
 # ``model.json`` holds the parameters, fitted attributes (``classes_`` with its
-# dtype, feature counts, standardization statistics) and the training
-# history; ``weights.pt`` and ``optimizer.pt`` hold tensors only, read with
-# ``torch.load(weights_only=True)``.
+# dtype, feature counts, the strides of the front end) and the training
+# history; ``weights.safetensors`` and ``optimizer.safetensors`` hold tensors
+# only.
 path = os.path.join(folder, "model.zip")
 save_model(clf, path)
 from_zip = load_model(path)

@@ -1,7 +1,6 @@
 """Shared machinery of RNNClassifier and RNNRegressor."""
 
 import hashlib
-import json
 import os
 import pickle
 import threading
@@ -11,6 +10,8 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
+import sklearn.exceptions
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -29,6 +30,7 @@ from ._training import (
     TrainingGuard,
     ValidationSplit,
     WarmupCosine,
+    read_checkpoint,
     set_dropout_rng,
 )
 
@@ -56,12 +58,31 @@ _RUN_PARAMS = {"checkpoint", "warm_start", "verbose", "callbacks", "device", "ma
 _WARMUP_FRACTION = 0.05
 
 
-class InconsistentVersionWarning(UserWarning):
-    """Warns that a pickled estimator comes from other sklrnn, torch or skorch versions.
+class InconsistentVersionWarning(sklearn.exceptions.InconsistentVersionWarning):
+    """Warns that a model comes from other sklrnn, torch, skorch or scikit-learn versions.
 
-    The estimator was restored, but a model saved with one version and used
-    with another may behave differently; refit it to be sure. Make it an
-    error with ``warnings.simplefilter("error", InconsistentVersionWarning)``.
+    Emitted when a pickle, or a file written by :func:`save_model`, is loaded
+    with other versions than those that wrote it. The estimator was
+    restored, but may behave differently; refit it to be sure. It subclasses
+    scikit-learn's ``InconsistentVersionWarning``, so that one filter covers
+    both: ``warnings.simplefilter("error",
+    sklearn.exceptions.InconsistentVersionWarning)`` makes either an error.
+
+    Parameters
+    ----------
+    message : str
+        What was loaded, with which versions.
+    estimator_name : str
+        Class name of the estimator.
+    original_versions : dict
+        Versions that wrote the model, by package name.
+    current_versions : dict
+        Versions installed, by package name.
+
+    Attributes
+    ----------
+    original_sklearn_version, current_sklearn_version : str or None
+        The scikit-learn versions, as scikit-learn's warning has them.
 
     Examples
     --------
@@ -77,14 +98,44 @@ class InconsistentVersionWarning(UserWarning):
     (2,)
     """
 
+    def __init__(self, message, *, estimator_name, original_versions, current_versions):
+        super().__init__(
+            estimator_name=estimator_name,
+            current_sklearn_version=current_versions.get("scikit-learn"),
+            original_sklearn_version=original_versions.get("scikit-learn"),
+        )
+        self.message = message
+        self.original_versions = original_versions
+        self.current_versions = current_versions
 
-def _versions():
-    """Versions of the packages a pickled estimator depends on."""
+    def __str__(self):
+        return self.message
+
+
+def _versions(include_sklearn=False):
+    """Versions of the packages a saved estimator depends on.
+
+    A pickle leaves scikit-learn's to ``BaseEstimator``, which records and
+    checks it itself.
+    """
     import skorch
 
     from . import __version__
 
-    return {"sklrnn": __version__, "torch": torch.__version__, "skorch": skorch.__version__}
+    versions = {"sklrnn": __version__, "torch": torch.__version__, "skorch": skorch.__version__}
+    if include_sklearn:
+        versions["scikit-learn"] = sklearn.__version__
+    return versions
+
+
+def _changed_versions(saved, current):
+    """Which of the ``current`` versions differ from the ``saved`` ones, as text ('' if none)."""
+    differ = [
+        f"{name} {saved.get(name, 'unknown')}"
+        for name in current
+        if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
+    ]
+    return ", ".join(differ)
 
 
 class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -244,11 +295,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.checkpoint is not None:
             fingerprint = self._fingerprint(X3, lengths, target, weights)
             self.net_.set_params(callbacks__checkpoint__fingerprint=fingerprint)
-        if resume is not None and (first or resume["epochs_left"] > 0):
+        if resume is not None and (first or resume.epochs_left > 0):
             self._check_fingerprint(resume, fingerprint)
-            epochs = self._restore_checkpoint(resume) or epochs
-            if resume["epochs_left"] > 0:
-                dropout_rng = resume.get("dropout_rng")
+            dropout_rng = resume.restore(self.net_, max_epochs=epochs)
+            epochs = resume.epochs_left or epochs
         # Dropout draws from torch's global generator: only then does training
         # hold the process-wide seeding lock.
         with _seeded_torch(seed, device) if self.dropout > 0 else nullcontext():
@@ -276,16 +326,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         raise interrupt
 
     def _read_checkpoint(self):
-        """The state saved in ``checkpoint``, or None when there is none."""
+        """The checkpoint in ``checkpoint``, or None when there is none."""
         if self.checkpoint is None or not os.path.exists(self.checkpoint):
             return None
-        try:
-            return torch.load(self.checkpoint, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ValueError(
-                f"Cannot read the checkpoint {os.fspath(self.checkpoint)!r} of "
-                f"{type(self).__name__}: {exc}. Delete the file to train from scratch."
-            ) from exc
+        return read_checkpoint(self.checkpoint)
 
     def _fingerprint(self, X3, lengths, target, weights):
         """Hash of the data and of the parameters that define the model.
@@ -303,7 +347,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return digest.hexdigest()
 
     def _check_fingerprint(self, state, fingerprint):
-        if state.get("fingerprint") != fingerprint:
+        if state.fingerprint != fingerprint:
             raise ValueError(
                 f"The checkpoint {os.fspath(self.checkpoint)!r} was written by a fit of "
                 f"{type(self).__name__} on other data or with other parameters, so "
@@ -311,34 +355,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "that wrote it: give each fit (each cross-validation clone, for example) "
                 "its own checkpoint path, or delete the file to train from scratch."
             )
-
-    def _restore_checkpoint(self, state):
-        """Load a checkpoint into ``net_``; return the epochs its fit had left."""
-        from skorch.history import History
-
-        net = self.net_
-        try:
-            net.module_.load_state_dict(state["module"])
-            net.optimizer_.load_state_dict(state["optimizer"])
-            history = History(json.loads(state["history"]))
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise ValueError(
-                f"The checkpoint {os.fspath(self.checkpoint)!r} does not match this "
-                f"{type(self).__name__} (different architecture, data or sklrnn "
-                f"version?): {exc}. Delete the file or set checkpoint to another path."
-            ) from exc
-        net.history_ = history
-        if state["generator"] is not None:
-            net.generator_.set_state(state["generator"])
-        # Applied by the checkpoint callback once the others have reset (a net
-        # first fitted without a checkpoint has none: their state starts anew).
-        # A finished fit's callbacks are not carried over: continuing it is a
-        # new training call, with its own learning-rate schedule and patience,
-        # as warm_start without a checkpoint.
-        callback = dict(net.callbacks_).get("checkpoint")
-        if callback is not None and state["epochs_left"] > 0:
-            callback.resume_state_ = state
-        return state["epochs_left"]
 
     def _resolve_device(self):
         if self.device == "auto":
@@ -359,9 +375,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _training_weights(self, sample_weight, X3, target):
         """Per-sample loss weights, normalized to average 1."""
-        weights = _check_sample_weight(
-            sample_weight, X3, dtype=np.float64, ensure_non_negative=True
-        )
+        try:
+            weights = _check_sample_weight(
+                sample_weight, X3, dtype=np.float64, ensure_non_negative=True
+            )
+        except ValueError as exc:
+            if "sample_weight" in str(exc):
+                raise
+            # scikit-learn's array checks do not say which input they checked.
+            raise ValueError(f"Invalid sample_weight: {exc}") from exc
         weights = weights * self._class_weights(target)
         total = weights.sum()
         if not np.isfinite(total) or total <= 0:
@@ -471,8 +493,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
 
     def _check_finite_training(self):
-        guard = dict(self.net_.callbacks_).get("training_guard")
-        if guard is None or guard.diverged_ is None:  # None: a net pickled before guards
+        guard = dict(self.net_.callbacks_)["training_guard"]
+        if guard.diverged_ is None:
             return
         epoch = guard.restored_epoch_
         restored = f"epoch {epoch}" if epoch else "before this training call"
@@ -684,15 +706,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def __setstate__(self, state):
         state = dict(state)
+        saved = state.pop("_sklrnn_versions", None) or {}
         current = _versions()
-        changed = _changed_versions(state.pop("_sklrnn_versions", None), current)
+        changed = _changed_versions(saved, current)
         if changed:
             warnings.warn(
-                f"Unpickling {type(self).__name__} saved with {changed}, with "
-                f"sklrnn {current['sklrnn']}, torch {current['torch']} and skorch "
-                f"{current['skorch']} installed. The model was restored, but may "
-                "behave differently; refit it to be sure.",
-                InconsistentVersionWarning,
+                InconsistentVersionWarning(
+                    f"Unpickling {type(self).__name__} saved with {changed}, with "
+                    f"sklrnn {current['sklrnn']}, torch {current['torch']} and skorch "
+                    f"{current['skorch']} installed. The model was restored, but may "
+                    "behave differently; refit it to be sure.",
+                    estimator_name=type(self).__name__,
+                    original_versions={**saved, "scikit-learn": state.get("_sklearn_version")},
+                    current_versions={**current, "scikit-learn": sklearn.__version__},
+                ),
                 stacklevel=2,
             )
         if isinstance(state.get("net_"), bytes):
@@ -706,18 +733,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 ) from exc
             state["history_"] = state["net_"].history
         super().__setstate__(state)
-
-
-def _changed_versions(saved, current):
-    """Which saved versions differ from the running ones, as text ('' if none)."""
-    if saved is None:
-        return "an unknown older sklrnn version"
-    differ = [
-        f"{name} {saved.get(name)}"
-        for name in current
-        if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
-    ]
-    return ", ".join(differ)
 
 
 def _silent(*args, **kwargs):

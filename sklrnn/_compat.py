@@ -7,7 +7,12 @@ declared in ``pyproject.toml``.
 
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
@@ -17,4 +22,5 @@ __all__ = [
     "Interval",
     "StrOptions",
     "validate_params",
+    "validate_parameter_constraints",
 ]

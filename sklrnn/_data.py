@@ -51,14 +51,14 @@ def _check_ragged(X, input_name):
                 f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
                 "dense. Convert it with .toarray()."
             )
-        arr = check_array(
+        arr = _numeric_array(
             seq,
+            input_name,
             ensure_2d=False,
             allow_nd=True,
             dtype=np.float64,
             ensure_all_finite="allow-nan",
             ensure_min_samples=0,
-            input_name=input_name,
         )
         if arr.ndim == 1:
             arr = arr[:, None]
@@ -196,19 +196,10 @@ def to_nan_padded(X, *, input_name="X"):
     return X, _lengths_from_nan(X, input_name)
 
 
-def _check_3d(X, input_name, dtype):
-    """Check any supported input and return it as a 3D array of ``dtype``."""
-    if _is_ragged(X):
-        X = _pad(X, None, np.nan, input_name)
+def _numeric_array(X, input_name, **kwargs):
+    """scikit-learn's ``check_array``, naming the input and the fix when a value is no number."""
     try:
-        X = check_array(
-            X,
-            ensure_2d=False,  # 1D input gets its own message below
-            allow_nd=True,
-            dtype=dtype,
-            ensure_all_finite="allow-nan",
-            input_name=input_name,
-        )
+        return check_array(X, input_name=input_name, **kwargs)
     except (TypeError, ValueError) as exc:
         if "convert" not in str(exc) and "argument must be" not in str(exc):
             raise
@@ -218,6 +209,25 @@ def _check_3d(X, input_name, dtype):
             "categorical values as numbers first, e.g. with "
             "sklearn.preprocessing.OrdinalEncoder."
         ) from exc
+
+
+def _check_3d(X, input_name, dtype):
+    """Check any supported input and return it as a 3D array of ``dtype``."""
+    if _is_ragged(X):
+        X = _pad(X, None, np.nan, input_name)
+    if hasattr(X, "columns") and len(X.columns) == 0:  # pandas fails on it with no word of why
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            "required: sequences need at least one time step and one feature."
+        )
+    X = _numeric_array(
+        X,
+        input_name,
+        ensure_2d=False,  # 1D input gets its own message below
+        allow_nd=True,
+        dtype=dtype,
+        ensure_all_finite="allow-nan",
+    )
     if X.ndim == 1:
         # reshape(-1, 1), scikit-learn's usual advice, would make each value
         # a sequence of one step.

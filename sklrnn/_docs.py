@@ -144,7 +144,10 @@ default="adam"
         parameters refuses to resume from it with a ``ValueError``: clones
         that share a path, such as cross-validation folds, never start from
         each other's weights. A ``fit`` with ``warm_start=False`` starts over
-        and overwrites the file."""
+        and overwrites the file. The file has the format of
+        :func:`~sklrnn.save_model` and is read as untrusted: a malformed
+        file, or one with more epochs left than ``max_epochs``, raises a
+        ``ValueError`` naming it."""
 
 FITTED_ATTRIBUTES = """\
 n_features_in_ : int
@@ -196,7 +199,8 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     clones fitted in parallel threads equal their sequential fits for the
     same ``random_state``. Pickles record the sklrnn, torch and skorch
     versions; loading one made with other versions emits an
-    :class:`~sklrnn.InconsistentVersionWarning`, or raises a
+    :class:`~sklrnn.InconsistentVersionWarning` (a subclass of
+    scikit-learn's), or raises a
     ``pickle.UnpicklingError`` naming the versions when the torch model
     cannot be rebuilt. A pickle holds no training data: its size does not
     grow with ``n_samples``. Loading a pickle can run code: load only

@@ -1,187 +1,375 @@
-"""Saving and loading fitted estimators without pickle.
+"""Saving and loading fitted estimators without pickle: the sklrnn model file.
 
-A pickle can run arbitrary code when it is loaded. :func:`save_model` writes a
-zip archive holding only data: ``model.json`` (the estimator's class name,
-parameters, fitted attributes and training history, in plain JSON) and the
-weights of the torch module and optimizer (``weights.pt``, ``optimizer.pt``),
-written by ``torch.save`` and read back with ``torch.load(weights_only=True)``,
-which accepts tensors and containers only. :func:`load_model` rebuilds the
-estimator from its class, which must be one of sklrnn's own, and refuses any
-content it does not know.
+A pickle can run arbitrary code when it is loaded. :func:`save_model` writes
+a zip archive of data only, in a fixed, versioned schema (see its docstring),
+and :func:`load_model` reads it as an untrusted file: it checks every member,
+field, parameter, fitted attribute and tensor before it builds the network,
+and refuses anything else with a ``ValueError`` that names the file.
 """
 
-import io
 import json
-import os
-import pathlib
+import math
 import warnings
-import zipfile
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import InconsistentVersionWarning, _BaseRNN
+from ._archive import (
+    FORMAT_VERSION,
+    MAX_JSON_BYTES,
+    check_format,
+    check_history,
+    describe,
+    optimizer_from_archive,
+    optimizer_to_archive,
+    parse_json,
+    plain,
+    read_archive,
+    read_header,
+    read_tensors,
+    tensor_spec,
+    tensors_to_bytes,
+    write_archive,
+)
+from ._base import InconsistentVersionWarning, _BaseRNN, _changed_versions, _versions
+from ._compat import validate_parameter_constraints
 
 __all__ = ["save_model", "load_model"]
 
 _FORMAT = "sklrnn-model"
-_FORMAT_VERSION = 1
-_CONFIG, _WEIGHTS, _OPTIMIZER = "model.json", "weights.pt", "optimizer.pt"
-_MEMBERS = {_CONFIG, _WEIGHTS, _OPTIMIZER}
-# Dtype kinds an array may have in the JSON: bool, integers, floats, strings,
-# and object arrays of those scalars (string labels from pandas).
-_ARRAY_KINDS = set("biufUO")
-_MAX_CONFIG_BYTES = 256 * 2**20
-# Not part of a model: the net is rebuilt, the history stored on its own.
-_SKIPPED_ATTRIBUTES = {"net_", "history_"}
+_CONFIG, _WEIGHTS, _OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
+_FIELDS = (
+    "format",
+    "format_version",
+    "versions",
+    "estimator",
+    "params",
+    "attributes",
+    "history",
+    "optimizer",
+)
+# Parameters a model file never carries: a loaded model writes no files and
+# runs no code but sklrnn's own, so it has checkpoint=None and callbacks=None.
+_NOT_SAVED = ("checkpoint", "callbacks")
 
 
-def _estimator_classes():
-    """sklrnn's public estimator classes, by name: the only ones load_model builds."""
-    import sklrnn
-
-    classes = {}
-    for name in sklrnn.__all__:
-        obj = getattr(sklrnn, name, None)
-        if isinstance(obj, type) and issubclass(obj, _BaseRNN):
-            classes[name] = obj
-    return classes
+class _Bad(Exception):
+    """What is wrong with one field; load_model turns it into a ValueError naming the file."""
 
 
-# -- JSON encoding of parameter and attribute values -------------------------
+# -- fitted attributes: each estimator's list, and how each is stored -----------
 
 
-def _encode(value, where):
-    """A JSON-able form of ``value``; markers keep numpy dtypes and tuples."""
-    if value is None or isinstance(value, bool | str):
+def _integer(minimum):
+    def decode(value):
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise _Bad(f"is {str(value)[:40]}, not an integer >= {minimum}")
         return value
-    if isinstance(value, int | float) and not isinstance(value, np.generic):
-        return value
+
+    return int, decode
+
+
+def _decode_flag(value):
+    if not isinstance(value, bool):
+        raise _Bad(f"is {str(value)[:40]}, not true or false")
+    return value
+
+
+def _decode_strides(value):
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s < 2**31 for s in value)
+    ):
+        raise _Bad(f"is {str(value)[:40]}, not 3 integers from 1 to 2**31 - 1")
+    return tuple(value)
+
+
+def _decode_floats(value):
+    if not (
+        isinstance(value, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(math.isfinite(v) for v in value)
+    ):
+        raise _Bad("is not a list of finite numbers")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _decode_names(value):
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise _Bad("is not a list of strings")
+    names = np.empty(len(value), dtype=object)
+    names[:] = value
+    return names
+
+
+# Label dtypes the format stores, and the JSON values each holds: bool,
+# integers, floats, strings, and object arrays of such scalars (string
+# labels from pandas).
+_LABEL_VALUES = {
+    "b": lambda v: isinstance(v, bool),
+    "i": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "u": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "f": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "U": lambda v: isinstance(v, str),
+    "O": lambda v: isinstance(v, bool | int | float | str),
+}
+
+
+def _encode_labels(labels):
+    if labels.dtype.kind not in _LABEL_VALUES:
+        raise TypeError(f"classes_ has dtype {labels.dtype}, which the format cannot store.")
+    values = [plain(v) if isinstance(v, np.generic) else v for v in labels.tolist()]
+    return {"dtype": labels.dtype.str, "values": values}
+
+
+def _decode_labels(value):
+    if not (isinstance(value, dict) and set(value) == {"dtype", "values"}):
+        raise _Bad("is malformed")
+    try:
+        dtype = np.dtype(value["dtype"]) if isinstance(value["dtype"], str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in _LABEL_VALUES:
+        raise _Bad(f"has dtype {str(value['dtype'])[:40]}, which the format does not allow")
+    values = value["values"]
+    if not (isinstance(values, list) and all(map(_LABEL_VALUES[dtype.kind], values))):
+        raise _Bad(f"holds values that are not labels of dtype {dtype}")
+    if dtype.itemsize * len(values) > MAX_JSON_BYTES:
+        raise _Bad(f"would take {dtype.itemsize * len(values)} bytes as {dtype}")
+    try:
+        if dtype.kind == "O":
+            labels = np.empty(len(values), dtype=object)
+            labels[:] = values
+        else:
+            labels = np.array(values, dtype=dtype)
+        increasing = len(labels) >= 2 and bool(np.all(labels[1:] > labels[:-1]))
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise _Bad(f"cannot be read as labels of dtype {dtype} ({exc})") from exc
+    if not increasing:
+        raise _Bad(
+            "is not sorted and unique, with at least 2 labels (predictions map the "
+            "network's outputs to labels by their position in classes_)"
+        )
+    return labels
+
+
+_COUNT, _COUNT0 = _integer(1), _integer(0)
+_FLAG = (bool, _decode_flag)
+_STRIDES = (lambda strides: [int(s) for s in strides], _decode_strides)
+_FLOATS = (lambda a: [float(v) for v in a], _decode_floats)
+_NAMES = (lambda a: [str(v) for v in a], _decode_names)
+_LABELS = (_encode_labels, _decode_labels)
+
+_COMMON_ATTRIBUTES = {
+    "n_features_in_": _COUNT,
+    "_fitted_on_table": _FLAG,
+    "_n_channels": _COUNT,
+    "strides_": _STRIDES,
+    "n_networks_": _COUNT,
+    "n_iter_": _COUNT0,
+}
+# Every fitted attribute but net_ and history_, which are stored on their own.
+ATTRIBUTES = {
+    "RNNClassifier": {**_COMMON_ATTRIBUTES, "classes_": _LABELS},
+    "RNNRegressor": {
+        **_COMMON_ATTRIBUTES,
+        "n_outputs_": _COUNT,
+        "_y_1d": _FLAG,
+        "_y_mean": _FLOATS,
+        "_y_scale": _FLOATS,
+    },
+}
+# Set only when fit saw a DataFrame.
+OPTIONAL_ATTRIBUTES = {"feature_names_in_": _NAMES}
+
+
+def _encode_attributes(estimator):
+    kinds = ATTRIBUTES[type(estimator).__name__]
+    encoded = {name: encode(getattr(estimator, name)) for name, (encode, _) in kinds.items()}
+    for name, (encode, _) in OPTIONAL_ATTRIBUTES.items():
+        if hasattr(estimator, name):
+            encoded[name] = encode(getattr(estimator, name))
+    return encoded
+
+
+def _set_attributes(estimator, stored, where):
+    kinds = ATTRIBUTES[type(estimator).__name__]
+    if not isinstance(stored, dict):
+        raise ValueError(f"{where}: the fitted attributes in {_CONFIG} are malformed.")
+    unknown = sorted(set(stored) - set(kinds) - set(OPTIONAL_ATTRIBUTES))
+    missing = sorted(set(kinds) - set(stored))
+    if unknown or missing:
+        problem = f"an unknown one, {unknown[0]!r}" if unknown else f"no {missing[0]!r}"
+        raise ValueError(
+            f"{where}: {_CONFIG} has {problem} among the fitted attributes of "
+            f"{type(estimator).__name__}."
+        )
+    for name, value in stored.items():
+        decode = {**kinds, **OPTIONAL_ATTRIBUTES}[name][1]
+        try:
+            setattr(estimator, name, decode(value))
+        except _Bad as exc:
+            raise ValueError(f"{where}: the fitted attribute {name} {exc}.") from None
+    _check_attributes(estimator, where)
+
+
+def _check_attributes(estimator, where):
+    """The fitted attributes agree with each other."""
+    e = estimator
+    problems = []
+    if e._fitted_on_table and e._n_channels != 1:
+        problems.append(f"a table was fitted, but _n_channels is {e._n_channels}, not 1")
+    if not e._fitted_on_table and e.n_features_in_ != e._n_channels:
+        problems.append(f"n_features_in_={e.n_features_in_} differs from _n_channels")
+    names = getattr(e, "feature_names_in_", None)
+    if names is not None and (not e._fitted_on_table or len(names) != e.n_features_in_):
+        problems.append(f"feature_names_in_ has {len(names)} names for {e.n_features_in_} features")
+    if hasattr(e, "n_outputs_"):
+        if e._y_1d and e.n_outputs_ != 1:
+            problems.append(f"a 1-D target has n_outputs_={e.n_outputs_}")
+        for name in ("_y_mean", "_y_scale"):
+            if getattr(e, name).shape != (e.n_outputs_,):
+                problems.append(f"{name} has shape {getattr(e, name).shape}, not ({e.n_outputs_},)")
+        if not (e._y_scale > 0).all():
+            problems.append("the target scale _y_scale is not positive")
+    if problems:
+        raise ValueError(f"{where}: the fitted attributes do not agree: {problems[0]}.")
+
+
+# -- parameters -------------------------------------------------------------------
+
+
+def _encode_params(estimator):
+    params = estimator.get_params(deep=False)
+    if params.get("callbacks"):
+        warnings.warn(
+            "callbacks are not saved (they are arbitrary Python objects): the loaded "
+            "model has callbacks=None. Set them again after load_model if further "
+            "training needs them.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if isinstance(params.get("random_state"), np.random.RandomState):
+        warnings.warn(
+            "random_state is a RandomState instance, which the format cannot store; it "
+            "is saved as None (it only affects further training).",
+            UserWarning,
+            stacklevel=3,
+        )
+        params["random_state"] = None
+    return {
+        name: _encode_param(name, value) for name, value in params.items() if name not in _NOT_SAVED
+    }
+
+
+def _encode_param(name, value):
     if isinstance(value, np.generic):
-        return {"__scalar__": {"dtype": _dtype_str(value.dtype, where), "value": value.item()}}
-    if isinstance(value, np.ndarray):
-        dtype = _dtype_str(value.dtype, where)
-        items = value.ravel().tolist()
-        if value.dtype.kind == "O":
-            items = [_encode(item, where) for item in items]
-        return {"__ndarray__": {"dtype": dtype, "shape": list(value.shape), "data": items}}
-    if isinstance(value, list):
-        return [_encode(item, where) for item in value]
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(item, where) for item in value]}
-    if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
-    if isinstance(value, os.PathLike):  # a checkpoint path, for instance
-        return {"__path__": os.fspath(value)}
-    if isinstance(value, type) and issubclass(value, torch.optim.Optimizer):
-        if getattr(torch.optim, value.__name__, None) is value:
-            return {"__optimizer__": value.__name__}
+        value = value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if name == "optimizer" and _is_torch_optimizer(value):
+        return {"torch.optim": value.__name__}
+    if name == "class_weight" and isinstance(value, dict):
+        return [[plain(k) if isinstance(k, np.generic) else k, float(v)] for k, v in value.items()]
     raise TypeError(
-        f"{where} holds a {type(value).__name__}, which the safe format cannot store "
-        "(it stores numbers, strings, arrays, lists, dicts and torch.optim classes). "
-        "Change it to such a value, or save with pickle if you trust every future reader."
+        f"The parameter {name} is a {type(value).__name__}, which the format cannot store "
+        "(it stores numbers, strings, a class_weight dict and torch.optim classes). Set it "
+        "to such a value, or pickle the estimator if you trust every future reader."
     )
 
 
-def _dtype_str(dtype, where):
-    if dtype.kind not in _ARRAY_KINDS:
-        raise TypeError(f"{where} has dtype {dtype}, which the safe format cannot store.")
-    return dtype.str
+def _is_torch_optimizer(value):
+    return (
+        isinstance(value, type)
+        and issubclass(value, torch.optim.Optimizer)
+        and getattr(torch.optim, value.__name__, None) is value
+    )
 
 
-def _decode(value, where):
-    """Inverse of :func:`_encode`, refusing anything it would not have written."""
+def _decode_params(cls, stored, where):
+    if not isinstance(stored, dict):
+        raise ValueError(f"{where}: the parameters in {_CONFIG} are malformed.")
+    carried = [name for name in _NOT_SAVED if name in stored]
+    if carried:
+        raise ValueError(
+            f"{where}: {_CONFIG} sets the parameter {carried[0]}, which a model file never "
+            "carries: a loaded model has checkpoint=None and callbacks=None, so that it "
+            "writes no files and runs no code from the file."
+        )
+    names = set(cls().get_params(deep=False)) - set(_NOT_SAVED)
+    unknown, missing = sorted(set(stored) - names), sorted(names - set(stored))
+    if unknown or missing:
+        problem = f"an unknown parameter {unknown[0]!r}" if unknown else f"no {missing[0]!r}"
+        raise ValueError(f"{where}: {_CONFIG} has {problem} for {cls.__name__}.")
+    params = {name: _decode_param(name, value, where) for name, value in stored.items()}
+    try:
+        validate_parameter_constraints(cls._parameter_constraints, params, cls.__name__)
+    except ValueError as exc:  # scikit-learn's InvalidParameterError
+        raise ValueError(f"{where}: {exc}") from None
+    return params
+
+
+def _decode_param(name, value, where):
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, list):
-        return [_decode(item, where) for item in value]
-    if not isinstance(value, dict) or len(value) != 1:
-        raise ValueError(f"Unknown content in {where}: {str(value)[:80]!r}.")
-    ((marker, body),) = value.items()
-    if marker == "__tuple__" and isinstance(body, list):
-        return tuple(_decode(item, where) for item in body)
-    if marker == "__dict__" and isinstance(body, list):
-        if not all(isinstance(pair, list) and len(pair) == 2 for pair in body):
-            raise ValueError(f"Malformed dict in {where}.")
-        return {_hashable(_decode(k, where), where): _decode(v, where) for k, v in body}
-    if marker == "__ndarray__" and isinstance(body, dict):
-        return _decode_array(body, where)
-    if marker == "__scalar__" and isinstance(body, dict):
-        return _load_dtype(body.get("dtype"), where).type(body.get("value"))
-    if marker == "__path__" and isinstance(body, str):
-        return pathlib.Path(body)
-    if marker == "__optimizer__" and isinstance(body, str):
-        optimizer = getattr(torch.optim, body, None)
-        if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
-            raise ValueError(f"{where} names {body!r}, which is not a torch.optim optimizer.")
-        return optimizer
-    raise ValueError(f"Unknown content in {where}: marker {marker!r}.")
+    if name == "optimizer" and isinstance(value, dict) and set(value) == {"torch.optim"}:
+        optimizer = value["torch.optim"]
+        if isinstance(optimizer, str) and not optimizer.startswith("_"):
+            found = getattr(torch.optim, optimizer, None)
+            if _is_torch_optimizer(found):
+                return found
+        raise ValueError(f"{where}: {str(optimizer)[:40]!r} is not a torch.optim optimizer.")
+    if name == "class_weight" and isinstance(value, list):
+        pairs = [p for p in value if isinstance(p, list) and len(p) == 2]
+        if len(pairs) == len(value) and all(
+            isinstance(k, bool | int | float | str)
+            and isinstance(w, int | float)
+            and not isinstance(w, bool)
+            for k, w in pairs
+        ):
+            return {k: w for k, w in pairs}
+    raise ValueError(f"{where}: the parameter {name} is malformed: {str(value)[:60]}.")
 
 
-def _decode_mapping(value, where):
-    """Decode a JSON object of ``name: encoded value``."""
-    if not isinstance(value, dict):
-        raise ValueError(f"The archive's {where} are malformed.")
-    return {name: _decode(item, f"{where}[{name!r}]") for name, item in value.items()}
+# -- saving -----------------------------------------------------------------------
 
 
-def _hashable(key, where):
-    try:
-        hash(key)
-    except TypeError as exc:
-        raise ValueError(f"Malformed dict key in {where}: {key!r}.") from exc
-    return key
-
-
-def _load_dtype(text, where):
-    try:
-        dtype = np.dtype(text)
-    except TypeError as exc:
-        raise ValueError(f"{where} has an unreadable dtype {text!r}.") from exc
-    if dtype.kind not in _ARRAY_KINDS:
-        raise ValueError(f"{where} has dtype {dtype}, which the safe format does not allow.")
-    return dtype
-
-
-def _decode_array(body, where):
-    dtype = _load_dtype(body.get("dtype"), where)
-    shape, data = body.get("shape"), body.get("data")
-    if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape)):
-        raise ValueError(f"{where} has a malformed array shape {shape!r}.")
-    if not isinstance(data, list) or len(data) != int(np.prod(shape)):
-        raise ValueError(f"{where} holds {len(data or [])} values for an array of shape {shape}.")
-    if dtype.kind == "O":
-        items = [_decode(item, where) for item in data]
-        if not all(item is None or isinstance(item, bool | int | float | str) for item in items):
-            raise ValueError(f"{where} holds an object array with non-scalar items.")
-        array = np.empty(len(items), dtype=object)
-        array[:] = items
-        return array.reshape(shape)
-    return np.array(data, dtype=dtype).reshape(shape)
-
-
-# -- the archive -------------------------------------------------------------
-
-
-def save_model(estimator, path):
+def save_model(estimator, file):
     """Save a fitted sklrnn estimator to a file that loads without running code.
 
-    The file is a zip archive of JSON (class name, parameters, fitted
-    attributes such as ``classes_`` with their dtype, feature names, the
-    input and target standardization, the training history) and the torch
-    weights of the module and optimizer. Unlike a pickle, loading it with
-    :func:`load_model` executes nothing stored in the file.
+    The file is a zip archive of three members:
+
+    ``model.json``
+        ``format`` (``"sklrnn-model"``) and ``format_version`` (2);
+        ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
+        ``estimator``, the class name; ``params``, every constructor
+        parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
+        estimator's fitted attributes (``classes_`` with its dtype,
+        ``n_features_in_``, ``feature_names_in_``, ``strides_``,
+        ``n_networks_``, ``n_iter_``, a regressor's target scaling, ...);
+        ``history``, one record per epoch; and ``optimizer``, the structure
+        of the optimizer's state (its parameter groups, and per parameter
+        its numbers and the names of its tensors).
+    ``weights.safetensors``
+        The torch module's ``state_dict``, in the safetensors format.
+    ``optimizer.safetensors``
+        The tensors of the optimizer's state, named ``"<parameter index>.<name>"``.
+
+    Loading it with :func:`load_model` executes nothing stored in the file.
 
     Parameters
     ----------
     estimator : RNNClassifier or RNNRegressor
-        A fitted estimator. Its parameters must be plain values: ``callbacks``
-        must be None and ``optimizer`` a name or a ``torch.optim`` class. A
-        ``random_state`` given as a ``RandomState`` instance is stored as None,
-        with a warning; it matters only for further training.
-    path : str, path-like or binary file object
+        A fitted estimator. ``optimizer`` must be a name or a ``torch.optim``
+        class. ``checkpoint`` and ``callbacks`` are not saved: the loaded
+        model has ``checkpoint=None`` and ``callbacks=None`` (a warning says
+        so when callbacks are set). A ``random_state`` given as a
+        ``RandomState`` instance is saved as None, with a warning; it
+        matters only for further training.
+    file : str, path-like or binary file object
         Where to write the archive, conventionally ending in ``.zip``.
 
     Returns
@@ -207,97 +395,58 @@ def save_model(estimator, path):
     >>> bool((loaded.predict(X) == clf.predict(X)).all())
     True
     """
-    if not isinstance(estimator, _BaseRNN):
+    if type(estimator).__name__ not in ATTRIBUTES or not isinstance(estimator, _BaseRNN):
         raise TypeError(
             "save_model saves sklrnn estimators (RNNClassifier, RNNRegressor), got "
             f"{type(estimator).__name__}. Save a Pipeline with pickle or joblib."
         )
     check_is_fitted(estimator)
+    optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())
     config = {
         "format": _FORMAT,
-        "format_version": _FORMAT_VERSION,
-        "versions": _versions(),
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(include_sklearn=True),
         "estimator": type(estimator).__name__,
         "params": _encode_params(estimator),
-        "attributes": {
-            name: _encode(value, f"attribute {name}")
-            for name, value in sorted(vars(estimator).items())
-            if name not in _SKIPPED_ATTRIBUTES and name not in estimator.get_params(deep=False)
-        },
-        "history": _encode(list(estimator.history_), "history_"),
+        "attributes": _encode_attributes(estimator),
+        "history": estimator.history_.to_list(),
+        "optimizer": optimizer,
     }
-    text = json.dumps(config, allow_nan=True)
-    net = estimator.net_
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_CONFIG, text)
-        archive.writestr(_WEIGHTS, _tensor_bytes(net.module_.state_dict()))
-        archive.writestr(_OPTIMIZER, _tensor_bytes(net.optimizer_.state_dict()))
+    members = {
+        _CONFIG: json.dumps(config, default=plain).encode("utf-8"),
+        _WEIGHTS: tensors_to_bytes(estimator.net_.module_.state_dict()),
+        _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
+    }
+    write_archive(file, members)
 
 
-def _encode_params(estimator):
-    params = estimator.get_params(deep=False)
-    if params.get("callbacks"):
-        raise ValueError(
-            "save_model cannot store callbacks (they are arbitrary Python objects). "
-            "Set callbacks=None with estimator.set_params(callbacks=None) before "
-            "saving, or save with pickle."
-        )
-    if isinstance(params.get("random_state"), np.random.RandomState):
-        warnings.warn(
-            "random_state is a RandomState instance, which the safe format cannot "
-            "store; it is saved as None (it only affects further training).",
-            UserWarning,
-            stacklevel=3,
-        )
-        params["random_state"] = None
-    return {name: _encode(value, f"parameter {name}") for name, value in params.items()}
+# -- loading ----------------------------------------------------------------------
 
 
-def _tensor_bytes(obj):
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def _versions():
-    import skorch
-
-    import sklrnn
-
-    return {"sklrnn": sklrnn.__version__, "torch": torch.__version__, "skorch": skorch.__version__}
-
-
-def _warn_if_versions_differ(saved):
-    current = _versions()
-    if not isinstance(saved, dict):
-        saved = {}
-    changed = [
-        f"{name} {saved.get(name)}"
-        for name in current
-        if str(saved.get(name)).split("+")[0] != current[name].split("+")[0]
-    ]
-    if changed:
-        warnings.warn(
-            f"The model was saved with {', '.join(changed)}; installed are sklrnn "
-            f"{current['sklrnn']}, torch {current['torch']} and skorch {current['skorch']}. "
-            "It was loaded, but may behave differently; refit it to be sure.",
-            InconsistentVersionWarning,
-            stacklevel=3,
-        )
-
-
-def load_model(path, *, device=None):
+def load_model(file, *, device=None):
     """Load an estimator written by :func:`save_model`.
 
-    Nothing stored in the file is executed: the JSON is parsed as data, the
-    class must be one of sklrnn's estimators, and the weights are read by
-    ``torch.load(weights_only=True)``. A model saved on a GPU loads on a
-    machine without one: if its ``device`` parameter names CUDA and CUDA is
-    not available, it is set to ``"cpu"`` with a warning.
+    The file is read as untrusted: nothing stored in it is executed, and it
+    is checked before anything is built from it. Each member is read
+    through a cap on its decompressed size (8 MiB for JSON, 1 GiB for
+    tensors) and must be stored or deflated; the members must be exactly
+    those :func:`save_model` writes. The JSON must be at most 16 levels
+    deep; its format version must be one this sklrnn reads; its class must
+    be one of sklrnn's estimators; its parameters must pass the estimator's
+    own validation; its fitted attributes must be those of the estimator,
+    well formed (``classes_`` sorted and unique, target scaling finite and
+    positive) and consistent. The shapes in the safetensors header must be
+    those of the network the parameters and attributes describe, compared
+    before any network is built; the tensors must be finite. The loaded
+    model has ``checkpoint=None`` and ``callbacks=None``.
+
+    A model saved on a GPU loads on a machine without one: if its
+    ``device`` parameter names CUDA and CUDA is not available, it is set to
+    ``"cpu"`` with a warning.
 
     Parameters
     ----------
-    path : str, path-like or binary file object
+    file : str, path-like or binary file object
         An archive written by :func:`save_model`.
     device : str, default=None
         Device to load the model onto, which also becomes its ``device``
@@ -312,18 +461,21 @@ def load_model(path, *, device=None):
     Raises
     ------
     ValueError
-        If the file is not an sklrnn model archive, holds unknown members or
-        content, or was written by a newer format version.
+        If the file is not an sklrnn model file of a supported format
+        version, or any check above fails; the message names the file and
+        the problem.
+    OSError
+        If the file cannot be opened.
 
     Warns
     -----
     InconsistentVersionWarning
-        If the model was saved with other versions of sklrnn, torch or
-        skorch, as for a pickle.
+        If the model was saved with other versions of sklrnn, torch, skorch
+        or scikit-learn, as for a pickle.
 
     See Also
     --------
-    save_model : Write the archive.
+    save_model : Write the archive; its docstring describes the format.
 
     Examples
     --------
@@ -338,84 +490,81 @@ def load_model(path, *, device=None):
     >>> bool(np.array_equal(load_model(path).predict(X), reg.predict(X)))
     True
     """
-    config, weights, optimizer_bytes = _read_archive(path)
-    _warn_if_versions_differ(config.get("versions"))
-    cls = _estimator_classes().get(config.get("estimator"))
-    if cls is None:
+    where = describe(file, "Model file")
+    members = read_archive(file, where, required=(_CONFIG, _WEIGHTS, _OPTIMIZER))
+    config = parse_json(members[_CONFIG], where, _CONFIG)
+    check_format(config, where, _CONFIG, _FORMAT, _FIELDS)
+    cls = _estimator_class(config["estimator"], where)
+    params = _decode_params(cls, config["params"], where)
+    params["device"] = _available_device(params["device"] if device is None else device, where)
+    _warn_if_versions_differ(config["versions"], cls.__name__, where)
+    estimator = cls(**params)
+    _set_attributes(estimator, config["attributes"], where)
+    check_history(config["history"], where)
+    if estimator.n_iter_ != len(config["history"]):
         raise ValueError(
-            f"The archive names estimator {config.get('estimator')!r}, which is not one "
-            f"of sklrnn's estimators {sorted(_estimator_classes())}."
+            f"{where}: n_iter_={estimator.n_iter_}, but the history records "
+            f"{len(config['history'])} epochs."
         )
-    params = _decode_mapping(config.get("params"), "params")
-    if device is not None:
-        params["device"] = device
-    params["device"] = _available_device(params.get("device", "cpu"))
-    try:
-        estimator = cls(**params)
-    except TypeError as exc:
-        raise ValueError(
-            f"The archive's parameters do not fit {cls.__name__} of this sklrnn "
-            f"version ({_versions()['sklrnn']}; saved with "
-            f"{(config.get('versions') or {}).get('sklrnn')}): {exc}"
-        ) from exc
-    for name, value in _decode_mapping(config.get("attributes"), "attributes").items():
-        # Fitted state only: public names end in "_", private ones start with one.
-        fitted = name.isidentifier() and (name.endswith("_") or name.startswith("_"))
-        if not fitted or name.startswith("__") or hasattr(cls, name):
-            raise ValueError(f"The archive sets an unexpected attribute {name!r}.")
-        setattr(estimator, name, value)
-    _restore_net(estimator, weights, optimizer_bytes, config.get("history", []))
+    _restore_net(estimator, members, config, where)
     return estimator
 
 
-def _read_archive(path):
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+def _estimator_class(name, where):
+    """The sklrnn estimator class called ``name``: the only classes load_model builds."""
+    import sklrnn
+
+    classes = {
+        cls.__name__: cls
+        for cls in (getattr(sklrnn, public) for public in sklrnn.__all__)
+        if isinstance(cls, type) and issubclass(cls, _BaseRNN) and cls.__name__ in ATTRIBUTES
+    }
+    if name not in classes:
         raise ValueError(
-            f"{os.fspath(path) if isinstance(path, str | os.PathLike) else path!r} is not "
-            "an sklrnn model archive (a zip file written by save_model)."
-        ) from exc
-    with archive:
-        names = set(archive.namelist())
-        unknown = names - _MEMBERS
-        if unknown or _CONFIG not in names or _WEIGHTS not in names:
-            raise ValueError(
-                f"Not an sklrnn model archive: expected members {sorted(_MEMBERS)}, found "
-                f"{sorted(names)}."
-            )
-        if archive.getinfo(_CONFIG).file_size > _MAX_CONFIG_BYTES:
-            raise ValueError(f"The archive's {_CONFIG} is implausibly large.")
-        try:
-            config = json.loads(archive.read(_CONFIG).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"The archive's {_CONFIG} is not valid JSON: {exc}") from exc
-        if not isinstance(config, dict) or config.get("format") != _FORMAT:
-            raise ValueError(f"The archive's {_CONFIG} does not describe an sklrnn model.")
-        version = config.get("format_version")
-        if not isinstance(version, int) or version > _FORMAT_VERSION:
-            raise ValueError(
-                f"The archive has format version {version!r}; this sklrnn reads versions up "
-                f"to {_FORMAT_VERSION}. Upgrade sklrnn to load it."
-            )
-        weights = archive.read(_WEIGHTS)
-        optimizer = archive.read(_OPTIMIZER) if _OPTIMIZER in names else None
-    return config, weights, optimizer
+            f"{where} names the estimator {str(name)[:40]!r}, which is not one of sklrnn's "
+            f"estimators {sorted(classes)}."
+        )
+    return classes[name]
 
 
-def _available_device(device):
-    """The saved device, or "cpu" (with a warning) where its CUDA is missing."""
-    if not isinstance(device, str):
-        raise ValueError(f"The archive's device parameter is malformed: {device!r}.")
+def _warn_if_versions_differ(saved, estimator_name, where):
+    if not (isinstance(saved, dict) and all(isinstance(v, str) for v in saved.values())):
+        raise ValueError(f"{where}: the versions in {_CONFIG} are malformed.")
+    current = _versions(include_sklearn=True)
+    changed = _changed_versions(saved, current)
+    if changed:
+        warnings.warn(
+            InconsistentVersionWarning(
+                f"The model in {where} was saved with {changed}; installed are "
+                + ", ".join(f"{name} {version}" for name, version in current.items())
+                + ". It was loaded, but may behave differently; refit it to be sure.",
+                estimator_name=estimator_name,
+                original_versions=saved,
+                current_versions=current,
+            ),
+            stacklevel=3,
+        )
+
+
+def _available_device(device, where):
+    """The saved device, or "cpu" (with a warning) where it is missing here."""
     if device == "auto":
         return device
     try:
         parsed = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"The archive's device {device!r} is not a torch device.") from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"{where}: the device {device!r} is not a torch device.") from exc
+    if parsed.type == "cuda":
+        available = torch.cuda.is_available() and (
+            parsed.index is None or parsed.index < torch.cuda.device_count()
+        )
+    else:
+        available = parsed.type == "cpu" or (
+            parsed.type == "mps" and torch.backends.mps.is_available()
+        )
+    if not available:
         warnings.warn(
-            f"The model was saved with device={device!r}, but CUDA is not available "
+            f"The model was saved with device={device!r}, which is not available "
             "here; it is loaded on the CPU with device='cpu'.",
             UserWarning,
             stacklevel=3,
@@ -424,34 +573,56 @@ def _available_device(device):
     return device
 
 
-def _load_tensors(data, device, what):
-    try:
-        return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ...
-        raise ValueError(f"The archive's {what} could not be read as plain tensors: {exc}") from exc
-
-
-def _restore_net(estimator, weights, optimizer_bytes, history):
-    device = torch.device(estimator._resolve_device())
-    net = estimator._build_net(str(device))
+def _restore_net(estimator, members, config, where):
+    """Check the tensors against the described network, then build it and load them."""
+    net = estimator._build_net(estimator._resolve_device())
+    expected = _expected_weights(estimator, net, members[_WEIGHTS], where)
+    weights = read_tensors(members[_WEIGHTS], expected, where, _WEIGHTS)
+    _check_statistics(weights, where)
     # Building the module draws initial weights; keep the caller's RNG as it was.
     with torch.random.fork_rng(devices=[]):
         net.initialize()
-    state = _load_tensors(weights, device, _WEIGHTS)
-    try:
-        net.module_.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ValueError(
-            f"The archive's weights do not fit the model its parameters describe: {exc}"
-        ) from exc
-    if optimizer_bytes is not None:
-        try:
-            net.optimizer_.load_state_dict(_load_tensors(optimizer_bytes, device, _OPTIMIZER))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"The archive's optimizer state is malformed: {exc}") from exc
-    rows = _decode(history, "history")
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ValueError("The archive's history is malformed.")
-    net.history = History(rows)
+    net.module_.load_state_dict(weights)
+    optimizer = optimizer_from_archive(
+        net.optimizer_, config["optimizer"], members[_OPTIMIZER], where, _OPTIMIZER
+    )
+    net.optimizer_.load_state_dict(optimizer)
+    net.history = History(config["history"])
     estimator.net_ = net
     estimator.history_ = net.history
+
+
+def _expected_weights(estimator, net, data, where):
+    """Names, shapes and dtypes of the described network's tensors, built on no device.
+
+    The module is built on torch's "meta" device, which allocates nothing,
+    so a file that declares a huge network costs no memory. Before that, the
+    number of recurrent layers is checked against the number of tensors in
+    the header, so that building stays cheap too.
+    """
+    n_tensors = len(read_header(data, where, _WEIGHTS))
+    directions = 2 if estimator.bidirectional else 1
+    layers = estimator.n_networks_ * estimator.num_layers * directions
+    if 4 * layers > n_tensors:  # 4 tensors per recurrent layer and direction
+        raise ValueError(
+            f"{where}: {_CONFIG} describes {estimator.n_networks_} network(s) of "
+            f"{estimator.num_layers} recurrent layer(s), but {_WEIGHTS} holds only "
+            f"{n_tensors} tensors."
+        )
+    try:
+        with torch.device("meta"):
+            module = net.module(**net.get_params_for("module"))
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"{where}: {_CONFIG} describes a network that cannot be built ({exc})."
+        ) from exc
+    return tensor_spec(module.state_dict())
+
+
+def _check_statistics(weights, where):
+    """Input scales must be positive and batch-norm variances non-negative."""
+    for name, tensor in weights.items():
+        if name.endswith("input_scale") and not bool((tensor > 0).all()):
+            raise ValueError(f"{where}: the input scale {name!r} is not positive.")
+        if name.endswith("running_var") and not bool((tensor >= 0).all()):
+            raise ValueError(f"{where}: the batch-norm variance {name!r} is negative.")

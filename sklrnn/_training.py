@@ -20,8 +20,24 @@ import tqdm
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
+from skorch.history import History
 from skorch.utils import Ansi, to_device
 
+from ._archive import (
+    FORMAT_VERSION,
+    check_format,
+    check_history,
+    describe,
+    optimizer_from_archive,
+    optimizer_to_archive,
+    parse_json,
+    plain,
+    read_archive,
+    read_tensors,
+    tensor_spec,
+    tensors_to_bytes,
+    write_archive,
+)
 from ._module import RNNEnsemble
 
 __all__ = [
@@ -35,6 +51,8 @@ __all__ = [
     "StopTraining",
     "TrainingGuard",
     "EpochCheckpoint",
+    "Checkpoint",
+    "read_checkpoint",
     "ProgressBarIfSlow",
     "set_dropout_rng",
 ]
@@ -403,15 +421,23 @@ class TrainingGuard(Callback):
 class EpochCheckpoint(Callback):
     """Save what a resumed fit needs to ``path`` after every completed epoch.
 
-    The file, written with ``torch.save`` and replaced atomically, holds the
-    module and optimizer states, the history, the states of the shuffling
-    generator and of the generator dropout draws from, the states of the
-    early-stopping and learning-rate-schedule callbacks and how many epochs
-    of the current fit remain (0 once the fit finished). Place it after
-    those callbacks: an epoch's saved state then includes their update for
-    that epoch, and a resumed fit's state (set as
-    ``resume_state_`` before training) is applied after they have reset
-    themselves in ``on_train_begin``.
+    The file is a zip archive in the format of :func:`sklrnn.save_model`
+    (format ``"sklrnn-checkpoint"``, the same format version):
+    ``checkpoint.json`` holds the fingerprint, how many epochs of the current
+    fit remain (0 once the fit finished), the history, the structure of the
+    optimizer's state and the counters of the early-stopping and
+    learning-rate-schedule callbacks; ``weights.safetensors``,
+    ``optimizer.safetensors``, ``best_weights.safetensors`` (early
+    stopping's best weights, when there are some) and ``rng.safetensors``
+    (the states of the shuffling generator and of the generator dropout
+    draws from) hold the tensors. It is written to a fresh temporary file
+    beside ``path`` and renamed over it. :func:`read_checkpoint` reads it
+    back.
+
+    Place the callback after early stopping and the schedule: an epoch's
+    saved state then includes their update for that epoch, and a resumed
+    fit's state (set as ``resume_state_`` before training) is applied after
+    they have reset themselves in ``on_train_begin``.
 
     Parameters
     ----------
@@ -446,34 +472,216 @@ class EpochCheckpoint(Callback):
 
     def _save(self, net, epochs_left):
         callbacks = dict(net.callbacks_)
+        optimizer, optimizer_tensors = optimizer_to_archive(net.optimizer_.state_dict())
+        rng = {"dropout": _dropout_rng(net.device)}
         generator = getattr(net, "generator_", None)
-        state = {
-            "module": net.module_.state_dict(),
-            "optimizer": net.optimizer_.state_dict(),
-            # JSON keeps the file loadable with torch.load(weights_only=True).
-            "history": json.dumps(net.history.to_list(), default=_plain),
-            "epochs_left": int(epochs_left),
+        if generator is not None:
+            rng["generator"] = generator.get_state()
+        config = {
+            "format": _CHECKPOINT_FORMAT,
+            "format_version": FORMAT_VERSION,
             "fingerprint": self.fingerprint,
-            "generator": None if generator is None else generator.get_state(),
-            # The generator dropout draws from (seeded per fit by the estimator).
-            "dropout_rng": _dropout_rng(net.device),
-            **{
-                name: callbacks[name].get_resume_state() if name in callbacks else None
-                for name in _RESUMABLE_CALLBACKS
-            },
+            "epochs_left": int(epochs_left),
+            "history": net.history.to_list(),
+            "optimizer": optimizer,
+            "dropout_device": torch.device(net.device).type,
+            "early_stopping": None,
+            "lr_schedule": None,
         }
+        members = {
+            _WEIGHTS: tensors_to_bytes(net.module_.state_dict()),
+            _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
+            _RNG: tensors_to_bytes(rng),
+        }
+        if "early_stopping" in callbacks:
+            misses, threshold, best_epoch, best = callbacks["early_stopping"].get_resume_state()
+            config["early_stopping"] = {
+                "misses": misses,
+                "dynamic_threshold": threshold,
+                "best_epoch": best_epoch,
+            }
+            if best is not None:
+                members[_BEST_WEIGHTS] = tensors_to_bytes(best)
+        if "lr_schedule" in callbacks:
+            config["lr_schedule"] = {"step": callbacks["lr_schedule"].get_resume_state()}
+        members[_CHECKPOINT_JSON] = json.dumps(config, default=plain).encode("utf-8")
         path = os.fspath(self.path)
-        # A fresh temporary file beside the target, renamed over it: a crash
-        # mid-write never leaves a truncated file, and no predictable name
-        # can be planted (a symlink) or shared by fits running in parallel.
+        # A fresh temporary file beside the target (mkstemp creates it with
+        # O_EXCL, so it never follows a planted symlink), renamed over it: a
+        # crash mid-write never leaves a truncated file, and fits running in
+        # parallel never share a temporary name.
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                torch.save(state, fh)
+                write_archive(fh, members)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+_CHECKPOINT_FORMAT = "sklrnn-checkpoint"
+_CHECKPOINT_JSON = "checkpoint.json"
+_WEIGHTS, _OPTIMIZER = "weights.safetensors", "optimizer.safetensors"
+_BEST_WEIGHTS, _RNG = "best_weights.safetensors", "rng.safetensors"
+_CHECKPOINT_FIELDS = (
+    "format",
+    "format_version",
+    "fingerprint",
+    "epochs_left",
+    "history",
+    "optimizer",
+    "dropout_device",
+    "early_stopping",
+    "lr_schedule",
+)
+
+
+def read_checkpoint(path):
+    """Read the checkpoint file at ``path`` as untrusted, and check its JSON.
+
+    The archive is read as :func:`sklrnn.load_model` reads a model file;
+    the tensors are checked against the net when
+    :meth:`Checkpoint.restore` loads them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :class:`EpochCheckpoint`.
+
+    Returns
+    -------
+    checkpoint : Checkpoint
+
+    Raises
+    ------
+    ValueError
+        Naming the file and what is wrong with it.
+    """
+    where = describe(path, "Checkpoint")
+    members = read_archive(
+        path,
+        where,
+        required=(_CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
+        optional=(_BEST_WEIGHTS,),
+    )
+    config = parse_json(members[_CHECKPOINT_JSON], where, _CHECKPOINT_JSON)
+    check_format(config, where, _CHECKPOINT_JSON, _CHECKPOINT_FORMAT, _CHECKPOINT_FIELDS)
+    fingerprint, epochs_left = config["fingerprint"], config["epochs_left"]
+    if not (fingerprint is None or isinstance(fingerprint, str)):
+        raise ValueError(f"{where}: its fingerprint is malformed.")
+    if not isinstance(epochs_left, int) or isinstance(epochs_left, bool) or epochs_left < 0:
+        raise ValueError(f"{where}: epochs_left={str(epochs_left)[:40]} is not a count of epochs.")
+    if config["dropout_device"] not in ("cpu", "cuda"):
+        raise ValueError(f"{where}: dropout_device is neither 'cpu' nor 'cuda'.")
+    check_history(config["history"], where)
+    stopping, schedule = config["early_stopping"], config["lr_schedule"]
+    if stopping is not None and not (
+        isinstance(stopping, dict)
+        and set(stopping) == {"misses", "dynamic_threshold", "best_epoch"}
+        and _is_count(stopping["misses"])
+        and _is_count(stopping["best_epoch"])
+        and isinstance(stopping["dynamic_threshold"], int | float)
+        and not math.isnan(stopping["dynamic_threshold"])
+    ):
+        raise ValueError(f"{where}: the early-stopping state is malformed.")
+    if schedule is not None and not (
+        isinstance(schedule, dict) and set(schedule) == {"step"} and _is_count(schedule["step"])
+    ):
+        raise ValueError(f"{where}: the learning-rate schedule state is malformed.")
+    return Checkpoint(where, config, members)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class Checkpoint:
+    """A checkpoint read by :func:`read_checkpoint`, its tensors not yet loaded.
+
+    Attributes
+    ----------
+    fingerprint : str or None
+        Hash of the data and parameters of the fit that wrote it.
+    epochs_left : int
+        Epochs its fit had left; 0 once it finished.
+    """
+
+    def __init__(self, where, config, members):
+        self._where = where
+        self._config = config
+        self._members = members
+        self.fingerprint = config["fingerprint"]
+        self.epochs_left = config["epochs_left"]
+
+    def restore(self, net, max_epochs):
+        """Check the tensors against ``net`` and load the whole state into it.
+
+        Parameters
+        ----------
+        net : SequenceNet
+            The initialized net of the fit to resume.
+        max_epochs : int
+            Epochs this fit may train; an unfinished fit may not have more left.
+
+        Returns
+        -------
+        dropout_rng : Tensor or None
+            The state of the generator dropout draws from, for an unfinished
+            fit on a device of the same type; None otherwise.
+        """
+        where, config = self._where, self._config
+        if self.epochs_left > max_epochs:
+            raise ValueError(
+                f"{where} has {self.epochs_left} epochs left to train, more than the "
+                f"{max_epochs} epochs (max_epochs) of this fit. Set max_epochs to the "
+                "value of the interrupted fit, or delete the file to train from scratch."
+            )
+        spec = tensor_spec(net.module_.state_dict())
+        weights = read_tensors(self._members[_WEIGHTS], spec, where, _WEIGHTS)
+        best = None
+        if _BEST_WEIGHTS in self._members:
+            best = read_tensors(self._members[_BEST_WEIGHTS], spec, where, _BEST_WEIGHTS)
+        optimizer = optimizer_from_archive(
+            net.optimizer_, config["optimizer"], self._members[_OPTIMIZER], where, _OPTIMIZER
+        )
+        generator = getattr(net, "generator_", None)
+        rng_spec = {"dropout": (None, "U8")}
+        if generator is not None:
+            rng_spec["generator"] = tensor_spec({"g": generator.get_state()})["g"]
+        rng = read_tensors(self._members[_RNG], rng_spec, where, _RNG)
+        same_device = config["dropout_device"] == torch.device(net.device).type
+        dropout = rng["dropout"]
+        if same_device and dropout.shape != _dropout_rng(net.device).shape:
+            raise ValueError(f"{where}: the dropout generator state in {_RNG} is malformed.")
+        net.module_.load_state_dict(weights)
+        net.optimizer_.load_state_dict(optimizer)
+        net.history_ = History(config["history"])
+        if generator is not None:
+            generator.set_state(rng["generator"])
+        if self.epochs_left == 0:
+            # A finished fit's callbacks are not carried over: continuing it is
+            # a new training call, with its own learning-rate schedule and
+            # patience, as warm_start without a checkpoint.
+            return None
+        # Applied by the checkpoint callback once the others have reset (a net
+        # first fitted without a checkpoint has none: their state starts anew).
+        callback = dict(net.callbacks_).get("checkpoint")
+        if callback is not None:
+            stopping = config["early_stopping"]
+            schedule = config["lr_schedule"]
+            callback.resume_state_ = {
+                "early_stopping": None
+                if stopping is None
+                else (
+                    stopping["misses"],
+                    float(stopping["dynamic_threshold"]),
+                    stopping["best_epoch"],
+                    best,
+                ),
+                "lr_schedule": None if schedule is None else schedule["step"],
+            }
+        return dropout if same_device else None
 
 
 def _dropout_rng(device):
@@ -491,11 +699,6 @@ def set_dropout_rng(state, device):
         torch.cuda.set_rng_state(state, device)
     else:
         torch.set_rng_state(state)
-
-
-def _plain(value):
-    """numpy scalars (and anything else) as plain JSON values."""
-    return value.item() if hasattr(value, "item") else str(value)
 
 
 def _diverged(net):
@@ -551,6 +754,7 @@ class SequenceNet(NeuralNet):
         # Per-fit state: a generator cannot be pickled, an exception holds frames.
         state.pop("generator_", None)
         state.pop("interrupted_", None)
+        state.pop("epochs_planned_", None)
         return state
 
     def infer(self, x, method="forward", **fit_params):

@@ -172,3 +172,23 @@ def test_gpu_trained_model_predicts_the_same_on_the_cpu_and_in_onnx(path, tmp_pa
     finally:
         backends.cudnn.allow_tf32, backends.cuda.matmul.allow_tf32 = saved
     np.testing.assert_allclose(gpu_float32, elsewhere, rtol=0, atol=FLOAT32_ATOL)
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+def test_gpu_model_file_and_checkpoint_load_without_cuda(tmp_path, monkeypatch):
+    X, y = _data(n=48)
+    params = dict(hidden_size=4, max_epochs=3, batch_size=8, random_state=0)
+    params.update(early_stopping=True, dropout=0.3)
+    path = tmp_path / "fit.ckpt"
+    clf = RNNClassifier(**params, device="cuda", checkpoint=path).fit(X, y)
+    again = RNNClassifier(**params, device="cuda", checkpoint=path, warm_start=True).fit(X, y)
+    assert again.n_iter_ > clf.n_iter_  # the GPU checkpoint resumes on the GPU
+    save_model(clf, tmp_path / "m.zip")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'cuda', which is not available here"):
+        loaded = load_model(tmp_path / "m.zip")
+    assert loaded.net_.device == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-4, atol=1e-5)
+    # ... and on the CPU (another device, the same fit): a finished fit continues.
+    cpu = RNNClassifier(**params, device="cpu", checkpoint=path, warm_start=True).fit(X, y)
+    assert cpu.n_iter_ > again.n_iter_

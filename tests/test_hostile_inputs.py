@@ -4,9 +4,11 @@ Every public entry point (``fit``, ``predict``, ``predict_proba``, ``score``)
 of both estimators is fed arrays of any dimensionality, size and dtype, with
 NaN, infinity and huge values, as numpy arrays, lists, DataFrames, sparse
 matrices and ragged lists. Each call must either raise a ``ValueError`` or
-``TypeError`` whose message says what is wrong, or return a result of the
-right shape without NaN. Anything else (a torch ``RuntimeError``, an
-``IndexError``, NaN in predictions) fails the test.
+``TypeError`` whose message names a problem the input has, or return a
+result of the right shape without NaN. Anything else (a torch
+``RuntimeError``, an ``IndexError``, NaN in predictions, a message that
+names no problem of the input) fails the test. The problems an input has
+are read off the array it was built from (``_x_words`` and friends).
 
 Predict-time properties share module-level fitted estimators; fit-time
 properties train tiny networks for one epoch, so that each example takes
@@ -14,6 +16,7 @@ milliseconds.
 """
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -107,21 +110,33 @@ def arrays(draw, min_dims=0, max_dims=4):
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
+class Drawn(NamedTuple):
+    """An input, with what it was built from: the problems it has are read off these."""
+
+    value: object  # what the estimator gets
+    array: np.ndarray  # the array it was built from
+    form: str = "numpy"  # "numpy", "list", "dataframe", "sparse" or "ragged"
+    lengths: tuple = ()  # ragged form: the steps each sequence keeps
+
+
 @st.composite
 def containers(draw, array):
     """``array`` as numpy, nested list, DataFrame, sparse matrix or ragged list."""
     form = draw(st.sampled_from(["numpy", "list", "dataframe", "sparse", "ragged"]))
     if form == "list":
-        return array.tolist()
+        return Drawn(array.tolist(), array, form)
     if form == "dataframe" and array.ndim == 2:
-        return pd.DataFrame(array)
+        return Drawn(pd.DataFrame(array), array, form)
     if form == "sparse" and array.ndim == 2 and array.dtype.kind in "fiub":
-        return sp.csr_matrix(array)
+        return Drawn(sp.csr_matrix(array), array, form)
     if form == "ragged" and array.ndim in (2, 3) and len(array):
         # Cut each sample to its own length (possibly zero).
         lengths = draw(st.lists(st.integers(0, array.shape[1]), min_size=len(array)))
-        return [sample[:n] for sample, n in zip(array, lengths, strict=False)]
-    return array
+        lengths = tuple(lengths[: len(array)])
+        return Drawn(
+            [sample[:n] for sample, n in zip(array, lengths, strict=True)], array, form, lengths
+        )
+    return Drawn(array, array)
 
 
 @st.composite
@@ -139,10 +154,11 @@ def valid_X(draw, n_steps=N_STEPS):
 # -- checking outcomes -----------------------------------------------------
 
 
-def _outcome(func, *args, **kwargs):
-    """Call ``func``; return its result, or None after a clear ValueError/TypeError.
+def _outcome(func, *args, words, **kwargs):
+    """Call ``func``; return its result, or None after a ValueError/TypeError naming a problem.
 
-    Any other exception propagates and fails the test.
+    The message must contain one of ``words``, the names of the problems the
+    input has. Any other exception propagates and fails the test.
     """
     try:
         with warnings.catch_warnings():
@@ -151,9 +167,137 @@ def _outcome(func, *args, **kwargs):
             warnings.simplefilter("ignore")
             return func(*args, **kwargs)
     except (ValueError, TypeError) as exc:
-        message = str(exc)
-        assert len(message) >= 15, f"uninformative {type(exc).__name__}: {message!r}"
+        message = str(exc).lower()
+        assert any(word in message for word in words), (
+            f"{type(exc).__name__} {str(exc)[:300]!r} names none of the input's problems "
+            f"{sorted(words)}"
+        )
         return None
+
+
+# -- what is wrong with an input: the words a message about it may use ----------
+
+
+def _value_words(array):
+    """Problems of the values: text, complex, NaN, infinity, sizes float32 cannot take."""
+    if array.dtype.kind == "c":
+        return {"complex"}
+    words = {"numbers"} if array.dtype.kind in "UO" else set()
+    values = []
+    for value in array.ravel().tolist():
+        if value is None:  # not a number, or NaN once in a DataFrame
+            words |= {"numbers", "nan"}
+            continue
+        try:
+            values.append(float(value))
+        except (TypeError, ValueError):
+            pass  # text: "numbers" above
+    values = np.array(values)
+    if np.isnan(values).any():
+        words.add("nan")
+    if np.isinf(values).any():
+        words.add("infinity")
+    if (np.abs(values[np.isfinite(values)]) > 1e10).any():
+        # Beyond float32, or big enough to overflow the network's arithmetic.
+        words |= {"large", "infinity"}
+    return words
+
+
+def _x_words(X, fitted=None):
+    """Problems of input ``X`` (a Drawn); ``fitted`` names the model that predicts."""
+    array = X.array
+    words = _value_words(array)
+    if X.form == "sparse":
+        words.add("sparse")
+    if array.ndim not in (2, 3):
+        words |= {"reshape", "dimension", "scalar"}
+    if 0 in array.shape:
+        words |= {"0 sample", "0 feature"}
+    if X.form == "ragged" and 0 in X.lengths:  # an empty sequence, or all empty
+        words |= {"length 0", "0 feature"}
+    if fitted is not None and _wrong_feature_count(X, fitted):
+        words.add("features")
+    return words
+
+
+def _wrong_feature_count(X, fitted):
+    array = X.array
+    if array.ndim not in (2, 3):
+        return False
+    table = array.ndim == 2 and X.form != "ragged"
+    channels = array.shape[2] if array.ndim == 3 else 1
+    if fitted.endswith("2d"):  # fitted on a table of N_STEPS columns
+        return array.shape[1] != N_STEPS if table else channels != 1
+    return channels != N_CHANNELS
+
+
+def _distinct(array):
+    try:
+        return len(set(array.ravel().tolist()))
+    except TypeError:  # unhashable values
+        return 0
+
+
+def _y_words(y, n, classification, fit, n_outputs=None):
+    """Problems of target ``y`` (a Drawn or None) for ``n`` samples of X.
+
+    ``n_outputs`` is the number of targets of the regressor that scores ``y``.
+    """
+    if y is None:
+        return {"requires y"}
+    array = y.array
+    words = _value_words(array)
+    if y.form == "sparse":
+        words |= {"sparse", "array-like"}
+    if array.ndim == 0:
+        words |= {"singleton", "scalar", "dimension", "array-like", "1d"}
+    elif len(array) != n:
+        words.add("inconsistent")
+    if array.ndim >= 2 and 0 in array.shape:
+        words |= {"0 sample", "0 feature"}
+    if array.ndim > 2:
+        words |= {"1d or 2d", "dim"}
+    if y.form == "ragged":  # sequences of different lengths: no array
+        words |= {"inhomogeneous", "inconsistent"}
+    if y.form == "dataframe" and 0 in array.shape and not fit:
+        # scikit-learn's metrics fail on a DataFrame without columns with
+        # this message, which names no problem; sklrnn's own code is not involved.
+        words.add("at least one array or dtype is required")
+    if classification:
+        if fit:  # one label per sample, at least two of them
+            words |= {"1d", "label type"} if array.ndim != 1 else set()
+            words |= {"class", "label type"} if _distinct(array) < 2 else set()
+            words |= {"label type"} if array.dtype.kind in "fOUc" else set()
+        else:  # accuracy_score, against the predicted labels 0, 1 and 2
+            words |= {"mix", "not supported between instances", "label type"}
+    else:
+        if array.dtype.kind in "UO":
+            words |= {"convert", "nonetype"}  # numpy's float() of text or None
+        if y.form == "ragged":
+            words |= {"1d or 2d", "dim"}
+        if array.ndim >= 2 or y.form == "ragged":
+            words |= {"0 feature", "number of output"}
+        if n_outputs is not None and array.ndim == 1 and n_outputs != 1:
+            words.add("number of output")
+    return words
+
+
+def _weight_words(sample_weight, n, classification):
+    """Problems of ``sample_weight`` (a Drawn or None) for ``n`` samples."""
+    if sample_weight is None:
+        return set()
+    weights = sample_weight.array
+    words = _value_words(weights)
+    if len(weights) != n:
+        words |= {"sample_weight", "inconsistent"}
+    problems = not np.isfinite(weights).all() or (weights <= 0).any()
+    with np.errstate(over="ignore"):
+        problems = problems or not np.isfinite(weights.sum())
+    if problems:
+        words |= {"sample_weight", "sample weight", "negative", "non-zero", "overflow"}
+        if classification:  # the classes left with positive weight
+            words.add("class")
+    return words
 
 
 def _assert_error_mentions(func, words, *args, **kwargs):
@@ -193,17 +337,18 @@ def _assert_valid_predictions(model, X, pred, proba=None):
 @PROPERTY
 @given(X=hostile_X())
 def test_predict_methods_reject_or_handle_any_X(name, X):
-    model = MODELS[name]
-    pred = _outcome(model.predict, X)
+    model, words = MODELS[name], _x_words(X, fitted=name)
+    X = X.value
+    pred = _outcome(model.predict, X, words=words)
     event("predicted" if pred is not None else "rejected")
     if pred is not None:
         _assert_valid_predictions(model, X, pred)
     if isinstance(model, RNNClassifier):
-        proba = _outcome(model.predict_proba, X)
+        proba = _outcome(model.predict_proba, X, words=words)
         if proba is not None:
             _assert_valid_predictions(model, X, model.classes_[proba.argmax(axis=1)], proba)
     if pred is not None:
-        score = _outcome(model.score, X, pred)
+        score = _outcome(model.score, X, pred, words=words)
         # Scoring the model's own predictions: a perfect score (r2 is
         # undefined, NaN, for a single sample or constant targets).
         assert score is None or np.isnan(score) or score == pytest.approx(1.0)
@@ -283,7 +428,10 @@ def test_score_rejects_or_handles_any_y(name, y):
     X = np.random.RandomState(2).normal(size=(4, N_STEPS))
     if name.endswith("3d"):
         X = np.stack([X, X], axis=2)
-    score = _outcome(model.score, X, y)
+    words = _y_words(
+        y, 4, isinstance(model, RNNClassifier), fit=False, n_outputs=getattr(model, "n_outputs_", 1)
+    )
+    score = _outcome(model.score, X, y.value, words=words)
     assert score is None or np.isnan(score) or np.isfinite(score)
 
 
@@ -322,25 +470,27 @@ def test_sparse_and_complex_input_are_named():
 
 @st.composite
 def targets(draw, n):
-    """y for n samples, mostly plausible, sometimes hostile."""
+    """y for n samples, mostly plausible, sometimes hostile, as a Drawn or None."""
     kind = draw(
         st.sampled_from(["labels", "strings", "floats", "wild", "2d", "length", "junk", "none"])
     )
     if kind == "labels":
-        return draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))
-    if kind == "strings":
-        return np.array(draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n)))
-    if kind == "floats":
-        return draw(hnp.arrays(np.float64, n, elements=st.floats(-100, 100)))
-    if kind == "wild":
-        return draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
-    if kind == "2d":
-        return draw(hnp.arrays(np.float64, (n, draw(st.integers(0, 3))), elements=st.floats(-5, 5)))
-    if kind == "length":
-        return np.arange(draw(st.integers(0, 8).filter(lambda m: m != n))) % 2
-    if kind == "none":
+        y = draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))
+    elif kind == "strings":
+        y = np.array(draw(st.lists(st.sampled_from(["a", "b"]), min_size=n, max_size=n)))
+    elif kind == "floats":
+        y = draw(hnp.arrays(np.float64, n, elements=st.floats(-100, 100)))
+    elif kind == "wild":
+        y = draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
+    elif kind == "2d":
+        y = draw(hnp.arrays(np.float64, (n, draw(st.integers(0, 3))), elements=st.floats(-5, 5)))
+    elif kind == "length":
+        y = np.arange(draw(st.integers(0, 8).filter(lambda m: m != n))) % 2
+    elif kind == "none":
         return None
-    return draw(arrays(max_dims=3))
+    else:
+        y = draw(arrays(max_dims=3))
+    return Drawn(y, y)
 
 
 @st.composite
@@ -349,12 +499,14 @@ def sample_weights(draw, n):
     if kind == "none":
         return None
     if kind == "positive":
-        return draw(hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
-    if kind == "wild":
-        return draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
-    if kind == "zeros":
-        return np.zeros(n)
-    return np.ones(draw(st.integers(0, 8).filter(lambda m: m != n)))
+        weights = draw(hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
+    elif kind == "wild":
+        weights = draw(hnp.arrays(np.float64, n, elements=WILD_FLOATS))
+    elif kind == "zeros":
+        weights = np.zeros(n)
+    else:
+        weights = np.ones(draw(st.integers(0, 8).filter(lambda m: m != n)))
+    return Drawn(weights, weights)
 
 
 @st.composite
@@ -362,40 +514,60 @@ def plausible_targets(draw, n, classification):
     if classification:  # labels of two or three classes, every class present
         y = draw(hnp.arrays(np.int64, n, elements=st.integers(0, 2)))
         y[:2] = np.arange(min(n, 2))
-        return np.array(["a", "b", "c"])[y] if draw(st.booleans()) else y
-    shape = n if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
-    return draw(hnp.arrays(np.float64, shape, elements=st.floats(-1e6, 1e6)))
+        y = np.array(["a", "b", "c"])[y] if draw(st.booleans()) else y
+    else:
+        shape = n if draw(st.booleans()) else (n, draw(st.integers(1, 3)))
+        y = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1e6, 1e6)))
+    return Drawn(y, y)
 
 
 @st.composite
 def fit_inputs(draw, classification):
-    """(X, y, sample_weight): each well-formed, or (one time in three) anything."""
+    """(X, y, sample_weight) as Drawn: each well-formed, or (one time in three) anything."""
     if draw(st.integers(0, 2)) == 0:
         X = draw(containers(draw(arrays(min_dims=1))))
     else:
         n, t, f = draw(st.integers(2, 8)), draw(st.integers(1, 5)), draw(st.integers(1, 3))
         X = draw(hnp.arrays(np.float64, (n, t, f), elements=st.floats(-1e4, 1e4)))
         X = draw(containers(X[:, :, 0] if draw(st.booleans()) else X))
-    n = _n_samples(X)
+    n = _n_samples(X.value)
     hostile = st.integers(0, 2).map(lambda k: k == 0)
     y = draw(targets(n)) if draw(hostile) else draw(plausible_targets(n, classification))
     if draw(hostile):
         sample_weight = draw(sample_weights(n))
     else:
-        sample_weight = draw(st.none() | hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
+        weights = draw(st.none() | hnp.arrays(np.float64, n, elements=st.floats(0.1, 10)))
+        sample_weight = None if weights is None else Drawn(weights, weights)
     return X, y, sample_weight
+
+
+def _fit_words(X, y, sample_weight, classification):
+    """The problems of a fit's inputs, and of how they fit together."""
+    n = _n_samples(X.value)
+    return (
+        _x_words(X)
+        | _y_words(y, n, classification, fit=True)
+        | _weight_words(sample_weight, n, classification)
+    )
 
 
 @pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
 @PROPERTY
 @given(data=st.data())
 def test_fit_rejects_or_learns_from_any_input(Estimator, data):
-    X, y, sample_weight = data.draw(fit_inputs(classification=Estimator is RNNClassifier))
-    model = _outcome(Estimator(**TINY).fit, X, y, sample_weight=sample_weight)
+    classification = Estimator is RNNClassifier
+    X, y, sample_weight = data.draw(fit_inputs(classification=classification))
+    words = _fit_words(X, y, sample_weight, classification)
+    X, y, sample_weight = (None if d is None else d.value for d in (X, y, sample_weight))
+    model = _outcome(Estimator(**TINY).fit, X, y, sample_weight=sample_weight, words=words)
     event("fitted" if model is not None else "rejected")
     if model is None:
         return
-    pred = model.predict(X)
+    # Values that fit in float32 may still overflow the network's arithmetic
+    # once weighted: predict then names them.
+    pred = _outcome(model.predict, X, words=words & {"large", "infinity"})
+    if pred is None:
+        return
     proba = model.predict_proba(X) if isinstance(model, RNNClassifier) else None
     _assert_valid_predictions(model, X, pred, proba)
 
@@ -412,7 +584,9 @@ def test_fit_names_mismatched_lengths(Estimator, n_X, n_y, n_w):
             model = Estimator(**TINY).fit(X, y, sample_weight=sample_weight)
             _assert_valid_predictions(model, X, model.predict(X))
         return
-    words = ["inconsistent", "samples", "shape", "sample_weight", "0 sample"]
+    words = ["inconsistent numbers of samples", "sample_weight"]
+    if Estimator is RNNClassifier and n_y < 2:
+        words.append("at least 2 classes")  # also true, and may be found first
     _assert_error_mentions(Estimator(**TINY).fit, words, X, y, sample_weight=sample_weight)
 
 

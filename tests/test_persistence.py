@@ -1,14 +1,18 @@
-"""save_model / load_model: the safe format round trip and what it refuses."""
+"""save_model / load_model and checkpoints: round trips, and files nobody should trust."""
 
 import io
 import json
 import os
 import pickle
+import struct
+import warnings
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+import safetensors.torch
+import sklearn.exceptions
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
@@ -18,12 +22,15 @@ from sklrnn import (
     InconsistentVersionWarning,
     RNNClassifier,
     RNNRegressor,
+    _archive,
     load_model,
     save_model,
 )
-from sklrnn._persistence import _CONFIG, _OPTIMIZER, _WEIGHTS
+from sklrnn._persistence import ATTRIBUTES, OPTIONAL_ATTRIBUTES
+from sklrnn._training import SequenceNet, read_checkpoint
 
 FAST = dict(hidden_size=6, conv_channels=4, max_epochs=4, random_state=0)
+CONFIG, WEIGHTS, OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
 
 
 def sequences(n=40, T=8, n_features=None, seed=0):
@@ -37,21 +44,36 @@ def round_trip(estimator, tmp_path, **kwargs):
     return load_model(path, **kwargs)
 
 
-def rewrite(path, edit_config=None, extra=None, replace=None):
-    """Copy an archive with its JSON edited and members added or replaced."""
+def members_of(path):
     with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_members(path, members, compression=zipfile.ZIP_DEFLATED):
+    """Write ``members``, a dict or a list of (name, bytes) that may repeat names."""
+    items = members.items() if isinstance(members, dict) else members
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name"
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for name, data in items:
+                archive.writestr(name, data)
+    return path
+
+
+def rewrite(path, edit_config=None, replace=None, extra=None, config=CONFIG, edit_tensors=None):
+    """Copy an archive with its JSON edited, tensors edited, members added or replaced."""
+    members = members_of(path)
     if edit_config is not None:
-        config = json.loads(members[_CONFIG])
-        edit_config(config)
-        members[_CONFIG] = json.dumps(config).encode()
+        parsed = json.loads(members[config])
+        edit_config(parsed)
+        members[config] = json.dumps(parsed).encode()
+    for name, edit in (edit_tensors or {}).items():
+        tensors = safetensors.torch.load(members[name])
+        edit(tensors)
+        members[name] = safetensors.torch.save(tensors)
     members.update(replace or {})
     members.update(extra or {})
-    out = path.with_name("edited.zip")
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out
+    return write_members(path.with_name("edited-" + path.name), members)
 
 
 def assert_same_fitted_state(a, b):
@@ -147,32 +169,18 @@ def test_ragged_input_and_max_length(tmp_path):
     assert loaded.predict(X).dtype == bool
 
 
-def test_training_continues_as_if_never_saved(tmp_path):
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd", torch.optim.NAdam])
+def test_training_continues_as_if_never_saved(tmp_path, optimizer):
     """The optimizer's state is saved too: further training matches exactly."""
     X = sequences()
     y = X[:, -1] > 0
-    clf = RNNClassifier(optimizer="adamw", **FAST).fit(X, y)
+    clf = RNNClassifier(optimizer=optimizer, n_networks=2, **FAST).fit(X, y)
     loaded = round_trip(clf, tmp_path)
+    assert loaded.optimizer == optimizer
     clf.partial_fit(X, y)
     loaded.partial_fit(X, y)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert len(loaded.history_) == len(clf.history_) == FAST["max_epochs"] + 1
-
-
-def test_optimizer_class_parameter(tmp_path):
-    X = sequences()
-    reg = RNNRegressor(optimizer=torch.optim.NAdam, **FAST).fit(X, X[:, -1])
-    loaded = round_trip(reg, tmp_path)
-    assert loaded.optimizer is torch.optim.NAdam
-    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
-
-
-def test_path_parameter(tmp_path):
-    X = sequences()
-    reg = RNNRegressor(checkpoint=tmp_path / "ckpt.pt", **FAST).fit(X, X[:, -1])
-    loaded = round_trip(reg, tmp_path)
-    assert loaded.checkpoint == tmp_path / "ckpt.pt"
-    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
 def test_file_objects_and_pickle_agree(tmp_path):
@@ -186,19 +194,86 @@ def test_file_objects_and_pickle_agree(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), unpickled.predict(X))
 
 
-def test_archive_holds_only_data(tmp_path):
+def test_the_archive_is_json_and_safetensors(tmp_path):
     X = sequences()
     clf = RNNClassifier(**FAST).fit(X, X[:, -1] > 0)
     save_model(clf, tmp_path / "m.zip")
-    with zipfile.ZipFile(tmp_path / "m.zip") as archive:
-        assert set(archive.namelist()) == {_CONFIG, _WEIGHTS, _OPTIMIZER}
-        config = json.loads(archive.read(_CONFIG))
-    assert config["estimator"] == "RNNClassifier"
+    members = members_of(tmp_path / "m.zip")
+    assert set(members) == {CONFIG, WEIGHTS, OPTIMIZER}
+    config = json.loads(members[CONFIG])
+    assert config["format"] == "sklrnn-model" and config["format_version"] == 2
+    assert set(config["versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
     assert config["params"]["hidden_size"] == 6
-    assert config["attributes"]["classes_"]["__ndarray__"]["data"] == [False, True]
+    assert "checkpoint" not in config["params"] and "callbacks" not in config["params"]
+    assert config["attributes"]["classes_"] == {"dtype": "|b1", "values": [False, True]}
+    # Any safetensors reader gets the module's state dict.
+    weights = safetensors.torch.load(members[WEIGHTS])
+    state = clf.net_.module_.state_dict()
+    assert weights.keys() == state.keys()
+    assert all(torch.equal(weights[k], state[k]) for k in state)
+    exp_avg = safetensors.torch.load(members[OPTIMIZER])["0.exp_avg"]
+    assert torch.equal(exp_avg, clf.net_.optimizer_.state_dict()["state"][0]["exp_avg"])
 
 
-# -- loading on another device -------------------------------------------------
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_every_fitted_attribute_is_in_the_schema(Estimator):
+    """The explicit list of fitted attributes covers what fit sets, and no more."""
+    X = pd.DataFrame(sequences())
+    X.columns = [f"c{i}" for i in X.columns]
+    y = X["c7"] > 0 if Estimator is RNNClassifier else X["c7"]
+    model = Estimator(**FAST).fit(X, y)
+    fitted = set(vars(model)) - set(model.get_params()) - {"net_", "history_"}
+    assert fitted == set(ATTRIBUTES[Estimator.__name__]) | set(OPTIONAL_ATTRIBUTES)
+
+
+# -- what a loaded model does not carry ------------------------------------------
+
+
+def test_checkpoint_path_is_not_carried(tmp_path):
+    X = sequences()
+    path = tmp_path / "ckpt.zip"
+    reg = RNNRegressor(checkpoint=path, **FAST).fit(X, X[:, -1])
+    written = path.read_bytes()
+    loaded = round_trip(reg, tmp_path)
+    assert loaded.checkpoint is None
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    loaded.set_params(warm_start=True).fit(X, X[:, -1])
+    assert path.read_bytes() == written  # refitting the loaded model never touches it
+
+
+def test_callbacks_are_not_carried(tmp_path):
+    X = sequences()
+    clf = RNNClassifier(callbacks=[EpochTimer()], **FAST).fit(X, X[:, -1] > 0)
+    with pytest.warns(UserWarning, match="callbacks are not saved.*callbacks=None"):
+        loaded = round_trip(clf, tmp_path)
+    assert loaded.callbacks is None
+    names = [name for name, _ in loaded.net_.callbacks_]
+    assert "EpochTimer" not in names
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [("checkpoint", "/tmp/victim.ckpt"), ("callbacks", [])],
+)
+def test_a_file_that_sets_checkpoint_or_callbacks_is_refused(saved, param, value):
+    def carry(config):
+        config["params"][param] = value
+
+    with pytest.raises(ValueError, match=f"edited-m.zip.*sets the parameter {param}.*never"):
+        load_model(rewrite(saved, edit_config=carry))
+
+
+def test_pickle_holds_no_per_fit_state(tmp_path):
+    X = sequences()
+    reg = RNNRegressor(checkpoint=tmp_path / "c.zip", **FAST).fit(X, X[:, -1])
+    state = reg.net_.__getstate__()
+    assert not {"generator_", "interrupted_", "epochs_planned_"} & set(state)
+    guard = dict(reg.net_.callbacks_)["training_guard"].__getstate__()
+    assert "_module_state" not in guard and "_optimizer_state" not in guard
+
+
+# -- loading on another device, other versions -------------------------------------
 
 
 @pytest.fixture
@@ -215,61 +290,10 @@ def test_cuda_device_param_falls_back_to_cpu(tmp_path, no_cuda):
     def on_gpu(config):
         config["params"]["device"] = "cuda:0"
 
-    edited = rewrite(tmp_path / "m.zip", edit_config=on_gpu)
-    with pytest.warns(UserWarning, match="CUDA is not available here"):
-        loaded = load_model(edited)
+    with pytest.warns(UserWarning, match="'cuda:0', which is not available here"):
+        loaded = load_model(rewrite(tmp_path / "m.zip", edit_config=on_gpu))
     assert loaded.device == "cpu" and loaded.net_.device == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
-
-
-@pytest.fixture
-def cuda_tagged_save():
-    """torch.save that records every CPU tensor as living on cuda:0.
-
-    This is how a state dict saved on a GPU machine looks; without
-    map_location, torch.load on a CPU-only machine fails on it.
-    """
-    registry = torch.serialization._package_registry
-    entry = (-100, lambda obj: "cuda:0" if obj.device.type == "cpu" else None, lambda o, loc: None)
-    registry.append(entry)
-    registry.sort(key=lambda item: item[0])
-    try:
-        yield
-    finally:
-        registry.remove(entry)
-
-
-def test_weights_saved_on_gpu_load_on_cpu(tmp_path, cuda_tagged_save, no_cuda):
-    X = sequences()
-    reg = RNNRegressor(**FAST).fit(X, X[:, -1])
-    weights = io.BytesIO()
-    torch.save(reg.net_.module_.state_dict(), weights)
-    optimizer = io.BytesIO()
-    torch.save(reg.net_.optimizer_.state_dict(), optimizer)
-    with pytest.raises(RuntimeError, match="CUDA"):
-        torch.load(io.BytesIO(weights.getvalue()), weights_only=True)
-    save_model(reg, tmp_path / "m.zip")
-
-    def on_gpu(config):
-        config["params"]["device"] = "cuda"
-
-    edited = rewrite(
-        tmp_path / "m.zip",
-        edit_config=on_gpu,
-        replace={_WEIGHTS: weights.getvalue(), _OPTIMIZER: optimizer.getvalue()},
-    )
-    with pytest.warns(UserWarning, match="loaded on the CPU"):
-        loaded = load_model(edited)
-    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
-
-
-def test_other_versions_warn(saved):
-    def older(config):
-        config["versions"]["torch"] = "1.0.0"
-
-    with pytest.warns(InconsistentVersionWarning, match="saved with torch 1.0.0"):
-        loaded = load_model(rewrite(saved, edit_config=older))
-    assert loaded.predict(np.zeros((2, 8))).shape == (2,)
 
 
 def test_device_argument(tmp_path):
@@ -280,7 +304,28 @@ def test_device_argument(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
-# -- what save_model and load_model refuse ------------------------------------------
+def older(config):
+    config["versions"]["torch"] = "1.0.0"
+
+
+def test_other_versions_warn(saved):
+    with pytest.warns(InconsistentVersionWarning, match="saved with torch 1.0.0") as record:
+        loaded = load_model(rewrite(saved, edit_config=older))
+    assert loaded.predict(np.zeros((2, 8))).shape == (2,)
+    warning = record[0].message
+    assert warning.estimator_name == "RNNClassifier"
+    assert warning.original_versions["torch"] == "1.0.0"
+
+
+def test_one_filter_covers_scikit_learns_warning_and_ours(saved):
+    assert issubclass(InconsistentVersionWarning, sklearn.exceptions.InconsistentVersionWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sklearn.exceptions.InconsistentVersionWarning)
+        with pytest.raises(InconsistentVersionWarning, match="torch 1.0.0"):
+            load_model(rewrite(saved, edit_config=older))
+
+
+# -- files nobody should trust -----------------------------------------------------
 
 
 @pytest.fixture
@@ -291,31 +336,327 @@ def saved(tmp_path):
     return tmp_path / "m.zip"
 
 
+@pytest.fixture
+def saved_regressor(tmp_path):
+    X = sequences()
+    reg = RNNRegressor(**FAST).fit(X, X[:, -1])
+    save_model(reg, tmp_path / "r.zip")
+    return tmp_path / "r.zip"
+
+
 def test_save_refuses_what_it_cannot_store(tmp_path):
     X = sequences()
     with pytest.raises(NotFittedError):
         save_model(RNNClassifier(), tmp_path / "m.zip")
     with pytest.raises(TypeError, match="save_model saves sklrnn estimators"):
         save_model(LinearRegression().fit(X, X[:, 0]), tmp_path / "m.zip")
-    clf = RNNClassifier(callbacks=[EpochTimer()], **FAST).fit(X, X[:, -1] > 0)
-    with pytest.raises(ValueError, match="cannot store callbacks.*callbacks=None"):
-        save_model(clf, tmp_path / "m.zip")
-    clf.set_params(callbacks=None, random_state=np.random.RandomState(0))
+    clf = RNNClassifier(**FAST).fit(X, X[:, -1] > 0)
+    clf.set_params(random_state=np.random.RandomState(0))
     with pytest.warns(UserWarning, match="saved as None"):
         save_model(clf, tmp_path / "m.zip")
     assert load_model(tmp_path / "m.zip").random_state is None
-    clf.set_params(random_state=0)
-    clf.custom_ = object()  # an attribute that is not plain data
-    with pytest.raises(TypeError, match="attribute custom_ holds a object"):
+    clf.set_params(random_state=0, device=torch.device("cpu"))
+    with pytest.raises(TypeError, match="parameter device is a device"):
         save_model(clf, tmp_path / "m.zip")
 
 
-def test_refuses_files_that_are_not_archives(tmp_path, saved):
-    (tmp_path / "junk.zip").write_bytes(b"not a zip at all")
-    with pytest.raises(ValueError, match="not an sklrnn model archive"):
-        load_model(tmp_path / "junk.zip")
-    with pytest.raises(ValueError, match="unknown|Not an sklrnn model archive"):
-        load_model(rewrite(saved, extra={"payload.pkl": pickle.dumps(print)}))
+def test_non_zip_and_truncated_files(tmp_path, saved):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match=r"Model file '.*junk.zip' is not a zip archive"):
+        load_model(junk)
+    data = saved.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10):
+        (tmp_path / "cut.zip").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match=r"cut.zip' is not a zip archive"):
+            load_model(tmp_path / "cut.zip")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.zip")
+
+
+def test_a_damaged_member_is_named(tmp_path, saved):
+    # A deflated JSON member whose compressed bytes were overwritten: zlib fails.
+    members = members_of(saved)
+    write_members(tmp_path / "d.zip", members)
+    data = bytearray((tmp_path / "d.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        info = archive.getinfo(CONFIG)
+    start = info.header_offset + 30 + len(CONFIG)
+    data[start : start + 40] = b"\xff" * 40
+    (tmp_path / "d.zip").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"d.zip' cannot be read: its member 'model.json' is dam"):
+        load_model(tmp_path / "d.zip")
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ("extra", "unknown member 'payload.pkl'"),
+        ("missing", "lacks the member 'optimizer.safetensors'"),
+        ("duplicate", "holds the member 'model.json' more than once"),
+    ],
+)
+def test_members_must_be_exactly_the_formats(tmp_path, saved, members, message):
+    found = members_of(saved)
+    if members == "extra":
+        found = {**found, "payload.pkl": pickle.dumps(print)}
+    elif members == "missing":
+        del found[OPTIMIZER]
+    else:  # a second model.json, which would silently win in zipfile
+        forged = json.loads(found[CONFIG])
+        forged["params"]["lr"] = 1e9
+        found = [*found.items(), (CONFIG, json.dumps(forged).encode())]
+    with pytest.raises(ValueError, match=f"Model file '.*bad.zip'.*{message}"):
+        load_model(write_members(tmp_path / "bad.zip", found))
+
+
+@pytest.mark.parametrize(
+    "compression, name", [(zipfile.ZIP_BZIP2, "bzip2"), (zipfile.ZIP_LZMA, "lzma")]
+)
+def test_only_stored_and_deflate_members_are_read(tmp_path, saved, compression, name):
+    path = write_members(tmp_path / "c.zip", members_of(saved), compression=compression)
+    with pytest.raises(
+        ValueError, match=f"c.zip'.*compressed with {name}; only stored and deflate"
+    ):
+        load_model(path)
+
+
+def test_zip_bomb_stops_at_the_cap(tmp_path, saved, monkeypatch):
+    """A small deflated member that expands past the cap is refused.
+
+    The cap is lowered to 1 MiB so that the test stays fast; the member is
+    8 MiB of zeros, a few kilobytes deflated.
+    """
+    monkeypatch.setattr(_archive, "MAX_TENSOR_BYTES", 2**20)
+    bomb = bytes(8 * 2**20)
+    path = write_members(tmp_path / "bomb.zip", {**members_of(saved), WEIGHTS: bomb})
+    assert path.stat().st_size < 64 * 2**10
+    with pytest.raises(
+        ValueError, match=r"bomb.zip'.*'weights.safetensors' holds more than 1048576"
+    ):
+        load_model(path)
+
+
+def test_a_member_larger_than_the_zip_declares(tmp_path, saved):
+    """A size field that lies: the data never exceeds it, and the lie is caught."""
+    members = members_of(saved)
+    path = write_members(tmp_path / "lie.zip", {**members, WEIGHTS: bytes(2**20)})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(WEIGHTS)
+        directory = data.index(b"PK\x01\x02" + data[archive.start_dir + 4 : archive.start_dir + 6])
+    # Uncompressed size in the local header (offset 22) and in the central
+    # directory entry (offset 24) of the member.
+    struct.pack_into("<I", data, info.header_offset + 22, 100)
+    entry = directory
+    while data[entry + 46 : entry + 46 + len(WEIGHTS)] != WEIGHTS.encode():
+        name, extra, comment = struct.unpack_from("<HHH", data, entry + 28)
+        entry += 46 + name + extra + comment
+    struct.pack_into("<I", data, entry + 24, 100)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"lie.zip' cannot be read: its member 'weights.safe"):
+        load_model(path)
+
+
+def test_a_json_member_past_its_cap(tmp_path, saved, monkeypatch):
+    monkeypatch.setattr(_archive, "MAX_JSON_BYTES", 4096)
+
+    def pad(config):
+        config["history"][0]["note"] = "x" * 5000
+
+    with pytest.raises(ValueError, match="'model.json' holds more than 4096 bytes"):
+        load_model(rewrite(saved, edit_config=pad))
+
+
+def test_deep_json_nesting_is_refused_without_recursion(tmp_path, saved):
+    members = members_of(saved)
+    text = members[CONFIG].decode()
+    deep = "[" * 100_000 + "]" * 100_000
+    members[CONFIG] = text.replace('"lr": 0.001', f'"lr": {deep}').encode()
+    assert deep in members[CONFIG].decode()
+    with pytest.raises(ValueError, match="model.json nests arrays or objects 100002 levels deep"):
+        load_model(write_members(tmp_path / "deep.zip", members))
+    # Brackets inside strings are text, not nesting.
+    members[CONFIG] = text.replace('"lr": 0.001', f'"lr": 0.001, "x": "{deep}"').encode()
+    with pytest.raises(ValueError, match="unknown parameter 'x'"):
+        load_model(write_members(tmp_path / "text.zip", members))
+    # Nor in the header of a safetensors member.
+    header = b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    members = {**members_of(saved), WEIGHTS: struct.pack("<Q", len(header)) + header}
+    with pytest.raises(
+        ValueError, match="header of weights.safetensors nests arrays or objects 50001 levels"
+    ):
+        load_model(write_members(tmp_path / "deep-header.zip", members))
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path, saved):
+    """As with duplicate members, the last value would silently win."""
+    members = members_of(saved)
+    text = members[CONFIG].decode()
+    members[CONFIG] = text.replace('"lr": 0.001', '"lr": 0.001, "lr": 1000000.0').encode()
+    with pytest.raises(ValueError, match="model.json is not valid JSON .*'lr' appears twice"):
+        load_model(write_members(tmp_path / "twice.zip", members))
+
+
+def test_json_depth_ignores_escaped_quotes():
+    text = json.dumps({"a": 'say "[[[" \\', "b": [[1]]}).encode()
+    assert _archive._json_shape(text) == (3, 3)
+
+
+def test_unknown_format_version_is_refused(saved):
+    def future(config):
+        config["format_version"] = 99
+
+    with pytest.raises(ValueError) as info:
+        load_model(rewrite(saved, edit_config=future))
+    message = str(info.value)
+    assert "edited-m.zip' has format version 99" in message
+    assert "reads format versions [2]" in message
+
+
+def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch):
+    """hidden_size=30000 with small tensors: refused, no network built."""
+
+    def huge(config):
+        config["params"]["hidden_size"] = 30000
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("a network was built from an unchecked file")
+
+    monkeypatch.setattr(SequenceNet, "initialize", never)
+    with pytest.raises(ValueError, match=r"needs F32 of shape \[120000, 4\]"):
+        load_model(rewrite(saved, edit_config=huge))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["params"].update(hidden_size=7),
+            r"'rnn.weight_ih_l0' as F32 of shape \[24, 4\]",
+        ),
+        (
+            lambda c: c["params"].update(num_layers=1000),
+            "1000 recurrent layer.*holds only 30 tensors",
+        ),
+        (lambda c: c["params"].update(conv_channels=5), "'front_end.convs.0.weight'"),
+        (lambda c: c["attributes"].update(n_networks_=3), "lacks the tensor 'networks.0"),
+        (lambda c: c["attributes"].update(n_networks_=4), "4 network.* holds only 30 tensors"),
+        (lambda c: c["params"].update(readout="attention"), "lacks the tensor 'attention.bias'"),
+        (
+            lambda c: c["attributes"].update(
+                n_features_in_=3, _n_channels=3, _fitted_on_table=False
+            ),
+            r"'input_mean' as F32 of shape \[1\], but .* shape \[3\]",
+        ),
+        (
+            lambda c: c["attributes"]["classes_"].update(values=[False, True, 2]),
+            "classes_ holds values that are not labels of dtype bool",
+        ),
+    ],
+)
+def test_sizes_in_the_json_must_match_the_tensors(saved, edit, message):
+    with pytest.raises(ValueError, match=message):
+        load_model(rewrite(saved, edit_config=edit))
+
+
+@pytest.mark.parametrize(
+    "values, dtype",
+    [([True, False], "|b1"), ([False, False], "|b1"), (["b", "a", "c"], "<U1"), ([1, 1, 2], "<i8")],
+    ids=["unsorted", "duplicated", "unsorted-strings", "duplicated-ints"],
+)
+def test_classes_must_be_sorted_and_unique(saved, values, dtype):
+    def edit(config):
+        config["attributes"]["classes_"] = {"dtype": dtype, "values": values}
+
+    with pytest.raises(
+        ValueError, match="edited-m.zip': the fitted attribute classes_ is not sorted"
+    ):
+        load_model(rewrite(saved, edit_config=edit))
+
+
+def test_classes_must_match_the_heads_outputs(saved):
+    def three(config):
+        config["attributes"]["classes_"] = {"dtype": "<i8", "values": [0, 1, 2]}
+
+    with pytest.raises(ValueError, match=r"'head.weight' as F32 of shape \[2, 24\].*\[3, 24\]"):
+        load_model(rewrite(saved, edit_config=three))
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("_y_scale", [float("nan")], "_y_scale is not a list of finite numbers"),
+        ("_y_mean", [float("inf")], "_y_mean is not a list of finite numbers"),
+        ("_y_scale", [0.0], "_y_scale is not positive"),
+        ("_y_mean", [1.0, 2.0], r"_y_mean has shape \(2,\), not \(1,\)"),
+        ("n_iter_", 7, "n_iter_=7, but the history records 4 epochs"),
+        ("strides_", [1, 0, 1], "strides_ is .*not 3 integers from 1"),
+        ("strides_", [1, 2**40, 1], "strides_ is .*not 3 integers from 1"),
+        ("n_outputs_", True, "n_outputs_ is True, not an integer"),
+    ],
+)
+def test_fitted_attributes_are_checked(saved_regressor, name, value, message):
+    def edit(config):
+        config["attributes"][name] = value
+
+    with pytest.raises(ValueError, match=message):
+        load_model(rewrite(saved_regressor, edit_config=edit))
+
+
+def test_non_finite_weights_are_refused(saved):
+    def poison(tensors):
+        tensors["head.bias"][0] = float("nan")
+
+    with pytest.raises(ValueError, match="weights.safetensors holds non-finite values.*head.bias"):
+        load_model(rewrite(saved, edit_tensors={WEIGHTS: poison}))
+
+    def negative_scale(tensors):
+        tensors["input_scale"][0] = -1.0
+
+    with pytest.raises(ValueError, match="input scale 'input_scale' is not positive"):
+        load_model(rewrite(saved, edit_tensors={WEIGHTS: negative_scale}))
+
+
+@pytest.mark.parametrize(
+    "param, value, message",
+    [
+        ("batch_size", 0, "'batch_size' parameter of RNNClassifier must be an int in the range"),
+        ("lr", float("nan"), "'lr' parameter of RNNClassifier"),
+        ("cell_type", "transformer", "'cell_type' parameter"),
+        ("hidden_size", 6.0, "'hidden_size' parameter"),
+        ("optimizer", {"torch.optim": "__builtins__"}, "is not a torch.optim optimizer"),
+        ("class_weight", [["a", "heavy"]], "parameter class_weight is malformed"),
+        ("lr", {"__reduce__": "os.system"}, "parameter lr is malformed"),
+    ],
+)
+def test_parameters_are_validated_on_load(saved, param, value, message):
+    def edit(config):
+        config["params"][param] = value
+
+    with pytest.raises(ValueError, match=f"edited-m.zip': .*{message}"):
+        load_model(rewrite(saved, edit_config=edit))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.update(estimator="LinearRegression"), "not one of sklrnn's estimators"),
+        (lambda c: c.update(estimator="_BaseRNN"), "not one of sklrnn's estimators"),
+        (lambda c: c.update(format="other"), "describes 'other', not an 'sklrnn-model' file"),
+        (lambda c: c.update(extra=1), "unknown field 'extra'"),
+        (lambda c: c.pop("history"), "lacks the field 'history'"),
+        (lambda c: c["params"].update(new_param=1), "unknown parameter 'new_param'"),
+        (lambda c: c["attributes"].update(__class__=1), "an unknown one, '__class__'"),
+        (lambda c: c["attributes"].pop("classes_"), "no 'classes_' among the fitted attributes"),
+        (lambda c: c["history"][1].update(epoch=7), "row 1 of the training history is not epoch 2"),
+        (lambda c: c["history"][0].update(train_loss="low"), "train_loss='low' in epoch 1"),
+        (lambda c: c.update(versions=["torch"]), "versions in model.json are malformed"),
+    ],
+)
+def test_refuses_unknown_or_inconsistent_content(saved, edit, message):
+    with pytest.raises(ValueError, match=message):
+        load_model(rewrite(saved, edit_config=edit))
 
 
 class Boom:
@@ -323,40 +664,144 @@ class Boom:
         return (os.system, ("echo should-never-run",))
 
 
-def test_refuses_pickled_code_in_weights(saved):
+def test_refuses_pickled_code_in_place_of_tensors(saved):
     payload = io.BytesIO()
     torch.save({"rnn.weight_ih_l0": Boom()}, payload)
-    with pytest.raises(ValueError, match="could not be read as plain tensors"):
-        load_model(rewrite(saved, replace={_WEIGHTS: payload.getvalue()}))
+    with pytest.raises(ValueError, match="weights.safetensors declares a header longer"):
+        load_model(rewrite(saved, replace={WEIGHTS: payload.getvalue()}))
+
+
+def test_a_safetensors_header_that_lies_about_its_data(saved):
+    data = members_of(saved)[WEIGHTS]
+    with pytest.raises(ValueError, match="declares .* bytes of tensors, but .* follow it"):
+        load_model(rewrite(saved, replace={WEIGHTS: data[:-4]}))
 
 
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda c: c.update(estimator="LinearRegression"), "not one of sklrnn's estimators"),
-        (lambda c: c.update(estimator="os.system"), "not one of sklrnn's estimators"),
-        (lambda c: c.update(format="other"), "does not describe an sklrnn model"),
-        (lambda c: c.update(format_version=99), "format version 99.*Upgrade sklrnn"),
-        (lambda c: c["params"].update(new_param=1), "do not fit RNNClassifier"),
-        (lambda c: c["params"].update(optimizer={"__optimizer__": "os"}), "not a torch.optim"),
-        (lambda c: c["params"].update(lr={"__pickle__": "gASV"}), "Unknown content"),
-        (lambda c: c["attributes"].update(__class__=1), "unexpected attribute '__class__'"),
-        (lambda c: c["attributes"].update(predict=1), "unexpected attribute 'predict'"),
         (
-            lambda c: c["attributes"].update(
-                x_={"__ndarray__": {"dtype": "V8", "shape": [1], "data": [0]}}
-            ),
-            "does not allow",
+            lambda c: c["optimizer"]["state"][0][1].pop("exp_avg"),
+            r"state of parameter 0 has the entries \['exp_avg_sq', 'step'\]",
         ),
         (
-            lambda c: c["attributes"].update(
-                x_={"__ndarray__": {"dtype": "<f8", "shape": [3], "data": [0]}}
-            ),
-            "holds 1 values for an array of shape",
+            lambda c: c["optimizer"]["param_groups"][0].update(lr="fast"),
+            "optimizer setting lr=fast does not fit",
         ),
-        (lambda c: c["params"].update(hidden_size=7), "weights do not fit"),
+        (
+            lambda c: c["optimizer"]["param_groups"][0].update(params=[0]),
+            "optimizer setting params=",
+        ),
+        (lambda c: c["optimizer"]["state"][0].__setitem__(0, 999), "names no parameter: 999"),
+        (lambda c: c["optimizer"]["state"].append([0, {}]), "20 entries for 19 parameters"),
     ],
 )
-def test_refuses_unknown_or_inconsistent_content(saved, edit, message):
+def test_optimizer_state_is_checked(saved, edit, message):
     with pytest.raises(ValueError, match=message):
         load_model(rewrite(saved, edit_config=edit))
+
+
+def test_optimizer_tensors_of_the_wrong_shape(saved):
+    def wrong(tensors):
+        tensors["0.exp_avg"] = torch.zeros(3)
+
+    with pytest.raises(
+        ValueError, match=r"optimizer.safetensors holds '0.exp_avg' as F32 of shape \[3\]"
+    ):
+        load_model(rewrite(saved, edit_tensors={OPTIMIZER: wrong}))
+
+
+# -- checkpoints are read the same way ------------------------------------------------------
+
+
+CKPT_JSON = "checkpoint.json"
+
+
+@pytest.fixture
+def interrupted(tmp_path):
+    """A fit interrupted after 2 of 5 epochs, its checkpoint, and how to resume it."""
+    from skorch.callbacks import Callback
+
+    class Interrupt(Callback):  # as Ctrl-C in the third epoch
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 3:
+                raise KeyboardInterrupt
+
+    X = sequences()
+    y = X[:, -1] > 0
+    params = dict(FAST, max_epochs=5, early_stopping=True, validation_fraction=0.2)
+    path = tmp_path / "fit.ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        RNNClassifier(**params, checkpoint=path, callbacks=[Interrupt()]).fit(X, y)
+    assert read_checkpoint(path).epochs_left == 3
+
+    def resume(checkpoint, **extra):
+        return RNNClassifier(**{**params, **extra}, checkpoint=checkpoint, warm_start=True).fit(
+            X, y
+        )
+
+    return path, resume
+
+
+def test_the_interrupted_fit_resumes(interrupted):
+    path, resume = interrupted
+    assert resume(path).n_iter_ == 5
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c.update(epochs_left=10**12),
+            "has 1000000000000 epochs left to train, more than",
+        ),
+        (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
+        (lambda c: c.update(format_version=3), "has format version 3"),
+        (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
+        (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
+        (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),
+    ],
+)
+def test_malformed_checkpoints_are_named(interrupted, edit, message):
+    path, resume = interrupted
+    edited = rewrite(path, edit_config=edit, config=CKPT_JSON)
+    with pytest.raises(ValueError, match=f"edited-fit.ckpt.*{message}|{message}.*edited-fit.ckpt"):
+        resume(edited)
+
+
+def test_checkpoint_epochs_left_are_bounded_by_max_epochs(interrupted):
+    path, resume = interrupted
+    with pytest.raises(ValueError, match="3 epochs left to train, more than the 2 epochs"):
+        resume(path, max_epochs=2)
+
+
+@pytest.mark.parametrize("member", ["weights.safetensors", "best_weights.safetensors"])
+def test_checkpoint_tensors_are_checked(interrupted, member):
+    path, resume = interrupted
+
+    def poison(tensors):
+        tensors["head.bias"][0] = float("inf")
+
+    with pytest.raises(ValueError, match=f"Checkpoint .*{member} holds non-finite values"):
+        resume(rewrite(path, edit_tensors={member: poison}))
+
+    def wider(tensors):
+        tensors["head.bias"] = torch.zeros(5)
+
+    with pytest.raises(ValueError, match=rf"{member} holds 'head.bias' as F32 of shape \[5\]"):
+        resume(rewrite(path, edit_tensors={member: wider}))
+
+
+def test_checkpoint_archive_checks(interrupted, tmp_path):
+    path, resume = interrupted
+    members = members_of(path)
+    bad = write_members(tmp_path / "bad.ckpt", {**members, "extra.bin": b""})
+    with pytest.raises(ValueError, match=r"Checkpoint '.*bad.ckpt' holds the unknown member"):
+        resume(bad)
+    rng = safetensors.torch.load(members["rng.safetensors"])
+    rng["generator"] = rng["generator"][:10]
+    bad = write_members(
+        tmp_path / "rng.ckpt", {**members, "rng.safetensors": safetensors.torch.save(rng)}
+    )
+    with pytest.raises(ValueError, match="rng.safetensors holds 'generator' as U8 of shape"):
+        resume(bad)

@@ -1,0 +1,542 @@
+"""The file format of saved models and checkpoints, and reading it without trust.
+
+A model file (:func:`sklrnn.save_model`) and a checkpoint (the estimators'
+``checkpoint`` parameter) are zip archives of one JSON member, which holds
+everything but tensors, and safetensors members, which hold tensors only.
+Neither format can hold code, and reading one assumes nothing about where
+it came from:
+
+* every member is decompressed in chunks through a hard cap on its bytes
+  (the sizes the zip declares are not trusted), only stored and deflate
+  members are read, and an archive with duplicate, unknown or missing
+  members is refused;
+* JSON is parsed only after its size, nesting depth and number of arrays and
+  objects were checked;
+* the shapes and dtypes a safetensors header declares are compared with the
+  tensors the caller expects before the tensors are read;
+* every failure is a ``ValueError`` that names the file and the problem.
+"""
+
+import collections
+import inspect
+import json
+import math
+import os
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import torch
+
+__all__ = [
+    "FORMAT_VERSION",
+    "describe",
+    "write_archive",
+    "read_archive",
+    "parse_json",
+    "check_format",
+    "tensor_spec",
+    "tensors_to_bytes",
+    "read_tensors",
+    "optimizer_to_archive",
+    "optimizer_from_archive",
+    "plain",
+    "check_history",
+]
+
+# The version written; files of other versions are refused (nothing has been
+# released in another version, so there is nothing to migrate).
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (2,)
+
+# Caps on what a file may make the reader allocate: decompressed bytes of a
+# JSON member and of a tensors member, and the shape of the JSON.
+MAX_JSON_BYTES = 8 * 2**20
+MAX_TENSOR_BYTES = 2**30
+MAX_JSON_DEPTH = 16
+MAX_JSON_CONTAINERS = 2**17
+_CHUNK = 2**20
+_MAX_MEMBERS = 16
+_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+# Every error the zip and zlib modules raise on malformed input.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+    struct.error,
+    OverflowError,
+    KeyError,
+    IndexError,
+    TypeError,
+)
+_DTYPE_NAMES = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
+_ITEM_SIZES = {"F32": 4, "I64": 8, "U8": 1}
+
+
+def describe(file, kind):
+    """How error messages name ``file``: ``kind`` and its path (or file object)."""
+    if isinstance(file, str | os.PathLike):
+        return f"{kind} {os.fspath(file)!r}"
+    name = getattr(file, "name", None)
+    return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} (a {type(file).__name__})"
+
+
+# -- the archive ----------------------------------------------------------------
+
+
+def write_archive(file, members):
+    """Write ``members`` (name -> bytes) to ``file``, a path or binary file object.
+
+    JSON is deflated; tensors, which hardly compress, are stored, so that
+    writing a checkpoint every epoch costs no compression time.
+    """
+    with zipfile.ZipFile(file, "w") as archive:
+        for name, data in members.items():
+            packed = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+            archive.writestr(name, data, compress_type=packed)
+
+
+def read_archive(file, where, required, optional=()):
+    """The members of the zip archive ``file`` as bytes, each read through its cap.
+
+    ``where`` names the file in error messages. The archive must hold each
+    name of ``required``, may hold those of ``optional``, and nothing else.
+    A file that cannot be opened (a missing path) raises ``OSError``.
+    """
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as handle:
+            return read_archive(handle, where, required, optional)
+    archive = _unzip(where, "is not a zip archive", zipfile.ZipFile, file)
+    with archive:
+        infos = archive.infolist()
+        _check_members(infos, where, set(required), set(optional))
+        return {info.filename: _read_member(archive, info, where) for info in infos}
+
+
+def _unzip(where, problem, func, *args):
+    """``func(*args)``, with the zip module's errors as a ValueError naming the file."""
+    try:
+        return func(*args)
+    except _ZIP_ERRORS as exc:
+        raise ValueError(f"{where} {problem} ({type(exc).__name__}: {exc}).") from exc
+
+
+def _check_members(infos, where, required, optional):
+    names = [info.filename for info in infos]
+    expected = sorted(required | optional)
+    if len(names) > _MAX_MEMBERS:
+        raise ValueError(f"{where} has {len(names)} members; the format has only {expected}.")
+    duplicates = sorted(name for name, n in collections.Counter(names).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"{where} holds the member {duplicates[0]!r} more than once.")
+    unknown = sorted(set(names) - required - optional)
+    if unknown:
+        raise ValueError(
+            f"{where} holds the unknown member {unknown[0]!r}; the format has only {expected}."
+        )
+    missing = sorted(required - set(names))
+    if missing:
+        raise ValueError(f"{where} lacks the member {missing[0]!r}.")
+    for info in infos:
+        if info.compress_type not in _COMPRESSIONS:
+            method = _COMPRESSION_NAMES.get(info.compress_type, f"method {info.compress_type}")
+            raise ValueError(
+                f"{where}: the member {info.filename!r} is compressed with {method}; only "
+                "stored and deflate members are read."
+            )
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{where}: the member {info.filename!r} is encrypted.")
+
+
+def _read_member(archive, info, where):
+    """The bytes of one member, decompressed a chunk at a time up to its cap."""
+    name = info.filename
+    limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_TENSOR_BYTES
+    too_big = (
+        f"{where}: the member {name!r} holds more than {limit} bytes, the most this "
+        "format reads (a damaged or hostile file)."
+    )
+    if info.file_size > limit:  # what the zip declares; the reading below is capped anyway
+        raise ValueError(too_big)
+    problem = f"cannot be read: its member {name!r} is damaged"
+    data = bytearray()
+    with _unzip(where, problem, archive.open, info) as member:
+        while True:
+            chunk = _unzip(where, problem, member.read, _CHUNK)
+            if not chunk:
+                return bytes(data)
+            data += chunk
+            if len(data) > limit:
+                raise ValueError(too_big)
+
+
+# -- JSON -------------------------------------------------------------------------
+
+
+def parse_json(data, where, name):
+    """Parse JSON ``data`` (bytes) after checking its nesting depth and size."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where}: {name} is not UTF-8 text ({exc}).") from exc
+    depth, containers = _json_shape(data)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{where}: {name} nests arrays or objects {depth} levels deep; the format "
+            f"uses at most {MAX_JSON_DEPTH}."
+        )
+    if containers > MAX_JSON_CONTAINERS:
+        raise ValueError(
+            f"{where}: {name} holds {containers} arrays and objects; the format reads at "
+            f"most {MAX_JSON_CONTAINERS}."
+        )
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{where}: {name} is not valid JSON ({exc}).") from exc
+
+
+def _unique_keys(pairs):
+    """A JSON object as a dict; a key given twice (whose last value would win) is refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = collections.Counter(key for key, _ in pairs)
+        raise ValueError(f"the key {next(k for k, n in seen.items() if n > 1)!r} appears twice")
+    return obj
+
+
+def _json_shape(data):
+    """Deepest nesting and number of arrays and objects in JSON text (bytes).
+
+    Brackets inside strings do not count. A quote opens or closes a string
+    unless an odd number of backslashes precedes it. Vectorized, so that a
+    hostile text costs linear time and no recursion.
+    """
+    codes = np.frombuffer(data, dtype=np.uint8)
+    if not len(codes):
+        return 0, 0
+    index = np.arange(len(codes), dtype=np.int64)
+    # Position of the last character at or before each one that is not a backslash.
+    last_other = np.maximum.accumulate(np.where(codes == ord("\\"), -1, index))
+    quotes = np.flatnonzero(codes == ord('"'))
+    before = np.where(quotes > 0, last_other[np.maximum(quotes - 1, 0)], -1)
+    toggles = np.zeros(len(codes), dtype=np.int8)
+    toggles[quotes[(quotes - 1 - before) % 2 == 0]] = 1
+    outside = np.cumsum(toggles, dtype=np.int64) % 2 == 0
+    opens = ((codes == ord("[")) | (codes == ord("{"))) & outside
+    closes = ((codes == ord("]")) | (codes == ord("}"))) & outside
+    steps = opens[opens | closes].astype(np.int64) * 2 - 1
+    depth = int(np.cumsum(steps).max(initial=0))
+    return depth, int(opens.sum())
+
+
+def check_format(config, where, name, fmt, keys):
+    """Check the JSON ``config`` names format ``fmt`` in a supported version and has ``keys``."""
+    if not isinstance(config, dict) or config.get("format") != fmt:
+        found = config.get("format") if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"{where}: {name} describes {found!r}, not an {fmt!r} file.")
+    version = config.get("format_version")
+    if type(version) is not int or version not in SUPPORTED_FORMAT_VERSIONS:
+        raise ValueError(
+            f"{where} has format version {version!r}; this sklrnn reads format versions "
+            f"{list(SUPPORTED_FORMAT_VERSIONS)}. Save the model again with this sklrnn "
+            "version, or load it with the sklrnn version that wrote it."
+        )
+    missing = sorted(set(keys) - set(config))
+    if missing:
+        raise ValueError(f"{where}: {name} lacks the field {missing[0]!r}.")
+    unknown = sorted(set(config) - set(keys))
+    if unknown:
+        raise ValueError(f"{where}: {name} has an unknown field {unknown[0]!r}.")
+
+
+def plain(value):
+    """A numpy scalar as a plain Python value, for JSON; anything else as text."""
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def check_history(rows, where):
+    """Check a training history read from JSON: one row per epoch, plain values."""
+    if not isinstance(rows, list):
+        raise ValueError(f"{where}: the training history is not a list of epochs.")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or row.get("epoch") != i + 1 or _not_int(row["epoch"]):
+            raise ValueError(f"{where}: row {i} of the training history is not epoch {i + 1}.")
+        for key, value in row.items():
+            if key == "batches":
+                ok = isinstance(value, list) and all(
+                    isinstance(b, dict) and all(_is_scalar(v) for v in b.values()) for b in value
+                )
+            elif key.endswith("_loss") or key == "dur":
+                ok = _is_number(value)
+            elif key == "best_epoch":
+                ok = not _not_int(value) and 1 <= value <= i + 1
+            else:
+                ok = _is_scalar(value)
+            if not ok:
+                raise ValueError(
+                    f"{where}: the training history holds {key}={str(value)[:40]!r} in epoch "
+                    f"{i + 1}, which is not a value training records."
+                )
+
+
+def _is_scalar(value):
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _not_int(value):
+    return not isinstance(value, int) or isinstance(value, bool)
+
+
+# -- tensors ----------------------------------------------------------------------
+
+
+def tensor_spec(tensors):
+    """``{name: (shape, dtype name)}`` of a state dict, as a safetensors header has them."""
+    return {
+        name: (tuple(t.shape), _DTYPE_NAMES.get(t.dtype, str(t.dtype)))
+        for name, t in tensors.items()
+    }
+
+
+def tensors_to_bytes(tensors):
+    """A safetensors file holding CPU copies of ``tensors`` (name -> tensor)."""
+    return safetensors.torch.save(
+        {name: t.detach().to("cpu", copy=True).contiguous() for name, t in tensors.items()}
+    )
+
+
+def read_tensors(data, expected, where, name):
+    """The tensors of safetensors ``data``, checked against ``expected`` first.
+
+    ``expected`` maps each name to ``(shape, dtype name)``; a shape of None
+    allows any 1-D shape. The header is compared with it before any tensor is
+    read, and the tensors read once more; float tensors must be finite.
+    """
+    _check_spec(read_header(data, where, name), expected, where, name)
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as exc:  # safetensors' own error type, and anything else it raises
+        raise ValueError(f"{where}: {name} is not a valid safetensors file ({exc}).") from exc
+    _check_spec(tensor_spec(tensors), expected, where, name)
+    for key, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{where}: {name} holds non-finite values (NaN or inf) in {key!r}.")
+    return tensors
+
+
+def _check_spec(found, expected, where, name):
+    missing = sorted(set(expected) - set(found))
+    unknown = sorted(set(found) - set(expected))
+    if missing or unknown:
+        which = (
+            f"lacks the tensor {missing[0]!r}"
+            if missing
+            else f"holds an unknown tensor {unknown[0]!r}"
+        )
+        raise ValueError(
+            f"{where}: {name} {which} ({len(found)} tensors, {len(expected)} expected): "
+            "the tensors do not belong to the model the file describes."
+        )
+    for key, (shape, dtype) in expected.items():
+        found_shape, found_dtype = found[key]
+        fits = len(found_shape) == 1 if shape is None else found_shape == shape
+        if not fits or found_dtype != dtype:
+            raise ValueError(
+                f"{where}: {name} holds {key!r} as {found_dtype} of shape "
+                f"{list(found_shape)}, but the model the file describes needs {dtype} of "
+                f"shape {'[n]' if shape is None else list(shape)}."
+            )
+
+
+def read_header(data, where, name):
+    """``{name: (shape, dtype name)}`` from the header of safetensors ``data``."""
+    if len(data) < 8:
+        raise ValueError(f"{where}: {name} is too short to be a safetensors file.")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise ValueError(f"{where}: {name} declares a header longer than the file.")
+    header = parse_json(data[8 : 8 + size], where, f"the header of {name}")
+    if not isinstance(header, dict):
+        raise ValueError(f"{where}: the header of {name} is not a JSON object.")
+    spec, total = {}, 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        if not (
+            isinstance(shape, list)
+            and all(not _not_int(n) and n >= 0 for n in shape)
+            and dtype in _ITEM_SIZES
+        ):
+            raise ValueError(
+                f"{where}: the header of {name} gives {key!r} no valid shape and dtype."
+            )
+        spec[key] = (tuple(shape), dtype)
+        total += math.prod(shape) * _ITEM_SIZES[dtype]
+    if total != len(data) - 8 - size:
+        raise ValueError(
+            f"{where}: the header of {name} declares {total} bytes of tensors, but "
+            f"{len(data) - 8 - size} follow it."
+        )
+    return spec
+
+
+# -- optimizer state ------------------------------------------------------------------
+
+
+def optimizer_to_archive(state_dict):
+    """An optimizer's state dict as a JSON structure and flat tensors.
+
+    Tensor values of the per-parameter state become ``{"tensor": name}`` in
+    the structure, the tensor stored under ``name`` (``"3.exp_avg"``).
+    """
+    tensors, state = {}, []
+    for index, values in state_dict["state"].items():
+        entry = {}
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{key}"] = value
+                value = {"tensor": f"{index}.{key}"}
+            elif isinstance(value, np.generic):
+                value = value.item()
+            elif not _is_scalar(value):
+                raise TypeError(
+                    f"The optimizer keeps {type(value).__name__} values in its state "
+                    f"({key!r}), which the format cannot store: it stores tensors and numbers."
+                )
+            entry[key] = value
+        state.append([int(index), entry])
+    groups = [
+        {key: list(value) if isinstance(value, tuple) else value for key, value in group.items()}
+        for group in state_dict["param_groups"]
+    ]
+    return {"param_groups": groups, "state": state}, tensors
+
+
+def optimizer_from_archive(optimizer, structure, data, where, name):
+    """The state dict stored as ``structure`` and ``data``, checked against ``optimizer``.
+
+    The parameter groups must have the live optimizer's settings, numbers
+    finite; each parameter's state must have the entries, shapes and dtypes
+    that one step of the optimizer's class creates for that parameter, with
+    finite values.
+    """
+    if not isinstance(structure, dict) or set(structure) != {"param_groups", "state"}:
+        raise ValueError(f"{where}: the optimizer state is malformed.")
+    groups = _check_groups(structure["param_groups"], optimizer.state_dict()["param_groups"], where)
+    probe = _probe_state(optimizer, where)
+    entries = structure["state"]
+    if not isinstance(entries, list) or len(entries) > len(probe):
+        found = f"{len(entries)} entries" if isinstance(entries, list) else "no list"
+        raise ValueError(f"{where}: the optimizer state has {found} for {len(probe)} parameters.")
+    state, expected = {}, {}
+    for item in entries:
+        index, entry = item if isinstance(item, list) and len(item) == 2 else (None, None)
+        if _not_int(index) or not 0 <= index < len(probe) or index in state:
+            raise ValueError(f"{where}: the optimizer state names no parameter: {str(index)[:40]}.")
+        keeps = probe[index]
+        if not isinstance(entry, dict) or set(entry) != set(keeps):
+            raise ValueError(
+                f"{where}: the optimizer state of parameter {index} has the entries "
+                f"{str(sorted(entry) if isinstance(entry, dict) else entry)[:80]}, but "
+                f"{type(optimizer).__name__} keeps {sorted(keeps)}."
+            )
+        for key, spec in keeps.items():
+            tensor = entry[key] == {"tensor": f"{index}.{key}"}
+            if spec is not None and tensor:
+                expected[f"{index}.{key}"] = spec
+            elif not (spec is None and _is_scalar(entry[key])):
+                raise ValueError(
+                    f"{where}: the optimizer state {key!r} of parameter {index} is malformed."
+                )
+        state[index] = dict(entry)
+    tensors = read_tensors(data, expected, where, name)
+    for index, entry in state.items():
+        for key in entry:
+            if probe[index][key] is not None:
+                entry[key] = tensors[f"{index}.{key}"]
+    return {"state": state, "param_groups": groups}
+
+
+def _check_groups(saved, current, where):
+    """The saved parameter groups, checked against the live optimizer's."""
+    if not isinstance(saved, list) or len(saved) != len(current):
+        raise ValueError(f"{where}: the optimizer's parameter groups are malformed.")
+    groups = []
+    for stored, live in zip(saved, current, strict=True):
+        if not isinstance(stored, dict) or set(stored) != set(live):
+            raise ValueError(
+                f"{where}: the optimizer's parameter groups have the settings "
+                f"{str(sorted(stored) if isinstance(stored, dict) else stored)[:80]}, not "
+                f"{sorted(live)}."
+            )
+        group = {}
+        for key, now in live.items():
+            value = stored[key]
+            if _is_number(now):
+                ok = _is_number(value) and math.isfinite(value)
+            elif isinstance(now, tuple):
+                ok = (
+                    isinstance(value, list)
+                    and len(value) == len(now)
+                    and all(_is_number(v) and math.isfinite(v) for v in value)
+                )
+                value = tuple(value) if ok else value
+            else:  # parameter indices and flags: as the estimator's parameters set them
+                ok = type(value) is type(now) and value == now
+            if not ok:
+                raise ValueError(
+                    f"{where}: the optimizer setting {key}={str(value)[:40]} does not fit "
+                    f"this model ({key}={str(now)[:40]})."
+                )
+            group[key] = value
+        groups.append(group)
+    return groups
+
+
+def _probe_state(optimizer, where):
+    """The per-parameter state one step of ``optimizer``'s class creates.
+
+    Returns a list over the parameters of ``{entry: (shape, dtype name)}``
+    for tensors, ``{entry: None}`` for other values. The probe steps
+    zero-gradient CPU copies of the parameters' shapes: some optimizers keep
+    state of other shapes than their parameter's (Adafactor's factored
+    moments).
+    """
+    shapes = [p.shape for group in optimizer.param_groups for p in group["params"]]
+    probes = [torch.zeros(shape, requires_grad=True) for shape in shapes]
+    for probe in probes:
+        probe.grad = torch.zeros_like(probe)
+    # The constructor's own arguments among the defaults (AdamW's defaults hold
+    # a setting its constructor fixes).
+    accepted = inspect.signature(type(optimizer)).parameters
+    settings = {k: v for k, v in optimizer.defaults.items() if k in accepted}
+    try:
+        other = type(optimizer)(probes, **settings)
+        other.step()
+    except Exception as exc:  # one that needs a closure (LBFGS), sparse gradients, ...
+        raise ValueError(
+            f"{where}: the state of optimizer {type(optimizer).__name__} cannot be "
+            f"checked ({type(exc).__name__}: {exc}), so it is not loaded."
+        ) from exc
+    return [
+        {
+            key: tensor_spec({key: value})[key] if torch.is_tensor(value) else None
+            for key, value in other.state[probe].items()
+        }
+        for probe in probes
+    ]
