@@ -4,7 +4,6 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
@@ -199,10 +198,9 @@ class RNNModule(nn.Module):
     The input is standardized with fixed per-feature statistics (buffers set by
     the estimator), turned by :class:`ConvFrontEnd` into a shorter sequence of
     local-shape features, run through stacked recurrent layers so that padding
-    never reaches a valid step (as a packed batch in training; in evaluation,
-    for prediction and export, by a computation that is the same for every
-    batch), summarized over the valid steps of each sequence, and mapped to
-    ``n_outputs`` values.
+    never reaches a valid step (by one computation, the same for every batch,
+    in training, prediction and export), summarized over the valid steps of
+    each sequence, and mapped to ``n_outputs`` values.
 
     Parameters
     ----------
@@ -341,46 +339,29 @@ class RNNModule(nn.Module):
             X = (X - self.input_mean) / self.input_scale
         if self.front_end is not None:
             X, lengths = self.front_end(X, lengths)
-        if self.training:
-            out, last = self._recurrent_packed(X, lengths)
-        else:
-            out, last = self._recurrent_masked(X, lengths)
+        out, last = self._recurrent(X, lengths)
         summary = self._readout(out, last, lengths)
         return self.head(self.dropout(summary))
 
-    def _recurrent_packed(self, X, lengths):
+    def _recurrent(self, X, lengths):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
 
-        The training path: a ragged batch runs packed, so that the cells never
-        see padding, and nn.RNN applies its dropout between layers. The final
-        states are those of the last layer: the forward direction's at each
-        sequence's last valid step, joined, when bidirectional, with the
-        backward direction's at its first step.
-        """
-        longest = X.shape[1]
-        if bool((lengths != longest).any()):
-            packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
-            out, state = self.rnn(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=longest)
-        else:
-            out, state = self.rnn(X)
-        h = state[0] if self.cell_type == "lstm" else state
-        last = torch.cat([h[-2], h[-1]], dim=1) if self.rnn.bidirectional else h[-1]
-        return out, last
+        Each layer and direction runs as one call over the whole padded time
+        axis, with the weights of ``self.rnn`` (whose parameters are the
+        module's; its own ``forward`` is not used). Padding follows the valid
+        steps, so it never reaches a valid step of the forward direction, and
+        the backward direction reads each sequence reversed within its own
+        length. This one computation serves training, prediction and export:
+        nothing depends on the values of ``lengths`` but the data, so
+        torch.export can capture it (packing cannot be), and every step runs
+        on every sequence of the batch, so that a sequence's result does not
+        depend on the lengths of the others (a packed batch shrinks step by
+        step, which changes the rounding of its matrix products). In
+        training, dropout acts between stacked layers, as nn.RNN's does.
 
-    def _recurrent_masked(self, X, lengths):
-        """What :meth:`_recurrent_packed` computes, by the same operations for every batch.
-
-        The evaluation path, for prediction and export. Each layer and
-        direction runs as one call over the whole padded time axis, with the
-        weights of ``self.rnn``: padding follows the valid steps, so it never
-        reaches a valid step of the forward direction, and the backward
-        direction reads each sequence reversed within its own length. Nothing
-        depends on the values of ``lengths`` but the data, so torch.export can
-        capture it (packing cannot be), and every step runs on every sequence
-        of the batch, so that a sequence's result does not depend on the
-        lengths of the others (a packed batch shrinks step by step, which
-        changes the rounding of its matrix products).
+        The final states are those of the last layer: the forward direction's
+        at each sequence's last valid step, joined, when bidirectional, with
+        the backward direction's at its first step.
         """
         rnn = self.rnn
         lengths = lengths.to(X.device)
@@ -391,12 +372,16 @@ class RNNModule(nn.Module):
         reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps)
         out = X
         for layer in range(rnn.num_layers):
+            if layer > 0:
+                out = nn.functional.dropout(out, rnn.dropout, self.training)
             h = self._layer(out, layer, "")
             if rnn.bidirectional:
                 back = self._layer(_gather_steps(out, reverse), layer, "_reverse")
                 h = torch.cat([h, _gather_steps(back, reverse)], dim=2)
             out = h
-        out = out * valid[..., None]
+        # where, not a product: a state that overflowed in the padding of a
+        # ReLU cell must not turn into NaN.
+        out = torch.where(valid[..., None], out, 0.0)
         last = _gather_steps(out, (lengths - 1)[:, None])[:, 0]
         if rnn.bidirectional:
             size = rnn.hidden_size

@@ -44,7 +44,8 @@ class SequenceDataset(torch.utils.data.Dataset):
     """Padded sequences, lengths, targets and sample weights as tensors.
 
     ``X``, ``y`` and ``sample_weight`` live on ``device``; ``lengths`` stays on
-    the CPU, where ``pack_padded_sequence`` wants it. A float32 ``X`` on the
+    the CPU, where the module reads the longest length of a batch without
+    waiting for the device. A float32 ``X`` on the
     CPU is used in place, without a copy. Sample weights that are all 1 are
     stored as None, so that the loss of a batch is the criterion's own mean.
     """
@@ -324,7 +325,10 @@ class StopTraining(KeyboardInterrupt):
 
 
 def _finite_params(module):
-    flags = [torch.isfinite(p).all() for p in module.parameters()]
+    # Buffers too: batch norm's running variance can overflow while every
+    # weight is still finite, and evaluation would then return NaN.
+    state = module.state_dict().values()
+    flags = [torch.isfinite(t).all() for t in state if t.is_floating_point()]
     return bool(torch.stack(flags).all()) if flags else True
 
 

@@ -114,8 +114,7 @@ def test_dataset_subset_selects_the_right_rows_without_copying():
 @pytest.mark.parametrize("readout", READOUTS)
 @pytest.mark.parametrize("cell_type", ["lstm", "gru"])
 def test_module_forward_stays_on_the_data_device(cell_type, readout):
-    # Equal lengths take the unpacked path; lengths stay on the CPU, as
-    # pack_padded_sequence requires, and must not be mixed into device ops.
+    # Lengths come on the CPU and must not be mixed into device ops.
     module = RNNModule(
         n_features=2,
         n_outputs=3,
