@@ -5,6 +5,8 @@ import math
 import torch
 from torch import nn
 
+from ._engine import ENGINE_CELLS, recurrent_streams
+
 __all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
@@ -374,11 +376,11 @@ class RNNModule(nn.Module):
         for layer in range(rnn.num_layers):
             if layer > 0:
                 out = nn.functional.dropout(out, rnn.dropout, self.training)
-            h = self._layer(out, layer, "")
+            inputs = [out, _gather_steps(out, reverse)] if rnn.bidirectional else [out]
+            outputs = self._layer(inputs, valid, layer)
             if rnn.bidirectional:
-                back = self._layer(_gather_steps(out, reverse), layer, "_reverse")
-                h = torch.cat([h, _gather_steps(back, reverse)], dim=2)
-            out = h
+                outputs[1] = _gather_steps(outputs[1], reverse)
+            out = torch.cat(outputs, dim=2) if rnn.bidirectional else outputs[0]
         # where, not a product: a state that overflowed in the padding of a
         # ReLU cell must not turn into NaN.
         out = torch.where(valid[..., None], out, 0.0)
@@ -388,14 +390,25 @@ class RNNModule(nn.Module):
             last = torch.cat([last[:, :size], out[:, 0, size:]], dim=1)
         return out, last
 
-    def _layer(self, x, layer, suffix):
-        """Outputs of one direction (``suffix`` "" or "_reverse") of one layer over ``x``."""
-        params = [
-            getattr(self.rnn, f"{name}_l{layer}{suffix}")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        ]
-        run = _exported_layer if _is_exporting() else _one_layer
-        return run(x, *params, self.cell_type)
+    def _layer(self, inputs, valid, layer):
+        """Outputs of each direction of one layer, over ``inputs`` (one per direction).
+
+        On the CPU, GRU and Elman layers run all their directions as one
+        computation (:mod:`sklrnn._engine`), several times faster than torch's
+        step-by-step loop for them; LSTM keeps torch's fused kernel, and
+        CUDA cuDNN's. In export, each direction is the operator that the ONNX
+        export maps to ONNX's own recurrent operators.
+        """
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        suffixes = ("", "_reverse")[: len(inputs)]
+        params = [[getattr(self.rnn, f"{n}_l{layer}{s}") for n in names] for s in suffixes]
+        exporting = _is_exporting()
+        if self.cell_type in ENGINE_CELLS and inputs[0].device.type == "cpu" and not exporting:
+            stacked = [torch.stack(p) for p in zip(*params, strict=True)]
+            out = recurrent_streams(torch.stack(inputs), valid, *stacked, self.cell_type)
+            return list(out.unbind(0))
+        run = _exported_layer if exporting else _one_layer
+        return [run(x, *p, self.cell_type) for x, p in zip(inputs, params, strict=True)]
 
     def _readout(self, out, last, lengths):
         if self.readout == "last":
