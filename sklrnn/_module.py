@@ -109,6 +109,34 @@ def _(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
     return x.new_empty(x.shape[0], x.shape[1], weight_hh.shape[1])
 
 
+def _uses_cudnn(rnn):
+    """Whether the layers of ``rnn`` run on cuDNN (weights on CUDA, of a type it takes)."""
+    weight = rnn.weight_ih_l0
+    return (
+        weight.is_cuda
+        and torch.backends.cudnn.is_acceptable(weight)
+        and torch._use_cudnn_rnn_flatten_weight()
+    )
+
+
+def _flatten_per_direction(rnn):
+    """Put the weights of each layer and direction of ``rnn`` in a cuDNN buffer of their own."""
+    if not _uses_cudnn(rnn):
+        return
+    mode = torch.backends.cudnn.rnn.get_cudnn_mode(rnn.mode)
+    suffixes = ("", "_reverse") if rnn.bidirectional else ("",)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    with torch.no_grad(), torch.cuda.device_of(rnn.weight_ih_l0):
+        for layer in range(rnn.num_layers):
+            for suffix in suffixes:
+                params = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in names]
+                # The parameters keep their identity (an optimizer's
+                # references stay valid); their data moves to the buffer.
+                torch._cudnn_rnn_flatten_weight(
+                    params, 4, params[0].shape[1], mode, rnn.hidden_size, 0, 1, True, False
+                )
+
+
 class MaskedBatchNorm1d(nn.BatchNorm1d):
     """Batch normalization over channels whose batch statistics skip padding.
 
@@ -304,6 +332,25 @@ class RNNModule(nn.Module):
                 if self.cell_type == "lstm" and name.startswith("bias_ih"):
                     size = param.shape[0] // 4
                     param.data[size : 2 * size] = 1.0
+
+    # -- cuDNN weight layout ----------------------------------------------
+    # On CUDA each layer and direction runs as its own cuDNN call, which
+    # uses the weights in place only when they fill one buffer in cuDNN's
+    # layout from its start; otherwise every call copies them, and torch
+    # warns that they are "not part of single contiguous chunk of memory".
+    # nn.RNN lays out one buffer for the whole stack (in which only the
+    # first layer's forward direction starts the buffer), and an unpickled
+    # module has none at all: give each layer and direction its own buffer
+    # after every move to a device and after unpickling.
+
+    def _apply(self, fn, *args, **kwargs):
+        module = super()._apply(fn, *args, **kwargs)
+        _flatten_per_direction(self.rnn)
+        return module
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        _flatten_per_direction(self.rnn)
 
     def set_standardization(self, mean, scale):
         """Set the per-feature input statistics.

@@ -133,6 +133,29 @@ def test_overflowing_buffers_count_as_divergence(data):
     assert np.isfinite(model.predict(X)).all()
 
 
+class PoisonWeights(Callback):
+    """Set the head's weights to NaN after the first batch of ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch and len(net.history[-1]["batches"]) == 1:
+            net.module_.head.weight.data.fill_(float("nan"))
+
+
+def test_divergence_mid_epoch_is_caught_at_its_end(data):
+    # Losses are read once per epoch: the NaN losses of epoch 2's later
+    # batches are found when it ends, and the weights from before it restored.
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=4, callbacks=[PoisonWeights(2)])
+    with pytest.warns(RuntimeWarning, match="training loss became nan in epoch 2"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1
+    assert torch.isfinite(model.net_.module_.head.weight).all()
+    assert np.isfinite(model.predict(X)).all()
+
+
 def test_finite_training_is_untouched(data):
     X, y, _ = data
     with warnings.catch_warnings():
