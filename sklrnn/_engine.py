@@ -8,9 +8,12 @@ computation: their input projections are one batched matrix product over all
 steps, each step is one ``baddbmm`` for the recurrent term of every stream
 and a few elementwise operators, and the backward pass is written out by
 hand (:class:`_Recurrence`), so that autograd records one node per layer
-instead of several per step. Step-sized work buffers are allocated once per
-call and reused by every step: freshly allocated buffers cost more than the
-arithmetic at these sizes.
+instead of several per step. The per-step operators write into buffers
+allocated once per call, never per step: fresh allocations cost more than
+the arithmetic at these sizes. The backward pass works through the steps in
+runs small enough to stay in a core's cache, and its buffers hold one run.
+Nothing is shared between calls, so fits in parallel threads do not
+interfere.
 
 Streams are padded batches whose padding follows the valid steps of each
 sequence. At a padded step a stream's state is carried over unchanged (the
@@ -33,7 +36,7 @@ ENGINE_CELLS = ("gru", "rnn", "rnn_relu")
 # Values per tensor in a run of steps whose derivatives the backward pass
 # computes together: small enough that the run's work stays in a core's
 # cache (a few tensors of this many float32 values fit in 1 MB).
-_CHUNK_VALUES = 1 << 15
+_RUN_VALUES = 1 << 15
 
 
 def recurrent_streams(x, valid, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
@@ -124,17 +127,16 @@ def _elman_forward(gi, weight_hh, bias_hh, keep, first_padded, cell_type, save):
     return out, ()
 
 
-def _chunks(steps, per_step):
-    """``(start, end)`` of runs of steps, the last run first, of about ``_CHUNK_VALUES`` values.
+def _runs(steps, per_step):
+    """Length of the runs of steps, and their ``(start, end)``, the last run first.
 
     The backward passes compute the derivatives of a run of steps together
-    (few operators) just before the loop over those steps reads them (still
-    in cache): once for all steps of a small layer, step by step for a large
-    one. The work buffers hold one run.
+    (few operators) just before the loop over those steps reads them, still
+    in cache: all steps at once for a small layer, step by step for a large
+    one. Their work buffers hold one run, so their size is bounded.
     """
-    size = max(1, _CHUNK_VALUES // per_step)
-    for end in range(steps, 0, -size):
-        yield max(0, end - size), end
+    size = max(1, min(steps, _RUN_VALUES // per_step))
+    return size, [(max(0, end - size), end) for end in range(steps, 0, -size)]
 
 
 def _elman_backward(grad_out, out, keep, weight_hh, saved, first_padded, cell_type):
@@ -144,9 +146,14 @@ def _elman_backward(grad_out, out, keep, weight_hh, saved, first_padded, cell_ty
     dh, carry = torch.empty_like(out[0]), torch.zeros_like(out[0])
     padded = (~keep).to(out.dtype).unbind(0)
     grads, douts, outs = grad_gh.unbind(0), grad_out.unbind(0), out.unbind(0)
-    for start, end in _chunks(steps, S * batch * H):
-        h = out[start:end]
-        derivative = 1 - h * h if cell_type == "rnn" else (h > 0).to(h.dtype)
+    size, runs = _runs(steps, S * batch * H)
+    work = out.new_empty(size, S, batch, H)
+    for start, end in runs:
+        h, derivative = out[start:end], work[: end - start]
+        if cell_type == "rnn":
+            torch.mul(h, h, out=derivative).neg_().add_(1)
+        else:
+            torch.sign(h, out=derivative)  # ReLU's states are >= 0
         derivative.mul_(keep[start:end])  # no gradient through a padded step's cell
         dpre = derivative.unbind(0)
         for t in reversed(range(start, end)):
@@ -215,28 +222,30 @@ def _gru_backward(grad_out, out, keep, weight_hh, saved, first_padded, cell_type
     grad_bias = weight_hh.new_zeros(S, 3 * H)
     carry = torch.zeros_like(out[0])
     outs, douts, zs = out.unbind(0), grad_out.unbind(0), gates[..., H:].unbind(0)
-    for start, end in _chunks(steps, S * batch * H):
-        # dh times these factors is the gradient of each gate's recurrent
-        # pre-activation (reset, update, new).
-        r, z = gates[start:end, ..., :H], gates[start:end, ..., H:]
-        factors = out.new_empty(end - start, S, batch, 3, H)
-        f_reset, f_update, f_new = factors.unbind(3)
-        z_minus_1 = z - 1
-        n = new[start:end]
-        d_new = torch.mul(n, n).sub_(1).mul_(z_minus_1)  # (1 - n^2) (1 - z)
-        torch.mul(d_new, r, out=f_new)
-        torch.mul(f_new, hn[start:end], out=f_reset).mul_(1 - r)
+    size, runs = _runs(steps, S * batch * H)
+    # dh times these factors is the gradient of each gate's recurrent
+    # pre-activation (reset, update, new).
+    factors = out.new_empty(size, S, batch, 3, H)
+    dh, d_new, z_minus_1 = (out.new_empty(size, S, batch, H) for _ in range(3))
+    for start, end in runs:
+        k = end - start
+        r, z, n = gates[start:end, ..., :H], gates[start:end, ..., H:], new[start:end]
+        f_reset, f_update, f_new = factors[:k].unbind(3)
+        torch.sub(z, 1, out=z_minus_1[:k])
+        torch.mul(n, n, out=d_new[:k]).sub_(1).mul_(z_minus_1[:k])  # (1 - n^2) (1 - z)
+        torch.mul(d_new[:k], r, out=f_new)
+        torch.mul(f_new, hn[start:end], out=f_reset)
+        f_reset.addcmul_(f_reset, r, value=-1)  # times (1 - r)
         if start:  # h[t - 1] - n[t]
             torch.sub(out[start - 1 : end - 1], n, out=f_update)
         else:
             torch.sub(out[: end - 1], n[1:], out=f_update[1:])
             torch.neg(n[0], out=f_update[0])
-        f_update.mul_(z).mul_(z_minus_1).neg_()
-        dh = torch.empty_like(n)
+        f_update.mul_(z).mul_(z_minus_1[:k]).neg_()
         grad_gh = grad_gi[start:end]
-        grads, flat = grad_gh.view(end - start, S, batch, 3, H).unbind(0), grad_gh.unbind(0)
-        dhs, facs = dh.unbind(0), factors.unbind(0)
-        for i in reversed(range(end - start)):
+        grads, flat = grad_gh.view(k, S, batch, 3, H).unbind(0), grad_gh.unbind(0)
+        dhs, facs = dh[:k].unbind(0), factors[:k].unbind(0)
+        for i in reversed(range(k)):
             t = start + i
             torch.add(douts[t], carry, out=dhs[i])
             torch.mul(dhs[i][:, :, None, :], facs[i], out=grads[i])
@@ -247,5 +256,5 @@ def _gru_backward(grad_out, out, keep, weight_hh, saved, first_padded, cell_type
             torch.mul(dhs[i], zs[t], out=carry).baddbmm_(flat[i], weight_hh)
         grad_bias += grad_gh.sum(dim=(0, 2))
         # The input part of the new gate is not scaled by the reset gate.
-        torch.mul(dh, d_new, out=grad_gh[..., 2 * H :])
+        torch.mul(dh[:k], d_new[:k], out=grad_gh[..., 2 * H :])
     return grad_gi, grad_weight, grad_bias

@@ -44,10 +44,11 @@ def test_streams_compute_torch_layers_and_keep_the_state_over_padding(cell_type)
     assert (out[0] - out[1]).abs().max() > 1e-3  # the streams have their own weights
 
 
-@pytest.mark.parametrize("chunk", [1, 6, 1 << 15])  # step by step, runs of steps, all at once
+# Runs of one step, of two steps, and all steps at once.
+@pytest.mark.parametrize("run_values", [1, 60, 1 << 15])
 @pytest.mark.parametrize("cell_type", ENGINE_CELLS)
-def test_hand_written_backward_passes_gradcheck(cell_type, chunk, monkeypatch):
-    monkeypatch.setattr(sklrnn._engine, "_CHUNK_VALUES", chunk)
+def test_hand_written_backward_passes_gradcheck(cell_type, run_values, monkeypatch):
+    monkeypatch.setattr(sklrnn._engine, "_RUN_VALUES", run_values)
     torch.manual_seed(1)
     x, valid = _ragged(2, [6, 2, 1, 4], n_features=3)
     weights = [w.requires_grad_() for w in _stacked(_layers(cell_type, 2, 3, hidden=3))]
