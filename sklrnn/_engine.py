@@ -29,14 +29,32 @@ new), and so on. Nothing here is stored: parameters stay in ``nn.GRU`` /
 
 import torch
 
-__all__ = ["ENGINE_CELLS", "recurrent_streams"]
+__all__ = ["ENGINE_CELLS", "recurrent_streams", "use_engine"]
 
 ENGINE_CELLS = ("gru", "rnn", "rnn_relu")
+
+# Largest batch size x hidden size run by the engine. Beyond it each step's
+# operators are large enough to keep the CPU busy, and torch's own layers
+# measured as fast or faster (benchmarks/bench_engine.py).
+_MAX_BATCH_HIDDEN = 4096
 
 # Values per tensor in a run of steps whose derivatives the backward pass
 # computes together: small enough that the run's work stays in a core's
 # cache (a few tensors of this many float32 values fit in 1 MB).
 _RUN_VALUES = 1 << 15
+
+
+def use_engine(cell_type, x, hidden_size):
+    """Whether :func:`recurrent_streams` should run a layer of ``cell_type`` over ``x``.
+
+    GRU and Elman layers on the CPU, at sizes where the engine measures
+    faster than torch's layers; elsewhere torch's (and, on CUDA, cuDNN's).
+    """
+    return (
+        cell_type in ENGINE_CELLS
+        and x.device.type == "cpu"
+        and x.shape[0] * hidden_size <= _MAX_BATCH_HIDDEN
+    )
 
 
 def recurrent_streams(x, valid, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):

@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from ._engine import ENGINE_CELLS, recurrent_streams
+from ._engine import recurrent_streams, use_engine
 
 __all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
@@ -440,17 +440,17 @@ class RNNModule(nn.Module):
     def _layer(self, inputs, valid, layer):
         """Outputs of each direction of one layer, over ``inputs`` (one per direction).
 
-        On the CPU, GRU and Elman layers run all their directions as one
-        computation (:mod:`sklrnn._engine`), several times faster than torch's
-        step-by-step loop for them; LSTM keeps torch's fused kernel, and
-        CUDA cuDNN's. In export, each direction is the operator that the ONNX
-        export maps to ONNX's own recurrent operators.
+        On the CPU, GRU and Elman layers of moderate width run all their
+        directions as one computation (:mod:`sklrnn._engine`), faster than
+        torch's step-by-step loop for them; LSTM keeps torch's fused kernel,
+        and CUDA cuDNN's. In export, each direction is the operator that the
+        ONNX export maps to ONNX's own recurrent operators.
         """
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         suffixes = ("", "_reverse")[: len(inputs)]
         params = [[getattr(self.rnn, f"{n}_l{layer}{s}") for n in names] for s in suffixes]
         exporting = _is_exporting()
-        if self.cell_type in ENGINE_CELLS and inputs[0].device.type == "cpu" and not exporting:
+        if not exporting and use_engine(self.cell_type, inputs[0], self.rnn.hidden_size):
             stacked = [torch.stack(p) for p in zip(*params, strict=True)]
             out = recurrent_streams(torch.stack(inputs), valid, *stacked, self.cell_type)
             return list(out.unbind(0))

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 import sklrnn._engine
-import sklrnn._module
-from sklrnn._engine import ENGINE_CELLS, recurrent_streams
+from sklrnn._engine import ENGINE_CELLS, recurrent_streams, use_engine
 from sklrnn._module import RNNModule
 
 NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
@@ -111,9 +110,17 @@ def test_training_follows_the_reference_path(cell_type, monkeypatch):
         return losses, module.state_dict()
 
     losses, state = train()
-    monkeypatch.setattr(sklrnn._module, "ENGINE_CELLS", ())
+    monkeypatch.setattr(sklrnn._engine, "ENGINE_CELLS", ())
     reference_losses, reference_state = train()
     torch.testing.assert_close(losses, reference_losses, rtol=1e-4, atol=1e-5)
     for name, value in reference_state.items():
         torch.testing.assert_close(state[name], value, rtol=1e-3, atol=1e-4, msg=name)
     assert abs(losses[-1] - losses[0]) > 1e-2  # training moved the weights
+
+
+def test_engine_runs_gru_and_elman_layers_of_default_size_on_the_cpu():
+    x = torch.zeros(32, 8, 64)  # the default batch, after the default front end
+    assert use_engine("gru", x, 64) and use_engine("rnn_relu", x, 64)
+    assert not use_engine("lstm", x, 64)  # torch's fused kernel
+    assert not use_engine("gru", x.to("meta"), 64)  # not on other devices
+    assert not use_engine("gru", torch.zeros(256, 8, 64), 128)  # where torch is as fast
