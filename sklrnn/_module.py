@@ -4,7 +4,8 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ._engine import recurrent_streams, use_engine
 
 __all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
@@ -108,6 +109,34 @@ def _(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
     return x.new_empty(x.shape[0], x.shape[1], weight_hh.shape[1])
 
 
+def _uses_cudnn(rnn):
+    """Whether the layers of ``rnn`` run on cuDNN (weights on CUDA, of a type it takes)."""
+    weight = rnn.weight_ih_l0
+    return (
+        weight.is_cuda
+        and torch.backends.cudnn.is_acceptable(weight)
+        and torch._use_cudnn_rnn_flatten_weight()
+    )
+
+
+def _flatten_per_direction(rnn):
+    """Put the weights of each layer and direction of ``rnn`` in a cuDNN buffer of their own."""
+    if not _uses_cudnn(rnn):
+        return
+    mode = torch.backends.cudnn.rnn.get_cudnn_mode(rnn.mode)
+    suffixes = ("", "_reverse") if rnn.bidirectional else ("",)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    with torch.no_grad(), torch.cuda.device_of(rnn.weight_ih_l0):
+        for layer in range(rnn.num_layers):
+            for suffix in suffixes:
+                params = [getattr(rnn, f"{name}_l{layer}{suffix}") for name in names]
+                # The parameters keep their identity (an optimizer's
+                # references stay valid); their data moves to the buffer.
+                torch._cudnn_rnn_flatten_weight(
+                    params, 4, params[0].shape[1], mode, rnn.hidden_size, 0, 1, True, False
+                )
+
+
 class MaskedBatchNorm1d(nn.BatchNorm1d):
     """Batch normalization over channels whose batch statistics skip padding.
 
@@ -199,11 +228,11 @@ class RNNModule(nn.Module):
     The input is standardized with fixed per-feature statistics (buffers set by
     the estimator), turned by :class:`ConvFrontEnd` into a shorter sequence of
     local-shape features, run through stacked recurrent layers so that padding
-    never reaches a valid step (as a packed batch in training; in evaluation,
-    for prediction and export, by a computation that is the same for every
-    batch), summarized over the valid steps of each sequence, and mapped to
-    ``n_outputs`` values. :meth:`embed` returns the summary the head reads,
-    :meth:`recurrent_states` the recurrent outputs step by step.
+    never reaches a valid step (by one computation, the same for every batch,
+    in training, prediction and export), summarized over the valid steps of
+    each sequence, and mapped to ``n_outputs`` values. :meth:`embed` returns
+    the summary the head reads, :meth:`recurrent_states` the recurrent
+    outputs step by step.
 
     Parameters
     ----------
@@ -308,6 +337,25 @@ class RNNModule(nn.Module):
                     size = param.shape[0] // 4
                     param.data[size : 2 * size] = 1.0
 
+    # -- cuDNN weight layout ----------------------------------------------
+    # On CUDA each layer and direction runs as its own cuDNN call, which
+    # uses the weights in place only when they fill one buffer in cuDNN's
+    # layout from its start; otherwise every call copies them, and torch
+    # warns that they are "not part of single contiguous chunk of memory".
+    # nn.RNN lays out one buffer for the whole stack (in which only the
+    # first layer's forward direction starts the buffer), and an unpickled
+    # module has none at all: give each layer and direction its own buffer
+    # after every move to a device and after unpickling.
+
+    def _apply(self, fn, *args, **kwargs):
+        module = super()._apply(fn, *args, **kwargs)
+        _flatten_per_direction(self.rnn)
+        return module
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        _flatten_per_direction(self.rnn)
+
     def set_standardization(self, mean, scale):
         """Set the per-feature input statistics.
 
@@ -353,7 +401,7 @@ class RNNModule(nn.Module):
             The readout of the recurrent outputs over each sequence's valid
             steps.
         """
-        out, last, lengths = self._recurrent(X, lengths)
+        out, last, lengths = self._features(X, lengths)
         return self._readout(out, last, lengths)
 
     def recurrent_states(self, X, lengths):
@@ -374,7 +422,7 @@ class RNNModule(nn.Module):
             ``width`` is ``hidden_size``, twice that when bidirectional, the
             two directions side by side.
         """
-        return self._recurrent(X, lengths)[0]
+        return self._features(X, lengths)[0]
 
     @property
     def embedding_size(self):
@@ -386,8 +434,8 @@ class RNNModule(nn.Module):
         """Input steps per recurrent step: the product of the front end's strides."""
         return math.prod(self.front_end.strides) if self.front_end is not None else 1
 
-    def _recurrent(self, X, lengths):
-        """Per-step outputs, final states and lengths after the front end."""
+    def _features(self, X, lengths):
+        """Per-step recurrent outputs, final states and lengths after the front end."""
         if not _is_exporting():
             # Steps past the longest sequence hold only padding: drop them.
             longest = int(lengths.max())
@@ -397,45 +445,28 @@ class RNNModule(nn.Module):
             X = (X - self.input_mean) / self.input_scale
         if self.front_end is not None:
             X, lengths = self.front_end(X, lengths)
-        if self.training:
-            out, last = self._recurrent_packed(X, lengths)
-        else:
-            out, last = self._recurrent_masked(X, lengths)
+        out, last = self._recurrent(X, lengths)
         return out, last, lengths
 
-    def _recurrent_packed(self, X, lengths):
+    def _recurrent(self, X, lengths):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
 
-        The training path: a ragged batch runs packed, so that the cells never
-        see padding, and nn.RNN applies its dropout between layers. The final
-        states are those of the last layer: the forward direction's at each
-        sequence's last valid step, joined, when bidirectional, with the
-        backward direction's at its first step.
-        """
-        longest = X.shape[1]
-        if bool((lengths != longest).any()):
-            packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
-            out, state = self.rnn(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=longest)
-        else:
-            out, state = self.rnn(X)
-        h = state[0] if self.cell_type == "lstm" else state
-        last = torch.cat([h[-2], h[-1]], dim=1) if self.rnn.bidirectional else h[-1]
-        return out, last
+        Each layer and direction runs as one call over the whole padded time
+        axis, with the weights of ``self.rnn`` (whose parameters are the
+        module's; its own ``forward`` is not used). Padding follows the valid
+        steps, so it never reaches a valid step of the forward direction, and
+        the backward direction reads each sequence reversed within its own
+        length. This one computation serves training, prediction and export:
+        nothing depends on the values of ``lengths`` but the data, so
+        torch.export can capture it (packing cannot be), and every step runs
+        on every sequence of the batch, so that a sequence's result does not
+        depend on the lengths of the others (a packed batch shrinks step by
+        step, which changes the rounding of its matrix products). In
+        training, dropout acts between stacked layers, as nn.RNN's does.
 
-    def _recurrent_masked(self, X, lengths):
-        """What :meth:`_recurrent_packed` computes, by the same operations for every batch.
-
-        The evaluation path, for prediction and export. Each layer and
-        direction runs as one call over the whole padded time axis, with the
-        weights of ``self.rnn``: padding follows the valid steps, so it never
-        reaches a valid step of the forward direction, and the backward
-        direction reads each sequence reversed within its own length. Nothing
-        depends on the values of ``lengths`` but the data, so torch.export can
-        capture it (packing cannot be), and every step runs on every sequence
-        of the batch, so that a sequence's result does not depend on the
-        lengths of the others (a packed batch shrinks step by step, which
-        changes the rounding of its matrix products).
+        The final states are those of the last layer: the forward direction's
+        at each sequence's last valid step, joined, when bidirectional, with
+        the backward direction's at its first step.
         """
         rnn = self.rnn
         lengths = lengths.to(X.device)
@@ -446,26 +477,41 @@ class RNNModule(nn.Module):
         reverse = torch.where(valid, lengths[:, None] - 1 - steps[None, :], steps)
         out = X
         for layer in range(rnn.num_layers):
-            h = self._layer(out, layer, "")
+            if layer > 0:
+                out = nn.functional.dropout(out, rnn.dropout, self.training)
+            inputs = [out, _gather_steps(out, reverse)] if rnn.bidirectional else [out]
+            outputs = self._layer(inputs, valid, layer)
             if rnn.bidirectional:
-                back = self._layer(_gather_steps(out, reverse), layer, "_reverse")
-                h = torch.cat([h, _gather_steps(back, reverse)], dim=2)
-            out = h
-        out = out * valid[..., None]
+                outputs[1] = _gather_steps(outputs[1], reverse)
+            out = torch.cat(outputs, dim=2) if rnn.bidirectional else outputs[0]
+        # where, not a product: a state that overflowed in the padding of a
+        # ReLU cell must not turn into NaN.
+        out = torch.where(valid[..., None], out, 0.0)
         last = _gather_steps(out, (lengths - 1)[:, None])[:, 0]
         if rnn.bidirectional:
             size = rnn.hidden_size
             last = torch.cat([last[:, :size], out[:, 0, size:]], dim=1)
         return out, last
 
-    def _layer(self, x, layer, suffix):
-        """Outputs of one direction (``suffix`` "" or "_reverse") of one layer over ``x``."""
-        params = [
-            getattr(self.rnn, f"{name}_l{layer}{suffix}")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        ]
-        run = _exported_layer if _is_exporting() else _one_layer
-        return run(x, *params, self.cell_type)
+    def _layer(self, inputs, valid, layer):
+        """Outputs of each direction of one layer, over ``inputs`` (one per direction).
+
+        On the CPU, GRU and Elman layers of moderate width run all their
+        directions as one computation (:mod:`sklrnn._engine`), faster than
+        torch's step-by-step loop for them; LSTM keeps torch's fused kernel,
+        and CUDA cuDNN's. In export, each direction is the operator that the
+        ONNX export maps to ONNX's own recurrent operators.
+        """
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        suffixes = ("", "_reverse")[: len(inputs)]
+        params = [[getattr(self.rnn, f"{n}_l{layer}{s}") for n in names] for s in suffixes]
+        exporting = _is_exporting()
+        if not exporting and use_engine(self.cell_type, inputs[0], self.rnn.hidden_size):
+            stacked = [torch.stack(p) for p in zip(*params, strict=True)]
+            out = recurrent_streams(torch.stack(inputs), valid, *stacked, self.cell_type)
+            return list(out.unbind(0))
+        run = _exported_layer if exporting else _one_layer
+        return [run(x, *p, self.cell_type) for x, p in zip(inputs, params, strict=True)]
 
     def _readout(self, out, last, lengths):
         if self.readout == "last":

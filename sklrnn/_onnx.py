@@ -3,10 +3,10 @@
 The graph runs the fitted module's own ``forward`` (:class:`~sklrnn.RNNModule`
 or :class:`~sklrnn._module.RNNEnsemble`, in evaluation mode, the code that
 ``predict`` runs), captured by torch's ``torch.export``-based exporter
-(``torch.onnx.export(dynamo=True)``). In evaluation mode the module runs its
-recurrent layers by the same computation for every batch
-(``RNNModule._recurrent_masked``); while it is exported, each layer and
-direction is the operator ``sklrnn::recurrent_layer``, which
+(``torch.onnx.export(dynamo=True)``). The module runs its recurrent layers
+by the same computation for every batch (``RNNModule._recurrent``); while it
+is exported, each layer and direction is the operator
+``sklrnn::recurrent_layer``, which
 :func:`_recurrent_layer_onnx` translates to ONNX's ``RNN``, ``LSTM`` or
 ``GRU``. A thin wrapper turns sklrnn's NaN-padded input into padded sequences
 and lengths, applies ``max_length``, and maps the outputs to probabilities or

@@ -62,7 +62,8 @@ class SequenceDataset(torch.utils.data.Dataset):
     """Padded sequences, lengths, targets and sample weights as tensors.
 
     ``X``, ``y`` and ``sample_weight`` live on ``device``; ``lengths`` stays on
-    the CPU, where ``pack_padded_sequence`` wants it. A float32 ``X`` on the
+    the CPU, where the module reads the longest length of a batch without
+    waiting for the device. A float32 ``X`` on the
     CPU is used in place, without a copy. Sample weights that are all 1 are
     stored as None, so that the loss of a batch is the criterion's own mean.
     """
@@ -342,7 +343,10 @@ class StopTraining(KeyboardInterrupt):
 
 
 def _finite_params(module):
-    flags = [torch.isfinite(p).all() for p in module.parameters()]
+    # Buffers too: batch norm's running variance can overflow while every
+    # weight is still finite, and evaluation would then return NaN.
+    state = module.state_dict().values()
+    flags = [torch.isfinite(t).all() for t in state if t.is_floating_point()]
     return bool(torch.stack(flags).all()) if flags else True
 
 
@@ -352,12 +356,15 @@ class TrainingGuard(Callback):
     After every completed epoch whose losses and weights are all finite, a
     copy of the module's and the optimizer's state is kept in memory (a few
     hundred kilobytes for the sizes used here, copied in well under a
-    millisecond). A non-finite batch loss (training or validation) or
-    non-finite weights at the end of an epoch stop training at once. When
-    training ends inside an epoch -- divergence, or an interrupt such as
-    Ctrl-C -- the copy is restored and the history is cut back to the
-    completed epochs, so that the model, its optimizer and ``history`` agree.
-    At the end of training the per-batch records of the history are dropped;
+    millisecond). A non-finite batch loss (training or validation), or
+    non-finite weights or buffers, found at the end of an epoch stop
+    training. The losses are checked once per epoch, when they are read from
+    the device, so that no batch waits for the host; the weights restored
+    after a divergence are those of the last epoch before the one in which
+    it happened. When training ends inside an epoch -- divergence, or an
+    interrupt such as Ctrl-C -- the copy is restored and the history is cut
+    back to the completed epochs, so that the model, its optimizer and
+    ``history`` agree. At the end of training the per-batch records of the history are dropped;
     the per-epoch records stay.
 
     Attributes
@@ -383,16 +390,20 @@ class TrainingGuard(Callback):
     def on_epoch_begin(self, net, **kwargs):
         self._in_epoch = True
 
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        value = loss.item() if loss is not None else 0.0
-        if not math.isfinite(value):
-            which = "training" if training else "validation"
-            self.diverged_ = f"the {which} loss became {value} in epoch {len(net.history)}"
-            raise StopTraining
-
     def on_epoch_end(self, net, **kwargs):
+        # The batch losses are read once per epoch (SequenceNet), and checked
+        # here: a divergence mid-epoch is caught at the epoch's end, and the
+        # weights of the epoch before it restored.
+        epoch = len(net.history)
+        for which in ("train", "valid"):
+            losses = [b.get(f"{which}_loss", 0.0) for b in net.history[-1]["batches"]]
+            bad = [value for value in losses if not math.isfinite(value)]
+            if bad:
+                which = "training" if which == "train" else "validation"
+                self.diverged_ = f"the {which} loss became {bad[0]} in epoch {epoch}"
+                raise StopTraining
         if not _finite_params(net.module_):
-            self.diverged_ = f"the weights became non-finite in epoch {len(net.history)}"
+            self.diverged_ = f"the weights became non-finite in epoch {epoch}"
             raise StopTraining
         self._keep(net)
         self._in_epoch = False
@@ -791,19 +802,29 @@ class SequenceNet(NeuralNet):
     # methods below do what skorch's do, with less work per batch.
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's loop, reading the batch size off the lengths tensor instead
-        # of skorch's get_len, which walks and compares every entry of a batch.
+        # skorch's loop, with two changes. The batch size is read off the
+        # lengths tensor instead of by skorch's get_len, which walks and
+        # compares every entry of a batch. And the batch losses stay on the
+        # device until the epoch ends and are then read at once: reading
+        # each (loss.item()) would make the host wait for a GPU after every
+        # batch, and leave it idle while the next batch is prepared.
         if iterator is None:
             return
-        n_batches = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            self.history.record_batch(prefix + "_loss", step["loss"].item())
-            self.history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            n_batches += 1
-        self.history.record(prefix + "_batch_count", n_batches)
+        rows, losses = [], []
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                rows.append(self.history[-1]["batches"][-1])
+                step = step_fn(batch, **fit_params)
+                losses.append(step["loss"].detach())
+                self.history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        finally:
+            # Also when a batch raised: the losses of the batches that ran.
+            values = torch.stack(losses).tolist() if losses else []
+            for row, value in zip(rows, values, strict=False):
+                row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(rows))
 
     def forward_iter(self, X, training=False, device="cpu", method="forward"):
         # skorch's loop, with the fitted check and the mode switch done once

@@ -7,7 +7,9 @@ is present, a GPU-trained model is also checked against its CPU and ONNX
 predictions.
 """
 
+import contextlib
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -116,8 +118,7 @@ def test_dataset_subset_selects_the_right_rows_without_copying():
 @pytest.mark.parametrize("readout", READOUTS)
 @pytest.mark.parametrize("cell_type", ["lstm", "gru"])
 def test_module_forward_stays_on_the_data_device(cell_type, readout):
-    # Equal lengths take the unpacked path; lengths stay on the CPU, as
-    # pack_padded_sequence requires, and must not be mixed into device ops.
+    # Lengths come on the CPU and must not be mixed into device ops.
     module = RNNModule(
         n_features=2,
         n_outputs=3,
@@ -192,3 +193,64 @@ def test_gpu_model_file_and_checkpoint_load_without_cuda(tmp_path, monkeypatch):
     # ... and on the CPU (another device, the same fit): a finished fit continues.
     cpu = RNNClassifier(**params, device="cpu", checkpoint=path, warm_start=True).fit(X, y)
     assert cpu.n_iter_ > again.n_iter_
+
+
+def test_each_direction_gets_its_own_cudnn_buffer_after_moves_and_unpickling(monkeypatch):
+    # On CUDA each layer and direction is one cuDNN call, which copies its
+    # weights (and warns) unless they fill a buffer of their own; moving a
+    # module and unpickling it must lay them out so. Without a GPU, the
+    # layout call is recorded instead of made.
+    calls = []
+    monkeypatch.setattr("sklrnn._module._uses_cudnn", lambda rnn: True)
+    monkeypatch.setattr(torch.backends.cudnn.rnn, "get_cudnn_mode", lambda mode: mode)
+    monkeypatch.setattr(torch.cuda, "device_of", lambda tensor: contextlib.nullcontext())
+    monkeypatch.setattr(torch, "_cudnn_rnn_flatten_weight", lambda *args: calls.append(args))
+    module = RNNModule(n_features=2, n_outputs=3, cell_type="gru", hidden_size=4, num_layers=2)
+    for make in (lambda: module.to("cpu"), lambda: pickle.loads(pickle.dumps(module))):
+        calls.clear()
+        moved = make()
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        expected = [
+            [getattr(moved.rnn, f"{n}_l{layer}{s}") for n in names]
+            for layer in (0, 1)
+            for s in ("", "_reverse")
+        ]
+        assert len(calls) == 4
+        for (params, *layout), want in zip(calls, expected, strict=True):
+            assert all(p is w for p, w in zip(params, want, strict=True))
+            assert layout == [4, want[0].shape[1], "GRU", 4, 0, 1, True, False]
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a GPU")
+def test_cuda_model_trains_and_predicts_after_unpickling_without_weight_copies():
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*contiguous chunk of memory")
+        clf = _small(RNNClassifier, device="cuda", cell_type="gru").fit(X, y)
+        loaded = pickle.loads(pickle.dumps(clf))
+        np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-5)
+    rnn = loaded.net_.module_.rnn
+    for name, param in rnn.named_parameters():
+        if name.startswith("weight_ih"):  # the first of each direction's buffer
+            assert param.storage_offset() == 0, name
+
+
+def test_training_reads_losses_from_the_device_once_per_epoch(monkeypatch):
+    # The host reads values from tensors a fixed number of times per epoch,
+    # not once per batch (which would wait for a GPU after every batch).
+    reads = []
+    for name in ("item", "tolist"):
+        method = getattr(torch.Tensor, name)
+        monkeypatch.setattr(
+            torch.Tensor, name, lambda self, m=method, n=name: reads.append(n) or m(self)
+        )
+    X, y = _data(n=64)
+    counts = []
+    for batch_size in (64, 8):
+        reads.clear()
+        clf = _small(RNNClassifier, early_stopping=True).set_params(batch_size=batch_size)
+        clf.fit(X, y)
+        counts.append(len(reads))
+    assert counts[0] == counts[1] > 0
+    losses = clf.history_[:, "train_loss"]
+    assert len(losses) == 2 and np.isfinite(losses).all()

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sklrnn._module import (
     ConvFrontEnd,
@@ -92,23 +93,54 @@ def test_front_end_lengths_follow_strides_and_padding_never_reaches_valid_steps(
             assert not b[i, n:].any()
 
 
+def _packed_reference(rnn, X, lengths):
+    """What nn.RNN/LSTM/GRU computes on the packed batch: outputs and final states."""
+    packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
+    out, state = rnn(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=X.shape[1])
+    h = state[0] if isinstance(rnn, torch.nn.LSTM) else state
+    return out, torch.cat([h[-2], h[-1]], dim=1) if rnn.bidirectional else h[-1]
+
+
 @pytest.mark.parametrize(
     "cell_type, bidirectional, num_layers",
     [(c, True, 2) for c in CELL_TYPES] + [(c, False, 1) for c in CELL_TYPES],
 )
-def test_evaluation_path_computes_the_training_path(cell_type, bidirectional, num_layers):
-    # Prediction and ONNX export run the recurrent layers over the padded batch
-    # (the masked path); training runs them packed. Both must agree.
+def test_recurrent_layers_compute_what_torch_computes_on_packed_sequences(
+    cell_type, bidirectional, num_layers
+):
+    # The module runs its layers over the padded batch, in training as in
+    # evaluation; outputs, final states and gradients are those of torch's
+    # own layer on the packed sequences, which never sees padding.
     torch.manual_seed(0)
-    module = RNNModule(
-        3, 2, cell_type, 5, num_layers, bidirectional, dropout=0.0, conv_channels=0
-    ).eval()
+    module = RNNModule(3, 2, cell_type, 5, num_layers, bidirectional, dropout=0.0, conv_channels=0)
+    X, L = _ragged_batch([9, 4, 1, 7, 9])
+    probe = torch.randn(X.shape[0], X.shape[1], module.rnn.hidden_size * (1 + bidirectional))
+    results = []
+    for run in (module._recurrent, lambda X, L: _packed_reference(module.rnn, X, L)):
+        module.zero_grad()
+        x = X.clone().requires_grad_()
+        out, last = run(x, L)
+        ((out * probe).sum() + last.sum()).backward()
+        grads = [p.grad.clone() for p in module.rnn.parameters()]
+        results.append((out.detach(), last.detach(), x.grad, *grads))
+    for got, expected in zip(*results, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_acts_between_stacked_layers_in_training_only():
+    torch.manual_seed(0)
+    module = RNNModule(3, 2, "gru", 5, num_layers=2, dropout=0.5, conv_channels=0)
     X, L = _ragged_batch([9, 4, 1, 7, 9])
     with torch.no_grad():
-        out_p, last_p = module._recurrent_packed(X, L)
-        out_m, last_m = module._recurrent_masked(X, L)
-    torch.testing.assert_close(out_m, out_p, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(last_m, last_p, rtol=1e-5, atol=1e-6)
+        train = [module._recurrent(X, L)[0] for _ in range(2)]
+        module.eval()
+        evaluation = [module._recurrent(X, L)[0] for _ in range(2)]
+        module.rnn.dropout = 0.0
+        plain = module._recurrent(X, L)[0]
+    assert not torch.allclose(train[0], train[1])  # fresh masks every call
+    torch.testing.assert_close(evaluation[0], plain)
+    torch.testing.assert_close(evaluation[1], plain)
 
 
 @pytest.mark.parametrize("cell_type", CELL_TYPES)
@@ -128,7 +160,7 @@ def test_module_with_front_end_ignores_padding(cell_type, readout):
     lengths = [30, 17, 3, 1]
     X, L = _ragged_batch(lengths)
     X_long, _ = _ragged_batch(lengths, padded_to=90)
-    for training in (True, False):  # packed with batch statistics; masked with running ones
+    for training in (True, False):  # batch statistics, then running ones
         module.train(training)
         with torch.no_grad():
             expected = module(X, L)

@@ -62,8 +62,8 @@ def _losses(model, key="train_loss"):
 # -- diverging training ----------------------------------------------------
 
 
-# Plain SGD without clipping at this constant rate blows up after a few epochs.
-DIVERGING = dict(lr=10.0, lr_schedule=None, optimizer="sgd", max_epochs=6)
+# Plain SGD without clipping at this constant rate blows up in the third epoch.
+DIVERGING = dict(lr=20.0, lr_schedule=None, optimizer="sgd", max_epochs=6)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -111,6 +111,51 @@ def test_divergence_in_the_first_epoch_keeps_initial_weights(data):
     initial = dict(untrained.net_.module_.named_parameters())
     for name, weight in model.net_.module_.named_parameters():
         torch.testing.assert_close(weight, initial[name], msg=name)
+
+
+class OverflowRunningVariance(Callback):
+    """Set a batch norm's running variance to inf during ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch:
+            net.module_.front_end.norms[0].running_var.fill_(float("inf"))
+
+
+def test_overflowing_buffers_count_as_divergence(data):
+    # Every weight stays finite, but evaluation would read the inf variance.
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=4, callbacks=[OverflowRunningVariance(2)])
+    with pytest.warns(RuntimeWarning, match="weights became non-finite in epoch 2"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1
+    assert torch.isfinite(model.net_.module_.front_end.norms[0].running_var).all()
+    assert np.isfinite(model.predict(X)).all()
+
+
+class PoisonWeights(Callback):
+    """Set the head's weights to NaN after the first batch of ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch and len(net.history[-1]["batches"]) == 1:
+            net.module_.head.weight.data.fill_(float("nan"))
+
+
+def test_divergence_mid_epoch_is_caught_at_its_end(data):
+    # Losses are read once per epoch: the NaN losses of epoch 2's later
+    # batches are found when it ends, and the weights from before it restored.
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=4, callbacks=[PoisonWeights(2)])
+    with pytest.warns(RuntimeWarning, match="training loss became nan in epoch 2"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1
+    assert torch.isfinite(model.net_.module_.head.weight).all()
+    assert np.isfinite(model.predict(X)).all()
 
 
 def test_finite_training_is_untouched(data):
