@@ -480,8 +480,12 @@ class _BaseRNN(BaseEstimator):
             stacklevel=3,
         )
 
-    def _forward(self, X):
+    def _forward(self, X, variance=False):
         """Raw outputs of the module for X, as a float64 numpy array.
+
+        With ``variance=True``, the module's ``mean_and_variance`` instead of
+        its forward pass: an array of shape (n_samples, n_outputs, 2) holding
+        the outputs and their variance.
 
         A big array or DataFrame is converted and run a chunk of samples at a
         time, so that memory beyond the input stays bounded (about 16 MB of
@@ -490,20 +494,20 @@ class _BaseRNN(BaseEstimator):
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
         if len(shape) not in (2, 3) or sp.issparse(X):
-            return self._forward_chunk(X)
+            return self._forward_chunk(X, variance=variance)
         per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
         batch = self.batch_size
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
-            return self._forward_chunk(X)
+            return self._forward_chunk(X, variance=variance)
         return np.concatenate(
             [
-                self._forward_chunk(_safe_indexing(X, slice(start, start + chunk)), start)
+                self._forward_chunk(_safe_indexing(X, slice(start, start + chunk)), start, variance)
                 for start in range(0, shape[0], chunk)
             ]
         )
 
-    def _forward_chunk(self, X, first_sample=0):
+    def _forward_chunk(self, X, first_sample=0, variance=False):
         X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
@@ -527,13 +531,13 @@ class _BaseRNN(BaseEstimator):
         with torch.inference_mode():
             for part, part_lengths, n_valid in parts:
                 dataset = SequenceDataset(part, part_lengths, device=self.net_.device)
-                for batch_out in self.net_.forward_iter(dataset, training=False, device="cpu"):
+                for batch_out in self._batch_outputs(dataset, variance):
                     if out is None:
                         out = np.empty((n_samples, *batch_out.shape[1:]), dtype=np.float64)
                     n = min(len(batch_out), n_valid)
                     out[done : done + n] = batch_out[:n].numpy()
                     done, n_valid = done + n, n_valid - n
-        bad = ~np.isfinite(out).all(axis=1)
+        bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.
@@ -546,6 +550,17 @@ class _BaseRNN(BaseEstimator):
                 "data."
             )
         return out
+
+    def _batch_outputs(self, dataset, variance):
+        """The module's outputs for each batch of ``dataset``, as CPU tensors."""
+        if not variance:
+            yield from self.net_.forward_iter(dataset, training=False, device="cpu")
+            return
+        module = self.net_.module_
+        module.eval()
+        for Xi, _ in self.net_.get_iterator(dataset, training=False):
+            mean, var = module.mean_and_variance(Xi["X"], Xi["lengths"])
+            yield torch.stack([mean, var], dim=-1).cpu()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -332,6 +332,33 @@ class RNNModule(nn.Module):
         -------
         Tensor of shape (batch, n_outputs)
         """
+        return self.head(self.dropout(self._summarize(X, lengths)))
+
+    def mean_and_variance(self, X, lengths):
+        """Outputs and their variance over the dropout masks before the head.
+
+        The head is linear, so the mean over the masks of dropout (rate ``p``,
+        survivors scaled by ``1 / (1 - p)``) is the evaluation output, and the
+        variance of output ``k`` is ``p / (1 - p) * sum_j (W_kj h_j)^2``: the
+        exact result of infinitely many Monte Carlo dropout passes, from one
+        pass. Dropout between stacked recurrent layers is not included.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`forward`.
+
+        Returns
+        -------
+        mean, variance : Tensors of shape (batch, n_outputs)
+        """
+        h = self._summarize(X, lengths)
+        p = self.dropout.p
+        variance = (h * h) @ (self.head.weight * self.head.weight).T * (p / (1 - p))
+        return self.head(h), variance
+
+    def _summarize(self, X, lengths):
+        """The vector the head reads (before dropout), (batch, width)."""
         if not _is_exporting():
             # Steps past the longest sequence hold only padding: drop them.
             longest = int(lengths.max())
@@ -345,8 +372,7 @@ class RNNModule(nn.Module):
             out, last = self._recurrent_packed(X, lengths)
         else:
             out, last = self._recurrent_masked(X, lengths)
-        summary = self._readout(out, last, lengths)
-        return self.head(self.dropout(summary))
+        return self._readout(out, last, lengths)
 
     def _recurrent_packed(self, X, lengths):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
@@ -492,3 +518,27 @@ class RNNEnsemble(nn.Module):
             return outputs.mean(dim=-1)
         log_proba = torch.log_softmax(outputs, dim=1)
         return torch.logsumexp(log_proba, dim=-1) - math.log(len(self.networks))
+
+    def mean_and_variance(self, X, lengths):
+        """Mean output of the networks and the variance of their mixture.
+
+        The predictive distribution is an equal mixture of the networks, each
+        with its dropout before the head, so its variance is the spread of
+        the networks' outputs plus their mean dropout variance (law of total
+        variance). For ``average="outputs"`` (regression) only.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`RNNModule.forward`.
+
+        Returns
+        -------
+        mean, variance : Tensors of shape (batch, n_outputs)
+        """
+        if self.average != "outputs":
+            raise ValueError("mean_and_variance needs average='outputs'.")
+        pairs = [network.mean_and_variance(X, lengths) for network in self.networks]
+        outputs = torch.stack([mean for mean, _ in pairs], dim=-1)
+        dropout = torch.stack([variance for _, variance in pairs], dim=-1)
+        return outputs.mean(dim=-1), outputs.var(dim=-1, correction=0) + dropout.mean(dim=-1)
