@@ -601,7 +601,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Outputs of the module for X, as a float64 numpy array.
 
         ``method`` names the module's map: ``"forward"`` (the head's outputs),
-        ``"embed"`` (the vectors the head reads) or ``"recurrent_states"``
+        ``"embed"`` (the vectors the head reads), ``"mean_and_variance"`` (the
+        outputs and their dropout variance, stacked in a last axis of 2) or
+        ``"recurrent_states"``
         (the last recurrent layer's outputs per step, NaN past each
         sequence's valid steps). A big array or DataFrame is converted and
         run a chunk of samples at a time, so that memory beyond the input

@@ -157,6 +157,12 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities, columns in the order of ``classes_``.
+
+        Notes
+        -----
+        The user guide ("Predictive uncertainty") gives their measured
+        calibration, and how :class:`~sklearn.calibration.CalibratedClassifierCV`
+        changes it.
         """
         return softmax(self._forward(X), axis=1)
 

@@ -404,6 +404,30 @@ class RNNModule(nn.Module):
         out, last, lengths = self._features(X, lengths)
         return self._readout(out, last, lengths)
 
+    def mean_and_variance(self, X, lengths):
+        """Outputs and their variance over the dropout masks before the head.
+
+        The head is linear, so the mean over the masks of dropout (rate ``p``,
+        survivors scaled by ``1 / (1 - p)``) is the evaluation output, and the
+        variance of output ``k`` is ``p / (1 - p) * sum_j (W_kj h_j)^2``: the
+        exact result of infinitely many Monte Carlo dropout passes, from one
+        pass. Dropout between stacked recurrent layers is not included.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`forward`.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_outputs, 2)
+            The outputs, then their variance, in the last dimension.
+        """
+        h = self.embed(X, lengths)
+        p = self.dropout.p
+        variance = (h * h) @ (self.head.weight * self.head.weight).T * (p / (1 - p))
+        return torch.stack([self.head(h), variance], dim=-1)
+
     def recurrent_states(self, X, lengths):
         """Map padded sequences to the last recurrent layer's outputs at every step.
 
@@ -634,3 +658,29 @@ class RNNEnsemble(nn.Module):
     def step_factor(self):
         """Input steps per recurrent step, the same for every network."""
         return self.networks[0].step_factor
+
+    def mean_and_variance(self, X, lengths):
+        """Mean output of the networks and the variance of their mixture.
+
+        The predictive distribution is an equal mixture of the networks, each
+        with its dropout before the head, so its variance is the spread of
+        the networks' outputs plus their mean dropout variance (law of total
+        variance). For ``average="outputs"`` (regression) only.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`RNNModule.forward`.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_outputs, 2)
+            The mean output, then the variance, in the last dimension.
+        """
+        if self.average != "outputs":
+            raise ValueError("mean_and_variance needs average='outputs'.")
+        pairs = torch.stack([net.mean_and_variance(X, lengths) for net in self.networks], dim=-1)
+        outputs, dropout = pairs[..., 0, :], pairs[..., 1, :]
+        mean = outputs.mean(dim=-1)
+        variance = outputs.var(dim=-1, correction=0) + dropout.mean(dim=-1)
+        return torch.stack([mean, variance], dim=-1)

@@ -182,8 +182,8 @@ ATTRIBUTES = {
         "_y_scale": _FLOATS,
     },
 }
-# Set only when fit saw a DataFrame.
-OPTIONAL_ATTRIBUTES = {"feature_names_in_": _NAMES}
+# Set only when fit saw a DataFrame; set by a regressor's fit unless it was interrupted.
+OPTIONAL_ATTRIBUTES = {"feature_names_in_": _NAMES, "noise_std_": _FLOATS}
 
 
 def _encode_attributes(estimator):
@@ -230,11 +230,13 @@ def _check_attributes(estimator, where):
     if hasattr(e, "n_outputs_"):
         if e._y_1d and e.n_outputs_ != 1:
             problems.append(f"a 1-D target has n_outputs_={e.n_outputs_}")
-        for name in ("_y_mean", "_y_scale"):
-            if getattr(e, name).shape != (e.n_outputs_,):
+        for name in ("_y_mean", "_y_scale", "noise_std_"):
+            if hasattr(e, name) and getattr(e, name).shape != (e.n_outputs_,):
                 problems.append(f"{name} has shape {getattr(e, name).shape}, not ({e.n_outputs_},)")
         if not (e._y_scale > 0).all():
             problems.append("the target scale _y_scale is not positive")
+        if np.any(getattr(e, "noise_std_", 0.0) < 0):
+            problems.append("the noise standard deviation noise_std_ is negative")
     if problems:
         raise ValueError(f"{where}: the fitted attributes do not agree: {problems[0]}.")
 

@@ -3,10 +3,11 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseRNN
-from ._compat import _fit_context
+from ._compat import _check_sample_weight, _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -22,6 +23,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network on sequences ``X`` with targets ``y``.
+
+        Training ends with one prediction pass over ``X``, which measures
+        the residuals that set ``noise_std_``.
 
         Parameters
         ----------
@@ -40,11 +44,15 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The fitted regressor.
         """
-        return self._fit(X, y, sample_weight, incremental=self.warm_start)
+        self._fit(X, y, sample_weight, incremental=self.warm_start)
+        return self._measure_noise(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
+
+        As ``fit``, it ends with one prediction pass over ``X`` that sets
+        ``noise_std_`` from the residuals on this data.
 
         Parameters
         ----------
@@ -60,23 +68,61 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The updated regressor.
         """
-        return self._partial_fit(X, y, sample_weight)
+        self._partial_fit(X, y, sample_weight)
+        return self._measure_noise(X, y, sample_weight)
 
-    def predict(self, X):
-        """Predicted target of each sequence.
+    def predict(self, X, return_std=False):
+        """Predicted target of each sequence, optionally with its standard deviation.
 
         Parameters
         ----------
         X : array-like or list of arrays
             Sequences, as in :meth:`fit`.
+        return_std : bool, default=False
+            Whether to also return the standard deviation of the predictive
+            distribution, as :class:`~sklearn.linear_model.BayesianRidge`
+            does: the square root of the sum of the variance due to the
+            dropout before the head (exact, without sampling), the variance
+            of the networks' outputs when ``n_networks > 1``, and
+            ``noise_std_ ** 2``. See the user guide, "Predictive
+            uncertainty", for its measured calibration.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions, with the shape of the ``y`` passed to fit.
+        y_std : ndarray of the shape of ``y_pred``
+            Standard deviation of each prediction, in the units of ``y``.
+            Only returned when ``return_std=True``.
         """
-        y = self._forward(X) * self._y_scale + self._y_mean
-        return y.ravel() if self._y_1d else y
+        if not isinstance(return_std, bool | np.bool_):
+            raise TypeError(f"return_std must be True or False, got {return_std!r}.")
+        if not return_std:
+            y = self._forward(X) * self._y_scale + self._y_mean
+            return y.ravel() if self._y_1d else y
+        noise = self._noise_std()
+        out = self._forward(X, method="mean_and_variance")
+        y = out[..., 0] * self._y_scale + self._y_mean
+        std = np.sqrt(out[..., 1] * self._y_scale**2 + noise**2)
+        return (y.ravel(), std.ravel()) if self._y_1d else (y, std)
+
+    def _measure_noise(self, X, y, sample_weight):
+        """Set ``noise_std_``: the weighted RMS of the residuals on (X, y)."""
+        target = self._encode_target(y, reset=False)
+        squares = (target - self._forward(X)) ** 2
+        weights = _check_sample_weight(sample_weight, squares, dtype=np.float64)
+        self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
+        return self
+
+    def _noise_std(self):
+        check_is_fitted(self)
+        if not hasattr(self, "noise_std_"):
+            raise ValueError(
+                f"predict(return_std=True) needs noise_std_, which {type(self).__name__} "
+                "measures at the end of fit and partial_fit, but this model has none: "
+                "its training was interrupted. Fit it again (or continue with warm_start=True)."
+            )
+        return self.noise_std_
 
     # -- hooks of _BaseRNN ------------------------------------------------
 
@@ -132,6 +178,9 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     squared error, with every architecture choice a constructor parameter.
     Targets are standardized for training and mapped back for prediction;
     several targets per sequence (2D ``y``) are supported.
+    ``predict(X, return_std=True)`` also returns a predictive standard
+    deviation, from the dropout before the head, the spread of the networks
+    of an ensemble and the training residuals.
 
     Parameters
     ----------
@@ -147,6 +196,12 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     ----------
     n_outputs_ : int
         Number of targets.
+
+    noise_std_ : ndarray of shape (n_outputs_,)
+        Root mean square of the residuals on the training data of the
+        latest ``fit`` or ``partial_fit`` (weighted by ``sample_weight``), in
+        the units of ``y``: the noise part of the standard deviation that
+        ``predict(X, return_std=True)`` returns.
 
     {FITTED_ATTRIBUTES}
 
@@ -171,5 +226,8 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     >>> reg.predict(X[:2]).shape
     (2,)
     >>> bool(reg.score(X, y) > 0.8)
+    True
+    >>> y_pred, y_std = reg.predict(X[:2], return_std=True)
+    >>> bool((y_std > 0).all())
     True
     """

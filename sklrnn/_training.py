@@ -829,7 +829,8 @@ class SequenceNet(NeuralNet):
     def forward_iter(self, X, training=False, device="cpu", method="forward"):
         # skorch's loop, with the fitted check and the mode switch done once
         # per call instead of once per batch; ``method`` names the module's
-        # map to run ("forward", "embed" or "recurrent_states").
+        # map to run ("forward", "embed", "recurrent_states" or
+        # "mean_and_variance").
         self.check_is_fitted()
         self.module_.train(training)
         for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):

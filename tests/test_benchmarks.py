@@ -1,7 +1,7 @@
-"""The accuracy protocol of ``benchmarks/accuracy.py`` runs end to end.
+"""The accuracy and calibration protocols of ``benchmarks/`` run end to end.
 
 Tiny settings (one data set, 2 folds, one epoch of a tiny network): these
-check the command's plumbing and its printed table, not the figures
+check the commands' plumbing and their printed tables, not the figures
 (``benchmarks/README.md`` gives the commands that produce those).
 """
 
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +110,48 @@ def test_embeddings_benchmark_prints_both_tasks():
     assert row and all(0 <= float(v) <= 1 for v in row.groups())
     # No network accuracy on unseen classes: the network cannot name them.
     assert re.search(r"^\| BasicMotions \| n/a \| ", unseen, re.M)
+
+
+def test_uncertainty_regression_runs():
+    result = run_benchmark(
+        "bench_uncertainty.py", "regression", "--datasets=heteroscedastic", "--seeds=1", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    rows = dict(re.findall(r"^\| (one network[^|]*?) \| (\S+) \|", result.stdout, re.MULTILINE))
+    assert set(rows) == {
+        "one network (default): dropout/spread only",
+        "one network (default)",
+        "one network, split conformal",
+    }
+    assert all(0 <= float(coverage) <= 1 for coverage in rows.values())
+    assert "coverage, noisiest third" in result.stdout
+
+
+def test_uncertainty_classification_runs():
+    result = run_benchmark(
+        "bench_uncertainty.py", "classification", "--datasets=ItalyPowerDemand", "--seeds=1", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    row = re.search(r"^\| ItalyPowerDemand \| (.*) \|$", result.stdout, re.MULTILINE)
+    accuracy, ece, loss, *calibrated = (float(v) for v in row.group(1).split(" | "))
+    assert 0 <= ece <= 1 and loss > 0 and len(calibrated) == 3
+
+
+def test_expected_calibration_error():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_uncertainty import conformal_factor, expected_calibration_error
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    # Always sure of class 0, right 70% of the time: off by 0.3.
+    proba = np.tile([1.0, 0.0], (10, 1))
+    assert expected_calibration_error(np.r_[np.zeros(7), np.ones(3)], proba) == pytest.approx(0.3)
+    # Confidences drawn at random and right that often: close to 0.
+    rng = np.random.RandomState(0)
+    confidence = rng.uniform(0.5, 1.0, 20000)
+    y = np.where(rng.rand(20000) < confidence, 0, 1)
+    proba = np.c_[confidence, 1 - confidence]
+    assert expected_calibration_error(y, proba) < 0.02
+    # Residuals of std 2 against a std of 1: the factor that covers 95% is 2.
+    z = rng.normal(scale=2.0, size=20000)
+    assert conformal_factor(z, np.zeros(20000), np.ones(20000)) == pytest.approx(2.0, rel=0.03)
