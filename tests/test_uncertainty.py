@@ -168,7 +168,7 @@ def test_module_variance_is_the_monte_carlo_dropout_variance():
     module = RNNModule(n_features=2, n_outputs=3, hidden_size=6, conv_channels=4, dropout=0.3)
     X, lengths = torch.randn(4, 9, 2), torch.tensor([9, 6, 3, 1])
     with torch.no_grad():
-        mean, variance = module.eval().mean_and_variance(X, lengths)
+        mean, variance = module.eval().mean_and_variance(X, lengths).unbind(-1)
         assert torch.equal(mean, module(X, lengths))  # the evaluation output, exactly
     samples = monte_carlo(module, X, lengths, passes=4000)
     np.testing.assert_allclose(samples.var(dim=0), variance, rtol=0.1)
@@ -180,7 +180,7 @@ def test_ensemble_variance_is_that_of_the_mixture_of_its_networks():
     ensemble = RNNEnsemble(3, n_features=2, n_outputs=1, hidden_size=6, conv_channels=4)
     X, lengths = torch.randn(5, 8, 2), torch.full((5,), 8)
     with torch.no_grad():
-        mean, variance = ensemble.eval().mean_and_variance(X, lengths)
+        mean, variance = ensemble.eval().mean_and_variance(X, lengths).unbind(-1)
         assert torch.equal(mean, ensemble(X, lengths))
     # Draws from the mixture: every network equally often, dropout active.
     samples = torch.cat([monte_carlo(n, X, lengths, 2000) for n in ensemble.networks])
