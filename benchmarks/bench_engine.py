@@ -6,13 +6,14 @@ over the rounds:
 
 * ``layers``: one bidirectional layer over a batch of 64-feature sequences
   of equal length, at batch 32 and 256 x hidden 32 and 128 and at the
-  default model's batch 32 x hidden 64, over 8 and 32 steps: forward and backward pass (``train``), and forward pass without
-  gradient (``eval``, as in prediction). ``engine`` runs both directions as one
-  computation, as ``RNNModule`` does on the CPU (the backward direction's
-  input reversed, the weights stacked, all included in the time);
-  ``torch`` is ``nn.GRU`` / ``nn.RNN`` with ``bidirectional=True`` on the
-  same batch, its fastest case (no packing, one call). ``RNNModule`` uses
-  the engine up to batch x hidden = 4096, where it measured faster.
+  default model's batch 32 x hidden 64, over 8 and 32 steps: forward and
+  backward pass (``train``), and forward pass without gradient (``eval``,
+  as in prediction). ``engine`` runs both directions as one computation, as
+  ``RNNModule`` does on the CPU (the backward direction's input reversed,
+  the weights stacked, all included in the time); ``torch`` is ``nn.GRU`` /
+  ``nn.RNN`` with ``bidirectional=True`` on the same batch, its fastest case
+  (no packing, one call). ``RNNModule`` uses the engine up to batch x hidden
+  = 4096, where it measured faster.
 * ``fits``: ``RNNClassifier(cell_type="gru", random_state=0)``, otherwise the
   defaults, fitted on GunPoint and JapaneseVowels (``../shared/data``), with
   the engine and with it switched off (each direction then runs torch's
