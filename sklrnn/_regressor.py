@@ -197,7 +197,7 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     n_outputs_ : int
         Number of targets.
 
-    noise_std_ : ndarray of shape (n_outputs_,)
+    noise_std_ : ndarray of shape (`n_outputs_`,)
         Root mean square of the residuals on the training data of the
         latest ``fit`` or ``partial_fit`` (weighted by ``sample_weight``), in
         the units of ``y``: the noise part of the standard deviation that
