@@ -63,9 +63,9 @@ class SequenceDataset(torch.utils.data.Dataset):
 
     ``X``, ``y`` and ``sample_weight`` live on ``device``; ``lengths`` stays on
     the CPU, where the module reads the longest length of a batch without
-    waiting for the device. A float32 ``X`` on the
-    CPU is used in place, without a copy. Sample weights that are all 1 are
-    stored as None, so that the loss of a batch is the criterion's own mean.
+    waiting for the device. A float32 ``X`` on the CPU is used in place,
+    without a copy. Sample weights that are all 1 are stored as None, so that
+    the loss of a batch is the criterion's own mean.
     """
 
     def __init__(self, X, lengths, y=None, sample_weight=None, device="cpu"):
@@ -364,8 +364,8 @@ class TrainingGuard(Callback):
     it happened. When training ends inside an epoch -- divergence, or an
     interrupt such as Ctrl-C -- the copy is restored and the history is cut
     back to the completed epochs, so that the model, its optimizer and
-    ``history`` agree. At the end of training the per-batch records of the history are dropped;
-    the per-epoch records stay.
+    ``history`` agree. At the end of training the per-batch records of the
+    history are dropped; the per-epoch records stay.
 
     Attributes
     ----------
@@ -814,7 +814,7 @@ class SequenceNet(NeuralNet):
         try:
             for batch in iterator:
                 self.notify("on_batch_begin", batch=batch, training=training)
-                rows.append(self.history[-1]["batches"][-1])
+                rows.append(self.history[-1]["batches"][-1])  # opened by on_batch_begin
                 step = step_fn(batch, **fit_params)
                 losses.append(step["loss"].detach())
                 self.history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
