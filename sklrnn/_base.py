@@ -179,67 +179,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "checkpoint": [str, os.PathLike, None],
     }
 
-    def __init__(
-        self,
-        cell_type="lstm",
-        hidden_size=64,
-        num_layers=1,
-        bidirectional=True,
-        dropout=0.2,
-        readout="mean_last",
-        *,
-        conv_channels=64,
-        recurrent_steps=8,
-        n_networks=1,
-        standardize=True,
-        max_length=None,
-        optimizer="adam",
-        lr=1e-3,
-        lr_schedule="cosine",
-        weight_decay=0.0,
-        batch_size=32,
-        max_epochs="auto",
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        clip_grad_norm=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-        checkpoint=None,
-    ):
-        self.cell_type = cell_type
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.readout = readout
-        self.conv_channels = conv_channels
-        self.recurrent_steps = recurrent_steps
-        self.n_networks = n_networks
-        self.standardize = standardize
-        self.max_length = max_length
-        self.optimizer = optimizer
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.clip_grad_norm = clip_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.checkpoint = checkpoint
-
+    # Each estimator declares its own __init__: its parameters and defaults.
+    #
     # -- subclass hooks ---------------------------------------------------
     # _encode_target(y, reset, classes) -> target array for torch
+    # _class_weights(target) -> per-sample loss weights of the classes, or 1.0
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _n_outputs() -> size of the module's output
 
@@ -248,182 +192,87 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._fit(X, y, sample_weight, incremental=True, epochs=1, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, epochs=None, classes=None):
-        """Validate, build or reuse the net, and train it.
+        """Train on (X, y), step by step.
 
         ``epochs=None`` means a full fit: the epoch budget, with early stopping
-        on a validation split when enabled.
+        on a validation split when enabled, resuming ``checkpoint`` when
+        ``warm_start``. Otherwise (``partial_fit``) train ``epochs`` epochs on
+        all of X. ``incremental`` keeps a fitted net and its weights.
         """
         full = epochs is None
-        resume = self._read_checkpoint() if full and self.warm_start else None
         first = not (incremental and hasattr(self, "net_"))
-        X3, lengths = validate_sequences(self, X, reset=first)
+        checkpoint = self._read_checkpoint() if full and self.warm_start else None
+        data = self._validate_training_data(X, y, sample_weight, first, classes)
+        auto = self._resolve_auto(lengths=data[1])
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if first:
+            self.strides_, self.n_networks_ = auto["strides"], auto["n_networks"]
+            self.net_ = self._build_net(auto["device"])
+            with _seeded_torch(seed, self.net_.device):
+                self.net_.initialize()
+            self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
+        epochs = auto["max_epochs"] if full else epochs
+        dataset = self._prepare_training(data, seed, epochs, full)
+        epochs, dropout_rng = self._resume(checkpoint, data, epochs, first)
+        interrupt = self._train(dataset, epochs, seed, dropout_rng)
+        self._check_training(interrupt)
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight, reset, classes):
+        """Sequences, lengths, encoded targets and loss weights, checked."""
+        X3, lengths = validate_sequences(self, X, reset=reset)
         if y is not None:  # before encoding y, whose errors would be less clear
             check_consistent_length(X3, y)
-        target = self._encode_target(y, reset=first, classes=classes)
+        target = self._encode_target(y, reset=reset, classes=classes)
         weights = self._training_weights(sample_weight, X3, target)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        device = self._resolve_device()
-        if first:
-            self.strides_ = front_end_strides(int(lengths.max()), self.recurrent_steps)
-            self.n_networks_ = self.n_networks
-            self.net_ = self._build_net(device)
-        self.net_.train_split = None
-        n_train = len(X3)
-        if full and self.early_stopping:
-            self.net_.train_split = ValidationSplit(
-                self.validation_fraction, stratified=self._stratify, random_state=seed
-            )
-            n_train -= int(np.ceil(self.validation_fraction * n_train))
-        dataset = SequenceDataset(X3, lengths, target, weights, device=self.net_.device)
-        if full:
-            epochs = self._epoch_budget(len(X3))
-        if self.lr_schedule == "cosine":
-            # The schedule spans the epochs of a full fit; partial_fit keeps lr.
-            steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
-            self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
-        # Shuffling draws from a generator of this fit alone, so that fits in
-        # parallel threads stay reproducible.
-        self.net_.generator_ = torch.Generator().manual_seed(seed)
-        with _seeded_torch(seed, device):
-            if first:
-                self.net_.initialize()
-                self.net_.module_.set_standardization(*self._input_statistics(X3, lengths))
-        dropout_rng = None
-        if self.checkpoint is not None:
-            fingerprint = self._fingerprint(X3, lengths, target, weights)
-            self.net_.set_params(callbacks__checkpoint__fingerprint=fingerprint)
-        if resume is not None and (first or resume.epochs_left > 0):
-            self._check_fingerprint(resume, fingerprint)
-            dropout_rng = resume.restore(self.net_, max_epochs=epochs)
-            epochs = resume.epochs_left or epochs
-        # Dropout draws from torch's global generator: only then does training
-        # hold the process-wide seeding lock.
-        with _seeded_torch(seed, device) if self.dropout > 0 else nullcontext():
-            if dropout_rng is not None and self.dropout > 0:
-                # Where the interrupted fit's dropout masks left off.
-                set_dropout_rng(dropout_rng, self.net_.device)
-            try:
-                self.net_.partial_fit(dataset, epochs=epochs)
-            finally:
-                self.history_ = self.net_.history
-                self.n_iter_ = len(self.history_)
-        interrupt, self.net_.interrupted_ = self.net_.interrupted_, None
-        self._check_finite_training()
-        if interrupt is not None:
-            self._reraise_interrupt(interrupt)
-        return self
+        return X3, lengths, target, weights
 
-    def _reraise_interrupt(self, interrupt):
-        if hasattr(interrupt, "add_note"):  # Python >= 3.11
-            interrupt.add_note(
-                f"{type(self).__name__}: training was interrupted; the estimator keeps "
-                f"the weights of its last completed epoch ({self.n_iter_} epochs in "
-                "history_) and can predict, or continue with warm_start=True."
-            )
-        raise interrupt
+    def _resolve_auto(self, lengths=None):
+        """The values of the parameters that depend on the machine or the data.
 
-    def _read_checkpoint(self):
-        """The checkpoint in ``checkpoint``, or None when there is none."""
-        if self.checkpoint is None or not os.path.exists(self.checkpoint):
-            return None
-        return read_checkpoint(self.checkpoint)
-
-    def _fingerprint(self, X3, lengths, target, weights):
-        """Hash of the data and of the parameters that define the model.
-
-        A checkpoint resumes only a fit with the same fingerprint, so that a
-        clone fitted on other data (a cross-validation fold) never starts
-        from weights trained on its test data.
+        Returns a dict: ``device``, where "auto" is "cuda" when CUDA is
+        available and "cpu" otherwise (other values are checked). Given the
+        ``lengths`` of the training sequences, also ``max_epochs``, where
+        "auto" aims at ``_AUTO_STEPS`` gradient steps within
+        ``[_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS]`` epochs; ``strides``, the
+        front end's, which leave at most ``recurrent_steps`` recurrent steps
+        for the longest sequence; and ``n_networks``.
         """
-        params = self.get_params()
-        defining = [(k, params[k]) for k in sorted(params) if k not in _RUN_PARAMS]
-        digest = hashlib.sha256(type(self).__name__.encode())
-        digest.update(repr(defining).encode())
-        for array in (X3, lengths, target, weights):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
-
-    def _check_fingerprint(self, state, fingerprint):
-        if state.fingerprint != fingerprint:
-            raise ValueError(
-                f"The checkpoint {os.fspath(self.checkpoint)!r} was written by a fit of "
-                f"{type(self).__name__} on other data or with other parameters, so "
-                "warm_start=True cannot resume from it. A checkpoint resumes only the fit "
-                "that wrote it: give each fit (each cross-validation clone, for example) "
-                "its own checkpoint path, or delete the file to train from scratch."
+        device = self.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        else:
+            try:
+                parsed = torch.device(device)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"device={device!r} is not a valid torch device; use 'cpu', "
+                    "'cuda', 'cuda:N' or 'auto'."
+                ) from exc
+            if parsed.type == "cuda" and not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={device!r} was requested but CUDA is not available on "
+                    "this machine; use device='cpu' or device='auto'."
+                )
+        if lengths is None:
+            return {"device": device}
+        max_epochs = self.max_epochs
+        if max_epochs == "auto":
+            n_batches = -(-len(lengths) // self.batch_size)
+            max_epochs = int(
+                np.clip(-(-_AUTO_STEPS // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
             )
-
-    def _resolve_device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"device={self.device!r} is not a valid torch device; use 'cpu', "
-                "'cuda', 'cuda:N' or 'auto'."
-            ) from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but CUDA is not available on "
-                "this machine; use device='cpu' or device='auto'."
-            )
-        return self.device
-
-    def _training_weights(self, sample_weight, X3, target):
-        """Per-sample loss weights, normalized to average 1."""
-        try:
-            weights = _check_sample_weight(
-                sample_weight, X3, dtype=np.float64, ensure_non_negative=True
-            )
-        except ValueError as exc:
-            if "sample_weight" in str(exc):
-                raise
-            # scikit-learn's array checks do not say which input they checked.
-            raise ValueError(f"Invalid sample_weight: {exc}") from exc
-        weights = weights * self._class_weights(target)
-        total = weights.sum()
-        if not np.isfinite(total) or total <= 0:
-            raise ValueError(
-                "The sample weights sum to zero (or overflow): at least one sample "
-                "needs a positive, finite weight."
-            )
-        return weights * (len(weights) / total)
-
-    def _class_weights(self, target):
-        return 1.0
-
-    def _input_statistics(self, X3, lengths):
-        """Per-feature mean and scale over all valid time steps."""
-        n_features = X3.shape[2]
-        if not self.standardize:
-            return np.zeros(n_features), np.ones(n_features)
-        # Two passes in float64 over chunks of samples: memory stays a small
-        # fraction of the data's. Padding is zero, so it adds nothing to the
-        # first pass's sum and is masked out of the second's.
-        count = lengths.sum()
-        total = X3.sum(axis=(0, 1), dtype=np.float64)
-        mean = total / count
-        squares = np.zeros(n_features)
-        chunk = max(1, (1 << 18) // (X3.shape[1] * n_features))  # 2 MB of float64
-        for start in range(0, len(X3), chunk):
-            dev = X3[start : start + chunk] - mean
-            dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
-            squares += np.einsum("ntf,ntf->f", dev, dev)
-        scale = np.sqrt(squares / count)
-        scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
-        return mean, scale
-
-    def _epoch_budget(self, n_samples):
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        n_batches = -(-n_samples // self.batch_size)
-        return int(np.clip(-(-_AUTO_STEPS // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS))
+        return {
+            "device": device,
+            "max_epochs": max_epochs,
+            "strides": front_end_strides(int(lengths.max()), self.recurrent_steps),
+            "n_networks": self.n_networks,
+        }
 
     def _build_net(self, device):
+        """The skorch net the parameters and fitted attributes describe, not initialized."""
         # First, so that it checks each epoch before any callback acts on it.
         callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
@@ -449,7 +298,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.checkpoint is not None:  # after early stopping, to save its counters
             callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         callbacks.extend(self.callbacks or [])
-        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         module = {"module": RNNModule}
         if self.n_networks_ > 1:
             module = {
@@ -457,6 +305,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "module__n_networks": self.n_networks_,
                 "module__average": self._ensemble_average,
             }
+        # Adam and AdamW get torch's fused kernel, one pass over all tensors:
+        # their default for-loop update runs several small ops per parameter
+        # tensor, which on the CPU costs more than the update's arithmetic.
+        fused = {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
         return SequenceNet(
             **module,
             module__n_features=self._n_channels,
@@ -472,9 +324,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             module__standardize=self.standardize,
             criterion=self._criterion(),
             criterion__reduction="mean",
-            optimizer=optimizer,
+            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             optimizer__weight_decay=self.weight_decay,
-            **self._fused_optimizer(),
+            **fused,
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=1,
@@ -484,27 +336,152 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             verbose=self.verbose,
         )
 
-    def _fused_optimizer(self):
-        """Ask Adam and AdamW for torch's fused kernel: one pass over all tensors.
+    def _prepare_training(self, data, seed, epochs, full):
+        """The dataset of a training call; set the net's validation split, shuffling and schedule.
 
-        Their default for-loop update runs several small ops per parameter
-        tensor, which on the CPU costs more than the update's arithmetic.
+        A full fit holds out a validation fraction when ``early_stopping``,
+        and its learning-rate schedule spans its ``epochs``; ``partial_fit``
+        trains on all the data at the constant ``lr``.
         """
-        return {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
+        self.net_.train_split = None
+        n_train = len(data[0])
+        if full and self.early_stopping:
+            self.net_.train_split = ValidationSplit(
+                self.validation_fraction, stratified=self._stratify, random_state=seed
+            )
+            n_train -= int(np.ceil(self.validation_fraction * n_train))
+        # Shuffling draws from a generator of this fit alone, so that fits in
+        # parallel threads stay reproducible.
+        self.net_.generator_ = torch.Generator().manual_seed(seed)
+        if self.lr_schedule == "cosine":
+            steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
+            self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
+        return SequenceDataset(*data, device=self.net_.device)
 
-    def _check_finite_training(self):
+    def _train(self, dataset, epochs, seed, dropout_rng):
+        """Train the net for ``epochs`` epochs; return the interrupt that ended it, if any."""
+        # Dropout draws from torch's global generator: only then does training
+        # hold the process-wide seeding lock.
+        with _seeded_torch(seed, self.net_.device) if self.dropout > 0 else nullcontext():
+            if dropout_rng is not None and self.dropout > 0:
+                # Where the interrupted fit's dropout masks left off.
+                set_dropout_rng(dropout_rng, self.net_.device)
+            try:
+                self.net_.partial_fit(dataset, epochs=epochs)
+            finally:
+                self.history_ = self.net_.history
+                self.n_iter_ = len(self.history_)
+                if self.checkpoint is not None:
+                    # The resumed callbacks' state (tensors) served this call
+                    # alone: keep it out of the net's pickle.
+                    dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
+        interrupt, self.net_.interrupted_ = self.net_.interrupted_, None
+        return interrupt
+
+    def _check_training(self, interrupt):
+        """Warn if training diverged; raise the interrupt that ended it again."""
         guard = dict(self.net_.callbacks_)["training_guard"]
-        if guard.diverged_ is None:
-            return
-        epoch = guard.restored_epoch_
-        restored = f"epoch {epoch}" if epoch else "before this training call"
-        warnings.warn(
-            f"Training of {type(self).__name__} diverged: {guard.diverged_}. Training "
-            f"stopped and the last finite weights (from {restored}) were restored. "
-            "Lower lr, keep clip_grad_norm set, or standardize the input.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        if guard.diverged_ is not None:
+            epoch = guard.restored_epoch_
+            restored = f"epoch {epoch}" if epoch else "before this training call"
+            warnings.warn(
+                f"Training of {type(self).__name__} diverged: {guard.diverged_}. Training "
+                f"stopped and the last finite weights (from {restored}) were restored. "
+                "Lower lr, keep clip_grad_norm set, or standardize the input.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if interrupt is not None:
+            if hasattr(interrupt, "add_note"):  # Python >= 3.11
+                interrupt.add_note(
+                    f"{type(self).__name__}: training was interrupted; the estimator keeps "
+                    f"the weights of its last completed epoch ({self.n_iter_} epochs in "
+                    "history_) and can predict, or continue with warm_start=True."
+                )
+            raise interrupt
+
+    def _training_weights(self, sample_weight, X3, target):
+        """Per-sample loss weights, normalized to average 1."""
+        try:
+            weights = _check_sample_weight(
+                sample_weight, X3, dtype=np.float64, ensure_non_negative=True
+            )
+        except ValueError as exc:
+            if "sample_weight" in str(exc):
+                raise
+            # scikit-learn's array checks do not say which input they checked.
+            raise ValueError(f"Invalid sample_weight: {exc}") from exc
+        weights = weights * self._class_weights(target)
+        total = weights.sum()
+        if not np.isfinite(total) or total <= 0:
+            raise ValueError(
+                "The sample weights sum to zero (or overflow): at least one sample "
+                "needs a positive, finite weight."
+            )
+        return weights * (len(weights) / total)
+
+    def _class_weights(self, target):
+        return 1.0
+
+    # -- checkpoints ----------------------------------------------------------
+
+    def _read_checkpoint(self):
+        """The checkpoint in ``checkpoint``, or None when there is none."""
+        if self.checkpoint is None or not os.path.exists(self.checkpoint):
+            return None
+        return read_checkpoint(self.checkpoint)
+
+    def _fingerprint(self, X3, lengths, target, weights):
+        """Hash of the data and of the parameters that define the model.
+
+        A checkpoint resumes only a fit with the same fingerprint, so that a
+        clone fitted on other data (a cross-validation fold) never starts
+        from weights trained on its test data.
+        """
+        params = self.get_params()
+        defining = [(k, params[k]) for k in sorted(params) if k not in _RUN_PARAMS]
+        digest = hashlib.sha256(type(self).__name__.encode())
+        digest.update(repr(defining).encode())
+        for array in (X3, lengths, target, weights):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def _resume(self, checkpoint, data, epochs, first):
+        """Resume the fit that wrote ``checkpoint``, if any; the epochs to train and dropout's RNG.
+
+        A first fit resumes any checkpoint, an unfinished one continues its
+        fit; a fitted estimator resumes only an unfinished one (it continues
+        from its own weights otherwise). The checkpoint callback gets its
+        parameters for this training call: the fingerprint of the data and
+        parameters, the epochs, and the state of the resumed callbacks. They
+        are set on the callback itself, not through the net's ``set_params``,
+        which would keep a copy of the state's tensors in the net.
+        """
+        if self.checkpoint is None:
+            return epochs, None
+        callback = dict(self.net_.callbacks_).get("checkpoint")
+        if callback is None:
+            raise ValueError(
+                f"checkpoint was set after {type(self).__name__} was fitted without one, "
+                "and warm_start=True continues that fitted net, which writes no "
+                "checkpoint. Fit once with warm_start=False to start writing one."
+            )
+        fingerprint = self._fingerprint(*data)
+        dropout_rng, callback_states = None, None
+        if checkpoint is not None and (first or checkpoint.epochs_left > 0):
+            if checkpoint.fingerprint != fingerprint:
+                raise ValueError(
+                    f"The checkpoint {os.fspath(self.checkpoint)!r} was written by a fit of "
+                    f"{type(self).__name__} on other data or with other parameters, so "
+                    "warm_start=True cannot resume from it. A checkpoint resumes only the "
+                    "fit that wrote it: give each fit (each cross-validation clone, for "
+                    "example) its own checkpoint path, or delete the file to train from "
+                    "scratch."
+                )
+            dropout_rng, callback_states = checkpoint.restore(self.net_, max_epochs=epochs)
+            epochs = checkpoint.epochs_left or epochs
+        callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
+        return epochs, dropout_rng
 
     # -- learned features ---------------------------------------------------
 
@@ -735,6 +712,28 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 ) from exc
             state["history_"] = state["net_"].history
         super().__setstate__(state)
+
+
+def _input_statistics(X3, lengths, standardize):
+    """Per-feature mean and scale over all valid time steps (0 and 1 without ``standardize``)."""
+    n_features = X3.shape[2]
+    if not standardize:
+        return np.zeros(n_features), np.ones(n_features)
+    # Two passes in float64 over chunks of samples: memory stays a small
+    # fraction of the data's. Padding is zero, so it adds nothing to the
+    # first pass's sum and is masked out of the second's.
+    count = lengths.sum()
+    total = X3.sum(axis=(0, 1), dtype=np.float64)
+    mean = total / count
+    squares = np.zeros(n_features)
+    chunk = max(1, (1 << 18) // (X3.shape[1] * n_features))  # 2 MB of float64
+    for start in range(0, len(X3), chunk):
+        dev = X3[start : start + chunk] - mean
+        dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
+        squares += np.einsum("ntf,ntf->f", dev, dev)
+    scale = np.sqrt(squares / count)
+    scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+    return mean, scale
 
 
 def _silent(*args, **kwargs):

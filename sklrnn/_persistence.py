@@ -182,25 +182,33 @@ ATTRIBUTES = {
         "_y_scale": _FLOATS,
     },
 }
-# Set only when fit saw a DataFrame; set by a regressor's fit unless it was interrupted.
-OPTIONAL_ATTRIBUTES = {"feature_names_in_": _NAMES, "noise_std_": _FLOATS}
+# Each estimator's fitted attributes that may be missing: feature_names_in_ is
+# set only when fit saw a DataFrame, a regressor's noise_std_ unless its
+# training was interrupted.
+OPTIONAL_ATTRIBUTES = {
+    "RNNClassifier": {"feature_names_in_": _NAMES},
+    "RNNRegressor": {"feature_names_in_": _NAMES, "noise_std_": _FLOATS},
+}
 
 
 def _encode_attributes(estimator):
-    kinds = ATTRIBUTES[type(estimator).__name__]
-    encoded = {name: encode(getattr(estimator, name)) for name, (encode, _) in kinds.items()}
-    for name, (encode, _) in OPTIONAL_ATTRIBUTES.items():
+    cls = type(estimator).__name__
+    encoded = {
+        name: encode(getattr(estimator, name)) for name, (encode, _) in ATTRIBUTES[cls].items()
+    }
+    for name, (encode, _) in OPTIONAL_ATTRIBUTES[cls].items():
         if hasattr(estimator, name):
             encoded[name] = encode(getattr(estimator, name))
     return encoded
 
 
 def _set_attributes(estimator, stored, where):
-    kinds = ATTRIBUTES[type(estimator).__name__]
+    required = ATTRIBUTES[type(estimator).__name__]
+    kinds = {**required, **OPTIONAL_ATTRIBUTES[type(estimator).__name__]}
     if not isinstance(stored, dict):
         raise ValueError(f"{where}: the fitted attributes in {_CONFIG} are malformed.")
-    unknown = sorted(set(stored) - set(kinds) - set(OPTIONAL_ATTRIBUTES))
-    missing = sorted(set(kinds) - set(stored))
+    unknown = sorted(set(stored) - set(kinds))
+    missing = sorted(set(required) - set(stored))
     if unknown or missing:
         problem = f"an unknown one, {unknown[0]!r}" if unknown else f"no {missing[0]!r}"
         raise ValueError(
@@ -208,7 +216,7 @@ def _set_attributes(estimator, stored, where):
             f"{type(estimator).__name__}."
         )
     for name, value in stored.items():
-        decode = {**kinds, **OPTIONAL_ATTRIBUTES}[name][1]
+        decode = kinds[name][1]
         try:
             setattr(estimator, name, decode(value))
         except _Bad as exc:
@@ -577,7 +585,7 @@ def _available_device(device, where):
 
 def _restore_net(estimator, members, config, where):
     """Check the tensors against the described network, then build it and load them."""
-    net = estimator._build_net(estimator._resolve_device())
+    net = estimator._build_net(estimator._resolve_auto()["device"])
     expected = _expected_weights(estimator, net, members[_WEIGHTS], where)
     weights = read_tensors(members[_WEIGHTS], expected, where, _WEIGHTS)
     _check_statistics(weights, where)

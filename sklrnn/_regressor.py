@@ -20,6 +20,65 @@ from ._docs import (
 
 
 class RNNRegressor(RegressorMixin, _BaseRNN):
+    def __init__(
+        self,
+        cell_type="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.2,
+        readout="mean_last",
+        *,
+        conv_channels=64,
+        recurrent_steps=8,
+        n_networks=1,
+        standardize=True,
+        max_length=None,
+        optimizer="adam",
+        lr=1e-3,
+        lr_schedule="cosine",
+        weight_decay=0.0,
+        batch_size=32,
+        max_epochs="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        clip_grad_norm=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        checkpoint=None,
+    ):
+        self.cell_type = cell_type
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.readout = readout
+        self.conv_channels = conv_channels
+        self.recurrent_steps = recurrent_steps
+        self.n_networks = n_networks
+        self.standardize = standardize
+        self.max_length = max_length
+        self.optimizer = optimizer
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.clip_grad_norm = clip_grad_norm
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.checkpoint = checkpoint
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network on sequences ``X`` with targets ``y``.

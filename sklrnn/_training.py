@@ -328,11 +328,6 @@ class WarmupCosine(Callback):
         self.step_ = int(state)
 
 
-# Callbacks whose state a checkpoint keeps, so that a resumed fit continues
-# their patience count, best weights and learning-rate schedule.
-_RESUMABLE_CALLBACKS = ("early_stopping", "lr_schedule")
-
-
 class StopTraining(KeyboardInterrupt):
     """Ends training at the end of an epoch or on divergence, as skorch expects.
 
@@ -447,8 +442,12 @@ class EpochCheckpoint(Callback):
 
     Place the callback after early stopping and the schedule: an epoch's
     saved state then includes their update for that epoch, and a resumed
-    fit's state (set as ``resume_state_`` before training) is applied after
-    they have reset themselves in ``on_train_begin``.
+    fit's state (``resume``) is applied after they have reset themselves in
+    ``on_train_begin``.
+
+    The estimator sets ``fingerprint``, ``epochs`` and ``resume`` with the
+    callback's ``set_params`` before every training call, and resets
+    ``resume`` to None after it.
 
     Parameters
     ----------
@@ -457,25 +456,31 @@ class EpochCheckpoint(Callback):
     fingerprint : str, default=None
         Hash of the fit's data and parameters, saved with the state; the
         estimator resumes only a fit with the same fingerprint.
+    epochs : int, default=None
+        Epochs the training call runs; the file records how many of them
+        are left after each epoch.
+    resume : dict, default=None
+        State of the early-stopping and learning-rate-schedule callbacks of
+        the interrupted fit this training call resumes, by callback name
+        (as :meth:`Checkpoint.restore` returns it); None when it resumes
+        nothing.
     """
 
-    def __init__(self, path, fingerprint=None):
+    def __init__(self, path, fingerprint=None, epochs=None, resume=None):
         self.path = path
         self.fingerprint = fingerprint
+        self.epochs = epochs
+        self.resume = resume
 
     def on_train_begin(self, net, **kwargs):
         self._start = len(net.history)
-        resumed, self.resume_state_ = getattr(self, "resume_state_", None), None
-        if resumed is None:
-            return
         callbacks = dict(net.callbacks_)
-        for name in _RESUMABLE_CALLBACKS:
-            if resumed.get(name) is not None and name in callbacks:
-                callbacks[name].set_resume_state(resumed[name])
+        for name, state in (self.resume or {}).items():
+            if state is not None and name in callbacks:
+                callbacks[name].set_resume_state(state)
 
     def on_epoch_end(self, net, **kwargs):
-        planned = getattr(net, "epochs_planned_", 0)
-        self._save(net, planned - (len(net.history) - self._start))
+        self._save(net, self.epochs - (len(net.history) - self._start))
 
     def on_train_end(self, net, **kwargs):
         if getattr(net, "interrupted_", None) is None and not _diverged(net):
@@ -640,6 +645,11 @@ class Checkpoint:
         dropout_rng : Tensor or None
             The state of the generator dropout draws from, for an unfinished
             fit on a device of the same type; None otherwise.
+        callback_states : dict or None
+            For an unfinished fit, the state of its early-stopping and
+            learning-rate-schedule callbacks, by name (None for one it did
+            not have), for :class:`EpochCheckpoint`'s ``resume``; None
+            otherwise.
         """
         where, config = self._where, self._config
         if self.epochs_left > max_epochs:
@@ -674,25 +684,20 @@ class Checkpoint:
             # A finished fit's callbacks are not carried over: continuing it is
             # a new training call, with its own learning-rate schedule and
             # patience, as warm_start without a checkpoint.
-            return None
-        # Applied by the checkpoint callback once the others have reset (a net
-        # first fitted without a checkpoint has none: their state starts anew).
-        callback = dict(net.callbacks_).get("checkpoint")
-        if callback is not None:
-            stopping = config["early_stopping"]
-            schedule = config["lr_schedule"]
-            callback.resume_state_ = {
-                "early_stopping": None
-                if stopping is None
-                else (
-                    stopping["misses"],
-                    float(stopping["dynamic_threshold"]),
-                    stopping["best_epoch"],
-                    best,
-                ),
-                "lr_schedule": None if schedule is None else schedule["step"],
-            }
-        return dropout if same_device else None
+            return None, None
+        stopping, schedule = config["early_stopping"], config["lr_schedule"]
+        callback_states = {
+            "early_stopping": None
+            if stopping is None
+            else (
+                stopping["misses"],
+                float(stopping["dynamic_threshold"]),
+                stopping["best_epoch"],
+                best,
+            ),
+            "lr_schedule": None if schedule is None else schedule["step"],
+        }
+        return (dropout if same_device else None), callback_states
 
 
 def _dropout_rng(device):
@@ -737,7 +742,6 @@ class SequenceNet(NeuralNet):
         # interrupt that no callback requested, so that the estimator can
         # raise it again once training has been wound up.
         self.interrupted_ = None
-        self.epochs_planned_ = self.max_epochs if epochs is None else epochs
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
@@ -765,7 +769,6 @@ class SequenceNet(NeuralNet):
         # Per-fit state: a generator cannot be pickled, an exception holds frames.
         state.pop("generator_", None)
         state.pop("interrupted_", None)
-        state.pop("epochs_planned_", None)
         return state
 
     def infer(self, x, method="forward", **fit_params):

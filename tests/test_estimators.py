@@ -252,10 +252,10 @@ def test_early_stopping_restores_best_weights():
 
 
 def test_auto_epoch_budget_adapts_to_data_size():
-    small = RNNClassifier()._epoch_budget(50)
-    large = RNNClassifier()._epoch_budget(50_000)
+    small = RNNClassifier()._resolve_auto(np.full(50, 10))["max_epochs"]
+    large = RNNClassifier()._resolve_auto(np.full(50_000, 10))["max_epochs"]
     assert small > large
-    assert RNNClassifier(max_epochs=3)._epoch_budget(50) == 3
+    assert RNNClassifier(max_epochs=3)._resolve_auto(np.full(50, 10))["max_epochs"] == 3
 
 
 def test_verbose(capsys):

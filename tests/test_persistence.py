@@ -225,7 +225,7 @@ def test_every_fitted_attribute_is_in_the_schema(Estimator):
     fitted = set(vars(model)) - set(model.get_params()) - {"net_", "history_"}
     # A DataFrame sets feature_names_in_; a regressor's completed fit, noise_std_.
     optional = {"feature_names_in_"} | ({"noise_std_"} if Estimator is RNNRegressor else set())
-    assert optional <= set(OPTIONAL_ATTRIBUTES)
+    assert optional == set(OPTIONAL_ATTRIBUTES[Estimator.__name__])
     assert fitted == set(ATTRIBUTES[Estimator.__name__]) | optional
 
 
@@ -271,7 +271,7 @@ def test_pickle_holds_no_per_fit_state(tmp_path):
     X = sequences()
     reg = RNNRegressor(checkpoint=tmp_path / "c.zip", **FAST).fit(X, X[:, -1])
     state = reg.net_.__getstate__()
-    assert not {"generator_", "interrupted_", "epochs_planned_"} & set(state)
+    assert not {"generator_", "interrupted_"} & set(state)
     guard = dict(reg.net_.callbacks_)["training_guard"].__getstate__()
     assert "_module_state" not in guard and "_optimizer_state" not in guard
 
@@ -662,6 +662,19 @@ def test_refuses_unknown_or_inconsistent_content(saved, edit, message):
         load_model(rewrite(saved, edit_config=edit))
 
 
+def test_a_classifier_file_with_a_regressors_attribute_is_refused(saved, saved_regressor):
+    # noise_std_ is optional for a regressor only: a classifier never has one.
+    noise = json.loads(members_of(saved_regressor)[CONFIG])["attributes"]["noise_std_"]
+
+    def carry(config):
+        config["attributes"]["noise_std_"] = noise
+
+    with pytest.raises(
+        ValueError, match="edited-m.zip.*an unknown one, 'noise_std_'.*of RNNClassifier"
+    ):
+        load_model(rewrite(saved, edit_config=carry))
+
+
 class Boom:
     def __reduce__(self):
         return (os.system, ("echo should-never-run",))
@@ -748,7 +761,12 @@ def interrupted(tmp_path):
 
 def test_the_interrupted_fit_resumes(interrupted):
     path, resume = interrupted
-    assert resume(path).n_iter_ == 5
+    model = resume(path)
+    assert model.n_iter_ == 5
+    # The resumed early-stopping state, best weights included, served that
+    # training call alone: the net keeps no copy of it for its pickle.
+    assert dict(model.net_.callbacks_)["checkpoint"].resume is None
+    assert not any(k.startswith("callbacks__checkpoint") for k in vars(model.net_))
 
 
 @pytest.mark.parametrize(

@@ -296,6 +296,15 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
         RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
 
 
+def test_checkpoint_set_after_a_fit_without_one_is_named(data, tmp_path):
+    X, y, _ = data
+    model = RNNRegressor(**SMALL, max_epochs=1).fit(X, y)
+    model.set_params(checkpoint=tmp_path / "late.ckpt", warm_start=True)
+    with pytest.raises(ValueError, match="RNNRegressor was fitted without one.*warm_start=False"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1
+
+
 def test_checkpoint_never_leaks_between_cross_validation_clones(data, tmp_path):
     """Each fold's clone shares the path; none may resume another fold's fit."""
     X, _, y_class = data
