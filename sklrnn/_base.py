@@ -213,8 +213,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full)
-        epochs, dropout_rng = self._resume(checkpoint, data, epochs, first)
-        interrupt = self._train(dataset, epochs, seed, dropout_rng)
+        # Shuffling draws from a generator of this fit alone, so that fits in
+        # parallel threads stay reproducible.
+        generator = torch.Generator().manual_seed(seed)
+        epochs, dropout_rng = self._resume(checkpoint, data, epochs, first, generator)
+        interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
         self._check_training(interrupt)
         return self
 
@@ -337,7 +340,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         )
 
     def _prepare_training(self, data, seed, epochs, full):
-        """The dataset of a training call; set the net's validation split, shuffling and schedule.
+        """The dataset of a training call; set the net's validation split and schedule.
 
         A full fit holds out a validation fraction when ``early_stopping``,
         and its learning-rate schedule spans its ``epochs``; ``partial_fit``
@@ -350,24 +353,28 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
             n_train -= int(np.ceil(self.validation_fraction * n_train))
-        # Shuffling draws from a generator of this fit alone, so that fits in
-        # parallel threads stay reproducible.
-        self.net_.generator_ = torch.Generator().manual_seed(seed)
         if self.lr_schedule == "cosine":
             steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
             self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
         return SequenceDataset(*data, device=self.net_.device)
 
-    def _train(self, dataset, epochs, seed, dropout_rng):
-        """Train the net for ``epochs`` epochs; return the interrupt that ended it, if any."""
+    def _train(self, dataset, epochs, seed, generator, dropout_rng):
+        """Train the net for ``epochs`` epochs; return the interrupt that ended it, if any.
+
+        ``generator`` shuffles the batches; ``dropout_rng`` is the state that
+        dropout's generator continues from when resuming a fit.
+        """
         # Dropout draws from torch's global generator: only then does training
         # hold the process-wide seeding lock.
         with _seeded_torch(seed, self.net_.device) if self.dropout > 0 else nullcontext():
             if dropout_rng is not None and self.dropout > 0:
                 # Where the interrupted fit's dropout masks left off.
                 set_dropout_rng(dropout_rng, self.net_.device)
+            interrupt = None
             try:
-                self.net_.partial_fit(dataset, epochs=epochs)
+                self.net_.partial_fit(dataset, epochs=epochs, generator=generator)
+            except KeyboardInterrupt as exc:  # raised again once training is checked
+                interrupt = exc
             finally:
                 self.history_ = self.net_.history
                 self.n_iter_ = len(self.history_)
@@ -375,7 +382,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     # The resumed callbacks' state (tensors) served this call
                     # alone: keep it out of the net's pickle.
                     dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
-        interrupt, self.net_.interrupted_ = self.net_.interrupted_, None
         return interrupt
 
     def _check_training(self, interrupt):
@@ -446,12 +452,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
 
-    def _resume(self, checkpoint, data, epochs, first):
+    def _resume(self, checkpoint, data, epochs, first, generator):
         """Resume the fit that wrote ``checkpoint``, if any; the epochs to train and dropout's RNG.
 
         A first fit resumes any checkpoint, an unfinished one continues its
         fit; a fitted estimator resumes only an unfinished one (it continues
-        from its own weights otherwise). The checkpoint callback gets its
+        from its own weights otherwise). The shuffling ``generator`` continues
+        from the state of the resumed fit's. The checkpoint callback gets its
         parameters for this training call: the fingerprint of the data and
         parameters, the epochs, and the state of the resumed callbacks. They
         are set on the callback itself, not through the net's ``set_params``,
@@ -478,7 +485,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "example) its own checkpoint path, or delete the file to train from "
                     "scratch."
                 )
-            dropout_rng, callback_states = checkpoint.restore(self.net_, max_epochs=epochs)
+            dropout_rng, callback_states = checkpoint.restore(self.net_, epochs, generator)
             epochs = checkpoint.epochs_left or epochs
         callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
         return epochs, dropout_rng

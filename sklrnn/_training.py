@@ -630,7 +630,7 @@ class Checkpoint:
         self.fingerprint = config["fingerprint"]
         self.epochs_left = config["epochs_left"]
 
-    def restore(self, net, max_epochs):
+    def restore(self, net, max_epochs, generator=None):
         """Check the tensors against ``net`` and load the whole state into it.
 
         Parameters
@@ -639,6 +639,9 @@ class Checkpoint:
             The initialized net of the fit to resume.
         max_epochs : int
             Epochs this fit may train; an unfinished fit may not have more left.
+        generator : torch.Generator, default=None
+            The generator the resumed fit shuffles with, set to the state of
+            the interrupted fit's.
 
         Returns
         -------
@@ -666,7 +669,6 @@ class Checkpoint:
         optimizer = optimizer_from_archive(
             net.optimizer_, config["optimizer"], self._members[_OPTIMIZER], where, _OPTIMIZER
         )
-        generator = getattr(net, "generator_", None)
         rng_spec = {"dropout": (None, "U8")}
         if generator is not None:
             rng_spec["generator"] = tensor_spec({"g": generator.get_state()})["g"]
@@ -730,6 +732,19 @@ class SequenceNet(NeuralNet):
     the mean of the per-sample losses times the weights, which the estimators
     normalize to average 1 over the training data; without sample weights it
     is the criterion's mean.
+
+    ``partial_fit`` takes a ``generator`` (a ``torch.Generator``) that
+    shuffles the training batches of that call, and raises again an
+    interrupt (Ctrl-C) that skorch's loop swallowed, once the callbacks have
+    wound training up.
+
+    Attributes
+    ----------
+    generator_ : torch.Generator or None
+        The generator of the current training call; the checkpoint callback
+        saves its state.
+    interrupted_ : KeyboardInterrupt or None
+        An interrupt that no callback requested, during the current call.
     """
 
     def get_iterator(self, dataset, training=False):
@@ -737,10 +752,20 @@ class SequenceNet(NeuralNet):
         generator = getattr(self, "generator_", None)
         return BatchIterator(dataset, batch_size, shuffle=training, generator=generator)
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        # skorch's partial_fit swallows every KeyboardInterrupt; remember an
-        # interrupt that no callback requested, so that the estimator can
-        # raise it again once training has been wound up.
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch's partial_fit ends training on any KeyboardInterrupt and
+        # returns; an interrupt that no callback requested (Ctrl-C) is raised
+        # again here, once the callbacks have wound training up.
+        super().partial_fit(X, y, classes, **fit_params)
+        interrupt, self.interrupted_ = self.interrupted_, None
+        if interrupt is not None:
+            raise interrupt
+        return self
+
+    def fit_loop(self, X, y=None, epochs=None, generator=None, **fit_params):
+        # generator: the torch.Generator that shuffles the training batches
+        # of this call (torch's global one when None), passed to partial_fit.
+        self.generator_ = generator
         self.interrupted_ = None
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
