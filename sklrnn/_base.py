@@ -201,6 +201,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         full = epochs is None
         first = not (incremental and hasattr(self, "net_"))
+        # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         data = self._validate_training_data(X, y, sample_weight, first, classes)
         auto = self._resolve_auto(lengths=data[1])
@@ -455,9 +456,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _resume(self, checkpoint, data, epochs, first, generator):
         """Resume the fit that wrote ``checkpoint``, if any; the epochs to train and dropout's RNG.
 
-        A first fit resumes any checkpoint, an unfinished one continues its
-        fit; a fitted estimator resumes only an unfinished one (it continues
-        from its own weights otherwise). The shuffling ``generator`` continues
+        A fit that builds a new net starts from any checkpoint: the weights
+        of a finished fit, or an unfinished fit, which it continues. A warm
+        start of a fitted net resumes only an unfinished fit, and otherwise
+        continues from the net's own weights. The shuffling ``generator`` continues
         from the state of the resumed fit's. The checkpoint callback gets its
         parameters for this training call: the fingerprint of the data and
         parameters, the epochs, and the state of the resumed callbacks. They
@@ -490,7 +492,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
         return epochs, dropout_rng
 
-    # -- learned features ---------------------------------------------------
+    # -- prediction and learned features ---------------------------------------
 
     def transform(self, X):
         """Return learned features of each sequence: the vector the network's head reads.
