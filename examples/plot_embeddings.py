@@ -50,9 +50,10 @@ print(f"linear probe on its features: test accuracy {pipe.score(X_test, y_test):
 # %%
 # The features
 # ------------
-# With the default ``readout="mean_last"`` and ``bidirectional=True`` a
-# sequence becomes ``4 * hidden_size`` numbers: the mean of the outputs over
-# its valid steps and the final states, of both directions. They get
+# A sequence becomes ``conv_channels + 4 * hidden_size`` numbers: the mean
+# of the front end's features over its valid steps, then, with the default
+# ``readout="mean_last"`` and ``bidirectional=True``, the mean of the
+# recurrent outputs and the final states, of both directions. They get
 # scikit-learn's generated names, and ``set_output`` returns a DataFrame.
 E_train, E_test = network.transform(X_train), network.transform(X_test)
 print("features:", E_train.shape, network.get_feature_names_out()[:3], "...")

@@ -156,6 +156,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "bidirectional": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
+        "readout_dropout": [Interval(Real, 0, 1, closed="left")],
         "conv_channels": [Interval(Integral, 0, None, closed="left")],
         "recurrent_steps": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
@@ -323,6 +324,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__readout=self.readout,
+            module__readout_dropout=self.readout_dropout,
             module__conv_channels=self.conv_channels,
             module__strides=self.strides_,
             module__standardize=self.standardize,
@@ -497,8 +499,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def transform(self, X):
         """Return learned features of each sequence: the vector the network's head reads.
 
-        The readout of the last recurrent layer (see ``readout``), computed
-        in evaluation mode (no dropout), in batches that do not change it: a
+        The mean of the convolutional front end's features over the valid
+        steps (one value per channel; absent with ``conv_channels=0``),
+        joined with the readout of the last recurrent layer (see
+        ``readout``), computed in evaluation mode (no dropout), in batches that do not change it: a
         sequence's features do not depend on the other sequences of ``X``
         or on its padding. With ``n_networks > 1`` the networks' vectors are
         concatenated, network 0 first, so that no network's features are
@@ -513,9 +517,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
-            One vector per sequence. Its width is ``hidden_size``, times 2
-            when ``bidirectional``, times 2 with ``readout="mean_last"``,
-            times ``n_networks``.
+            One vector per sequence. Its width is ``conv_channels`` plus
+            ``hidden_size`` times 2 when ``bidirectional`` and times 2 with
+            ``readout="mean_last"``; all times ``n_networks``.
 
         Examples
         --------
@@ -523,9 +527,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         >>> from sklrnn import RNNClassifier
         >>> rng = np.random.RandomState(0)
         >>> X, y = rng.normal(size=(40, 12)), np.arange(40) % 2
-        >>> clf = RNNClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
-        >>> clf.transform(X).shape
-        (40, 16)
+        >>> clf = RNNClassifier(hidden_size=4, conv_channels=8, max_epochs=2, random_state=0)
+        >>> clf.fit(X, y).transform(X).shape  # 8 channel means, then 2 x 2 x 4 recurrent
+        (40, 24)
         >>> clf.get_feature_names_out()[:3].tolist()
         ['rnnclassifier0', 'rnnclassifier1', 'rnnclassifier2']
         """

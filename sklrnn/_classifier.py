@@ -40,6 +40,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         dropout=0.2,
         readout="mean_last",
         *,
+        readout_dropout=0.8,
         conv_channels=64,
         recurrent_steps=8,
         n_networks=1,
@@ -48,7 +49,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         optimizer="adam",
         lr=1e-3,
         lr_schedule="cosine",
-        weight_decay=0.0,
+        weight_decay=0.01,
         batch_size=32,
         max_epochs="auto",
         early_stopping=False,
@@ -69,6 +70,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.readout = readout
+        self.readout_dropout = readout_dropout
         self.conv_channels = conv_channels
         self.recurrent_steps = recurrent_steps
         self.n_networks = n_networks

@@ -27,10 +27,20 @@ default="mean_last"
         ``"max"`` the mean or maximum over the valid steps, ``"attention"`` an
         attention-weighted mean over them. Padding never enters any of them.
 
+    readout_dropout : float, default=0.8
+        Dropout probability on the recurrent readout alone, in training,
+        before it joins the front end's features (and before ``dropout``).
+        With a front end, the head reads the mean of the front end's
+        features over each sequence's valid steps (global average pooling)
+        joined with the recurrent readout, the structure of LSTM-FCN; this
+        strong dropout keeps the head from leaning on the recurrent features
+        alone, which on sets with few series per class memorize more than
+        they generalize (see :ref:`choosing_hyperparameters`).
+
     conv_channels : int, default=64
         Channels of the convolutional front end between the standardized
         input and the recurrent layers: three blocks of a convolution
-        (kernels 7, 5 and 3, no bias), batch normalization whose statistics
+        (kernels 15, 9 and 5, no bias), batch normalization whose statistics
         cover the valid steps only, and ReLU. It also shortens long sequences,
         so that the recurrent layers run over at most ``recurrent_steps``
         steps: the first convolution strides, and max pooling follows the
@@ -72,7 +82,7 @@ default="adam"
         step. ``partial_fit`` trains at the constant ``lr``, and so does
         None.
 
-    weight_decay : float, default=0.0
+    weight_decay : float, default=0.01
         L2 penalty (decoupled for ``"adamw"``).
 
     batch_size : int, default=32

@@ -57,8 +57,10 @@ def bumps_classifier():
 def test_transform_is_what_the_head_reads(bumps_classifier):
     clf, X, _ = bumps_classifier
     Z = clf.transform(X)
-    # bidirectional, readout "mean_last": 2 directions x (mean, last) per unit.
-    assert Z.shape == (len(X), 4 * clf.hidden_size) and Z.dtype == np.float64
+    # The front end's mean (one per channel), then the recurrent readout:
+    # bidirectional, "mean_last": 2 directions x (mean, last) per unit.
+    assert Z.shape == (len(X), clf.conv_channels + 4 * clf.hidden_size)
+    assert Z.dtype == np.float64
     proba = head_proba(Z, clf.net_.module_.head)
     np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
 
@@ -66,14 +68,17 @@ def test_transform_is_what_the_head_reads(bumps_classifier):
 @pytest.mark.parametrize(
     "params, width",
     [
-        (dict(readout="last", bidirectional=False), 6),
-        (dict(readout="mean", bidirectional=True), 12),
-        (dict(readout="mean_last", bidirectional=True, num_layers=2), 24),
+        # conv_channels=4 front-end means, then hidden_size=6 units per
+        # direction and summary.
+        (dict(readout="last", bidirectional=False), 4 + 6),
+        (dict(readout="mean", bidirectional=True), 4 + 12),
+        (dict(readout="mean_last", bidirectional=True, num_layers=2), 4 + 24),
+        (dict(readout="mean", bidirectional=True, conv_channels=0), 12),
     ],
 )
 def test_transform_width_and_feature_names(params, width):
     X, y = make_bumps(n=24)
-    reg = RNNRegressor(**SMALL, **params, max_epochs=1).fit(X, y.astype(float))
+    reg = RNNRegressor(**{**SMALL, **params}, max_epochs=1).fit(X, y.astype(float))
     assert reg.transform(X).shape == (24, width)
     names = reg.get_feature_names_out()
     assert names.tolist() == [f"rnnregressor{i}" for i in range(width)]
@@ -222,11 +227,18 @@ def test_recurrent_states_give_the_mean_readout():
     seqs, y = make_ragged(n=12)
     reg = RNNRegressor(**SMALL, readout="mean", max_epochs=2).fit(seqs, y)
     states = reg.recurrent_states(seqs)
-    np.testing.assert_allclose(np.nanmean(states, axis=1), reg.transform(seqs), atol=1e-5)
+    # transform: the front end's 4 channel means, then the recurrent readout.
+    recurrent = reg.transform(seqs)[:, 4:]
+    np.testing.assert_allclose(np.nanmean(states, axis=1), recurrent, atol=1e-5)
     ensemble = RNNRegressor(**SMALL, readout="mean", n_networks=2, max_epochs=1).fit(seqs, y)
     states = ensemble.recurrent_states(seqs)
-    assert states.shape[2] == 2 * 2 * ensemble.hidden_size
-    np.testing.assert_allclose(np.nanmean(states, axis=1), ensemble.transform(seqs), atol=1e-5)
+    width = 2 * ensemble.hidden_size
+    assert states.shape[2] == 2 * width
+    Z = ensemble.transform(seqs)
+    for network in range(2):  # each network's 4 means and its readout, network 0 first
+        recurrent = Z[:, network * (4 + width) + 4 : (network + 1) * (4 + width)]
+        network_states = states[:, :, network * width : (network + 1) * width]
+        np.testing.assert_allclose(np.nanmean(network_states, axis=1), recurrent, atol=1e-5)
 
 
 # -- errors ---------------------------------------------------------------------
@@ -262,6 +274,6 @@ def test_feature_names_check_the_input_names():
     X, y = make_bumps(n=24)
     frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(16)])
     clf = RNNClassifier(**SMALL, max_epochs=1).fit(frame, y)
-    assert len(clf.get_feature_names_out(frame.columns)) == 4 * clf.hidden_size
+    assert len(clf.get_feature_names_out(frame.columns)) == 4 + 4 * clf.hidden_size
     with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
         clf.get_feature_names_out([f"x{i}" for i in range(16)])

@@ -94,7 +94,9 @@ def test_training_follows_the_reference_path(cell_type, monkeypatch):
     # operator per direction: the same losses and the same weights.
     def train():
         torch.manual_seed(0)
-        module = RNNModule(3, 2, cell_type, 8, num_layers=2, dropout=0.0, conv_channels=4)
+        module = RNNModule(
+            3, 2, cell_type, 8, num_layers=2, dropout=0.0, readout_dropout=0.0, conv_channels=4
+        )
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
         gen = torch.Generator().manual_seed(1)
         losses = []

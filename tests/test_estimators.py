@@ -159,6 +159,8 @@ def test_invalid_parameter():
         RNNClassifier(n_networks="auto").fit(X, y)
     with pytest.raises(InvalidParameterError, match="conv_channels"):
         RNNClassifier(conv_channels=-1).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="readout_dropout"):
+        RNNRegressor(readout_dropout=1.0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="lr_schedule"):
         RNNClassifier(lr_schedule="plateau").fit(X, y)
     with pytest.raises(InvalidParameterError, match="early_stopping"):
@@ -588,8 +590,18 @@ def test_each_network_of_an_ensemble_trains_as_it_would_alone(clip_grad_norm):
     # would couple the networks and move it.
     X, y = make_classification_sequences(n=60)
     # No dropout: its masks come from one random stream that the networks
-    # of an ensemble share.
-    params = dict(hidden_size=6, conv_channels=4, dropout=0.0, optimizer="sgd", max_epochs=8)
+    # of an ensemble share. No weight decay: the optimizer adds it to each
+    # parameter's gradient at the full learning rate, not divided among the
+    # networks as their mean loss is.
+    params = dict(
+        hidden_size=6,
+        conv_channels=4,
+        dropout=0.0,
+        readout_dropout=0.0,
+        weight_decay=0.0,
+        optimizer="sgd",
+        max_epochs=8,
+    )
     # Clipping, too, bounds each network's own gradient (0.05 is active here).
     params.update(random_state=0, clip_grad_norm=clip_grad_norm)
     alone = RNNClassifier(**params, lr=0.1, n_networks=1).fit(X, y)

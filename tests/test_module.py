@@ -154,6 +154,7 @@ def test_module_with_front_end_ignores_padding(cell_type, readout):
         hidden_size=5,
         readout=readout,
         dropout=0.0,
+        readout_dropout=0.0,
         conv_channels=4,
         strides=(1, 2, 2),
     )
@@ -171,3 +172,43 @@ def test_module_with_front_end_ignores_padding(cell_type, readout):
     with torch.no_grad():
         alone = torch.cat([module(X[i : i + 1, :n], L[i : i + 1]) for i, n in enumerate(lengths)])
     torch.testing.assert_close(alone, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_head_reads_the_front_ends_mean_joined_with_the_recurrent_readout():
+    # LSTM-FCN's join: the front end's features averaged over each sequence's
+    # valid steps (global average pooling), then the recurrent readout.
+    torch.manual_seed(0)
+    module = RNNModule(3, 2, "gru", hidden_size=5, conv_channels=4, strides=(1, 2, 1)).eval()
+    lengths = [11, 6, 1]
+    X, L = _ragged_batch(lengths)
+    with torch.no_grad():
+        embedded = module.embed(X, L)
+        assert embedded.shape == (3, 4 + 2 * 2 * 5)  # 4 channels; mean_last, 2 directions
+        features, steps = module.front_end(X, L)
+        for i, n in enumerate(steps.tolist()):
+            expected = features[i, :n].mean(dim=0)
+            torch.testing.assert_close(embedded[i, :4], expected, rtol=1e-5, atol=1e-6)
+        assert embedded[:, :4].abs().max() > 0  # the features are not all zero
+        out, last = module._recurrent(features, steps)
+        torch.testing.assert_close(embedded[:, 4:], module._readout(out, last, steps))
+        torch.testing.assert_close(module(X, L), module.head(embedded))
+
+
+def test_readout_dropout_drops_only_the_recurrent_readout():
+    torch.manual_seed(0)
+    module = RNNModule(3, 2, "lstm", 5, dropout=0.0, readout_dropout=0.5, conv_channels=4)
+    X, L = _ragged_batch([9, 4, 7, 2, 9, 5, 3, 8])
+    inputs = []
+    module.head.register_forward_hook(lambda head, args, out: inputs.append(args[0]))
+    module.train()  # batch statistics in both passes: only dropout differs
+    with torch.no_grad():
+        module(X, L)
+        module.readout_dropout.p = 0.0
+        module(X, L)
+    dropped, full = inputs
+    torch.testing.assert_close(dropped[:, :4], full[:, :4], rtol=0, atol=0)  # means pass
+    recurrent, reference = dropped[:, 4:], full[:, 4:]
+    kept = recurrent != 0
+    assert 0.3 < kept.float().mean() < 0.7  # of 8 x 20 recurrent features
+    # Survivors are scaled by 1 / (1 - 0.5).
+    torch.testing.assert_close(recurrent[kept], 2 * reference[kept])

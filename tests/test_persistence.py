@@ -582,7 +582,7 @@ def test_classes_must_match_the_heads_outputs(saved):
     def three(config):
         config["attributes"]["classes_"] = {"dtype": "<i8", "values": [0, 1, 2]}
 
-    with pytest.raises(ValueError, match=r"'head.weight' as F32 of shape \[2, 24\].*\[3, 24\]"):
+    with pytest.raises(ValueError, match=r"'head.weight' as F32 of shape \[2, 28\].*\[3, 28\]"):
         load_model(rewrite(saved, edit_config=three))
 
 

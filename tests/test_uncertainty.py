@@ -75,12 +75,14 @@ def test_noise_std_is_the_rms_of_the_training_residuals():
     weighted = RNNRegressor(**FAST).fit(X, wild, sample_weight=weights)
     rest = wild[10:] - weighted.predict(X[10:])
     np.testing.assert_allclose(weighted.noise_std_, [np.sqrt(np.mean(rest**2))], rtol=1e-6)
-    assert weighted.noise_std_[0] < 5.0  # the wild targets would give > 30
+    # Unweighted, the wild targets give 31.7; dropped, 1.3. With weight 0 they
+    # still enter the target's standardization, which coarsens the fit: 6.6.
+    assert weighted.noise_std_[0] < 10.0
 
 
-def test_without_dropout_one_network_has_only_the_noise():
+def test_without_dropouts_one_network_has_only_the_noise():
     X, y = make_noisy_regression()
-    model = RNNRegressor(**{**FAST, "dropout": 0.0}).fit(X, y)
+    model = RNNRegressor(**{**FAST, "dropout": 0.0, "readout_dropout": 0.0}).fit(X, y)
     std = model.predict(X, return_std=True)[1]
     np.testing.assert_array_equal(std, np.full(len(X), model.noise_std_[0]))
 
@@ -89,7 +91,7 @@ def test_ensemble_std_is_the_spread_of_its_networks():
     # Without dropout, the epistemic part of an ensemble's std is the spread
     # of its networks' outputs (population std), in the units of y.
     X, y = make_noisy_regression()
-    model = RNNRegressor(**{**FAST, "dropout": 0.0}, n_networks=3).fit(X, y)
+    model = RNNRegressor(**{**FAST, "dropout": 0.0, "readout_dropout": 0.0}, n_networks=3).fit(X, y)
     X_t = torch.as_tensor(X[..., None], dtype=torch.float32)
     lengths = torch.full((len(X),), X.shape[1])
     with torch.no_grad():
@@ -273,13 +275,13 @@ def test_calibrated_classifier_cv_gives_valid_probabilities():
 
 
 def test_calibration_lowers_the_log_loss_of_an_overconfident_classifier():
-    # 90 sequences with a fifth of the labels flipped: the network learns the
-    # training labels (flips included) and is overconfident on new data.
-    # Sigmoid calibration lowered the test log-loss for seeds 0-4 (from
-    # 0.76-1.13 to 0.66-0.69).
+    # 90 sequences with a fifth of the labels flipped: without the readout's
+    # dropout, the network learns the training labels (flips included) and
+    # is overconfident on new data. Sigmoid calibration lowered the test
+    # log-loss for seeds 0-4 (from 0.84-1.10 to 0.67-0.71).
     X, y = make_noisy_labels(90, 0)
     X_test, y_test = make_noisy_labels(400, 100)
-    params = {**FAST, "max_epochs": 100}
+    params = {**FAST, "max_epochs": 100, "readout_dropout": 0.0}
     plain = RNNClassifier(**params).fit(X, y)
     calibrated = CalibratedClassifierCV(RNNClassifier(**params), cv=3, method="sigmoid")
     calibrated.fit(X, y)
