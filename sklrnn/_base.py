@@ -369,8 +369,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         # Dropout draws from torch's global generator: only then does training
         # hold the process-wide seeding lock.
-        with _seeded_torch(seed, self.net_.device) if self.dropout > 0 else nullcontext():
-            if dropout_rng is not None and self.dropout > 0:
+        dropout = self.dropout > 0 or self.readout_dropout > 0
+        with _seeded_torch(seed, self.net_.device) if dropout else nullcontext():
+            if dropout_rng is not None and dropout:
                 # Where the interrupted fit's dropout masks left off.
                 set_dropout_rng(dropout_rng, self.net_.device)
             interrupt = None
