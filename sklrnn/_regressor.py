@@ -143,7 +143,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             Whether to also return the standard deviation of the predictive
             distribution, as :class:`~sklearn.linear_model.BayesianRidge`
             does: the square root of the sum of the variance due to the
-            dropout before the head (exact, without sampling), the variance
+            dropouts before the head (``dropout``, and ``readout_dropout``
+            on the recurrent readout; exact, without sampling), the variance
             of the networks' outputs when ``n_networks > 1``, and
             ``noise_std_ ** 2``. See the user guide, "Predictive
             uncertainty", for its measured calibration.
@@ -240,7 +241,7 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     Targets are standardized for training and mapped back for prediction;
     several targets per sequence (2D ``y``) are supported.
     ``predict(X, return_std=True)`` also returns a predictive standard
-    deviation, from the dropout before the head, the spread of the networks
+    deviation, from the dropouts before the head, the spread of the networks
     of an ensemble and the training residuals.
 
     Parameters
