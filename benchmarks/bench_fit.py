@@ -9,7 +9,8 @@ repeated, on one thread:
   would);
 * ``sklrnn``: ``RNNClassifier.fit`` on the numpy array, with settings that do
   the same work as the raw loop (every one set explicitly, whatever the
-  defaults): one unidirectional layer, no dropout, ``early_stopping=False``
+  defaults): one unidirectional layer, no dropout (``dropout=0``,
+  ``readout_dropout=0``), no weight decay, ``early_stopping=False``
   (no validation split), ``clip_grad_norm=None`` (no clipping),
   ``standardize=False``, ``lr_schedule=None``, ``conv_channels=0`` (no
   convolutional front end, so one recurrent step per time step),
@@ -104,9 +105,11 @@ def fit_sklrnn(X, y, hidden_size, seed=0):
         num_layers=1,
         bidirectional=False,
         dropout=0.0,
+        readout_dropout=0.0,
         readout="last",
         standardize=False,
         optimizer="adam",
+        weight_decay=0.0,
         lr=LR,
         batch_size=BATCH_SIZE,
         max_epochs=EPOCHS,
