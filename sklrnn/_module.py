@@ -65,6 +65,11 @@ def _valid_mask(lengths, steps, device):
     return (torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None])[:, None]
 
 
+def _valid_mean(values, lengths):
+    """Mean over the valid steps of a (batch, time, width) tensor that is zero past each end."""
+    return values.sum(dim=1) / lengths.to(values)[:, None]
+
+
 def _gather_steps(values, index):
     """``values[b, index[b, t], :]`` for a (batch, time, width) tensor."""
     return torch.gather(values, 1, index[:, :, None].expand(-1, -1, values.shape[2]))
@@ -508,7 +513,7 @@ class RNNModule(nn.Module):
         if self.front_end is None:
             return None, recurrent
         # The front end's features are zero past each end.
-        return front.sum(dim=1) / lengths.to(front)[:, None], recurrent
+        return _valid_mean(front, lengths), recurrent
 
     def _recurrent(self, X, lengths):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
@@ -586,7 +591,7 @@ class RNNModule(nn.Module):
             return last
         if self.readout in ("mean_last", "mean"):
             # Outputs are zero past each end.
-            mean = out.sum(dim=1) / lengths.to(out)[:, None]
+            mean = _valid_mean(out, lengths)
             return torch.cat([mean, last], dim=1) if self.readout == "mean_last" else mean
         mask = _valid_mask(lengths, out.shape[1], out.device)[:, 0]
         if self.readout == "max":
