@@ -213,6 +213,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             with _seeded_torch(seed, self.net_.device):
                 self.net_.initialize()
             self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
+        elif full:
+            self.net_ = self._warm_net(auto["device"], seed)
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full)
         # Shuffling draws from a generator of this fit alone, so that fits in
@@ -220,7 +222,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         generator = torch.Generator().manual_seed(seed)
         epochs, dropout_rng = self._resume(checkpoint, data, epochs, first, generator)
         interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-        self._check_training(interrupt)
+        self._check_training(interrupt, dataset)
         return self
 
     def _validate_training_data(self, X, y, sample_weight, reset, classes):
@@ -342,6 +344,37 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             verbose=self.verbose,
         )
 
+    def _warm_net(self, device, seed):
+        """The net of a warm start: built from the current parameters, so that
+        a changed training parameter (``lr``, ``lr_schedule``,
+        ``early_stopping``, ``callbacks``...) takes effect, holding the fitted
+        net's weights, history and, for the same optimizer, its state."""
+        fitted = self.net_
+        net = self._build_net(device)
+        old, new = fitted.get_params(), net.get_params()
+        changed = [
+            f"{key[8:]} from {old[key]!r} to {new[key]!r}"
+            for key in new
+            if key.startswith("module__")
+            and key not in ("module__dropout", "module__readout_dropout")
+            and old.get(key) != new[key]
+        ]
+        if changed:
+            raise ValueError(
+                f"warm_start=True continues the fitted network of {type(self).__name__}, "
+                f"but parameters that shape it changed: {', '.join(changed)}. Set them "
+                "back, or fit with warm_start=False to start over."
+            )
+        with _seeded_torch(seed, net.device):
+            net.initialize()
+        net.module_.load_state_dict(fitted.module_.state_dict())
+        if type(net.optimizer_) is type(fitted.optimizer_):
+            net.optimizer_.load_state_dict(fitted.optimizer_.state_dict())
+            for group in net.optimizer_.param_groups:  # the current lr and weight decay
+                group.update(lr=self.lr, weight_decay=self.weight_decay)
+        net.history = fitted.history
+        return net
+
     def _prepare_training(self, data, seed, epochs, full):
         """The dataset of a training call; set the net's validation split and schedule.
 
@@ -388,14 +421,22 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
         return interrupt
 
-    def _check_training(self, interrupt):
-        """Warn if training diverged; raise the interrupt that ended it again."""
+    def _check_training(self, interrupt, dataset):
+        """Warn if training diverged; raise the interrupt that ended it again.
+
+        Also raises ValueError when the trained network's outputs in
+        evaluation mode overflow on the first batch of ``dataset``: a learning
+        rate so high that the weights grew without bound while every training
+        loss, computed with batch normalization's batch statistics, stayed
+        finite.
+        """
+        name = type(self).__name__
         guard = dict(self.net_.callbacks_)["training_guard"]
         if guard.diverged_ is not None:
             epoch = guard.restored_epoch_
             restored = f"epoch {epoch}" if epoch else "before this training call"
             warnings.warn(
-                f"Training of {type(self).__name__} diverged: {guard.diverged_}. Training "
+                f"Training of {name} diverged: {guard.diverged_}. Training "
                 f"stopped and the last finite weights (from {restored}) were restored. "
                 "Lower lr, keep clip_grad_norm set, or standardize the input.",
                 RuntimeWarning,
@@ -404,11 +445,22 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if interrupt is not None:
             if hasattr(interrupt, "add_note"):  # Python >= 3.11
                 interrupt.add_note(
-                    f"{type(self).__name__}: training was interrupted; the estimator keeps "
+                    f"{name}: training was interrupted; the estimator keeps "
                     f"the weights of its last completed epoch ({self.n_iter_} epochs in "
                     "history_) and can predict, or continue with warm_start=True."
                 )
             raise interrupt
+        Xi, _ = dataset.batch(slice(0, self.batch_size))
+        with torch.inference_mode():
+            outputs = self.net_.evaluation_step((Xi, None), training=False)
+        if not torch.isfinite(outputs).all():
+            loss = self.history_[-1, "train_loss"] if len(self.history_) else float("nan")
+            raise ValueError(
+                f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
+                "on the training data overflow float32 in evaluation mode (last "
+                f"training loss {loss:.3g}). Lower lr (now {self.lr}), keep "
+                "clip_grad_norm set, or standardize the input."
+            )
 
     def _training_weights(self, sample_weight, X3, target):
         """Per-sample loss weights, normalized to average 1."""
@@ -475,8 +527,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if callback is None:
             raise ValueError(
                 f"checkpoint was set after {type(self).__name__} was fitted without one, "
-                "and warm_start=True continues that fitted net, which writes no "
-                "checkpoint. Fit once with warm_start=False to start writing one."
+                "and partial_fit continues that fitted net, which writes no "
+                "checkpoint. Call fit to start writing one."
             )
         fingerprint = self._fingerprint(*data)
         dropout_rng, callback_states = None, None

@@ -134,8 +134,13 @@ default="adam"
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
         starting from scratch, for ``max_epochs`` more epochs with a
-        learning-rate schedule of their own. With ``checkpoint`` set, it
-        resumes from the checkpoint file (see ``checkpoint``).
+        learning-rate schedule of their own. The training parameters in
+        effect are the current ones (``lr``, ``lr_schedule``, ``optimizer``,
+        ``early_stopping``, ``callbacks``...); the optimizer's state carries
+        over when ``optimizer`` is unchanged. A parameter that shapes the
+        network (``hidden_size``, ``cell_type``...) must be as fitted, or
+        ``fit`` raises a ``ValueError``. With ``checkpoint`` set, it resumes
+        from the checkpoint file (see ``checkpoint``).
 
     checkpoint : str, path-like or None, default=None
         File where ``fit`` saves, after every completed epoch, what is needed

@@ -445,6 +445,40 @@ def test_warm_start_continues_training():
     assert reg.history_[-1, "train_loss"] < first_loss
 
 
+def test_warm_start_applies_changed_training_parameters():
+    X, y = make_regression_sequences(n=60)
+    reg = RNNRegressor(warm_start=True, early_stopping=False, lr_schedule=None, hidden_size=8)
+    reg.set_params(max_epochs=3).fit(X, y)
+    assert reg.net_.optimizer_.param_groups[0]["lr"] == reg.lr
+    # The schedule switched on: the second training call's last step runs
+    # at a tenth of lr (6 steps), not at a constant lr.
+    reg.set_params(lr_schedule="cosine", lr=3e-3, early_stopping=True).fit(X, y)
+    assert reg.n_iter_ == 6
+    assert 0 < reg.net_.optimizer_.param_groups[0]["lr"] < 0.2 * 3e-3
+    assert "valid_loss" not in reg.history_[2] and "valid_loss" in reg.history_[3]
+
+
+def test_warm_start_keeps_the_fitted_weights():
+    # At lr=1e-30 training leaves the weights where it finds them: the second
+    # call starts from the first call's weights, not from new ones.
+    X, y = make_regression_sequences(n=60)
+    reg = RNNRegressor(hidden_size=8, warm_start=True, max_epochs=2, lr=1e-30, weight_decay=0.0)
+    fitted = {k: v.clone() for k, v in reg.fit(X, y).net_.module_.named_parameters()}
+    reg.set_params(random_state=1).fit(X, y)
+    for name, param in reg.net_.module_.named_parameters():
+        torch.testing.assert_close(param, fitted[name], msg=name)
+
+
+def test_warm_start_refuses_a_changed_architecture():
+    X, y = make_regression_sequences(n=60)
+    reg = RNNRegressor(warm_start=True, hidden_size=8, max_epochs=2).fit(X, y)
+    message = "shape it changed: hidden_size from 8 to 16.*warm_start=False"
+    with pytest.raises(ValueError, match=message):
+        reg.set_params(hidden_size=16).fit(X, y)
+    reg.set_params(warm_start=False).fit(X, y)  # starts over
+    assert reg.n_iter_ == 2
+
+
 def test_partial_fit():
     X, y = make_classification_sequences(n=60)
     clf = RNNClassifier(hidden_size=8, random_state=0)

@@ -114,6 +114,16 @@ def test_divergence_in_the_first_epoch_keeps_initial_weights(data):
         torch.testing.assert_close(weight, initial[name], msg=name)
 
 
+def test_weights_that_overflow_only_in_evaluation_mode_raise(data):
+    # At lr=4 the first epoch's loss is about 3e11 but finite under batch
+    # statistics, and the second's is not: the guard restores the first
+    # epoch, whose weights (up to about 1e10) overflow in evaluation mode.
+    X, y, _ = data
+    message = r"after epoch 1, its outputs on the training data overflow.*Lower lr \(now 4\)"
+    with pytest.warns(RuntimeWarning, match="diverged"), pytest.raises(ValueError, match=message):
+        RNNRegressor(**SMALL, **{**DIVERGING, "lr": 4}).fit(X, y)
+
+
 class OverflowRunningVariance(Callback):
     """Set a batch norm's running variance to inf during ``epoch``."""
 
@@ -297,13 +307,18 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
         RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
 
 
-def test_checkpoint_set_after_a_fit_without_one_is_named(data, tmp_path):
+def test_checkpoint_set_after_a_fit_without_one(data, tmp_path):
+    # A warm start builds its net from the current parameters: it starts writing.
     X, y, _ = data
     model = RNNRegressor(**SMALL, max_epochs=1).fit(X, y)
-    model.set_params(checkpoint=tmp_path / "late.ckpt", warm_start=True)
-    with pytest.raises(ValueError, match="RNNRegressor was fitted without one.*warm_start=False"):
-        model.fit(X, y)
-    assert model.n_iter_ == 1
+    path = tmp_path / "late.ckpt"
+    model.set_params(checkpoint=path, warm_start=True).fit(X, y)
+    assert model.n_iter_ == 2 and read_checkpoint(path).epochs_left == 0
+    # partial_fit continues the fitted net, which has no checkpoint to write.
+    fitted = RNNRegressor(**SMALL, max_epochs=1).fit(X, y).set_params(checkpoint=path)
+    with pytest.raises(ValueError, match="RNNRegressor was fitted without one.*Call fit"):
+        fitted.partial_fit(X, y)
+    assert fitted.n_iter_ == 1
 
 
 def test_checkpoint_never_leaks_between_cross_validation_clones(data, tmp_path):
