@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from ._engine import recurrent_streams, use_engine
+from ._engine import ENGINE_CELLS, recurrent_streams, use_engine
 
 __all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
@@ -73,6 +73,11 @@ def _valid_mean(values, lengths):
 def _gather_steps(values, index):
     """``values[b, index[b, t], :]`` for a (batch, time, width) tensor."""
     return torch.gather(values, 1, index[:, :, None].expand(-1, -1, values.shape[2]))
+
+
+def _dropout(layer, x):
+    """``layer(x)`` for an ``nn.Dropout`` layer, without the call when p is 0 (it returns x)."""
+    return layer(x) if layer.p else x
 
 
 def _is_exporting():
@@ -400,9 +405,9 @@ class RNNModule(nn.Module):
         Tensor of shape (batch, n_outputs)
         """
         front, recurrent = self._summaries(X, lengths)
-        recurrent = self.readout_dropout(recurrent)
+        recurrent = _dropout(self.readout_dropout, recurrent)
         joined = recurrent if front is None else torch.cat([front, recurrent], dim=1)
-        return self.head(self.dropout(joined))
+        return self.head(_dropout(self.dropout, joined))
 
     def embed(self, X, lengths):
         """Map padded sequences to the vectors the head reads (before dropout).
@@ -482,10 +487,12 @@ class RNNModule(nn.Module):
         """Input steps per recurrent step: the product of the front end's strides."""
         return math.prod(self.front_end.strides) if self.front_end is not None else 1
 
-    def _features(self, X, lengths):
+    def _features(self, X, lengths, zero_padding=True):
         """The front end's features, per-step recurrent outputs, final states and lengths.
 
-        Without a front end, the first is the standardized input.
+        Without a front end, the first is the standardized input. With
+        ``zero_padding=False`` the recurrent outputs past each end are left
+        as the layers computed them (see :meth:`_recurrent`).
         """
         if not _is_exporting():
             # Steps past the longest sequence hold only padding: drop them.
@@ -496,7 +503,7 @@ class RNNModule(nn.Module):
             X = (X - self.input_mean) / self.input_scale
         if self.front_end is not None:
             X, lengths = self.front_end(X, lengths)
-        out, last = self._recurrent(X, lengths)
+        out, last = self._recurrent(X, lengths, zero_padding)
         return X, out, last, lengths
 
     def _summaries(self, X, lengths):
@@ -508,14 +515,18 @@ class RNNModule(nn.Module):
         structure: it leaves the head features that do not depend on where
         a shape occurs.
         """
-        front, out, last, lengths = self._features(X, lengths)
+        # "last" reads valid steps only, and "max" masks the padding itself:
+        # neither needs the padding zeroed, a product as large as the
+        # outputs, forward and backward.
+        zero_padding = self.readout not in ("last", "max")
+        front, out, last, lengths = self._features(X, lengths, zero_padding)
         recurrent = self._readout(out, last, lengths)
         if self.front_end is None:
             return None, recurrent
         # The front end's features are zero past each end.
         return _valid_mean(front, lengths), recurrent
 
-    def _recurrent(self, X, lengths):
+    def _recurrent(self, X, lengths, zero_padding=True):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
 
         Each layer and direction runs as one call over the whole padded time
@@ -533,12 +544,18 @@ class RNNModule(nn.Module):
 
         The final states are those of the last layer: the forward direction's
         at each sequence's last valid step, joined, when bidirectional, with
-        the backward direction's at its first step.
+        the backward direction's at its first step. They and the outputs at
+        valid steps are the same with ``zero_padding=False``, which leaves
+        the outputs past each end as the layers computed them.
         """
         rnn = self.rnn
         lengths = lengths.to(X.device)
-        steps = torch.arange(X.shape[1], device=X.device)
-        valid = steps[None, :] < lengths[:, None]
+        valid = None
+        # The mask of valid steps, built only for what reads it: the backward
+        # direction, zeroing the padding, and the engine (GRU and Elman).
+        if rnn.bidirectional or zero_padding or self.cell_type in ENGINE_CELLS:
+            steps = torch.arange(X.shape[1], device=X.device)
+            valid = steps[None, :] < lengths[:, None]
         if rnn.bidirectional:
             # Position of each step in its sequence reversed within its length;
             # padding steps stay where they are. The permutation is its own inverse.
@@ -552,11 +569,11 @@ class RNNModule(nn.Module):
             if rnn.bidirectional:
                 outputs[1] = _gather_steps(outputs[1], reverse)
             out = torch.cat(outputs, dim=2) if rnn.bidirectional else outputs[0]
-        if self.cell_type == "rnn_relu":
+        if zero_padding and self.cell_type == "rnn_relu":
             # ReLU states are unbounded and may overflow over a long padding
             # (outside the engine, which keeps them): inf * 0 would be NaN.
             out = torch.where(valid[..., None], out, 0.0)
-        else:
+        elif zero_padding:
             # tanh and sigmoid keep every state finite, so the cheaper product
             # zeroes the padding as exactly as where does.
             out = out * valid[..., None]

@@ -854,6 +854,19 @@ class SequenceNet(NeuralNet):
                 row[prefix + "_loss"] = value
         self.history.record(prefix + "_batch_count", len(rows))
 
+    def train_step_single(self, batch, **fit_params):
+        # skorch's, except that the training mode is set only when the module
+        # is not in it already: skorch sets it on every module and submodule
+        # before every batch, a walk that costs more than a small net's step.
+        if not self.module_.training:
+            self.module_.train()
+            self.criterion_.train()
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
     def forward_iter(self, X, training=False, device="cpu", method="forward"):
         # skorch's loop, with the fitted check and the mode switch done once
         # per call instead of once per batch; ``method`` names the module's

@@ -269,6 +269,33 @@ def test_verbose(capsys):
     assert "train_loss" in out and "valid_loss" in out
 
 
+class EvaluateAfterEachBatch(Callback):
+    """Switches the module to evaluation mode after every batch, as a per-batch
+    prediction would, and records the mode each training forward pass runs in."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.modes, self.in_batch = [], False
+        net.module_.register_forward_pre_hook(self._record)
+
+    def _record(self, module, args):
+        if self.in_batch:
+            self.modes.append(module.training)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        self.in_batch = training
+
+    def on_batch_end(self, net, **kwargs):
+        self.in_batch = False
+        net.module_.eval()
+
+
+def test_training_steps_run_in_training_mode_whatever_callbacks_do():
+    X, y = make_classification_sequences(n=40)
+    callback = EvaluateAfterEachBatch()
+    RNNClassifier(**dict(FAST, max_epochs=2), batch_size=16, callbacks=[callback]).fit(X, y)
+    assert callback.modes == [True] * 6  # 3 batches in each of 2 epochs
+
+
 class RecordGradNorm(Callback):
     """Keeps the gradient norm of every training step, as the optimizer sees it."""
 

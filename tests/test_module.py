@@ -128,6 +128,48 @@ def test_recurrent_layers_compute_what_torch_computes_on_packed_sequences(
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("readout", ["last", "max"])
+def test_readouts_that_skip_zeroing_the_padding_match_it_bit_for_bit(
+    cell_type, bidirectional, readout
+):
+    # "last" and "max" leave the recurrent outputs past each end as the layers
+    # computed them; outputs and gradients are those of the zeroed outputs,
+    # exactly. The padding holds large values, so any padding step that
+    # reached the readout would show.
+    torch.manual_seed(0)
+    module = RNNModule(
+        3,
+        2,
+        cell_type,
+        5,
+        1,
+        bidirectional,
+        dropout=0.0,
+        readout=readout,
+        conv_channels=0,
+        readout_dropout=0.0,
+    )
+    X, L = _ragged_batch([9, 4, 1, 7, 9])
+    results = []
+    for zero_padding in (False, True):
+        module.zero_grad()
+        x = X.clone().requires_grad_()
+        _, out, last, lengths = module._features(x, L, zero_padding)
+        if zero_padding:
+            assert (out[1, 4:] == 0).all()
+        else:
+            assert (out[1, 4:] != 0).any()  # the padding was not zeroed: not vacuous
+        y = module.head(module._readout(out, last, lengths))
+        if not zero_padding:
+            assert torch.equal(y, module(x, L))  # forward takes this path
+        (y * torch.arange(1.0, 3.0)).sum().backward()
+        results.append([y.detach(), x.grad, *(p.grad for p in module.parameters())])
+    for got, expected in zip(*results, strict=True):
+        assert torch.equal(got, expected)
+
+
 def test_dropout_acts_between_stacked_layers_in_training_only():
     torch.manual_seed(0)
     module = RNNModule(3, 2, "gru", 5, num_layers=2, dropout=0.5, conv_channels=0)
