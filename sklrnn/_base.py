@@ -830,7 +830,12 @@ class _seeded_torch:
         try:
             self._fork = torch.random.fork_rng(devices=self.devices)
             self._fork.__enter__()
-            torch.manual_seed(self.seed)
+            # Only the generators that fork_rng restores: torch.manual_seed
+            # would also seed every CUDA device's, for good.
+            torch.default_generator.manual_seed(self.seed)
+            for index in self.devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(self.seed)
         except BaseException:
             _TORCH_RNG_LOCK.release()
             raise

@@ -440,6 +440,18 @@ def test_random_state_reproducible_and_leaves_global_rng(Estimator):
     np.testing.assert_array_equal(np.random.get_state()[1], np_state)
 
 
+def test_cpu_fit_leaves_the_cuda_generators(monkeypatch):
+    # torch.manual_seed would seed every CUDA device's generator too (queued
+    # until CUDA starts, on a machine without it), and a CPU fit restores
+    # only the CPU generator.
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", seeded.append)
+    X, y = make_classification_sequences(n=60)
+    RNNClassifier(dropout=0.2, device="cpu", **FAST).fit(X, y)
+    assert seeded == []
+
+
 def test_clone_and_set_params():
     clf = RNNClassifier(cell_type="gru", hidden_size=8)
     clf.set_params(cell_type="lstm", hidden_size=5, max_epochs=2)
