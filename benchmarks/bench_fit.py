@@ -27,7 +27,9 @@ Run from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_fit.py
 
-``--repeats`` sets the number of interleaved repeats (default 5). Three
+``--device cuda`` runs all three on a GPU (the default is ``cpu``); there
+the wall-clock times are the ones to read, each call ending with the device
+synchronized. ``--repeats`` sets the number of interleaved repeats (default 5). Three
 ratios to the raw loop are printed: of the minimum times, of the median times,
 and the median of the per-round ratios ("paired": each round runs the
 contenders back to back, so a slow period of a shared machine mostly cancels
@@ -52,6 +54,7 @@ torch.set_num_threads(1)
 
 N_SAMPLES, BATCH_SIZE, EPOCHS, LR = 2000, 64, 5, 1e-3
 N_PREDICT = 10_000  # sequences per timed predict call
+DEVICE = "cpu"  # set by --device
 # name: (hidden_size, n_timesteps). "overhead" does almost no arithmetic, so
 # that its time differences are the per-fit and per-step costs around it.
 CONFIGS = {"small": (32, 50), "large": (128, 200), "overhead": (2, 2)}
@@ -79,14 +82,14 @@ def make_data(n_timesteps, seed=0, n=N_SAMPLES):
 
 def fit_raw(X, y, hidden_size, seed=0):
     torch.manual_seed(seed)
-    Xt = torch.from_numpy(X).unsqueeze(-1)
-    yt = torch.from_numpy(y)
-    module = LSTMHead(hidden_size)
+    Xt = torch.from_numpy(X).unsqueeze(-1).to(DEVICE)
+    yt = torch.from_numpy(y).to(DEVICE)
+    module = LSTMHead(hidden_size).to(DEVICE)
     optimizer = torch.optim.Adam(module.parameters(), lr=LR, fused=True)  # as sklrnn
     criterion = nn.CrossEntropyLoss()
     module.train()
     for _ in range(EPOCHS):
-        order = torch.randperm(len(Xt))
+        order = torch.randperm(len(Xt), device=DEVICE)
         total = 0.0
         for start in range(0, len(Xt), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
@@ -118,6 +121,7 @@ def fit_sklrnn(X, y, hidden_size, seed=0):
         lr_schedule=None,
         conv_channels=0,
         random_state=seed,
+        device=DEVICE,
     ).fit(X, y)
 
 
@@ -134,19 +138,20 @@ def fit_skorch(X, y, hidden_size, seed=0):
         max_epochs=EPOCHS,
         train_split=None,
         iterator_train__shuffle=True,
+        device=DEVICE,
         verbose=0,
     )
     return net.fit(X[:, :, None], y)
 
 
 def predict_raw(module, X):
-    Xt = torch.from_numpy(X).unsqueeze(-1)
+    Xt = torch.from_numpy(X).unsqueeze(-1).to(DEVICE)
     module.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(Xt), BATCH_SIZE):
             out.append(module(Xt[start : start + BATCH_SIZE]))
-    return torch.cat(out).argmax(dim=1).numpy()
+    return torch.cat(out).argmax(dim=1).cpu().numpy()
 
 
 def predict_sklrnn(model, X):
@@ -173,6 +178,8 @@ def interleaved(calls, repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             wall, cpu = time.perf_counter(), time.process_time()
             calls[name]()
+            if DEVICE != "cpu":
+                torch.cuda.synchronize()
             times[name][1].append(time.process_time() - cpu)
             times[name][0].append(time.perf_counter() - wall)
     return times
@@ -239,7 +246,8 @@ def bench_config(name, repeats):
     )
     print(
         f"\n[{name}] LSTM hidden {hidden_size}, {n_timesteps} steps, n={N_SAMPLES}, "
-        f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats"
+        f"batch {BATCH_SIZE}, {EPOCHS} epochs, Adam, 1 thread, {repeats} interleaved repeats, "
+        f"device {DEVICE}"
     )
     report("fit    ", fit_times)
     report("predict", pred_times, n_predict=len(Xp))
@@ -267,7 +275,12 @@ def main():
         default="overhead,small,large",
         help="comma-separated subset of: " + ", ".join(CONFIGS),
     )
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {DEVICE}: CUDA is not available on this machine")
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"load average {os.getloadavg()[0]:.2f}"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -135,6 +136,26 @@ def test_uncertainty_classification_runs():
     row = re.search(r"^\| ItalyPowerDemand \| (.*) \|$", result.stdout, re.MULTILINE)
     accuracy, ece, loss, *calibrated = (float(v) for v in row.group(1).split(" | "))
     assert 0 <= ece <= 1 and loss > 0 and len(calibrated) == 3
+
+
+def test_fit_benchmark_compares_the_three_loops():
+    result = run_benchmark("bench_fit.py", "--configs=overhead", "--repeats=1", "--device=cpu")
+    assert result.returncode == 0, result.stderr
+    assert "device cpu" in result.stdout
+    # The reference loop against itself, then sklrnn and skorch: fit and predict, wall and CPU.
+    rows = re.findall(
+        r"^ +(raw|sklrnn|skorch) +\S+ +\S+ +(\S+) +(\S+) +(\S+)$", result.stdout, re.M
+    )
+    assert [name for name, *_ in rows] == ["raw", "sklrnn", "skorch"] * 4
+    assert all(row[1:] == ("1.000",) * 3 for row in rows if row[0] == "raw")
+
+
+def test_fit_benchmark_refuses_a_missing_device():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available")
+    result = run_benchmark("bench_fit.py", "--device=cuda")
+    assert result.returncode == 2
+    assert "--device cuda: CUDA is not available" in result.stderr
 
 
 def test_expected_calibration_error():
