@@ -158,6 +158,17 @@ def test_fit_benchmark_refuses_a_missing_device():
     assert "--device cuda: CUDA is not available" in result.stderr
 
 
+def test_batch_size_benchmark_prints_one_row_per_size():
+    args = ["--n=256", "--length=10", "--batch-sizes=32,64", "--repeats=1"]
+    result = run_benchmark("bench_batch_size.py", *args)
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(
+        r"^\| (\d+) \| ([\d,]+) \| (\S+) \| ([\d,]+) \| (\S+) \|$", result.stdout, re.M
+    )
+    assert [row[0] for row in rows] == ["32", "64"]
+    assert rows[0][2] == rows[0][4] == "1.00"  # the reference row
+
+
 def test_expected_calibration_error():
     sys.path.insert(0, str(BENCHMARKS))
     try:
