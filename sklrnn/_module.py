@@ -7,67 +7,16 @@ from torch import nn
 
 from ._engine import ENGINE_CELLS, recurrent_streams, use_engine
 
-__all__ = [
-    "RNNModule",
-    "RNNEnsemble",
-    "CELL_TYPES",
-    "READOUTS",
-    "front_end_kernels",
-    "front_end_strides",
-]
+__all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
 READOUTS = ("mean_last", "last", "mean", "max", "attention")
 
-# Kernel sizes of the three convolution blocks of the front end, for short
-# and for long sequences: the blocks of the fully convolutional network of
-# Wang et al. (2017), which LSTM-FCN builds on, with about twice and four
-# times its kernels (8, 5, 3), chosen by cross-validation within the
-# development collection's training splits (see front_end_kernels).
-_SHORT_KERNELS, _LONG_KERNELS = (15, 9, 5), (31, 15, 7)
-
-
-def front_end_kernels(strides):
-    """Kernel sizes of the front end's three convolutions, for its ``strides``.
-
-    The first kernel spans half of the strided input steps that one
-    recurrent step summarizes (the product of the two pooling sizes), odd,
-    between 15 and 31; the other two grow with it in proportion, from 9 and 5
-    to 15 and 7. Short sequences, which are pooled little, get kernels 15, 9
-    and 5; long ones, pooled by 64 or more, 31, 15 and 7.
-
-    Parameters
-    ----------
-    strides : tuple of 3 ints
-        See :func:`front_end_strides`.
-
-    Returns
-    -------
-    kernels : tuple of 3 odd ints
-
-    Examples
-    --------
-    >>> from sklrnn._module import front_end_kernels, front_end_strides
-    >>> front_end_kernels(front_end_strides(150, 8))
-    (15, 9, 5)
-    >>> front_end_kernels(front_end_strides(275, 8))
-    (19, 11, 7)
-    >>> front_end_kernels(front_end_strides(2000, 8))
-    (31, 15, 7)
-    """
-
-    def odd(value):  # the nearest integer, then up to an odd one
-        rounded = math.floor(value + 0.5)
-        return rounded + 1 - rounded % 2
-
-    (short1, short2, short3), (long1, long2, long3) = _SHORT_KERNELS, _LONG_KERNELS
-    first = odd(min(max(strides[1] * strides[2] / 2, short1), long1))
-    fraction = (first - short1) / (long1 - short1)
-    return (
-        first,
-        odd(short2 + fraction * (long2 - short2)),
-        odd(short3 + fraction * (long3 - short3)),
-    )
+# Kernel sizes of the three convolution blocks of the front end: the blocks of
+# the fully convolutional network of Wang et al. (2017), which LSTM-FCN builds
+# on, with about twice its kernels (8, 5, 3), chosen by cross-validation
+# within the development collection's training splits.
+_KERNELS = (15, 9, 5)
 
 
 def front_end_strides(n_timesteps, max_steps, max_input_steps=512):
@@ -249,7 +198,6 @@ class ConvFrontEnd(nn.Module):
     def __init__(self, n_features, channels, strides):
         super().__init__()
         self.strides = tuple(int(s) for s in strides)
-        kernels = front_end_kernels(self.strides)
         widths = (n_features, channels, channels, channels)
         self.convs = nn.ModuleList(
             nn.Conv1d(
@@ -260,9 +208,9 @@ class ConvFrontEnd(nn.Module):
                 padding=k // 2,
                 bias=False,
             )
-            for i, k in enumerate(kernels)
+            for i, k in enumerate(_KERNELS)
         )
-        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in kernels)
+        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in _KERNELS)
 
     def forward(self, X, lengths):
         """Map (batch, steps, n_features) to (batch, fewer steps, channels) and lengths."""
