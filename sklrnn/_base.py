@@ -350,12 +350,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``early_stopping``, ``callbacks``...) takes effect, holding the fitted
         net's weights, history and, for the same optimizer, its state."""
         fitted = self.net_
-        if self.n_networks != self.n_networks_:  # the net is built with n_networks_
-            raise ValueError(
-                f"warm_start=True continues the fitted network of {type(self).__name__}, "
-                f"but n_networks changed from {self.n_networks_} to {self.n_networks}. "
-                "Set it back, or fit with warm_start=False to start over."
-            )
         net = self._build_net(device)
         old, new = fitted.get_params(), net.get_params()
         changed = [
@@ -365,6 +359,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             and key not in ("module__dropout", "module__readout_dropout")
             and old.get(key) != new[key]
         ]
+        if self.n_networks != self.n_networks_:  # the net is built with n_networks_
+            changed.append(f"n_networks from {self.n_networks_} to {self.n_networks}")
         if changed:
             raise ValueError(
                 f"warm_start=True continues the fitted network of {type(self).__name__}, "

@@ -514,7 +514,7 @@ def test_warm_start_refuses_a_changed_architecture():
     message = "shape it changed: hidden_size from 8 to 16.*warm_start=False"
     with pytest.raises(ValueError, match=message):
         reg.set_params(hidden_size=16).fit(X, y)
-    with pytest.raises(ValueError, match="n_networks changed from 1 to 3"):
+    with pytest.raises(ValueError, match="shape it changed: n_networks from 1 to 3"):
         reg.set_params(hidden_size=8, n_networks=3).fit(X, y)
     reg.set_params(n_networks=1, warm_start=False).fit(X, y)  # starts over
     assert reg.n_iter_ == 2
