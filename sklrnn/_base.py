@@ -19,7 +19,14 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import truncate, validate_sequences
-from ._module import CELL_TYPES, READOUTS, RNNEnsemble, RNNModule, front_end_strides
+from ._module import (
+    CELL_TYPES,
+    READOUTS,
+    RNNEnsemble,
+    RNNModule,
+    front_end_kernels,
+    front_end_strides,
+)
 from ._training import (
     EarlyStoppingIfValid,
     EpochCheckpoint,
@@ -208,7 +215,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
-            self.strides_, self.n_networks_ = auto["strides"], auto["n_networks"]
+            self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
+            self.n_networks_ = auto["n_networks"]
             self.net_ = self._build_net(auto["device"])
             with _seeded_torch(seed, self.net_.device):
                 self.net_.initialize()
@@ -245,7 +253,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "auto" aims at ``_AUTO_STEPS`` gradient steps within
         ``[_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS]`` epochs; ``strides``, the
         front end's, which leave at most ``recurrent_steps`` recurrent steps
-        for the longest sequence; and ``n_networks``.
+        for the longest sequence; ``kernel_sizes``, those of its first block
+        that fit the longest sequence; and ``n_networks``.
         """
         device = self.device
         if device == "auto":
@@ -271,10 +280,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             max_epochs = int(
                 np.clip(-(-_AUTO_STEPS // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
             )
+        longest = int(lengths.max())
+        strides = front_end_strides(longest, self.recurrent_steps)
         return {
             "device": device,
             "max_epochs": max_epochs,
-            "strides": front_end_strides(int(lengths.max()), self.recurrent_steps),
+            "strides": strides,
+            "kernel_sizes": front_end_kernels(longest, strides[0], self.conv_channels),
             "n_networks": self.n_networks,
         }
 
@@ -329,6 +341,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             module__readout_dropout=self.readout_dropout,
             module__conv_channels=self.conv_channels,
             module__strides=self.strides_,
+            module__kernel_sizes=self.kernel_sizes_,
             module__standardize=self.standardize,
             criterion=self._criterion(),
             criterion__reduction="mean",

@@ -39,14 +39,17 @@ default="mean_last"
 
     conv_channels : int, default=64
         Channels of the convolutional front end between the standardized
-        input and the recurrent layers: three blocks of a convolution
-        (kernels 15, 9 and 5, no bias), batch normalization whose statistics
-        cover the valid steps only, and ReLU. It also shortens long sequences,
-        so that the recurrent layers run over at most ``recurrent_steps``
-        steps: the first convolution strides, and max pooling follows the
-        first two blocks, by the factors in ``strides_``, chosen from the
-        longest training sequence. 0 removes the front end: the recurrent
-        layers read the standardized input step by step.
+        input and the recurrent layers: three blocks of a convolution (no
+        bias), batch normalization whose statistics cover the valid steps
+        only, and ReLU. The first block's convolution runs the kernel sizes
+        of ``kernel_sizes_`` side by side, each with a share of the
+        channels; the second and third have kernels 9 and 5. It also
+        shortens long sequences, so that the recurrent layers run over at
+        most ``recurrent_steps`` steps: the first convolution strides, and
+        max pooling follows the first two blocks, by the factors in
+        ``strides_``, chosen from the longest training sequence. 0 removes
+        the front end: the recurrent layers read the standardized input step
+        by step.
 
     recurrent_steps : int, default=8
         Most steps the front end leaves for the recurrent layers, for the
@@ -191,6 +194,12 @@ n_features_in_ : int
         then the max-pooling factors after its first and second blocks, so
         that the recurrent layers run over at most ``recurrent_steps`` steps. Unused with
         ``conv_channels=0``.
+
+    kernel_sizes_ : tuple of ints
+        Kernel sizes of the front end's first block, chosen from the longest
+        training sequence of the first ``fit``: those of 15, 31 and 63
+        that are no longer than it (after the first convolution's stride).
+        Unused with ``conv_channels=0``.
 
     n_networks_ : int
         Number of networks averaged, ``n_networks``."""

@@ -7,16 +7,28 @@ from torch import nn
 
 from ._engine import ENGINE_CELLS, recurrent_streams, use_engine
 
-__all__ = ["RNNModule", "RNNEnsemble", "CELL_TYPES", "READOUTS", "front_end_strides"]
+__all__ = [
+    "RNNModule",
+    "RNNEnsemble",
+    "CELL_TYPES",
+    "READOUTS",
+    "front_end_strides",
+    "front_end_kernels",
+]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
 READOUTS = ("mean_last", "last", "mean", "max", "attention")
 
-# Kernel sizes of the three convolution blocks of the front end: the blocks of
-# the fully convolutional network of Wang et al. (2017), which LSTM-FCN builds
-# on, with about twice its kernels (8, 5, 3), chosen by cross-validation
-# within the development collection's training splits.
-_KERNELS = (15, 9, 5)
+# Kernel sizes of the front end's convolutions. The blocks are those of the
+# fully convolutional network of Wang et al. (2017), which LSTM-FCN builds
+# on, with about twice its kernels (8, 5, 3). The first block runs several
+# kernel sizes side by side, as InceptionTime's modules do, so that the
+# network finds local shapes at the scale each data set needs: the sizes up
+# to the length of the (strided) longest training sequence, each with a
+# share of the channels. All were chosen by cross-validation within the
+# development collection's training splits.
+_FIRST_KERNELS = (15, 31, 63)
+_KERNELS = (9, 5)
 
 
 def front_end_strides(n_timesteps, max_steps, max_input_steps=512):
@@ -53,6 +65,42 @@ def front_end_strides(n_timesteps, max_steps, max_input_steps=512):
     pool = -(-steps // max_steps)
     first = math.ceil(math.sqrt(pool))
     return (stride, first, -(-pool // first))
+
+
+def front_end_kernels(n_timesteps, stride, channels):
+    """Kernel sizes of the front end's first block for sequences of ``n_timesteps``.
+
+    The sizes of ``(15, 31, 63)`` that are no longer than the sequence
+    after the first convolution's ``stride``; 15 always, and at most one
+    size per channel.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Length of the longest training sequence.
+    stride : int
+        Stride of the first convolution (the first of :func:`front_end_strides`).
+    channels : int
+        Channels of the first block, shared among its kernel sizes.
+
+    Returns
+    -------
+    kernels : tuple of ints
+        Kernel sizes of the first block's parallel convolutions.
+
+    Examples
+    --------
+    >>> from sklrnn._module import front_end_kernels
+    >>> front_end_kernels(24, 1, 64)
+    (15,)
+    >>> front_end_kernels(150, 1, 64)
+    (15, 31, 63)
+    >>> front_end_kernels(2000, 4, 2)
+    (15, 31)
+    """
+    steps = -(-n_timesteps // stride)
+    fitting = [k for k in _FIRST_KERNELS if k <= steps] or [_FIRST_KERNELS[0]]
+    return tuple(fitting[: max(channels, 1)])
 
 
 def _downsampled(lengths, factor):
@@ -175,13 +223,52 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         return (x - mean[:, None]) * scale[:, None] + self.bias[:, None]
 
 
+class MultiKernelConv1d(nn.Module):
+    """Parallel convolutions of several kernel sizes, their channels side by side.
+
+    Each size gets an equal share of ``out_channels`` (the first sizes one
+    more when they do not divide evenly); every convolution has the same
+    stride and pads by half its kernel, so that all give the same length.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input and of the joined output.
+    kernel_sizes : tuple of odd ints
+        One convolution per size, at most ``out_channels`` of them.
+    stride : int, default=1
+        Stride of every convolution.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_sizes, stride=1):
+        super().__init__()
+        n = len(kernel_sizes)
+        if not 1 <= n <= out_channels:
+            raise ValueError(
+                f"kernel_sizes must hold from 1 to out_channels={out_channels} sizes, "
+                f"got {kernel_sizes!r}."
+            )
+        shares = [out_channels // n + (i < out_channels % n) for i in range(n)]
+        self.stride = int(stride)
+        self.branches = nn.ModuleList(
+            nn.Conv1d(in_channels, c, k, stride=self.stride, padding=k // 2, bias=False)
+            for c, k in zip(shares, kernel_sizes, strict=True)
+        )
+
+    def forward(self, x):
+        if len(self.branches) == 1:
+            return self.branches[0](x)
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
 class ConvFrontEnd(nn.Module):
     """Three convolution blocks that extract local shape and shorten the sequence.
 
     Each block is a convolution without bias, batch normalization over the
-    valid steps, ReLU and a mask that zeroes the padding; the first
-    convolution strides by ``strides[0]``, and max pooling by ``strides[1]``
-    and ``strides[2]`` follows the first two blocks. The lengths follow every
+    valid steps, ReLU and a mask that zeroes the padding. The first block's
+    convolution is :class:`MultiKernelConv1d`, several kernel sizes side by
+    side, and strides by ``strides[0]``; max pooling by ``strides[1]`` and
+    ``strides[2]`` follows the first two blocks. The lengths follow every
     stride and pooling, and a padded step never reaches a valid one: a
     sequence gives the same output whatever padding follows it.
 
@@ -190,27 +277,23 @@ class ConvFrontEnd(nn.Module):
     n_features : int
         Channels of the input.
     channels : int
-        Channels of every convolution.
+        Channels of every block.
     strides : tuple of 3 ints
         See :func:`front_end_strides`.
+    kernel_sizes : tuple of ints, default=(15,)
+        Kernel sizes of the first block, see :func:`front_end_kernels`.
     """
 
-    def __init__(self, n_features, channels, strides):
+    def __init__(self, n_features, channels, strides, kernel_sizes=(15,)):
         super().__init__()
         self.strides = tuple(int(s) for s in strides)
-        widths = (n_features, channels, channels, channels)
+        self.kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        first = MultiKernelConv1d(n_features, channels, self.kernel_sizes, self.strides[0])
         self.convs = nn.ModuleList(
-            nn.Conv1d(
-                widths[i],
-                widths[i + 1],
-                k,
-                stride=self.strides[0] if i == 0 else 1,
-                padding=k // 2,
-                bias=False,
-            )
-            for i, k in enumerate(_KERNELS)
+            [first]
+            + [nn.Conv1d(channels, channels, k, padding=k // 2, bias=False) for k in _KERNELS]
         )
-        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in _KERNELS)
+        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in self.convs)
 
     def forward(self, X, lengths):
         """Map (batch, steps, n_features) to (batch, fewer steps, channels) and lengths."""
@@ -220,8 +303,8 @@ class ConvFrontEnd(nn.Module):
         pools = (self.strides[1], self.strides[2], 1)
         for conv, norm, pool in zip(self.convs, self.norms, pools, strict=True):
             x = conv(x)
-            if conv.stride[0] > 1:
-                lengths = _downsampled(lengths, conv.stride[0])
+            if conv is self.convs[0]:
+                lengths = _downsampled(lengths, self.strides[0])
             mask = _valid_mask(lengths, x.shape[2], x.device)
             # After ReLU every value is >= 0, so zeroed padding never wins a max
             # pool over a window that holds at least one valid step.
@@ -275,6 +358,9 @@ class RNNModule(nn.Module):
         input to the recurrent layers directly.
     strides : tuple of 3 ints, default=(1, 1, 1)
         Striding of the front end, from :func:`front_end_strides`.
+    kernel_sizes : tuple of ints, default=(15,)
+        Kernel sizes of the front end's first block, from
+        :func:`front_end_kernels`.
     standardize : bool, default=True
         Whether the input is standardized with the statistics of
         :meth:`set_standardization`; when False the input goes in as it is.
@@ -307,6 +393,7 @@ class RNNModule(nn.Module):
         readout="mean_last",
         conv_channels=64,
         strides=(1, 1, 1),
+        kernel_sizes=(15,),
         standardize=True,
         readout_dropout=0.8,
     ):
@@ -320,7 +407,9 @@ class RNNModule(nn.Module):
         self.cell_type = cell_type
         self.readout = readout
         self.standardize = bool(standardize)
-        self.front_end = ConvFrontEnd(n_features, conv_channels, strides) if conv_channels else None
+        self.front_end = None
+        if conv_channels:
+            self.front_end = ConvFrontEnd(n_features, conv_channels, strides, kernel_sizes)
         self.rnn = rnn_class[cell_type](
             conv_channels or n_features,
             hidden_size,

@@ -35,6 +35,7 @@ from ._archive import (
 )
 from ._base import InconsistentVersionWarning, _BaseRNN, _changed_versions, _versions
 from ._compat import validate_parameter_constraints
+from ._module import _FIRST_KERNELS
 
 __all__ = ["save_model", "load_model"]
 
@@ -84,6 +85,18 @@ def _decode_strides(value):
         and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s < 2**31 for s in value)
     ):
         raise _Bad(f"is {str(value)[:40]}, not 3 integers from 1 to 2**31 - 1")
+    return tuple(value)
+
+
+def _decode_kernels(value):
+    if not (
+        isinstance(value, list)
+        and value
+        and all(isinstance(k, int) and not isinstance(k, bool) for k in value)
+        and set(value) <= set(_FIRST_KERNELS)
+        and value == sorted(set(value))
+    ):
+        raise _Bad(f"is {str(value)[:40]}, not increasing sizes out of {list(_FIRST_KERNELS)}")
     return tuple(value)
 
 
@@ -159,6 +172,7 @@ def _decode_labels(value):
 _COUNT, _COUNT0 = _integer(1), _integer(0)
 _FLAG = (bool, _decode_flag)
 _STRIDES = (lambda strides: [int(s) for s in strides], _decode_strides)
+_KERNEL_SIZES = (lambda kernels: [int(k) for k in kernels], _decode_kernels)
 _FLOATS = (lambda a: [float(v) for v in a], _decode_floats)
 _NAMES = (lambda a: [str(v) for v in a], _decode_names)
 _LABELS = (_encode_labels, _decode_labels)
@@ -168,6 +182,7 @@ _COMMON_ATTRIBUTES = {
     "_fitted_on_table": _FLAG,
     "_n_channels": _COUNT,
     "strides_": _STRIDES,
+    "kernel_sizes_": _KERNEL_SIZES,
     "n_networks_": _COUNT,
     "n_iter_": _COUNT0,
 }
@@ -353,13 +368,14 @@ def save_model(estimator, file):
     The file is a zip archive of three members:
 
     ``model.json``
-        ``format`` (``"sklrnn-model"``) and ``format_version`` (2);
+        ``format`` (``"sklrnn-model"``) and ``format_version`` (3);
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
         parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
         estimator's fitted attributes (``classes_`` with its dtype,
         ``n_features_in_``, ``feature_names_in_``, ``strides_``,
-        ``n_networks_``, ``n_iter_``, a regressor's target scaling, ...);
+        ``kernel_sizes_``, ``n_networks_``, ``n_iter_``, a regressor's target
+        scaling, ...);
         ``history``, one record per epoch; and ``optimizer``, the structure
         of the optimizer's state (its parameter groups, and per parameter
         its numbers and the names of its tensors).

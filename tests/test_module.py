@@ -9,7 +9,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from sklrnn._module import (
     ConvFrontEnd,
     MaskedBatchNorm1d,
+    MultiKernelConv1d,
     RNNModule,
+    front_end_kernels,
     front_end_strides,
 )
 
@@ -46,6 +48,40 @@ def test_front_end_strides_bound_the_steps_without_wasting_them():
         assert stride == 1 or n > 512, n
 
 
+@pytest.mark.parametrize("channels", [1, 3, 64])
+def test_front_end_kernels_fit_the_strided_sequence(channels):
+    for n in itertools.chain(range(1, 600), range(600, 20_000, 499)):
+        stride = front_end_strides(n, 8)[0]
+        kernels = front_end_kernels(n, stride, channels)
+        assert kernels[0] == 15 and list(kernels) == sorted(set(kernels)), n
+        assert set(kernels) <= {15, 31, 63} and len(kernels) <= channels, n
+        # Every size but the smallest fits in the strided sequence; each size
+        # that fits is used while there are channels for it.
+        steps = _ceil_div(n, stride)
+        assert all(k <= steps for k in kernels[1:]), n
+        fitting = [k for k in (15, 31, 63) if k <= steps]
+        assert len(kernels) == max(1, min(len(fitting), channels)), n
+
+
+def test_multi_kernel_convolution_shares_channels_and_sees_each_width():
+    conv = MultiKernelConv1d(2, 10, (15, 31, 63), stride=1)
+    assert [b.out_channels for b in conv.branches] == [4, 3, 3]
+    # An impulse in the middle of 200 steps reaches, in each branch's
+    # channels, exactly the steps within half that branch's kernel of it.
+    x = torch.zeros(1, 2, 200)
+    x[0, :, 100] = 1.0
+    with torch.no_grad():
+        for branch in conv.branches:
+            branch.weight.fill_(1.0)
+        out = conv(x)
+    assert out.shape == (1, 10, 200)
+    for channels, k in ((range(0, 4), 15), (range(4, 7), 31), (range(7, 10), 63)):
+        reached = out[0, list(channels)].abs().sum(0) > 0
+        assert reached.nonzero().flatten().tolist() == list(range(100 - k // 2, 101 + k // 2))
+    with pytest.raises(ValueError, match="from 1 to out_channels=2 sizes"):
+        MultiKernelConv1d(2, 2, (15, 31, 63))
+
+
 # -- MaskedBatchNorm1d --------------------------------------------------------------
 
 
@@ -74,9 +110,10 @@ def test_masked_batch_norm_statistics_ignore_padding():
 # -- the front end and the recurrent paths ------------------------------------------
 
 
-def test_front_end_lengths_follow_strides_and_padding_never_reaches_valid_steps():
+@pytest.mark.parametrize("kernel_sizes", [(15,), (15, 31, 63)])
+def test_front_end_lengths_follow_strides_and_padding_never_reaches_valid_steps(kernel_sizes):
     torch.manual_seed(0)
-    front_end = ConvFrontEnd(n_features=3, channels=4, strides=(2, 3, 2)).train()
+    front_end = ConvFrontEnd(3, 4, strides=(2, 3, 2), kernel_sizes=kernel_sizes).train()
     lengths = [40, 23, 7, 1]
     X, L = _ragged_batch(lengths)
     out, out_lengths = front_end(X, L)

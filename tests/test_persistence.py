@@ -125,10 +125,13 @@ def test_strided_front_end_and_ensemble_round_trip(tmp_path):
     X = sequences(n=20, T=600, n_features=2)
     y = (X[:, -50:, 0].mean(axis=1) > 0).astype(int)
     clf = RNNClassifier(**FAST, n_networks=2).fit(X, y)
-    assert clf.strides_ == (2, 7, 6)
+    assert clf.strides_ == (2, 7, 6) and clf.kernel_sizes_ == (15, 31, 63)
     loaded = round_trip(clf, tmp_path)
     assert isinstance(loaded.strides_, tuple) and loaded.strides_ == clf.strides_
-    assert all(net.front_end.strides == (2, 7, 6) for net in loaded.net_.module_.networks)
+    assert isinstance(loaded.kernel_sizes_, tuple) and loaded.kernel_sizes_ == clf.kernel_sizes_
+    for net in loaded.net_.module_.networks:
+        assert net.front_end.strides == (2, 7, 6)
+        assert net.front_end.kernel_sizes == (15, 31, 63)
     assert_same_fitted_state(clf, loaded)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     # Predicting shorter or longer sequences goes through the same strides.
@@ -201,7 +204,7 @@ def test_the_archive_is_json_and_safetensors(tmp_path):
     members = members_of(tmp_path / "m.zip")
     assert set(members) == {CONFIG, WEIGHTS, OPTIMIZER}
     config = json.loads(members[CONFIG])
-    assert config["format"] == "sklrnn-model" and config["format_version"] == 2
+    assert config["format"] == "sklrnn-model" and config["format_version"] == 3
     assert set(config["versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
     assert config["params"]["hidden_size"] == 6
     assert "checkpoint" not in config["params"] and "callbacks" not in config["params"]
@@ -514,7 +517,7 @@ def test_unknown_format_version_is_refused(saved):
         load_model(rewrite(saved, edit_config=future))
     message = str(info.value)
     assert "edited-m.zip' has format version 99" in message
-    assert "reads format versions [2]" in message
+    assert "reads format versions [3]" in message
 
 
 def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch):
@@ -542,7 +545,14 @@ def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch
             lambda c: c["params"].update(num_layers=1000),
             "1000 recurrent layer.*holds only 30 tensors",
         ),
-        (lambda c: c["params"].update(conv_channels=5), "'front_end.convs.0.weight'"),
+        (
+            lambda c: c["params"].update(conv_channels=5),
+            r"'front_end.convs.0.branches.0.weight' as F32 of shape \[4, 1, 15\].*\[5, 1, 15\]",
+        ),
+        (
+            lambda c: c["attributes"].update(kernel_sizes_=[15, 31]),
+            "lacks the tensor 'front_end.convs.0.branches.1.weight'",
+        ),
         (lambda c: c["attributes"].update(n_networks_=3), "lacks the tensor 'networks.0"),
         (lambda c: c["attributes"].update(n_networks_=4), "4 network.* holds only 30 tensors"),
         (lambda c: c["params"].update(readout="attention"), "lacks the tensor 'attention.bias'"),
@@ -596,6 +606,9 @@ def test_classes_must_match_the_heads_outputs(saved):
         ("n_iter_", 7, "n_iter_=7, but the history records 4 epochs"),
         ("strides_", [1, 0, 1], "strides_ is .*not 3 integers from 1"),
         ("strides_", [1, 2**40, 1], "strides_ is .*not 3 integers from 1"),
+        ("kernel_sizes_", [15, 16], r"kernel_sizes_ is .*not increasing sizes out of \[15, 31"),
+        ("kernel_sizes_", [31, 15], r"kernel_sizes_ is .*not increasing sizes"),
+        ("kernel_sizes_", [], r"kernel_sizes_ is .*not increasing sizes"),
         ("n_outputs_", True, "n_outputs_ is True, not an integer"),
     ],
 )
@@ -777,7 +790,7 @@ def test_the_interrupted_fit_resumes(interrupted):
             "has 1000000000000 epochs left to train, more than",
         ),
         (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
-        (lambda c: c.update(format_version=3), "has format version 3"),
+        (lambda c: c.update(format_version=4), "has format version 4"),
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
         (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),

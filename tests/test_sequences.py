@@ -74,6 +74,7 @@ def test_strided_front_end_is_invariant_to_padding(cell_type):
     y = np.array([s[:, 0].mean() for s in seqs])
     model = _small(cell_type=cell_type, readout="mean_last").fit(seqs, y)
     assert model.strides_ == (2, 7, 7)
+    assert len(model.kernel_sizes_) > 1  # parallel convolutions of several sizes
     reference = model.predict(seqs)
     for max_length in (701, 1000, 3000):
         padded = pad_sequences(seqs, max_length=max_length)
