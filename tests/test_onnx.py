@@ -73,11 +73,13 @@ def test_bidirectional_stacked_on_ragged_input(tmp_path, cell_type, n_networks):
 
 
 def test_long_sequences_with_strided_front_end(tmp_path):
-    # 600 steps: the first convolution strides and both poolings shorten.
+    # 600 steps: the first convolution strides and both poolings shorten, and
+    # the first block runs kernels of 15, 31 and 63 side by side.
     X = ragged(n=16, max_steps=600)
     y = np.arange(len(X)) % 2
     clf = RNNClassifier("gru", **FAST).fit(X, y)
     assert clf.strides_[0] > 1 and clf.strides_[1] > 1 and clf.strides_[2] > 1
+    assert clf.kernel_sizes_ == (15, 31, 63)
     path = export_onnx(clf, tmp_path / "model.onnx")
     for batch in (X, X[:3, :200], padded(X[:5], 7)):
         np.testing.assert_allclose(run(path, batch), clf.predict_proba(batch), rtol=0, atol=ATOL)
