@@ -238,6 +238,16 @@ class MultiKernelConv1d(nn.Module):
         One convolution per size, at most ``out_channels`` of them.
     stride : int, default=1
         Stride of every convolution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklrnn._module import MultiKernelConv1d
+    >>> conv = MultiKernelConv1d(2, 8, (15, 31), stride=2)
+    >>> [branch.out_channels for branch in conv.branches]
+    [4, 4]
+    >>> conv(torch.zeros(3, 2, 40)).shape
+    torch.Size([3, 8, 20])
     """
 
     def __init__(self, in_channels, out_channels, kernel_sizes, stride=1):
@@ -249,9 +259,8 @@ class MultiKernelConv1d(nn.Module):
                 f"got {kernel_sizes!r}."
             )
         shares = [out_channels // n + (i < out_channels % n) for i in range(n)]
-        self.stride = int(stride)
         self.branches = nn.ModuleList(
-            nn.Conv1d(in_channels, c, k, stride=self.stride, padding=k // 2, bias=False)
+            nn.Conv1d(in_channels, c, k, stride=stride, padding=k // 2, bias=False)
             for c, k in zip(shares, kernel_sizes, strict=True)
         )
 
@@ -301,9 +310,9 @@ class ConvFrontEnd(nn.Module):
         mask = _valid_mask(lengths, x.shape[2], x.device)
         x = x * mask  # the convolution's zero padding, wherever a sequence ends
         pools = (self.strides[1], self.strides[2], 1)
-        for conv, norm, pool in zip(self.convs, self.norms, pools, strict=True):
+        for block, (conv, norm, pool) in enumerate(zip(self.convs, self.norms, pools, strict=True)):
             x = conv(x)
-            if conv is self.convs[0]:
+            if block == 0:
                 lengths = _downsampled(lengths, self.strides[0])
             mask = _valid_mask(lengths, x.shape[2], x.device)
             # After ReLU every value is >= 0, so zeroed padding never wins a max
