@@ -1,5 +1,6 @@
 """The torch module: front end strides, masked batch norm, padding, train and eval paths."""
 
+import copy
 import itertools
 
 import pytest
@@ -128,6 +129,26 @@ def test_front_end_lengths_follow_strides_and_padding_never_reaches_valid_steps(
         for i, n in enumerate(expected):
             torch.testing.assert_close(b[i, :n], a[i, :n])
             assert not b[i, n:].any()
+
+
+def test_front_end_without_padding_matches_the_masked_computation():
+    # A batch of equal lengths skips the masks (plain batch normalization);
+    # the same batch with padding after it takes the masked path. Both give
+    # the same features and the same running statistics.
+    torch.manual_seed(0)
+    fast = ConvFrontEnd(3, 6, strides=(2, 3, 2), kernel_sizes=(15, 31)).train()
+    masked = copy.deepcopy(fast)
+    X, L = _ragged_batch([40, 40, 40, 40])
+    Xp, _ = _ragged_batch([40, 40, 40, 40], padded_to=90)
+    for _ in range(2):
+        a, la = fast(X, L)
+        b, lb = masked(Xp, L)
+        assert la.tolist() == lb.tolist() == [4] * 4
+        torch.testing.assert_close(b[:, :4], a)
+        assert not b[:, 4:].any()
+    for norm_a, norm_b in zip(fast.norms, masked.norms, strict=True):
+        torch.testing.assert_close(norm_a.running_mean, norm_b.running_mean)
+        torch.testing.assert_close(norm_a.running_var, norm_b.running_var)
 
 
 def _packed_reference(rnn, X, lengths):
