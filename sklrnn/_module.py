@@ -312,7 +312,7 @@ class ConvFrontEnd(nn.Module):
         # A batch without padding (its sequences all as long as the longest,
         # as in a table, and so after every stride and pooling) needs no
         # masks, and plain batch normalization computes the statistics of its
-        # valid steps: a fit of a long set takes about a third less time.
+        # valid steps: default fits of such sets took 1-21% less CPU time.
         padded = _is_exporting() or int(lengths.min()) < x.shape[2]
         if padded:
             x = x * _valid_mask(lengths, x.shape[2], x.device)  # the convolution's zero padding
@@ -328,9 +328,12 @@ class ConvFrontEnd(nn.Module):
                 # max pool over a window that holds at least one valid step.
                 x = x * mask
             if pool > 1:
-                # As max_pool1d, whose output length torch.export cannot
-                # leave symbolic: the pooled axis as the height of an image.
-                x = nn.functional.max_pool2d(x[..., None], (pool, 1), ceil_mode=True)[..., 0]
+                # Max pooling in ceil mode: the last window is completed with
+                # zeros, which never win over ReLU's values >= 0. A reshape and
+                # amax keep the length symbolic in torch.export (max_pool1d
+                # does not), and train PigCVP about 15% faster than max_pool2d.
+                x = nn.functional.pad(x, (0, -x.shape[2] % pool)).unflatten(2, (-1, pool))
+                x = x.amax(dim=3)
                 lengths = _downsampled(lengths, pool)
         return x.transpose(1, 2), lengths
 

@@ -169,6 +169,17 @@ def test_batch_size_benchmark_prints_one_row_per_size():
     assert rows[0][2] == rows[0][4] == "1.00"  # the reference row
 
 
+def test_floor_benchmark_prints_a_row_per_set():
+    result = run_benchmark("bench_floor.py", "--datasets=ItalyPowerDemand")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^matrix product rate: \d+ GFLOP/s", result.stdout, re.M)
+    row = re.search(
+        r"^\| ItalyPowerDemand \| (\d+) \| (\d+) \| \S+ \| \S+ \| \S+ \|$", result.stdout, re.M
+    )
+    # 167 epochs ("auto": about 500 steps) of 3 batches of the 67 training series.
+    assert row and row.group(1) == "501" and int(row.group(2)) > 0
+
+
 def test_expected_calibration_error():
     sys.path.insert(0, str(BENCHMARKS))
     try:
