@@ -207,8 +207,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     """
 
     def forward(self, x, mask=None):
-        """Normalize (batch, channels, steps) ``x``; ``mask`` (batch, 1, steps)
-        is True at the valid steps, None when every step is valid."""
+        """Normalize (batch, channels, steps) ``x`` over the steps where ``mask`` is True.
+
+        ``mask`` has shape (batch, 1, steps); None means that every step is valid.
+        """
         if not self.training or mask is None:
             return super().forward(x)
         count = mask.sum() * 1.0
@@ -329,7 +331,7 @@ class ConvFrontEnd(nn.Module):
                 x = x * mask
             if pool > 1:
                 # Max pooling in ceil mode: the last window is completed with
-                # zeros, which never win over ReLU's values >= 0. A reshape and
+                # zeros, which never exceed ReLU's values (>= 0). A reshape and
                 # amax keep the length symbolic in torch.export (max_pool1d
                 # does not), and train PigCVP about 15% faster than max_pool2d.
                 x = nn.functional.pad(x, (0, -x.shape[2] % pool)).unflatten(2, (-1, pool))
