@@ -211,8 +211,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
 
         ``mask`` has shape (batch, 1, steps); None means that every step is valid.
         """
-        if not self.training or mask is None:
+        if not self.training or (mask is None and x.shape[0] * x.shape[2] > 1):
             return super().forward(x)
+        if mask is None:  # one value per channel, which BatchNorm1d refuses in training
+            mask = torch.ones_like(x[:, :1], dtype=torch.bool)
         count = mask.sum() * 1.0
         mean = (x * mask).sum(dim=(0, 2)) / count
         centred = (x - mean[:, None]) * mask
@@ -310,7 +312,11 @@ class ConvFrontEnd(nn.Module):
 
     def forward(self, X, lengths):
         """Map (batch, steps, n_features) to (batch, fewer steps, channels) and lengths."""
-        x = X.transpose(1, 2)
+        # Standard strides: the convolution lays its output out after its
+        # input's strides, which for one feature depend on the caller's
+        # array (C or Fortran order), and batch normalization rounds
+        # differently in the two layouts.
+        x = X.transpose(1, 2).clone(memory_format=torch.contiguous_format)
         # A batch without padding (its sequences all as long as the longest,
         # as in a table, and so after every stride and pooling) needs no
         # masks, and plain batch normalization computes the statistics of its

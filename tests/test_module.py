@@ -151,6 +151,33 @@ def test_front_end_without_padding_matches_the_masked_computation():
         torch.testing.assert_close(norm_a.running_var, norm_b.running_var)
 
 
+def test_front_end_output_does_not_depend_on_the_input_layout():
+    # One feature, with the strides of a C-ordered (n, steps) table or with
+    # standard strides once transposed: the same layout reaches the
+    # convolution, so that the results are equal bit for bit (batch
+    # normalization with running statistics rounds differently by layout).
+    torch.manual_seed(0)
+    front_end = ConvFrontEnd(1, 4, strides=(1, 1, 2), kernel_sizes=(15,)).eval()
+    with torch.no_grad():
+        for norm in front_end.norms:
+            norm.running_mean.normal_(), norm.running_var.uniform_(0.5, 2)
+            norm.weight.normal_(), norm.bias.normal_()
+    X = torch.randn(8, 16, 1)
+    other = X.transpose(1, 2).clone(memory_format=torch.contiguous_format).transpose(1, 2)
+    assert other.stride() != X.stride()
+    lengths = torch.full((8,), 16)
+    assert torch.equal(front_end(other, lengths)[0], front_end(X, lengths)[0])
+
+
+def test_masked_batch_norm_takes_a_single_value_per_channel_in_training():
+    # BatchNorm1d refuses one value per channel in training; the masked
+    # statistics take it (the value is its own mean) without a mask.
+    norm = MaskedBatchNorm1d(3).train()
+    out = norm(torch.randn(1, 3, 1))
+    torch.testing.assert_close(out, torch.zeros(1, 3, 1))
+    assert norm.num_batches_tracked == 1
+
+
 def _packed_reference(rnn, X, lengths):
     """What nn.RNN/LSTM/GRU computes on the packed batch: outputs and final states."""
     packed = pack_padded_sequence(X, lengths, batch_first=True, enforce_sorted=False)
