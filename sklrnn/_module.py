@@ -320,7 +320,7 @@ class ConvFrontEnd(nn.Module):
         # A batch without padding (its sequences all as long as the longest,
         # as in a table, and so after every stride and pooling) needs no
         # masks, and plain batch normalization computes the statistics of its
-        # valid steps at a third of the masked version's cost.
+        # valid steps in fewer passes over each block's output.
         padded = _is_exporting() or int(lengths.min()) < x.shape[2]
         if padded:
             x = x * _valid_mask(lengths, x.shape[2], x.device)  # the convolution's zero padding
@@ -338,8 +338,8 @@ class ConvFrontEnd(nn.Module):
             if pool > 1:
                 # Max pooling in ceil mode: the last window is completed with
                 # zeros, which never exceed ReLU's values (>= 0). A reshape and
-                # amax keep the length symbolic in torch.export (max_pool1d
-                # does not), and run faster than max_pool2d on long sequences.
+                # amax keep the length symbolic in torch.export, as max_pool1d
+                # does not, without max_pool2d's view of the steps as an image.
                 x = nn.functional.pad(x, (0, -x.shape[2] % pool)).unflatten(2, (-1, pool))
                 x = x.amax(dim=3)
                 lengths = _downsampled(lengths, pool)
