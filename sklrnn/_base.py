@@ -219,7 +219,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.n_networks_ = auto["n_networks"]
             self.net_ = self._build_net(auto["device"])
             with _seeded_torch(seed, self.net_.device):
-                self.net_.initialize()
+                _initialize(self.net_, self)
             self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
         elif full:
             self.net_ = self._warm_net(auto["device"], seed)
@@ -815,6 +815,23 @@ def _input_statistics(X3, lengths, standardize):
     scale = np.sqrt(squares / count)
     scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
     return mean, scale
+
+
+def _initialize(net, estimator):
+    """``net.initialize()``, with a clear MemoryError when the network is too big to allocate."""
+    try:
+        net.initialize()
+    except RuntimeError as exc:  # how torch's allocators and size checks fail
+        if "allocate" not in str(exc) and "overflow" not in str(exc):
+            raise
+        sizes = ", ".join(
+            f"{name}={getattr(estimator, name)}"
+            for name in ("hidden_size", "num_layers", "conv_channels", "n_networks")
+        )
+        raise MemoryError(
+            f"{type(estimator).__name__}'s network ({sizes}) is too big to allocate on "
+            f"{net.device!r}: lower these sizes."
+        ) from None
 
 
 def _silent(*args, **kwargs):

@@ -213,6 +213,12 @@ def _numeric_array(X, input_name, **kwargs):
 
 def _check_3d(X, input_name, dtype):
     """Check any supported input and return it as a 3D array of ``dtype``."""
+    if X is None or np.isscalar(X):  # check_array's message would show it as a 0D array
+        got = "None" if X is None else f"the scalar {X!r}"
+        raise TypeError(
+            f"{input_name} must be sequences (a 2D or 3D array-like, a DataFrame or a list "
+            f"of arrays), got {got}."
+        )
     if _is_ragged(X):
         X = _pad(X, None, np.nan, input_name)
     if hasattr(X, "columns") and len(X.columns) == 0:  # pandas fails on it with no word of why

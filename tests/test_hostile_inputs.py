@@ -465,6 +465,14 @@ def test_sparse_and_complex_input_are_named():
     _assert_error_mentions(RNNClassifier(**TINY).fit, ["sparse"], sp.csr_matrix(X), [0, 1])
 
 
+@pytest.mark.parametrize("X", [None, 3.5, "abc"])
+def test_none_and_scalars_are_named(X):
+    shown = "none" if X is None else f"scalar {X!r}"
+    for model in MODELS.values():
+        _assert_error_mentions(model.predict, [shown], X)
+    _assert_error_mentions(RNNClassifier(**TINY).fit, [shown], X, [0, 1])
+
+
 # -- fit time --------------------------------------------------------------
 
 
@@ -595,6 +603,26 @@ def test_fit_names_mismatched_lengths(Estimator, n_X, n_y, n_w):
 def test_single_class_y_is_named(label, n):
     X = np.random.RandomState(0).normal(size=(n, 3))
     _assert_error_mentions(RNNClassifier(**TINY).fit, ["class"], X, [label] * n)
+
+
+def _overcommits_memory():
+    """Whether Linux grants any allocation and fails only when it is written (mode 1)."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as fh:
+            return fh.read().strip() == "1"
+    except OSError:
+        return True  # not Linux: how a huge allocation fails is not known
+
+
+@pytest.mark.skipif(_overcommits_memory(), reason="a huge allocation may succeed, then OOM")
+@pytest.mark.parametrize("sizes", [dict(hidden_size=10**9), dict(hidden_size=10**6, n_networks=3)])
+def test_a_network_too_big_to_allocate_is_a_memory_error_naming_its_sizes(sizes):
+    # torch fails with a RuntimeError from its allocator (16 TB for each
+    # direction's recurrent weights at hidden size 10**6) or from its size
+    # arithmetic (4 * 10**18 elements at 10**9).
+    X, y = np.zeros((4, 3)), [0, 1, 0, 1]
+    with pytest.raises(MemoryError, match=f"hidden_size={sizes['hidden_size']}, .*lower"):
+        RNNClassifier(**sizes).fit(X, y)
 
 
 @pytest.mark.parametrize("n", [1, 5])
