@@ -82,7 +82,16 @@ _ITEM_SIZES = {"F32": 4, "I64": 8, "U8": 1}
 
 
 def describe(file, kind):
-    """How error messages name ``file``: ``kind`` and its path (or file object)."""
+    """How error messages name ``file``: ``kind`` and its path (or file object).
+
+    Anything but a path or a file object is a TypeError.
+    """
+    is_file_object = hasattr(file, "read") or hasattr(file, "write")
+    if not (isinstance(file, str | os.PathLike) or is_file_object):
+        raise TypeError(
+            f"{kind} must be a path (str or os.PathLike) or a binary file object, "
+            f"got {type(file).__name__}."
+        )
     if isinstance(file, str | os.PathLike):
         return f"{kind} {os.fspath(file)!r}"
     name = getattr(file, "name", None)

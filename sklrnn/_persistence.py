@@ -427,6 +427,7 @@ def save_model(estimator, file):
             f"{type(estimator).__name__}. Save a Pipeline with pickle or joblib."
         )
     check_is_fitted(estimator)
+    describe(file, "save_model's file")  # refuses what is neither a path nor a file
     optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())
     config = {
         "format": _FORMAT,

@@ -366,6 +366,15 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
         save_model(clf, tmp_path / "m.zip")
 
 
+@pytest.mark.parametrize("file", [None, 3, ["m.zip"]])
+def test_a_file_that_is_neither_a_path_nor_a_file_object_is_a_type_error(saved, file):
+    model, got = load_model(saved), type(file).__name__
+    with pytest.raises(TypeError, match=f"file must be a path .* file object, got {got}"):
+        save_model(model, file)
+    with pytest.raises(TypeError, match=f"Model file must be a path .*got {got}"):
+        load_model(file)
+
+
 def test_non_zip_and_truncated_files(tmp_path, saved):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip at all")
