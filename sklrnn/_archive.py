@@ -86,14 +86,13 @@ def describe(file, kind):
 
     Anything but a path or a file object is a TypeError.
     """
-    is_file_object = hasattr(file, "read") or hasattr(file, "write")
-    if not (isinstance(file, str | os.PathLike) or is_file_object):
+    if isinstance(file, str | os.PathLike):
+        return f"{kind} {os.fspath(file)!r}"
+    if not (hasattr(file, "read") or hasattr(file, "write")):
         raise TypeError(
             f"{kind} must be a path (str or os.PathLike) or a binary file object, "
             f"got {type(file).__name__}."
         )
-    if isinstance(file, str | os.PathLike):
-        return f"{kind} {os.fspath(file)!r}"
     name = getattr(file, "name", None)
     return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} (a {type(file).__name__})"
 
