@@ -217,7 +217,7 @@ def _check_3d(X, input_name, dtype):
         got = "None" if X is None else f"the scalar {X!r}"
         raise TypeError(
             f"{input_name} must be sequences (a 2D or 3D array-like, a DataFrame or a list "
-            f"of arrays), got {got}."
+            f"of arrays), got {got}, which has 0 dimensions."
         )
     if _is_ragged(X):
         X = _pad(X, None, np.nan, input_name)
