@@ -155,6 +155,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _stratify = False
     # How an ensemble's networks are combined (RNNEnsemble's average).
     _ensemble_average = "outputs"
+    # Whether each training pass is split into batches of equal size
+    # (BatchIterator's equal_sizes) instead of full ones and a remainder.
+    _equal_batches = False
 
     _parameter_constraints = {
         "cell_type": [StrOptions(set(CELL_TYPES))],
@@ -350,6 +353,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             **fused,
             lr=self.lr,
             batch_size=self.batch_size,
+            iterator_train__equal_sizes=self._equal_batches,
             max_epochs=1,
             train_split=None,
             callbacks=callbacks,

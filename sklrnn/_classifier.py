@@ -30,6 +30,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     }
     _stratify = True
     _ensemble_average = "probabilities"
+    _equal_batches = True
 
     def __init__(
         self,

@@ -89,7 +89,12 @@ default="adam"
         L2 penalty (decoupled for ``"adamw"``).
 
     batch_size : int, default=32
-        Number of sequences per gradient step.
+        Largest number of sequences per gradient step. An epoch of ``n``
+        sequences takes ``ceil(n / batch_size)`` steps: ``RNNClassifier``
+        splits it into batches of equal size (36 sequences: two of 18), so
+        that no step trains on a small remainder; ``RNNRegressor`` takes full
+        batches and a smaller last one (32 and 4), which cross-validation
+        favoured for regression.
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate

@@ -126,26 +126,35 @@ class BatchIterator:
     Shuffling draws from ``generator`` (a ``torch.Generator`` seeded by the
     estimator, or torch's global generator when None), so a fit with a fixed
     ``random_state`` sees the same batches every time, also when other
-    threads fit at the same time.
+    threads fit at the same time. With ``equal_sizes``, a shuffled pass is
+    split into the same number of batches, ``ceil(n / batch_size)``, of
+    sizes that differ by at most one, instead of full batches and a
+    remainder: no step then normalizes and updates on a handful of sequences.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, equal_sizes=False):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.equal_sizes = equal_sizes
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
-            if order is None:
+        if not self.shuffle:
+            for start in range(0, n, self.batch_size):
                 yield self.dataset.batch(slice(start, start + self.batch_size))
-            else:
-                yield self.dataset.batch(order[start : start + self.batch_size])
+            return
+        order = torch.randperm(n, generator=self.generator)
+        if self.equal_sizes and n:
+            batches = order.tensor_split(len(self))
+        else:
+            batches = order.split(self.batch_size)
+        for index in batches:
+            yield self.dataset.batch(index)
 
 
 class ValidationSplit:
@@ -748,9 +757,17 @@ class SequenceNet(NeuralNet):
     """
 
     def get_iterator(self, dataset, training=False):
+        # iterator_train__equal_sizes: see BatchIterator.
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         generator = getattr(self, "generator_", None)
-        return BatchIterator(dataset, batch_size, shuffle=training, generator=generator)
+        options = self.get_params_for("iterator_train") if training else {}
+        return BatchIterator(
+            dataset,
+            batch_size,
+            shuffle=training,
+            generator=generator,
+            equal_sizes=options.get("equal_sizes", False),
+        )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # skorch's partial_fit ends training on any KeyboardInterrupt and

@@ -1,13 +1,15 @@
-"""Input conversion: padding, lengths, truncation (sklrnn._data)."""
+"""Input conversion: padding, lengths, truncation (sklrnn._data), and batching."""
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sklrnn import pad_sequences
 from sklrnn._data import to_padded, truncate
+from sklrnn._training import BatchIterator, SequenceDataset
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32)
 
@@ -80,3 +82,22 @@ def test_pad_sequences_truncates_and_fills():
 def test_values_beyond_float32_are_an_error():
     with pytest.raises(ValueError, match="too large for float32"):
         to_padded(np.full((2, 3), 1e300))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 64), st.booleans())
+def test_training_batches_cover_every_sequence_once(n, batch_size, equal_sizes):
+    dataset = SequenceDataset(np.zeros((n, 2, 1)), np.full(n, 2), y=np.arange(n))
+    generator = torch.Generator().manual_seed(0)
+    iterator = BatchIterator(
+        dataset, batch_size, shuffle=True, generator=generator, equal_sizes=equal_sizes
+    )
+    batches = [yi.tolist() for _, yi in iterator]
+    assert len(batches) == len(iterator) == -(-n // batch_size)
+    assert sorted(sum(batches, [])) == list(range(n))
+    sizes = [len(b) for b in batches]
+    assert max(sizes) <= batch_size
+    if equal_sizes:
+        assert max(sizes) - min(sizes) <= 1
+    else:
+        assert sizes[:-1] == [batch_size] * (len(sizes) - 1)

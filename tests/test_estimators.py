@@ -51,6 +51,21 @@ class RecordWeights(Callback):
         self.weights.append({k: v.clone() for k, v in net.module_.state_dict().items()})
 
 
+class RecordBatchSizes(Callback):
+    """Keeps the sizes of each epoch's training batches."""
+
+    def initialize(self):
+        self.sizes = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.sizes.append([])
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.sizes[-1].append(len(batch[1]))
+
+
 # -- types, labels, probabilities ---------------------------------------------
 
 
@@ -258,6 +273,19 @@ def test_auto_epoch_budget_adapts_to_data_size():
     large = RNNClassifier()._resolve_auto(np.full(50_000, 10))["max_epochs"]
     assert small > large
     assert RNNClassifier(max_epochs=3)._resolve_auto(np.full(50, 10))["max_epochs"] == 3
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "sizes"), [(RNNClassifier, [18, 18]), (RNNRegressor, [32, 4])]
+)
+def test_training_batch_sizes(Estimator, sizes):
+    # The classifier splits each epoch into batches of equal size, so that no
+    # step normalizes and updates on a few sequences; the regressor, for which
+    # cross-validation favoured it, keeps full batches and a smaller last one.
+    X, y = make_classification_sequences(n=36)
+    recorder = RecordBatchSizes()
+    Estimator(**FAST, callbacks=[("record", recorder)]).fit(X, y)
+    assert recorder.sizes == [sizes] * FAST["max_epochs"]
 
 
 def test_verbose(capsys):
