@@ -742,10 +742,12 @@ class SequenceNet(NeuralNet):
     normalize to average 1 over the training data; without sample weights it
     is the criterion's mean.
 
-    ``partial_fit`` takes a ``generator`` (a ``torch.Generator``) that
-    shuffles the training batches of that call, and raises again an
-    interrupt (Ctrl-C) that skorch's loop swallowed, once the callbacks have
-    wound training up.
+    Batches are drawn by :class:`BatchIterator`;
+    ``iterator_train__equal_sizes=True`` splits each training epoch into
+    batches of equal size. ``partial_fit`` takes a ``generator`` (a
+    ``torch.Generator``) that shuffles the training batches of that call,
+    and raises again an interrupt (Ctrl-C) that skorch's loop swallowed,
+    once the callbacks have wound training up.
 
     Attributes
     ----------
@@ -757,7 +759,6 @@ class SequenceNet(NeuralNet):
     """
 
     def get_iterator(self, dataset, training=False):
-        # iterator_train__equal_sizes: see BatchIterator.
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         generator = getattr(self, "generator_", None)
         options = self.get_params_for("iterator_train") if training else {}
