@@ -19,6 +19,14 @@ Two commands, run from the repository root on one thread per fit:
         OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2
         OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2 --set cell_type='"gru"'
 
+    ``--shots K`` replaces the folds by a few-shot split, one draw per seed:
+    ``K`` series of each class fit the model, and the rest of the training
+    split scores it, on every classification set with more than ``K`` series
+    in each class. ``--shots 2`` is the regime of PigCVP's full fit (two
+    series per class), which its own CV cannot show (each fold holds one)::
+
+        OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --shots 2 --seeds 10 --peers --jobs 2
+
 ``test``
     The final table, read once the defaults are chosen: every estimator is
     fitted on the training split and scored on the test split, over
@@ -106,12 +114,20 @@ def filled(X, length):
     return np.nan_to_num(X).transpose(0, 2, 1)
 
 
-def cv_splits(name, y, folds, seed):
+def cv_splits(name, y, folds, seed, shots=None):
     """(train, test) index pairs of the CV within a training split.
 
     A set whose smallest class has fewer members than ``folds`` (PigCVP: 2)
-    gets as many folds as that class has members.
+    gets as many folds as that class has members. With ``shots``, one pair:
+    ``shots`` series of each class drawn at random (``seed``), and the rest
+    of the training split to score on.
     """
+    if shots is not None:
+        rng = np.random.default_rng(seed)
+        train = np.concatenate(
+            [rng.choice(np.flatnonzero(y == c), shots, replace=False) for c in np.unique(y)]
+        )
+        return [(np.sort(train), np.setdiff1d(np.arange(len(y)), train))]
     if is_regression(name):
         return list(KFold(folds, shuffle=True, random_state=seed).split(y))
     folds = min(folds, np.unique(y, return_counts=True)[1].min())
@@ -133,7 +149,7 @@ def make_model(model, name, seed, params):
     return cls(random_state=seed, n_jobs=1)
 
 
-def run_fit(model, name, seed, params, fold=None, folds=5):
+def run_fit(model, name, seed, params, fold=None, folds=5, shots=None):
     """Fit one model on one split; returns a record with scores and fit time."""
     import torch
 
@@ -143,7 +159,7 @@ def run_fit(model, name, seed, params, fold=None, folds=5):
     if fold is None:
         X_test, y_test = load(name, "test")
     else:
-        train, test = cv_splits(name, y, folds, seed)[fold]
+        train, test = cv_splits(name, y, folds, seed, shots)[fold]
         X, X_test, y, y_test = X[train], X[test], y[train], y[test]
     if model == "rnn" and X.ndim == 2 and X.shape[1] != X_test.shape[1]:
         # A 2D table has fixed columns; sequences of other lengths go in as 3D.
@@ -167,6 +183,7 @@ def run_fit(model, name, seed, params, fold=None, folds=5):
         "dataset": name,
         "seed": seed,
         "fold": fold,
+        "shots": shots,
         "params": {k: repr(v) for k, v in params.items()},
         "score": score(name, y_test, estimator.predict(X_test)),
         "train_score": score(name, y, estimator.predict(X)),
@@ -240,6 +257,12 @@ def main(argv=None):
     parser.add_argument("command", choices=["cv", "test"])
     parser.add_argument("--seeds", type=int, default=None, help="cv: 1, test: 3")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--shots",
+        type=int,
+        default=None,
+        help="cv: fit on this many series per class, score on the rest (one draw per seed)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="fits run in parallel processes")
     parser.add_argument("--datasets", default=None, help="default: the whole collection")
     parser.add_argument(
@@ -259,6 +282,16 @@ def main(argv=None):
     else:
         collection = CLASSIFICATION + REGRESSION
     names = args.datasets.split(",") if args.datasets else collection
+    if args.shots is not None:
+        if args.command != "cv" or args.shots < 1:
+            raise SystemExit("--shots takes a positive number of series per class, with cv")
+        # Classification sets with more than `shots` series in every class.
+        names = [
+            n
+            for n in names
+            if not is_regression(n)
+            and np.unique(load(n, "train")[1], return_counts=True)[1].min() > args.shots
+        ]
     if args.report:  # no fitting: the tables of records written by earlier runs
         with open(args.report) as fh:
             records = [json.loads(line) for line in fh]
@@ -272,7 +305,7 @@ def main(argv=None):
         for name in names
         for seed in range(seeds)
         for fold in (
-            range(len(cv_splits(name, load(name, "train")[1], args.folds, seed)))
+            range(len(cv_splits(name, load(name, "train")[1], args.folds, seed, args.shots)))
             if args.command == "cv"
             else [None]
         )
@@ -280,14 +313,15 @@ def main(argv=None):
     ]
     records = []
     for record in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-        delayed(run_fit)(model, name, seed, p, fold, args.folds)
+        delayed(run_fit)(model, name, seed, p, fold, args.folds, args.shots)
         for model, name, seed, p, fold in tasks
     ):
         records.append(record)
         if args.jsonl:
             with open(args.jsonl, "a") as fh:
                 fh.write(json.dumps(record) + "\n")
-    print(f"{args.command}: {params or 'defaults'}, seeds {seeds}\n")
+    shots = "" if args.shots is None else f", {args.shots} series per class"
+    print(f"{args.command}: {params or 'defaults'}, seeds {seeds}{shots}\n")
     if args.command == "cv":
         for model in models:
             print(f"## {model}")

@@ -79,6 +79,57 @@ def test_accuracy_cv_peers():
         assert 0 <= table_score(result.stdout, model, "ItalyPowerDemand") <= 1
 
 
+def test_accuracy_cv_shots(tmp_path):
+    records = tmp_path / "fits.jsonl"
+    result = run_accuracy(
+        "cv",
+        "--shots=2",
+        "--seeds=2",
+        "--datasets=ItalyPowerDemand,PigCVP",
+        f"--jsonl={records}",
+        *TINY,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ", seeds 2, 2 series per class\n" in result.stdout
+    assert 0 <= table_score(result.stdout, "rnn", "ItalyPowerDemand") <= 1
+    # PigCVP has 2 series per class: none would be left to score.
+    assert "PigCVP" not in result.stdout
+    fits = [json.loads(line) for line in records.read_text().splitlines()]
+    assert sorted((r["seed"], r["fold"], r["shots"]) for r in fits) == [(0, 0, 2), (1, 0, 2)]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["cv", "--shots=0"], "--shots takes a positive number"),
+        (["test", "--shots=2"], "--shots takes a positive number of series per class, with cv"),
+    ],
+)
+def test_accuracy_rejects_bad_shots(args, message):
+    result = run_accuracy(*args, "--datasets=ItalyPowerDemand")
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_cv_splits_shots():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from accuracy import cv_splits
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    y = np.repeat(["a", "b", "c"], [5, 3, 7])
+    draws = []
+    for seed in range(6):
+        [(train, test)] = cv_splits("any", y, folds=5, seed=seed, shots=2)
+        # Two of each class to fit, every other series scored, none in both.
+        assert sorted(y[train]) == ["a", "a", "b", "b", "c", "c"]
+        assert sorted(np.r_[train, test]) == list(range(len(y)))
+        draws.append(tuple(train))
+    [(again, _)] = cv_splits("any", y, folds=5, seed=5, shots=2)
+    assert tuple(again) == draws[5]  # one draw per seed
+    assert len(set(draws)) > 1
+
+
 def test_accuracy_rejects_bad_set():
     result = run_accuracy("cv", "--datasets=ItalyPowerDemand", "--set=max_epochs")
     assert result.returncode != 0
