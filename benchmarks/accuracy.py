@@ -292,6 +292,8 @@ def main(argv=None):
             if not is_regression(n)
             and np.unique(load(n, "train")[1], return_counts=True)[1].min() > args.shots
         ]
+        if not names:
+            raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
     if args.report:  # no fitting: the tables of records written by earlier runs
         with open(args.report) as fh:
             records = [json.loads(line) for line in fh]

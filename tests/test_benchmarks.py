@@ -103,6 +103,7 @@ def test_accuracy_cv_shots(tmp_path):
     [
         (["cv", "--shots=0"], "--shots takes a positive number"),
         (["test", "--shots=2"], "--shots takes a positive number of series per class, with cv"),
+        (["cv", "--shots=34"], "--shots 34: no set has more series in every class"),
     ],
 )
 def test_accuracy_rejects_bad_shots(args, message):
