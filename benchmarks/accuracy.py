@@ -48,6 +48,7 @@ chosen on them: ``test --external`` checks whether the defaults generalize.
 
 import argparse
 import ast
+import functools
 import json
 import os
 import time
@@ -91,6 +92,17 @@ def load(name, split):
     return load_ts_file(os.path.join(folder, name, f"{name}_{split.upper()}.ts"))
 
 
+@functools.cache
+def train_labels(name):
+    """The labels of a set's training split, read once per process."""
+    return load(name, "train")[1]
+
+
+def smallest_class(y):
+    """Members of the smallest class among labels ``y``."""
+    return np.unique(y, return_counts=True)[1].min()
+
+
 def is_regression(name):
     return name in REGRESSION + EXTERNAL_REGRESSION
 
@@ -130,7 +142,7 @@ def cv_splits(name, y, folds, seed, shots=None):
         return [(np.sort(train), np.setdiff1d(np.arange(len(y)), train))]
     if is_regression(name):
         return list(KFold(folds, shuffle=True, random_state=seed).split(y))
-    folds = min(folds, np.unique(y, return_counts=True)[1].min())
+    folds = min(folds, smallest_class(y))
     return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
 
 
@@ -289,8 +301,7 @@ def main(argv=None):
         names = [
             n
             for n in names
-            if not is_regression(n)
-            and np.unique(load(n, "train")[1], return_counts=True)[1].min() > args.shots
+            if not is_regression(n) and smallest_class(train_labels(n)) > args.shots
         ]
         if not names:
             raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
@@ -307,7 +318,7 @@ def main(argv=None):
         for name in names
         for seed in range(seeds)
         for fold in (
-            range(len(cv_splits(name, load(name, "train")[1], args.folds, seed, args.shots)))
+            range(len(cv_splits(name, train_labels(name), args.folds, seed, args.shots)))
             if args.command == "cv"
             else [None]
         )
