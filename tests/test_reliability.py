@@ -16,7 +16,8 @@ from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
-from sklrnn._training import read_checkpoint
+from sklrnn._module import RNNModule
+from sklrnn._training import _finite_params, read_checkpoint
 
 SMALL = dict(hidden_size=4, conv_channels=4, batch_size=16, random_state=0)
 
@@ -144,6 +145,20 @@ def test_overflowing_buffers_count_as_divergence(data):
     assert model.n_iter_ == 1
     assert torch.isfinite(model.net_.module_.front_end.norms[0].running_var).all()
     assert np.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize(
+    "name", ["head.weight", "rnn.bias_hh_l0", "front_end.norms.1.running_mean"]
+)
+def test_any_non_finite_weight_or_buffer_is_found(name, value):
+    # The guard's check after every epoch: one value anywhere, weight or
+    # buffer, of either sign.
+    module = RNNModule(n_features=2, n_outputs=3, hidden_size=4, conv_channels=4)
+    assert _finite_params(module)
+    tensor = module.state_dict()[name]
+    tensor.view(-1)[tensor.numel() // 2] = value
+    assert not _finite_params(module)
 
 
 class PoisonWeights(Callback):
