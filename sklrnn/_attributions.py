@@ -57,6 +57,19 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     of the path integral's ``n_steps``-point rule), so each says how much its
     value moved the prediction away from the baseline's.
 
+    With random kernel features (``kernel_features > 0``), which change by
+    steps along the path and have no useful gradient, the change is split
+    between two players, the network's inputs and the kernels' features, by
+    their Shapley values (each player's mean effect over the two values of
+    the other). The network's share goes to the input values by integrated
+    gradients, with the kernels' features held at the sequence's and then at
+    the baseline's (twice the passes). The kernels' share goes to the input
+    values whose change flips a kernel's comparison with a bias between the
+    baseline and the sequence: each flip, weighted by the score's mean
+    gradient with respect to its feature, is shared among the values of its
+    convolution window in proportion to their part of the output's change.
+    The attributions still sum to the change of the output.
+
     Read more in the :ref:`User Guide <attributions>`.
 
     Parameters
@@ -97,7 +110,8 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
 
     Notes
     -----
-    The cost is ``n_steps`` forward and backward passes of every sequence,
+    The cost is ``n_steps`` forward and backward passes of every sequence
+    (twice that with random kernel features),
     where ``predict`` makes one forward pass. The network runs in
     evaluation mode (no dropout, batch normalization with its running
     statistics) on its own device; on a GPU cuDNN is turned off for the
@@ -229,7 +243,8 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
     step_chunk = min(n_steps, per_pass)
     sample_chunk = max(1, per_pass // step_chunk)
     device = next(module.parameters()).device
-    alphas = (torch.arange(n_steps, dtype=torch.float32, device=device) + 0.5) / n_steps
+    networks = module.networks if hasattr(module, "networks") else [module]
+    kernels = networks[0].kernels is not None
     base = torch.as_tensor(baseline, device=device)
     # cuDNN's recurrent backward pass refuses evaluation mode.
     no_cudnn = torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else nullcontext()
@@ -241,17 +256,75 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
             longest = int(chunk_lengths.max())
             x = torch.as_tensor(X3[start : start + len(rows), :longest], device=device)
             valid = _valid_mask(chunk_lengths, longest, device).transpose(1, 2)
-            delta = (x - base) * valid
-            grad = torch.zeros_like(x)
-            for first in range(0, n_steps, step_chunk):
-                alpha = alphas[first : first + step_chunk]
-                # The path moves the valid steps only; padding stays zero.
-                path = (base + alpha[:, None, None, None] * delta) * valid
-                path = path.reshape(-1, *x.shape[1:]).requires_grad_()
-                repeat = len(alpha)
-                outputs = module(path, chunk_lengths.repeat(repeat))
-                total = score(outputs, rows.repeat(repeat)).sum()
-                (g,) = torch.autograd.grad(total, path)
-                grad += g.reshape(repeat, *x.shape).sum(dim=0)
-            attributions = delta * grad / n_steps
+            x = x * valid
+            explain = _with_kernels if kernels else _gradients
+            attributions = explain(module, x, base * valid, chunk_lengths, rows, score, n_steps)
             out[start : start + len(rows), :longest] = attributions.cpu().numpy()
+
+
+def _path_gradients(module, x, base, lengths, rows, score, n_steps, features=None):
+    """Sum of the gradients of the score along the straight path from ``base`` to
+    ``x`` (midpoints of ``n_steps`` segments), with the random kernels' features
+    held at ``features``; and the sum of the score's gradients with respect to
+    those features (None without them)."""
+    step_chunk = min(n_steps, max(1, _PASS_STEPS // (len(x) * x.shape[1])))
+    alphas = (torch.arange(n_steps, dtype=x.dtype, device=x.device) + 0.5) / n_steps
+    grad = torch.zeros_like(x)
+    grad_features = None if features is None else torch.zeros_like(features)
+    for first in range(0, n_steps, step_chunk):
+        alpha = alphas[first : first + step_chunk, None, None, None]
+        repeat = len(alpha)
+        path = (base + alpha * (x - base)).reshape(-1, *x.shape[1:]).requires_grad_()
+        inputs = [path]
+        if features is not None:
+            inputs.append(features.repeat(repeat, 1).requires_grad_())
+        outputs = module(path, lengths.repeat(repeat), *inputs[1:])
+        total = score(outputs, rows.repeat(repeat)).sum()
+        grads = torch.autograd.grad(total, inputs)
+        grad += grads[0].reshape(repeat, *x.shape).sum(dim=0)
+        if features is not None:
+            grad_features += grads[1].reshape(repeat, *features.shape).sum(dim=0)
+    return grad, grad_features
+
+
+def _gradients(module, x, base, lengths, rows, score, n_steps):
+    """Integrated gradients of (batch, steps, features) ``x`` against ``base``."""
+    grad, _ = _path_gradients(module, x, base, lengths, rows, score, n_steps)
+    return (x - base) * grad / n_steps
+
+
+def _with_kernels(module, x, base, lengths, rows, score, n_steps):
+    """Attributions of a model with random kernels, whose features move by steps.
+
+    Their gradient is zero wherever it exists, so the change of the score is
+    split between two players, the network's inputs and the kernels'
+    features, by their Shapley values: each player's mean effect over the two
+    values of the other. The network's share goes to the input values by
+    integrated gradients with the features held at the sequence's, then at
+    the baseline's. The kernels' share goes to the input values whose
+    changes flip the kernels' comparisons between the baseline and the
+    sequence (:meth:`~sklrnn._module.RandomKernels.path_attributions`), each
+    flip weighted by the score's mean gradient with respect to its feature.
+    """
+    networks = module.networks if hasattr(module, "networks") else [module]
+    with torch.no_grad():
+        ends = [module.kernel_features(end, lengths) for end in (x, base)]
+    attributions = torch.zeros_like(x)
+    grad_features = torch.zeros_like(ends[0])
+    for features in ends:
+        grad, g = _path_gradients(module, x, base, lengths, rows, score, n_steps, features)
+        attributions += (x - base) * grad / (2 * n_steps)
+        grad_features += g / (2 * n_steps)
+    with torch.no_grad():
+        # scores[i][j]: inputs at end i, features at end j (0: x, 1: base).
+        scores = [[score(module(inp, lengths, f), rows) for f in ends] for inp in (x, base)]
+        share = (scores[0][0] - scores[0][1] + scores[1][0] - scores[1][1]) / 2
+        linear = (grad_features * (ends[0] - ends[1])).sum(dim=1)
+    flips = torch.zeros_like(x)
+    widths = [network.kernel_width for network in networks]
+    for network, g in zip(networks, grad_features.split(widths, dim=1), strict=True):
+        flips += network.kernel_path_attributions(base, x, lengths, g)
+    # The weighted flips sum to the first-order change: scale them to the
+    # kernels' share, unless the first order nearly cancels.
+    scale = torch.where(linear.abs() > 1e-3 * share.abs(), share / linear, 1.0)
+    return attributions + flips * scale[:, None, None]

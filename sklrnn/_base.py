@@ -14,6 +14,7 @@ import sklearn
 import sklearn.exceptions
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.linear_model import RidgeCV
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
@@ -26,6 +27,7 @@ from ._module import (
     RNNModule,
     front_end_kernels,
     front_end_strides,
+    kernel_dilations,
 )
 from ._training import (
     EarlyStoppingIfValid,
@@ -168,6 +170,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "readout": [StrOptions(set(READOUTS))],
         "readout_dropout": [Interval(Real, 0, 1, closed="left")],
         "conv_channels": [Interval(Integral, 0, None, closed="left")],
+        "kernel_features": [Interval(Integral, 0, None, closed="left")],
         "recurrent_steps": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "standardize": ["boolean"],
@@ -219,6 +222,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
+            self.kernel_dilations_ = auto["kernel_dilations"]
             self.n_networks_ = auto["n_networks"]
             self.net_ = self._build_net(auto["device"])
             with _seeded_torch(seed, self.net_.device):
@@ -227,14 +231,44 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         elif full:
             self.net_ = self._warm_net(auto["device"], seed)
         epochs = auto["max_epochs"] if full else epochs
-        dataset = self._prepare_training(data, seed, epochs, full)
+        dataset = self._prepare_training(data, seed, epochs, full, draw_kernels=first)
         # Shuffling draws from a generator of this fit alone, so that fits in
         # parallel threads stay reproducible.
         generator = torch.Generator().manual_seed(seed)
         epochs, dropout_rng = self._resume(checkpoint, data, epochs, first, generator)
         interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
         self._check_training(interrupt, dataset)
+        if full and self.kernel_features:
+            self._solve_heads(dataset)
         return self
+
+    @torch.no_grad()
+    def _solve_heads(self, dataset, chunk=256):
+        """Replace each network's head by a ridge solution on what it reads."""
+        module = self.net_.module_.eval()
+        networks = module.networks if self.n_networks_ > 1 else [module]
+        target = dataset.y.cpu().numpy()
+        weights = None if dataset.sample_weight is None else dataset.sample_weight.cpu().numpy()
+        # Sequences of weight 0 do not count (and would leave their
+        # leave-one-out predictions undefined).
+        keep = slice(None) if weights is None else weights > 0
+        target, weights = target[keep], None if weights is None else weights[keep]
+        cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
+        for network, kernel_features in zip(networks, cached, strict=True):
+            parts = [
+                network.embed(
+                    dataset.X[i : i + chunk],
+                    dataset.lengths[i : i + chunk],
+                    kernel_features[i : i + chunk],
+                )
+                for i in range(0, len(dataset), chunk)
+            ]
+            H = torch.cat(parts).double().cpu().numpy()[keep]
+            mean, scale = H.mean(axis=0), H.std(axis=0)
+            scale[scale < 1e-12] = 1.0
+            coef, intercept = self._ridge_head((H - mean) / scale, target, weights)
+            network.head.weight.copy_(torch.as_tensor(coef / scale))
+            network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
 
     def _validate_training_data(self, X, y, sample_weight, reset, classes):
         """Sequences, lengths, encoded targets and loss weights, checked."""
@@ -290,6 +324,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "max_epochs": max_epochs,
             "strides": strides,
             "kernel_sizes": front_end_kernels(longest, strides[0], self.conv_channels),
+            "kernel_dilations": (
+                kernel_dilations(longest, self.kernel_features) if self.kernel_features else ()
+            ),
             "n_networks": self.n_networks,
         }
 
@@ -345,6 +382,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             module__conv_channels=self.conv_channels,
             module__strides=self.strides_,
             module__kernel_sizes=self.kernel_sizes_,
+            module__kernel_dilations=self.kernel_dilations_,
             module__standardize=self.standardize,
             criterion=self._criterion(),
             criterion__reduction="mean",
@@ -394,12 +432,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net.history = fitted.history
         return net
 
-    def _prepare_training(self, data, seed, epochs, full):
+    def _prepare_training(self, data, seed, epochs, full, draw_kernels):
         """The dataset of a training call; set the net's validation split and schedule.
 
         A full fit holds out a validation fraction when ``early_stopping``,
         and its learning-rate schedule spans its ``epochs``; ``partial_fit``
-        trains on all the data at the constant ``lr``.
+        trains on all the data at the constant ``lr``. The dataset carries
+        the random kernels' features of its sequences, computed once; with
+        ``draw_kernels``, the kernels are first drawn from them.
         """
         self.net_.train_split = None
         n_train = len(data[0])
@@ -411,7 +451,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.lr_schedule == "cosine":
             steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
             self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
-        return SequenceDataset(*data, device=self.net_.device)
+        dataset = SequenceDataset(*data, device=self.net_.device)
+        module = self.net_.module_
+        if self.kernel_features and draw_kernels:
+            with torch.no_grad():
+                dataset.kernel_features = module.fit_kernels(dataset.X, dataset.lengths, seed)
+        elif self.kernel_features:
+            dataset.cache_kernel_features(module)
+        return dataset
 
     def _train(self, dataset, epochs, seed, generator, dropout_rng):
         """Train the net for ``epochs`` epochs; return the interrupt that ended it, if any.
@@ -569,13 +616,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # -- prediction and learned features ---------------------------------------
 
     def transform(self, X):
-        """Return learned features of each sequence: the vector the network's head reads.
+        """Return the features of each sequence: the vector the network's head reads.
 
-        The mean of the convolutional front end's features over the valid
-        steps (one value per channel; absent with ``conv_channels=0``),
-        joined with the readout of the last recurrent layer (see
-        ``readout``), computed in evaluation mode (no dropout), in batches that do not change it: a
-        sequence's features do not depend on the other sequences of ``X``
+        The random kernels' standardized features (``kernel_features``
+        rounded down to a multiple of 84; none with 0), then the mean of the
+        convolutional front end's features over the valid steps (one value
+        per channel; none with ``conv_channels=0``), joined with the readout
+        of the last recurrent layer (see ``readout``), computed in evaluation
+        mode (no dropout), in batches that do not change it: a sequence's
+        features do not depend on the other sequences of ``X``
         or on its padding. With ``n_networks > 1`` the networks' vectors are
         concatenated, network 0 first, so that no network's features are
         lost to an average. :meth:`get_feature_names_out` names the columns,
@@ -589,9 +638,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
-            One vector per sequence. Its width is ``conv_channels`` plus
-            ``hidden_size`` times 2 when ``bidirectional`` and times 2 with
-            ``readout="mean_last"``; all times ``n_networks``.
+            One vector per sequence. Its width is the number of kernel
+            features plus ``conv_channels`` plus ``hidden_size`` times 2 when
+            ``bidirectional`` and times 2 with ``readout="mean_last"``; all
+            times ``n_networks``.
 
         Examples
         --------
@@ -599,9 +649,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         >>> from sklrnn import RNNClassifier
         >>> rng = np.random.RandomState(0)
         >>> X, y = rng.normal(size=(40, 12)), np.arange(40) % 2
-        >>> clf = RNNClassifier(hidden_size=4, conv_channels=8, max_epochs=2, random_state=0)
-        >>> clf.fit(X, y).transform(X).shape  # 8 channel means, then 2 x 2 x 4 recurrent
-        (40, 24)
+        >>> clf = RNNClassifier(
+        ...     hidden_size=4, conv_channels=8, kernel_features=168, max_epochs=2, random_state=0
+        ... )
+        >>> clf.fit(X, y).transform(X).shape  # 168 kernels', 8 channel means, 2 x 2 x 4 recurrent
+        (40, 192)
         >>> clf.get_feature_names_out()[:3].tolist()
         ['rnnclassifier0', 'rnnclassifier1', 'rnnclassifier2']
         """
@@ -797,6 +849,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 ) from exc
             state["history_"] = state["net_"].history
         super().__setstate__(state)
+
+
+def _ridge(Z, Y, weights):
+    """Ridge regression of ``Y`` on ``Z``, its penalty chosen by leave-one-out
+    cross-validation; ``cv_results_`` holds the leave-one-out predictions."""
+    ridge = RidgeCV(
+        alphas=np.logspace(-3, 3, 10), scoring="neg_mean_squared_error", store_cv_results=True
+    )
+    return ridge.fit(Z, Y, sample_weight=weights)
 
 
 def _input_statistics(X3, lengths, standardize):

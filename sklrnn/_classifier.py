@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -10,12 +11,13 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
-from ._base import _BaseRNN
+from ._base import _BaseRNN, _ridge
 from ._compat import StrOptions, _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
     FITTED_ATTRIBUTES,
+    KERNEL_FEATURES,
     N_NETWORKS,
     RELIABILITY_NOTES,
     STANDARDIZATION_PARAMS,
@@ -44,6 +46,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         readout_dropout=0.8,
         conv_channels=64,
         recurrent_steps=8,
+        kernel_features=10_000,
         n_networks=1,
         standardize=True,
         max_length=None,
@@ -74,6 +77,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         self.readout_dropout = readout_dropout
         self.conv_channels = conv_channels
         self.recurrent_steps = recurrent_steps
+        self.kernel_features = kernel_features
         self.n_networks = n_networks
         self.standardize = standardize
         self.max_length = max_length
@@ -254,6 +258,25 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     def _criterion(self):
         return nn.CrossEntropyLoss
 
+    def _ridge_head(self, Z, target, weights):
+        n_classes = len(self.classes_)
+        Y = -np.ones((len(target), n_classes))
+        Y[np.arange(len(target)), target] = 1.0
+        ridge = _ridge(Z, Y, weights)
+        # Leave-one-out scores (cv_results_ holds predictions with a scorer).
+        scores = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+
+        def loss(log_t):
+            return -np.average(
+                log_softmax(np.exp(log_t) * scores, axis=1)[np.arange(len(target)), target],
+                weights=weights,
+            )
+
+        # At most 10: where the held-out scores separate the classes, the
+        # log-loss falls without end as the scale grows.
+        t = np.exp(minimize_scalar(loss, bounds=(-5, np.log(10)), method="bounded").x)
+        return t * ridge.coef_, t * ridge.intercept_
+
     def _n_outputs(self):
         return len(self.classes_)
 
@@ -264,6 +287,21 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
 
 
 _N_NETWORKS = N_NETWORKS.format(average="class probabilities")
+_KERNEL_FEATURES = KERNEL_FEATURES.format(
+    default="10_000",
+    classifier_head=(
+        ", on targets of +1 for a sequence's class and -1 for the others; the "
+        "scores are then scaled by the factor that minimizes the log-loss of "
+        "their leave-one-out values, so that ``predict_proba`` is fitted to "
+        "held-out predictions"
+    ),
+    choice=(
+        "In cross-validation on the development collection's training splits "
+        "they raised the mean accuracy with two series per class from 0.861 "
+        "to 0.897 (MiniRocket 0.887), and over whole splits from 0.949 to 0.951 "
+        "(see :ref:`choosing_hyperparameters`)."
+    ),
+)
 
 RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
 
@@ -275,6 +313,8 @@ RNNClassifier.__doc__ = f"""Recurrent neural network classifier for sequences.
     Parameters
     ----------
     {ARCHITECTURE_PARAMS}
+
+    {_KERNEL_FEATURES}
 
     {_N_NETWORKS}
 

@@ -206,6 +206,12 @@ n_features_in_ : int
         that are no longer than it (after the first convolution's stride).
         Unused with ``conv_channels=0``.
 
+    kernel_dilations_ : tuple of (int, int) pairs
+        Dilations of the random kernels and each one's number of biases,
+        chosen from the longest training sequence of the first ``fit``: up
+        to 32 dilations from 1 to the one at which a kernel spans it. Empty
+        with ``kernel_features=0``.
+
     n_networks_ : int
         Number of networks averaged, ``n_networks``."""
 
@@ -216,7 +222,8 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     is interrupted inside an epoch (Ctrl-C, i.e. ``KeyboardInterrupt``), the
     estimator is wound up at its last completed epoch: history and optimizer
     state of that epoch, and its weights (with early stopping, those of the
-    best completed epoch, as at any end of training). The
+    best completed epoch, as at any end of training; with random kernel
+    features, the head as training left it, not solved in closed form). The
     ``KeyboardInterrupt`` is then raised again, so that scripts and searches
     stop; the estimator object stays
     usable for prediction and for ``warm_start``, and with ``checkpoint`` set
@@ -236,6 +243,27 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     pickles from sources you trust, and prefer :func:`~sklrnn.save_model`
     and :func:`~sklrnn.load_model`, which never unpickle."""
 
+
+KERNEL_FEATURES = """\
+kernel_features : int, default={default}
+        Number of features from fixed random dilated convolutions that the
+        head reads beside the network's own (the features of MiniRocket,
+        Dempster et al., 2021), rounded down to a multiple of 84 (at least
+        84); 0 leaves the network alone. Each of 84 kernels of length 9 (weights -1 and 2)
+        runs at up to 32 dilations on a random subset of the standardized
+        input's features, and each of its biases, a quantile of its outputs
+        on a random training sequence, gives one feature: the fraction of
+        the valid steps where the output exceeds the bias. They are drawn
+        when the first ``fit`` starts, never trained, and computed once per
+        ``fit``; sequences longer than 512 steps are read at every
+        ``strides_[0]``-th step. With them, ``fit`` ends by solving the head
+        in closed form: a ridge regression on the head's standardized
+        inputs, its penalty chosen by leave-one-out cross-validation among
+        10 values from 1e-3 to 1e3{classifier_head}. ``partial_fit`` trains
+        the head by gradient, with the rest of the network. The features
+        take 4 bytes per feature and training sequence in memory, and the
+        closed-form head holds them in float64; beyond about 10,000 training
+        sequences it takes minutes. {choice}"""
 
 N_NETWORKS = """\
 n_networks : int, default=1

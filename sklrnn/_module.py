@@ -1,7 +1,9 @@
 """The PyTorch module behind the estimators."""
 
+import itertools
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -14,6 +16,8 @@ __all__ = [
     "READOUTS",
     "front_end_strides",
     "front_end_kernels",
+    "RandomKernels",
+    "kernel_dilations",
 ]
 
 CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
@@ -357,6 +361,270 @@ class ConvFrontEnd(nn.Module):
         return x.transpose(1, 2), lengths
 
 
+# The 84 kernels of length 9 with weight 2 at three positions and -1 at the
+# other six: every kernel sums to zero, so its output ignores the level of
+# the series, and the biases, drawn from the data, set its scale (the
+# kernels of MiniRocket, Dempster et al., 2021).
+_KERNEL_LENGTH = 9
+_PATTERNS = torch.full((84, _KERNEL_LENGTH), -1.0)
+for _row, _where in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)):
+    _PATTERNS[_row, list(_where)] = 2.0
+_MAX_DILATIONS = 32
+# Quantiles of the biases: fractional parts of multiples of the golden
+# ratio, a low-discrepancy sequence in (0, 1).
+_GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+def kernel_dilations(n_timesteps, n_features_out):
+    """Dilations of the kernels, and the number of biases at each, for sequences of ``n_timesteps``.
+
+    Up to 32 dilations spaced exponentially from 1 to the one at which a
+    kernel spans the longest sequence; the biases are shared out among them
+    (more at the small dilations, which repeat), so that each of the 84
+    kernels has about ``n_features_out / 84`` features.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Length of the longest training sequence.
+    n_features_out : int
+        Number of features wanted; at least 84.
+
+    Returns
+    -------
+    dilations : tuple of (int, int) pairs
+        Each dilation and its number of biases.
+
+    Examples
+    --------
+    >>> from sklrnn._module import kernel_dilations
+    >>> kernel_dilations(24, 840)
+    ((1, 6), (2, 4))
+    """
+    per_kernel = max(1, n_features_out // len(_PATTERNS))
+    n = min(_MAX_DILATIONS, per_kernel)
+    top = math.log2(max((n_timesteps - 1) / (_KERNEL_LENGTH - 1), 1.0))
+    dilations = np.floor(2.0 ** np.linspace(0.0, top, n)).astype(int)
+    biases = np.full(n, per_kernel // n)
+    biases[: per_kernel % n] += 1
+    unique = np.unique(dilations)
+    return tuple((int(d), int(biases[dilations == d].sum())) for d in unique)
+
+
+class RandomKernels(nn.Module):
+    """Fixed random dilated convolutions, read by their proportion of positive values.
+
+    For each dilation, each of the 84 kernels convolves a random subset of
+    the channels (zero padding keeps the length), and each of its biases
+    gives one feature: the fraction of the valid steps where the output
+    exceeds the bias (MiniRocket's features, Dempster et al., 2021). The
+    biases are quantiles of the outputs on random training sequences
+    (:meth:`fit`), and the features are standardized with their training
+    mean and standard deviation. Nothing is learned by gradient: the weights
+    are buffers. Padding never reaches a feature: it enters the
+    convolutions as the zeros of their own padding, and only valid steps
+    are counted.
+
+    Parameters
+    ----------
+    n_features : int
+        Channels of the input.
+    dilations : tuple of (int, int) pairs
+        Dilations and their numbers of biases, from :func:`kernel_dilations`.
+    stride : int, default=1
+        The outputs are read at every ``stride``-th step: long sequences
+        cost as much as sequences of ``ceil(n_timesteps / stride)`` steps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklrnn._module import RandomKernels, kernel_dilations
+    >>> kernels = RandomKernels(2, kernel_dilations(30, 840))
+    >>> X, lengths = torch.randn(5, 30, 2), torch.tensor([30, 20, 30, 9, 30])
+    >>> features = kernels.fit(X, lengths, seed=0)  # the training sequences' features
+    >>> kernels(X, lengths).shape
+    torch.Size([5, 840])
+    """
+
+    def __init__(self, n_features, dilations, stride=1):
+        super().__init__()
+        self.dilations = tuple((int(d), int(q)) for d, q in dilations)
+        self.stride = int(stride)
+        self.n_features_out = len(_PATTERNS) * sum(q for _, q in self.dilations)
+        shape = (len(self.dilations), len(_PATTERNS), n_features, _KERNEL_LENGTH)
+        self.register_buffer("weight", torch.zeros(shape))
+        self.register_buffer("bias", torch.zeros(self.n_features_out))
+        self.register_buffer("feature_mean", torch.zeros(self.n_features_out))
+        self.register_buffer("feature_scale", torch.ones(self.n_features_out))
+
+    def forward(self, X, lengths):
+        """Standardized features of (batch, steps, channels) ``X``, zero past each length.
+
+        Returns a tensor of shape (batch, n_features_out).
+        """
+        return (self._proportions(X, lengths) - self.feature_mean) / self.feature_scale
+
+    def _convolve(self, x, index, transpose=False, length=None):
+        """The kernels at dilation ``index`` on (batch, channels, steps) ``x``,
+        at the steps read: (batch, 84, steps read), in float64; or, with
+        ``transpose``, the transposed convolution back to (batch, channels,
+        ``length``).
+
+        The weights are -1 and 2, so that float64 holds the sums of float32
+        inputs exactly (unless their magnitudes differ by more than about 2**20):
+        the outputs, and so their comparisons with the biases, are the same
+        in any order of summation, here and in an exported model. In export
+        the convolution is a product with the stacked shifted inputs: ONNX
+        Runtime has no float64 convolution.
+        """
+        dilation = self.dilations[index][0]
+        options = {"stride": self.stride, "padding": 4 * dilation, "dilation": dilation}
+        weight = self.weight[index].to(torch.float64)
+        if not transpose and _is_exporting():
+            steps = x.shape[2]
+            padded = nn.functional.pad(x.to(torch.float64), (4 * dilation, 4 * dilation))
+            shifted = [padded[:, :, j * dilation : j * dilation + steps] for j in range(9)]
+            windows = torch.stack(shifted, dim=2)[..., :: self.stride]
+            return torch.einsum("bcjt,kcj->bkt", windows, weight)
+        if not transpose:
+            return nn.functional.conv1d(x.to(torch.float64), weight, **options)
+        # The steps after the last one read, which the stride skips.
+        extra = length - (x.shape[2] - 1) * self.stride - 1
+        return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
+
+    def _outputs(self, x, index, lengths):
+        """:meth:`_convolve`, -inf past each of the ``lengths`` of the steps read."""
+        out = self._convolve(x, index)
+        if not _is_exporting() and int(lengths.min()) == out.shape[2]:
+            return out  # no padding (as in a table): the fill would cost a pass
+        return out.masked_fill(~_valid_mask(lengths, out.shape[2], out.device), float("-inf"))
+
+    @torch.no_grad()
+    def path_attributions(self, low, high, lengths, grad):
+        """Attributions of the change of the features along a straight path segment.
+
+        Along a straight path, each kernel output moves linearly, and each
+        comparison with a bias flips at most once. The flips between the
+        segment's ends ``low`` and ``high`` change the features by steps;
+        each flip, weighted by ``grad`` (the gradient of the explained score
+        with respect to the standardized features), is shared out among the
+        input values of its convolution window in proportion to their part
+        of the output's change: the limit of integrated gradients on smooth
+        approximations of the comparisons. The attributions sum to the
+        flips' weighted sum.
+
+        Parameters
+        ----------
+        low, high : Tensor of shape (batch, n_timesteps, n_features)
+            The segment's ends, as the kernels read them: standardized, zero
+            past each length.
+        lengths : Tensor of shape (batch,)
+            Lengths of the sequences.
+        grad : Tensor of shape (batch, n_features_out)
+            Gradient of the explained score with respect to the features.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_timesteps, n_features)
+        """
+        low, high = low.transpose(1, 2), high.transpose(1, 2)
+        read = _downsampled(lengths, self.stride)
+        # The gradient with respect to the proportions of positive values.
+        grad = grad / self.feature_scale / read.to(grad)[:, None]
+        shares = torch.zeros_like(low)
+        start = 0
+        for index, (_, n_biases) in enumerate(self.dilations):
+            out_low, out_high = self._convolve(low, index), self._convolve(high, index)
+            stop = start + len(_PATTERNS) * n_biases
+            bias = self.bias[start:stop].view(len(_PATTERNS), n_biases)
+            weight = grad[:, start:stop].view(len(grad), len(_PATTERNS), n_biases)
+            flips = sum(
+                ((out_high > bias[:, j, None]).to(low) - (out_low > bias[:, j, None]).to(low))
+                * weight[:, :, j, None]
+                for j in range(n_biases)
+            )
+            flips = flips * _valid_mask(read, flips.shape[2], flips.device)
+            change = out_high - out_low  # not 0 where a comparison flips
+            ratio = torch.where(change != 0, flips / change, 0.0)
+            shares += self._convolve(ratio, index, transpose=True, length=low.shape[2])
+            start = stop
+        return ((high - low) * shares).transpose(1, 2)
+
+    def _proportions(self, X, lengths):
+        x = X.transpose(1, 2)
+        lengths = _downsampled(lengths, self.stride)
+        features, start = [], 0
+        for index, (_, n_biases) in enumerate(self.dilations):
+            out = self._outputs(x, index, lengths)
+            bias = self.bias[start : start + len(_PATTERNS) * n_biases].view(len(_PATTERNS), -1)
+            # One comparison per output and bias, bias by bias: 2 to 4 times
+            # as fast as comparing with several biases at once, and 3 to 10
+            # times as counting ranks from torch.searchsorted, at the numbers
+            # of biases that occur.
+            above = [
+                (out > bias[:, j, None]).sum(dim=2, dtype=torch.int32) for j in range(n_biases)
+            ]
+            features.append(torch.stack(above, dim=2).flatten(1))
+            start += len(_PATTERNS) * n_biases
+        return torch.cat(features, dim=1).to(X) / lengths.to(X)[:, None]
+
+    @torch.no_grad()
+    def fit(self, X, lengths, seed, chunk=256):
+        """Draw the channels and biases from training sequences, then the features' statistics.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_timesteps, n_features)
+            Standardized training sequences, zero past each length.
+        lengths : Tensor of shape (n_samples,)
+            Their lengths.
+        seed : int
+            Seed of the draws.
+        chunk : int, default=256
+            Sequences per pass when computing the statistics.
+
+        Returns
+        -------
+        Tensor of shape (n_samples, n_features_out)
+            The standardized features of ``X``, as :meth:`forward` computes them.
+        """
+        rng = np.random.RandomState(seed)
+        n_samples, _, n_channels = X.shape
+        n_kernels = len(_PATTERNS)
+        patterns = _PATTERNS.to(self.weight)
+        # Each kernel reads 1 to min(n_channels, 9) channels, fewer more often.
+        most = math.log2(min(n_channels, _KERNEL_LENGTH) + 1)
+        start = 0
+        for index, (_, n_biases) in enumerate(self.dilations):
+            sizes = np.floor(2.0 ** rng.uniform(0, most, n_kernels)).astype(int)
+            mask = torch.zeros(n_kernels, n_channels)
+            for k, size in enumerate(np.minimum(sizes, n_channels)):
+                mask[k, rng.choice(n_channels, size=size, replace=False)] = 1.0
+            self.weight[index] = patterns[:, None, :] * mask.to(self.weight)[:, :, None]
+            # Each kernel's biases: quantiles of its outputs on one random sequence.
+            rows = torch.as_tensor(rng.randint(n_samples, size=n_kernels))
+            read = _downsampled(lengths[rows], self.stride)
+            out = self._outputs(X[rows].transpose(1, 2), index, read)
+            out = out[torch.arange(n_kernels), torch.arange(n_kernels)]
+            ranks = torch.arange(start, start + n_kernels * n_biases).view(n_kernels, n_biases)
+            quantiles = torch.remainder((ranks + 1) * _GOLDEN, 1.0).to(out)
+            biases = [
+                torch.quantile(o[: int(n)], q) for o, n, q in zip(out, read, quantiles, strict=True)
+            ]
+            self.bias[start : start + n_kernels * n_biases] = torch.stack(biases).flatten()
+            start += n_kernels * n_biases
+        proportions = torch.cat(
+            [
+                self._proportions(X[i : i + chunk], lengths[i : i + chunk])
+                for i in range(0, n_samples, chunk)
+            ]
+        )
+        scale = proportions.double().std(dim=0, correction=0)
+        self.feature_mean.copy_(proportions.double().mean(dim=0))
+        self.feature_scale.copy_(torch.where(scale > 1e-12, scale, 1.0))
+        return (proportions - self.feature_mean) / self.feature_scale
+
+
 class RNNModule(nn.Module):
     """Convolutional front end, recurrent layers, a sequence readout and a linear head.
 
@@ -368,7 +636,8 @@ class RNNModule(nn.Module):
     each sequence, and mapped to ``n_outputs`` values. The head reads the
     recurrent summary joined with the mean of the front end's features over
     the valid steps, as LSTM-FCN joins its recurrent and convolutional
-    branches. :meth:`embed` returns what the head reads,
+    branches, and, with ``kernel_dilations``, the features of
+    :class:`RandomKernels` before both. :meth:`embed` returns what the head reads,
     :meth:`recurrent_states` the recurrent outputs step by step.
 
     Parameters
@@ -407,6 +676,11 @@ class RNNModule(nn.Module):
     readout_dropout : float, default=0.8
         Dropout on the recurrent readout alone, before it joins the front
         end's features (as on the recurrent branch of LSTM-FCN).
+    kernel_dilations : tuple of (int, int) pairs, default=()
+        Dilations and numbers of biases of :class:`RandomKernels`, from
+        :func:`kernel_dilations`, whose features the head also reads; empty
+        for none. They read every ``strides[0]``-th step. Their channels
+        and biases are drawn by :meth:`fit_kernels`.
 
     Examples
     --------
@@ -436,6 +710,7 @@ class RNNModule(nn.Module):
         kernel_sizes=(15,),
         standardize=True,
         readout_dropout=0.8,
+        kernel_dilations=(),
     ):
         super().__init__()
         if cell_type not in CELL_TYPES:
@@ -465,7 +740,13 @@ class RNNModule(nn.Module):
         self.readout_dropout = nn.Dropout(readout_dropout)
         # Width of the recurrent readout, the last features the head reads.
         self.readout_width = width * (2 if readout == "mean_last" else 1)
-        self.head = nn.Linear(conv_channels + self.readout_width, n_outputs)
+        self.kernels = None
+        if kernel_dilations:
+            # The kernels read the steps the front end's first convolution reads.
+            self.kernels = RandomKernels(n_features, kernel_dilations, strides[0])
+        # Width of the random kernels' features, the first features the head reads.
+        self.kernel_width = self.kernels.n_features_out if self.kernels is not None else 0
+        self.head = nn.Linear(self.kernel_width + conv_channels + self.readout_width, n_outputs)
         self.register_buffer("input_mean", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
         self._reset_recurrent_weights()
@@ -519,7 +800,7 @@ class RNNModule(nn.Module):
         self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
         self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
 
-    def forward(self, X, lengths):
+    def forward(self, X, lengths, kernel_features=None):
         """Map padded sequences to outputs.
 
         Parameters
@@ -528,35 +809,99 @@ class RNNModule(nn.Module):
             Sequences; values past each sequence's length are ignored.
         lengths : Tensor of shape (batch,), int64, on the CPU
             True length of each sequence, between 1 and n_timesteps.
+        kernel_features : Tensor of shape (batch, n_kernel_features), default=None
+            What :meth:`kernel_features` returns for ``X``, computed once
+            for many epochs (the kernels are fixed); None computes it.
 
         Returns
         -------
         Tensor of shape (batch, n_outputs)
         """
-        front, recurrent = self._summaries(X, lengths)
+        *fixed, recurrent = self._summaries(X, lengths, kernel_features)
         recurrent = _dropout(self.readout_dropout, recurrent)
-        joined = recurrent if front is None else torch.cat([front, recurrent], dim=1)
+        joined = torch.cat([*fixed, recurrent], dim=1) if fixed else recurrent
         return self.head(_dropout(self.dropout, joined))
 
-    def embed(self, X, lengths):
+    def fit_kernels(self, X, lengths, seed):
+        """Draw the random kernels' channels and biases from training sequences.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_timesteps, n_features)
+            Training sequences, zero past each length.
+        lengths : Tensor of shape (n_samples,), int64
+            Their lengths.
+        seed : int
+            Seed of the draws.
+
+        Returns
+        -------
+        Tensor of shape (n_samples, n_kernel_features)
+            :meth:`kernel_features` of ``X``.
+        """
+        if self.kernels is None:
+            return X.new_zeros(len(X), 0)
+        return self.kernels.fit(self._kernel_input(X, lengths), lengths, seed)
+
+    def kernel_features(self, X, lengths):
+        """The random kernels' standardized features of padded sequences.
+
+        Parameters
+        ----------
+        X, lengths
+            As for :meth:`forward`.
+
+        Returns
+        -------
+        Tensor of shape (batch, n_kernel_features)
+            Empty (width 0) without random kernels.
+        """
+        if self.kernels is None:
+            return X.new_zeros(len(X), 0)
+        return self.kernels(self._kernel_input(X, lengths), lengths)
+
+    def kernel_path_attributions(self, low, high, lengths, grad):
+        """:meth:`RandomKernels.path_attributions` of a path segment in input units.
+
+        Parameters
+        ----------
+        low, high : Tensor of shape (batch, n_timesteps, n_features)
+            The segment's ends, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,)
+            Lengths of the sequences.
+        grad : Tensor of shape (batch, n_kernel_features)
+            Gradient of the explained score with respect to the kernels' features.
+
+        Returns
+        -------
+        Tensor of shape (batch, steps, n_features)
+            ``steps`` is the longest of ``lengths``.
+        """
+        low, high = self._kernel_input(low, lengths), self._kernel_input(high, lengths)
+        return self.kernels.path_attributions(low, high, lengths, grad)
+
+    def _kernel_input(self, X, lengths):
+        """Standardized ``X``, zero past each length: the kernels' zero padding."""
+        X = self._standardized(X, lengths)
+        return X * _valid_mask(lengths, X.shape[1], X.device).transpose(1, 2)
+
+    def embed(self, X, lengths, kernel_features=None):
         """Map padded sequences to the vectors the head reads (before dropout).
 
         Parameters
         ----------
-        X : Tensor of shape (batch, n_timesteps, n_features)
-            Sequences, as for :meth:`forward`.
-        lengths : Tensor of shape (batch,), int64, on the CPU
-            True length of each sequence.
+        X, lengths, kernel_features
+            As for :meth:`forward`.
 
         Returns
         -------
         Tensor of shape (batch, embedding_size)
-            The mean of the front end's features over each sequence's valid
-            steps (absent with ``conv_channels=0``), joined with the readout
-            of the recurrent outputs.
+            The random kernels' features (absent without them), the mean of
+            the front end's features over each sequence's valid steps
+            (absent with ``conv_channels=0``) and the readout of the
+            recurrent outputs, side by side.
         """
-        summaries = [part for part in self._summaries(X, lengths) if part is not None]
-        return torch.cat(summaries, dim=1)
+        return torch.cat(self._summaries(X, lengths, kernel_features), dim=1)
 
     def mean_and_variance(self, X, lengths):
         """Outputs and their variance over the dropout masks before the head.
@@ -623,6 +968,14 @@ class RNNModule(nn.Module):
         ``zero_padding=False`` the recurrent outputs past each end are left
         as the layers computed them (see :meth:`_recurrent`).
         """
+        X = self._standardized(X, lengths)
+        if self.front_end is not None:
+            X, lengths = self.front_end(X, lengths)
+        out, last = self._recurrent(X, lengths, zero_padding)
+        return X, out, last, lengths
+
+    def _standardized(self, X, lengths):
+        """``X`` without the steps past the longest sequence, standardized."""
         if not _is_exporting():
             # Steps past the longest sequence hold only padding: drop them.
             longest = int(lengths.max())
@@ -630,14 +983,13 @@ class RNNModule(nn.Module):
                 X = X[:, :longest]
         if self.standardize:
             X = (X - self.input_mean) / self.input_scale
-        if self.front_end is not None:
-            X, lengths = self.front_end(X, lengths)
-        out, last = self._recurrent(X, lengths, zero_padding)
-        return X, out, last, lengths
+        return X
 
-    def _summaries(self, X, lengths):
-        """The front end's features averaged over the valid steps (None without
-        a front end), and the readout of the recurrent outputs.
+    def _summaries(self, X, lengths, kernel_features=None):
+        """What the head reads, in its order: the random kernels' features
+        (with random kernels), the front end's features averaged over the
+        valid steps (with a front end), and the readout of the recurrent
+        outputs.
 
         The average is the global average pooling of fully convolutional
         networks, and joining it with the recurrent summary is LSTM-FCN's
@@ -648,12 +1000,16 @@ class RNNModule(nn.Module):
         # neither needs the padding zeroed, a product as large as the
         # outputs, forward and backward.
         zero_padding = self.readout not in ("last", "max")
-        front, out, last, lengths = self._features(X, lengths, zero_padding)
-        recurrent = self._readout(out, last, lengths)
-        if self.front_end is None:
-            return None, recurrent
-        # The front end's features are zero past each end.
-        return _valid_mean(front, lengths), recurrent
+        parts = []
+        if self.kernels is not None:
+            if kernel_features is None:
+                kernel_features = self.kernel_features(X, lengths)
+            parts.append(kernel_features)
+        front, out, last, steps = self._features(X, lengths, zero_padding)
+        if self.front_end is not None:
+            # The front end's features are zero past each end.
+            parts.append(_valid_mean(front, steps))
+        return [*parts, self._readout(out, last, steps)]
 
     def _recurrent(self, X, lengths, zero_padding=True):
         """Per-step outputs (zero past each end) and final states of the recurrent layers.
@@ -791,13 +1147,14 @@ class RNNEnsemble(nn.Module):
         for network in self.networks:
             network.set_standardization(mean, scale)
 
-    def forward(self, X, lengths):
+    def forward(self, X, lengths, kernel_features=None):
         """Map padded sequences to outputs.
 
         Parameters
         ----------
-        X, lengths
-            As for :meth:`RNNModule.forward`.
+        X, lengths, kernel_features
+            As for :meth:`RNNModule.forward`; ``kernel_features`` holds
+            the networks' side by side, as :meth:`kernel_features` returns them.
 
         Returns
         -------
@@ -805,13 +1162,34 @@ class RNNEnsemble(nn.Module):
         network's outputs; of shape (batch, n_outputs) in evaluation mode,
         the combined outputs.
         """
-        outputs = torch.stack([network(X, lengths) for network in self.networks], dim=-1)
+        if kernel_features is None:
+            kernel_features = [None] * len(self.networks)
+        else:
+            widths = [net.kernel_width for net in self.networks]
+            kernel_features = kernel_features.split(widths, dim=1)
+        outputs = torch.stack(
+            [net(X, lengths, k) for net, k in zip(self.networks, kernel_features, strict=True)],
+            dim=-1,
+        )
         if self.training:
             return outputs
         if self.average == "outputs":
             return outputs.mean(dim=-1)
         log_proba = torch.log_softmax(outputs, dim=1)
         return torch.logsumexp(log_proba, dim=-1) - math.log(len(self.networks))
+
+    def fit_kernels(self, X, lengths, seed):
+        """Draw each network's random kernels (:meth:`RNNModule.fit_kernels`), with its own seed.
+
+        Returns the networks' features of ``X``, network 0 first, as
+        :meth:`kernel_features`.
+        """
+        features = [net.fit_kernels(X, lengths, seed + i) for i, net in enumerate(self.networks)]
+        return torch.cat(features, dim=1)
+
+    def kernel_features(self, X, lengths):
+        """The networks' :meth:`RNNModule.kernel_features`, network 0 first."""
+        return torch.cat([network.kernel_features(X, lengths) for network in self.networks], 1)
 
     def embed(self, X, lengths):
         """Concatenate the networks' :meth:`RNNModule.embed` vectors, network 0 first.

@@ -100,6 +100,21 @@ def _decode_kernels(value):
     return tuple(value)
 
 
+def _decode_dilations(value):
+    def pair(p):
+        return (
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 2**31 for v in p)
+        )
+
+    if not (isinstance(value, list) and len(value) <= 32 and all(map(pair, value))):
+        raise _Bad(f"is {str(value)[:40]}, not at most 32 pairs of integers from 1 to 2**31 - 1")
+    if [d for d, _ in value] != sorted({d for d, _ in value}):
+        raise _Bad(f"is {str(value)[:40]}, whose dilations are not increasing")
+    return tuple(tuple(p) for p in value)
+
+
 def _decode_floats(value):
     if not (
         isinstance(value, list)
@@ -173,6 +188,7 @@ _COUNT, _COUNT0 = _integer(1), _integer(0)
 _FLAG = (bool, _decode_flag)
 _STRIDES = (lambda strides: [int(s) for s in strides], _decode_strides)
 _KERNEL_SIZES = (lambda kernels: [int(k) for k in kernels], _decode_kernels)
+_DILATIONS = (lambda dilations: [[int(d), int(q)] for d, q in dilations], _decode_dilations)
 _FLOATS = (lambda a: [float(v) for v in a], _decode_floats)
 _NAMES = (lambda a: [str(v) for v in a], _decode_names)
 _LABELS = (_encode_labels, _decode_labels)
@@ -183,6 +199,7 @@ _COMMON_ATTRIBUTES = {
     "_n_channels": _COUNT,
     "strides_": _STRIDES,
     "kernel_sizes_": _KERNEL_SIZES,
+    "kernel_dilations_": _DILATIONS,
     "n_networks_": _COUNT,
     "n_iter_": _COUNT0,
 }
@@ -368,13 +385,13 @@ def save_model(estimator, file):
     The file is a zip archive of three members:
 
     ``model.json``
-        ``format`` (``"sklrnn-model"``) and ``format_version`` (3);
+        ``format`` (``"sklrnn-model"``) and ``format_version`` (4);
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
         parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
         estimator's fitted attributes (``classes_`` with its dtype,
         ``n_features_in_``, ``feature_names_in_``, ``strides_``,
-        ``kernel_sizes_``, ``n_networks_``, ``n_iter_``, a regressor's target
+        ``kernel_sizes_``, ``kernel_dilations_``, ``n_networks_``, ``n_iter_``, a regressor's target
         scaling, ...);
         ``history``, one record per epoch; and ``optimizer``, the structure
         of the optimizer's state (its parameter groups, and per parameter

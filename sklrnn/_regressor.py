@@ -6,12 +6,13 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import _BaseRNN
+from ._base import _BaseRNN, _ridge
 from ._compat import _check_sample_weight, _fit_context
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
     FITTED_ATTRIBUTES,
+    KERNEL_FEATURES,
     N_NETWORKS,
     RELIABILITY_NOTES,
     STANDARDIZATION_PARAMS,
@@ -32,6 +33,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         readout_dropout=0.8,
         conv_channels=64,
         recurrent_steps=8,
+        kernel_features=0,
         n_networks=1,
         standardize=True,
         max_length=None,
@@ -61,6 +63,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self.readout_dropout = readout_dropout
         self.conv_channels = conv_channels
         self.recurrent_steps = recurrent_steps
+        self.kernel_features = kernel_features
         self.n_networks = n_networks
         self.standardize = standardize
         self.max_length = max_length
@@ -106,6 +109,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             The fitted regressor.
         """
         self._fit(X, y, sample_weight, incremental=self.warm_start)
+        if self.kernel_features:  # solving the head set noise_std_
+            return self
         return self._measure_noise(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -222,6 +227,15 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     def _criterion(self):
         return nn.MSELoss
 
+    def _ridge_head(self, Z, target, weights):
+        ridge = _ridge(Z, target, weights)
+        # The head fits its training data closely: the noise comes from the
+        # residuals of the leave-one-out predictions instead (the last network's).
+        held_out = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+        squares = (target - held_out) ** 2
+        self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
+        return ridge.coef_, ridge.intercept_
+
     def _n_outputs(self):
         return self.n_outputs_
 
@@ -232,6 +246,15 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
 
 
 _N_NETWORKS = N_NETWORKS.format(average="outputs")
+_KERNEL_FEATURES = KERNEL_FEATURES.format(
+    default="0",
+    classifier_head="",
+    choice=(
+        "The default is 0: on Covid3Month, the development collection's "
+        "regression set, 10,000 of them raised the cross-validated RMSE from "
+        "0.039 to 0.046 (see :ref:`choosing_hyperparameters`)."
+    ),
+)
 
 RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
@@ -247,6 +270,8 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     Parameters
     ----------
     {ARCHITECTURE_PARAMS}
+
+    {_KERNEL_FEATURES}
 
     {_N_NETWORKS}
 

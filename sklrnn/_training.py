@@ -83,6 +83,8 @@ class SequenceDataset(torch.utils.data.Dataset):
         )
         # Row of X of each sample; None when the samples are the rows of X.
         self.rows = None
+        # Per-sample features the batches carry beside X (see cache_kernel_features).
+        self.kernel_features = None
 
     def __len__(self):
         return len(self.lengths)
@@ -94,6 +96,8 @@ class SequenceDataset(torch.utils.data.Dataset):
             on_device = index.to(self.X.device)
         rows = on_device if self.rows is None else self.rows[on_device]
         Xi = {"X": self.X[rows], "lengths": self.lengths[index]}
+        if self.kernel_features is not None:
+            Xi["kernel_features"] = self.kernel_features[rows]
         if self.sample_weight is not None:
             Xi["sample_weight"] = self.sample_weight[on_device]
         yi = None if self.y is None else self.y[on_device]
@@ -102,6 +106,19 @@ class SequenceDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         Xi, yi = self.batch(slice(i, i + 1))
         return {k: v[0] for k, v in Xi.items()}, (None if yi is None else yi[0])
+
+    @torch.no_grad()
+    def cache_kernel_features(self, module, chunk=256):
+        """Compute ``module.kernel_features`` of every sample once, for the batches to carry.
+
+        The random kernels are fixed, so that their features serve every epoch.
+        """
+        self.kernel_features = torch.cat(
+            [
+                module.kernel_features(self.X[i : i + chunk], self.lengths[i : i + chunk])
+                for i in range(0, len(self.X), chunk)
+            ]
+        )
 
     def subset(self, index):
         """A dataset of the samples at ``index`` (numpy integer array).
@@ -113,6 +130,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         idx = torch.as_tensor(index, dtype=torch.int64)
         on_device = idx.to(self.X.device)
         new.X = self.X
+        new.kernel_features = self.kernel_features
         new.rows = on_device if self.rows is None else self.rows[on_device]
         new.lengths = self.lengths[idx]
         new.y = None if self.y is None else self.y[on_device]
@@ -822,7 +840,7 @@ class SequenceNet(NeuralNet):
         # method: which of the module's maps to run; forward goes through
         # __call__, so that hooks registered on the module run.
         if method == "forward":
-            return self.module_(x["X"], x["lengths"])
+            return self.module_(x["X"], x["lengths"], x.get("kernel_features"))
         return getattr(self.module_, method)(x["X"], x["lengths"])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -12,7 +12,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklrnn import RNNClassifier, RNNRegressor, _attributions, sequence_attributions
 
-FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, lr=1e-2, random_state=0)
+FAST = dict(
+    hidden_size=8, conv_channels=8, max_epochs=15, lr=1e-2, kernel_features=0, random_state=0
+)
 CUDA = torch.cuda.is_available()
 
 
@@ -107,6 +109,35 @@ def test_more_steps_sum_more_exactly(clf):
 
 
 # -- padding, input formats, truncation ------------------------------------------
+
+
+@pytest.mark.parametrize("n_networks", [1, 3])
+def test_random_kernels_attributions_sum_to_the_change_of_log_odds(n_networks):
+    """The kernels' features move by steps (zero gradient), yet their share of
+    the change reaches the input values: the sums converge to the change."""
+    X = _sequences(n=30, seed=7)
+    y = (X[:, 4, 0] > 0).astype(int)
+    params = {**FAST, "kernel_features": 168, "n_networks": n_networks}
+    clf = RNNClassifier(**params).fit(X, y)
+    ones = np.ones(len(X), dtype=int)
+    base = _baseline_sequences(X, _training_mean(clf))
+    change = _log_odds(clf, X, ones) - _log_odds(clf, base, ones)
+    errors = []
+    for n_steps in (20, 400):
+        attributions = sequence_attributions(clf, X, target=1, n_steps=n_steps)
+        errors.append(np.abs(attributions.sum(axis=(1, 2)) - change))
+    assert np.abs(change).mean() > 1.0
+    assert errors[1].mean() < errors[0].mean() / 4
+    np.testing.assert_allclose(errors[1], 0, atol=0.02 * np.abs(change).max())
+    # Padding reaches no attribution: ragged input gives the same.
+    lengths = (~np.isnan(X[:, :, 0])).sum(axis=1)
+    ragged = [x[:n] for x, n in zip(X, lengths, strict=True)]
+    np.testing.assert_allclose(
+        sequence_attributions(clf, ragged, target=1, n_steps=400),
+        attributions,
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_zero_on_padding_and_the_same_for_every_input_format(clf):

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklrnn import RNNClassifier, RNNRegressor, pad_sequences
 
-SMALL = dict(hidden_size=6, conv_channels=4, batch_size=8, random_state=0)
+SMALL = dict(hidden_size=6, conv_channels=4, kernel_features=168, batch_size=8, random_state=0)
 
 
 def make_bumps(n=60, T=16, seed=0):
@@ -57,9 +57,10 @@ def bumps_classifier():
 def test_transform_is_what_the_head_reads(bumps_classifier):
     clf, X, _ = bumps_classifier
     Z = clf.transform(X)
-    # The front end's mean (one per channel), then the recurrent readout:
-    # bidirectional, "mean_last": 2 directions x (mean, last) per unit.
-    assert Z.shape == (len(X), clf.conv_channels + 4 * clf.hidden_size)
+    # The random kernels' features, the front end's mean (one per channel),
+    # then the recurrent readout: bidirectional, "mean_last": 2 directions x
+    # (mean, last) per unit.
+    assert Z.shape == (len(X), 168 + clf.conv_channels + 4 * clf.hidden_size)
     assert Z.dtype == np.float64
     proba = head_proba(Z, clf.net_.module_.head)
     np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
@@ -68,12 +69,13 @@ def test_transform_is_what_the_head_reads(bumps_classifier):
 @pytest.mark.parametrize(
     "params, width",
     [
-        # conv_channels=4 front-end means, then hidden_size=6 units per
-        # direction and summary.
-        (dict(readout="last", bidirectional=False), 4 + 6),
-        (dict(readout="mean", bidirectional=True), 4 + 12),
-        (dict(readout="mean_last", bidirectional=True, num_layers=2), 4 + 24),
-        (dict(readout="mean", bidirectional=True, conv_channels=0), 12),
+        # 168 kernel features, conv_channels=4 front-end means, then
+        # hidden_size=6 units per direction and summary.
+        (dict(readout="last", bidirectional=False), 168 + 4 + 6),
+        (dict(readout="mean", bidirectional=True), 168 + 4 + 12),
+        (dict(readout="mean_last", bidirectional=True, num_layers=2), 168 + 4 + 24),
+        (dict(readout="mean", bidirectional=True, conv_channels=0), 168 + 12),
+        (dict(readout="mean", bidirectional=True, kernel_features=0), 4 + 12),
     ],
 )
 def test_transform_width_and_feature_names(params, width):
@@ -227,16 +229,18 @@ def test_recurrent_states_give_the_mean_readout():
     seqs, y = make_ragged(n=12)
     reg = RNNRegressor(**SMALL, readout="mean", max_epochs=2).fit(seqs, y)
     states = reg.recurrent_states(seqs)
-    # transform: the front end's 4 channel means, then the recurrent readout.
-    recurrent = reg.transform(seqs)[:, 4:]
+    # transform: 168 kernel features, the front end's 4 channel means, then
+    # the recurrent readout.
+    recurrent = reg.transform(seqs)[:, 168 + 4 :]
     np.testing.assert_allclose(np.nanmean(states, axis=1), recurrent, atol=1e-5)
     ensemble = RNNRegressor(**SMALL, readout="mean", n_networks=2, max_epochs=1).fit(seqs, y)
     states = ensemble.recurrent_states(seqs)
     width = 2 * ensemble.hidden_size
     assert states.shape[2] == 2 * width
     Z = ensemble.transform(seqs)
-    for network in range(2):  # each network's 4 means and its readout, network 0 first
-        recurrent = Z[:, network * (4 + width) + 4 : (network + 1) * (4 + width)]
+    # Each network's 168 kernel features, 4 means and readout, network 0 first.
+    for network in range(2):
+        recurrent = Z[:, network * (172 + width) + 172 : (network + 1) * (172 + width)]
         network_states = states[:, :, network * width : (network + 1) * width]
         np.testing.assert_allclose(np.nanmean(network_states, axis=1), recurrent, atol=1e-5)
 
@@ -274,6 +278,6 @@ def test_feature_names_check_the_input_names():
     X, y = make_bumps(n=24)
     frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(16)])
     clf = RNNClassifier(**SMALL, max_epochs=1).fit(frame, y)
-    assert len(clf.get_feature_names_out(frame.columns)) == 4 + 4 * clf.hidden_size
+    assert len(clf.get_feature_names_out(frame.columns)) == 168 + 4 + 4 * clf.hidden_size
     with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
         clf.get_feature_names_out([f"x{i}" for i in range(16)])

@@ -12,6 +12,7 @@ import torch
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import RidgeClassifierCV
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -21,7 +22,7 @@ from skorch.callbacks import Callback
 from sklrnn import RNNClassifier, RNNRegressor
 from sklrnn._training import WarmupCosine
 
-FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, random_state=0)
+FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, kernel_features=0, random_state=0)
 
 
 def make_classification_sequences(n=80, T=12, n_features=None, seed=0):
@@ -257,6 +258,7 @@ def test_early_stopping_restores_best_weights():
         early_stopping=True,
         validation_fraction=0.3,
         callbacks=[("record", recorder)],
+        kernel_features=0,  # the head the best epoch had, not one solved after it
         random_state=0,
     ).fit(X, y)
     valid = clf.history_[:, "valid_loss"]
@@ -645,7 +647,9 @@ def test_cross_val_score_regressor():
 
 def test_standardize_makes_fits_independent_of_input_units():
     X, y = make_classification_sequences()
-    params = dict(hidden_size=8, max_epochs=5, early_stopping=False, random_state=0)
+    # No random kernel features, which with their closed-form head are
+    # independent of units on their own.
+    params = dict(hidden_size=8, max_epochs=5, kernel_features=0, random_state=0)
     base = RNNClassifier(**params).fit(X, y).predict_proba(X)
     X_units = X * 1000.0 + 50.0
     moved = RNNClassifier(**params).fit(X_units, y).predict_proba(X_units)
@@ -704,6 +708,7 @@ def test_each_network_of_an_ensemble_trains_as_it_would_alone(clip_grad_norm):
         weight_decay=0.0,
         optimizer="sgd",
         max_epochs=8,
+        kernel_features=0,  # a head solved after training is not trained alone
     )
     # Clipping, too, bounds each network's own gradient (0.05 is active here).
     params.update(random_state=0, clip_grad_norm=clip_grad_norm)
@@ -738,3 +743,34 @@ def test_ensemble_averages_probabilities_and_outputs():
         outputs = [n.eval()(X_t, lengths)[:, 0] for n in reg.net_.module_.networks]
     expected = torch.stack(outputs).mean(0).numpy() * reg._y_scale[0] + reg._y_mean[0]
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-5, atol=1e-5)
+
+
+# -- random kernel features and the closed-form head ---------------------------------
+
+
+def test_fit_ends_with_a_ridge_head_on_the_standardized_features():
+    X, y = make_classification_sequences(n=60, seed=3)
+    y = np.array(["a", "b", "c"])[np.digitize(X[:, -3:].sum(axis=1), [-1.0, 1.0])]
+    clf = RNNClassifier(**{**FAST, "kernel_features": 168}).fit(X, y)
+    features = clf.transform(X)
+    assert features.shape[1] == 168 + 8 + 2 * 2 * 8  # kernels, front end, recurrent
+    scaler = StandardScaler().fit(features)
+    ridge = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(features), y)
+    X_new = make_classification_sequences(n=40, seed=4)[0]
+    new = scaler.transform(clf.transform(X_new))
+    np.testing.assert_array_equal(clf.predict(X_new), ridge.predict(new))
+    # Probabilities are the ridge's scores, scaled (at most 10 times).
+    proba = clf.predict_proba(X_new)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert (proba > 0).all() and (proba < 1).all()
+
+
+def test_partial_fit_after_fit_trains_the_solved_head_by_gradient():
+    X, y = make_classification_sequences(n=60, seed=5)
+    clf = RNNClassifier(**{**FAST, "kernel_features": 168}).fit(X, y)
+    solved = clf.net_.module_.head.weight.detach().clone()
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == FAST["max_epochs"] + 1
+    changed = clf.net_.module_.head.weight.detach() - solved
+    assert changed[:, :168].abs().max() > 0  # the kernels' weights train too
+    assert (clf.predict(X) == y).mean() > 0.8

@@ -14,10 +14,12 @@ from sklrnn._module import (
     ConvFrontEnd,
     MaskedBatchNorm1d,
     MultiKernelConv1d,
+    RandomKernels,
     RNNModule,
     _max_pool,
     front_end_kernels,
     front_end_strides,
+    kernel_dilations,
 )
 
 CELL_TYPES = ["rnn", "rnn_relu", "lstm", "gru"]
@@ -360,3 +362,99 @@ def test_readout_dropout_drops_only_the_recurrent_readout():
     assert 0.3 < kept.float().mean() < 0.7  # of 8 x 20 recurrent features
     # Survivors are scaled by 1 / (1 - 0.5).
     torch.testing.assert_close(recurrent[kept], 2 * reference[kept])
+
+
+# -- RandomKernels -------------------------------------------------------------------
+
+
+def _proportions_by_loops(kernels, X, lengths):
+    """The kernels' proportions of positive values, step by step in float64."""
+    rows = []
+    for x, n in zip(X.double(), lengths.tolist(), strict=True):
+        row = []
+        start = 0
+        for index, (dilation, n_biases) in enumerate(kernels.dilations):
+            weight = kernels.weight[index].double()  # (84, channels, 9)
+            read = range(0, n, kernels.stride)
+            outputs = torch.zeros(84, len(read), dtype=torch.float64)
+            for i, t in enumerate(read):
+                for j in range(9):
+                    s = t + (j - 4) * dilation
+                    if 0 <= s < n:  # the zero padding of a sequence of length n
+                        outputs[:, i] += weight[:, :, j] @ x[s]
+            bias = kernels.bias[start : start + 84 * n_biases].view(84, n_biases).double()
+            above = (outputs[:, None, :] > bias[:, :, None]).double().mean(dim=2)
+            row.append(above.flatten())
+            start += 84 * n_biases
+        rows.append(torch.cat(row))
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 1), (2, 3)])
+def test_random_kernels_count_what_a_direct_computation_counts(n_features, stride):
+    gen = torch.Generator().manual_seed(n_features)
+    X = torch.randn(5, 31, n_features, generator=gen)
+    lengths = torch.tensor([31, 20, 31, 7, 1])
+    X[torch.arange(31)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(n_features, kernel_dilations(31, 336), stride)
+    features = kernels.fit(X, lengths, seed=0)
+    assert kernels.n_features_out == 336 and features.shape == (5, 336)
+    torch.testing.assert_close(features, kernels(X, lengths))  # fit returns what forward does
+    proportions = features * kernels.feature_scale + kernels.feature_mean
+    torch.testing.assert_close(
+        proportions.double(), _proportions_by_loops(kernels, X, lengths), rtol=0, atol=1e-6
+    )
+    # Each kernel reads 1 to 9 of the channels, with the weights -1 and 2.
+    read = (kernels.weight != 0).any(dim=3).sum(dim=2)
+    assert read.min() >= 1 and read.max() <= min(n_features, 9)
+    assert set(kernels.weight.unique().tolist()) <= {-1.0, 0.0, 2.0}
+
+
+def test_kernel_dilations_span_the_sequence_and_share_the_biases():
+    assert kernel_dilations(24, 840) == ((1, 6), (2, 4))
+    dilations = kernel_dilations(2000, 10_000)
+    assert len(dilations) <= 32 and dilations[0][0] == 1
+    assert dilations[-1][0] * 8 <= 1999 < (dilations[-1][0] + 1) * 8 * 2
+    assert 84 * sum(q for _, q in dilations) == 84 * (10_000 // 84)
+    assert kernel_dilations(5, 84) == ((1, 1),)
+
+
+@given(seed=st.integers(0, 2**16), extra=st.integers(1, 40), stride=st.integers(1, 3))
+def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, stride):
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(4, 12, 2, generator=gen)
+    lengths = torch.tensor([12, 9, 3, 1])
+    X[torch.arange(12)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(2, kernel_dilations(12, 252), stride)
+    kernels.fit(X, lengths, seed=seed)
+    features = kernels(X, lengths)
+    padded = torch.cat([X, torch.zeros(4, extra, 2)], dim=1)
+    assert torch.equal(kernels(padded, lengths), features)
+    alone = torch.cat(
+        [kernels(X[i : i + 1, : int(n)], lengths[i : i + 1]) for i, n in enumerate(lengths)]
+    )
+    assert torch.equal(alone, features)
+    original = sklrnn._module._is_exporting
+    sklrnn._module._is_exporting = lambda: True
+    try:
+        exported = kernels(padded, lengths)
+    finally:
+        sklrnn._module._is_exporting = original
+    assert torch.equal(exported, features)
+
+
+def test_path_attributions_share_out_the_first_order_change():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(3, 15, 2, generator=gen)
+    lengths = torch.tensor([15, 11, 4])
+    X[torch.arange(15)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(2, kernel_dilations(15, 168), stride=2)
+    kernels.fit(X, lengths, seed=1)
+    low, high = 0.3 * X, X
+    grad = torch.randn(3, 168, generator=gen)
+    shares = kernels.path_attributions(low, high, lengths, grad)
+    linear = (grad * (kernels(high, lengths) - kernels(low, lengths))).sum(dim=1)
+    assert linear.abs().min() > 0  # comparisons flip on the segment
+    torch.testing.assert_close(shares.sum(dim=(1, 2)), linear, rtol=1e-5, atol=1e-6)
+    padding = torch.arange(15)[None, :] >= lengths[:, None]
+    assert (shares[padding] == 0).all()

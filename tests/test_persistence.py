@@ -29,7 +29,7 @@ from sklrnn import (
 from sklrnn._persistence import ATTRIBUTES, OPTIONAL_ATTRIBUTES
 from sklrnn._training import SequenceNet, read_checkpoint
 
-FAST = dict(hidden_size=6, conv_channels=4, max_epochs=4, random_state=0)
+FAST = dict(hidden_size=6, conv_channels=4, max_epochs=4, kernel_features=168, random_state=0)
 CONFIG, WEIGHTS, OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
 
 
@@ -204,7 +204,7 @@ def test_the_archive_is_json_and_safetensors(tmp_path):
     members = members_of(tmp_path / "m.zip")
     assert set(members) == {CONFIG, WEIGHTS, OPTIMIZER}
     config = json.loads(members[CONFIG])
-    assert config["format"] == "sklrnn-model" and config["format_version"] == 3
+    assert config["format"] == "sklrnn-model" and config["format_version"] == 4
     assert set(config["versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
     assert config["params"]["hidden_size"] == 6
     assert "checkpoint" not in config["params"] and "callbacks" not in config["params"]
@@ -526,7 +526,7 @@ def test_unknown_format_version_is_refused(saved):
         load_model(rewrite(saved, edit_config=future))
     message = str(info.value)
     assert "edited-m.zip' has format version 99" in message
-    assert "reads format versions [3]" in message
+    assert "reads format versions [4]" in message
 
 
 def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch):
@@ -552,7 +552,7 @@ def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch
         ),
         (
             lambda c: c["params"].update(num_layers=1000),
-            "1000 recurrent layer.*holds only 30 tensors",
+            "1000 recurrent layer.*holds only 34 tensors",
         ),
         (
             lambda c: c["params"].update(conv_channels=5),
@@ -563,7 +563,7 @@ def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch
             "lacks the tensor 'front_end.convs.0.branches.1.weight'",
         ),
         (lambda c: c["attributes"].update(n_networks_=3), "lacks the tensor 'networks.0"),
-        (lambda c: c["attributes"].update(n_networks_=4), "4 network.* holds only 30 tensors"),
+        (lambda c: c["attributes"].update(n_networks_=5), "5 network.* holds only 34 tensors"),
         (lambda c: c["params"].update(readout="attention"), "lacks the tensor 'attention.bias'"),
         (
             lambda c: c["attributes"].update(
@@ -601,7 +601,7 @@ def test_classes_must_match_the_heads_outputs(saved):
     def three(config):
         config["attributes"]["classes_"] = {"dtype": "<i8", "values": [0, 1, 2]}
 
-    with pytest.raises(ValueError, match=r"'head.weight' as F32 of shape \[2, 28\].*\[3, 28\]"):
+    with pytest.raises(ValueError, match=r"'head.weight' as F32 of shape \[2, 196\].*\[3, 196\]"):
         load_model(rewrite(saved, edit_config=three))
 
 
@@ -799,7 +799,7 @@ def test_the_interrupted_fit_resumes(interrupted):
             "has 1000000000000 epochs left to train, more than",
         ),
         (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
-        (lambda c: c.update(format_version=4), "has format version 4"),
+        (lambda c: c.update(format_version=5), "has format version 5"),
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
         (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),

@@ -14,7 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklrnn import RNNClassifier, RNNRegressor, load_model, save_model
 from sklrnn._module import RNNEnsemble, RNNModule
 
-FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, random_state=0)
+FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, kernel_features=168, random_state=0)
 
 
 def make_noisy_regression(n=80, T=10, noise=0.3, seed=0):
@@ -65,19 +65,30 @@ def test_std_is_in_the_units_of_y():
 
 def test_noise_std_is_the_rms_of_the_training_residuals():
     X, y = make_noisy_regression()
-    model = RNNRegressor(**FAST).fit(X, y)
+    model = RNNRegressor(**{**FAST, "kernel_features": 0}).fit(X, y)
     residuals = y - model.predict(X)
     np.testing.assert_allclose(model.noise_std_, [np.sqrt(np.mean(residuals**2))], rtol=1e-6)
     # Weighted as the loss is: samples of weight 0 (here, wild targets) do not count.
     wild = y.copy()
     wild[:10] += 100.0
     weights = np.r_[np.zeros(10), np.ones(70)]
-    weighted = RNNRegressor(**FAST).fit(X, wild, sample_weight=weights)
+    weighted = RNNRegressor(**{**FAST, "kernel_features": 0}).fit(X, wild, sample_weight=weights)
     rest = wild[10:] - weighted.predict(X[10:])
     np.testing.assert_allclose(weighted.noise_std_, [np.sqrt(np.mean(rest**2))], rtol=1e-6)
     # Unweighted, the wild targets give 31.7; dropped, 1.3. With weight 0 they
     # still enter the target's standardization, which coarsens the fit: 6.6.
     assert weighted.noise_std_[0] < 10.0
+
+
+def test_noise_std_with_random_kernels_comes_from_held_out_residuals():
+    """The closed-form head nearly interpolates its training data; the noise is
+    that of its leave-one-out predictions, near the error on new data."""
+    X, y = make_noisy_regression(n=160)
+    model = RNNRegressor(**{**FAST, "kernel_features": 840}).fit(X[:80], y[:80])
+    training = np.sqrt(np.mean((y[:80] - model.predict(X[:80])) ** 2))
+    new = np.sqrt(np.mean((y[80:] - model.predict(X[80:])) ** 2))
+    assert model.noise_std_[0] > 2 * training
+    assert 0.5 * new < model.noise_std_[0] < 2 * new
 
 
 def test_without_dropouts_one_network_has_only_the_noise():
