@@ -244,14 +244,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     @torch.no_grad()
     def _solve_heads(self, dataset, chunk=256):
-        """Replace each network's head by a ridge solution on what it reads."""
+        """Replace each network's head by a ridge solution on what it reads.
+
+        A head stays as training left it where the solution is not finite, or
+        fewer than 2 sequences have weight (leave-one-out needs 2).
+        """
         module = self.net_.module_.eval()
         networks = module.networks if self.n_networks_ > 1 else [module]
         target = dataset.y.cpu().numpy()
         weights = None if dataset.sample_weight is None else dataset.sample_weight.cpu().numpy()
-        # Sequences of weight 0 do not count (and would leave their
-        # leave-one-out predictions undefined).
-        keep = slice(None) if weights is None else weights > 0
+        # Sequences of weight 0 (or next to it) do not count, and would leave
+        # their leave-one-out predictions undefined.
+        keep = np.ones(len(target), bool) if weights is None else weights > 1e-12 * weights.max()
+        if keep.sum() < 2:
+            return
         target, weights = target[keep], None if weights is None else weights[keep]
         cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
         for network, kernel_features in zip(networks, cached, strict=True):
@@ -267,6 +273,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             mean, scale = H.mean(axis=0), H.std(axis=0)
             scale[scale < 1e-12] = 1.0
             coef, intercept = self._ridge_head((H - mean) / scale, target, weights)
+            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+                continue
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
 

@@ -265,6 +265,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         ridge = _ridge(Z, Y, weights)
         # Leave-one-out scores (cv_results_ holds predictions with a scorer).
         scores = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+        if not np.isfinite(scores).all():
+            return ridge.coef_, ridge.intercept_
 
         def loss(log_t):
             return -np.average(
@@ -298,7 +300,7 @@ _KERNEL_FEATURES = KERNEL_FEATURES.format(
     choice=(
         "In cross-validation on the development collection's training splits "
         "they raised the mean accuracy with two series per class from 0.861 "
-        "to 0.897 (MiniRocket 0.887), and over whole splits from 0.949 to 0.951 "
+        "to 0.895 (MiniRocket 0.887), and left it at 0.950 over whole splits "
         "(see :ref:`choosing_hyperparameters`)."
     ),
 )

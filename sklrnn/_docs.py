@@ -15,7 +15,8 @@ cell_type : {"rnn", "rnn_relu", "lstm", "gru"}, default="lstm"
         Whether each layer also reads the sequence from its end to its start.
 
     dropout : float, default=0.2
-        Dropout probability between stacked layers and before the linear head.
+        Dropout probability between stacked layers and before the linear head
+        (on the network's features; not on the random kernel features).
 
     readout : {"mean_last", "last", "mean", "max", "attention"}, \
 default="mean_last"

@@ -109,7 +109,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             The fitted regressor.
         """
         self._fit(X, y, sample_weight, incremental=self.warm_start)
-        if self.kernel_features:  # solving the head set noise_std_
+        held_out = self.__dict__.pop("_held_out_noise", None)
+        if held_out is not None:  # the closed-form head's leave-one-out residuals
+            self.noise_std_ = held_out
             return self
         return self._measure_noise(X, y, sample_weight)
 
@@ -232,8 +234,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # The head fits its training data closely: the noise comes from the
         # residuals of the leave-one-out predictions instead (the last network's).
         held_out = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
-        squares = (target - held_out) ** 2
-        self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
+        noise = np.sqrt(np.average((target - held_out) ** 2, axis=0, weights=weights))
+        if np.isfinite(noise).all():  # read by fit
+            self._held_out_noise = noise * self._y_scale
         return ridge.coef_, ridge.intercept_
 
     def _n_outputs(self):
