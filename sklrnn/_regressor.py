@@ -89,7 +89,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         """Train the network on sequences ``X`` with targets ``y``.
 
         Training ends with one prediction pass over ``X``, which measures
-        the residuals that set ``noise_std_``.
+        the residuals that set ``noise_std_``; with ``kernel_features``, the
+        closed-form head's leave-one-out residuals set it instead.
 
         Parameters
         ----------

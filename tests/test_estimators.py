@@ -95,11 +95,16 @@ def test_predict_proba_follows_classes():
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-10)
 
 
-def test_classifier_learns():
+@pytest.mark.parametrize("kernel_features, least", [(0, 0.88), (10_000, 0.82)])
+def test_classifier_learns(kernel_features, least):
+    # The class sits at fixed steps (the sign of the last three): the random
+    # kernels' position-free features dilute the head. Measured with
+    # random_state 0 and 1: 0.907 and 0.910 without them, 0.850 and 0.880
+    # with them (the default).
     X, y = make_classification_sequences(n=300, seed=1)
     X_test, y_test = make_classification_sequences(n=300, seed=2)
-    clf = RNNClassifier(hidden_size=16, random_state=0).fit(X, y)
-    assert clf.score(X_test, y_test) > 0.85
+    clf = RNNClassifier(hidden_size=16, kernel_features=kernel_features, random_state=0)
+    assert clf.fit(X, y).score(X_test, y_test) > least
 
 
 def test_regressor_learns_and_rescales_targets():
