@@ -258,16 +258,17 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
             valid = _valid_mask(chunk_lengths, longest, device).transpose(1, 2)
             x = x * valid
             explain = _with_kernels if kernels else _gradients
-            attributions = explain(module, x, base * valid, chunk_lengths, rows, score, n_steps)
+            attributions = explain(
+                module, x, base * valid, chunk_lengths, rows, score, n_steps, step_chunk
+            )
             out[start : start + len(rows), :longest] = attributions.cpu().numpy()
 
 
-def _path_gradients(module, x, base, lengths, rows, score, n_steps, features=None):
+def _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk, features=None):
     """Sum of the gradients of the score along the straight path from ``base`` to
-    ``x`` (midpoints of ``n_steps`` segments), with the random kernels' features
-    held at ``features``; and the sum of the score's gradients with respect to
-    those features (None without them)."""
-    step_chunk = min(n_steps, max(1, _PASS_STEPS // (len(x) * x.shape[1])))
+    ``x`` (midpoints of ``n_steps`` segments, ``step_chunk`` of them a pass),
+    with the random kernels' features held at ``features``; and the sum of the
+    score's gradients with respect to those features (None without them)."""
     alphas = (torch.arange(n_steps, dtype=x.dtype, device=x.device) + 0.5) / n_steps
     grad = torch.zeros_like(x)
     grad_features = None if features is None else torch.zeros_like(features)
@@ -287,13 +288,13 @@ def _path_gradients(module, x, base, lengths, rows, score, n_steps, features=Non
     return grad, grad_features
 
 
-def _gradients(module, x, base, lengths, rows, score, n_steps):
+def _gradients(module, x, base, lengths, rows, score, n_steps, step_chunk):
     """Integrated gradients of (batch, steps, features) ``x`` against ``base``."""
-    grad, _ = _path_gradients(module, x, base, lengths, rows, score, n_steps)
+    grad, _ = _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk)
     return (x - base) * grad / n_steps
 
 
-def _with_kernels(module, x, base, lengths, rows, score, n_steps):
+def _with_kernels(module, x, base, lengths, rows, score, n_steps, step_chunk):
     """Attributions of a model with random kernels, whose features move by steps.
 
     Their gradient is zero wherever it exists, so the change of the score is
@@ -312,7 +313,9 @@ def _with_kernels(module, x, base, lengths, rows, score, n_steps):
     attributions = torch.zeros_like(x)
     grad_features = torch.zeros_like(ends[0])
     for features in ends:
-        grad, g = _path_gradients(module, x, base, lengths, rows, score, n_steps, features)
+        grad, g = _path_gradients(
+            module, x, base, lengths, rows, score, n_steps, step_chunk, features
+        )
         attributions += (x - base) * grad / (2 * n_steps)
         grad_features += g / (2 * n_steps)
     with torch.no_grad():

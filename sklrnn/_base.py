@@ -860,12 +860,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
 
 def _ridge(Z, Y, weights):
-    """Ridge regression of ``Y`` on ``Z``, its penalty chosen by leave-one-out
-    cross-validation; ``cv_results_`` holds the leave-one-out predictions."""
+    """Ridge regression of 2D ``Y`` on ``Z``, its penalty chosen by leave-one-out
+    cross-validation; the fitted ``RidgeCV`` and its leave-one-out predictions
+    at that penalty."""
     ridge = RidgeCV(
         alphas=np.logspace(-3, 3, 10), scoring="neg_mean_squared_error", store_cv_results=True
     )
-    return ridge.fit(Z, Y, sample_weight=weights)
+    ridge.fit(Z, Y, sample_weight=weights)
+    # With a scorer, cv_results_ holds the predictions for every penalty.
+    return ridge, ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
 
 
 def _input_statistics(X3, lengths, standardize):

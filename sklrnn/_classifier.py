@@ -262,9 +262,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         n_classes = len(self.classes_)
         Y = -np.ones((len(target), n_classes))
         Y[np.arange(len(target)), target] = 1.0
-        ridge = _ridge(Z, Y, weights)
-        # Leave-one-out scores (cv_results_ holds predictions with a scorer).
-        scores = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+        ridge, scores = _ridge(Z, Y, weights)
         if not np.isfinite(scores).all():
             return ridge.coef_, ridge.intercept_
 

@@ -494,6 +494,14 @@ class RandomKernels(nn.Module):
         extra = length - (x.shape[2] - 1) * self.stride - 1
         return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
 
+    def _dilations(self):
+        """Each dilation's index and the slice of ``bias`` (and of the features) it owns."""
+        start = 0
+        for index, (_, n_biases) in enumerate(self.dilations):
+            stop = start + len(_PATTERNS) * n_biases
+            yield index, slice(start, stop)
+            start = stop
+
     def _outputs(self, x, index, lengths):
         """:meth:`_convolve`, -inf past each of the ``lengths`` of the steps read."""
         out = self._convolve(x, index)
@@ -534,40 +542,36 @@ class RandomKernels(nn.Module):
         # The gradient with respect to the proportions of positive values.
         grad = grad / self.feature_scale / read.to(grad)[:, None]
         shares = torch.zeros_like(low)
-        start = 0
-        for index, (_, n_biases) in enumerate(self.dilations):
+        for index, part in self._dilations():
             out_low, out_high = self._convolve(low, index), self._convolve(high, index)
-            stop = start + len(_PATTERNS) * n_biases
-            bias = self.bias[start:stop].view(len(_PATTERNS), n_biases)
-            weight = grad[:, start:stop].view(len(grad), len(_PATTERNS), n_biases)
+            bias = self.bias[part].view(len(_PATTERNS), -1)
+            weight = grad[:, part].view(len(grad), *bias.shape)
             flips = sum(
                 ((out_high > bias[:, j, None]).to(low) - (out_low > bias[:, j, None]).to(low))
                 * weight[:, :, j, None]
-                for j in range(n_biases)
+                for j in range(bias.shape[1])
             )
             flips = flips * _valid_mask(read, flips.shape[2], flips.device)
             change = out_high - out_low  # not 0 where a comparison flips
             ratio = torch.where(change != 0, flips / change, 0.0)
             shares += self._convolve(ratio, index, transpose=True, length=low.shape[2])
-            start = stop
         return ((high - low) * shares).transpose(1, 2)
 
     def _proportions(self, X, lengths):
         x = X.transpose(1, 2)
         lengths = _downsampled(lengths, self.stride)
-        features, start = [], 0
-        for index, (_, n_biases) in enumerate(self.dilations):
+        features = []
+        for index, part in self._dilations():
             out = self._outputs(x, index, lengths)
-            bias = self.bias[start : start + len(_PATTERNS) * n_biases].view(len(_PATTERNS), -1)
+            bias = self.bias[part].view(len(_PATTERNS), -1)
             # One comparison per output and bias, bias by bias: 2 to 4 times
             # as fast as comparing with several biases at once, and 3 to 10
             # times as counting ranks from torch.searchsorted, at the numbers
             # of biases that occur.
             above = [
-                (out > bias[:, j, None]).sum(dim=2, dtype=torch.int32) for j in range(n_biases)
+                (out > bias[:, j, None]).sum(dim=2, dtype=torch.int32) for j in range(bias.shape[1])
             ]
             features.append(torch.stack(above, dim=2).flatten(1))
-            start += len(_PATTERNS) * n_biases
         return torch.cat(features, dim=1).to(X) / lengths.to(X)[:, None]
 
     @torch.no_grad()
@@ -596,8 +600,7 @@ class RandomKernels(nn.Module):
         patterns = _PATTERNS.to(self.weight)
         # Each kernel reads 1 to min(n_channels, 9) channels, fewer more often.
         most = math.log2(min(n_channels, _KERNEL_LENGTH) + 1)
-        start = 0
-        for index, (_, n_biases) in enumerate(self.dilations):
+        for index, part in self._dilations():
             sizes = np.floor(2.0 ** rng.uniform(0, most, n_kernels)).astype(int)
             mask = torch.zeros(n_kernels, n_channels)
             for k, size in enumerate(np.minimum(sizes, n_channels)):
@@ -608,13 +611,12 @@ class RandomKernels(nn.Module):
             read = _downsampled(lengths[rows], self.stride)
             out = self._outputs(X[rows].transpose(1, 2), index, read)
             out = out[torch.arange(n_kernels), torch.arange(n_kernels)]
-            ranks = torch.arange(start, start + n_kernels * n_biases).view(n_kernels, n_biases)
+            ranks = torch.arange(part.start, part.stop).view(n_kernels, -1)
             quantiles = torch.remainder((ranks + 1) * _GOLDEN, 1.0).to(out)
             biases = [
                 torch.quantile(o[: int(n)], q) for o, n, q in zip(out, read, quantiles, strict=True)
             ]
-            self.bias[start : start + n_kernels * n_biases] = torch.stack(biases).flatten()
-            start += n_kernels * n_biases
+            self.bias[part] = torch.stack(biases).flatten()
         proportions = torch.cat(
             [
                 self._proportions(X[i : i + chunk], lengths[i : i + chunk])

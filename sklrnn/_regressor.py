@@ -231,10 +231,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         return nn.MSELoss
 
     def _ridge_head(self, Z, target, weights):
-        ridge = _ridge(Z, target, weights)
         # The head fits its training data closely: the noise comes from the
         # residuals of the leave-one-out predictions instead (the last network's).
-        held_out = ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+        ridge, held_out = _ridge(Z, target, weights)
         noise = np.sqrt(np.average((target - held_out) ** 2, axis=0, weights=weights))
         if np.isfinite(noise).all():  # read by fit
             self._held_out_noise = noise * self._y_scale

@@ -1,5 +1,6 @@
 """The torch module: front end strides, masked batch norm, padding, train and eval paths."""
 
+import contextlib
 import copy
 import itertools
 
@@ -27,6 +28,18 @@ CELL_TYPES = ["rnn", "rnn_relu", "lstm", "gru"]
 
 def _ceil_div(a, b):
     return -(-a // b)
+
+
+@contextlib.contextmanager
+def _as_if_exporting():
+    """Run the module's code as torch.export traces it. Not the monkeypatch
+    fixture: hypothesis tests cannot take function-scoped fixtures."""
+    original = sklrnn._module._is_exporting
+    sklrnn._module._is_exporting = lambda: True
+    try:
+        yield
+    finally:
+        sklrnn._module._is_exporting = original
 
 
 def _ragged_batch(lengths, n_features=3, seed=0, padded_to=None):
@@ -97,12 +110,8 @@ def test_max_pool_gives_the_same_values_in_export(steps, pool, seed):
     x = torch.relu(torch.randn(2, 3, steps, generator=gen))
     eager = _max_pool(x, pool)
     assert eager.shape == (2, 3, _ceil_div(steps, pool))
-    original = sklrnn._module._is_exporting
-    sklrnn._module._is_exporting = lambda: True
-    try:
+    with _as_if_exporting():
         exported = _max_pool(x, pool)
-    finally:
-        sklrnn._module._is_exporting = original
     assert torch.equal(eager, exported)
 
 
@@ -434,12 +443,8 @@ def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, s
         [kernels(X[i : i + 1, : int(n)], lengths[i : i + 1]) for i, n in enumerate(lengths)]
     )
     assert torch.equal(alone, features)
-    original = sklrnn._module._is_exporting
-    sklrnn._module._is_exporting = lambda: True
-    try:
+    with _as_if_exporting():
         exported = kernels(padded, lengths)
-    finally:
-        sklrnn._module._is_exporting = original
     assert torch.equal(exported, features)
 
 
