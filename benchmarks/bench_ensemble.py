@@ -17,6 +17,7 @@ one network. ``benchmarks/README.md`` quotes a run.
 Run from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_ensemble.py
+    python benchmarks/bench_ensemble.py --device cuda   # cuDNN, wall time after a synchronize
 """
 
 import argparse
@@ -44,26 +45,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args(argv)
+    if args.device != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine")
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
     torch.set_num_threads(1)
     torch.manual_seed(0)
     print("| hidden size, batch | one network | 5 packed into one layer | 5 separate networks |")
     print("|---|---|---|---|")
     for hidden, batch in SIZES:
-        X = torch.randn(batch, STEPS, FEATURES)
+        X = torch.randn(batch, STEPS, FEATURES, device=device)
         runs = {
-            "one": pass_of([gru(hidden)], X),
-            "packed": pass_of([gru(N_NETWORKS * hidden)], X),
-            "separate": pass_of([gru(hidden) for _ in range(N_NETWORKS)], X),
+            "one": pass_of([gru(hidden).to(device)], X),
+            "packed": pass_of([gru(N_NETWORKS * hidden).to(device)], X),
+            "separate": pass_of([gru(hidden).to(device) for _ in range(N_NETWORKS)], X),
         }
         best = dict.fromkeys(runs, float("inf"))
         for run in runs.values():
             run()  # warm-up
         for _ in range(args.repeats):
             for name, run in runs.items():
+                sync()
                 start = time.perf_counter()
                 for _ in range(args.steps):
                     run()
+                sync()
                 best[name] = min(best[name], (time.perf_counter() - start) / args.steps * 1e3)
         one = best["one"]
         print(

@@ -14,6 +14,7 @@ repeated, on one thread:
   (no validation split), ``clip_grad_norm=None`` (no clipping),
   ``standardize=False``, ``lr_schedule=None``, ``conv_channels=0`` (no
   convolutional front end, so one recurrent step per time step),
+  ``kernel_features=0`` (no random kernel features, no closed-form head),
   ``readout="last"``, the same optimizer, learning rate, batch size and number
   of epochs. Its time includes input validation and conversion;
 * ``skorch``: a plain ``skorch.NeuralNetClassifier`` with default data loading
@@ -120,6 +121,7 @@ def fit_sklrnn(X, y, hidden_size, seed=0):
         clip_grad_norm=None,
         lr_schedule=None,
         conv_channels=0,
+        kernel_features=0,
         random_state=seed,
         device=DEVICE,
     ).fit(X, y)

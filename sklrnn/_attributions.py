@@ -1,6 +1,5 @@
 """Which time steps drove a prediction: integrated gradients over sequences."""
 
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -246,10 +245,8 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
     networks = module.networks if hasattr(module, "networks") else [module]
     kernels = networks[0].kernels is not None
     base = torch.as_tensor(baseline, device=device)
-    # cuDNN's recurrent backward pass refuses evaluation mode.
-    no_cudnn = torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else nullcontext()
     module.eval()  # no dropout, batch normalization's running statistics: as predict
-    with no_cudnn, torch.enable_grad():
+    with torch.enable_grad():
         for start in range(0, n_samples, sample_chunk):
             rows = torch.arange(start, min(start + sample_chunk, n_samples))
             chunk_lengths = torch.as_tensor(lengths[rows.numpy()])

@@ -165,11 +165,13 @@ def _one_layer(
     """Outputs of one recurrent layer and direction over (batch, time, features) ``x``.
 
     The operator that nn.RNN, nn.LSTM and nn.GRU call, for one layer and
-    direction from a zero initial state.
+    direction from a zero initial state. Its ``train`` flag follows the
+    gradient mode: cuDNN keeps what its backward pass needs only when told
+    so, and refuses a backward pass otherwise.
     """
     h0 = x.new_zeros(1, x.shape[0], weight_hh.shape[1])
     params = [weight_ih, weight_hh, bias_ih, bias_hh]
-    args = (params, True, 1, 0.0, False, False, True)
+    args = (params, True, 1, 0.0, torch.is_grad_enabled(), False, True)
     if cell_type == "lstm":
         return torch.lstm(x, (h0, h0), *args)[0]
     layer = {"gru": torch.gru, "rnn": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}[cell_type]

@@ -138,6 +138,31 @@ def test_module_forward_stays_on_the_data_device(cell_type, readout):
     assert out.device.type == "meta" and out.shape == (4, 3, 2)
 
 
+@pytest.mark.parametrize("cell_type", ["lstm", "gru"])
+def test_recurrent_operator_keeps_what_backward_needs_only_in_training(cell_type, monkeypatch):
+    # cuDNN refuses a backward pass through a recurrent operator that was told
+    # it is not training (every CUDA fit failed so). On the CPU torch accepts
+    # either, so the flag is recorded here, with whether a backward pass can
+    # follow: every such call must set it, and prediction need not.
+    calls = []
+    operator = getattr(torch, cell_type)
+
+    def recorded(*args):  # (input, hx, params, has_biases, num_layers, dropout, train, ...)
+        out = operator(*args)
+        calls.append((args[6], out[0].requires_grad))
+        return out
+
+    monkeypatch.setattr(torch, cell_type, recorded)
+    monkeypatch.setattr("sklrnn._module.use_engine", lambda *args: False)  # torch's GRU too
+    X, y = _data()
+    clf = _small(RNNClassifier, cell_type=cell_type, kernel_features=0).fit(X, y)
+    with_gradient = [train for train, grad in calls if grad]
+    assert with_gradient and all(with_gradient)
+    calls.clear()
+    clf.predict_proba(X)
+    assert calls and not any(train for train, _ in calls)
+
+
 # docs/user_guide.rst, "Numerics on a GPU": with torch's defaults cuDNN uses
 # TF32 on Ampere and later GPUs, so GPU probabilities differ from the CPU's by
 # up to about 1e-3; with TF32 off they agree to float32 rounding.
