@@ -10,7 +10,10 @@ a fresh subprocess on one thread, which:
    unidirectional, batch 64, ``conv_channels=0`` -- no convolutional front
    end, so that the network steps through every time step --,
    ``early_stopping=True`` -- so a 10% validation split and one validation
-   pass --, the other parameters at their defaults), and reads the peak
+   pass --, ``kernel_features=0`` -- the network alone, without the random
+   kernel features and their closed-form head, whose cost
+   ``benchmarks/README.md`` gives apart --, the other parameters at their
+   defaults), and reads the peak
    RSS above the RSS before the fit (``VmHWM - VmRSS``);
 3. does the same for ``predict`` on the same data.
 
@@ -25,6 +28,17 @@ Run from the repository root::
 
 It prints a table, writes ``benchmarks/scaling.json`` and the plot
 ``benchmarks/scaling.png``. ``--quick`` skips n=100k.
+
+``--head`` times the classifier's closed-form head instead: the ridge
+regression with leave-one-out penalty that ends a fit with
+``kernel_features``, on random features of the head's width at the default
+(5,360) and at ``kernel_features=10_000`` (10,316), for 2,000 to 16,000
+training sequences, sklrnn's solver against scikit-learn's ``RidgeCV`` (up
+to 8,000)
+(CPU seconds of one thread, peak memory above the start; one subprocess
+per point)::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py --head
 """
 
 import argparse
@@ -41,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 SIZES = (1_000, 10_000, 100_000)
 LENGTHS = (25, 100, 400)
 HIDDEN, BATCH = 32, 64
+HEAD_SIZES = (2_000, 4_000, 8_000, 16_000)
 
 
 def _status_kb(field):
@@ -84,6 +99,7 @@ def measure_point(n, n_timesteps):
             max_epochs=1,
             conv_channels=0,
             early_stopping=True,
+            kernel_features=0,
             random_state=0,
         )
 
@@ -207,6 +223,49 @@ def plot(points, path):
     fig.savefig(path, dpi=80)
 
 
+def measure_head(n, width, solver):
+    """CPU seconds and peak extra MB of the classifier's closed-form head on
+    ``n`` random rows of ``width`` features (two classes), in this process."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(n, width))
+    Y = np.where(rng.normal(size=n) > 0, 1.0, -1.0)[:, None] * [1.0, -1.0]
+    if solver == "sklrnn":
+        from sklrnn._base import _ridge
+
+        def solve():
+            return _ridge(torch.as_tensor(Z), Y, None)
+    else:
+        from sklearn.linear_model import RidgeCV
+
+        from sklrnn._base import _RIDGE_ALPHAS
+
+        def solve():
+            ridge = RidgeCV(alphas=_RIDGE_ALPHAS, scoring="neg_mean_squared_error")
+            return ridge.fit(Z, Y)
+
+    _, _, cpu, peak = _extra_peak_mb(solve)
+    return {"n": n, "width": width, "solver": solver, "cpu_s": cpu, "peak_mb": peak}
+
+
+def run_head(sizes, widths):
+    """The closed-form head's cost, one subprocess per point (sklrnn's and RidgeCV)."""
+    print(f"{'n':>6s} {'width':>6s} {'solver':>7s} {'CPU s':>7s} {'peak MB':>8s}")
+    for width in widths:
+        for n in sizes:
+            # RidgeCV beyond 8,000 rows takes many minutes: left out.
+            for solver in ("sklrnn", "RidgeCV") if n <= 8_000 else ("sklrnn",):
+                cmd = [sys.executable, __file__, "--head-point", str(n), str(width), solver]
+                p = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
+                print(
+                    f"{n:>6d} {width:>6d} {solver:>7s} {p['cpu_s']:7.1f} {p['peak_mb']:8.0f}",
+                    flush=True,
+                )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -216,6 +275,14 @@ def main():
         metavar=("N", "T"),
         help="measure one point in this process and print it as JSON",
     )
+    parser.add_argument(
+        "--head",
+        action="store_true",
+        help="time the classifier's closed-form head instead, at n=2k to 16k",
+    )
+    parser.add_argument(
+        "--head-point", nargs=3, metavar=("N", "WIDTH", "SOLVER"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--quick", action="store_true", help="skip n=100k")
     parser.add_argument(
         "--plot-only", action="store_true", help="redraw the plot from benchmarks/scaling.json"
@@ -223,6 +290,15 @@ def main():
     args = parser.parse_args()
     if args.point:
         print(json.dumps(measure_point(*args.point)))
+        return
+    if args.head_point:
+        n, width, solver = args.head_point
+        print(json.dumps(measure_head(int(n), int(width), solver)))
+        return
+    if args.head:
+        # The head's width at the default kernel_features (5,040 kernel
+        # features, 64 front-end channels, 256 recurrent features) and at 10,000.
+        run_head(HEAD_SIZES, (5360, 10316))
         return
     if args.plot_only:
         points = json.loads((HERE / "scaling.json").read_text())

@@ -14,7 +14,6 @@ import sklearn
 import sklearn.exceptions
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.linear_model import RidgeCV
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
@@ -269,12 +268,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 )
                 for i in range(0, len(dataset), chunk)
             ]
-            H = torch.cat(parts).double().cpu().numpy()[keep]
-            mean, scale = H.mean(axis=0), H.std(axis=0)
+            H = torch.cat(parts)
+            if not keep.all():
+                H = H[torch.as_tensor(keep, device=H.device)]
+            H = H.double()
+            mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
             scale[scale < 1e-12] = 1.0
-            coef, intercept = self._ridge_head((H - mean) / scale, target, weights)
+            coef, intercept = self._ridge_head(H.sub_(mean).div_(scale), target, weights)
             if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
                 continue
+            mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
 
@@ -859,16 +862,61 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         super().__setstate__(state)
 
 
+# The penalties the closed-form heads choose among, as RidgeClassifierCV's
+# default for MiniRocket's features.
+_RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
+
+
 def _ridge(Z, Y, weights):
-    """Ridge regression of 2D ``Y`` on ``Z``, its penalty chosen by leave-one-out
-    cross-validation; the fitted ``RidgeCV`` and its leave-one-out predictions
-    at that penalty."""
-    ridge = RidgeCV(
-        alphas=np.logspace(-3, 3, 10), scoring="neg_mean_squared_error", store_cv_results=True
-    )
-    ridge.fit(Z, Y, sample_weight=weights)
-    # With a scorer, cv_results_ holds the predictions for every penalty.
-    return ridge, ridge.cv_results_[:, :, list(ridge.alphas).index(ridge.alpha_)]
+    """Ridge regression of ``Y`` on the float64 tensor ``Z`` (overwritten), on ``Z``'s device.
+
+    An unpenalized intercept, sample ``weights`` (or None), and the penalty
+    among ``_RIDGE_ALPHAS`` with the least weighted mean squared
+    leave-one-out error, which a ridge regression gives in closed form: what
+    scikit-learn's ``RidgeCV`` fits with ``scoring="neg_mean_squared_error"``.
+    One eigendecomposition serves every penalty: of the Gram matrix (samples
+    x samples) when there are no more samples than features, else of the
+    covariance (features x features), so that the cost grows as ``n**2 * p``
+    up to ``n = p`` and as ``n * p**2`` beyond, where ``RidgeCV`` takes a
+    singular value decomposition of ``Z``, several times slower. Returns, as
+    NumPy arrays, the coefficients (outputs x features), the intercepts and
+    the leave-one-out predictions (samples x outputs) at the chosen penalty.
+    """
+    n, p = Z.shape
+    Y = torch.as_tensor(Y, dtype=Z.dtype, device=Z.device).reshape(n, -1)
+    w = Z.new_ones(n) if weights is None else torch.as_tensor(weights).to(Z)
+    z_mean, y_mean = w @ Z / w.sum(), w @ Y / w.sum()
+    # Rows scaled by the square roots of the weights: centred, their
+    # columns are orthogonal to the intercept's, which then adds w / sum(w)
+    # to the leverages and nothing else.
+    root = w.sqrt()[:, None]
+    Zs, Ys = Z.sub_(z_mean).mul_(root), (Y - y_mean) * root  # Z's memory reused
+    if n <= p:
+        s, Q = torch.linalg.eigh(Zs @ Zs.T)
+        B = Q * s.clamp(min=0).sqrt()
+    else:
+        s, V = torch.linalg.eigh(Zs.T @ Zs)
+        B = Zs @ V
+    s = s.clamp(min=0)
+    # The fitted values are B diag(1 / (s + alpha)) B' Ys, the leverages
+    # the diagonal of that map plus the intercept's.
+    BtY, B2, intercept_leverage = B.T @ Ys, B.square(), w / w.sum()
+    best = None
+    for alpha in _RIDGE_ALPHAS:
+        inverse = 1.0 / (s + alpha)
+        leverage = intercept_leverage + B2 @ inverse
+        residual = (Ys - B @ (inverse[:, None] * BtY)) / ((1.0 - leverage)[:, None] * root)
+        error = (w @ residual.square()).sum()
+        if best is None or error < best[0]:
+            best = error, alpha, residual
+    _, alpha, residual = best
+    inverse = 1.0 / (s + alpha)
+    if n <= p:
+        coef = Zs.T @ (Q @ (inverse[:, None] * (Q.T @ Ys)))
+    else:
+        coef = V @ (inverse[:, None] * BtY)
+    intercept = y_mean - z_mean @ coef
+    return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
 
 
 def _input_statistics(X3, lengths, standardize):

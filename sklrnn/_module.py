@@ -825,9 +825,9 @@ class RNNModule(nn.Module):
         Tensor of shape (batch, n_outputs)
         """
         parts = self._summaries(X, lengths, kernel_features)
-        # The random kernels' features skip dropout: over their 10,000
-        # columns it cost a quarter of a small fit's time, and the head that
-        # reads them is solved in closed form after training.
+        # The random kernels' features skip dropout: over 10,000 columns
+        # it cost a quarter of a small fit's time, and the head that reads
+        # them is solved in closed form after training.
         kernels = [parts.pop(0)] if self.kernels is not None else []
         *front, recurrent = parts
         recurrent = _dropout(self.readout_dropout, recurrent)

@@ -233,11 +233,11 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     def _ridge_head(self, Z, target, weights):
         # The head fits its training data closely: the noise comes from the
         # residuals of the leave-one-out predictions instead (the last network's).
-        ridge, held_out = _ridge(Z, target, weights)
+        coef, intercept, held_out = _ridge(Z, target, weights)
         noise = np.sqrt(np.average((target - held_out) ** 2, axis=0, weights=weights))
         if np.isfinite(noise).all():  # read by fit
             self._held_out_noise = noise * self._y_scale
-        return ridge.coef_, ridge.intercept_
+        return coef, intercept
 
     def _n_outputs(self):
         return self.n_outputs_
