@@ -33,10 +33,9 @@ It prints a table, writes ``benchmarks/scaling.json`` and the plot
 regression with leave-one-out penalty that ends a fit with
 ``kernel_features``, on random features of the head's width at the default
 (5,360) and at ``kernel_features=10_000`` (10,316), for 2,000 to 16,000
-training sequences, sklrnn's solver against scikit-learn's ``RidgeCV`` (up
-to 8,000)
-(CPU seconds of one thread, peak memory above the start; one subprocess
-per point)::
+training sequences: sklrnn's solver, and scikit-learn's ``RidgeCV`` up to
+8,000. CPU seconds of one thread and peak memory above the start, one
+subprocess per point::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py --head
 """
