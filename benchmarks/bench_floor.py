@@ -45,10 +45,18 @@ def matmul_rate(n=1024, repeats=5):
 
 
 def step_flops(module, X, lengths):
-    """Floating point operations of one training step on the batch (X, lengths)."""
+    """Floating point operations of one training step on the batch (X, lengths).
+
+    The random kernels' features are computed once per fit, not per step, so
+    they are computed before counting and passed in, as training does.
+    """
     module.train()
+    features = None
+    if module.kernels is not None:
+        with torch.no_grad():
+            features = module.kernel_features(X, lengths)
     with FlopCounterMode(display=False) as counter:
-        module(X, lengths).sum().backward()
+        module(X, lengths, features).sum().backward()
     module.zero_grad()
     rnn = module.rnn
     steps = module.recurrent_states(X, lengths).shape[1]
