@@ -1,0 +1,81 @@
+"""Fit and prediction time of default classifiers, with and without the random kernel features.
+
+For each data set, ``RNNClassifier(random_state=seed, kernel_features=k,
+device=device)`` (every other parameter at its default) is fitted on the
+training split and predicts it, one fit at a time in this process (an untimed
+fit on the first set runs first, for the device's start-up). Printed per fit:
+wall seconds of ``fit`` (the device synchronized) with its epochs and time
+per epoch, and of ``predict`` with its time per series. Test splits are not
+read. Run from the repository root, alone on the machine::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_default_fit.py
+    python benchmarks/bench_default_fit.py --device cuda --seeds 0,1
+
+``--datasets`` (default ItalyPowerDemand, GunPoint, Trace, PigCVP and OSULeaf,
+the last from aeon's bundled sets: ``pip install -c constraints.txt -e
+".[bench]"``), ``--kernel-features`` (default ``0,5040``: the network alone
+and the default) and ``--seeds`` (default ``0``) take comma-separated lists.
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+from accuracy import load  # noqa: E402
+
+from sklrnn import RNNClassifier  # noqa: E402
+
+DATASETS = "ItalyPowerDemand,GunPoint,Trace,PigCVP,OSULeaf"
+
+
+def timed(device, call, *args):
+    """Wall seconds of ``call(*args)``, the device synchronized at the end."""
+    start = time.perf_counter()
+    call(*args)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default=DATASETS)
+    parser.add_argument("--kernel-features", default="0,5040")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine")
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    names = args.datasets.split(",")
+    counts = [int(k) for k in args.kernel_features.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    RNNClassifier(max_epochs=2, device=args.device).fit(*load(names[0], "train"))
+    print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
+    print(
+        "| data set | kernel_features | seed | fit s | epochs | ms per epoch | predict s |", end=""
+    )
+    print(" ms per series |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        X, y = load(name, "train")
+        for k in counts:
+            for seed in seeds:
+                model = RNNClassifier(random_state=seed, kernel_features=k, device=args.device)
+                fit = timed(device, model.fit, X, y)
+                predict = timed(device, model.predict, X)
+                epochs = len(model.history_)
+                print(
+                    f"| {name} | {k} | {seed} | {fit:.2f} | {epochs} | {1e3 * fit / epochs:.1f} "
+                    f"| {predict:.3f} | {1e3 * predict / len(X):.2f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
