@@ -33,6 +33,14 @@ Two commands, run from the repository root on one thread per fit:
 
         OMP_NUM_THREADS=1 python benchmarks/bench_uncertainty.py classification --jobs 2
 
+    ``--cv`` measures the same within the training splits instead, on the
+    folds of ``accuracy.py cv`` (the test splits are not read), and
+    ``--shots K`` on its few-shot splits (``K`` series per class to fit, the
+    rest of the training split to score)::
+
+        OMP_NUM_THREADS=1 python benchmarks/bench_uncertainty.py classification --cv --jobs 2
+        OMP_NUM_THREADS=1 python benchmarks/bench_uncertainty.py classification --shots 2 --seeds 5
+
 ``--seeds`` (default 3), ``--datasets`` (a comma-separated subset),
 ``--set KEY=VALUE`` (a parameter of every fit, as in ``accuracy.py``) and
 ``--jsonl FILE`` (one record per fit) work for both. ``benchmarks/README.md``
@@ -45,7 +53,7 @@ import time
 import warnings
 
 import numpy as np
-from accuracy import CLASSIFICATION, load, parse_set
+from accuracy import CLASSIFICATION, cv_splits, load, parse_set, smallest_class
 from joblib import Parallel, delayed
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import log_loss
@@ -167,13 +175,18 @@ def expected_calibration_error(y_true, proba, n_bins=N_BINS):
     return total / len(y_true)
 
 
-def run_classification(dataset, model, seed, params):
+def run_classification(dataset, model, seed, params, fold=None, shots=None):
+    """One fit, scored on the test split, or with ``fold`` on that CV fold."""
     import torch
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     X, y = load(dataset, "train")
-    X_test, y_test = load(dataset, "test")
+    if fold is None:
+        X_test, y_test = load(dataset, "test")
+    else:
+        train, test = cv_splits(dataset, y, 5, seed, shots)[fold]
+        X, X_test, y, y_test = X[train], X[test], y[train], y[test]
     estimator = RNNClassifier(random_state=seed, **params)
     if model == "temperature":
         folds = min(3, np.unique(y, return_counts=True)[1].min())
@@ -187,6 +200,8 @@ def run_classification(dataset, model, seed, params):
         "dataset": dataset,
         "model": model,
         "seed": seed,
+        "fold": fold,
+        "shots": shots,
         "accuracy": float((proba.argmax(axis=1) == index).mean()),
         "ece": float(expected_calibration_error(index, proba)),
         "log_loss": float(log_loss(index, proba, labels=np.arange(proba.shape[1]))),
@@ -248,9 +263,9 @@ def report_regression(records, datasets):
                     print(f"| {name} | " + " | ".join(cells) + " |")
 
 
-def report_classification(records, datasets):
+def report_classification(records, datasets, split="Test splits"):
     seeds = len({r["seed"] for r in records})
-    print(f"\nTest splits, means over {seeds} seed(s)\n")
+    print(f"\n{split}, means over {seeds} seed(s)\n")
     print("| data set | accuracy | ECE | log-loss | temperature: accuracy | ECE | log-loss |")
     print("|---|---|---|---|---|---|---|")
     totals = {m: [] for m in ("rnn", "temperature")}
@@ -261,7 +276,7 @@ def report_classification(records, datasets):
             if not rows:
                 cells += ["", "", ""]
                 continue
-            means = [np.mean([r[k] for r in rows]) for k in ("accuracy", "ece", "log_loss")]
+            means = [mean_over_seeds(rows, k) for k in ("accuracy", "ece", "log_loss")]
             totals[model].append(means)
             cells += [f"{v:.3f}" for v in means]
         print(f"| {dataset} | " + " | ".join(cells) + " |")
@@ -280,10 +295,18 @@ def main(argv=None):
     parser.add_argument("--models", default=None, help="a comma-separated subset")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--jsonl", default=None)
+    parser.add_argument(
+        "--cv", action="store_true", help="classification: CV within training splits"
+    )
+    parser.add_argument("--shots", type=int, default=None, help="classification: few-shot CV")
     args = parser.parse_args(argv)
+    if (args.cv or args.shots is not None) and args.command == "regression":
+        raise SystemExit("--cv and --shots are for classification (regression always runs CV)")
     params = parse_set(args.set)
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
+    if args.shots:  # the sets with more than `shots` series in every class
+        default_sets = [n for n in default_sets if smallest_class(load(n, "train")[1]) > args.shots]
     datasets = args.datasets.split(",") if args.datasets else default_sets
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]
     models = args.models.split(",") if args.models else all_models
@@ -296,10 +319,18 @@ def main(argv=None):
             for model in models
         ]
     else:
+        cv = args.cv or args.shots is not None
+
+        def folds(dataset, seed):
+            if not cv:
+                return [None]
+            return range(len(cv_splits(dataset, load(dataset, "train")[1], 5, seed, args.shots)))
+
         tasks = [
-            delayed(run_classification)(dataset, model, seed, params)
+            delayed(run_classification)(dataset, model, seed, params, fold, args.shots)
             for dataset in datasets
             for seed in range(args.seeds)
+            for fold in folds(dataset, seed)
             for model in models
         ]
     records = []
@@ -312,7 +343,12 @@ def main(argv=None):
     if regression:
         report_regression(records, datasets)
     else:
-        report_classification(records, datasets)
+        split = "Test splits"
+        if args.shots is not None:
+            split = f"{args.shots} training series per class, the rest of the training split scored"
+        elif args.cv:
+            split = "5-fold CV within the training splits"
+        report_classification(records, datasets, split)
 
 
 if __name__ == "__main__":

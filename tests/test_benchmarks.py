@@ -186,11 +186,21 @@ def test_uncertainty_regression_runs():
     assert "coverage, noisiest third" in result.stdout
 
 
-def test_uncertainty_classification_runs():
+@pytest.mark.parametrize(
+    "split, title",
+    [([], "Test splits"), (["--cv"], "5-fold CV within the training splits")],
+)
+def test_uncertainty_classification_runs(split, title):
     result = run_benchmark(
-        "bench_uncertainty.py", "classification", "--datasets=ItalyPowerDemand", "--seeds=1", *TINY
+        "bench_uncertainty.py",
+        "classification",
+        "--datasets=ItalyPowerDemand",
+        "--seeds=1",
+        *split,
+        *TINY,
     )
     assert result.returncode == 0, result.stderr
+    assert f"{title}, means over 1 seed(s)" in result.stdout
     row = re.search(r"^\| ItalyPowerDemand \| (.*) \|$", result.stdout, re.MULTILINE)
     accuracy, ece, loss, *calibrated = (float(v) for v in row.group(1).split(" | "))
     assert 0 <= ece <= 1 and loss > 0 and len(calibrated) == 3

@@ -765,10 +765,42 @@ def test_fit_ends_with_a_ridge_head_on_the_standardized_features():
     X_new = make_classification_sequences(n=40, seed=4)[0]
     new = scaler.transform(clf.transform(X_new))
     np.testing.assert_array_equal(clf.predict(X_new), ridge.predict(new))
-    # Probabilities are the ridge's scores, scaled (at most 10 times).
+    # Probabilities are the ridge's scores, scaled (2 to 5 times).
     proba = clf.predict_proba(X_new)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert (proba > 0).all() and (proba < 1).all()
+
+
+def test_probabilities_scale_the_ridge_scores_by_a_factor_from_2_to_5(monkeypatch):
+    # The factor minimizes the log-loss of the leave-one-out scores, within
+    # [2, 5]. Classes that the held-out scores separate would push it up
+    # without end (the network's features fitted those very series). With one
+    # series per class every held-out score is wrong (leaving a series out
+    # removes its class), which would flatten predict_proba to uniform.
+    solved = []
+
+    def ridge(*args):
+        coef, intercept, held_out = _ridge(*args)
+        solved.append(coef)
+        return coef, intercept, held_out
+
+    monkeypatch.setattr("sklrnn._classifier._ridge", ridge)
+    rng = np.random.RandomState(0)
+    separable = np.repeat([[-2.0], [2.0]], 20, axis=0) + rng.normal(size=(40, 12))
+    one_per_class = rng.normal(size=(3, 12)) + 3.0 * np.arange(3)[:, None]
+    for X, y, expected in [
+        (separable, np.repeat([0, 1], 20), 5.0),
+        (one_per_class, np.array(["a", "b", "c"]), 2.0),
+    ]:
+        clf = RNNClassifier(**{**FAST, "kernel_features": 168}).fit(X, y)
+        scale = StandardScaler().fit(clf.transform(X)).scale_
+        weight = clf.net_.module_.head.weight.numpy(force=True) * scale
+        big = np.abs(solved[-1]) > 1e-6 * np.abs(solved[-1]).max()
+        np.testing.assert_allclose(weight[big] / solved[-1][big], expected, rtol=1e-3)
+    # Still informative with one series per class: each is its own top class.
+    proba = clf.predict_proba(one_per_class)
+    np.testing.assert_array_equal(proba.argmax(axis=1), [0, 1, 2])
+    assert proba.max(axis=1).min() > 0.5  # uniform: 1 / 3
 
 
 @pytest.mark.parametrize("n, p", [(30, 50), (80, 20), (40, 40)])
