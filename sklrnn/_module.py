@@ -372,6 +372,8 @@ _PATTERNS = torch.full((84, _KERNEL_LENGTH), -1.0)
 for _row, _where in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)):
     _PATTERNS[_row, list(_where)] = 2.0
 _MAX_DILATIONS = 32
+# Sequence-steps per pass of the kernels on the CPU (RandomKernels._proportions).
+_CPU_PASS_STEPS = 2048
 # Quantiles of the biases: fractional parts of multiples of the golden
 # ratio, a low-discrepancy sequence in (0, 1).
 _GOLDEN = (math.sqrt(5) - 1) / 2
@@ -560,6 +562,31 @@ class RandomKernels(nn.Module):
         return ((high - low) * shares).transpose(1, 2)
 
     def _proportions(self, X, lengths):
+        """Proportions of positive values of (batch, steps, channels) ``X``, in passes.
+
+        On the CPU a few sequences at a time: a pass compares outputs of
+        shape (sequences, 84, steps read) in float64 with every bias, and
+        runs fastest while they stay small enough for the cache. About
+        2,048 sequence-steps per pass (4 to 64 sequences) took 3.4 ms per
+        series of 427 steps, against 4.0 ms in passes of 32 sequences and
+        9.8 ms in passes of 512 (one thread). On a GPU, passes of 256
+        sequences bound the memory. Each sequence's count is exact, so the
+        passes change no value.
+        """
+        per_pass = 256
+        if X.device.type == "cpu":
+            steps = -(-X.shape[1] // self.stride)
+            per_pass = max(4, min(64, _CPU_PASS_STEPS // steps))
+        if len(X) <= per_pass or _is_exporting():
+            return self._count(X, lengths)
+        return torch.cat(
+            [
+                self._count(X[i : i + per_pass], lengths[i : i + per_pass])
+                for i in range(0, len(X), per_pass)
+            ]
+        )
+
+    def _count(self, X, lengths):
         x = X.transpose(1, 2)
         lengths = _downsampled(lengths, self.stride)
         features = []
@@ -577,7 +604,7 @@ class RandomKernels(nn.Module):
         return torch.cat(features, dim=1).to(X) / lengths.to(X)[:, None]
 
     @torch.no_grad()
-    def fit(self, X, lengths, seed, chunk=256):
+    def fit(self, X, lengths, seed):
         """Draw the channels and biases from training sequences, then the features' statistics.
 
         Parameters
@@ -588,8 +615,6 @@ class RandomKernels(nn.Module):
             Their lengths.
         seed : int
             Seed of the draws.
-        chunk : int, default=256
-            Sequences per pass when computing the statistics.
 
         Returns
         -------
@@ -619,12 +644,7 @@ class RandomKernels(nn.Module):
                 torch.quantile(o[: int(n)], q) for o, n, q in zip(out, read, quantiles, strict=True)
             ]
             self.bias[part] = torch.stack(biases).flatten()
-        proportions = torch.cat(
-            [
-                self._proportions(X[i : i + chunk], lengths[i : i + chunk])
-                for i in range(0, n_samples, chunk)
-            ]
-        )
+        proportions = self._proportions(X, lengths)
         scale = proportions.double().std(dim=0, correction=0)
         self.feature_mean.copy_(proportions.double().mean(dim=0))
         self.feature_scale.copy_(torch.where(scale > 1e-12, scale, 1.0))

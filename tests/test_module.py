@@ -448,6 +448,22 @@ def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, s
     assert torch.equal(exported, features)
 
 
+def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
+    # On the CPU the kernels run a few long sequences per pass (4 at 600
+    # steps): the features of 11 sequences must be those of each alone, and
+    # of the single pass an export runs.
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(11, 600, 1, generator=gen)
+    lengths = torch.tensor([600, 450, 600, 30, 600, 599, 1, 600, 200, 600, 77])
+    X[torch.arange(600)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(1, kernel_dilations(600, 252))
+    features = kernels.fit(X, lengths, seed=0)
+    alone = torch.cat([kernels(X[i : i + 1], lengths[i : i + 1]) for i in range(11)])
+    assert torch.equal(alone, features)
+    with _as_if_exporting():
+        assert torch.equal(kernels(X, lengths), features)
+
+
 def test_path_attributions_share_out_the_first_order_change():
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(3, 15, 2, generator=gen)
