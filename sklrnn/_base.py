@@ -52,9 +52,9 @@ OPTIMIZERS = {
 # Values (float32) converted at a time by predict on big inputs: 16 MB.
 _PREDICT_CHUNK_VALUES = 1 << 22
 
-# max_epochs="auto" aims at this many gradient steps, between these epochs
-# (benchmarks/accuracy.py, chosen by cross-validation on training splits).
-_AUTO_STEPS = 500
+# max_epochs="auto" aims at an estimator's _auto_steps gradient steps,
+# between these epochs (benchmarks/accuracy.py, chosen by cross-validation
+# on training splits).
 _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 30, 300
 
 # Parameters that do not change what a fit computes from its data, or only
@@ -159,6 +159,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # Whether each training pass is split into batches of equal size
     # (BatchIterator's equal_sizes) instead of full ones and a remainder.
     _equal_batches = False
+    # Gradient steps that max_epochs="auto" aims at.
+    _auto_steps = 500
 
     _parameter_constraints = {
         "cell_type": [StrOptions(set(CELL_TYPES))],
@@ -298,7 +300,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Returns a dict: ``device``, where "auto" is "cuda" when CUDA is
         available and "cpu" otherwise (other values are checked). Given the
         ``lengths`` of the training sequences, also ``max_epochs``, where
-        "auto" aims at ``_AUTO_STEPS`` gradient steps within
+        "auto" aims at ``_auto_steps`` gradient steps within
         ``[_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS]`` epochs; ``strides``, the
         front end's, which leave at most ``recurrent_steps`` recurrent steps
         for the longest sequence; ``kernel_sizes``, those of its first block
@@ -326,7 +328,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if max_epochs == "auto":
             n_batches = -(-len(lengths) // self.batch_size)
             max_epochs = int(
-                np.clip(-(-_AUTO_STEPS // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
+                np.clip(-(-self._auto_steps // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
             )
         longest = int(lengths.max())
         strides = front_end_strides(longest, self.recurrent_steps)

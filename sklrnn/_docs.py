@@ -99,8 +99,10 @@ default="adam"
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate
-        schedule spans. ``"auto"`` aims at about 500 gradient steps, between
-        30 and 300 epochs: ``clip(ceil(500 / batches per epoch), 30, 300)``.
+        schedule spans. ``"auto"`` aims at about ``steps`` gradient steps,
+        300 for ``RNNClassifier`` and 500 for ``RNNRegressor`` (as
+        cross-validation favoured), between 30 and 300 epochs:
+        ``clip(ceil(steps / batches per epoch), 30, 300)``.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data, stop

@@ -244,8 +244,8 @@ def test_floor_benchmark_prints_a_row_per_set():
     row = re.search(
         r"^\| ItalyPowerDemand \| (\d+) \| (\d+) \| \S+ \| \S+ \| \S+ \|$", result.stdout, re.M
     )
-    # 167 epochs ("auto": about 500 steps) of 3 batches of the 67 training series.
-    assert row and row.group(1) == "501" and int(row.group(2)) > 0
+    # 100 epochs ("auto": about 300 steps) of 3 batches of the 67 training series.
+    assert row and row.group(1) == "300" and int(row.group(2)) > 0
 
 
 def test_expected_calibration_error():

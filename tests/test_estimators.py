@@ -281,6 +281,10 @@ def test_auto_epoch_budget_adapts_to_data_size():
     large = RNNClassifier()._resolve_auto(np.full(50_000, 10))["max_epochs"]
     assert small > large
     assert RNNClassifier(max_epochs=3)._resolve_auto(np.full(50, 10))["max_epochs"] == 3
+    # 96 sequences make 3 batches of 32: the classifier aims at 300 steps,
+    # the regressor at 500.
+    assert RNNClassifier()._resolve_auto(np.full(96, 10))["max_epochs"] == 100
+    assert RNNRegressor()._resolve_auto(np.full(96, 10))["max_epochs"] == 167
 
 
 @pytest.mark.parametrize(
