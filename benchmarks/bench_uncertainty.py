@@ -302,10 +302,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if (args.cv or args.shots is not None) and args.command == "regression":
         raise SystemExit("--cv and --shots are for classification (regression always runs CV)")
+    if args.shots is not None and args.shots < 1:
+        raise SystemExit("--shots takes a positive number of series per class")
     params = parse_set(args.set)
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
-    if args.shots:  # the sets with more than `shots` series in every class
+    if args.shots is not None:  # the sets with more than `shots` series in every class
         default_sets = [n for n in default_sets if smallest_class(load(n, "train")[1]) > args.shots]
     datasets = args.datasets.split(",") if args.datasets else default_sets
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]
