@@ -53,7 +53,7 @@ import time
 import warnings
 
 import numpy as np
-from accuracy import CLASSIFICATION, cv_splits, load, parse_set, smallest_class
+from accuracy import CLASSIFICATION, cv_splits, load, parse_set, smallest_class, train_labels
 from joblib import Parallel, delayed
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import log_loss
@@ -308,7 +308,7 @@ def main(argv=None):
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
     if args.shots is not None:  # the sets with more than `shots` series in every class
-        default_sets = [n for n in default_sets if smallest_class(load(n, "train")[1]) > args.shots]
+        default_sets = [n for n in default_sets if smallest_class(train_labels(n)) > args.shots]
     datasets = args.datasets.split(",") if args.datasets else default_sets
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]
     models = args.models.split(",") if args.models else all_models
@@ -326,7 +326,7 @@ def main(argv=None):
         def folds(dataset, seed):
             if not cv:
                 return [None]
-            return range(len(cv_splits(dataset, load(dataset, "train")[1], 5, seed, args.shots)))
+            return range(len(cv_splits(dataset, train_labels(dataset), 5, seed, args.shots)))
 
         tasks = [
             delayed(run_classification)(dataset, model, seed, params, fold, args.shots)
