@@ -9,9 +9,9 @@ time of a whole epoch of ``RNNClassifier()`` (the default model), on one
 thread, on data of 16 batches per epoch and of 2 (GunPoint's shape), where
 that work weighs most. (On a shared machine, a fit with the guard against
 one without differs by more noise than the guard costs.) Then the copy of
-the weights and of Adam's state by cloning the tensors (what the guard and
-early stopping do) against ``copy.deepcopy`` (what skorch's early stopping
-does).
+the weights and of Adam's state by cloning the tensors (what the guard does)
+against ``copy.deepcopy`` (what early stopping does, through skorch, in each
+epoch whose validation loss is the best so far).
 
 Run from the repository root::
 

@@ -24,13 +24,15 @@ from ._docs import (
     TRAINING_PARAMS,
 )
 
-# Bounds of the factor that scales the closed-form head's scores. The
-# leave-one-out scores that choose it come from network features trained on
-# the same series: optimistic on whole training splits (where they separate
-# the classes, the log-loss falls without end as the factor grows), and
-# pessimistic with two series per class (leaving one out halves its class).
-# Chosen by held-out log-loss in CV on the training splits
-# (docs/choosing_hyperparameters.rst).
+# Bounds of the factor that scales the closed-form head's scores, for two
+# classes; with K classes both move up by log(K - 1), which keeps the
+# probability of a class that stands out of the others by a given margin the
+# same whatever K. The leave-one-out scores that choose the factor come from
+# network features trained on the same series: optimistic on whole training
+# splits (where they separate the classes, the log-loss falls without end as
+# the factor grows), and pessimistic with two series per class (leaving one
+# out halves its class). Chosen by held-out log-loss in CV on the training
+# splits (docs/choosing_hyperparameters.rst).
 _TEMPERATURE_RANGE = (2.0, 5.0)
 
 
@@ -285,7 +287,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 weights=weights,
             )
 
-        low, high = np.log(_TEMPERATURE_RANGE)
+        low, high = np.log(np.add(_TEMPERATURE_RANGE, np.log(n_classes - 1)))
         t = np.exp(minimize_scalar(loss, bounds=(low, high), method="bounded").x)
         return t * coef, t * intercept
 
@@ -303,9 +305,9 @@ _KERNEL_FEATURES = KERNEL_FEATURES.format(
     default="5040",
     classifier_head=(
         ", on targets of +1 for a sequence's class and -1 for the others; the "
-        "scores are then scaled by the factor between 2 and 5 that minimizes "
-        "the log-loss of their leave-one-out values, so that ``predict_proba`` "
-        "is fitted to held-out predictions"
+        "scores are then scaled by the factor between 2 and 5 (both plus "
+        "log(n_classes - 1)) that minimizes the log-loss of their leave-one-out "
+        "values, so that ``predict_proba`` is fitted to held-out predictions"
     ),
     choice=(
         "In cross-validation on the development collection's training splits "

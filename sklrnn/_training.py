@@ -209,7 +209,8 @@ def _clone_state(state):
     """A copy of a module's or optimizer's state dict, tensors cloned.
 
     Four to five times faster than ``copy.deepcopy``, which matters because
-    a copy is taken after every epoch (``benchmarks/bench_training_guard.py``).
+    the training guard takes a copy after every epoch
+    (``benchmarks/bench_training_guard.py``).
     """
     if isinstance(state, torch.Tensor):
         return state.detach().clone()
@@ -224,25 +225,11 @@ def _clone_state(state):
 
 
 class EarlyStoppingIfValid(EarlyStopping):
-    """skorch's EarlyStopping, inactive in epochs without a validation loss.
-
-    The best weights are kept with :func:`_clone_state` rather than skorch's
-    ``deepcopy``.
-    """
-
-    def _active(self, net):
-        return self.monitor in net.history[-1]
+    """skorch's EarlyStopping, inactive in epochs without a validation loss."""
 
     def on_epoch_end(self, net, **kwargs):
-        if not self._active(net):
-            return
-        load_best, self.load_best = self.load_best, False
-        try:
+        if self.monitor in net.history[-1]:
             super().on_epoch_end(net, **kwargs)
-        finally:
-            self.load_best = load_best
-        if load_best and self.best_epoch_ == net.history[-1, "epoch"]:
-            self.best_model_weights_ = _clone_state(net.module_.state_dict())
 
     def get_resume_state(self):
         """The counters and best weights a resumed fit needs, as a tuple."""

@@ -769,18 +769,20 @@ def test_fit_ends_with_a_ridge_head_on_the_standardized_features():
     X_new = make_classification_sequences(n=40, seed=4)[0]
     new = scaler.transform(clf.transform(X_new))
     np.testing.assert_array_equal(clf.predict(X_new), ridge.predict(new))
-    # Probabilities are the ridge's scores, scaled (2 to 5 times).
+    # Probabilities are the ridge's scores, scaled by a bounded factor.
     proba = clf.predict_proba(X_new)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert (proba > 0).all() and (proba < 1).all()
 
 
-def test_probabilities_scale_the_ridge_scores_by_a_factor_from_2_to_5(monkeypatch):
+def test_probabilities_scale_the_ridge_scores_by_a_bounded_factor(monkeypatch):
     # The factor minimizes the log-loss of the leave-one-out scores, within
-    # [2, 5]. Classes that the held-out scores separate would push it up
-    # without end (the network's features fitted those very series). With one
+    # [2, 5] + log(n_classes - 1). Classes that the held-out scores separate
+    # would push it up without end (the network's features fitted those very
+    # series), so it stops at the cap, which grows with the classes. With one
     # series per class every held-out score is wrong (leaving a series out
-    # removes its class), which would flatten predict_proba to uniform.
+    # removes its class), which would flatten predict_proba to uniform; the
+    # floor stops it.
     solved = []
 
     def ridge(*args):
@@ -790,11 +792,13 @@ def test_probabilities_scale_the_ridge_scores_by_a_factor_from_2_to_5(monkeypatc
 
     monkeypatch.setattr("sklrnn._classifier._ridge", ridge)
     rng = np.random.RandomState(0)
-    separable = np.repeat([[-2.0], [2.0]], 20, axis=0) + rng.normal(size=(40, 12))
+    two = np.repeat([[-2.0], [2.0]], 20, axis=0) + rng.normal(size=(40, 12))
+    four = np.repeat([[-6.0], [-2.0], [2.0], [6.0]], 10, axis=0) + rng.normal(size=(40, 12))
     one_per_class = rng.normal(size=(3, 12)) + 3.0 * np.arange(3)[:, None]
     for X, y, expected in [
-        (separable, np.repeat([0, 1], 20), 5.0),
-        (one_per_class, np.array(["a", "b", "c"]), 2.0),
+        (two, np.repeat([0, 1], 20), 5.0),
+        (four, np.repeat([0, 1, 2, 3], 10), 5.0 + np.log(3)),
+        (one_per_class, np.array(["a", "b", "c"]), 2.0 + np.log(2)),
     ]:
         clf = RNNClassifier(**{**FAST, "kernel_features": 168}).fit(X, y)
         scale = StandardScaler().fit(clf.transform(X)).scale_
