@@ -41,7 +41,8 @@ Two commands, run from the repository root on one thread per fit:
         OMP_NUM_THREADS=1 python benchmarks/bench_uncertainty.py classification --cv --jobs 2
         OMP_NUM_THREADS=1 python benchmarks/bench_uncertainty.py classification --shots 2 --seeds 5
 
-``--seeds`` (default 3), ``--datasets`` (a comma-separated subset),
+``--seeds`` (default 3), ``--datasets`` (a comma-separated list; the external
+collection's sets of ``accuracy.py --external`` load too),
 ``--set KEY=VALUE`` (a parameter of every fit, as in ``accuracy.py``) and
 ``--jsonl FILE`` (one record per fit) work for both. ``benchmarks/README.md``
 quotes the tables.
@@ -187,6 +188,9 @@ def run_classification(dataset, model, seed, params, fold=None, shots=None):
     else:
         train, test = cv_splits(dataset, y, 5, seed, shots)[fold]
         X, X_test, y, y_test = X[train], X[test], y[train], y[test]
+    if X.ndim == 2 and X.shape[1] != X_test.shape[1]:
+        # A 2D table has fixed columns; sequences of other lengths go in as 3D.
+        X, X_test = X[:, :, None], X_test[:, :, None]
     estimator = RNNClassifier(random_state=seed, **params)
     if model == "temperature":
         folds = min(3, np.unique(y, return_counts=True)[1].min())
