@@ -525,7 +525,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if hasattr(interrupt, "add_note"):  # Python >= 3.11
                 interrupt.add_note(
                     f"{name}: training was interrupted; the estimator keeps "
-                    f"the weights of its last completed epoch ({self.n_iter_} epochs in "
+                    f"the weights of a recent completed epoch ({self.n_iter_} epochs in "
                     "history_) and can predict, or continue with warm_start=True."
                 )
             raise interrupt

@@ -220,11 +220,13 @@ n_features_in_ : int
 
 RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's reliability
     page). If a training or validation loss becomes NaN or infinite,
-    training stops, the weights and optimizer state of the last epoch with
-    finite losses are restored, and a ``RuntimeWarning`` says so. If training
-    is interrupted inside an epoch (Ctrl-C, i.e. ``KeyboardInterrupt``), the
-    estimator is wound up at its last completed epoch: history and optimizer
-    state of that epoch, and its weights (with early stopping, those of the
+    training stops, the weights and optimizer state of the last good epoch
+    kept are restored, and a ``RuntimeWarning`` says so. That state is kept
+    after every epoch, or, when an epoch holds fewer than 4 batches, after
+    every few epochs (once 4 training steps have run since the last). If
+    training is interrupted inside an epoch (Ctrl-C, i.e.
+    ``KeyboardInterrupt``), the estimator is wound up at that kept epoch:
+    history and optimizer state of that epoch, and its weights (with early stopping, those of the
     best completed epoch, as at any end of training; with random kernel
     features, the head as training left it, not solved in closed form). The
     ``KeyboardInterrupt`` is then raised again, so that scripts and searches

@@ -194,6 +194,57 @@ def test_finite_training_is_untouched(data):
     assert all(row["batches"] == [] for row in model.history_)
 
 
+# One batch per epoch: the guard copies the state once 4 training steps have
+# run since its last copy, after epochs 4, 8, ... (and keeps the initial state).
+ONE_BATCH = dict(SMALL, batch_size=64, lr_schedule=None, max_epochs=9)
+
+
+def _one_batch_data(data):
+    X, y, _ = data
+    return X[:12], y[:12]
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        # Epoch 6's loss was computed before its weights went NaN; epoch 7's is NaN.
+        (PoisonWeights(6), "training loss became nan in epoch 7"),
+        # Losses stay finite; the buffer is found when the state would be copied.
+        (OverflowRunningVariance(6), r"weights became non-finite in epochs 5 to 8"),
+    ],
+)
+def test_short_epochs_fall_back_to_the_last_copy(data, fault, message):
+    X, y = _one_batch_data(data)
+    model = RNNRegressor(**ONE_BATCH, callbacks=[fault])
+    with pytest.warns(RuntimeWarning, match=rf"{message}.*weights \(from epoch 4\)"):
+        model.fit(X, y)
+    assert model.n_iter_ == 4
+    reference = RNNRegressor(**{**ONE_BATCH, "max_epochs": 4}).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
+def test_weights_after_the_last_copy_are_checked_when_training_ends(data):
+    # Epochs 5 and 6 end training without a copy: their buffer overflow is
+    # found at the end, and the copy of epoch 4 restored.
+    X, y = _one_batch_data(data)
+    params = {**ONE_BATCH, "max_epochs": 6}
+    model = RNNRegressor(**params, callbacks=[OverflowRunningVariance(6)])
+    with pytest.warns(RuntimeWarning, match=r"non-finite in epochs 5 to 6.*from epoch 4"):
+        model.fit(X, y)
+    assert model.n_iter_ == 4
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_interrupt_in_short_epochs_keeps_the_last_copy(data):
+    X, y = _one_batch_data(data)
+    model = RNNRegressor(**ONE_BATCH, callbacks=[InterruptAt(epoch=7)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.n_iter_ == 4
+    reference = RNNRegressor(**{**ONE_BATCH, "max_epochs": 4}).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
 # -- interruption ----------------------------------------------------------
 
 
