@@ -226,12 +226,12 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     every few epochs (once 4 training steps have run since the last). If
     training is interrupted inside an epoch (Ctrl-C, i.e.
     ``KeyboardInterrupt``), the estimator is wound up at that kept epoch:
-    history and optimizer state of that epoch, and its weights (with early stopping, those of the
-    best completed epoch, as at any end of training; with random kernel
-    features, the head as training left it, not solved in closed form). The
-    ``KeyboardInterrupt`` is then raised again, so that scripts and searches
-    stop; the estimator object stays
-    usable for prediction and for ``warm_start``, and with ``checkpoint`` set
+    history and optimizer state of that epoch, and its weights (with early
+    stopping, those of the best completed epoch, as at any end of training;
+    with random kernel features, the head as training left it, not solved in
+    closed form). The ``KeyboardInterrupt`` is then raised again, so that
+    scripts and searches stop; the estimator object stays usable for
+    prediction and for ``warm_start``, and with ``checkpoint`` set
     a later ``fit`` resumes the interrupted one. A skorch callback that raises
     ``KeyboardInterrupt`` in ``on_epoch_end`` (skorch's way to stop, as its
     ``EarlyStopping`` does) ends training normally instead.

@@ -209,7 +209,7 @@ def _clone_state(state):
     """A copy of a module's or optimizer's state dict, tensors cloned.
 
     Four to five times faster than ``copy.deepcopy``, which matters because
-    the training guard takes a copy after every epoch
+    the training guard takes a copy every few training steps
     (``benchmarks/bench_training_guard.py``).
     """
     if isinstance(state, torch.Tensor):
