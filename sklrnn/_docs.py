@@ -222,8 +222,9 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     page). If a training or validation loss becomes NaN or infinite,
     training stops, the weights and optimizer state of the last good epoch
     kept are restored, and a ``RuntimeWarning`` says so. That state is kept
-    after every epoch, or, when an epoch holds fewer than 4 batches, after
-    every few epochs (once 4 training steps have run since the last). If
+    after every epoch, or, when an epoch holds fewer than 4 batches and no
+    validation pass, after every few epochs (once 4 training steps have run
+    since the last). If
     training is interrupted inside an epoch (Ctrl-C, i.e.
     ``KeyboardInterrupt``), the estimator is wound up at that kept epoch:
     history and optimizer state of that epoch, and its weights (with early

@@ -369,18 +369,19 @@ class TrainingGuard(Callback):
     After an epoch whose losses and weights are all finite, a copy of the
     module's and the optimizer's state is kept in memory (about 2 MB for the
     default model, checked and copied in about 0.7 ms). The copy is taken
-    once at least ``every`` training steps have run since the last one:
-    after every epoch of ``every`` batches or more, and after every few
-    epochs of smaller data, where one copy per one-batch epoch would cost
-    about 11% of the training time (``benchmarks/bench_training_guard.py``). A
-    non-finite batch loss (training or validation) found at the end of an
-    epoch, or non-finite weights or buffers found when the copy is taken or
-    training ends, stop training. The losses are checked once per epoch,
-    when they are read from the device, so that no batch waits for the host.
-    When training ends inside an epoch -- divergence, or an interrupt such as
-    Ctrl-C -- the copy is restored and the history is cut back to the epochs
-    it holds, so that the model, its optimizer and ``history`` agree. At the
-    end of training the per-batch records of the history are dropped; the
+    after every epoch with a validation pass, and otherwise once at least
+    ``every`` training steps have run since the last one: after every epoch
+    of ``every`` batches or more, and after every few epochs of smaller data,
+    where one copy per one-batch epoch would cost about 11% of the training
+    time (``benchmarks/bench_training_guard.py``). A non-finite batch loss
+    (training or validation) found at the end of an epoch, or non-finite
+    weights or buffers found when the copy is taken or training ends, stop
+    training. The losses are checked once per epoch, when they are read from
+    the device, so that no batch waits for the host. When training ends
+    inside an epoch -- divergence, or an interrupt such as Ctrl-C -- the copy
+    is restored and the history is cut back to the epochs it holds, so that
+    the model, its optimizer and ``history`` agree. At the end of training
+    the per-batch records of the history are dropped; the
     per-epoch records stay.
 
     Parameters
@@ -428,7 +429,9 @@ class TrainingGuard(Callback):
                 self.diverged_ = f"the {which} loss became {bad[0]} in epoch {epoch}"
                 raise StopTraining
         self._steps += sum("train_loss" in b for b in batches)
-        if self._steps >= self.every:
+        # Early stopping may restore an epoch validated since a copy: copying
+        # after every validated epoch keeps the copy no older than it.
+        if self._steps >= self.every or "valid_loss" in net.history[-1]:
             if not self._finite(net):
                 raise StopTraining
             self._keep(net)

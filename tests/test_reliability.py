@@ -235,6 +235,18 @@ def test_weights_after_the_last_copy_are_checked_when_training_ends(data):
     assert np.isfinite(model.predict(X)).all()
 
 
+def test_validated_short_epochs_are_each_copied(data):
+    # Early stopping restores the best validated epoch when training ends:
+    # the guard's copy must be no older, so it follows every validated epoch.
+    X, y, _ = data
+    params = {**ONE_BATCH, "early_stopping": True, "validation_fraction": 0.25}
+    model = RNNRegressor(**params, callbacks=[InterruptAt(epoch=3)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X[:24], y[:24])
+    assert model.n_iter_ == 2
+    assert np.isfinite(_losses(model, "valid_loss")).all()
+
+
 def test_interrupt_in_short_epochs_keeps_the_last_copy(data):
     X, y = _one_batch_data(data)
     model = RNNRegressor(**ONE_BATCH, callbacks=[InterruptAt(epoch=7)])
