@@ -11,10 +11,10 @@ batches per epoch, of 2 (GunPoint's shape) and of 1 (few series, where the
 work weighs most), and gives its share of the training time: with fewer than
 4 batches per epoch it runs after every ``ceil(4 / batches)``-th epoch. (On a
 shared machine, a fit with the guard against one without differs by more
-noise than the guard costs.) Then the copy of
-the weights and of Adam's state by cloning the tensors (what the guard does)
-against ``copy.deepcopy`` (what early stopping does, through skorch, in each
-epoch whose validation loss is the best so far).
+noise than the guard costs.) Then the copy of the weights and of Adam's state
+by cloning the tensors (what the guard does) against ``copy.deepcopy`` (what
+early stopping does, through skorch, in each epoch whose validation loss is
+the best so far).
 
 Run from the repository root::
 

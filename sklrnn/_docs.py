@@ -224,9 +224,8 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's 
     kept are restored, and a ``RuntimeWarning`` says so. That state is kept
     after every epoch, or, when an epoch holds fewer than 4 batches and no
     validation pass, after every few epochs (once 4 training steps have run
-    since the last). If
-    training is interrupted inside an epoch (Ctrl-C, i.e.
-    ``KeyboardInterrupt``), the estimator is wound up at that kept epoch:
+    since the last). If training is interrupted inside an epoch (Ctrl-C,
+    i.e. ``KeyboardInterrupt``), the estimator is wound up at that kept epoch:
     history and optimizer state of that epoch, and its weights (with early
     stopping, those of the best completed epoch, as at any end of training;
     with random kernel features, the head as training left it, not solved in

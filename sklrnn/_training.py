@@ -381,8 +381,8 @@ class TrainingGuard(Callback):
     inside an epoch -- divergence, or an interrupt such as Ctrl-C -- the copy
     is restored and the history is cut back to the epochs it holds, so that
     the model, its optimizer and ``history`` agree. At the end of training
-    the per-batch records of the history are dropped; the
-    per-epoch records stay.
+    the per-batch records of the history are dropped; the per-epoch records
+    stay.
 
     Parameters
     ----------
