@@ -107,6 +107,12 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
         values pushed the output up: towards the explained class, or to a
         larger prediction.
 
+    Raises
+    ------
+    ValueError
+        If ``baseline`` or the attributions overflow float32, the precision
+        the network computes in.
+
     Notes
     -----
     The cost is ``n_steps`` forward and backward passes of every sequence
@@ -150,7 +156,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     max_length = estimator.max_length
     if max_length is None or X3.shape[1] <= max_length:
         _integrated_gradients(module, X3, lengths, base, score, n_steps, out=result)
-        return result
+        return _check_finite(result)
     # The model reads the last max_length steps of each sequence: explain
     # those, and put the result back at their places.
     Xt, lt = truncate(X3, lengths, max_length)
@@ -159,7 +165,18 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     start = np.maximum(lengths - max_length, 0)
     rows, steps = np.nonzero(np.arange(max_length)[None, :] < lt[:, None])
     result[rows, start[rows] + steps] = part[rows, steps]
-    return result
+    return _check_finite(result)
+
+
+def _check_finite(attributions):
+    """The attributions, or a ValueError where float32 overflowed on the way."""
+    if not np.isfinite(attributions).all():
+        raise ValueError(
+            "The attributions are not finite: the path from the baseline to X, or the "
+            "gradients along it, overflow float32. Use a baseline nearer the values of X, "
+            "or rescale X the same way as for fit."
+        )
+    return attributions
 
 
 def _score_function(estimator, X, target, n_samples):
@@ -228,7 +245,16 @@ def _baseline(estimator, module, baseline):
         )
     if not np.isfinite(values).all():
         raise ValueError("baseline contains NaN or infinity; give finite values.")
-    return values.astype(np.float32)
+    # The network computes in float32: a larger value would become inf there.
+    with np.errstate(over="ignore"):
+        values32 = values.astype(np.float32)
+    if not np.isfinite(values32).all():
+        raise ValueError(
+            f"baseline contains values too large for float32 (|x| > "
+            f"{np.finfo(np.float32).max:.3g}), the precision the network computes in; "
+            "give values within that range."
+        )
+    return values32
 
 
 def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):

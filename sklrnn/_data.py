@@ -14,16 +14,21 @@ error. The result is a float32 array zero-filled past each sequence's end and
 an int64 array of true lengths.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
+
+from ._compat import Interval, validate_params
 
 __all__ = ["to_padded", "to_nan_padded", "pad_sequences", "truncate", "validate_sequences"]
 
 
 def _is_ragged(X):
     """True for a list, tuple or Series of per-sample arrays (not a nested table)."""
-    if getattr(X, "ndim", None) == 1 and X.dtype == object:
+    if getattr(X, "ndim", None) == 1 and hasattr(X, "dtype") and X.dtype == object:
         # A pandas Series (or numpy array) whose elements are sequences.
         X = list(X)
     if not isinstance(X, list | tuple) or len(X) == 0:
@@ -81,6 +86,28 @@ def _check_same_n_features(arrays, what):
         )
 
 
+def _reject_bool(value, name, caller):
+    """Raise a TypeError for a bool passed as the integer parameter ``name``.
+
+    scikit-learn's ``Interval(Integral, ...)`` lets bools through (bool is a
+    subclass of int), and numpy then fails on them with no word of which
+    parameter is wrong.
+    """
+    if isinstance(value, bool):
+        raise TypeError(
+            f"The {name!r} parameter of {caller} must be an int, got the bool {value!r}. "
+            f"Pass a whole number, e.g. {name}=2."
+        )
+
+
+@validate_params(
+    {
+        "sequences": ["array-like"],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "fill_value": [Real],
+    },
+    prefer_skip_nested_validation=True,
+)
 def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     """Stack sequences of different lengths into one padded 3D array.
 
@@ -100,6 +127,14 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     X : ndarray of shape (n_samples, max_length, n_features)
         The padded sequences, float64.
 
+    Raises
+    ------
+    InvalidParameterError
+        If ``sequences`` is not a list or array of sequences, ``max_length``
+        is not a positive int or None, or ``fill_value`` is not a number.
+    TypeError
+        If ``max_length`` is a bool.
+
     Examples
     --------
     >>> from sklrnn import pad_sequences
@@ -107,6 +142,7 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     array([[ 1.,  2.,  3.],
            [ 4., nan, nan]])
     """
+    _reject_bool(max_length, "max_length", "pad_sequences")
     return _pad(sequences, max_length, fill_value, "sequences")
 
 
@@ -196,8 +232,38 @@ def to_nan_padded(X, *, input_name="X"):
     return X, _lengths_from_nan(X, input_name)
 
 
+def _check_dense_numbers(X, input_name):
+    """Raise a TypeError for sparse pandas columns and for dates or times.
+
+    ``check_array`` would call sparse columns "not numbers", and would turn
+    dates and durations into nanosecond counts without a word.
+    """
+    if isinstance(X, pd.DataFrame):
+        sparse = [c for c, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
+        if sparse:
+            every = len(sparse) == X.shape[1]
+            what = "is a sparse DataFrame" if every else f"has sparse columns {sparse}"
+            fix = ".sparse.to_dense()" if every else ".astype(float)"
+            raise TypeError(
+                f"{input_name} {what}, but sequences are dense and sparse data is not "
+                f"supported. Convert it with {input_name}{fix}."
+            )
+        dtypes = X.dtypes.items()
+    else:
+        dtype = getattr(X, "dtype", None)
+        dtypes = [] if not isinstance(dtype, np.dtype) else [(None, dtype)]
+    for column, dtype in dtypes:
+        if getattr(dtype, "kind", None) in ("M", "m"):  # datetime64, timedelta64
+            where = f"Column {column!r} of {input_name}" if column is not None else input_name
+            raise TypeError(
+                f"{where} holds dates or times (dtype {dtype}), not numbers. Convert them "
+                "to numbers first, e.g. to elapsed seconds, or drop them."
+            )
+
+
 def _numeric_array(X, input_name, **kwargs):
     """scikit-learn's ``check_array``, naming the input and the fix when a value is no number."""
+    _check_dense_numbers(X, input_name)
     try:
         return check_array(X, input_name=input_name, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -213,6 +279,8 @@ def _numeric_array(X, input_name, **kwargs):
 
 def _check_3d(X, input_name, dtype):
     """Check any supported input and return it as a 3D array of ``dtype``."""
+    if isinstance(X, memoryview):  # numpy counts it as a scalar
+        X = np.asarray(X)
     if X is None or np.isscalar(X):  # check_array's message would show it as a 0D array
         got = "None" if X is None else f"the scalar {X!r}"
         raise TypeError(

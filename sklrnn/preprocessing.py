@@ -15,6 +15,7 @@ there:
   ``horizon`` values, for forecasting.
 """
 
+from collections.abc import Hashable
 from numbers import Integral
 
 import numpy as np
@@ -24,7 +25,14 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context, validate_params
-from ._data import _check_same_n_features, _is_table, validate_sequences
+from ._data import (
+    _check_dense_numbers,
+    _check_same_n_features,
+    _is_table,
+    _numeric_array,
+    _reject_bool,
+    validate_sequences,
+)
 
 __all__ = ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]
 
@@ -118,6 +126,7 @@ class WideToSequence(TransformerMixin, BaseEstimator):
         self : WideToSequence
             The fitted transformer.
         """
+        _reject_bool(self.n_features, "n_features", "WideToSequence")
         X = self._validate(X, reset=True)
         n_columns = X.shape[1]
         if n_columns % self.n_features:
@@ -179,6 +188,7 @@ class WideToSequence(TransformerMixin, BaseEstimator):
         return X.reshape(X.shape[0], -1).copy()
 
     def _validate(self, X, reset):
+        _check_dense_numbers(X, "X")
         return validate_data(
             self,
             X,
@@ -217,7 +227,9 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         ``with_mean=False``. ``n_channels`` is the size of the feature axis
         (1 for 2D input).
     var_ : ndarray of shape (n_channels,) or None
-        Variance of each feature; None when ``with_std=False``.
+        Variance of each feature; None when ``with_std=False``. It is inf
+        for a feature whose standard deviation exceeds about 1e154, where the
+        variance is beyond float64's range; ``scale_`` stays exact.
     scale_ : ndarray of shape (n_channels,) or None
         Standard deviation used to scale each feature, 1 for a constant
         feature; None when ``with_std=False``.
@@ -288,11 +300,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         steps = X3[np.arange(X3.shape[1])[None, :] < lengths[:, None]]
         self.n_samples_seen_ = len(X3)
         self.n_steps_seen_ = len(steps)
-        self.mean_ = steps.mean(axis=0) if self.with_mean else None
+        mean, var, scale = _moments(steps)
+        self.mean_ = mean if self.with_mean else None
         self.var_ = self.scale_ = None
         if self.with_std:
-            self.var_ = steps.var(axis=0)
-            scale = np.sqrt(self.var_)
+            self.var_ = var
             # A constant feature keeps its values (minus the mean) instead of
             # dividing by zero or by rounding noise.
             center = np.abs(self.mean_) if self.with_mean else np.abs(steps).max(axis=0)
@@ -339,7 +351,16 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         X3, _ = validate_sequences(self, X, reset=False, keep_nan=True)
         mean = 0.0 if self.mean_ is None else self.mean_
         scale = 1.0 if self.scale_ is None else self.scale_
-        out = X3 * scale + mean if inverse else (X3 - mean) / scale
+        with np.errstate(over="ignore"):  # reported just below, with the fix
+            out = X3 * scale + mean if inverse else (X3 - mean) / scale
+        if np.isinf(out).any():
+            method = "inverse_transform" if inverse else "transform"
+            raise ValueError(
+                f"{method} overflows float64: X holds values too far from the training "
+                f"data for its mean_ and scale_ (largest |x| = {np.nanmax(np.abs(X3)):.3g}). "
+                "Rescale X the same way as the training data, or refit on data that "
+                "spans its range."
+            )
         return out[:, :, 0] if table else out
 
     def __sklearn_tags__(self):
@@ -348,6 +369,23 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         # in the estimators, and NaN anywhere else raises.
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _moments(steps):
+    """Mean, variance and standard deviation of each column, even near float64's limits.
+
+    Each column is first divided by the largest power of 2 not above its
+    largest magnitude, so that neither the sum nor the squares overflow;
+    dividing by a power of 2 is exact, so other data gives the same bits as
+    without it. The variance is inf where it is beyond float64's range.
+    """
+    _, exponent = np.frexp(np.abs(steps).max(axis=0))
+    power = np.ldexp(1.0, exponent - 1)
+    unit = steps / power
+    unit_var = unit.var(axis=0)
+    with np.errstate(over="ignore"):  # documented in SequenceScaler.var_
+        var = unit_var * power * power  # not power**2: 0 * inf would be NaN
+    return unit.mean(axis=0) * power, var, np.sqrt(unit_var) * power
 
 
 @validate_params(
@@ -400,7 +438,10 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     ValueError
         For a missing column, a non-numeric or missing feature value, a
         missing id or time, a repeated (id, time) pair, or a target that
-        varies within a series.
+        varies or is missing within a series.
+    TypeError
+        For a column argument that is not a column name (e.g. a list), or a
+        feature column of complex numbers.
 
     See Also
     --------
@@ -422,6 +463,17 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     >>> y.tolist(), ids.tolist()
     (['ill', 'ok'], ['a', 'b'])
     """
+    for name, column in [
+        ("id_column", id_column),
+        ("time_column", time_column),
+        ("target_column", target_column),
+    ]:
+        if not isinstance(column, Hashable):
+            raise TypeError(
+                f"{name} must be the name of one column of df, got the "
+                f"{type(column).__name__} {column!r}. long_to_sequences takes one id, one "
+                "time and one target column; pass its name, e.g. a str."
+            )
     key_columns = [id_column, time_column]
     if target_column is not None:
         key_columns.append(target_column)
@@ -445,6 +497,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         raise ValueError(
             f"Feature columns {not_numeric} are not numeric; encode them as numbers "
             "or leave them out of feature_columns."
+        )
+    complex_columns = [c for c in feature_columns if pd.api.types.is_complex_dtype(df[c])]
+    if complex_columns:
+        raise TypeError(
+            f"Feature columns {complex_columns} hold complex numbers, which would lose "
+            "their imaginary part. Split each into two real columns, e.g. "
+            "df[c].to_numpy().real and .imag, and pass those as features."
         )
     for column in (id_column, time_column):
         if df[column].isna().any():
@@ -480,7 +539,14 @@ def _target_per_series(data, codes, ids, target_column):
     target = data[target_column]
     n_values = target.groupby(codes).nunique(dropna=False)
     if (n_values > 1).any():
-        bad = ids[int(n_values.index[n_values.to_numpy() > 1][0])]
+        code = int(n_values.index[n_values.to_numpy() > 1][0])
+        bad = ids[code]
+        if target[codes == code].isna().any():
+            raise ValueError(
+                f"The target column {target_column!r} is missing on some rows of series "
+                f"{bad!r}; long_to_sequences needs the series' target on every row. Fill "
+                "the missing values from the series' other rows, or drop the series."
+            )
         raise ValueError(
             f"The target column {target_column!r} takes several values within series "
             f"{bad!r}; long_to_sequences needs one target per series. For a target "
@@ -515,7 +581,8 @@ def make_windows(series, window, horizon=1, step=1, *, target=None):
 or list of such arrays
         One series (a 1D or 2D array, Series or DataFrame, oldest step
         first), or a list of series of possibly different lengths with the
-        same features.
+        same features. DataFrames in a list are matched by column name, so
+        they must all have the same columns, in any order.
     window : int
         Number of steps in each input window.
     horizon : int, default=1
@@ -543,7 +610,8 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, or if the series differ in their number of features.
+        values, or if the series differ in their number of features or, for
+        DataFrames, in their column names.
 
     Examples
     --------
@@ -555,16 +623,21 @@ or list of such arrays
     >>> y.tolist()
     [[3.0, 4.0], [4.0, 5.0]]
     """
+    for name, value in [("window", window), ("horizon", horizon), ("step", step)]:
+        _reject_bool(value, name, "make_windows")
     several = (
         isinstance(series, list | tuple) and len(series) > 0 and all(np.ndim(s) > 0 for s in series)
     )
     parts = list(series) if several else [series]
-    arrays, columns = [], None
+    arrays, columns, first = [], None, None
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"
         if isinstance(s, pd.DataFrame):
-            columns = s.columns if columns is None else columns
-        a = check_array(s, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name=name)
+            if columns is None:
+                columns, first = s.columns, name
+            elif not s.columns.equals(columns):
+                s = _same_columns(s, name, columns, first)
+        a = _numeric_array(s, name, ensure_2d=False, allow_nd=True, dtype=np.float64)
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
@@ -593,6 +666,19 @@ or list of such arrays
     X = np.ascontiguousarray(np.concatenate(Xs).transpose(0, 2, 1))
     y = np.concatenate(ys)
     return X, (y[:, 0] if y.shape[1] == 1 else y)
+
+
+def _same_columns(df, name, columns, first):
+    """``df`` with its columns in the order of ``columns``, the columns of ``first``."""
+    missing = [c for c in columns if c not in df.columns]
+    extra = [c for c in df.columns if c not in columns]
+    if missing or extra or columns.has_duplicates or df.columns.has_duplicates:
+        raise ValueError(
+            f"{name} does not have the columns of {first}: missing {missing}, extra "
+            f"{extra}. Features are matched by column name, so every DataFrame in "
+            "series must have the same (unique) column names, in any order."
+        )
+    return df[columns]
 
 
 def _target_positions(target, n_features, columns):

@@ -258,6 +258,10 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X, baseline=[0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="baseline contains NaN or infinity"):
         sequence_attributions(clf, X, baseline=np.nan)
+    with pytest.raises(ValueError, match="baseline contains values too large for float32"):
+        sequence_attributions(clf, X, baseline=1e39)
+    with pytest.raises(ValueError, match="attributions are not finite.* overflow float32"):
+        sequence_attributions(clf, np.full((1, 6, 2), 3e38), target="up", n_steps=2, baseline=-3e38)
     with pytest.raises(ValueError, match=r"labels \['left'\] that are not classes .*'down', 'up'"):
         sequence_attributions(clf, X, target="left")
     with pytest.raises(ValueError, match=r"labels \[1\] that are not classes"):

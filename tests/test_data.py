@@ -1,11 +1,13 @@
 """Input conversion: padding, lengths, truncation (sklrnn._data), and batching."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklrnn import pad_sequences
 from sklrnn._data import to_padded, truncate
@@ -77,6 +79,55 @@ def test_pad_sequences_truncates_and_fills():
         pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
     with pytest.raises(ValueError, match="at least one sequence"):
         pad_sequences([])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(max_length=-1), "'max_length' parameter of pad_sequences must be an int in the"),
+        (dict(max_length="a"), "'max_length' parameter .* Got 'a'"),
+        (dict(max_length=1.7), "'max_length' parameter .* Got 1.7"),
+        (dict(fill_value="x"), "'fill_value' parameter of pad_sequences"),
+        (dict(sequences=None), "'sequences' parameter of pad_sequences must be an array-like"),
+    ],
+)
+def test_pad_sequences_parameters_are_validated(kwargs, match):
+    kwargs = {"sequences": [[1.0, 2.0], [3.0]], **kwargs}
+    with pytest.raises(InvalidParameterError, match=match):
+        pad_sequences(**kwargs)
+
+
+def test_pad_sequences_refuses_a_bool_max_length():
+    with pytest.raises(TypeError, match="'max_length' parameter of pad_sequences must be an int"):
+        pad_sequences([[1.0, 2.0], [3.0]], max_length=True)
+
+
+def test_memoryview_is_read_as_its_array():
+    X = np.arange(6.0).reshape(2, 3)
+    X3d, lengths = to_padded(memoryview(X))
+    np.testing.assert_array_equal(X3d[:, :, 0], X)
+    assert lengths.tolist() == [3, 3]
+    with pytest.raises(ValueError, match="got 1D input"):
+        to_padded(memoryview(X[0]))
+
+
+def test_sparse_dataframes_are_refused_with_the_fix():
+    X = pd.DataFrame(np.eye(3)).astype(pd.SparseDtype(float, 0.0))
+    with pytest.raises(TypeError, match=r"X is a sparse DataFrame.*X\.sparse\.to_dense\(\)"):
+        to_padded(X)
+    X[1] = X[1].sparse.to_dense()
+    with pytest.raises(TypeError, match=r"X has sparse columns \[0, 2\].*X\.astype\(float\)"):
+        to_padded(X)
+
+
+def test_dates_and_durations_are_not_numbers():
+    when = pd.to_datetime(["2020-01-01", "2020-01-02"])
+    with pytest.raises(TypeError, match="Column 'b' of X holds dates or times"):
+        to_padded(pd.DataFrame({"a": [1.0, 2.0], "b": when}))
+    with pytest.raises(TypeError, match=r"X holds dates or times \(dtype timedelta64"):
+        to_padded(np.ones((2, 3)).astype("timedelta64[s]"))
+    with pytest.raises(TypeError, match="X holds dates or times"):
+        to_padded([np.ones(3), np.array(when)])
 
 
 def test_values_beyond_float32_are_an_error():

@@ -89,6 +89,11 @@ def test_wide_to_sequence_wrong_column_count():
         WideToSequence(n_features=0).fit(np.zeros((2, 10)))
     with pytest.raises(InvalidParameterError, match="order"):
         WideToSequence(order="steps").fit(np.zeros((2, 10)))
+    with pytest.raises(TypeError, match="'n_features' parameter of WideToSequence must be an in"):
+        WideToSequence(n_features=True).fit(np.zeros((2, 4)))
+    dates = pd.DataFrame({"a": [1.0, 2.0], "b": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    with pytest.raises(TypeError, match="Column 'b' of X holds dates or times"):
+        WideToSequence().fit(dates)
 
 
 def test_wide_to_sequence_keeps_float32_and_nan():
@@ -202,6 +207,29 @@ def test_sequence_scaler_errors():
         scaler.transform(np.zeros((3, 4, 2, 1)))
 
 
+def test_sequence_scaler_values_near_the_float64_limit():
+    X = np.array([[1e200, 2e200, 3e200], [1e200, 1e200, np.nan]])
+    scaler = SequenceScaler().fit(X)
+    small = SequenceScaler().fit(X / 1e200)
+    np.testing.assert_allclose(scaler.mean_, small.mean_ * 1e200)
+    np.testing.assert_allclose(scaler.scale_, small.scale_ * 1e200)
+    out = scaler.transform(X)
+    np.testing.assert_allclose(out, small.transform(X / 1e200))
+    np.testing.assert_allclose(scaler.inverse_transform(out), X)
+    assert np.isinf(scaler.var_).all()  # 6.7e399, beyond float64: documented
+    # the sum of values near the limit does not overflow either
+    np.testing.assert_allclose(SequenceScaler().fit(np.full((3, 2), 1.5e308)).mean_, [1.5e308])
+
+
+def test_sequence_scaler_overflow_in_transform_is_an_error():
+    scaler = SequenceScaler().fit(np.array([[0.0, 1.0, 2.0]]))  # scale_ ~ 0.82
+    with pytest.raises(ValueError, match="transform overflows float64.*Rescale X"):
+        scaler.transform(np.array([[-1.7e308, 0.0, 0.0]]))
+    scaler = SequenceScaler().fit(np.array([[0.0, 10.0, 20.0]]))  # scale_ ~ 8.2
+    with pytest.raises(ValueError, match="inverse_transform overflows float64"):
+        scaler.inverse_transform(np.array([[1.7e308, 0.0, 0.0]]))
+
+
 def test_sequence_scaler_on_japanese_vowels():
     X, _ = load_japanese_vowels(return_X_y=True)
     out = SequenceScaler().fit_transform(X)
@@ -277,6 +305,20 @@ def test_long_to_sequences_errors():
         long_to_sequences(df.to_numpy(), "id", "hour")
 
 
+def test_long_to_sequences_missing_target_complex_features_and_column_lists():
+    df = _long_frame()
+    gappy = df.astype({"label": object})
+    gappy.loc[gappy["id"] == "p1", "label"] = ["ill", None, "ill", "ill"]
+    with pytest.raises(ValueError, match="'label' is missing on some rows of series 'p1'"):
+        long_to_sequences(gappy, "id", "hour", target_column="label")
+    with pytest.raises(TypeError, match=r"Feature columns \['pulse'\] hold complex numbers"):
+        long_to_sequences(df.assign(pulse=df["pulse"] + 1j), "id", "hour", target_column="label")
+    with pytest.raises(TypeError, match=r"id_column must be the name of one column.*\['id'\]"):
+        long_to_sequences(df, ["id"], "hour", target_column="label")
+    with pytest.raises(TypeError, match="target_column must be the name of one column"):
+        long_to_sequences(df, "id", "hour", target_column=["label"])
+
+
 # -- make_windows -----------------------------------------------------------
 
 
@@ -327,6 +369,20 @@ def test_make_windows_multivariate_targets():
     np.testing.assert_array_equal(y_list[0], [30, 3])
 
 
+def test_make_windows_matches_dataframe_columns_by_name():
+    s = np.arange(10.0)
+    a = pd.DataFrame({"a": s, "b": -s})
+    swapped = pd.DataFrame({"b": -s, "a": s})
+    X, y = make_windows([a, swapped], window=2, target="a")
+    X_same, y_same = make_windows([a, a], window=2, target="a")
+    np.testing.assert_array_equal(X, X_same)
+    np.testing.assert_array_equal(y[-2:], [8.0, 9.0])
+    with pytest.raises(ValueError, match=r"series\[1\] does not have the columns of series\[0\]"):
+        make_windows([pd.DataFrame({"a": s}), pd.DataFrame({"zzz": -s})], window=2, target="a")
+    with pytest.raises(ValueError, match=r"missing \['b'\], extra \['c'\]"):
+        make_windows([a, pd.DataFrame({"a": s, "c": s})], window=2)
+
+
 def test_make_windows_errors():
     with pytest.raises(ValueError, match=r"series\[1\] has 3 steps, fewer than window \+ hori"):
         make_windows([np.arange(10.0), np.arange(3.0)], window=3)
@@ -344,3 +400,8 @@ def test_make_windows_errors():
         make_windows(np.arange(10.0), window=0)
     with pytest.raises(InvalidParameterError, match="'horizon' parameter"):
         make_windows(np.arange(10.0), window=2, horizon=0)
+    for name in ["window", "horizon", "step"]:
+        with pytest.raises(TypeError, match=f"'{name}' parameter of make_windows must be an int"):
+            make_windows(np.arange(10.0), **{"window": 2, name: True})
+    with pytest.raises(TypeError, match="Column 't' of series holds dates or times"):
+        make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
