@@ -22,6 +22,7 @@ import inspect
 import json
 import math
 import os
+import stat
 import struct
 import zipfile
 import zlib
@@ -35,16 +36,16 @@ __all__ = [
     "FORMAT_VERSION",
     "describe",
     "write_archive",
-    "read_archive",
+    "Archive",
     "parse_json",
     "check_format",
     "tensor_spec",
     "tensors_to_bytes",
-    "read_tensors",
     "optimizer_to_archive",
     "optimizer_from_archive",
     "plain",
     "check_history",
+    "check_statistics",
 ]
 
 # The version written; files of other versions are refused (nothing has been
@@ -60,6 +61,12 @@ MAX_JSON_DEPTH = 16
 MAX_JSON_CONTAINERS = 2**17
 _CHUNK = 2**20
 _MAX_MEMBERS = 16
+_MAX_DIRECTORY_BYTES = 2**16
+_END_RECORD_SIZE = 22
+_ZIP64_LOCATOR_SIZE = 20
+# Largest rank and dimension a tensor header may declare (checked before
+# the sizes are multiplied).
+_MAX_RANK, _MAX_DIMENSION = 8, 2**40
 _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _COMPRESSION_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 # Every error the zip and zlib modules raise on malformed input.
@@ -112,21 +119,215 @@ def write_archive(file, members):
             archive.writestr(name, data, compress_type=packed)
 
 
-def read_archive(file, where, required, optional=()):
-    """The members of the zip archive ``file`` as bytes, each read through its cap.
+class Archive:
+    """A zip archive of the format, opened for reading its members through caps.
 
-    ``where`` names the file in error messages. The archive must hold each
-    name of ``required``, may hold those of ``optional``, and nothing else.
-    A file that cannot be opened (a missing path) raises ``OSError``.
+    Opening it checks, before anything is decompressed: that ``file`` is a
+    regular file (a path) or a binary file object; the end record of the
+    zip's central directory, so that an archive that lists more members
+    than the format has is refused before the zip module parses the list;
+    and that the members are exactly the names of ``required`` and maybe
+    those of ``optional``, each stored or deflated and not encrypted. A path
+    that cannot be opened (a missing file) raises ``OSError``.
+
+    Parameters
+    ----------
+    file : str, path-like or binary file object
+        The archive.
+    where : str
+        How error messages name the file (:func:`describe`).
+    required, optional : sequence of str
+        Names of the members the archive must and may hold.
     """
-    if isinstance(file, str | os.PathLike):
-        with open(file, "rb") as handle:
-            return read_archive(handle, where, required, optional)
-    archive = _unzip(where, "is not a zip archive", zipfile.ZipFile, file)
-    with archive:
-        infos = archive.infolist()
-        _check_members(infos, where, set(required), set(optional))
-        return {info.filename: _read_member(archive, info, where) for info in infos}
+
+    def __init__(self, file, where, required, optional=()):
+        self.where = where
+        self._handle = self._zip = None
+        if isinstance(file, str | os.PathLike):
+            if not stat.S_ISREG(os.stat(file).st_mode):  # a FIFO would block the open
+                raise ValueError(f"{where} is not a regular file.")
+            file = self._handle = open(file, "rb")  # noqa: SIM115 (closed by close)
+        try:
+            _check_end_record(file, where)
+            self._zip = _unzip(where, "is not a zip archive", zipfile.ZipFile, file)
+            infos = self._zip.infolist()
+            _check_members(infos, where, set(required), set(optional))
+        except BaseException:
+            self.close()
+            raise
+        self._infos = {info.filename: info for info in infos}
+
+    def __contains__(self, name):
+        return name in self._infos
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Close the zip file, and the file if the archive opened it."""
+        if self._zip is not None:
+            self._zip.close()
+        if self._handle is not None:
+            self._handle.close()
+
+    def read_json(self, name):
+        """The JSON member ``name``, read through its cap and parsed (:func:`parse_json`)."""
+        if self._infos[name].file_size > MAX_JSON_BYTES:  # the reading is capped anyway
+            raise ValueError(self._too_big(name, MAX_JSON_BYTES))
+        with self._open(name) as member:
+            data = self._read(member, name, MAX_JSON_BYTES + 1)
+        if len(data) > MAX_JSON_BYTES:
+            raise ValueError(self._too_big(name, MAX_JSON_BYTES))
+        return parse_json(data, self.where, name)
+
+    def tensor_header(self, name):
+        """``{tensor name: (shape, dtype name)}`` from the header of safetensors member ``name``."""
+        with self._open(name) as member:
+            return self._header(member, name)[0]
+
+    def read_tensors(self, name, expected):
+        """The tensors of safetensors member ``name``, checked against ``expected`` first.
+
+        ``expected`` maps each name to ``(shape, dtype name)``; a shape of
+        None allows any 1-D shape. The header is read and compared with it
+        before any tensor data is decompressed; then exactly the bytes the
+        header declares are read, at most ``MAX_TENSOR_BYTES``, so that a
+        member never costs more memory than the tensors the model needs.
+        Float tensors must be finite.
+        """
+        where = self.where
+        with self._open(name) as member:
+            spec, head, size = self._header(member, name)
+            _check_spec(spec, expected, where, name)
+            if size > MAX_TENSOR_BYTES:
+                raise ValueError(self._too_big(name, MAX_TENSOR_BYTES))
+            data = self._read(member, name, size)
+            if len(data) < size:
+                raise ValueError(
+                    f"{where}: {name} ends after {len(data)} of the {size} bytes of tensors "
+                    "its header declares."
+                )
+            if self._chunk(member, name, 1):
+                raise ValueError(
+                    f"{where}: {name} holds more than the {size} bytes of tensors its header "
+                    "declares."
+                )
+        try:
+            tensors = safetensors.torch.load(head + data)
+        except Exception as exc:  # safetensors' own error type, and anything else it raises
+            raise ValueError(f"{where}: {name} is not a valid safetensors file ({exc}).") from exc
+        _check_spec(tensor_spec(tensors), expected, where, name)
+        for key, tensor in tensors.items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(
+                    f"{where}: {name} holds non-finite values (NaN or inf) in {key!r}."
+                )
+        return tensors
+
+    def _open(self, name):
+        problem = f"cannot be read: its member {name!r} is damaged"
+        return _unzip(self.where, problem, self._zip.open, self._infos[name])
+
+    def _chunk(self, member, name, size):
+        problem = f"cannot be read: its member {name!r} is damaged"
+        return _unzip(self.where, problem, member.read, size)
+
+    def _read(self, member, name, size):
+        """The next ``size`` bytes of ``member``, or fewer where it ends first."""
+        chunks, total = [], 0
+        while total < size:
+            chunk = self._chunk(member, name, min(_CHUNK, size - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+
+    def _too_big(self, name, limit):
+        return (
+            f"{self.where}: the member {name!r} holds more than {limit} bytes, the most "
+            "this format reads (a damaged or hostile file)."
+        )
+
+    def _header(self, member, name):
+        """The spec, raw bytes and size of the data that a safetensors member's header declares."""
+        where = self.where
+        prefix = self._read(member, name, 8)
+        if len(prefix) < 8:
+            raise ValueError(f"{where}: {name} is too short to be a safetensors file.")
+        size = int.from_bytes(prefix, "little")
+        if size > MAX_JSON_BYTES:
+            raise ValueError(
+                f"{where}: {name} declares a header of {size} bytes, more than the "
+                f"{MAX_JSON_BYTES} this format reads."
+            )
+        text = self._read(member, name, size)
+        if len(text) < size:
+            raise ValueError(f"{where}: {name} declares a header longer than the file.")
+        header = parse_json(text, where, f"the header of {name}")
+        if not isinstance(header, dict):
+            raise ValueError(f"{where}: the header of {name} is not a JSON object.")
+        spec, total = {}, 0
+        for key, entry in header.items():
+            if key == "__metadata__":
+                continue
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            dtype = entry.get("dtype") if isinstance(entry, dict) else None
+            if not (
+                isinstance(shape, list)
+                and len(shape) <= _MAX_RANK
+                and all(not _not_int(n) and 0 <= n < _MAX_DIMENSION for n in shape)
+                and dtype in _ITEM_SIZES
+            ):
+                raise ValueError(
+                    f"{where}: the header of {name} gives {key!r} no valid shape and dtype."
+                )
+            spec[key] = (tuple(shape), dtype)
+            total += math.prod(shape) * _ITEM_SIZES[dtype]
+        return spec, prefix + text, total
+
+
+def _check_end_record(handle, where):
+    """Refuse a zip whose end record lists more members, or a longer list, than the format has.
+
+    The zip module parses the whole central directory when it opens an
+    archive, at a cost that grows with the number of entries; the record
+    at the end of the file says how many there are and how long the list is.
+    """
+    try:
+        end = handle.seek(0, os.SEEK_END)
+        # The record, its comment, and a zip64 locator before them.
+        start = max(0, end - _END_RECORD_SIZE - 2**16 - _ZIP64_LOCATOR_SIZE)
+        handle.seek(start)
+        tail = handle.read(end - start)
+        handle.seek(0)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"{where} cannot be read as a seekable binary file ({type(exc).__name__}: {exc})."
+        ) from exc
+    if not isinstance(tail, bytes):
+        raise ValueError(f"{where} is not a binary file: read() returned {type(tail).__name__}.")
+    # The record the zip module reads: the last 22 bytes when they are one
+    # without a comment, else the last signature.
+    record = tail[-_END_RECORD_SIZE:]
+    if record[:4] == b"PK\x05\x06" and record[-2:] == b"\x00\x00":
+        at = len(tail) - _END_RECORD_SIZE
+    else:
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _END_RECORD_SIZE:
+            return  # no end record: the zip module refuses the file
+    if tail[max(at - _ZIP64_LOCATOR_SIZE, 0) : at].startswith(b"PK\x06\x07"):
+        # The zip module would take the counts of the zip64 record instead.
+        raise ValueError(f"{where} is a zip64 archive, which this format never is.")
+    entries, size = struct.unpack_from("<HI", tail, at + 10)
+    if entries > _MAX_MEMBERS or size > _MAX_DIRECTORY_BYTES:
+        raise ValueError(
+            f"{where} lists {entries} members in a directory of {size} bytes; the format "
+            f"has at most {_MAX_MEMBERS} members."
+        )
 
 
 def _unzip(where, problem, func, *args):
@@ -162,28 +363,6 @@ def _check_members(infos, where, required, optional):
             )
         if info.flag_bits & 0x1:
             raise ValueError(f"{where}: the member {info.filename!r} is encrypted.")
-
-
-def _read_member(archive, info, where):
-    """The bytes of one member, decompressed a chunk at a time up to its cap."""
-    name = info.filename
-    limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_TENSOR_BYTES
-    too_big = (
-        f"{where}: the member {name!r} holds more than {limit} bytes, the most this "
-        "format reads (a damaged or hostile file)."
-    )
-    if info.file_size > limit:  # what the zip declares; the reading below is capped anyway
-        raise ValueError(too_big)
-    problem = f"cannot be read: its member {name!r} is damaged"
-    data = bytearray()
-    with _unzip(where, problem, archive.open, info) as member:
-        while True:
-            chunk = _unzip(where, problem, member.read, _CHUNK)
-            if not chunk:
-                return bytes(data)
-            data += chunk
-            if len(data) > limit:
-                raise ValueError(too_big)
 
 
 # -- JSON -------------------------------------------------------------------------
@@ -326,25 +505,6 @@ def tensors_to_bytes(tensors):
     )
 
 
-def read_tensors(data, expected, where, name):
-    """The tensors of safetensors ``data``, checked against ``expected`` first.
-
-    ``expected`` maps each name to ``(shape, dtype name)``; a shape of None
-    allows any 1-D shape. The header is compared with it before any tensor is
-    read, and the tensors read once more; float tensors must be finite.
-    """
-    _check_spec(read_header(data, where, name), expected, where, name)
-    try:
-        tensors = safetensors.torch.load(data)
-    except Exception as exc:  # safetensors' own error type, and anything else it raises
-        raise ValueError(f"{where}: {name} is not a valid safetensors file ({exc}).") from exc
-    _check_spec(tensor_spec(tensors), expected, where, name)
-    for key, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"{where}: {name} holds non-finite values (NaN or inf) in {key!r}.")
-    return tensors
-
-
 def _check_spec(found, expected, where, name):
     missing = sorted(set(expected) - set(found))
     unknown = sorted(set(found) - set(expected))
@@ -369,38 +529,18 @@ def _check_spec(found, expected, where, name):
             )
 
 
-def read_header(data, where, name):
-    """``{name: (shape, dtype name)}`` from the header of safetensors ``data``."""
-    if len(data) < 8:
-        raise ValueError(f"{where}: {name} is too short to be a safetensors file.")
-    size = int.from_bytes(data[:8], "little")
-    if size > len(data) - 8:
-        raise ValueError(f"{where}: {name} declares a header longer than the file.")
-    header = parse_json(data[8 : 8 + size], where, f"the header of {name}")
-    if not isinstance(header, dict):
-        raise ValueError(f"{where}: the header of {name} is not a JSON object.")
-    spec, total = {}, 0
-    for key, entry in header.items():
-        if key == "__metadata__":
-            continue
-        shape = entry.get("shape") if isinstance(entry, dict) else None
-        dtype = entry.get("dtype") if isinstance(entry, dict) else None
-        if not (
-            isinstance(shape, list)
-            and all(not _not_int(n) and n >= 0 for n in shape)
-            and dtype in _ITEM_SIZES
-        ):
-            raise ValueError(
-                f"{where}: the header of {name} gives {key!r} no valid shape and dtype."
-            )
-        spec[key] = (tuple(shape), dtype)
-        total += math.prod(shape) * _ITEM_SIZES[dtype]
-    if total != len(data) - 8 - size:
-        raise ValueError(
-            f"{where}: the header of {name} declares {total} bytes of tensors, but "
-            f"{len(data) - 8 - size} follow it."
-        )
-    return spec
+def check_statistics(weights, where, name):
+    """Check a module's statistics in ``weights`` (a state dict read from member ``name``).
+
+    Input scales must be positive and batch-norm variances non-negative, as
+    training leaves them: the tensors' finiteness alone would let a file
+    divide by zero.
+    """
+    for key, tensor in weights.items():
+        if key.endswith("input_scale") and not bool((tensor > 0).all()):
+            raise ValueError(f"{where}: {name} holds an input scale {key!r} that is not positive.")
+        if key.endswith("running_var") and not bool((tensor >= 0).all()):
+            raise ValueError(f"{where}: {name} holds a negative batch-norm variance {key!r}.")
 
 
 # -- optimizer state ------------------------------------------------------------------
@@ -435,14 +575,19 @@ def optimizer_to_archive(state_dict):
     return {"param_groups": groups, "state": state}, tensors
 
 
-def optimizer_from_archive(optimizer, structure, data, where, name):
-    """The state dict stored as ``structure`` and ``data``, checked against ``optimizer``.
+def optimizer_from_archive(optimizer, structure, archive, name):
+    """The state dict stored as ``structure`` and the tensors member ``name`` of ``archive``.
 
-    The parameter groups must have the live optimizer's settings, numbers
-    finite; each parameter's state must have the entries, shapes and dtypes
-    that one step of the optimizer's class creates for that parameter, with
-    finite values.
+    It is checked against ``optimizer``, built from the estimator's
+    validated parameters. The parameter groups must have the live
+    optimizer's settings, of the same types, and take their values: the
+    learning rate and weight decay, which training sets from the
+    estimator's parameters, may differ in the file (a finite number), any
+    other setting must equal the live one. Each parameter's state must have
+    the entries, shapes and dtypes that one step of the optimizer's class
+    creates for that parameter, with finite values.
     """
+    where = archive.where
     if not isinstance(structure, dict) or set(structure) != {"param_groups", "state"}:
         raise ValueError(f"{where}: the optimizer state is malformed.")
     groups = _check_groups(structure["param_groups"], optimizer.state_dict()["param_groups"], where)
@@ -472,12 +617,56 @@ def optimizer_from_archive(optimizer, structure, data, where, name):
                     f"{where}: the optimizer state {key!r} of parameter {index} is malformed."
                 )
         state[index] = dict(entry)
-    tensors = read_tensors(data, expected, where, name)
+    tensors = archive.read_tensors(name, expected)
     for index, entry in state.items():
         for key in entry:
             if probe[index][key] is not None:
                 entry[key] = tensors[f"{index}.{key}"]
+            if not _in_range(key, entry[key]):
+                rule = "a whole number >= 0" if key == "step" else "never negative"
+                raise ValueError(
+                    f"{where}: the optimizer state {key!r} of parameter {index} holds values "
+                    f"no training leaves there (it is {rule})."
+                )
     return {"state": state, "param_groups": groups}
+
+
+# Entries of torch optimizers' state that are never negative: second moments,
+# accumulators, step sizes and products of momentum factors.
+_NON_NEGATIVE = {
+    "exp_avg_sq",
+    "max_exp_avg_sq",
+    "square_avg",
+    "sum",
+    "acc_delta",
+    "exp_inf",
+    "row_var",
+    "col_var",
+    "variance",
+    "step_size",
+    "mu_product",
+    "eta",
+    "mu",
+}
+
+
+def _in_range(key, value):
+    """Whether an optimizer's state entry holds a value its training can leave."""
+    if key != "step" and key not in _NON_NEGATIVE:
+        return True
+    if not (torch.is_tensor(value) or _is_number(value)):
+        return False
+    values = value.double() if torch.is_tensor(value) else torch.tensor(float(value))
+    ok = bool((values >= 0).all())
+    if key == "step":
+        ok = ok and bool((values == values.round()).all())
+    return ok
+
+
+# Settings of a parameter group that training sets from the estimator's
+# parameters (the schedule sets the learning rate every step, a warm start
+# both): a file's values may differ, and are not used.
+_SET_BY_TRAINING = ("lr", "weight_decay")
 
 
 def _check_groups(saved, current, where):
@@ -492,27 +681,20 @@ def _check_groups(saved, current, where):
                 f"{str(sorted(stored) if isinstance(stored, dict) else stored)[:80]}, not "
                 f"{sorted(live)}."
             )
-        group = {}
         for key, now in live.items():
             value = stored[key]
-            if _is_number(now):
+            if key in _SET_BY_TRAINING:
                 ok = _is_number(value) and math.isfinite(value)
             elif isinstance(now, tuple):
-                ok = (
-                    isinstance(value, list)
-                    and len(value) == len(now)
-                    and all(_is_number(v) and math.isfinite(v) for v in value)
-                )
-                value = tuple(value) if ok else value
-            else:  # parameter indices and flags: as the estimator's parameters set them
+                ok = isinstance(value, list) and tuple(value) == now
+            else:  # as the estimator's parameters set them: numbers, flags, parameter indices
                 ok = type(value) is type(now) and value == now
             if not ok:
                 raise ValueError(
                     f"{where}: the optimizer setting {key}={str(value)[:40]} does not fit "
                     f"this model ({key}={str(now)[:40]})."
                 )
-            group[key] = value
-        groups.append(group)
+        groups.append(dict(live))
     return groups
 
 

@@ -1,6 +1,7 @@
 """Shared machinery of RNNClassifier and RNNRegressor."""
 
 import hashlib
+import inspect
 import os
 import pickle
 import threading
@@ -16,6 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from skorch.callbacks import Callback
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import truncate, validate_sequences
@@ -29,6 +31,7 @@ from ._module import (
     kernel_dilations,
 )
 from ._training import (
+    PREDICT_BATCH_LIMIT,
     EarlyStoppingIfValid,
     EpochCheckpoint,
     NetworkGradientClipping,
@@ -60,6 +63,21 @@ _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 30, 300
 # Parameters that do not change what a fit computes from its data, or only
 # how long it runs: a checkpoint may be resumed with other values of them.
 _RUN_PARAMS = {"checkpoint", "warm_start", "verbose", "callbacks", "device", "max_epochs"}
+
+# Integer parameters, which may not be bools (scikit-learn's Interval(Integral)
+# lets them through); _build_net converts those torch reads to int.
+_SIZE_PARAMS = (
+    "hidden_size",
+    "num_layers",
+    "conv_channels",
+    "kernel_features",
+    "recurrent_steps",
+    "n_networks",
+    "max_length",
+    "batch_size",
+    "max_epochs",
+    "n_iter_no_change",
+)
 
 # lr_schedule="cosine" raises the learning rate linearly from 0 over this
 # fraction of the gradient steps, then lowers it to 0 along a cosine.
@@ -309,19 +327,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        else:
-            try:
-                parsed = torch.device(device)
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"device={device!r} is not a valid torch device; use 'cpu', "
-                    "'cuda', 'cuda:N' or 'auto'."
-                ) from exc
-            if parsed.type == "cuda" and not torch.cuda.is_available():
-                raise ValueError(
-                    f"device={device!r} was requested but CUDA is not available on "
-                    "this machine; use device='cpu' or device='auto'."
-                )
+        elif not device_exists(device):
+            cuda = (
+                f"{torch.cuda.device_count()} CUDA device(s)"
+                if torch.cuda.is_available()
+                else "CUDA is not available"
+            )
+            raise ValueError(
+                f"device={device!r} was requested but is not available on this machine "
+                f"({cuda}); use device='cpu' or device='auto'."
+            )
         if lengths is None:
             return {"device": device}
         max_epochs = self.max_epochs
@@ -340,11 +355,57 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "kernel_dilations": (
                 kernel_dilations(longest, self.kernel_features) if self.kernel_features else ()
             ),
-            "n_networks": self.n_networks,
+            "n_networks": int(self.n_networks),
         }
+
+    def _check_params(self):
+        """Check what scikit-learn's parameter constraints leave open.
+
+        Sizes are integers but not bools; an optimizer class is a
+        ``torch.optim.Optimizer`` whose constructor takes ``lr`` and
+        ``weight_decay``; callbacks are skorch callbacks; a checkpoint path
+        names a file in an existing folder.
+        """
+        for name in _SIZE_PARAMS:
+            if isinstance(getattr(self, name), bool | np.bool_):
+                raise TypeError(f"{name} must be an integer, got the bool {getattr(self, name)}.")
+        optimizer = self.optimizer
+        if isinstance(optimizer, type):
+            if not (
+                issubclass(optimizer, torch.optim.Optimizer)
+                and {"lr", "weight_decay"} <= set(inspect.signature(optimizer).parameters)
+            ):
+                raise TypeError(
+                    f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
+                    f"subclass whose constructor takes lr and weight_decay, got "
+                    f"{optimizer.__name__}."
+                )
+        for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            if not (
+                isinstance(callback, Callback)
+                or (isinstance(callback, type) and issubclass(callback, Callback))
+            ):
+                raise TypeError(
+                    "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
+                    f"instances) or (name, callback) pairs, got {item!r}."
+                )
+        if self.checkpoint is not None:
+            path = os.path.abspath(os.fspath(self.checkpoint))
+            if not os.fspath(self.checkpoint) or os.path.isdir(path):
+                raise ValueError(
+                    f"checkpoint={self.checkpoint!r} is empty or names a folder; give the "
+                    "path of a file to write, e.g. 'fit.ckpt'."
+                )
+            if not os.path.isdir(os.path.dirname(path)):
+                raise ValueError(
+                    f"checkpoint={self.checkpoint!r}: the folder {os.path.dirname(path)!r} "
+                    "does not exist; create it first."
+                )
 
     def _build_net(self, device):
         """The skorch net the parameters and fitted attributes describe, not initialized."""
+        self._check_params()
         # First, so that it checks each epoch before any callback acts on it.
         callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
@@ -386,13 +447,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             module__n_features=self._n_channels,
             module__n_outputs=self._n_outputs(),
             module__cell_type=self.cell_type,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
+            module__hidden_size=int(self.hidden_size),
+            module__num_layers=int(self.num_layers),
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__readout=self.readout,
             module__readout_dropout=self.readout_dropout,
-            module__conv_channels=self.conv_channels,
+            module__conv_channels=int(self.conv_channels),
             module__strides=self.strides_,
             module__kernel_sizes=self.kernel_sizes_,
             module__kernel_dilations=self.kernel_dilations_,
@@ -741,7 +802,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if len(shape) not in (2, 3) or sp.issparse(X):
             return self._forward_chunk(X, method=method)
         per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
-        batch = self.batch_size
+        batch = min(self.batch_size, PREDICT_BATCH_LIMIT)
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
             return self._forward_chunk(X, method=method)
@@ -758,7 +819,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
-        n_samples, batch = len(X3), self.batch_size
+        n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
         n_full = n_samples - n_samples % batch
         # Every batch runs at full batch_size: float32 matrix products round
         # differently for different numbers of rows, and a prediction must not
@@ -867,6 +928,24 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
+
+
+def device_exists(device):
+    """Whether the torch device ``device`` (a string other than "auto") exists here.
+
+    A string that names no torch device is a ValueError.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'."
+        ) from exc
+    if parsed.type == "cuda":
+        return torch.cuda.is_available() and (
+            parsed.index is None or parsed.index < torch.cuda.device_count()
+        )
+    return parsed.type == "cpu" or (parsed.type == "mps" and torch.backends.mps.is_available())
 
 
 def _ridge(Z, Y, weights):

@@ -95,7 +95,8 @@ default="adam"
         splits it into batches of equal size (36 sequences: two of 18), so
         that no step trains on a small remainder; ``RNNRegressor`` takes full
         batches and a smaller last one (32 and 4), which cross-validation
-        favoured for regression.
+        favoured for regression. Prediction runs in batches of
+        ``min(batch_size, 4096)``.
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate

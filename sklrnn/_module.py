@@ -25,7 +25,7 @@ READOUTS = ("mean_last", "last", "mean", "max", "attention")
 
 # Kernel sizes of the front end's convolutions. The blocks are those of the
 # fully convolutional network of Wang et al. (2017), which LSTM-FCN builds
-# on, with about twice its kernels (8, 5, 3). The first block runs several
+# on, with longer kernels than its (8, 5, 3). The first block runs several
 # kernel sizes side by side, as InceptionTime's modules do, so that the
 # network finds local shapes at the scale each data set needs: the sizes up
 # to the length of the (strided) longest training sequence, each with a
@@ -567,9 +567,9 @@ class RandomKernels(nn.Module):
         On the CPU a few sequences at a time: a pass compares outputs of
         shape (sequences, 84, steps read) in float64 with every bias, and
         runs fastest while they stay small enough for the cache. About
-        2,048 sequence-steps per pass (4 to 64 sequences) took 3.4 ms per
-        series of 427 steps, against 4.0 ms in passes of 32 sequences and
-        9.8 ms in passes of 512 (one thread). On a GPU, passes of 256
+        2,048 sequence-steps per pass (4 to 64 sequences) took 3.9 to 4.1 ms
+        per series of 427 steps (OSULeaf), against 4.5 to 4.6 ms in passes of
+        32 sequences, one thread (``benchmarks/README.md``). On a GPU, passes of 256
         sequences bound the memory. Each sequence's count is exact, so the
         passes change no value.
         """

@@ -19,21 +19,25 @@ from skorch.history import History
 from ._archive import (
     FORMAT_VERSION,
     MAX_JSON_BYTES,
+    Archive,
     check_format,
     check_history,
+    check_statistics,
     describe,
     optimizer_from_archive,
     optimizer_to_archive,
-    parse_json,
     plain,
-    read_archive,
-    read_header,
-    read_tensors,
     tensor_spec,
     tensors_to_bytes,
     write_archive,
 )
-from ._base import InconsistentVersionWarning, _BaseRNN, _changed_versions, _versions
+from ._base import (
+    InconsistentVersionWarning,
+    _BaseRNN,
+    _changed_versions,
+    _versions,
+    device_exists,
+)
 from ._compat import validate_parameter_constraints
 from ._module import _FIRST_KERNELS
 
@@ -116,13 +120,19 @@ def _decode_dilations(value):
 
 
 def _decode_floats(value):
-    if not (
-        isinstance(value, list)
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-        and all(math.isfinite(v) for v in value)
-    ):
+    if not (isinstance(value, list) and all(map(_is_finite_float, value))):
         raise _Bad("is not a list of finite numbers")
     return np.asarray(value, dtype=np.float64)
+
+
+def _is_finite_float(value):
+    """Whether ``value`` is an int or float that is a finite float64."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the floats
+        return False
 
 
 def _decode_names(value):
@@ -172,10 +182,18 @@ def _decode_labels(value):
             labels = np.empty(len(values), dtype=object)
             labels[:] = values
         else:
-            labels = np.array(values, dtype=dtype)
+            with np.errstate(over="ignore"):  # an overflow is caught below
+                labels = np.array(values, dtype=dtype)
         increasing = len(labels) >= 2 and bool(np.all(labels[1:] > labels[:-1]))
     except (OverflowError, TypeError, ValueError) as exc:
         raise _Bad(f"cannot be read as labels of dtype {dtype} ({exc})") from exc
+    # numpy truncates strings to the dtype's length, drops trailing NULs and
+    # rounds numbers to the dtype's precision, without a word: every label
+    # must come back as written, and be finite, as fit requires.
+    if labels.tolist() != values or not all(
+        math.isfinite(v) for v in values if isinstance(v, float)
+    ):
+        raise _Bad(f"holds values that labels of dtype {dtype} do not store exactly")
     if not increasing:
         raise _Bad(
             "is not sorted and unique, with at least 2 labels (predictions map the "
@@ -273,8 +291,14 @@ def _check_attributes(estimator, where):
         for name in ("_y_mean", "_y_scale", "noise_std_"):
             if hasattr(e, name) and getattr(e, name).shape != (e.n_outputs_,):
                 problems.append(f"{name} has shape {getattr(e, name).shape}, not ({e.n_outputs_},)")
-        if not (e._y_scale > 0).all():
-            problems.append("the target scale _y_scale is not positive")
+        with np.errstate(over="ignore"):
+            if not (e._y_scale > 0).all():
+                problems.append("the target scale _y_scale is not positive")
+            elif not np.isfinite(e._y_scale**2).all():
+                # fit computes the scale as a standard deviation, from a finite variance
+                problems.append("the target scale _y_scale is too large for its square")
+            elif not np.isfinite((getattr(e, "noise_std_", 0.0) / e._y_scale) ** 2).all():
+                problems.append("noise_std_ is too large for the target scale _y_scale")
         if np.any(getattr(e, "noise_std_", 0.0) < 0):
             problems.append("the noise standard deviation noise_std_ is negative")
     if problems:
@@ -472,9 +496,10 @@ def load_model(file, *, device=None):
 
     The file is read as untrusted: nothing stored in it is executed, and it
     is checked before anything is built from it. Each member is read
-    through a cap on its decompressed size (8 MiB for JSON, 1 GiB for
-    tensors) and must be stored or deflated; the members must be exactly
-    those :func:`save_model` writes. The JSON must be at most 16 levels
+    through a cap on its decompressed size (8 MiB for JSON; for tensors,
+    the size of the tensors the model needs, at most 1 GiB) and must be
+    stored or deflated; the members must be exactly those
+    :func:`save_model` writes. The JSON must be at most 16 levels
     deep; its format version must be one this sklrnn reads; its class must
     be one of sklrnn's estimators; its parameters must pass the estimator's
     own validation; its fitted attributes must be those of the estimator,
@@ -495,7 +520,8 @@ def load_model(file, *, device=None):
     device : str, default=None
         Device to load the model onto, which also becomes its ``device``
         parameter; None keeps the saved one (falling back to the CPU as
-        described above).
+        described above). A device that does not exist on this machine is
+        a ValueError.
 
     Returns
     -------
@@ -535,22 +561,25 @@ def load_model(file, *, device=None):
     True
     """
     where = describe(file, "Model file")
-    members = read_archive(file, where, required=(_CONFIG, _WEIGHTS, _OPTIMIZER))
-    config = parse_json(members[_CONFIG], where, _CONFIG)
-    check_format(config, where, _CONFIG, _FORMAT, _FIELDS)
-    cls = _estimator_class(config["estimator"], where)
-    params = _decode_params(cls, config["params"], where)
-    params["device"] = _available_device(params["device"] if device is None else device, where)
-    _warn_if_versions_differ(config["versions"], cls.__name__, where)
-    estimator = cls(**params)
-    _set_attributes(estimator, config["attributes"], where)
-    check_history(config["history"], where)
-    if estimator.n_iter_ != len(config["history"]):
-        raise ValueError(
-            f"{where}: n_iter_={estimator.n_iter_}, but the history records "
-            f"{len(config['history'])} epochs."
-        )
-    _restore_net(estimator, members, config, where)
+    with Archive(file, where, required=(_CONFIG, _WEIGHTS, _OPTIMIZER)) as archive:
+        config = archive.read_json(_CONFIG)
+        check_format(config, where, _CONFIG, _FORMAT, _FIELDS)
+        cls = _estimator_class(config["estimator"], where)
+        params = _decode_params(cls, config["params"], where)
+        if device is None:
+            params["device"] = _available_device(params["device"], where)
+        else:
+            params["device"] = _requested_device(cls, device)
+        _warn_if_versions_differ(config["versions"], cls.__name__, where)
+        estimator = cls(**params)
+        _set_attributes(estimator, config["attributes"], where)
+        check_history(config["history"], where)
+        if estimator.n_iter_ != len(config["history"]):
+            raise ValueError(
+                f"{where}: n_iter_={estimator.n_iter_}, but the history records "
+                f"{len(config['history'])} epochs."
+            )
+        _restore_net(estimator, archive, config)
     return estimator
 
 
@@ -563,7 +592,7 @@ def _estimator_class(name, where):
         for cls in (getattr(sklrnn, public) for public in sklrnn.__all__)
         if isinstance(cls, type) and issubclass(cls, _BaseRNN) and cls.__name__ in ATTRIBUTES
     }
-    if name not in classes:
+    if not isinstance(name, str) or name not in classes:
         raise ValueError(
             f"{where} names the estimator {str(name)[:40]!r}, which is not one of sklrnn's "
             f"estimators {sorted(classes)}."
@@ -592,20 +621,10 @@ def _warn_if_versions_differ(saved, estimator_name, where):
 
 def _available_device(device, where):
     """The saved device, or "cpu" (with a warning) where it is missing here."""
-    if device == "auto":
-        return device
     try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
+        available = device == "auto" or device_exists(device)
+    except ValueError as exc:
         raise ValueError(f"{where}: the device {device!r} is not a torch device.") from exc
-    if parsed.type == "cuda":
-        available = torch.cuda.is_available() and (
-            parsed.index is None or parsed.index < torch.cuda.device_count()
-        )
-    else:
-        available = parsed.type == "cpu" or (
-            parsed.type == "mps" and torch.backends.mps.is_available()
-        )
     if not available:
         warnings.warn(
             f"The model was saved with device={device!r}, which is not available "
@@ -617,26 +636,47 @@ def _available_device(device, where):
     return device
 
 
-def _restore_net(estimator, members, config, where):
-    """Check the tensors against the described network, then build it and load them."""
-    net = estimator._build_net(estimator._resolve_auto()["device"])
-    expected = _expected_weights(estimator, net, members[_WEIGHTS], where)
-    weights = read_tensors(members[_WEIGHTS], expected, where, _WEIGHTS)
-    _check_statistics(weights, where)
-    # Building the module draws initial weights; keep the caller's RNG as it was.
-    with torch.random.fork_rng(devices=[]):
-        net.initialize()
-    net.module_.load_state_dict(weights)
-    optimizer = optimizer_from_archive(
-        net.optimizer_, config["optimizer"], members[_OPTIMIZER], where, _OPTIMIZER
+def _requested_device(cls, device):
+    """``load_model``'s ``device`` argument, validated as the parameter and available here."""
+    validate_parameter_constraints(
+        {"device": cls._parameter_constraints["device"]}, {"device": device}, "load_model"
     )
+    if not (device == "auto" or device_exists(device)):
+        raise ValueError(
+            f"load_model(device={device!r}): that device is not available on this machine. "
+            "Pass device='cpu', or None to keep the saved device where it is available."
+        )
+    return device
+
+
+def _restore_net(estimator, archive, config):
+    """Check the tensors against the described network, then build it and load them."""
+    where = archive.where
+    try:
+        net = estimator._build_net(estimator._resolve_auto()["device"])
+    except (TypeError, ValueError) as exc:  # parameters fit refuses too
+        raise ValueError(f"{where}: {exc}") from exc
+    expected = _expected_weights(estimator, net, archive)
+    weights = archive.read_tensors(_WEIGHTS, expected)
+    check_statistics(weights, where, _WEIGHTS)
+    # Building the module draws initial weights; keep the caller's RNG as it was.
+    try:
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+    except (TypeError, ValueError, RuntimeError) as exc:  # an optimizer that cannot take it
+        raise ValueError(
+            f"{where}: the network and optimizer it describes cannot be built "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    net.module_.load_state_dict(weights)
+    optimizer = optimizer_from_archive(net.optimizer_, config["optimizer"], archive, _OPTIMIZER)
     net.optimizer_.load_state_dict(optimizer)
     net.history = History(config["history"])
     estimator.net_ = net
     estimator.history_ = net.history
 
 
-def _expected_weights(estimator, net, data, where):
+def _expected_weights(estimator, net, archive):
     """Names, shapes and dtypes of the described network's tensors, built on no device.
 
     The module is built on torch's "meta" device, which allocates nothing,
@@ -644,7 +684,8 @@ def _expected_weights(estimator, net, data, where):
     number of recurrent layers is checked against the number of tensors in
     the header, so that building stays cheap too.
     """
-    n_tensors = len(read_header(data, where, _WEIGHTS))
+    where = archive.where
+    n_tensors = len(archive.tensor_header(_WEIGHTS))
     directions = 2 if estimator.bidirectional else 1
     layers = estimator.n_networks_ * estimator.num_layers * directions
     if 4 * layers > n_tensors:  # 4 tensors per recurrent layer and direction
@@ -661,12 +702,3 @@ def _expected_weights(estimator, net, data, where):
             f"{where}: {_CONFIG} describes a network that cannot be built ({exc})."
         ) from exc
     return tensor_spec(module.state_dict())
-
-
-def _check_statistics(weights, where):
-    """Input scales must be positive and batch-norm variances non-negative."""
-    for name, tensor in weights.items():
-        if name.endswith("input_scale") and not bool((tensor > 0).all()):
-            raise ValueError(f"{where}: the input scale {name!r} is not positive.")
-        if name.endswith("running_var") and not bool((tensor >= 0).all()):
-            raise ValueError(f"{where}: the batch-norm variance {name!r} is negative.")

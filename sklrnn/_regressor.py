@@ -173,7 +173,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         noise = self._noise_std()
         out = self._forward(X, method="mean_and_variance")
         y = out[..., 0] * self._y_scale + self._y_mean
-        std = np.sqrt(out[..., 1] * self._y_scale**2 + noise**2)
+        # sqrt(variance * scale**2 + noise**2), factored so that no square
+        # overflows for targets of a large scale.
+        std = self._y_scale * np.sqrt(out[..., 1] + (noise / self._y_scale) ** 2)
         return (y.ravel(), std.ravel()) if self._y_1d else (y, std)
 
     def _measure_noise(self, X, y, sample_weight):
@@ -289,9 +291,10 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
 
     noise_std_ : ndarray of shape (`n_outputs_`,)
         Root mean square of the residuals on the training data of the
-        latest ``fit`` or ``partial_fit`` (weighted by ``sample_weight``), in
-        the units of ``y``: the noise part of the standard deviation that
-        ``predict(X, return_std=True)`` returns.
+        latest ``fit`` or ``partial_fit`` (weighted by ``sample_weight``; with
+        ``kernel_features``, of the closed-form head's leave-one-out
+        residuals), in the units of ``y``: the noise part of the standard
+        deviation that ``predict(X, return_std=True)`` returns.
 
     {FITTED_ATTRIBUTES}
 

@@ -25,15 +25,14 @@ from skorch.utils import Ansi, to_device
 
 from ._archive import (
     FORMAT_VERSION,
+    Archive,
     check_format,
     check_history,
+    check_statistics,
     describe,
     optimizer_from_archive,
     optimizer_to_archive,
-    parse_json,
     plain,
-    read_archive,
-    read_tensors,
     tensor_spec,
     tensors_to_bytes,
     write_archive,
@@ -55,7 +54,13 @@ __all__ = [
     "read_checkpoint",
     "ProgressBarIfSlow",
     "set_dropout_rng",
+    "PREDICT_BATCH_LIMIT",
 ]
+
+
+# Prediction and validation batches hold at most this many sequences,
+# whatever batch_size is: predict pads its last batch to a full one.
+PREDICT_BATCH_LIMIT = 4096
 
 
 class SequenceDataset(torch.utils.data.Dataset):
@@ -601,8 +606,8 @@ _CHECKPOINT_FIELDS = (
 def read_checkpoint(path):
     """Read the checkpoint file at ``path`` as untrusted, and check its JSON.
 
-    The archive is read as :func:`sklrnn.load_model` reads a model file;
-    the tensors are checked against the net when
+    The archive is read as :func:`sklrnn.load_model` reads a model file,
+    its JSON now; the tensors are read, and checked against the net, when
     :meth:`Checkpoint.restore` loads them.
 
     Parameters
@@ -620,13 +625,8 @@ def read_checkpoint(path):
         Naming the file and what is wrong with it.
     """
     where = describe(path, "Checkpoint")
-    members = read_archive(
-        path,
-        where,
-        required=(_CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
-        optional=(_BEST_WEIGHTS,),
-    )
-    config = parse_json(members[_CHECKPOINT_JSON], where, _CHECKPOINT_JSON)
+    with _open_checkpoint(path, where) as archive:
+        config = archive.read_json(_CHECKPOINT_JSON)
     check_format(config, where, _CHECKPOINT_JSON, _CHECKPOINT_FORMAT, _CHECKPOINT_FIELDS)
     fingerprint, epochs_left = config["fingerprint"], config["epochs_left"]
     if not (fingerprint is None or isinstance(fingerprint, str)):
@@ -642,19 +642,42 @@ def read_checkpoint(path):
         and set(stopping) == {"misses", "dynamic_threshold", "best_epoch"}
         and _is_count(stopping["misses"])
         and _is_count(stopping["best_epoch"])
-        and isinstance(stopping["dynamic_threshold"], int | float)
-        and not math.isnan(stopping["dynamic_threshold"])
+        and stopping["best_epoch"] <= len(config["history"])
+        and _is_finite_number(stopping["dynamic_threshold"])
     ):
         raise ValueError(f"{where}: the early-stopping state is malformed.")
     if schedule is not None and not (
         isinstance(schedule, dict) and set(schedule) == {"step"} and _is_count(schedule["step"])
     ):
         raise ValueError(f"{where}: the learning-rate schedule state is malformed.")
-    return Checkpoint(where, config, members)
+    return Checkpoint(path, where, config)
+
+
+def _open_checkpoint(path, where):
+    return Archive(
+        path,
+        where,
+        required=(_CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
+        optional=(_BEST_WEIGHTS,),
+    )
+
+
+# Counters in a checkpoint above this are refused: training never reaches
+# them, and arithmetic on them would overflow a float.
+_MAX_COUNT = 2**53
 
 
 def _is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_COUNT
+
+
+def _is_finite_number(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the floats
+        return False
 
 
 class Checkpoint:
@@ -668,10 +691,10 @@ class Checkpoint:
         Epochs its fit had left; 0 once it finished.
     """
 
-    def __init__(self, where, config, members):
+    def __init__(self, path, where, config):
+        self._path = path
         self._where = where
         self._config = config
-        self._members = members
         self.fingerprint = config["fingerprint"]
         self.epochs_left = config["epochs_left"]
 
@@ -707,21 +730,37 @@ class Checkpoint:
                 "value of the interrupted fit, or delete the file to train from scratch."
             )
         spec = tensor_spec(net.module_.state_dict())
-        weights = read_tensors(self._members[_WEIGHTS], spec, where, _WEIGHTS)
-        best = None
-        if _BEST_WEIGHTS in self._members:
-            best = read_tensors(self._members[_BEST_WEIGHTS], spec, where, _BEST_WEIGHTS)
-        optimizer = optimizer_from_archive(
-            net.optimizer_, config["optimizer"], self._members[_OPTIMIZER], where, _OPTIMIZER
-        )
-        rng_spec = {"dropout": (None, "U8")}
-        if generator is not None:
-            rng_spec["generator"] = tensor_spec({"g": generator.get_state()})["g"]
-        rng = read_tensors(self._members[_RNG], rng_spec, where, _RNG)
+        with _open_checkpoint(self._path, where) as archive:
+            # The tensors must be those of the state read_checkpoint checked:
+            # another fit sharing the path may have replaced the file since.
+            # (Compared as text: a NaN loss is unequal to itself.)
+            if json.dumps(archive.read_json(_CHECKPOINT_JSON)) != json.dumps(config):
+                raise ValueError(
+                    f"{where} changed since this fit read it (another fit writing the same "
+                    "path?). Give each fit its own checkpoint path."
+                )
+            weights = archive.read_tensors(_WEIGHTS, spec)
+            check_statistics(weights, where, _WEIGHTS)
+            best = None
+            if _BEST_WEIGHTS in archive:
+                best = archive.read_tensors(_BEST_WEIGHTS, spec)
+                check_statistics(best, where, _BEST_WEIGHTS)
+            optimizer = optimizer_from_archive(
+                net.optimizer_, config["optimizer"], archive, _OPTIMIZER
+            )
+            rng_spec = {"dropout": (None, "U8")}
+            if generator is not None:
+                rng_spec["generator"] = tensor_spec({"g": generator.get_state()})["g"]
+            rng = archive.read_tensors(_RNG, rng_spec)
         same_device = config["dropout_device"] == torch.device(net.device).type
         dropout = rng["dropout"]
-        if same_device and dropout.shape != _dropout_rng(net.device).shape:
-            raise ValueError(f"{where}: the dropout generator state in {_RNG} is malformed.")
+        # Each state into a scratch generator of its kind first: torch refuses
+        # a malformed one only when it is set.
+        if generator is not None:
+            _check_rng_state(torch.Generator(), rng["generator"], where, "shuffling")
+        if same_device:
+            scratch = torch.Generator(device=torch.device(net.device).type)
+            _check_rng_state(scratch, dropout, where, "dropout")
         net.module_.load_state_dict(weights)
         net.optimizer_.load_state_dict(optimizer)
         net.history_ = History(config["history"])
@@ -745,6 +784,15 @@ class Checkpoint:
             "lr_schedule": None if schedule is None else schedule["step"],
         }
         return (dropout if same_device else None), callback_states
+
+
+def _check_rng_state(scratch, state, where, name):
+    try:
+        scratch.set_state(state)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{where}: the state of the {name} generator in {_RNG} is malformed ({exc})."
+        ) from exc
 
 
 def _dropout_rng(device):
@@ -796,6 +844,8 @@ class SequenceNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
+        if not training:
+            batch_size = min(batch_size, PREDICT_BATCH_LIMIT)
         generator = getattr(self, "generator_", None)
         options = self.get_params_for("iterator_train") if training else {}
         return BatchIterator(

@@ -15,6 +15,7 @@ properties train tiny networks for one epoch, so that each example takes
 milliseconds.
 """
 
+import re
 import warnings
 from typing import NamedTuple
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -673,3 +675,71 @@ def test_missing_class_labels_are_named(missing, form):
     with pytest.raises(ValueError, match=match) as info:
         RNNClassifier(**TINY).fit(X, y)
     assert "drop the unlabelled samples from X and y" in str(info.value)
+
+
+@pytest.mark.parametrize("classes", [[0, 1, np.nan], [0, 1, None]])
+def test_missing_labels_among_partial_fits_classes_are_named(classes):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match=r"classes contains NaN \(a missing label\)"):
+        RNNClassifier(**TINY).partial_fit(X, [0, 1] * 3, classes=classes)
+
+
+@pytest.mark.parametrize(
+    "class_weight, labels, unknown",
+    [
+        ({0.5: 1000.0}, [0, 1], "[0.5]"),
+        ({0: 5.0}, ["a", "b"], "[0]"),
+        ({"c": 5.0}, ["a", "b"], "['c']"),
+    ],
+)
+def test_class_weight_keys_that_are_no_class_are_named(class_weight, labels, unknown):
+    # 0.5 was applied to class 1, and 0 to class "a", without a word.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"keys {unknown}, which are not classes; the classes are {labels}"),
+    ):
+        RNNClassifier(**TINY, class_weight=class_weight).fit(X, labels * 3)
+
+
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_numpy_integer_sizes_work_and_bools_are_refused(Estimator):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = [0, 1] * 3
+    sizes = dict(hidden_size=np.int64(3), conv_channels=np.int32(2), num_layers=np.int64(1))
+    model = Estimator(**{**TINY, **sizes}).fit(X, y)
+    assert model.predict(X).shape == (6,)
+    for name in ("hidden_size", "conv_channels", "batch_size"):
+        with pytest.raises(TypeError, match=f"{name} must be an integer, got the bool True"):
+            Estimator(**{**TINY, name: True}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(optimizer=int), "torch.optim.Optimizer subclass .* got int"),
+        (dict(optimizer=torch.optim.LBFGS), "takes lr and weight_decay, got LBFGS"),
+        (dict(callbacks=[1]), "callbacks must be a list of skorch callbacks .* got 1"),
+        (dict(callbacks=["progress_bar"]), "got 'progress_bar'"),
+    ],
+)
+def test_optimizers_and_callbacks_that_cannot_train_are_named(params, message):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(TypeError, match=message):
+        RNNClassifier(**{**TINY, **params}).fit(X, [0, 1] * 3)
+
+
+def test_a_huge_batch_size_does_not_pad_predictions_to_it():
+    # The last prediction batch is padded to a full one; at batch_size=10**9
+    # that was an allocation of gigabytes for 2 sequences.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    model = RNNRegressor(**{**TINY, "batch_size": 10**9}).fit(X, X[:, 0])
+    assert np.isfinite(model.predict(X[:2])).all()
+
+
+def test_labels_mixing_strings_and_numbers_are_named():
+    # scikit-learn's message would call them a regression target.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = np.array([1, "a", 1, "a", 2, "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes strings with other labels \(int, str\)"):
+        RNNClassifier(**TINY).fit(X, y)

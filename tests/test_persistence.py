@@ -16,7 +16,7 @@ import sklearn.exceptions
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
-from skorch.callbacks import EpochTimer
+from skorch.callbacks import Callback, EpochTimer
 
 from sklrnn import (
     InconsistentVersionWarning,
@@ -310,6 +310,25 @@ def test_device_argument(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
 
 
+@pytest.mark.parametrize(
+    "device, error, message",
+    [
+        (b"cpu", TypeError, "'device' parameter of load_model must be an instance of 'str'"),
+        (5, TypeError, "'device' parameter of load_model"),
+        ("cuda", ValueError, r"load_model\(device='cuda'\): that device is not available"),
+        ("meta", ValueError, r"load_model\(device='meta'\): that device is not available"),
+        ("gpu0", ValueError, "device='gpu0' is not a torch device"),
+    ],
+)
+def test_a_device_argument_that_is_no_device_here_is_refused(
+    saved, no_cuda, device, error, message
+):
+    # The caller's mistake, not the file's: the message does not blame it.
+    with pytest.raises(error, match=message) as info:
+        load_model(saved, device=device)
+    assert "m.zip" not in str(info.value)
+
+
 def older(config):
     config["versions"]["torch"] = "1.0.0"
 
@@ -375,6 +394,68 @@ def test_a_file_that_is_neither_a_path_nor_a_file_object_is_a_type_error(saved, 
         load_model(file)
 
 
+def test_a_zip_that_lists_too_many_members_is_refused_before_it_is_parsed(tmp_path, saved):
+    path = write_members(tmp_path / "many.zip", [(f"{i}.bin", b"") for i in range(1000)])
+    with pytest.raises(ValueError, match=r"many.zip' lists 1000 members .* at most 16 members"):
+        load_model(path)
+
+
+def test_the_end_record_the_zip_module_reads_is_the_one_checked(tmp_path, saved):
+    data = bytearray(saved.read_bytes())
+    end = len(data) - 22  # the end record, without a comment
+    assert data[end : end + 4] == b"PK\x05\x06"
+    # 65535 entries, and a directory offset whose bytes are the record's
+    # signature: a search for the last signature would find that one, 18
+    # bytes from the end, too short to be a record, and give up.
+    struct.pack_into("<HH", data, end + 8, 0xFFFF, 0xFFFF)
+    data[end + 16 : end + 20] = b"PK\x05\x06"
+    path = tmp_path / "lying.zip"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="lying.zip' lists 65535 members"):
+        load_model(path)
+    # A zip64 locator before the record: the zip module would take its counts.
+    original = saved.read_bytes()
+    locator = b"PK\x06\x07" + bytes(16)
+    path.write_bytes(original[:-22] + locator + original[-22:])
+    with pytest.raises(ValueError, match="lying.zip' is a zip64 archive"):
+        load_model(path)
+
+
+class _ReadOnly:
+    """A file-like object that can be read but not seeked."""
+
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def read(self, size=-1):
+        return self._data.read(size)
+
+
+def test_file_objects_that_are_not_seekable_binary_files(saved):
+    with pytest.raises(ValueError, match="StringIO.*is not a binary file: read"):
+        load_model(io.StringIO("PK"))
+    with pytest.raises(ValueError, match="_ReadOnly.*cannot be read as a seekable binary file"):
+        load_model(_ReadOnly(saved.read_bytes()))
+
+
+def test_a_tensor_shape_of_too_many_dimensions_is_refused_before_its_size(saved):
+    # Multiplying the dimensions of a header that declares very many of them
+    # took minutes; a rank above 8 is refused first.
+    header = json.dumps({"x": {"dtype": "F32", "shape": [1] * 9, "data_offsets": [0, 4]}})
+    member = len(header).to_bytes(8, "little") + header.encode() + bytes(4)
+    with pytest.raises(ValueError, match="the header of weights.safetensors gives 'x' no valid"):
+        load_model(rewrite(saved, replace={WEIGHTS: member}))
+
+
+def test_a_folder_or_fifo_is_not_read(tmp_path):
+    with pytest.raises(ValueError, match="is not a regular file"):
+        load_model(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(ValueError, match="pipe' is not a regular file"):
+        load_model(fifo)
+
+
 def test_non_zip_and_truncated_files(tmp_path, saved):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip at all")
@@ -436,20 +517,28 @@ def test_only_stored_and_deflate_members_are_read(tmp_path, saved, compression, 
         load_model(path)
 
 
-def test_zip_bomb_stops_at_the_cap(tmp_path, saved, monkeypatch):
-    """A small deflated member that expands past the cap is refused.
+def test_zip_bomb_costs_no_more_than_the_model(tmp_path, saved):
+    """A deflated member is read only as far as the tensors the model needs.
 
-    The cap is lowered to 1 MiB so that the test stays fast; the member is
-    8 MiB of zeros, a few kilobytes deflated.
+    Here 8 MiB of zeros, a few kilobytes deflated, follow the real weights:
+    the file is refused once the bytes its header declares are read.
     """
-    monkeypatch.setattr(_archive, "MAX_TENSOR_BYTES", 2**20)
-    bomb = bytes(8 * 2**20)
-    path = write_members(tmp_path / "bomb.zip", {**members_of(saved), WEIGHTS: bomb})
+    members = members_of(saved)
+    bomb = members[WEIGHTS] + bytes(8 * 2**20)
+    path = write_members(tmp_path / "bomb.zip", {**members, WEIGHTS: bomb})
     assert path.stat().st_size < 64 * 2**10
+    size = len(members[WEIGHTS]) - 8 - int.from_bytes(members[WEIGHTS][:8], "little")
     with pytest.raises(
-        ValueError, match=r"bomb.zip'.*'weights.safetensors' holds more than 1048576"
+        ValueError,
+        match=rf"bomb.zip'.*weights.safetensors holds more than the {size} bytes of tensors",
     ):
         load_model(path)
+
+
+def test_tensors_past_the_cap_are_refused_before_they_are_read(saved, monkeypatch):
+    monkeypatch.setattr(_archive, "MAX_TENSOR_BYTES", 1024)
+    with pytest.raises(ValueError, match=r"m.zip'.*'weights.safetensors' holds more than 1024"):
+        load_model(saved)
 
 
 def test_a_member_larger_than_the_zip_declares(tmp_path, saved):
@@ -597,6 +686,25 @@ def test_classes_must_be_sorted_and_unique(saved, values, dtype):
         load_model(rewrite(saved, edit_config=edit))
 
 
+@pytest.mark.parametrize(
+    "values, dtype",
+    [
+        (["down", "up"], "<U1"),  # numpy would truncate them to 'd' and 'u'
+        (["a", "b\x00"], "<U2"),  # and drop the trailing NUL
+        ([0, 70000], "<f2"),  # and round 70000 to inf
+        ([0.5, 2**60 + 1], "<f8"),  # and round 2**60 + 1
+        ([0.0, float("inf")], "<f8"),  # labels fit refuses
+        ([0, float("inf")], "|O"),
+    ],
+)
+def test_classes_must_come_back_as_written(saved, values, dtype):
+    def edit(config):
+        config["attributes"]["classes_"] = {"dtype": dtype, "values": values}
+
+    with pytest.raises(ValueError, match="classes_ holds values that labels of dtype .* exactly"):
+        load_model(rewrite(saved, edit_config=edit))
+
+
 def test_classes_must_match_the_heads_outputs(saved):
     def three(config):
         config["attributes"]["classes_"] = {"dtype": "<i8", "values": [0, 1, 2]}
@@ -619,6 +727,11 @@ def test_classes_must_match_the_heads_outputs(saved):
         ("kernel_sizes_", [31, 15], r"kernel_sizes_ is .*not increasing sizes"),
         ("kernel_sizes_", [], r"kernel_sizes_ is .*not increasing sizes"),
         ("n_outputs_", True, "n_outputs_ is True, not an integer"),
+        ("_y_mean", [10**400], "_y_mean is not a list of finite numbers"),
+        # fit's scale is a standard deviation, whose square is finite: a larger
+        # one would turn predict's standard deviations into inf
+        ("_y_scale", [1e200], "_y_scale is too large for its square"),
+        ("noise_std_", [1e200], "noise_std_ is too large for the target scale"),
     ],
 )
 def test_fitted_attributes_are_checked(saved_regressor, name, value, message):
@@ -639,7 +752,7 @@ def test_non_finite_weights_are_refused(saved):
     def negative_scale(tensors):
         tensors["input_scale"][0] = -1.0
 
-    with pytest.raises(ValueError, match="input scale 'input_scale' is not positive"):
+    with pytest.raises(ValueError, match="input scale 'input_scale' that is not positive"):
         load_model(rewrite(saved, edit_tensors={WEIGHTS: negative_scale}))
 
 
@@ -653,6 +766,10 @@ def test_non_finite_weights_are_refused(saved):
         ("optimizer", {"torch.optim": "__builtins__"}, "is not a torch.optim optimizer"),
         ("class_weight", [["a", "heavy"]], "parameter class_weight is malformed"),
         ("lr", {"__reduce__": "os.system"}, "parameter lr is malformed"),
+        # torch.optim classes that cannot train the model: the check fit makes
+        ("optimizer", {"torch.optim": "LBFGS"}, "takes lr and weight_decay, got LBFGS"),
+        ("optimizer", {"torch.optim": "Optimizer"}, "takes lr and weight_decay, got Optimizer"),
+        ("hidden_size", True, "hidden_size must be an integer, got the bool True"),
     ],
 )
 def test_parameters_are_validated_on_load(saved, param, value, message):
@@ -668,6 +785,8 @@ def test_parameters_are_validated_on_load(saved, param, value, message):
     [
         (lambda c: c.update(estimator="LinearRegression"), "not one of sklrnn's estimators"),
         (lambda c: c.update(estimator="_BaseRNN"), "not one of sklrnn's estimators"),
+        (lambda c: c.update(estimator=["RNNClassifier"]), "not one of sklrnn's estimators"),
+        (lambda c: c.update(estimator={"a": 1}), "not one of sklrnn's estimators"),
         (lambda c: c.update(format="other"), "describes 'other', not an 'sklrnn-model' file"),
         (lambda c: c.update(extra=1), "unknown field 'extra'"),
         (lambda c: c.pop("history"), "lacks the field 'history'"),
@@ -705,13 +824,13 @@ class Boom:
 def test_refuses_pickled_code_in_place_of_tensors(saved):
     payload = io.BytesIO()
     torch.save({"rnn.weight_ih_l0": Boom()}, payload)
-    with pytest.raises(ValueError, match="weights.safetensors declares a header longer"):
+    with pytest.raises(ValueError, match="weights.safetensors declares a header of .* bytes, more"):
         load_model(rewrite(saved, replace={WEIGHTS: payload.getvalue()}))
 
 
 def test_a_safetensors_header_that_lies_about_its_data(saved):
     data = members_of(saved)[WEIGHTS]
-    with pytest.raises(ValueError, match="declares .* bytes of tensors, but .* follow it"):
+    with pytest.raises(ValueError, match="ends after .* of the .* bytes of tensors its header"):
         load_model(rewrite(saved, replace={WEIGHTS: data[:-4]}))
 
 
@@ -739,6 +858,44 @@ def test_optimizer_state_is_checked(saved, edit, message):
         load_model(rewrite(saved, edit_config=edit))
 
 
+def test_optimizer_settings_come_from_the_parameters(saved):
+    """A file's group settings must be the parameters'; lr and weight decay are not used.
+
+    Training sets those two from the estimator's parameters, so that the
+    schedule's last learning rate in a file may differ; a negative one there
+    must not reach training.
+    """
+
+    def edit(group):
+        return lambda c: c["optimizer"]["param_groups"][0].update(group)
+
+    with pytest.raises(ValueError, match=r"optimizer setting betas=\[5.0, 5.0\] does not fit"):
+        load_model(rewrite(saved, edit_config=edit({"betas": [5.0, 5.0]})))
+    with pytest.raises(ValueError, match="optimizer setting eps=-1.0 does not fit"):
+        load_model(rewrite(saved, edit_config=edit({"eps": -1.0})))
+    loaded = load_model(rewrite(saved, edit_config=edit({"lr": -100.0, "weight_decay": 7.0})))
+    group = loaded.net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (loaded.lr, loaded.weight_decay)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("step", -1.0, r"'step' of parameter 0 .*\(it is a whole number >= 0\)"),
+        ("step", 2.5, r"'step' of parameter 0 .*\(it is a whole number >= 0\)"),
+        ("exp_avg_sq", -1.0, r"'exp_avg_sq' of parameter 0 .*\(it is never negative\)"),
+    ],
+)
+def test_optimizer_state_values_out_of_range_are_refused(saved, key, value, message):
+    # A step of -1 made Adam divide by zero at the next step, a negative
+    # second moment made training diverge.
+    def edit(tensors):
+        tensors[f"0.{key}"] = torch.full_like(tensors[f"0.{key}"], value)
+
+    with pytest.raises(ValueError, match=message):
+        load_model(rewrite(saved, edit_tensors={OPTIMIZER: edit}))
+
+
 def test_optimizer_tensors_of_the_wrong_shape(saved):
     def wrong(tensors):
         tensors["0.exp_avg"] = torch.zeros(3)
@@ -755,22 +912,26 @@ def test_optimizer_tensors_of_the_wrong_shape(saved):
 CKPT_JSON = "checkpoint.json"
 
 
+class _InterruptAtEpoch(Callback):
+    """As Ctrl-C during the given epoch's training."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
 @pytest.fixture
 def interrupted(tmp_path):
     """A fit interrupted after 2 of 5 epochs, its checkpoint, and how to resume it."""
-    from skorch.callbacks import Callback
-
-    class Interrupt(Callback):  # as Ctrl-C in the third epoch
-        def on_batch_end(self, net, training=False, **kwargs):
-            if training and len(net.history) == 3:
-                raise KeyboardInterrupt
-
     X = sequences()
     y = X[:, -1] > 0
     params = dict(FAST, max_epochs=5, early_stopping=True, validation_fraction=0.2)
     path = tmp_path / "fit.ckpt"
     with pytest.raises(KeyboardInterrupt):
-        RNNClassifier(**params, checkpoint=path, callbacks=[Interrupt()]).fit(X, y)
+        RNNClassifier(**params, checkpoint=path, callbacks=[_InterruptAtEpoch(3)]).fit(X, y)
     assert read_checkpoint(path).epochs_left == 3
 
     def resume(checkpoint, **extra):
@@ -803,6 +964,13 @@ def test_the_interrupted_fit_resumes(interrupted):
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
         (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),
+        # counters beyond the floats, which the schedule and early stopping compute with
+        (lambda c: c["lr_schedule"].update(step=10**400), "schedule state is malformed"),
+        (
+            lambda c: c["early_stopping"].update(dynamic_threshold=10**400),
+            "early-stopping state is malformed",
+        ),
+        (lambda c: c["early_stopping"].update(best_epoch=9), "early-stopping state is malformed"),
     ],
 )
 def test_malformed_checkpoints_are_named(interrupted, edit, message):
@@ -833,6 +1001,70 @@ def test_checkpoint_tensors_are_checked(interrupted, member):
 
     with pytest.raises(ValueError, match=rf"{member} holds 'head.bias' as F32 of shape \[5\]"):
         resume(rewrite(path, edit_tensors={member: wider}))
+
+
+@pytest.mark.parametrize("member", ["weights.safetensors", "best_weights.safetensors"])
+def test_checkpoint_statistics_are_checked(interrupted, member):
+    path, resume = interrupted
+
+    def zero_scale(tensors):
+        tensors["input_scale"][0] = 0.0
+
+    with pytest.raises(ValueError, match=f"fit.ckpt.*{member} holds an input scale 'input_scale'"):
+        resume(rewrite(path, edit_tensors={member: zero_scale}))
+
+
+@pytest.mark.parametrize("name, label", [("generator", "shuffling"), ("dropout", "dropout")])
+def test_checkpoint_generator_states_are_checked_before_loading(interrupted, name, label):
+    """A generator state torch would refuse only when set, after the weights were loaded."""
+    path, resume = interrupted
+
+    def zero(tensors):
+        tensors[name] = torch.zeros_like(tensors[name])
+
+    with pytest.raises(
+        ValueError, match=f"fit.ckpt.*state of the {label} generator in rng.safetensors"
+    ):
+        resume(rewrite(path, edit_tensors={"rng.safetensors": zero}))
+
+
+def test_a_checkpoint_replaced_before_it_is_restored_is_refused(interrupted, monkeypatch):
+    """Another fit writing the same path between reading and restoring: not mixed in."""
+    import shutil
+
+    from sklrnn._training import Checkpoint
+
+    path, resume = interrupted
+    other = path.with_name("other.ckpt")
+    X = sequences(seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        # Another fit's checkpoint, interrupted at once.
+        RNNClassifier(**FAST, checkpoint=other, callbacks=[_InterruptAtEpoch(2)]).fit(
+            X, X[:, 0] > 0
+        )
+    original = Checkpoint.restore
+
+    def swapped(self, *args, **kwargs):
+        shutil.copy(other, path)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Checkpoint, "restore", swapped)
+    with pytest.raises(ValueError, match="fit.ckpt' changed since this fit read it"):
+        resume(path)
+
+
+def test_a_checkpoint_path_that_cannot_be_a_file_is_refused_before_training(tmp_path):
+    X = sequences()
+    y = X[:, -1] > 0
+    for path, message in [
+        (tmp_path, "is empty or names a folder"),
+        ("", "is empty or names a folder"),
+        (tmp_path / "missing" / "fit.ckpt", "the folder .*missing' does not exist"),
+    ]:
+        with pytest.raises(ValueError, match=f"checkpoint=.*{message}"):
+            RNNClassifier(**FAST, checkpoint=path).fit(X, y)
+    with pytest.raises(ValueError, match="is not a regular file"):
+        RNNClassifier(**FAST, checkpoint=tmp_path, warm_start=True).fit(X, y)
 
 
 def test_checkpoint_archive_checks(interrupted, tmp_path):
