@@ -50,8 +50,9 @@ print(f"linear probe on its features: test accuracy {pipe.score(X_test, y_test):
 # %%
 # The features
 # ------------
-# A sequence becomes ``conv_channels + 4 * hidden_size`` numbers: the mean
-# of the front end's features over its valid steps, then, with the default
+# A sequence becomes ``kernel_features + conv_channels + 4 * hidden_size``
+# numbers (5,040 + 64 + 128 here): the random kernels' features, the mean of
+# the front end's features over its valid steps, then, with the default
 # ``readout="mean_last"`` and ``bidirectional=True``, the mean of the
 # recurrent outputs and the final states, of both directions. They get
 # scikit-learn's generated names, and ``set_output`` returns a DataFrame.

@@ -43,7 +43,7 @@ print(f"train {X_train.shape}, test {X_test.shape}, classes {np.unique(y_train)}
 # reproducible.
 pipe = make_pipeline(
     SequenceScaler(),
-    RNNClassifier(max_epochs=40, lr=5e-3, n_iter_no_change=10, random_state=0),
+    RNNClassifier(max_epochs=40, lr=5e-3, random_state=0),
 )
 param_grid = {
     "rnnclassifier__cell_type": ["rnn", "lstm", "gru"],
@@ -103,7 +103,8 @@ print("best parameters:", search.best_params_)
 print(f"test accuracy: {search.score(X_test, y_test):.3f}")
 
 # %%
-# Its training curves: the loss on the training data and on the 10% held out
-# for early stopping, with the epoch whose weights were restored.
+# Its training curve: the loss on the training data after every epoch. The
+# model keeps the last epoch's weights (with ``early_stopping=True`` it would
+# also hold out 10% of the data, plot their loss and keep the best epoch's).
 LossCurveDisplay.from_estimator(search.best_estimator_)
 plt.show()
