@@ -46,6 +46,7 @@ __all__ = [
     "plain",
     "check_history",
     "check_statistics",
+    "is_finite_number",
 ]
 
 # The version written; files of other versions are refused (nothing has been
@@ -481,6 +482,16 @@ def _is_scalar(value):
 
 def _is_number(value):
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value):
+    """Whether ``value`` (from JSON) is an int or float that is a finite float64."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the floats
+        return False
 
 
 def _not_int(value):

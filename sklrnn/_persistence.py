@@ -24,6 +24,7 @@ from ._archive import (
     check_history,
     check_statistics,
     describe,
+    is_finite_number,
     optimizer_from_archive,
     optimizer_to_archive,
     plain,
@@ -120,19 +121,9 @@ def _decode_dilations(value):
 
 
 def _decode_floats(value):
-    if not (isinstance(value, list) and all(map(_is_finite_float, value))):
+    if not (isinstance(value, list) and all(map(is_finite_number, value))):
         raise _Bad("is not a list of finite numbers")
     return np.asarray(value, dtype=np.float64)
-
-
-def _is_finite_float(value):
-    """Whether ``value`` is an int or float that is a finite float64."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an int beyond the floats
-        return False
 
 
 def _decode_names(value):

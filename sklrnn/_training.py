@@ -30,6 +30,7 @@ from ._archive import (
     check_history,
     check_statistics,
     describe,
+    is_finite_number,
     optimizer_from_archive,
     optimizer_to_archive,
     plain,
@@ -643,7 +644,7 @@ def read_checkpoint(path):
         and _is_count(stopping["misses"])
         and _is_count(stopping["best_epoch"])
         and stopping["best_epoch"] <= len(config["history"])
-        and _is_finite_number(stopping["dynamic_threshold"])
+        and is_finite_number(stopping["dynamic_threshold"])
     ):
         raise ValueError(f"{where}: the early-stopping state is malformed.")
     if schedule is not None and not (
@@ -669,15 +670,6 @@ _MAX_COUNT = 2**53
 
 def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_COUNT
-
-
-def _is_finite_number(value):
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an int beyond the floats
-        return False
 
 
 class Checkpoint:
