@@ -337,6 +337,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"device={device!r} was requested but is not available on this machine "
                 f"({cuda}); use device='cpu' or device='auto'."
             )
+        elif torch.device(device).type == "cpu":
+            # torch cannot unpickle storages tagged "cpu:0"; there is one CPU.
+            device = "cpu"
         if lengths is None:
             return {"device": device}
         max_epochs = self.max_epochs
@@ -490,6 +493,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ]
         if self.n_networks != self.n_networks_:  # the net is built with n_networks_
             changed.append(f"n_networks from {self.n_networks_} to {self.n_networks}")
+        # The random kernels are built from kernel_dilations_: their number of
+        # biases per kernel must be the one kernel_features asks for.
+        wanted = kernel_dilations(1, self.kernel_features) if self.kernel_features else ()
+        if _biases_per_kernel(wanted) != _biases_per_kernel(self.kernel_dilations_):
+            changed.append(f"kernel_features (now {self.kernel_features})")
         if changed:
             raise ValueError(
                 f"warm_start=True continues the fitted network of {type(self).__name__}, "
@@ -614,13 +622,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # scikit-learn's array checks do not say which input they checked.
             raise ValueError(f"Invalid sample_weight: {exc}") from exc
         weights = weights * self._class_weights(target)
-        total = weights.sum()
-        if not np.isfinite(total) or total <= 0:
+        top = weights.max(initial=0.0)
+        if not np.isfinite(top) or top <= 0:
             raise ValueError(
-                "The sample weights sum to zero (or overflow): at least one sample "
+                "The sample weights are all zero (or not finite): at least one sample "
                 "needs a positive, finite weight."
             )
-        return weights * (len(weights) / total)
+        # Weights are relative: scaled by the largest first, so that neither
+        # tiny nor huge ones overflow the normalization.
+        weights = weights / top
+        return weights * (len(weights) / weights.sum())
 
     def _class_weights(self, target):
         return 1.0
@@ -930,6 +941,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
 
 
+def _biases_per_kernel(dilations):
+    return sum(count for _, count in dilations)
+
+
 def device_exists(device):
     """Whether the torch device ``device`` (a string other than "auto") exists here.
 
@@ -1018,7 +1033,11 @@ def _input_statistics(X3, lengths, standardize):
         dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
         squares += np.einsum("ntf,ntf->f", dev, dev)
     scale = np.sqrt(squares / count)
-    scale[scale < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+    # A constant feature (no spread beyond rounding, which is relative to its
+    # size) is only centred; a feature of tiny values is scaled like any
+    # other, unless its spread is below what float32 holds.
+    constant = scale <= 1e-12 * np.abs(mean)
+    scale[constant | (scale < np.finfo(np.float32).tiny)] = 1.0
     return mean, scale
 
 

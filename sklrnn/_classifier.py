@@ -1,5 +1,7 @@
 """Recurrent neural network classifier."""
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
@@ -270,6 +272,16 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             return 1.0
         weight = self.class_weight
         if isinstance(weight, dict):  # keys are labels; map them to encoded indices
+            bad = {
+                k: v
+                for k, v in weight.items()
+                if isinstance(v, bool) or not (isinstance(v, Real) and np.isfinite(v) and v >= 0)
+            }
+            if bad:
+                raise ValueError(
+                    f"class_weight has the weights {bad}; a class's weight must be a "
+                    "finite number >= 0."
+                )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
             plain = {(k.item() if isinstance(k, np.generic) else k): v for k, v in weight.items()}
             unknown = [k for k in plain if k not in index]
@@ -283,10 +295,13 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
 
     def _training_weights(self, sample_weight, X3, target):
         weights = super()._training_weights(sample_weight, X3, target)
-        if len(np.unique(target[weights > 0])) < 2:
+        # Weights that leave one class of several: nothing to tell apart. (A
+        # partial_fit batch may hold one class alone.)
+        if len(np.unique(target)) > 1 and len(np.unique(target[weights > 0])) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes with "
-                "positive sample_weight, but only one class has positive weight."
+                f"{type(self).__name__} needs samples of at least 2 classes with positive "
+                "weight, but sample_weight and class_weight leave only one class with "
+                "positive weight."
             )
         return weights
 

@@ -14,6 +14,7 @@ error. The result is a float32 array zero-filled past each sequence's end and
 an int64 array of true lengths.
 """
 
+from collections.abc import Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -287,6 +288,17 @@ def _check_3d(X, input_name, dtype):
             f"{input_name} must be sequences (a 2D or 3D array-like, a DataFrame or a list "
             f"of arrays), got {got}, which has 0 dimensions."
         )
+    if isinstance(X, Iterator):  # it would read as one non-numeric value
+        raise TypeError(
+            f"{input_name} is an iterator ({type(X).__name__}), which can be read only once; "
+            f"pass the sequences as a list or an array, e.g. list({input_name})."
+        )
+    shape = getattr(X, "shape", ())
+    if len(shape) == 3 and shape[1] == 0:  # scikit-learn would count 0 features
+        raise ValueError(
+            f"{input_name} has 0 time steps (shape {shape}): sequences need at least one "
+            "time step and one feature."
+        )
     if _is_ragged(X):
         X = _pad(X, None, np.nan, input_name)
     if hasattr(X, "columns") and len(X.columns) == 0:  # pandas fails on it with no word of why
@@ -388,6 +400,39 @@ def _is_table(X):
     return ndim == 2
 
 
+def _same_columns(df, name, columns, first):
+    """``df`` with its columns in the order of ``columns``, the columns of ``first``."""
+    missing = [c for c in columns if c not in df.columns]
+    extra = [c for c in df.columns if c not in columns]
+    if missing or extra or columns.has_duplicates or df.columns.has_duplicates:
+        raise ValueError(
+            f"{name} does not have the columns of {first}: missing {missing}, extra "
+            f"{extra}. Features are matched by column name, so every DataFrame must "
+            "have the same (unique) column names, in any order."
+        )
+    return df[columns]
+
+
+def _frames_by_name(estimator, X, reset):
+    """A list of DataFrames in ``X`` with their columns in the order of the features.
+
+    Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
+    In fit the first DataFrame's columns name the features; afterwards the
+    columns fit saw (``feature_names_in_``), where it saw names. Columns are
+    matched by name, never by position.
+    """
+    items = list(X) if isinstance(X, list | tuple | pd.Series) else []
+    if not items or not all(isinstance(item, pd.DataFrame) for item in items):
+        return None
+    if reset:
+        columns, first = items[0].columns, "X[0]"
+    elif hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
+        columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
+    else:
+        return items
+    return [_same_columns(df, f"X[{i}]", columns, first) for i, df in enumerate(items)]
+
+
 def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
@@ -427,6 +472,9 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     if table and (reset or estimator._fitted_on_table):
         # Feature names and column count, with scikit-learn's own messages.
         validate_data(estimator, X, reset=reset, skip_check_array=True)
+    frames = None if table else _frames_by_name(estimator, X, reset)
+    if frames is not None:
+        X = frames
     if keep_nan:
         X3d, lengths = to_nan_padded(X)
     else:
@@ -434,7 +482,11 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     if reset:
         if not table:
             estimator.n_features_in_ = X3d.shape[2]
-            if hasattr(estimator, "feature_names_in_"):
+            names = None if frames is None else frames[0].columns
+            if names is not None and all(isinstance(c, str) for c in names):
+                # As scikit-learn names the features of a table: string names only.
+                estimator.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
         estimator._fitted_on_table = table
         estimator._n_channels = X3d.shape[2]

@@ -150,9 +150,11 @@ default="adam"
         effect are the current ones (``lr``, ``lr_schedule``, ``optimizer``,
         ``early_stopping``, ``callbacks``...); the optimizer's state carries
         over when ``optimizer`` is unchanged. A parameter that shapes the
-        network (``hidden_size``, ``cell_type``...) must be as fitted, or
-        ``fit`` raises a ``ValueError``. With ``checkpoint`` set, it resumes
-        from the checkpoint file (see ``checkpoint``).
+        network (``hidden_size``, ``cell_type``, ``kernel_features``...) must
+        be as fitted, or ``fit`` raises a ``ValueError``; the front end's
+        strides, which ``recurrent_steps`` and the first fit's longest
+        sequence set (``strides_``), stay as fitted. With ``checkpoint``
+        set, it resumes from the checkpoint file (see ``checkpoint``).
 
     checkpoint : str, path-like or None, default=None
         File where ``fit`` saves, after every completed epoch, what is needed
@@ -182,7 +184,9 @@ n_features_in_ : int
         input, or the size of the last axis of 3D and list input.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the columns of a DataFrame passed to fit.
+        Names of the columns of a DataFrame passed to fit, or of the
+        DataFrames of a list passed to fit (their features, matched by name
+        afterwards). Defined only when the names are all strings.
 
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` is the torch module.

@@ -17,6 +17,7 @@ import copy
 import json
 import os
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseRNN
+from ._compat import Interval, validate_params
 
 __all__ = ["export_onnx"]
 
@@ -129,6 +131,15 @@ def _prediction_graph(estimator):
     return graph.eval(), kind
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",  # checked below, with its own message
+        "path": [str, os.PathLike],
+        "opset_version": [Interval(Integral, 1, None, closed="left")],
+        "example_length": [Interval(Integral, 1, 10**5, closed="both"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     """Save a fitted estimator's prediction graph as an ONNX model.
 
@@ -157,11 +168,13 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     path : str or path-like
         File to write, conventionally ending in ``.onnx``.
     opset_version : int, default=18
-        ONNX operator set of the graph.
+        ONNX operator set of the graph. torch's exporter writes 18 and
+        converts to other versions where it can; where it cannot, this is a
+        ValueError.
     example_length : int, default=None
-        Number of time steps of the example batch traced during export; any
-        length works at run time. Defaults to 8, or more when the front end
-        shortens the sequences by more than a factor of 2.
+        Number of time steps of the example batch traced during export (at
+        most 100,000); any length works at run time. Defaults to 8, or more
+        when the front end shortens the sequences by more than a factor of 2.
 
     Returns
     -------
@@ -209,6 +222,15 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
             '`pip install "sklrnn[onnx]"` or `pip install onnx onnxscript onnxruntime`.'
         ) from exc
     path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not path or os.path.isdir(path) or not os.path.isdir(folder):
+        raise ValueError(
+            f"export_onnx cannot write {path!r}: give the path of a file in an existing "
+            "folder, e.g. 'model.onnx'."
+        )
+    for name, value in (("opset_version", opset_version), ("example_length", example_length)):
+        if isinstance(value, bool):  # scikit-learn's Interval(Integral) lets bools through
+            raise TypeError(f"{name} must be an int, got the bool {value}.")
     graph, kind = _prediction_graph(estimator)
     # Two sequences long enough for several steps after the front end's
     # striding and pooling: torch.export fixes sizes of 0 or 1.
@@ -238,6 +260,13 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
         )
     model = program.model_proto
     _check_dynamic(model)
+    written = {entry.domain: entry.version for entry in model.opset_import}.get("")
+    if written != opset_version:
+        # The exporter falls back to the version it writes, printing why.
+        raise ValueError(
+            f"torch's exporter could not write ONNX opset {opset_version}; it wrote opset "
+            f"{written}. Pass opset_version={written}, or a version it converts to."
+        )
     meta = {"estimator": type(estimator).__name__, "output": output}
     if kind == "classifier":
         meta["classes"] = json.dumps(np.asarray(estimator.classes_).tolist())

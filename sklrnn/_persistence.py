@@ -274,7 +274,7 @@ def _check_attributes(estimator, where):
     if not e._fitted_on_table and e.n_features_in_ != e._n_channels:
         problems.append(f"n_features_in_={e.n_features_in_} differs from _n_channels")
     names = getattr(e, "feature_names_in_", None)
-    if names is not None and (not e._fitted_on_table or len(names) != e.n_features_in_):
+    if names is not None and len(names) != e.n_features_in_:
         problems.append(f"feature_names_in_ has {len(names)} names for {e.n_features_in_} features")
     if hasattr(e, "n_outputs_"):
         if e._y_1d and e.n_outputs_ != 1:

@@ -212,9 +212,14 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             # targets of any scale; predictions are mapped back.
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
+            # The spread of y over a power of 2 near its largest magnitude (an
+            # exact division), so that targets of a tiny scale (1e-170) keep
+            # it: their variance would underflow to 0.
+            top = np.ldexp(1.0, np.frexp(np.abs(y2).max(axis=0))[1])
             with np.errstate(over="ignore"):
-                mean, scale = y2.mean(axis=0), y2.std(axis=0)
-            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+                mean, scale = y2.mean(axis=0), (y2 / top).std(axis=0) * top
+                square = scale**2  # predict's variances: it must not overflow
+            if not (np.isfinite(mean).all() and np.isfinite(square).all()):
                 raise ValueError(
                     f"y has values too large to standardize (|y| up to "
                     f"{np.abs(y2).max():.3g}; its variance overflows float64). "

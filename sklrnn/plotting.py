@@ -96,6 +96,11 @@ class LossCurveDisplay:
         self, *, train_loss, valid_loss=None, epochs=None, best_epoch=None, estimator_name=None
     ):
         self.train_loss = np.asarray(train_loss, dtype=np.float64)
+        if self.train_loss.ndim != 1 or not len(self.train_loss):
+            raise ValueError(
+                f"train_loss must be a 1D sequence of one loss per epoch, got shape "
+                f"{self.train_loss.shape}."
+            )
         self.valid_loss = None if valid_loss is None else np.asarray(valid_loss, dtype=np.float64)
         if epochs is None:
             epochs = np.arange(1, len(self.train_loss) + 1)
@@ -273,7 +278,12 @@ class AttributionDisplay:
     """
 
     def __init__(self, *, sequence, attributions, target=None, estimator_name=None):
-        self.sequence = np.asarray(sequence, dtype=np.float64).reshape(len(sequence), -1)
+        sequence = np.asarray(sequence, dtype=np.float64)
+        if sequence.ndim == 0 or not len(sequence):
+            raise ValueError(
+                f"sequence must hold at least one time step to plot, got shape {sequence.shape}."
+            )
+        self.sequence = sequence.reshape(len(sequence), -1)
         self.attributions = np.asarray(attributions, dtype=np.float64)
         self.attributions = self.attributions.reshape(len(self.attributions), -1)
         if self.attributions.shape != self.sequence.shape:

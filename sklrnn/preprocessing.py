@@ -31,6 +31,7 @@ from ._data import (
     _is_table,
     _numeric_array,
     _reject_bool,
+    _same_columns,
     validate_sequences,
 )
 
@@ -306,9 +307,10 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         if self.with_std:
             self.var_ = var
             # A constant feature keeps its values (minus the mean) instead of
-            # dividing by zero or by rounding noise.
+            # dividing by zero or by rounding noise, which is relative to the
+            # values' size: a feature of tiny values is scaled like any other.
             center = np.abs(self.mean_) if self.with_mean else np.abs(steps).max(axis=0)
-            scale[scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, center)] = 1.0
+            scale[(scale == 0) | (scale <= 10 * np.finfo(np.float64).eps * center)] = 1.0
             self.scale_ = scale
         return self
 
@@ -666,19 +668,6 @@ or list of such arrays
     X = np.ascontiguousarray(np.concatenate(Xs).transpose(0, 2, 1))
     y = np.concatenate(ys)
     return X, (y[:, 0] if y.shape[1] == 1 else y)
-
-
-def _same_columns(df, name, columns, first):
-    """``df`` with its columns in the order of ``columns``, the columns of ``first``."""
-    missing = [c for c in columns if c not in df.columns]
-    extra = [c for c in df.columns if c not in columns]
-    if missing or extra or columns.has_duplicates or df.columns.has_duplicates:
-        raise ValueError(
-            f"{name} does not have the columns of {first}: missing {missing}, extra "
-            f"{extra}. Features are matched by column name, so every DataFrame in "
-            "series must have the same (unique) column names, in any order."
-        )
-    return df[columns]
 
 
 def _target_positions(target, n_features, columns):

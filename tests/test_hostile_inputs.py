@@ -15,6 +15,7 @@ properties train tiny networks for one epoch, so that each example takes
 milliseconds.
 """
 
+import pickle
 import re
 import warnings
 from typing import NamedTuple
@@ -214,7 +215,7 @@ def _x_words(X, fitted=None):
     if array.ndim not in (2, 3):
         words |= {"reshape", "dimension", "scalar"}
     if 0 in array.shape:
-        words |= {"0 sample", "0 feature"}
+        words |= {"0 sample", "0 feature", "0 time step"}
     if X.form == "ragged" and 0 in X.lengths:  # an empty sequence, or all empty
         words |= {"length 0", "0 feature"}
     if fitted is not None and _wrong_feature_count(X, fitted):
@@ -743,3 +744,113 @@ def test_labels_mixing_strings_and_numbers_are_named():
     y = np.array([1, "a", 1, "a", 2, "a"], dtype=object)
     with pytest.raises(ValueError, match=r"y mixes strings with other labels \(int, str\)"):
         RNNClassifier(**TINY).fit(X, y)
+
+
+# -- the second round of attacks ----------------------------------------------
+
+
+def _frames(order=("a", "b"), n=12, seed=0):
+    rng = np.random.RandomState(seed)
+    frames = [
+        pd.DataFrame({"a": rng.normal(size=5), "b": 10 + rng.normal(size=5)}) for _ in range(n)
+    ]
+    return [f[list(order)] for f in frames]
+
+
+def test_a_list_of_dataframes_is_read_by_column_name():
+    # Columns were read by position: reordered or renamed frames were accepted,
+    # and predicted differently.
+    frames, y = _frames(), [0, 1] * 6
+    clf = RNNClassifier(**TINY).fit(frames, y)
+    assert clf.feature_names_in_.tolist() == ["a", "b"]
+    swapped = _frames(order=("b", "a"))
+    np.testing.assert_array_equal(clf.predict_proba(swapped), clf.predict_proba(frames))
+    mixed = frames[:6] + swapped[6:]  # in one fit too
+    np.testing.assert_array_equal(
+        RNNClassifier(**TINY).fit(mixed, y).predict_proba(frames), clf.predict_proba(frames)
+    )
+    renamed = [f.set_axis(["x", "y"], axis=1) for f in frames]
+    with pytest.raises(ValueError, match=r"X\[0\] does not have the columns of the DataFrames fit"):
+        clf.predict(renamed)
+    with pytest.raises(ValueError, match=r"X\[6\] does not have the columns of X\[0\]"):
+        RNNClassifier(**TINY).fit(frames[:6] + renamed[6:], y)
+
+
+@pytest.mark.parametrize("factor", [1e-13, 1e-30])
+def test_inputs_of_a_tiny_scale_are_standardized_like_any_other(factor):
+    # A spread below 1e-12 was taken for a constant feature: not scaled, so
+    # the network saw zeros and predicted one probability for every series.
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    y = (X[:, -1] > 0).astype(int)
+    params = {**TINY, "max_epochs": 20, "kernel_features": 0}
+    plain = RNNClassifier(**params).fit(X, y).predict_proba(X)
+    tiny = RNNClassifier(**params).fit(X * factor, y).predict_proba(X * factor)
+    assert plain[:, 1].std() > 0.01  # the network tells the series apart
+    assert tiny[:, 1].std() > 0.01
+    # The same model up to float32 rounding, which 20 epochs amplify.
+    np.testing.assert_allclose(tiny, plain, atol=0.02)
+
+
+def test_targets_of_a_tiny_scale_keep_it():
+    # Their variance underflowed to 0, so the scale was taken as 1 and the
+    # predictions were off by 170 orders of magnitude.
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    y = X[:, -1] + 3.0
+    plain = RNNRegressor(**TINY).fit(X, y)
+    tiny = RNNRegressor(**TINY).fit(X, y * 1e-170)
+    np.testing.assert_allclose(tiny.predict(X) / 1e-170, plain.predict(X), rtol=1e-5)
+    mean, std = tiny.predict(X, return_std=True)
+    np.testing.assert_allclose(std / 1e-170, plain.predict(X, return_std=True)[1], rtol=1e-4)
+
+
+@pytest.mark.parametrize("value", [1e-320, 1e308])
+def test_sample_weights_are_relative_whatever_their_size(value):
+    # 1e-320 overflowed the normalization into a "diverged" fit, 1e308 was refused.
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    y = [0, 1] * 10
+    plain = RNNClassifier(**TINY).fit(X, y)
+    weighted = RNNClassifier(**TINY).fit(X, y, sample_weight=np.full(20, value))
+    np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf"), "heavy", True])
+def test_class_weights_that_are_no_weights_are_named(weight):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match="class_weight has the weights .* finite number >= 0"):
+        RNNClassifier(**TINY, class_weight={0: weight, 1: 1.0}).fit(X, [0, 1] * 3)
+
+
+def test_class_weights_that_leave_one_class_name_both_weights():
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match="sample_weight and class_weight leave only one class"):
+        RNNClassifier(**TINY, class_weight={0: 0.0, 1: 1.0, 2: 0.0}).fit(X, [0, 1, 2] * 2)
+
+
+def test_partial_fit_takes_a_batch_of_one_class():
+    # Streaming batches may hold one class (scikit-learn's SGD and MLP take them).
+    X = np.random.RandomState(0).normal(size=(8, 3))
+    clf = RNNClassifier(**TINY).partial_fit(X[:4], [0] * 4, classes=[0, 1])
+    clf.partial_fit(X[4:], [1] * 4)
+    assert clf.predict_proba(X).shape == (8, 2)
+
+
+def test_warm_start_refuses_another_count_of_kernel_features():
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    clf = RNNClassifier(**TINY, kernel_features=0, warm_start=True).fit(X, [0, 1] * 6)
+    with pytest.raises(ValueError, match=r"shape it changed: kernel_features \(now 84\)"):
+        clf.set_params(kernel_features=84).fit(X, [0, 1] * 6)
+
+
+def test_a_model_fitted_on_cpu_0_pickles():
+    # Its storages were tagged "cpu:0", which torch cannot unpickle.
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    clf = RNNClassifier(**TINY, device="cpu:0").fit(X, [0, 1] * 6)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict(X), clf.predict(X))
+
+
+def test_no_time_steps_and_iterators_are_named():
+    with pytest.raises(ValueError, match=r"X has 0 time steps \(shape \(12, 0, 2\)\)"):
+        RNNClassifier(**TINY).fit(np.zeros((12, 0, 2)), [0, 1] * 6)
+    sequences = (np.zeros((4, 2)) for _ in range(6))
+    with pytest.raises(TypeError, match=r"X is an iterator \(generator\).*list\(X\)"):
+        RNNClassifier(**TINY).fit(sequences, [0, 1] * 3)

@@ -149,3 +149,23 @@ def test_errors(tmp_path):
         export_onnx(RNNClassifier(), tmp_path / "m.onnx")
     with pytest.raises(TypeError, match="needs a fitted sklrnn estimator"):
         export_onnx(LogisticRegression().fit(X[:, :, 0], np.arange(24) % 2), tmp_path / "m.onnx")
+    clf = RNNClassifier(**FAST).fit(X, np.arange(24) % 2)
+    # Checked before the export, which takes seconds (a missing folder failed after it).
+    for path in (tmp_path, tmp_path / "missing" / "m.onnx", ""):
+        with pytest.raises(ValueError, match="give the path of a file in an existing folder"):
+            export_onnx(clf, path)
+    for value in ("10", 0, 10**6):
+        with pytest.raises(ValueError, match="'example_length' parameter of export_onnx"):
+            export_onnx(clf, tmp_path / "m.onnx", example_length=value)
+    with pytest.raises(TypeError, match="example_length must be an int, got the bool True"):
+        export_onnx(clf, tmp_path / "m.onnx", example_length=True)
+    with pytest.raises(ValueError, match="'opset_version' parameter of export_onnx"):
+        export_onnx(clf, tmp_path / "m.onnx", opset_version="18")
+
+
+def test_an_opset_the_exporter_does_not_write_is_an_error(tmp_path):
+    # torch's exporter fell back to opset 18, printing a traceback: the
+    # requested version was silently ignored.
+    clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
+    with pytest.raises(ValueError, match="could not write ONNX opset 99; it wrote opset 18"):
+        export_onnx(clf, tmp_path / "m.onnx", opset_version=99)

@@ -151,6 +151,16 @@ def test_dataframe_feature_names_and_class_weight_survive(tmp_path):
         loaded.predict(X.rename(columns={"t0": "other"}))
 
 
+def test_feature_names_of_a_list_of_dataframes_survive(tmp_path):
+    rng = np.random.RandomState(0)
+    frames = [pd.DataFrame(rng.normal(size=(5, 2)), columns=["a", "b"]) for _ in range(20)]
+    clf = RNNClassifier(**FAST).fit(frames, [0, 1] * 10)
+    loaded = round_trip(clf, tmp_path)
+    assert loaded.feature_names_in_.tolist() == ["a", "b"]
+    swapped = [f[["b", "a"]] for f in frames]
+    np.testing.assert_array_equal(loaded.predict_proba(swapped), clf.predict_proba(frames))
+
+
 @pytest.mark.parametrize("n_targets", [None, 3])
 def test_regressor_round_trip(tmp_path, n_targets):
     X = sequences(n_features=3)

@@ -147,6 +147,12 @@ def test_errors():
         LossCurveDisplay.from_estimator(LogisticRegression().fit(X, y))
     with pytest.raises(ValueError, match="valid_loss has shape"):
         LossCurveDisplay(train_loss=[1.0, 2.0], valid_loss=[1.0])
+    for loss in (1.0, []):
+        with pytest.raises(ValueError, match="train_loss must be a 1D sequence of one loss"):
+            LossCurveDisplay(train_loss=loss)
+    for sequence in ([], 1.0):
+        with pytest.raises(ValueError, match="sequence must hold at least one time step"):
+            AttributionDisplay(sequence=sequence, attributions=[])
 
 
 def test_missing_matplotlib_is_explained(monkeypatch):

@@ -405,3 +405,12 @@ def test_make_windows_errors():
             make_windows(np.arange(10.0), **{"window": 2, name: True})
     with pytest.raises(TypeError, match="Column 't' of series holds dates or times"):
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
+
+
+def test_sequence_scaler_scales_features_of_tiny_values():
+    # A spread below 10 * eps was taken for a constant feature, whatever the
+    # values' own size: features of values near 1e-20 were left unscaled.
+    X = np.random.RandomState(0).normal(size=(5, 8)) * 1e-20
+    scaler = SequenceScaler().fit(X)
+    assert scaler.scale_[0] == pytest.approx(X.std(), rel=1e-9)
+    assert SequenceScaler().fit(np.full((3, 4), 1e-20)).scale_.tolist() == [1.0]
