@@ -1,6 +1,7 @@
 """The bundled data sets: shapes, splits, frames, padding and errors; load_ts_file."""
 
 import gzip
+import re
 
 import numpy as np
 import pandas as pd
@@ -182,3 +183,192 @@ def test_load_ts_file_without_data_is_an_error(tmp_path):
     path.write_text("@problemName empty\n@data\n")
     with pytest.raises(ValueError, match="holds no sequences"):
         load_ts_file(path)
+
+
+def _ts(tmp_path, text, name="f.ts"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_load_ts_file_unlabelled_series_keep_every_channel(tmp_path):
+    multi = "@classLabel false\n@dimensions 2\n@data\n1,2:3,4\n5,6:7,8\n"
+    X, y = load_ts_file(_ts(tmp_path, multi))
+    assert y is None
+    np.testing.assert_array_equal(X, [[[1, 3], [2, 4]], [[5, 7], [6, 8]]])
+    X, y = load_ts_file(_ts(tmp_path, "@targetLabel false\n@data\n1,2,3\n4,5\n"))
+    assert y is None
+    np.testing.assert_array_equal(X, [[1, 2, 3], [4, 5, np.nan]])
+    # Declared labels are required on every line.
+    with pytest.raises(ValueError, match=r"line 3: no class label after the values"):
+        load_ts_file(_ts(tmp_path, "@classLabel true a\n@data\n1,2,3\n"))
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            "@dimensions 2\n@data\n1,2,3:10,20,30:a\n4,5,6:b\n",
+            "line 4 has 1 channel.*@dimensions on line 1 declares 2",
+        ),
+        (
+            "@dimensions 2\n@data\n4,5,6:b\n1,2,3:10,20,30:a\n",
+            "line 3 has 1 channel.*@dimensions on line 1 declares 2",
+        ),
+        ("@data\n1:2:3:a\n7,8,9:b\n", "line 3 has 1 channel.*but line 2 has 3"),
+        (
+            "@univariate TRUE\n@data\n1,2:3,4:a\n",
+            "line 3 has 2 channel.*@univariate true on line 1 declares 1",
+        ),
+        ("@data\n1,2,3:7,8:a\n", "line 2: channels of different lengths \\(2 and 3 values\\)"),
+    ],
+)
+def test_load_ts_file_every_series_has_the_same_channels(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        load_ts_file(_ts(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            "@classLabel true a b\n@data\n1:a\n2:zzz\n",
+            "line 4: class label 'zzz' is not among .*\\(a b\\)",
+        ),
+        (
+            "@equalLength true\n@data\n1,2,3:a\n4,5:b\n",
+            "line 4 has 2 values .* line 3 has 3 and @equalLength true on line 1",
+        ),
+        (
+            "@seriesLength 5\n@data\n1,2,3:a\n",
+            "line 3 has 3 values per channel, but @seriesLength on line 1 declares 5",
+        ),
+        (
+            "@missing false\n@data\n1,?,3:a\n",
+            "line 3 has a missing value '\\?', but @missing false on line 1",
+        ),
+        (
+            "@classLabel true a\n@classLabel false\n@data\n1:a\n",
+            "line 2: @classLabel repeats line 1",
+        ),
+        (
+            "@targetLabel true\n@classLabel true a\n@data\n1:a\n",
+            "@classLabel true on line 2 and @targetLabel true on line 1 contradict",
+        ),
+        ("@univariate yes\n@data\n1:a\n", "line 1: @univariate must be true or false, got 'yes'"),
+        (
+            "@dimensions two\n@data\n1:a\n",
+            "line 1: @dimensions must be a positive integer, got 'two'",
+        ),
+        (
+            "@timeStamps true\n@data\n(0,1),(1,2):a\n",
+            "@timeStamps true on line 1: timestamped series are not supported",
+        ),
+    ],
+)
+def test_load_ts_file_checks_the_header(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        load_ts_file(_ts(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["@targetLabel True", "@targetlabel\ttrue", "\ufeff@targetLabel true", " @TARGETLABEL  TRUE "],
+)
+def test_load_ts_file_header_case_whitespace_and_byte_order_mark(tmp_path, header):
+    X, y = load_ts_file(_ts(tmp_path, header + "\n@data\n1,2:0.5\n3,4:-1\n"))
+    assert y.dtype == np.float64 and y.tolist() == [0.5, -1.0]
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+
+
+def test_load_ts_file_refuses_undecodable_and_broken_files(tmp_path):
+    latin1 = "@classLabel true a b\n@data\n1,2:caf\xe9\n".encode("latin-1")
+    with pytest.raises(ValueError, match=r"f.ts', line 3: not UTF-8 text.*UTF-8 encoding"):
+        load_ts_file(_ts(tmp_path, latin1))
+    with pytest.raises(ValueError, match=r"g.ts.gz' is not a valid gzip file"):
+        load_ts_file(_ts(tmp_path, "@data\n1:a\n", name="g.ts.gz"))
+    truncated = gzip.compress(b"@data\n" + b"1,2,3:a\n" * 1000)[:-20]
+    with pytest.raises(ValueError, match=r"t.ts.gz' is not a valid gzip file"):
+        load_ts_file(_ts(tmp_path, truncated, name="t.ts.gz"))
+
+
+@pytest.mark.parametrize(
+    "row, match",
+    [
+        ("inf,2:a", "value 'inf' is not a decimal number"),
+        ("1,nan:a", "value 'nan' is not a decimal number"),
+        ("1e400,2:a", "a value is too large for float64"),
+        ("1,,3:a", "value '' is not a decimal number"),
+        ("1,2,:a", "value '' is not a decimal number"),
+        (":a", "value '' is not a decimal number"),
+        ("1_000:a", "value '1_000' is not a decimal number"),
+        ("1,2:", "empty class label"),
+    ],
+)
+def test_load_ts_file_refuses_values_that_are_not_finite_numbers(tmp_path, row, match):
+    with pytest.raises(ValueError, match=f"line 3: {match}"):
+        load_ts_file(_ts(tmp_path, f"@univariate true\n@data\n{row}\n"))
+
+
+@pytest.mark.parametrize("target", ["?", "abc", "nan", "inf", "1e400", ""])
+def test_load_ts_file_refuses_regression_targets_that_are_not_finite(tmp_path, target):
+    with pytest.raises(ValueError, match=f"line 4: target '{re.escape(target)}' is not a finite"):
+        load_ts_file(_ts(tmp_path, f"@targetLabel true\n@data\n1,2:0.5\n3,4:{target}\n"))
+
+
+def test_load_ts_file_missing_values_stay_at_their_step(tmp_path):
+    text = "@missing true\n@data\n1,?,3:a\n4,5,?:b\n?,?,?:a\n"
+    X, y = load_ts_file(_ts(tmp_path, text))
+    np.testing.assert_array_equal(X, [[1, np.nan, 3], [4, 5, np.nan], [np.nan] * 3])
+    # A trailing '?' reads as padding: the series is that much shorter.
+    assert to_padded(X[1:2])[1].tolist() == [2]
+    with pytest.raises(ValueError, match="line 3 has a missing value"):
+        load_ts_file(_ts(tmp_path, text.replace("true", "false")))
+
+
+def test_load_ts_file_after_data_only_series_and_comments(tmp_path):
+    X, y = load_ts_file(_ts(tmp_path, "@data\n1,2:a\n# a comment\n\n3,4:b\n"))
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    assert y.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match=r"line 3: header line '@data' after @data"):
+        load_ts_file(_ts(tmp_path, "@data\n1,2:a\n@data\n3,4:b\n"))
+    with pytest.raises(ValueError, match=r"line 2: series before the @data line"):
+        load_ts_file(_ts(tmp_path, "@classLabel true a\n1,2:a\n"))
+    with pytest.raises(ValueError, match=r"has no @data line"):
+        load_ts_file(_ts(tmp_path, "@classLabel true a\n"))
+
+
+def test_load_ts_file_refuses_padding_far_larger_than_the_values(tmp_path):
+    text = "@data\n" + "0," * 200_000 + "0:a\n" + "0:a\n" * 100
+    with pytest.raises(ValueError, match=r"padding its 101 series .* split the file"):
+        load_ts_file(_ts(tmp_path, text))
+    # One long series alone is data, not padding.
+    X, _ = load_ts_file(_ts(tmp_path, "@data\n" + "1," * 200_000 + "2:a\n"))
+    assert X.shape == (1, 200_001) and X[0, -1] == 2
+
+
+def test_load_ts_file_path_types(tmp_path):
+    path = _ts(tmp_path, "@data\n1,2:a\n")
+    for arg in (path, str(path), bytes(path)):
+        X, y = load_ts_file(arg)
+        np.testing.assert_array_equal(X, [[1, 2]])
+    with pytest.raises(TypeError, match="path must be a str or path-like object, got int"):
+        load_ts_file(3)
+    with pytest.raises(FileNotFoundError):
+        load_ts_file(tmp_path / "missing.ts")
+    with pytest.raises(IsADirectoryError):
+        load_ts_file(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs", [{"as_frame": "no"}, {"return_X_y": "no"}, {"return_X_y": 2}])
+@pytest.mark.parametrize("loader", [case[0] for case in CASES], ids=IDS)
+def test_loader_flags_must_be_bools(loader, kwargs):
+    (name,) = kwargs
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        loader(**kwargs)
+
+
+def test_load_airline_as_frame_must_be_a_bool():
+    with pytest.raises(TypeError, match="as_frame must be True or False, got 'yes'"):
+        load_airline(as_frame="yes")
+    assert isinstance(load_airline(as_frame=np.True_), pd.Series)

@@ -1,7 +1,12 @@
 """Loaders for the small public data sets shipped with sklrnn."""
 
+import contextlib
 import gzip
+import io
 import os
+import re
+import stat
+import zlib
 from importlib import resources
 
 import numpy as np
@@ -20,60 +25,321 @@ __all__ = [
 
 _DATA = resources.files("sklrnn.datasets") / "data"
 
+# Padding every series to the longest may cost at most this many times the values read
+# (plus a small allowance): one long series among many short ones would otherwise turn
+# a small file into gigabytes.
+_MAX_PADDING_RATIO = 16
+_MIN_PADDED_CELLS = 2**20
+
+# Value fields hold decimal numbers, '?' (missing) and separators; anything else
+# ("nan", "inf", "1_000", "(0,1)") is refused before numpy parses the line.
+_NOT_A_VALUE = re.compile(r"[^0-9eE+\-.,:? \t]")
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
+
+
+def _check_bool(value, name):
+    """``value`` as a bool; TypeError naming ``name`` unless it is one (numpy's too)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
 
 def _read_ts(name, split):
-    """Parse a bundled UCR/UEA ``.ts`` file into header, sequences and targets."""
+    """Parse a bundled UCR/UEA ``.ts`` file (see :func:`_parse_ts`)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
-    path = _DATA / f"{name}_{split.upper()}.ts.gz"
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return _parse_ts(fh.read().splitlines())
+    return _parse_ts(os.fspath(_DATA / f"{name}_{split.upper()}.ts.gz"))
 
 
-def _parse_ts(lines):
-    """Header, comments, sequences (n_timesteps, n_channels) and targets of ``.ts`` lines."""
-    header, comments, sequences, targets = {}, [], [], []
-    in_data = False
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        if not in_data:
-            if line.startswith("#"):
-                comments.append(line[1:].strip())
-            elif line.lower().startswith("@data"):
-                in_data = True
-            elif line.startswith("@"):
-                key, _, value = line[1:].partition(" ")
-                header[key.lower()] = value.strip()
-            continue
-        *channels, target = line.split(":")
-        seq = np.array(
-            [[np.nan if v == "?" else float(v) for v in ch.split(",")] for ch in channels]
-        ).T  # (n_timesteps, n_channels)
-        sequences.append(seq)
-        targets.append(target.strip())
-    return header, comments, sequences, targets
+def _read_lines(path):
+    """Yield ``(line number, stripped text)`` of a UTF-8 file, gunzipped if named ``.gz``.
+
+    One line at a time, so that memory follows the longest line, not the file.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        try:
+            for lineno, raw in enumerate(fh, 1):
+                try:  # utf-8-sig drops a byte-order mark at the start of the file
+                    text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ValueError(
+                        f"{path!r}, line {lineno}: not UTF-8 text ({exc.reason} at byte "
+                        f"{exc.start} of the line); save the file with UTF-8 encoding."
+                    ) from None
+                yield lineno, text.strip()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ValueError(
+                f"{path!r} is not a valid gzip file ({exc}); a name ending in .gz is read "
+                "as gzip, so decompress the file or rename it."
+            ) from None
+
+
+def _read_header(lines, where):
+    """Header ``{lowercase name: (name, value, line number)}`` and comments, up to ``@data``."""
+    header, comments = {}, []
+    for lineno, line in lines:
+        if line.startswith("#"):
+            comments.append(line[1:].strip())
+        elif line.startswith("@"):
+            name, value = (line[1:].split(maxsplit=1) + ["", ""])[:2]
+            key = name.lower()
+            if key == "data":
+                return header, comments
+            if key in header:
+                raise ValueError(
+                    f"{where}, line {lineno}: @{name} repeats line {header[key][2]}; "
+                    "keep one declaration."
+                )
+            header[key] = (name, value, lineno)
+        elif line:
+            raise ValueError(
+                f"{where}, line {lineno}: series before the @data line; header lines "
+                "start with '@', comments with '#', and a line '@data' precedes the series."
+            )
+    raise ValueError(f"{where} has no @data line; add a line '@data' before the series.")
+
+
+def _header_rules(header, where):
+    """What the header promises about labels, channels, lengths and missing values.
+
+    ``channels`` and ``lengths`` hold ``(expected, reason)`` pairs that every
+    series is checked against; ``no_missing`` is the reason ``?`` is refused.
+    """
+
+    def declared(key, value=""):
+        name, _, lineno = header[key]
+        return f"@{name}{value} on line {lineno}"
+
+    def flag(key):
+        if key not in header:
+            return None
+        name, value, lineno = header[key]
+        words = value.lower().split()
+        # @classLabel true lists the labels after the flag
+        if not words or words[0] not in ("true", "false") or (key != "classlabel" and words[1:]):
+            raise ValueError(
+                f"{where}, line {lineno}: @{name} must be true or false, got {value!r}."
+            )
+        return words[0] == "true"
+
+    def count(key):
+        if key not in header:
+            return None
+        name, value, lineno = header[key]
+        if not re.fullmatch(r"[0-9]+", value) or int(value) == 0:
+            raise ValueError(
+                f"{where}, line {lineno}: @{name} must be a positive integer, got {value!r}."
+            )
+        return int(value)
+
+    if flag("timestamps"):
+        raise ValueError(
+            f"{where}: {declared('timestamps', ' true')}: timestamped series are not supported; "
+            "write the values without their timestamps and declare @timeStamps false."
+        )
+    classes, targets = flag("classlabel"), flag("targetlabel")
+    if classes and targets:
+        raise ValueError(
+            f"{where}: {declared('classlabel', ' true')} and {declared('targetlabel', ' true')} "
+            "contradict each other; a file holds class labels or regression targets, not both."
+        )
+    if targets:
+        labels = "target"
+    elif classes or (classes is None and targets is None):  # no label header: class labels
+        labels = "class"
+    else:
+        labels = None
+    rules = {
+        "labels": labels,
+        "classes": set(header["classlabel"][1].split()[1:]) if classes else set(),
+        "channels": [],
+        "lengths": [],
+        "equal_length": declared("equallength", " true") if flag("equallength") else None,
+        "no_missing": declared("missing", " false") if flag("missing") is False else None,
+    }
+    if flag("univariate"):
+        rules["channels"].append((1, f"{declared('univariate', ' true')} declares 1"))
+    if (n_channels := count("dimensions")) is not None:
+        rules["channels"].append((n_channels, f"{declared('dimensions')} declares {n_channels}"))
+    if (length := count("serieslength")) is not None:
+        rules["lengths"].append((length, f"{declared('serieslength')} declares {length}"))
+    return rules
+
+
+def _parse_values(text, where):
+    """Float values of comma-separated ``text``, NaN for ``?``; finite otherwise."""
+    try:
+        if _NOT_A_VALUE.search(text) or not text.strip():
+            raise ValueError
+        # numpy's parser reads a line of millions of values without an object per value
+        values = np.loadtxt(
+            io.StringIO(text.replace("?", "nan")), delimiter=",", comments=None, ndmin=1
+        )
+    except ValueError:
+        fields = (v for v in text.split(",") if v.strip() != "?" and not _NUMBER.fullmatch(v))
+        bad = next(fields, text)[:40]
+        raise ValueError(
+            f"{where}: value {bad!r} is not a decimal number; write '?' for a missing value."
+        ) from None
+    if np.isinf(values).any():
+        raise ValueError(
+            f"{where}: a value is too large for float64 (it reads as infinity); "
+            "values must be finite."
+        )
+    return values
+
+
+def _parse_target(text, where, rules):
+    """The class label (str) or regression target (float) of a data line."""
+    if rules["labels"] == "class":
+        if not text:
+            raise ValueError(f"{where}: empty class label after the last ':'.")
+        if rules["classes"] and text not in rules["classes"]:
+            raise ValueError(
+                f"{where}: class label {text[:40]!r} is not among the labels the header "
+                f"declares ({' '.join(sorted(rules['classes']))}); add it to @classLabel."
+            )
+        return text
+    if not _NUMBER.fullmatch(text) or not np.isfinite(float(text)):
+        raise ValueError(
+            f"{where}: target {text[:40]!r} is not a finite decimal number; regression "
+            "targets cannot be missing."
+        )
+    return float(text)
+
+
+def _parse_row(line, where, rules):
+    """The sequence (n_timesteps, n_channels) and target (None if unlabelled) of a line."""
+    values, target = line, None
+    if rules["labels"] is not None:
+        values, sep, target = line.rpartition(":")
+        if not sep:
+            kind = "class label" if rules["labels"] == "class" else "target"
+            raise ValueError(
+                f"{where}: no {kind} after the values; end the line with ':<{kind}>', or "
+                "declare @classLabel false for unlabelled series."
+            )
+        target = _parse_target(target.strip(), where, rules)
+    channels = values.split(":")
+    lengths = [channel.count(",") + 1 for channel in channels]
+    if min(lengths) != max(lengths):
+        raise ValueError(
+            f"{where}: channels of different lengths ({min(lengths)} and {max(lengths)} "
+            "values); every channel of a series needs the same number of values, '?' "
+            "for a missing one."
+        )
+    data = _parse_values(values.replace(":", ","), where)
+    return data.reshape(len(channels), -1).T, target
+
+
+def _check_row(sequence, lineno, where, rules):
+    """Check a series against the header and the first series; record the first."""
+    n_timesteps, n_channels = sequence.shape
+    for expected, reason in rules["channels"]:
+        if n_channels != expected:
+            raise ValueError(
+                f"{where}, line {lineno} has {n_channels} channel(s), but {reason}; every "
+                "series needs the same number of channels."
+            )
+    for expected, reason in rules["lengths"]:
+        if n_timesteps != expected:
+            raise ValueError(
+                f"{where}, line {lineno} has {n_timesteps} values per channel, but "
+                f"{reason}; fix the series or the header."
+            )
+    if rules["no_missing"] and np.isnan(sequence).any():
+        raise ValueError(
+            f"{where}, line {lineno} has a missing value '?', but {rules['no_missing']} "
+            "declares none; fix the value or declare @missing true."
+        )
+    if not rules["channels"]:
+        rules["channels"].append((n_channels, f"line {lineno} has {n_channels}"))
+    if rules["equal_length"] and not rules["lengths"]:
+        reason = (
+            f"line {lineno} has {n_timesteps} and {rules['equal_length']} declares equal lengths"
+        )
+        rules["lengths"].append((n_timesteps, reason))
+
+
+def _parse_ts(path):
+    """Comments, steps, lengths and targets (or None) of a ``.ts`` file.
+
+    The steps of all series are stacked into one array of shape
+    (total n_timesteps, n_channels), with ``lengths`` telling them apart.
+    """
+    where = repr(path)
+    steps, chunks, lengths, targets = [], [], [], []
+    with contextlib.closing(_read_lines(path)) as lines:
+        header, comments = _read_header(lines, where)
+        rules = _header_rules(header, where)
+        for lineno, line in lines:
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("@"):
+                raise ValueError(
+                    f"{where}, line {lineno}: header line {line[:40]!r} after @data; header "
+                    "lines go before the @data line, and only one @data line."
+                )
+            sequence, target = _parse_row(line, f"{where}, line {lineno}", rules)
+            _check_row(sequence, lineno, where, rules)
+            steps.append(sequence)
+            lengths.append(len(sequence))
+            targets.append(target)
+            if len(steps) == 4096:  # an array per short series would outweigh its values
+                chunks.append(np.concatenate(steps))
+                steps = []
+    if not lengths:
+        raise ValueError(f"{where} holds no sequences after its @data line.")
+    steps, lengths = np.concatenate(chunks + steps), np.array(lengths)
+    if rules["labels"] is None:
+        return comments, steps, lengths, None
+    y = np.array(targets, float if rules["labels"] == "target" else str)
+    return comments, steps, lengths, y
 
 
 def load_ts_file(path):
-    """Load a data set stored in the UCR/UEA archive's ``.ts`` text format.
+    """Load a data set stored in the sktime/aeon ``.ts`` text format.
+
+    The file is read line by line and checked against its own header: every
+    series must have the channels and length that ``@univariate``,
+    ``@dimensions``, ``@equalLength`` and ``@seriesLength`` declare, class
+    labels must be among those ``@classLabel true`` lists, and ``?`` may only
+    appear under ``@missing true``. Header names and ``true``/``false`` are
+    case-insensitive.
 
     Parameters
     ----------
     path : str or path-like
-        The ``.ts`` file (plain text, or gzip-compressed when the name ends
+        The ``.ts`` file, UTF-8 text (gzip-compressed when the name ends
         in ``.gz``).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_timesteps) or \
 (n_samples, n_timesteps, n_channels)
-        The sequences, 2D for one channel; shorter sequences and missing
-        values (``?``) are NaN.
-    y : ndarray of shape (n_samples,)
+        The sequences, 2D for one channel, NaN-padded to the longest. A
+        missing value ``?`` is NaN at its own step: at the end of a series it
+        reads as padding (trailing NaN), so the series counts as that much
+        shorter; inside a series it stays NaN, which the estimators refuse,
+        so impute it first.
+    y : ndarray of shape (n_samples,) or None
         Class labels as strings, or float targets when the header says
-        ``@targetlabel true``.
+        ``@targetLabel true``; None for unlabelled series (``@classLabel
+        false`` or ``@targetLabel false``). Without either header, the last
+        ``:`` field of each line is its class label.
+
+    Raises
+    ------
+    OSError
+        If the file does not exist or is a directory.
+    ValueError
+        If the file is not valid UTF-8 ``.ts`` text, a value or target is not
+        a finite decimal number (``nan``, ``inf`` and ``1e400`` are refused),
+        a line contradicts the header or the first series, the series carry
+        timestamps (``@timeStamps true`` is not supported), or padding the
+        series to the longest would take far more memory than their values.
+        The message names the line.
 
     Examples
     --------
@@ -85,38 +351,46 @@ def load_ts_file(path):
     >>> X, y = load_ts_file(path)
     >>> X.shape, y.tolist()
     ((2, 3), ['a', 'b'])
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("@classLabel false\\n@data\\n1,2:3,4\\n5,6:7,8\\n")
+    >>> X, y = load_ts_file(path)
+    >>> X.shape, y is None
+    ((2, 2, 2), True)
     """
-    path = os.fspath(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        header, _, sequences, targets = _parse_ts(fh.read().splitlines())
-    if not sequences:
-        raise ValueError(f"{path!r} holds no sequences after its @data line.")
-    X = _to_padded_nan(sequences)
-    if X.shape[2] == 1:
-        X = X[:, :, 0]
-    regression = header.get("targetlabel", "").split()[:1] == ["true"]
-    return X, np.array(targets, dtype=np.float64 if regression else str)
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise TypeError(f"path must be a str or path-like object, got {type(path).__name__}.")
+    path = os.fsdecode(path)
+    mode = os.stat(path).st_mode  # FileNotFoundError for a missing file
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a pipe or device may never end
+        raise ValueError(f"{path!r} is not a regular file.")
+    _, steps, lengths, y = _parse_ts(path)
+    X = _to_padded_nan(steps, lengths, repr(path))
+    return (X[:, :, 0] if X.shape[2] == 1 else X), y
 
 
-def _to_padded_nan(sequences):
-    length = max(len(s) for s in sequences)
-    out = np.full((len(sequences), length, sequences[0].shape[1]), np.nan)
-    for i, s in enumerate(sequences):
-        out[i, : len(s)] = s
+def _to_padded_nan(steps, lengths, where):
+    """Series of ``lengths`` steps each, from stacked ``steps``, NaN-padded to the longest."""
+    n_series, length, n_channels = len(lengths), int(lengths.max()), steps.shape[1]
+    n_cells = n_series * length * n_channels
+    if n_cells > _MAX_PADDING_RATIO * steps.size + _MIN_PADDED_CELLS:
+        raise ValueError(
+            f"{where}: padding its {n_series} series to the longest ({length} steps) "
+            f"would take {n_cells * 8 / 2**30:.1f} GiB for {steps.size} values, over "
+            f"{_MAX_PADDING_RATIO} times their size; split the file into files of series "
+            "of similar lengths."
+        )
+    out = np.full((n_series, length, n_channels), np.nan)
+    out[np.arange(length) < lengths[:, None]] = steps  # row-major, as the steps were stacked
     return out
 
 
 def _load_ts(name, split, *, regression, as_frame, return_X_y, channel_names=None):
-    header, comments, sequences, targets = _read_ts(name, split)
-    X = _to_padded_nan(sequences)
+    comments, steps, lengths, y = _read_ts(name, split)
+    X = _to_padded_nan(steps, lengths, name)
     n_samples, n_timesteps, n_channels = X.shape
     channel_names = channel_names or (
         ["value"] if n_channels == 1 else [f"dim{i}" for i in range(n_channels)]
     )
-    y = np.array(targets, dtype=np.float64 if regression else object)
-    if not regression:
-        y = y.astype(str)
     if n_channels == 1:
         X = X[:, :, 0]
     # Wide column names, feature-major: value_t0 .. value_tT, or dim0_t0 .. dim1_t0 ..
@@ -175,6 +449,8 @@ _LOADER_DOC = """Load the {title} data set ({task}).
 
 def _ucr_loader(func, name, title, task, summary, shape, example_shape, **kw):
     def loader(*, split="train", as_frame=False, return_X_y=False):
+        as_frame = _check_bool(as_frame, "as_frame")
+        return_X_y = _check_bool(return_X_y, "return_X_y")
         return _load_ts(name, split, as_frame=as_frame, return_X_y=return_X_y, **kw)
 
     loader.__name__ = loader.__qualname__ = func
@@ -275,6 +551,7 @@ def load_airline(*, as_frame=False):
     >>> y.shape, float(y[0])
     ((144,), 112.0)
     """
+    as_frame = _check_bool(as_frame, "as_frame")
     with (_DATA / "airline.csv").open("r", encoding="utf-8") as fh:
         frame = pd.read_csv(fh)
     series = pd.Series(
