@@ -810,7 +810,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
-        if len(shape) not in (2, 3) or sp.issparse(X):
+        if (
+            len(shape) not in (2, 3)
+            or sp.issparse(X)
+            # A dask array of unknown chunk sizes has NaN in its shape.
+            or not all(isinstance(size, Integral) for size in shape)
+        ):
             return self._forward_chunk(X, method=method)
         per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
         batch = min(self.batch_size, PREDICT_BATCH_LIMIT)

@@ -144,6 +144,8 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
            [ 4., nan, nan]])
     """
     _reject_bool(max_length, "max_length", "pad_sequences")
+    if isinstance(fill_value, bool | np.bool_):
+        raise TypeError(f"fill_value must be a number, got the bool {fill_value}.")
     return _pad(sequences, max_length, fill_value, "sequences")
 
 

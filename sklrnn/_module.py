@@ -2,6 +2,7 @@
 
 import itertools
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -146,6 +147,23 @@ def _gather_steps(values, index):
 def _dropout(layer, x):
     """``layer(x)`` for an ``nn.Dropout`` layer, without the call when p is 0 (it returns x)."""
     return layer(x) if layer.p else x
+
+
+def _count(name, value, minimum=1):
+    """``value`` as an int >= ``minimum``: numpy integers too, not bools."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must hold integers, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must hold integers >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _sequence(name, value, length=None):
+    """``value`` as a tuple, of ``length`` items where given, and not empty."""
+    if not isinstance(value, tuple | list) or not value or len(value) != (length or len(value)):
+        size = f"{length} items" if length else "at least one item"
+        raise ValueError(f"{name} must be a tuple of {size}, got {value!r}.")
+    return tuple(value)
 
 
 def _is_exporting():
@@ -744,6 +762,25 @@ class RNNModule(nn.Module):
             raise ValueError(f"cell_type must be one of {CELL_TYPES}, got {cell_type!r}.")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        # The estimators pass checked values; the module is public, so that
+        # torch never meets a size it would fail on with no word of which.
+        n_features, n_outputs = _count("n_features", n_features), _count("n_outputs", n_outputs)
+        hidden_size, num_layers = (
+            _count("hidden_size", hidden_size),
+            _count("num_layers", num_layers),
+        )
+        conv_channels = _count("conv_channels", conv_channels, minimum=0)
+        strides = tuple(_count("strides", s) for s in _sequence("strides", strides, length=3))
+        kernel_sizes = tuple(
+            _count("kernel_sizes", k) for k in _sequence("kernel_sizes", kernel_sizes)
+        )
+        kernel_dilations = tuple(
+            (_count("kernel_dilations", d), _count("kernel_dilations", n))
+            for d, n in (_sequence("kernel_dilations", p, length=2) for p in kernel_dilations)
+        )
+        for name, p in (("dropout", dropout), ("readout_dropout", readout_dropout)):
+            if isinstance(p, bool) or not (isinstance(p, Real) and 0 <= p < 1):
+                raise ValueError(f"{name} must be a number in [0, 1), got {p!r}.")
         rnn_class = {"rnn": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
         extra = {"nonlinearity": "relu"} if cell_type == "rnn_relu" else {}
         self.cell_type = cell_type
@@ -824,8 +861,18 @@ class RNNModule(nn.Module):
         scale : array-like of shape (n_features,)
             Divides each feature after the mean is subtracted.
         """
-        self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
-        self.input_scale.copy_(torch.as_tensor(scale, dtype=self.input_scale.dtype))
+        mean = torch.as_tensor(mean, dtype=self.input_mean.dtype)
+        scale = torch.as_tensor(scale, dtype=self.input_scale.dtype)
+        for name, values in (("mean", mean), ("scale", scale)):
+            if values.shape != self.input_mean.shape or not bool(torch.isfinite(values).all()):
+                raise ValueError(
+                    f"{name} must be {len(self.input_mean)} finite numbers, one per feature, "
+                    f"got {values.tolist()}."
+                )
+        if not bool((scale > 0).all()):
+            raise ValueError(f"scale must be positive, got {scale.tolist()}.")
+        self.input_mean.copy_(mean)
+        self.input_scale.copy_(scale)
 
     def forward(self, X, lengths, kernel_features=None):
         """Map padded sequences to outputs.

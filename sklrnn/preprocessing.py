@@ -38,7 +38,36 @@ from ._data import (
 __all__ = ["WideToSequence", "SequenceScaler", "long_to_sequences", "make_windows"]
 
 
-class WideToSequence(TransformerMixin, BaseEstimator):
+class _SequencesOut:
+    """``set_output`` for transformers whose output is sequences, which stay NumPy arrays."""
+
+    def set_output(self, *, transform=None):
+        """Accept scikit-learn's output configuration; sequences stay NumPy arrays.
+
+        A DataFrame cannot hold 3D sequences, so the output is an array
+        whatever ``transform`` is. The method exists so that
+        ``Pipeline.set_output`` works on a pipeline holding this step (the
+        steps after it, an estimator's ``transform`` for example, still
+        return DataFrames).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The output container scikit-learn asks for; checked, not used.
+
+        Returns
+        -------
+        self : object
+            This transformer.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
+            )
+        return self
+
+
+class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
     """Reshape a wide table into sequences of several features.
 
     A wide table has one row per sample and one column per (feature, time
@@ -84,9 +113,10 @@ class WideToSequence(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    The output is 3D, so this transformer has no ``get_feature_names_out``
-    and ``set_output(transform="pandas")`` does not apply to it; it is meant
-    as the step just before a sequence estimator or :class:`SequenceScaler`.
+    The output is 3D, so this transformer has no ``get_feature_names_out``,
+    and its output stays a NumPy array whatever ``set_output`` asks (see
+    :meth:`set_output`); it is meant as the step just before a sequence
+    estimator or :class:`SequenceScaler`.
 
     Examples
     --------
@@ -175,10 +205,16 @@ class WideToSequence(TransformerMixin, BaseEstimator):
             The wide table, columns in the order given by ``order``.
         """
         check_is_fitted(self)
+        expected = (self.n_timesteps_, self.n_features)
+        if np.ndim(X) != 3:  # check_array's message would ask for 2D input
+            raise ValueError(
+                f"inverse_transform expects sequences, an array of shape (n_samples, "
+                f"{expected[0]}, {expected[1]}), got {type(X).__name__} with "
+                f"{np.ndim(X)} dimensions."
+            )
         X = check_array(
             X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
         )
-        expected = (self.n_timesteps_, self.n_features)
         if X.ndim != 3 or X.shape[1:] != expected:
             raise ValueError(
                 f"inverse_transform expects an array of shape (n_samples, "
@@ -205,7 +241,7 @@ class WideToSequence(TransformerMixin, BaseEstimator):
         return tags
 
 
-class SequenceScaler(TransformerMixin, BaseEstimator):
+class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
     """Standardize each feature of sequences over all samples and time steps.
 
     Every feature is shifted by its mean and divided by its standard

@@ -53,3 +53,17 @@ def test_grid_search_runs_on_the_cluster(client):
     )
     assert search.best_params_ == local.best_params_
     assert search.best_estimator_.predict(X).shape == (48,)
+
+
+def test_dask_arrays_of_unknown_chunk_sizes_predict_as_numpy():
+    # Their shape holds NaN: the chunked prediction ranged over it and failed
+    # inside Python ("'float' object cannot be interpreted as an integer").
+    da = pytest.importorskip("dask.array")
+    X = np.random.RandomState(0).normal(size=(24, 6, 2))
+    y = np.arange(24) % 2
+    clf = RNNClassifier(hidden_size=3, conv_channels=2, max_epochs=2, random_state=0).fit(X, y)
+    Xd = da.from_array(X, chunks=(7, 6, 2))
+    unknown = Xd[Xd[:, 0, 0] > -100]  # every row, but dask does not know how many
+    assert np.isnan(unknown.shape[0])
+    np.testing.assert_array_equal(clf.predict_proba(unknown), clf.predict_proba(X))
+    np.testing.assert_array_equal(clf.transform(unknown), clf.transform(X))

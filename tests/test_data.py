@@ -152,3 +152,8 @@ def test_training_batches_cover_every_sequence_once(n, batch_size, equal_sizes):
         assert max(sizes) - min(sizes) <= 1
     else:
         assert sizes[:-1] == [batch_size] * (len(sizes) - 1)
+
+
+def test_pad_sequences_refuses_a_bool_fill_value():
+    with pytest.raises(TypeError, match="fill_value must be a number, got the bool True"):
+        pad_sequences([[1.0, 2.0], [3.0]], fill_value=True)

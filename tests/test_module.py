@@ -4,6 +4,7 @@ import contextlib
 import copy
 import itertools
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -479,3 +480,31 @@ def test_path_attributions_share_out_the_first_order_change():
     torch.testing.assert_close(shares.sum(dim=(1, 2)), linear, rtol=1e-5, atol=1e-6)
     padding = torch.arange(15)[None, :] >= lengths[:, None]
     assert (shares[padding] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(n_features=0), ValueError, "n_features must hold integers >= 1, got 0"),
+        (dict(n_outputs=0), ValueError, "n_outputs must hold integers >= 1, got 0"),
+        (dict(hidden_size=True), TypeError, "hidden_size must hold integers, got True"),
+        (dict(kernel_sizes=(0,)), ValueError, "kernel_sizes must hold integers >= 1"),
+        (dict(strides=(1,)), ValueError, r"strides must be a tuple of 3 items, got \(1,\)"),
+        (dict(kernel_dilations=((1, 0),)), ValueError, "kernel_dilations must hold integers"),
+        (dict(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),
+    ],
+)
+def test_module_arguments_torch_would_fail_on_are_named(kwargs, error, message):
+    # Each failed inside torch (a size mismatch, a primitive descriptor, an
+    # empty stack) or built a module with no outputs.
+    with pytest.raises(error, match=message):
+        RNNModule(**{"n_features": 2, "n_outputs": 2, **kwargs})
+
+
+def test_module_takes_numpy_sizes_and_refuses_bad_statistics():
+    module = RNNModule(n_features=2, n_outputs=2, hidden_size=np.int64(3), conv_channels=2)
+    assert module(torch.zeros(2, 5, 2), torch.tensor([5, 3])).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"scale must be positive, got \[0.0, 1.0\]"):
+        module.set_standardization([0.0, 0.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="mean must be 2 finite numbers, one per feature"):
+        module.set_standardization([np.nan, 0.0], [1.0, 1.0])

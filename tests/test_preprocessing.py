@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklrnn
-from sklrnn import pad_sequences
+from sklrnn import RNNClassifier, pad_sequences
 from sklrnn.datasets import load_japanese_vowels
 from sklrnn.preprocessing import (
     SequenceScaler,
@@ -414,3 +415,25 @@ def test_sequence_scaler_scales_features_of_tiny_values():
     scaler = SequenceScaler().fit(X)
     assert scaler.scale_[0] == pytest.approx(X.std(), rel=1e-9)
     assert SequenceScaler().fit(np.full((3, 4), 1e-20)).scale_.tolist() == [1.0]
+
+
+def test_set_output_works_on_a_pipeline_of_sequence_transformers():
+    # Both transformers lacked set_output, so a pipeline holding them could not
+    # be set to pandas output at all; their 3D output stays an array.
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    pipe = make_pipeline(
+        WideToSequence(n_features=2),
+        SequenceScaler(),
+        RNNClassifier(max_epochs=2, hidden_size=3, conv_channels=2, kernel_features=0),
+    )
+    pipe.set_output(transform="pandas").fit(X, [0, 1] * 10)
+    assert isinstance(pipe.transform(X), pd.DataFrame)
+    assert isinstance(pipe[:2].transform(X), np.ndarray)
+    with pytest.raises(ValueError, match="transform must be 'default', 'pandas', 'polars'"):
+        SequenceScaler().set_output(transform="arrow")
+
+
+def test_inverse_transform_of_no_sequences_is_named():
+    wide = WideToSequence(n_features=2).fit(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"expects sequences, an array of shape \(n_samples, 2, 2"):
+        wide.inverse_transform(None)
