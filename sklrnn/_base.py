@@ -249,6 +249,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
         elif full:
             self.net_ = self._warm_net(auto["device"], seed)
+        else:  # partial_fit continues the fitted net as it is
+            self._check_same_network(self._build_net(auto["device"]), "partial_fit")
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full, draw_kernels=first)
         # Shuffling draws from a generator of this fit alone, so that fits in
@@ -483,7 +485,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net's weights, history and, for the same optimizer, its state."""
         fitted = self.net_
         net = self._build_net(device)
-        old, new = fitted.get_params(), net.get_params()
+        self._check_same_network(net, "warm_start=True")
+        with _seeded_torch(seed, net.device):
+            net.initialize()
+        net.module_.load_state_dict(fitted.module_.state_dict())
+        if type(net.optimizer_) is type(fitted.optimizer_):
+            net.optimizer_.load_state_dict(fitted.optimizer_.state_dict())
+            for group in net.optimizer_.param_groups:  # the current lr and weight decay
+                group.update(lr=self.lr, weight_decay=self.weight_decay)
+        net.history = fitted.history
+        return net
+
+    def _check_same_network(self, net, how):
+        """Refuse parameters that shape ``net`` (built from them) otherwise than the fitted net."""
+        old, new = self.net_.get_params(), net.get_params()
         changed = [
             f"{key[8:]} from {old[key]!r} to {new[key]!r}"
             for key in new
@@ -500,19 +515,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             changed.append(f"kernel_features (now {self.kernel_features})")
         if changed:
             raise ValueError(
-                f"warm_start=True continues the fitted network of {type(self).__name__}, "
-                f"but parameters that shape it changed: {', '.join(changed)}. Set them "
-                "back, or fit with warm_start=False to start over."
+                f"{how} continues the fitted network of {type(self).__name__}, but "
+                f"parameters that shape it changed: {', '.join(changed)}. Set them back, "
+                "or fit with warm_start=False to start over."
             )
-        with _seeded_torch(seed, net.device):
-            net.initialize()
-        net.module_.load_state_dict(fitted.module_.state_dict())
-        if type(net.optimizer_) is type(fitted.optimizer_):
-            net.optimizer_.load_state_dict(fitted.optimizer_.state_dict())
-            for group in net.optimizer_.param_groups:  # the current lr and weight decay
-                group.update(lr=self.lr, weight_decay=self.weight_decay)
-        net.history = fitted.history
-        return net
 
     def _prepare_training(self, data, seed, epochs, full, draw_kernels):
         """The dataset of a training call; set the net's validation split and schedule.

@@ -143,6 +143,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
 
+        Parameters that shape the network (``hidden_size``, ``standardize``...)
+        must be as fitted, or it raises a ``ValueError``.
+
         Parameters
         ----------
         X : array-like or list of arrays

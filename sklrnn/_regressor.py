@@ -121,7 +121,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         """Train for one epoch, continuing from the current weights.
 
         As ``fit``, it ends with one prediction pass over ``X`` that sets
-        ``noise_std_`` from the residuals on this data.
+        ``noise_std_`` from the residuals on this data. Parameters that shape
+        the network (``hidden_size``, ``standardize``...) must be as fitted,
+        or it raises a ``ValueError``.
 
         Parameters
         ----------

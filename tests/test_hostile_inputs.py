@@ -854,3 +854,15 @@ def test_no_time_steps_and_iterators_are_named():
     sequences = (np.zeros((4, 2)) for _ in range(6))
     with pytest.raises(TypeError, match=r"X is an iterator \(generator\).*list\(X\)"):
         RNNClassifier(**TINY).fit(sequences, [0, 1] * 3)
+
+
+@pytest.mark.parametrize(
+    "change", [dict(hidden_size=5), dict(standardize=False), dict(readout="attention")]
+)
+def test_partial_fit_refuses_parameters_that_reshape_the_fitted_network(change):
+    # partial_fit kept the fitted network silently, so get_params described
+    # another model, and a model saved then could not be loaded back.
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    reg = RNNRegressor(**TINY, kernel_features=0).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="partial_fit continues the fitted network of RNNReg"):
+        reg.set_params(**change).partial_fit(X, X[:, 0])
