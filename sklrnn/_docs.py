@@ -205,8 +205,10 @@ n_features_in_ : int
         longest training sequence of the first ``fit``: the stride of its
         first convolution (above 1 only for sequences longer than 512 steps),
         then the max-pooling factors after its first and second blocks, so
-        that the recurrent layers run over at most ``recurrent_steps`` steps. Unused with
-        ``conv_channels=0``.
+        that the recurrent layers run over at most ``recurrent_steps`` steps.
+        With ``conv_channels=0`` the recurrent layers run over every step,
+        and only the first factor is used: the random kernels
+        (``kernel_features``) read every ``strides_[0]``-th step.
 
     kernel_sizes_ : tuple of ints
         Kernel sizes of the front end's first block, chosen from the longest
