@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import Callback
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
-from ._data import truncate, validate_sequences
+from ._data import _reject_bool, truncate, validate_sequences
 from ._module import (
     CELL_TYPES,
     READOUTS,
@@ -372,8 +372,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         names a file in an existing folder.
         """
         for name in _SIZE_PARAMS:
-            if isinstance(getattr(self, name), bool | np.bool_):
-                raise TypeError(f"{name} must be an integer, got the bool {getattr(self, name)}.")
+            _reject_bool(getattr(self, name), name, type(self).__name__)
         optimizer = self.optimizer
         if isinstance(optimizer, type):
             if not (

@@ -246,13 +246,15 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 "be all strings or all numbers. Convert them, e.g. y.astype(str)."
             )
         check_classification_targets(y)
-        if classes is not None and pd.isna(column_or_1d(classes)).any():
-            raise ValueError(
-                f"classes contains NaN (a missing label): {column_or_1d(classes).tolist()}. "
-                "Pass the labels of every class, none missing."
-            )
+        if classes is not None:
+            classes = column_or_1d(classes)
+            if pd.isna(classes).any():
+                raise ValueError(
+                    f"classes contains NaN (a missing label): {classes.tolist()}. "
+                    "Pass the labels of every class, none missing."
+                )
         if reset:
-            encoder = LabelEncoder().fit(y if classes is None else column_or_1d(classes))
+            encoder = LabelEncoder().fit(y if classes is None else classes)
             self.classes_ = encoder.classes_
             if len(self.classes_) < 2:
                 # tolist: the plain label (0, 'a'), not numpy's repr (np.int64(0)).

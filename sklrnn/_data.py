@@ -24,7 +24,14 @@ from sklearn.utils.validation import check_array, validate_data
 
 from ._compat import Interval, validate_params
 
-__all__ = ["to_padded", "to_nan_padded", "pad_sequences", "truncate", "validate_sequences"]
+__all__ = [
+    "to_padded",
+    "to_nan_padded",
+    "pad_sequences",
+    "truncate",
+    "validate_sequences",
+    "column_moments",
+]
 
 
 def _is_ragged(X):
@@ -433,6 +440,23 @@ def _frames_by_name(estimator, X, reset):
     else:
         return items
     return [_same_columns(df, f"X[{i}]", columns, first) for i, df in enumerate(items)]
+
+
+def column_moments(values):
+    """Mean, variance and standard deviation of each column of 2D ``values``, near any scale.
+
+    Each column is first divided by the largest power of 2 not above its
+    largest magnitude, so that neither the sum nor the squares overflow;
+    dividing by a power of 2 is exact, so other data gives the same bits as
+    without it. The variance is inf where it is beyond float64's range.
+    """
+    _, exponent = np.frexp(np.abs(values).max(axis=0))
+    power = np.ldexp(1.0, exponent - 1)
+    unit = values / power
+    unit_var = unit.var(axis=0)
+    with np.errstate(over="ignore"):  # inf beyond float64's range
+        var = unit_var * power * power  # not power**2: 0 * inf would be NaN
+    return unit.mean(axis=0) * power, var, np.sqrt(unit_var) * power
 
 
 def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):

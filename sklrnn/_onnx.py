@@ -26,6 +26,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import Interval, validate_params
+from ._data import _reject_bool
 
 __all__ = ["export_onnx"]
 
@@ -229,8 +230,7 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
             "folder, e.g. 'model.onnx'."
         )
     for name, value in (("opset_version", opset_version), ("example_length", example_length)):
-        if isinstance(value, bool):  # scikit-learn's Interval(Integral) lets bools through
-            raise TypeError(f"{name} must be an int, got the bool {value}.")
+        _reject_bool(value, name, "export_onnx")
     graph, kind = _prediction_graph(estimator)
     # Two sequences long enough for several steps after the front end's
     # striding and pooling: torch.export fixes sizes of 0 or 1.

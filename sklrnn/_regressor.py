@@ -8,6 +8,7 @@ from torch import nn
 
 from ._base import _BaseRNN, _ridge
 from ._compat import _check_sample_weight, _fit_context
+from ._data import column_moments
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -214,12 +215,10 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             # targets of any scale; predictions are mapped back.
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
-            # The spread of y over a power of 2 near its largest magnitude (an
-            # exact division), so that targets of a tiny scale (1e-170) keep
-            # it: their variance would underflow to 0.
-            top = np.ldexp(1.0, np.frexp(np.abs(y2).max(axis=0))[1])
+            # The spread of y at any scale: the variance of targets of a tiny
+            # scale (1e-170) would underflow to 0.
             with np.errstate(over="ignore"):
-                mean, scale = y2.mean(axis=0), (y2 / top).std(axis=0) * top
+                mean, scale = y2.mean(axis=0), column_moments(y2)[2]
                 square = scale**2  # predict's variances: it must not overflow
             if not (np.isfinite(mean).all() and np.isfinite(square).all()):
                 raise ValueError(

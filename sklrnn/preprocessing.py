@@ -32,6 +32,7 @@ from ._data import (
     _numeric_array,
     _reject_bool,
     _same_columns,
+    column_moments,
     validate_sequences,
 )
 
@@ -337,7 +338,7 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
         steps = X3[np.arange(X3.shape[1])[None, :] < lengths[:, None]]
         self.n_samples_seen_ = len(X3)
         self.n_steps_seen_ = len(steps)
-        mean, var, scale = _moments(steps)
+        mean, var, scale = column_moments(steps)
         self.mean_ = mean if self.with_mean else None
         self.var_ = self.scale_ = None
         if self.with_std:
@@ -407,23 +408,6 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
         # in the estimators, and NaN anywhere else raises.
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _moments(steps):
-    """Mean, variance and standard deviation of each column, even near float64's limits.
-
-    Each column is first divided by the largest power of 2 not above its
-    largest magnitude, so that neither the sum nor the squares overflow;
-    dividing by a power of 2 is exact, so other data gives the same bits as
-    without it. The variance is inf where it is beyond float64's range.
-    """
-    _, exponent = np.frexp(np.abs(steps).max(axis=0))
-    power = np.ldexp(1.0, exponent - 1)
-    unit = steps / power
-    unit_var = unit.var(axis=0)
-    with np.errstate(over="ignore"):  # documented in SequenceScaler.var_
-        var = unit_var * power * power  # not power**2: 0 * inf would be NaN
-    return unit.mean(axis=0) * power, var, np.sqrt(unit_var) * power
 
 
 @validate_params(

@@ -711,7 +711,10 @@ def test_numpy_integer_sizes_work_and_bools_are_refused(Estimator):
     model = Estimator(**{**TINY, **sizes}).fit(X, y)
     assert model.predict(X).shape == (6,)
     for name in ("hidden_size", "conv_channels", "batch_size"):
-        with pytest.raises(TypeError, match=f"{name} must be an integer, got the bool True"):
+        with pytest.raises(
+            TypeError,
+            match=f"'{name}' parameter of {Estimator.__name__} must be an int, got the bool True",
+        ):
             Estimator(**{**TINY, name: True}).fit(X, y)
 
 

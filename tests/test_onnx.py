@@ -157,7 +157,10 @@ def test_errors(tmp_path):
     for value in ("10", 0, 10**6):
         with pytest.raises(ValueError, match="'example_length' parameter of export_onnx"):
             export_onnx(clf, tmp_path / "m.onnx", example_length=value)
-    with pytest.raises(TypeError, match="example_length must be an int, got the bool True"):
+    with pytest.raises(
+        TypeError,
+        match="'example_length' parameter of export_onnx must be an int, got the bool True",
+    ):
         export_onnx(clf, tmp_path / "m.onnx", example_length=True)
     with pytest.raises(ValueError, match="'opset_version' parameter of export_onnx"):
         export_onnx(clf, tmp_path / "m.onnx", opset_version="18")

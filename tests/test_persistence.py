@@ -779,7 +779,11 @@ def test_non_finite_weights_are_refused(saved):
         # torch.optim classes that cannot train the model: the check fit makes
         ("optimizer", {"torch.optim": "LBFGS"}, "takes lr and weight_decay, got LBFGS"),
         ("optimizer", {"torch.optim": "Optimizer"}, "takes lr and weight_decay, got Optimizer"),
-        ("hidden_size", True, "hidden_size must be an integer, got the bool True"),
+        (
+            "hidden_size",
+            True,
+            "'hidden_size' parameter of RNNClassifier must be an int, got the bool True",
+        ),
     ],
 )
 def test_parameters_are_validated_on_load(saved, param, value, message):
