@@ -288,6 +288,40 @@ def test_readouts_that_skip_zeroing_the_padding_match_it_bit_for_bit(
         assert torch.equal(got, expected)
 
 
+@pytest.mark.parametrize("cell_type", CELL_TYPES)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("readout", ["mean_last", "last", "max"])
+def test_a_batch_without_padding_computes_what_a_padded_batch_does(
+    cell_type, bidirectional, readout
+):
+    # Sequences that fill every step of their batch take a path of their own
+    # (no masks, each layer's own final state); beside a shorter sequence the
+    # same sequences take the padded path. Outputs and gradients agree.
+    torch.manual_seed(0)
+    module = RNNModule(
+        3,
+        2,
+        cell_type,
+        5,
+        num_layers=2,
+        bidirectional=bidirectional,
+        dropout=0.0,
+        readout=readout,
+        conv_channels=0,
+        readout_dropout=0.0,
+    )
+    X, L = _ragged_batch([9, 9, 9, 4])
+    results = []
+    for rows in (3, 4):  # without padding, then with a padded fourth sequence
+        module.zero_grad()
+        x = X[:rows].clone().requires_grad_()
+        y = module(x, L[:rows])[:3]
+        (y * torch.arange(1.0, 3.0)).sum().backward()
+        results.append([y.detach(), x.grad[:3], *(p.grad for p in module.parameters())])
+    for got, expected in zip(*results, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_dropout_acts_between_stacked_layers_in_training_only():
     torch.manual_seed(0)
     module = RNNModule(3, 2, "gru", 5, num_layers=2, dropout=0.5, conv_channels=0)
