@@ -1069,8 +1069,13 @@ class RNNModule(nn.Module):
     def _standardized(self, X, lengths):
         """``X`` without the steps past the longest sequence, standardized."""
         if not _is_exporting():
+            shortest, longest = (int(value) for value in torch.aminmax(lengths))
+            if shortest < 1 or longest > X.shape[1]:
+                raise ValueError(
+                    f"lengths must lie between 1 and the {X.shape[1]} steps of X, "
+                    f"got {shortest} to {longest}."
+                )
             # Steps past the longest sequence hold only padding: drop them.
-            longest = int(lengths.max())
             if longest < X.shape[1]:
                 X = X[:, :longest]
         if self.standardize:

@@ -458,12 +458,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     Raises
     ------
     ValueError
-        For a missing column, a non-numeric or missing feature value, a
-        missing id or time, a repeated (id, time) pair, or a target that
-        varies or is missing within a series.
+        For a missing or repeated column name, a non-numeric or missing
+        feature value, a missing id or time, a repeated (id, time) pair, or a
+        target that varies or is missing within a series.
     TypeError
-        For a column argument that is not a column name (e.g. a list), or a
-        feature column of complex numbers.
+        For a column argument that is not a column name (e.g. a list), a
+        feature column of complex numbers, or ids or times that cannot be
+        ordered (e.g. timestamps with and without a timezone).
 
     See Also
     --------
@@ -506,6 +507,14 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         raise ValueError(
             f"Columns {missing} are not in the DataFrame; its columns are {df.columns.tolist()}."
         )
+    # df[name] of a repeated name is a DataFrame, which every check below misreads.
+    used = [*key_columns, *feature_columns]
+    repeated = [c for c in df.columns[df.columns.duplicated()].unique() if c in used]
+    if repeated:
+        raise ValueError(
+            f"Column names {repeated} are repeated in the DataFrame; long_to_sequences "
+            "needs unique names for the columns it uses. Rename or drop the duplicates."
+        )
     if len(df) == 0:
         raise ValueError("The DataFrame has no rows; long_to_sequences needs at least one.")
     if not feature_columns:
@@ -545,7 +554,10 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             f"{df[time_column].iloc[row]!r}; each (id, time) pair must be unique. "
             "Aggregate the duplicates first."
         )
-    data = df.sort_values([id_column, time_column], kind="stable")
+    try:
+        data = df.sort_values([id_column, time_column], kind="stable")
+    except TypeError as exc:
+        raise _unordered_error(df, id_column, time_column) from exc
     codes, ids = pd.factorize(data[id_column], sort=True)
     position = data.groupby(id_column, sort=False).cumcount().to_numpy()
     X = np.full((len(ids), position.max() + 1, len(feature_columns)), np.nan)
@@ -556,22 +568,41 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     return X, y, np.asarray(ids)
 
 
+def _unordered_error(df, id_column, time_column):
+    """The error for ids or times that pandas cannot sort, naming the column."""
+    try:  # sort_values sorts each key's distinct values, as factorize does here
+        pd.factorize(df[id_column], sort=True)
+        kind, column = "time", time_column
+    except TypeError:
+        kind, column = "id", id_column
+    return TypeError(
+        f"The {kind} column {column!r} cannot be ordered: its values do not compare, "
+        "e.g. timestamps that mix timezone-aware and naive ones. Convert them to one "
+        f"type, e.g. to one timezone with pd.to_datetime(df[{column!r}], utc=True)."
+    )
+
+
 def _target_per_series(data, codes, ids, target_column):
-    """One target per series; an error when it varies within a series."""
+    """One target per series; an error when it is missing or varies within a series."""
     target = data[target_column]
-    n_values = target.groupby(codes).nunique(dropna=False)
+    missing = target.isna().to_numpy()
+    if missing.any():
+        code = codes[missing.argmax()]
+        if missing[codes == code].all():
+            rows, fix = "every row", "Give the series a target"
+        else:
+            rows, fix = "some rows", "Fill the missing values from the series' other rows"
+        raise ValueError(
+            f"The target column {target_column!r} is missing on {rows} of series "
+            f"{ids[code]!r}; long_to_sequences needs the series' target on every row. "
+            f"{fix}, or drop the series."
+        )
+    n_values = target.groupby(codes).nunique()
     if (n_values > 1).any():
         code = int(n_values.index[n_values.to_numpy() > 1][0])
-        bad = ids[code]
-        if target[codes == code].isna().any():
-            raise ValueError(
-                f"The target column {target_column!r} is missing on some rows of series "
-                f"{bad!r}; long_to_sequences needs the series' target on every row. Fill "
-                "the missing values from the series' other rows, or drop the series."
-            )
         raise ValueError(
             f"The target column {target_column!r} takes several values within series "
-            f"{bad!r}; long_to_sequences needs one target per series. For a target "
+            f"{ids[code]!r}; long_to_sequences needs one target per series. For a target "
             "per time step, use make_windows or aggregate the target per series."
         )
     first = np.zeros(len(ids), dtype=np.intp)
@@ -604,7 +635,10 @@ or list of such arrays
         One series (a 1D or 2D array, Series or DataFrame, oldest step
         first), or a list of series of possibly different lengths with the
         same features. DataFrames in a list are matched by column name, so
-        they must all have the same columns, in any order.
+        they must all have the same columns, in any order. A list of numbers
+        is one series, but a list of lists is a list of series: pass one
+        multivariate series written as nested lists, one list per step, as
+        ``np.asarray(rows)``.
     window : int
         Number of steps in each input window.
     horizon : int, default=1
@@ -615,8 +649,11 @@ or list of such arrays
         series' last ``horizon`` values, so the most recent data is never
         dropped.
     target : int, str, list or None, default=None
-        Feature(s) to forecast: position(s) along the feature axis, or column
-        name(s) when the series are DataFrames. None forecasts every feature.
+        Feature(s) to forecast. An int is a position along the feature axis,
+        even for DataFrames whose column names are integers; any other value
+        is a column name of DataFrame series (integers are positions and
+        strings are names, as in :class:`~sklearn.compose.ColumnTransformer`).
+        None forecasts every feature.
 
     Returns
     -------
@@ -632,8 +669,11 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, or if the series differ in their number of features or, for
-        DataFrames, in their column names.
+        values, if the series differ in their number of features or, for
+        DataFrames, in their column names, or if a target is not a feature.
+    TypeError
+        If ``target`` is an array or another value that cannot be a column
+        name; pass a list.
 
     Examples
     --------
@@ -699,6 +739,11 @@ def _target_positions(target, n_features, columns):
         raise ValueError("target is an empty list; name at least one feature, or pass None.")
     positions = []
     for item in items:
+        if not isinstance(item, Hashable):
+            raise TypeError(
+                f"target must be an int, a str, a list of them or None, got "
+                f"{type(item).__name__} {item!r}. Pass an array as a list, e.g. target.tolist()."
+            )
         if isinstance(item, Integral) and not isinstance(item, bool):
             position = int(item)
         elif columns is not None and item in columns:
@@ -709,8 +754,13 @@ def _target_positions(target, n_features, columns):
                 "the series; pass integers in [0, n_features) or DataFrame column names."
             )
         if not -n_features <= position < n_features:
-            raise ValueError(
-                f"target {item!r} is out of range for series with {n_features} features."
-            )
+            message = f"target {item!r} is out of range for series with {n_features} features."
+            if columns is not None:
+                message += (
+                    " An int target is a position along the feature axis, even for integer "
+                    f"column names. The columns are {columns.tolist()}; pass the position of "
+                    "the one to forecast, e.g. df.columns.get_loc(name)."
+                )
+            raise ValueError(message)
         positions.append(position % n_features)
     return np.array(positions)

@@ -322,6 +322,15 @@ def test_a_batch_without_padding_computes_what_a_padded_batch_does(
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("lengths", [[5, 5, 7], [7, 7, 7], [0, 3, 5]])
+def test_lengths_outside_the_time_axis_are_refused(lengths):
+    # Lengths past the steps of X once took the path of batches without
+    # padding and averaged over steps that do not exist.
+    module = RNNModule(2, 2, "lstm", 4, readout="mean", conv_channels=0)
+    with pytest.raises(ValueError, match=r"lengths must lie between 1 and the 5 steps of X"):
+        module(torch.randn(3, 5, 2), torch.tensor(lengths))
+
+
 def test_dropout_acts_between_stacked_layers_in_training_only():
     torch.manual_seed(0)
     module = RNNModule(3, 2, "gru", 5, num_layers=2, dropout=0.5, conv_channels=0)

@@ -320,6 +320,37 @@ def test_long_to_sequences_missing_target_complex_features_and_column_lists():
         long_to_sequences(df, "id", "hour", target_column=["label"])
 
 
+def test_long_to_sequences_target_missing_on_every_row_is_an_error():
+    # nunique(dropna=False) counts an all-NaN target as one value, so a series
+    # without any target passed and came out with NaN as its target.
+    df = _long_frame().astype({"label": object})
+    df.loc[df["id"] == "p2", "label"] = np.nan
+    with pytest.raises(ValueError, match="'label' is missing on every row of series 'p2'"):
+        long_to_sequences(df, "id", "hour", target_column="label")
+
+
+def test_long_to_sequences_repeated_column_names_are_named():
+    # df["x"] is then a DataFrame, which was reported as a non-numeric column.
+    df = pd.DataFrame([[1, 0, 1.0, 2.0], [1, 1, 3.0, 4.0]], columns=["id", "t", "x", "x"])
+    with pytest.raises(ValueError, match=r"Column names \['x'\] are repeated.*unique"):
+        long_to_sequences(df, "id", "t")
+    # a repeated column that is not used is no obstacle
+    X, _, _ = long_to_sequences(df.iloc[:, :3], "id", "t", feature_columns=["x"])
+    assert X[0, :, 0].tolist() == [1.0, 3.0]
+
+
+def test_long_to_sequences_times_that_cannot_be_ordered_are_named():
+    # pandas said "'values' is not ordered, please explicitly specify the
+    # categories order", naming neither the column nor the cause.
+    times = [pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-03", tz="UTC")]
+    df = pd.DataFrame({"id": [1, 1], "t": pd.Series(times, dtype=object), "x": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="time column 't' cannot be ordered.*one timezone") as info:
+        long_to_sequences(df, "id", "t")
+    assert isinstance(info.value.__cause__, TypeError)
+    with pytest.raises(TypeError, match="id column 't' cannot be ordered"):
+        long_to_sequences(df, "t", "x")
+
+
 # -- make_windows -----------------------------------------------------------
 
 
@@ -406,6 +437,45 @@ def test_make_windows_errors():
             make_windows(np.arange(10.0), **{"window": 2, name: True})
     with pytest.raises(TypeError, match="Column 't' of series holds dates or times"):
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
+
+
+def test_make_windows_integer_targets_are_positions_on_dataframes():
+    # As in scikit-learn's ColumnTransformer, an integer is a position even
+    # when the column names are integers; the error for one out of range says
+    # so and lists the names.
+    df = pd.DataFrame({1: np.arange(5.0), 0: 10 * np.arange(5.0)})
+    _, y = make_windows(df, window=2, target=1)
+    np.testing.assert_array_equal(y, [20.0, 30.0, 40.0])  # the column at position 1
+    _, y = make_windows(df, window=2, target=np.int64(0))
+    np.testing.assert_array_equal(y, [2.0, 3.0, 4.0])
+    named = pd.DataFrame({3: np.arange(5.0), 5: 10 * np.arange(5.0)})
+    with pytest.raises(
+        ValueError, match=r"target 5 is out of range.*a position along the feature axis.*\[3, 5\]"
+    ):
+        make_windows(named, window=2, target=5)
+
+
+def test_make_windows_array_target_is_a_type_error():
+    df = pd.DataFrame({"a": np.arange(6.0), "b": 10 * np.arange(6.0)})
+    with pytest.raises(TypeError, match=r"target must be .* got ndarray.*\.tolist\(\)"):
+        make_windows(df, window=2, target=np.array([1]))
+    with pytest.raises(TypeError, match=r"target must be .* got ndarray"):
+        make_windows(np.zeros((6, 2)), window=2, target=[np.array(1)])
+    _, y = make_windows(df, window=2, target=np.array([1]).tolist())
+    np.testing.assert_array_equal(y, [20.0, 30.0, 40.0, 50.0])
+
+
+def test_make_windows_reads_a_nested_list_as_a_list_of_series():
+    # Documented: a list is a list of series, so one multivariate series
+    # written as nested lists needs np.asarray.
+    rows = [[1.0, 10, 100], [2.0, 20, 200], [3.0, 30, 300]]
+    X, y = make_windows(rows, window=2)
+    assert X.shape == (3, 2, 1)
+    np.testing.assert_array_equal(y, [100.0, 200.0, 300.0])
+    X, y = make_windows(np.asarray(rows), window=2)
+    assert X.shape == (1, 2, 3)
+    np.testing.assert_array_equal(y, [[3.0, 30.0, 300.0]])
+    assert "np.asarray" in make_windows.__doc__
 
 
 def test_sequence_scaler_scales_features_of_tiny_values():
