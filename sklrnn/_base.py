@@ -310,6 +310,18 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             check_consistent_length(X3, y)
         target = self._encode_target(y, reset=reset, classes=classes)
         weights = self._training_weights(sample_weight, X3, target)
+        keep = weights > 0
+        if not keep.all():
+            # A weight of 0 is the sequence removed, as scikit-learn has it
+            # (bagging passes its bootstrap counts as weights): it takes no
+            # part in training, not even in the input's or the target's
+            # statistics, the random kernels or batch normalization. The
+            # classifier keeps the classes of every label in y.
+            rows = np.flatnonzero(keep)
+            X3, lengths, weights = X3[rows], lengths[rows], weights[rows]
+            weights *= len(weights) / weights.sum()
+            known = getattr(self, "classes_", None) if reset else classes
+            target = self._encode_target(_safe_indexing(y, rows), reset=reset, classes=known)
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
         return X3, lengths, target, weights

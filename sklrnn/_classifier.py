@@ -130,7 +130,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         y : array-like of shape (n_samples,)
             Class labels, of any type.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sequence in the loss.
+            Weight of each sequence in the loss. A sequence of weight 0 takes
+            no part in training, as if removed; other weights scale the loss
+            only (the data's statistics count each sequence once).
 
         Returns
         -------
@@ -156,7 +158,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             All labels that can appear in any call; required in the first
             call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sequence in the loss.
+            Weight of each sequence in the loss. A sequence of weight 0 takes
+            no part in training, as if removed; other weights scale the loss
+            only (the data's statistics count each sequence once).
 
         Returns
         -------

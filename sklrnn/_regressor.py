@@ -103,7 +103,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values; 2D for several targets per sequence.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sequence in the loss.
+            Weight of each sequence in the loss. A sequence of weight 0 takes
+            no part in training, as if removed; other weights scale the loss
+            only (the data's statistics count each sequence once).
 
         Returns
         -------
@@ -133,7 +135,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sequence in the loss.
+            Weight of each sequence in the loss. A sequence of weight 0 takes
+            no part in training, as if removed; other weights scale the loss
+            only (the data's statistics count each sequence once).
 
         Returns
         -------

@@ -425,6 +425,49 @@ def test_sample_weight_regression_weighted_mean():
     assert abs(pred.mean() - 0.25) < 0.07
 
 
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_a_sequence_of_weight_zero_is_a_sequence_removed(Estimator):
+    # scikit-learn's convention, which bagging relies on (it passes its
+    # bootstrap counts as weights): the zero-weight sequences' values and
+    # targets once set the input and target statistics and the random kernels.
+    X, y = make_classification_sequences(n=40)
+    if Estimator is RNNRegressor:
+        y = X[:, -3:].sum(axis=1)
+    w = np.ones(len(X))
+    w[:10] = 0.0
+    params = dict(FAST, max_epochs=3, kernel_features=84)
+    X_other, y_other = X.copy(), y.copy()
+    X_other[:10] = 50.0 + 10.0 * X_other[:10]  # far from the other sequences
+    if Estimator is RNNRegressor:
+        y_other[:10] += 100.0
+    with_zeros = Estimator(**params).fit(X_other, y_other, sample_weight=w)
+    removed = Estimator(**params).fit(X[10:], y[10:])
+    np.testing.assert_array_equal(with_zeros.predict(X[10:]), removed.predict(X[10:]))
+    if Estimator is RNNClassifier:
+        np.testing.assert_array_equal(
+            with_zeros.predict_proba(X[10:]), removed.predict_proba(X[10:])
+        )
+
+
+def test_bagging_learns_nothing_from_its_out_of_bag_sequences():
+    from sklearn.ensemble import BaggingRegressor
+
+    X, _ = make_regression_sequences(n=40)
+    y = X[:, -3:].sum(axis=1)
+    reg = RNNRegressor(**dict(FAST, max_epochs=3))
+
+    def bag(target):
+        return BaggingRegressor(reg, n_estimators=1, random_state=0).fit(X, target)
+
+    first = bag(y)
+    out_of_bag = np.ones(len(X), bool)
+    out_of_bag[first.estimators_samples_[0]] = False
+    assert out_of_bag.any()
+    y_other = y.copy()
+    y_other[out_of_bag] += 100.0
+    np.testing.assert_array_equal(first.predict(X), bag(y_other).predict(X))
+
+
 def test_sample_weight_zero_sum_is_an_error():
     X, y = make_regression_sequences(n=10)
     with pytest.raises(ValueError, match="non-zero|sum to zero"):
