@@ -219,6 +219,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # _class_weights(target) -> per-sample loss weights of the classes, or 1.0
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _n_outputs() -> size of the module's output
+    # _ridge_head(Z, target, weights) -> head coefficients and intercepts, and the
+    #     leave-one-out predictions of the target (or None) for the noise estimate
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch on (X, y), without a validation split, from the current weights."""
@@ -256,7 +258,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Shuffling draws from a generator of this fit alone, so that fits in
         # parallel threads stay reproducible.
         generator = torch.Generator().manual_seed(seed)
-        epochs, dropout_rng = self._resume(checkpoint, data, epochs, first, generator)
+        epochs, dropout_rng = self._resume(checkpoint, data, dataset, epochs, first, generator)
         interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
         self._check_training(interrupt, dataset)
         if full and self.kernel_features:
@@ -268,7 +270,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Replace each network's head by a ridge solution on what it reads.
 
         A head stays as training left it where the solution is not finite, or
-        fewer than 2 sequences have weight (leave-one-out needs 2).
+        fewer than 2 sequences have weight (leave-one-out needs 2). Returns
+        the root mean square of the leave-one-out residuals of the solved
+        heads, whose predictions are averaged over the networks as the
+        ensemble averages its outputs (in the target's training units), or
+        None where no head gives them.
         """
         module = self.net_.module_.eval()
         networks = module.networks if self.n_networks_ > 1 else [module]
@@ -278,9 +284,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # their leave-one-out predictions undefined.
         keep = np.ones(len(target), bool) if weights is None else weights > 1e-12 * weights.max()
         if keep.sum() < 2:
-            return
+            return None
         target, weights = target[keep], None if weights is None else weights[keep]
         cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
+        held_out = []
         for network, kernel_features in zip(networks, cached, strict=True):
             parts = [
                 network.embed(
@@ -296,12 +303,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             H = H.double()
             mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
             scale[scale < 1e-12] = 1.0
-            coef, intercept = self._ridge_head(H.sub_(mean).div_(scale), target, weights)
+            coef, intercept, predictions = self._ridge_head(
+                H.sub_(mean).div_(scale), target, weights
+            )
             if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
                 continue
             mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
+            if predictions is not None:
+                held_out.append(predictions)
+        if not held_out:
+            return None
+        residuals = target - np.mean(held_out, axis=0)
+        return np.sqrt(np.average(residuals**2, axis=0, weights=weights))
 
     def _validate_training_data(self, X, y, sample_weight, reset, classes):
         """Sequences, lengths, encoded targets and loss weights, checked."""
@@ -676,7 +691,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
 
-    def _resume(self, checkpoint, data, epochs, first, generator):
+    def _resume(self, checkpoint, data, dataset, epochs, first, generator):
         """Resume the fit that wrote ``checkpoint``, if any; the epochs to train and dropout's RNG.
 
         A fit that builds a new net starts from any checkpoint: the weights
@@ -687,7 +702,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         parameters for this training call: the fingerprint of the data and
         parameters, the epochs, and the state of the resumed callbacks. They
         are set on the callback itself, not through the net's ``set_params``,
-        which would keep a copy of the state's tensors in the net.
+        which would keep a copy of the state's tensors in the net. The random
+        kernels' features that ``dataset`` carries are computed again with
+        the resumed fit's kernels.
         """
         if self.checkpoint is None:
             return epochs, None
@@ -711,6 +728,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "scratch."
                 )
             dropout_rng, callback_states = checkpoint.restore(self.net_, epochs, generator)
+            if dataset.kernel_features is not None:
+                dataset.cache_kernel_features(self.net_.module_)
             epochs = checkpoint.epochs_left or epochs
         callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
         return epochs, dropout_rng

@@ -323,7 +323,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         Y[np.arange(len(target)), target] = 1.0
         coef, intercept, scores = _ridge(Z, Y, weights)
         if not np.isfinite(scores).all():
-            return coef, intercept
+            return coef, intercept, None
 
         def loss(log_t):
             return -np.average(
@@ -333,7 +333,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
 
         low, high = np.log(np.add(_TEMPERATURE_RANGE, np.log(n_classes - 1)))
         t = np.exp(minimize_scalar(loss, bounds=(low, high), method="bounded").x)
-        return t * coef, t * intercept
+        return t * coef, t * intercept, None
 
     def _n_outputs(self):
         return len(self.classes_)

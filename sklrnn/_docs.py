@@ -163,8 +163,9 @@ default="adam"
         state and the epochs left. A ``fit`` with
         ``warm_start=True`` on the same data then resumes the interrupted fit
         from that file (also in a new process, on a new estimator with the same
-        parameters) and runs only its remaining epochs; with an int
-        ``random_state`` the result equals an uninterrupted fit. From the
+        parameters) and runs only its remaining epochs, on the interrupted
+        fit's learning-rate schedule; with an int ``random_state`` the result
+        equals an uninterrupted fit. From the
         file of a finished fit, such a ``fit`` continues the weights as a new
         training call, with a learning-rate schedule of its own. The file
         records a hash of the training data and of the parameters (all but

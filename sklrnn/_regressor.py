@@ -91,7 +91,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
 
         Training ends with one prediction pass over ``X``, which measures
         the residuals that set ``noise_std_``; with ``kernel_features``, the
-        closed-form head's leave-one-out residuals set it instead.
+        closed-form heads' leave-one-out residuals set it instead (of their
+        predictions averaged over the networks, as the ensemble averages).
 
         Parameters
         ----------
@@ -112,10 +113,11 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The fitted regressor.
         """
+        # Measured again at the end: a training call that is interrupted
+        # leaves none, rather than the noise of the model before it.
+        self.__dict__.pop("noise_std_", None)
         self._fit(X, y, sample_weight, incremental=self.warm_start)
-        held_out = self.__dict__.pop("_held_out_noise", None)
-        if held_out is not None:  # the closed-form head's leave-one-out residuals
-            self.noise_std_ = held_out
+        if hasattr(self, "noise_std_"):  # from the closed-form heads (_solve_heads)
             return self
         return self._measure_noise(X, y, sample_weight)
 
@@ -144,6 +146,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The updated regressor.
         """
+        self.__dict__.pop("noise_std_", None)  # as in fit
         self._partial_fit(X, y, sample_weight)
         return self._measure_noise(X, y, sample_weight)
 
@@ -243,13 +246,14 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         return nn.MSELoss
 
     def _ridge_head(self, Z, target, weights):
-        # The head fits its training data closely: the noise comes from the
-        # residuals of the leave-one-out predictions instead (the last network's).
-        coef, intercept, held_out = _ridge(Z, target, weights)
-        noise = np.sqrt(np.average((target - held_out) ** 2, axis=0, weights=weights))
-        if np.isfinite(noise).all():  # read by fit
-            self._held_out_noise = noise * self._y_scale
-        return coef, intercept
+        return _ridge(Z, target, weights)
+
+    def _solve_heads(self, dataset):
+        # The heads fit their training data closely: the noise comes from the
+        # ensemble's leave-one-out residuals instead.
+        noise = super()._solve_heads(dataset)
+        if noise is not None and np.isfinite(noise).all():
+            self.noise_std_ = noise * self._y_scale
 
     def _n_outputs(self):
         return self.n_outputs_
@@ -302,9 +306,10 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
     noise_std_ : ndarray of shape (`n_outputs_`,)
         Root mean square of the residuals on the training data of the
         latest ``fit`` or ``partial_fit`` (weighted by ``sample_weight``; with
-        ``kernel_features``, of the closed-form head's leave-one-out
-        residuals), in the units of ``y``: the noise part of the standard
-        deviation that ``predict(X, return_std=True)`` returns.
+        ``kernel_features``, of the closed-form heads' leave-one-out
+        residuals, averaged over the networks), in the units of ``y``: the
+        noise part of the standard deviation that ``predict(X,
+        return_std=True)`` returns.
 
     {FITTED_ATTRIBUTES}
 

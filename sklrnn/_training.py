@@ -308,7 +308,8 @@ class WarmupCosine(Callback):
     ----------
     total_steps : int or None, default=None
         Training batches the schedule spans, set by the estimator before
-        every training call.
+        every training call; a resumed fit continues the schedule of the
+        interrupted one (see :meth:`set_resume_state`).
     warmup : float, default=0.05
         Fraction of the steps spent warming up.
     """
@@ -340,12 +341,16 @@ class WarmupCosine(Callback):
         self.step_ += 1
 
     def get_resume_state(self):
-        """The step count a resumed fit needs."""
-        return int(self.step_)
+        """What a resumed fit needs: the steps taken and the steps the schedule spans."""
+        return {"step": int(self.step_), "total_steps": self.total_steps}
 
     def set_resume_state(self, state):
-        """Continue the schedule of an interrupted fit (after on_train_begin)."""
-        self.step_ = int(state)
+        """Continue the schedule of an interrupted fit (after on_train_begin).
+
+        Its span too: the resumed fit trains the epochs the interrupted one
+        had left, whatever ``max_epochs`` is now.
+        """
+        self.step_, self.total_steps = state["step"], state["total_steps"]
 
 
 class StopTraining(KeyboardInterrupt):
@@ -570,7 +575,7 @@ class EpochCheckpoint(Callback):
             if best is not None:
                 members[_BEST_WEIGHTS] = tensors_to_bytes(best)
         if "lr_schedule" in callbacks:
-            config["lr_schedule"] = {"step": callbacks["lr_schedule"].get_resume_state()}
+            config["lr_schedule"] = callbacks["lr_schedule"].get_resume_state()
         members[_CHECKPOINT_JSON] = json.dumps(config, default=plain).encode("utf-8")
         path = os.fspath(self.path)
         # A fresh temporary file beside the target (mkstemp creates it with
@@ -648,7 +653,10 @@ def read_checkpoint(path):
     ):
         raise ValueError(f"{where}: the early-stopping state is malformed.")
     if schedule is not None and not (
-        isinstance(schedule, dict) and set(schedule) == {"step"} and _is_count(schedule["step"])
+        isinstance(schedule, dict)
+        and set(schedule) == {"step", "total_steps"}
+        and _is_count(schedule["step"])
+        and (schedule["total_steps"] is None or _is_count(schedule["total_steps"]))
     ):
         raise ValueError(f"{where}: the learning-rate schedule state is malformed.")
     return Checkpoint(path, where, config)
@@ -773,7 +781,7 @@ class Checkpoint:
                 stopping["best_epoch"],
                 best,
             ),
-            "lr_schedule": None if schedule is None else schedule["step"],
+            "lr_schedule": schedule,
         }
         return (dropout if same_device else None), callback_states
 

@@ -320,7 +320,8 @@ class AttributionDisplay:
             Which sequence of ``X`` to draw.
         target, n_steps, baseline
             As for :func:`sequence_attributions`; a classifier explains its
-            predicted class by default.
+            predicted class by default, and of an array of one label per
+            sequence of ``X``, the label at ``index``.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created when None.
         name : str, default=None
@@ -343,6 +344,13 @@ class AttributionDisplay:
                 f"{n_samples} sequences; give an int in [0, {n_samples - 1}]."
             )
         one = _safe_indexing(X, [int(index) % n_samples])
+        if is_classifier(estimator) and np.ndim(target) == 1:
+            if len(target) != n_samples:
+                raise ValueError(
+                    f"target has {len(target)} labels, but X holds {n_samples} sequences: "
+                    "give one label per sequence of X, or a single label."
+                )
+            target = _safe_indexing(target, [int(index) % n_samples])
         attributions = sequence_attributions(
             estimator, one, target=target, n_steps=n_steps, baseline=baseline
         )

@@ -980,6 +980,8 @@ def test_the_interrupted_fit_resumes(interrupted):
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),
         # counters beyond the floats, which the schedule and early stopping compute with
         (lambda c: c["lr_schedule"].update(step=10**400), "schedule state is malformed"),
+        (lambda c: c["lr_schedule"].update(total_steps=-1), "schedule state is malformed"),
+        (lambda c: c["lr_schedule"].pop("total_steps"), "schedule state is malformed"),
         (
             lambda c: c["early_stopping"].update(dynamic_threshold=10**400),
             "early-stopping state is malformed",

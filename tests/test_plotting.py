@@ -198,6 +198,19 @@ def test_attribution_display_draws_the_sequence_over_its_attributions(two_featur
     assert display.figure_ is display.ax_.figure
 
 
+def test_attribution_display_takes_the_label_of_its_sequence_from_an_array(two_feature_clf):
+    # sequence_attributions takes one label per sequence; the display draws
+    # one sequence of X, and explains its label.
+    clf, X = two_feature_clf
+    labels = np.where(np.arange(len(X)) % 2 == 0, "up", "down")
+    display = AttributionDisplay.from_estimator(clf, X, index=3, target=labels, n_steps=20)
+    assert display.target == "down"
+    expected = sequence_attributions(clf, X[3:4], target="down", n_steps=20)[0, : len(X[3])]
+    np.testing.assert_allclose(display.attributions, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="target has 3 labels, but X holds 40 sequences"):
+        AttributionDisplay.from_estimator(clf, X, target=labels[:3])
+
+
 def test_attribution_display_of_a_regressor_on_given_axes():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 8))

@@ -16,6 +16,7 @@ from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
+from sklrnn._base import _BaseRNN
 from sklrnn._module import RNNModule
 from sklrnn._training import _finite_params, read_checkpoint
 
@@ -339,7 +340,8 @@ def test_resume_from_checkpoint_equals_uninterrupted_fit(
     )
 
 
-def test_resume_continues_the_learning_rate_schedule(data, tmp_path):
+@pytest.mark.parametrize("resumed_max_epochs", [7, 4, 12])
+def test_resume_continues_the_learning_rate_schedule(data, tmp_path, resumed_max_epochs):
     X, _, y_class = data
     # The cosine schedule spans the whole fit: a resumed fit must continue it
     # at the step where the interrupted one stopped, not warm up again.
@@ -352,10 +354,43 @@ def test_resume_continues_the_learning_rate_schedule(data, tmp_path):
     model = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=6)])
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y_class)
+    # The resumed fit trains the epochs the interrupted one had left, on its
+    # schedule, whatever max_epochs is now (once, a changed max_epochs
+    # stretched or squeezed the schedule's remaining steps).
+    params["max_epochs"] = resumed_max_epochs
     resumed = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)
     assert resumed.n_iter_ == 7
     assert resumed.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(final_lr)
     np.testing.assert_allclose(_losses(resumed), _losses(uninterrupted), rtol=1e-6)
+
+
+def test_a_resumed_fit_solves_its_head_on_the_features_of_the_resumed_kernels(
+    data, tmp_path, monkeypatch
+):
+    # Without an int random_state a resumed fit first draws other kernels
+    # than the interrupted fit's, then loads the checkpoint's. It once kept
+    # training, and solved its head, on the features of the kernels it drew,
+    # not those that predict computes.
+    X, _, y_class = data
+    params = {**SMALL, "random_state": None, "max_epochs": 5, "kernel_features": 84}
+    path = tmp_path / "kernels.ckpt"
+    np.random.seed(0)  # random_state=None draws from numpy's global generator
+    with pytest.raises(KeyboardInterrupt):
+        RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=3)]).fit(X, y_class)
+    solved_on = []
+    solve = _BaseRNN._solve_heads
+
+    def spy(self, dataset, **kwargs):
+        with torch.no_grad():
+            computed = self.net_.module_.kernel_features(dataset.X, dataset.lengths)
+        solved_on.append((dataset.kernel_features.clone(), computed))
+        return solve(self, dataset, **kwargs)
+
+    monkeypatch.setattr(_BaseRNN, "_solve_heads", spy)
+    np.random.seed(1)  # another seed than the interrupted fit's
+    RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)
+    ((cached, computed),) = solved_on
+    torch.testing.assert_close(cached, computed)
 
 
 def test_finished_checkpoint_warm_starts_a_new_estimator(data, tmp_path):

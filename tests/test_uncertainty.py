@@ -10,7 +10,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import Callback
 
+import sklrnn._regressor
 from sklrnn import RNNClassifier, RNNRegressor, load_model, save_model
 from sklrnn._module import RNNEnsemble, RNNModule
 
@@ -78,6 +80,29 @@ def test_noise_std_is_the_rms_of_the_training_residuals():
     # Unweighted, the wild targets give 31.7; dropped, 1.3. With weight 0 they
     # still enter the target's standardization, which coarsens the fit: 6.6.
     assert weighted.noise_std_[0] < 10.0
+
+
+def test_an_ensembles_noise_comes_from_its_averaged_held_out_predictions(monkeypatch):
+    # Each network's head gives leave-one-out predictions; the ensemble
+    # averages its networks' outputs, so its noise is that of their average
+    # (once, the last network's alone).
+    X, y = make_noisy_regression(n=60)
+    held_out = []
+    ridge = sklrnn._regressor._ridge
+
+    def spy(*args):
+        result = ridge(*args)
+        held_out.append(result[2])
+        return result
+
+    monkeypatch.setattr(sklrnn._regressor, "_ridge", spy)
+    model = RNNRegressor(**dict(FAST, n_networks=3)).fit(X, y)
+    assert len(held_out) == 3
+    target = (y - model._y_mean) / model._y_scale
+    expected = np.sqrt(np.mean((target[:, None] - np.mean(held_out, axis=0)) ** 2, axis=0))
+    np.testing.assert_allclose(model.noise_std_, expected * model._y_scale, rtol=1e-5)
+    last_alone = np.sqrt(np.mean((target[:, None] - held_out[-1]) ** 2, axis=0))
+    assert abs(last_alone[0] - expected[0]) > 1e-3 * expected[0]  # not vacuous
 
 
 def test_noise_std_with_random_kernels_comes_from_held_out_residuals():
@@ -259,6 +284,27 @@ def test_return_std_errors():
     with pytest.raises(ValueError, match="needs noise_std_.*Fit it again"):
         model.predict(X, return_std=True)
     assert model.predict(X).shape == (80,)  # predict itself is unaffected
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_an_interrupted_training_call_keeps_no_noise_of_the_model_before(method):
+    # A refit on targets 1000 times smaller, interrupted, once kept the
+    # previous fit's noise_std_: standard deviations 1000 times too large.
+
+    class Interrupt(Callback):
+        armed = False  # on the class: the net's copy of the callback sees it
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if Interrupt.armed:
+                raise KeyboardInterrupt
+
+    X, y = make_noisy_regression(n=40)
+    model = RNNRegressor(**dict(FAST, max_epochs=3), callbacks=[Interrupt()]).fit(X, 1000 * y)
+    Interrupt.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        getattr(model, method)(X, y)
+    with pytest.raises(ValueError, match="needs noise_std_.*its training was interrupted"):
+        model.predict(X, return_std=True)
 
 
 # -- classifier calibration -----------------------------------------------------------------
