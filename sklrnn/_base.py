@@ -250,9 +250,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 _initialize(self.net_, self)
             self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
         elif full:
-            self.net_ = self._warm_net(auto["device"], seed)
-        else:  # partial_fit continues the fitted net as it is
-            self._check_same_network(self._build_net(auto["device"]), "partial_fit")
+            self.net_ = self._warm_net(auto["device"], seed, "warm_start=True")
+        elif not _same_params(self.net_.estimator_params_, self.get_params(deep=False)):
+            # partial_fit continues the fitted net, rebuilt when a parameter
+            # changed since it was built, so that it trains as get_params says.
+            self.net_ = self._warm_net(auto["device"], seed, "partial_fit")
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full, draw_kernels=first)
         # Shuffling draws from a generator of this fit alone, so that fits in
@@ -473,7 +475,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # their default for-loop update runs several small ops per parameter
         # tensor, which on the CPU costs more than the update's arithmetic.
         fused = {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
-        return SequenceNet(
+        net = SequenceNet(
             **module,
             module__n_features=self._n_channels,
             module__n_outputs=self._n_outputs(),
@@ -503,15 +505,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             device=device,
             verbose=self.verbose,
         )
+        # The parameters it was built from: partial_fit continues this net
+        # only while they stay the same.
+        net.estimator_params_ = self.get_params(deep=False)
+        return net
 
-    def _warm_net(self, device, seed):
-        """The net of a warm start: built from the current parameters, so that
-        a changed training parameter (``lr``, ``lr_schedule``,
-        ``early_stopping``, ``callbacks``...) takes effect, holding the fitted
-        net's weights, history and, for the same optimizer, its state."""
+    def _warm_net(self, device, seed, how):
+        """The net of a warm start or ``partial_fit``: built from the current
+        parameters, so that a changed training parameter (``lr``,
+        ``lr_schedule``, ``early_stopping``, ``callbacks``...) takes effect,
+        holding the fitted net's weights, history and, for the same
+        optimizer, its state. ``how`` names the caller in errors."""
         fitted = self.net_
         net = self._build_net(device)
-        self._check_same_network(net, "warm_start=True")
+        self._check_same_network(net, how)
         with _seeded_torch(seed, net.device):
             net.initialize()
         net.module_.load_state_dict(fitted.module_.state_dict())
@@ -1054,6 +1061,22 @@ def _ridge(Z, Y, weights):
         coef = V @ (inverse[:, None] * BtY)
     intercept = y_mean - z_mean @ coef
     return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
+
+
+def _same_params(old, new):
+    """Whether two ``get_params()`` dicts hold the same values (objects by identity or ==)."""
+    if old.keys() != new.keys():
+        return False
+    for key, value in old.items():
+        other = new[key]
+        if value is other:
+            continue
+        try:
+            if type(value) is not type(other) or not bool(value == other):
+                return False
+        except (TypeError, ValueError):  # values that do not compare to one bool
+            return False
+    return True
 
 
 def _input_statistics(X3, lengths, standardize):

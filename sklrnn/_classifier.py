@@ -146,7 +146,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         """Train for one epoch, continuing from the current weights.
 
         Parameters that shape the network (``hidden_size``, ``standardize``...)
-        must be as fitted, or it raises a ``ValueError``.
+        must be as fitted, or it raises a ``ValueError``; the others (``lr``,
+        ``batch_size``, ``dropout``...) train as they are set now, at a
+        constant learning rate.
 
         Parameters
         ----------

@@ -128,7 +128,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         As ``fit``, it ends with one prediction pass over ``X`` that sets
         ``noise_std_`` from the residuals on this data. Parameters that shape
         the network (``hidden_size``, ``standardize``...) must be as fitted,
-        or it raises a ``ValueError``.
+        or it raises a ``ValueError``; the others (``lr``, ``batch_size``,
+        ``dropout``...) train as they are set now, at a constant learning rate.
 
         Parameters
         ----------

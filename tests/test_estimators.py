@@ -621,6 +621,29 @@ def test_partial_fit():
     assert reg.n_iter_ == 5 and losses[-1] < losses[0]
 
 
+def test_partial_fit_trains_with_the_parameters_set_since_the_fit():
+    # partial_fit once kept the fitted net's lr, batch size, weight decay and
+    # dropout whatever set_params said since.
+    X, y = make_regression_sequences(n=40)
+    params = dict(FAST, max_epochs=2, conv_channels=0)  # no batch norm: only steps move it
+    reg = RNNRegressor(**params).fit(X, y)
+    before = reg.predict(X)
+    net = reg.partial_fit(X, y).net_
+    assert reg.partial_fit(X, y).net_ is net  # unchanged parameters: the same net
+    reg.set_params(lr=1e-12, batch_size=4, weight_decay=0.0, dropout=0.0)
+    reg.partial_fit(X, y)
+    group = reg.net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (1e-12, 0.0)
+    assert reg.history_[-1, "train_batch_count"] == 10  # batches of 4
+    assert reg.net_.module_.dropout.p == 0.0 and reg.n_iter_ == 5
+    # The weights, not new ones: a step of lr 1e-12 leaves them where the
+    # earlier partial fits took them.
+    after_two = RNNRegressor(**params).fit(X, y)
+    after_two.partial_fit(X, y).partial_fit(X, y)
+    np.testing.assert_allclose(reg.predict(X), after_two.predict(X), rtol=1e-4, atol=1e-5)
+    assert np.abs(reg.predict(X) - before).max() > 1e-4  # the partial fits trained
+
+
 # -- persistence ----------------------------------------------------------------
 
 
