@@ -1,5 +1,6 @@
 """Shared machinery of RNNClassifier and RNNRegressor."""
 
+import copy
 import hashlib
 import inspect
 import os
@@ -216,7 +217,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #
     # -- subclass hooks ---------------------------------------------------
     # _encode_target(y, reset, classes) -> target array for torch
-    # _class_weights(target) -> per-sample loss weights of the classes, or 1.0
+    # _class_weights(target, counted) -> per-sample loss weights of the classes, or
+    #     1.0; "balanced" counts the sequences where ``counted`` (positive weight)
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _n_outputs() -> size of the module's output
     # _ridge_head(Z, target, weights) -> head coefficients and intercepts, and the
@@ -497,7 +499,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             optimizer__weight_decay=self.weight_decay,
             **fused,
             lr=self.lr,
-            batch_size=self.batch_size,
+            batch_size=int(self.batch_size),
             iterator_train__equal_sizes=self._equal_batches,
             max_epochs=1,
             train_split=None,
@@ -507,7 +509,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         )
         # The parameters it was built from: partial_fit continues this net
         # only while they stay the same.
-        net.estimator_params_ = self.get_params(deep=False)
+        # (Lists and dicts copied: one edited in place is a change too.)
+        net.estimator_params_ = {
+            key: copy.copy(value) if isinstance(value, list | dict) else value
+            for key, value in self.get_params(deep=False).items()
+        }
         return net
 
     def _warm_net(self, device, seed, how):
@@ -660,7 +666,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 raise
             # scikit-learn's array checks do not say which input they checked.
             raise ValueError(f"Invalid sample_weight: {exc}") from exc
-        weights = weights * self._class_weights(target)
+        weights = weights * self._class_weights(target, weights > 0)
         top = weights.max(initial=0.0)
         if not np.isfinite(top) or top <= 0:
             raise ValueError(
@@ -672,7 +678,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         weights = weights / top
         return weights * (len(weights) / weights.sum())
 
-    def _class_weights(self, target):
+    def _class_weights(self, target, counted):
         return 1.0
 
     # -- checkpoints ----------------------------------------------------------
@@ -715,13 +721,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         if self.checkpoint is None:
             return epochs, None
-        callback = dict(self.net_.callbacks_).get("checkpoint")
-        if callback is None:
-            raise ValueError(
-                f"checkpoint was set after {type(self).__name__} was fitted without one, "
-                "and partial_fit continues that fitted net, which writes no "
-                "checkpoint. Call fit to start writing one."
-            )
+        callback = dict(self.net_.callbacks_)["checkpoint"]
         fingerprint = self._fingerprint(*data)
         dropout_rng, callback_states = None, None
         if checkpoint is not None and (first or checkpoint.epochs_left > 0):
@@ -751,9 +751,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         convolutional front end's features over the valid steps (one value
         per channel; none with ``conv_channels=0``), joined with the readout
         of the last recurrent layer (see ``readout``), computed in evaluation
-        mode (no dropout), in batches that do not change it: a sequence's
-        features do not depend on the other sequences of ``X``
-        or on its padding. With ``n_networks > 1`` the networks' vectors are
+        mode (no dropout), in batches of a fixed size: a sequence's features
+        do not depend on the other sequences of ``X`` or on its padding but
+        for float32 rounding (about 1e-8, where a longer sequence in its
+        batch pads it). With ``n_networks > 1`` the networks' vectors are
         concatenated, network 0 first, so that no network's features are
         lost to an average. :meth:`get_feature_names_out` names the columns,
         and ``set_output(transform="pandas")`` returns a DataFrame.

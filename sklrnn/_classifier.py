@@ -278,7 +278,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _class_weights(self, target):
+    def _class_weights(self, target, counted):
         if self.class_weight is None:
             return 1.0
         weight = self.class_weight
@@ -302,19 +302,21 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     f"are {self.classes_.tolist()}."
                 )
             weight = {index[k]: v for k, v in plain.items()}
+        elif weight == "balanced":  # the classes' counts without the sequences removed
+            return compute_sample_weight(weight, target, indices=np.flatnonzero(counted))
         return compute_sample_weight(weight, target)
 
-    def _training_weights(self, sample_weight, X3, target):
-        weights = super()._training_weights(sample_weight, X3, target)
-        # Weights that leave one class of several: nothing to tell apart. (A
-        # partial_fit batch may hold one class alone.)
-        if len(np.unique(target)) > 1 and len(np.unique(target[weights > 0])) < 2:
+    def _validate_training_data(self, X, y, sample_weight, reset, classes):
+        data = super()._validate_training_data(X, y, sample_weight, reset, classes)
+        # Weights that leave one class: a new fit has nothing to tell apart,
+        # as with one class in y. (A partial_fit batch may hold one class.)
+        if reset and classes is None and len(np.unique(data[2])) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes with positive "
                 "weight, but sample_weight and class_weight leave only one class with "
                 "positive weight."
             )
-        return weights
+        return data
 
     def _criterion(self):
         return nn.CrossEntropyLoss

@@ -28,6 +28,7 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from skorch.callbacks import Callback
 
 from sklrnn import RNNClassifier, RNNRegressor
 
@@ -835,6 +836,41 @@ def test_partial_fit_takes_a_batch_of_one_class():
     clf = RNNClassifier(**TINY).partial_fit(X[:4], [0] * 4, classes=[0, 1])
     clf.partial_fit(X[4:], [1] * 4)
     assert clf.predict_proba(X).shape == (8, 2)
+    # ... also where weights of 0 (sequences removed) leave one class.
+    clf.partial_fit(X, [0, 1] * 4, sample_weight=[0, 1] * 4)
+    assert clf.n_iter_ == 3
+
+
+def test_balanced_class_weights_count_only_the_sequences_that_are_not_removed():
+    # 10 sequences of class 0 and 20 of class 1, of which 10 have weight 0:
+    # the rest is balanced, and "balanced" once still counted 10 against 20.
+    X = np.random.RandomState(0).normal(size=(30, 8))
+    y = np.r_[np.zeros(10, int), np.ones(20, int)]
+    params = dict(TINY, class_weight="balanced")
+    weighted = RNNClassifier(**params).fit(X, y, sample_weight=np.r_[np.ones(20), np.zeros(10)])
+    removed = RNNClassifier(**params).fit(X[:20], y[:20])
+    np.testing.assert_array_equal(weighted.predict_proba(X), removed.predict_proba(X))
+
+
+def test_a_numpy_integer_batch_size_trains():
+    # As GridSearchCV over np.arange gives; the regressor's batches failed.
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    reg = RNNRegressor(**dict(TINY, batch_size=np.int64(5))).fit(X, X[:, -1])
+    assert reg.history_[-1, "train_batch_count"] == 3
+
+
+def test_partial_fit_sees_callbacks_edited_in_place():
+    class Count(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, net, **kwargs):
+            Count.epochs += 1
+
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    clf = RNNClassifier(**TINY, callbacks=[]).fit(X, [0, 1] * 6)
+    clf.callbacks.append(("count", Count()))
+    clf.partial_fit(X, [0, 1] * 6)
+    assert Count.epochs == 1
 
 
 def test_warm_start_refuses_another_count_of_kernel_features():
