@@ -338,9 +338,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # classifier keeps the classes of every label in y.
             rows = np.flatnonzero(keep)
             X3, lengths, weights = X3[rows], lengths[rows], weights[rows]
-            weights *= len(weights) / weights.sum()
             known = getattr(self, "classes_", None) if reset else classes
             target = self._encode_target(_safe_indexing(y, rows), reset=reset, classes=known)
+        weights *= len(weights) / weights.sum()  # average 1; equal weights stay exactly 1
         if self.max_length is not None:
             X3, lengths = truncate(X3, lengths, self.max_length)
         return X3, lengths, target, weights
@@ -656,7 +656,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
 
     def _training_weights(self, sample_weight, X3, target):
-        """Per-sample loss weights, normalized to average 1."""
+        """Per-sample loss weights, the largest 1."""
         try:
             weights = _check_sample_weight(
                 sample_weight, X3, dtype=np.float64, ensure_non_negative=True
@@ -673,10 +673,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "The sample weights are all zero (or not finite): at least one sample "
                 "needs a positive, finite weight."
             )
-        # Weights are relative: scaled by the largest first, so that neither
-        # tiny nor huge ones overflow the normalization.
-        weights = weights / top
-        return weights * (len(weights) / weights.sum())
+        # Weights are relative: scaled by the largest, so that neither tiny
+        # nor huge ones overflow the normalization (_validate_training_data).
+        return weights / top
 
     def _class_weights(self, target, counted):
         return 1.0
