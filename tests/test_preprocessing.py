@@ -475,7 +475,6 @@ def test_make_windows_reads_a_nested_list_as_a_list_of_series():
     X, y = make_windows(np.asarray(rows), window=2)
     assert X.shape == (1, 2, 3)
     np.testing.assert_array_equal(y, [[3.0, 30.0, 300.0]])
-    assert "np.asarray" in make_windows.__doc__
 
 
 def test_sequence_scaler_scales_features_of_tiny_values():
