@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import Callback
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
-from ._data import _reject_bool, truncate, validate_sequences
+from ._data import _check_file_path, _reject_bool, truncate, validate_sequences
 from ._module import (
     CELL_TYPES,
     READOUTS,
@@ -426,17 +426,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"instances) or (name, callback) pairs, got {item!r}."
                 )
         if self.checkpoint is not None:
-            path = os.path.abspath(os.fspath(self.checkpoint))
-            if not os.fspath(self.checkpoint) or os.path.isdir(path):
-                raise ValueError(
-                    f"checkpoint={self.checkpoint!r} is empty or names a folder; give the "
-                    "path of a file to write, e.g. 'fit.ckpt'."
-                )
-            if not os.path.isdir(os.path.dirname(path)):
-                raise ValueError(
-                    f"checkpoint={self.checkpoint!r}: the folder {os.path.dirname(path)!r} "
-                    "does not exist; create it first."
-                )
+            _check_file_path(self.checkpoint, "checkpoint", "fit.ckpt")
 
     def _build_net(self, device):
         """The skorch net the parameters and fitted attributes describe, not initialized."""

@@ -14,6 +14,7 @@ error. The result is a float32 array zero-filled past each sequence's end and
 an int64 array of true lengths.
 """
 
+import os
 from collections.abc import Iterator
 from numbers import Integral, Real
 
@@ -105,6 +106,26 @@ def _reject_bool(value, name, caller):
         raise TypeError(
             f"The {name!r} parameter of {caller} must be an int, got the bool {value!r}. "
             f"Pass a whole number, e.g. {name}=2."
+        )
+
+
+def _check_file_path(path, name, example):
+    """Raise a ValueError unless ``path`` names a file in an existing folder.
+
+    Checked before the work that writes it (a fit, an export), which would
+    otherwise fail at its end. ``name`` is the parameter, ``example`` a file
+    name to suggest.
+    """
+    if not os.fspath(path) or os.path.isdir(path):
+        raise ValueError(
+            f"{name}={path!r} is empty or names a folder; give the path of a file in an "
+            f"existing folder, e.g. {example!r}."
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"{name}={path!r}: the folder {folder!r} does not exist; create it first, or "
+            "give the path of a file in an existing folder."
         )
 
 

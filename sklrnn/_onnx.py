@@ -26,7 +26,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import Interval, validate_params
-from ._data import _reject_bool
+from ._data import _check_file_path, _reject_bool
 
 __all__ = ["export_onnx"]
 
@@ -223,12 +223,7 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
             '`pip install "sklrnn[onnx]"` or `pip install onnx onnxscript onnxruntime`.'
         ) from exc
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not path or os.path.isdir(path) or not os.path.isdir(folder):
-        raise ValueError(
-            f"export_onnx cannot write {path!r}: give the path of a file in an existing "
-            "folder, e.g. 'model.onnx'."
-        )
+    _check_file_path(path, "path", "model.onnx")
     for name, value in (("opset_version", opset_version), ("example_length", example_length)):
         _reject_bool(value, name, "export_onnx")
     graph, kind = _prediction_graph(estimator)
