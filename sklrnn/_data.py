@@ -109,6 +109,13 @@ def _reject_bool(value, name, caller):
         )
 
 
+def _check_bool(value, name):
+    """``value`` as a bool; TypeError naming ``name`` unless it is one (numpy's too)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def _check_file_path(path, name, example):
     """Raise a ValueError unless ``path`` names a file in an existing folder.
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from ._base import _BaseRNN, _ridge
 from ._compat import _check_sample_weight, _fit_context
-from ._data import column_moments
+from ._data import _check_bool, column_moments
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -176,9 +176,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             Standard deviation of each prediction, in the units of ``y``.
             Only returned when ``return_std=True``.
         """
-        if not isinstance(return_std, bool | np.bool_):
-            raise TypeError(f"return_std must be True or False, got {return_std!r}.")
-        if not return_std:
+        if not _check_bool(return_std, "return_std"):
             y = self._forward(X) * self._y_scale + self._y_mean
             return y.ravel() if self._y_1d else y
         noise = self._noise_std()

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from .._data import _check_bool
+
 __all__ = [
     "load_airline",
     "load_basic_motions",
@@ -35,13 +37,6 @@ _MIN_PADDED_CELLS = 2**20
 # ("nan", "inf", "1_000", "(0,1)") is refused before numpy parses the line.
 _NOT_A_VALUE = re.compile(r"[^0-9eE+\-.,:? \t]")
 _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
-
-
-def _check_bool(value, name):
-    """``value`` as a bool; TypeError naming ``name`` unless it is one (numpy's too)."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
 
 
 def _read_ts(name, split):
