@@ -699,9 +699,20 @@ or list of such arrays
                 columns, first = s.columns, name
             elif not s.columns.equals(columns):
                 s = _same_columns(s, name, columns, first)
-        a = _numeric_array(s, name, ensure_2d=False, allow_nd=True, dtype=np.float64)
+        a = _numeric_array(
+            s, name, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
         if a.ndim == 1:
             a = a[:, None]
+        missing = np.argwhere(np.isnan(a))
+        if len(missing):
+            step, *feature = missing[0]
+            where = f"step {step}" + (f", feature {feature[0]}" if a.shape[1] > 1 else "")
+            raise ValueError(
+                f"{name} has NaN at {where} ({len(missing)} missing values in all): windows "
+                "need complete values. Fill the gaps first, e.g. with pandas' interpolate() "
+                "or ffill(), or split the series at them."
+            )
         if a.ndim != 2:
             raise ValueError(
                 f"{name} has {a.ndim} dimensions; a series is 1D (n_timesteps,) or "

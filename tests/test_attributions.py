@@ -270,7 +270,8 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X, target=["up", "up", "down"])
     with pytest.raises(ValueError, match="int in \\[0, 1\\] .* fitted with 2 targets.*got None"):
         sequence_attributions(reg, X)
-    with pytest.raises(ValueError, match="got 2"):
+    expected = r"int in \[0, 1\] \(RNNRegressor was fitted with 2 targets\), got 2"
+    with pytest.raises(ValueError, match=expected):
         sequence_attributions(reg, X, target=2)
 
 

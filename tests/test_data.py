@@ -68,7 +68,7 @@ def test_trailing_nan_is_padding_only_at_the_end():
         to_padded(X)
     X = np.ones((2, 4))
     X[1] = np.nan
-    with pytest.raises(ValueError, match="length 0"):
+    with pytest.raises(ValueError, match=r"NaN in every step of sample 1 \(a sequence of lengt"):
         to_padded(X)
 
 

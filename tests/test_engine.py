@@ -79,13 +79,25 @@ def test_module_gradients_in_both_directions_pass_gradcheck(cell_type):
     assert torch.autograd.gradcheck(run, (X, *weights))
 
 
-def test_evaluation_needs_no_saved_steps_and_matches_training():
+def test_evaluation_needs_no_saved_steps_and_matches_training(monkeypatch):
     layers = _layers("gru", 2, 4, 6, dtype=torch.float32)
     x, valid = _ragged(2, [5, 2, 5], 4, dtype=torch.float32)
     weights = [w.requires_grad_() for w in _stacked(layers)]
+    kept, forward = [], sklrnn._engine._gru_forward
+
+    def recording(*args):
+        out, saved = forward(*args)
+        kept.append([tuple(t.shape) for t in saved])
+        return out, saved
+
+    monkeypatch.setattr(sklrnn._engine, "_gru_forward", recording)
     with torch.no_grad():
         evaluated = recurrent_streams(x, valid, *weights, "gru")
     assert torch.equal(recurrent_streams(x, valid, *weights, "gru"), evaluated)
+    # Without a gradient nothing is kept for a backward pass; with one, the
+    # gates, new states and recurrent terms of every one of the 5 steps.
+    S, batch, H = 2, 3, 6
+    assert kept == [[], [(5, S, batch, 2 * H), (5, S, batch, H), (5, S, batch, H)]]
 
 
 @pytest.mark.parametrize("cell_type", ENGINE_CELLS)

@@ -229,6 +229,9 @@ def test_optimizers_train_and_apply_weight_decay(optimizer):
     lr = 0.1 if optimizer == "sgd" else 1e-2  # plain SGD needs larger steps
     params = dict(FAST, optimizer=optimizer, lr=lr, lr_schedule=None)
     reg = RNNRegressor(**params).fit(X, y)
+    names = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+    expected = getattr(torch.optim, names[optimizer]) if optimizer in names else optimizer
+    assert type(reg.net_.optimizer_) is expected
     losses = reg.history_[:, "train_loss"]
     assert losses[-1] < 0.8 * losses[0]
     # Weight decay pulls the head's weights towards zero.

@@ -420,8 +420,12 @@ def test_make_windows_errors():
         make_windows([np.arange(10.0), np.arange(3.0)], window=3)
     with pytest.raises(ValueError, match="same number of features"):
         make_windows([np.zeros((6, 2)), np.zeros((6, 3))], window=3)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"series has NaN at step 1 \(1 missing.*interpolate"):
         make_windows(np.array([1.0, np.nan, 3.0, 4.0]), window=2)
+    two = np.ones((5, 2))
+    two[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"series\[1\] has NaN at step 3, feature 1"):
+        make_windows([np.ones((5, 2)), two], window=2)
     with pytest.raises(ValueError, match="target 'rain' is neither"):
         make_windows(np.zeros((6, 2)), window=3, target="rain")
     with pytest.raises(ValueError, match="target 2 is out of range"):

@@ -512,6 +512,8 @@ class ThreadCount(Callback):
 def test_process_parallel_cross_validation_does_not_oversubscribe(data):
     # joblib's process workers limit OpenMP to cpu_count // n_jobs threads
     # (or the parent's OMP_NUM_THREADS); torch in each worker must follow.
+    # sklrnn sets no thread count: this guards that it never starts to, and
+    # that the folds score the same in worker processes as in this one.
     X, _, y_class = data
     model = RNNClassifier(**{**SMALL, "max_epochs": 2}, callbacks=[ThreadCount()])
     parallel = cross_validate(model, X, y_class, cv=4, n_jobs=2, return_estimator=True)

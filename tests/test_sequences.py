@@ -298,5 +298,7 @@ def test_windows_train_a_multi_step_regressor():
     series = [np.sin(t / 4), np.cos(t / 6)]
     X, y = make_windows(series, window=12, horizon=3, step=2)
     assert X.shape[1:] == (12, 1) and y.shape[1] == 3
-    reg = _small(max_epochs=3).fit(X, y)
+    reg = _small(max_epochs=20).fit(X, y)
     assert reg.predict(X[:5]).shape == (5, 3)
+    # It learns the continuation of the waves (R^2 0.84 measured; 0.10 after 3 epochs).
+    assert reg.score(X, y) > 0.6
