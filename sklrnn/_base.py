@@ -621,7 +621,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             warnings.warn(
                 f"Training of {name} diverged: {guard.diverged_}. Training "
                 f"stopped and the last finite weights (from {restored}) were restored. "
-                "Lower lr, keep clip_grad_norm set, or standardize the input.",
+                "Lower lr, set clip_grad_norm (e.g. 1.0), or standardize the input.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -641,8 +641,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
                 "on the training data overflow float32 in evaluation mode (last "
-                f"training loss {loss:.3g}). Lower lr (now {self.lr}), keep "
-                "clip_grad_norm set, or standardize the input."
+                f"training loss {loss:.3g}). Lower lr (now {self.lr}), set "
+                "clip_grad_norm (e.g. 1.0), or standardize the input."
             )
 
     def _training_weights(self, sample_weight, X3, target):
