@@ -704,20 +704,20 @@ or list of such arrays
         )
         if a.ndim == 1:
             a = a[:, None]
-        missing = np.argwhere(np.isnan(a))
-        if len(missing):
-            step, *feature = missing[0]
-            where = f"step {step}" + (f", feature {feature[0]}" if a.shape[1] > 1 else "")
-            raise ValueError(
-                f"{name} has NaN at {where} ({len(missing)} missing values in all): windows "
-                "need complete values. Fill the gaps first, e.g. with pandas' interpolate() "
-                "or ffill(), or split the series at them."
-            )
         if a.ndim != 2:
             raise ValueError(
                 f"{name} has {a.ndim} dimensions; a series is 1D (n_timesteps,) or "
                 "2D (n_timesteps, n_features). Pass several series as a list, e.g. "
                 "list(X) for a 3D array of equal-length series."
+            )
+        missing = np.isnan(a)
+        if missing.any():
+            step, feature = np.argwhere(missing)[0]
+            where = f"step {step}" + (f", feature {feature}" if a.shape[1] > 1 else "")
+            raise ValueError(
+                f"{name} has NaN at {where} ({missing.sum()} missing values in all): windows "
+                "need complete values. Fill the gaps first, e.g. with pandas' interpolate() "
+                "or ffill(), or split the series at them."
             )
         if len(a) < window + horizon:
             raise ValueError(
