@@ -55,6 +55,10 @@ OPTIMIZERS = {
 
 # Values (float32) converted at a time by predict on big inputs: 16 MB.
 _PREDICT_CHUNK_VALUES = 1 << 22
+# Sequence-steps of dummy sequences that predict adds to a last, partial batch
+# at most, beyond as many as the batch holds (see _forward_chunk): about 4 ms
+# of the default classifier's prediction on one CPU thread.
+_TAIL_PADDING_STEPS = 512
 
 # max_epochs="auto" aims at an estimator's _auto_steps gradient steps,
 # between these epochs (benchmarks/accuracy.py, chosen by cross-validation
@@ -244,6 +248,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
+            _warn_if_a_few_sequences_set_the_strides(data[1], auto["strides"], type(self).__name__)
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
             self.n_networks_ = auto["n_networks"]
@@ -870,17 +875,25 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             X3, lengths = truncate(X3, lengths, self.max_length)
         n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
         n_full = n_samples - n_samples % batch
-        # Every batch runs at full batch_size: float32 matrix products round
-        # differently for different numbers of rows, and a prediction must not
-        # depend on how many sequences share its call. A last, partial batch
-        # is padded with all-zero, full-length sequences.
+        n_tail = n_samples - n_full
+        # Batches run at full batch_size: float32 matrix products round
+        # differently for different numbers of rows, and a prediction should
+        # not depend on how many sequences share its call. A last, partial
+        # batch is filled up with all-zero, full-length sequences when that
+        # costs little: at most as many sequence-steps as the batch's own, or
+        # _TAIL_PADDING_STEPS. Otherwise (one long sequence, or one sequence
+        # at a large batch_size, where filling up cost up to 1,500 times the
+        # prediction) it runs at its own size, rounded as such.
         parts = [(X3[:n_full], lengths[:n_full], n_full)] if n_full else []
-        if n_full < n_samples:
-            tail = np.zeros((batch, *X3.shape[1:]), dtype=X3.dtype)
-            tail[: n_samples - n_full] = X3[n_full:]
-            tail_lengths = np.full(batch, X3.shape[1], dtype=lengths.dtype)
-            tail_lengths[: n_samples - n_full] = lengths[n_full:]
-            parts.append((tail, tail_lengths, n_samples - n_full))
+        if n_tail:
+            tail, tail_lengths = X3[n_full:], lengths[n_full:]
+            steps = X3.shape[1]
+            if (batch - n_tail) * steps <= max(n_tail * steps, _TAIL_PADDING_STEPS):
+                tail = np.zeros((batch, *X3.shape[1:]), dtype=X3.dtype)
+                tail[:n_tail] = X3[n_full:]
+                tail_lengths = np.full(batch, steps, dtype=lengths.dtype)
+                tail_lengths[:n_tail] = lengths[n_full:]
+            parts.append((tail, tail_lengths, n_tail))
         out, done = None, 0
         # Each batch's outputs go straight into one float64 array: no list of
         # small tensors kept alive between the batches' big temporaries (which
@@ -977,6 +990,29 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
+
+
+def _warn_if_a_few_sequences_set_the_strides(lengths, strides, name):
+    """Warn when the front end's strides, set by the longest sequence, coarsen nearly all others.
+
+    One sequence 500 times longer than the others made a 100-step signal
+    reach the recurrent layers as one step (test accuracy 0.56 against 0.96
+    without it), and nothing said why.
+    """
+    longest, usual = int(lengths.max()), int(np.percentile(lengths, 99, method="lower"))
+    factor = int(np.prod(strides))
+    if longest <= 10 * usual or factor == 1:
+        return
+    warnings.warn(
+        f"{name}: the longest training sequence has {longest} steps, more than 10 times "
+        f"the {usual} steps that 99% of them have at most. The front end's strides "
+        f"{tuple(strides)}, set for the longest, read a sequence of {usual} steps as "
+        f"{-(-usual // factor)} recurrent step(s). Set max_length (e.g. "
+        f"max_length={usual}, which keeps each sequence's last steps) or drop the few "
+        "long sequences.",
+        UserWarning,
+        stacklevel=5,  # the caller of fit
+    )
 
 
 def _biases_per_kernel(dilations):

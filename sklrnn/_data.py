@@ -414,7 +414,7 @@ def to_padded(X, *, input_name="X", first_sample=0):
     with np.errstate(over="ignore"):  # reported just below, with the fix
         X32 = X.astype(np.float32)
     if lengths.min() < X32.shape[1]:  # zero the padding, NaN until now
-        X32[np.arange(X32.shape[1])[None, :] >= lengths[:, None]] = 0.0
+        _zero_past_lengths(X32, lengths)
     if X.dtype != np.float32 and not np.isfinite(X32).all():
         raise ValueError(
             f"Input {input_name} contains values too large for float32 "
@@ -575,5 +575,16 @@ def truncate(X3d, lengths, max_length):
     steps = start[:, None] + np.arange(max_length)[None, :]
     new_lengths = np.minimum(lengths, max_length)
     out = np.take_along_axis(X3d, np.minimum(steps, X3d.shape[1] - 1)[:, :, None], axis=1)
-    out[np.arange(max_length)[None, :] >= new_lengths[:, None]] = 0.0
+    _zero_past_lengths(out, new_lengths)
     return out, new_lengths
+
+
+def _zero_past_lengths(X3d, lengths):
+    """Set the steps of ``X3d`` (samples, steps, features) past each length to 0, in place.
+
+    A broadcast mask: indexing with a 2D boolean mask would build two index
+    arrays of 8 bytes per padded step (3.2 GB for 1,000 sequences padded to
+    200,000 steps).
+    """
+    padding = np.arange(X3d.shape[1])[None, :, None] >= lengths[:, None, None]
+    np.copyto(X3d, 0.0, where=padding)

@@ -54,10 +54,11 @@ default="mean_last"
 
     recurrent_steps : int, default=8
         Most steps the front end leaves for the recurrent layers, for the
-        longest training sequence (shorter ones get proportionally fewer).
-        Fewer steps pool more: more invariance to where a local shape occurs,
-        and faster fits; sequences of up to ``recurrent_steps`` steps are
-        not shortened. Unused with ``conv_channels=0``."""
+        longest training sequence (shorter ones get proportionally fewer: a
+        warning says when the longest is over 10 times as long as 99% of
+        them, and ``max_length`` bounds it). Fewer steps pool more: more
+        invariance to where a local shape occurs, and faster fits; sequences
+        of up to ``recurrent_steps`` steps are not shortened. Unused with ``conv_channels=0``."""
 
 STANDARDIZATION_PARAMS = """\
 standardize : bool, default=True
@@ -96,7 +97,12 @@ default="adam"
         that no step trains on a small remainder; ``RNNRegressor`` takes full
         batches and a smaller last one (32 and 4), which cross-validation
         favoured for regression. Prediction runs in batches of
-        ``min(batch_size, 4096)``.
+        ``min(batch_size, 4096)``. A call's last, partial batch is filled up
+        to that size with dummy sequences when they cost little (at most as
+        many sequence-steps as its own, or 512), so that a prediction is the
+        same to the last bit whatever else shares the call; otherwise it runs
+        at its own size (one sequence predicted alone costs one sequence's
+        work), and its predictions may differ by float32 rounding, about 1e-8.
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate

@@ -738,8 +738,9 @@ def test_standardize_makes_fits_independent_of_input_units():
 
 
 def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
-    # Every batch runs at full batch_size (the last one padded), and big
-    # inputs are converted a chunk at a time: neither may change a result.
+    # Every batch runs at full batch_size (the last one filled up, which is
+    # cheap here), and big inputs are converted a chunk at a time: neither
+    # may change a result.
     X, y = make_classification_sequences(n=80, T=12)
     X[::3, 9:] = np.nan  # a third of the sequences are 9 steps long
     model = RNNClassifier(hidden_size=8, max_epochs=2, batch_size=8, random_state=0).fit(X, y)
@@ -750,6 +751,31 @@ def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
     monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 3 * 8 * 12)  # 24 per chunk
     np.testing.assert_array_equal(model.predict_proba(X), full)
     np.testing.assert_array_equal(model.predict_proba(X[:35]), full[:35])
+
+
+def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
+    X, y = make_classification_sequences(n=48, T=60, n_features=1)
+    model = RNNClassifier(hidden_size=8, conv_channels=8, max_epochs=2, random_state=0)
+    model.fit(X, y)
+    rows = []
+    model.net_.module_.register_forward_pre_hook(lambda module, args: rows.append(len(args[0])))
+    # 16 dummies of 60 steps fill up the last 16 sequences: no more work than theirs.
+    full = model.predict_proba(X)
+    assert rows == [32, 32]
+    # One sequence would need 31 dummies, 1,860 sequence-steps against 60 of
+    # its own (and at most 512 more): it runs alone.
+    rows.clear()
+    single = model.predict_proba(X[:1])
+    assert rows == [1]
+    np.testing.assert_allclose(single, full[:1], rtol=1e-5, atol=1e-7)
+    # Two short sequences: 30 dummies of 8 steps (240 sequence-steps) are
+    # cheap, and the batch keeps its full size, rounding as in a full call.
+    rows.clear()
+    short = model.predict_proba(X[:2, :8])
+    assert rows == [32]
+    np.testing.assert_array_equal(
+        short, model.predict_proba(np.concatenate([X[:2, :8]] * 16)[:32])[:2]
+    )
 
 
 # -- ensembles of networks ------------------------------------------------------

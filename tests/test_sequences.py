@@ -1,6 +1,7 @@
 """Sequence inputs end to end: ragged lists, padding, NaN, max_length, Pipelines."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -302,3 +303,18 @@ def test_windows_train_a_multi_step_regressor():
     assert reg.predict(X[:5]).shape == (5, 3)
     # It learns the continuation of the waves (R^2 0.84 measured; 0.10 after 3 epochs).
     assert reg.score(X, y) > 0.6
+
+
+def test_a_few_very_long_sequences_that_set_the_strides_are_named():
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=100) for _ in range(60)] + [rng.normal(size=5000)]
+    y = np.arange(len(X)) % 2
+    expected = (
+        r"longest training sequence has 5000 steps.*\(10, 8, 8\).*1 recurrent step.*max_length=100"
+    )
+    with pytest.warns(UserWarning, match=expected):
+        _small(RNNClassifier, kernel_features=0, max_epochs=1).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # truncated, or without the outlier: no warning
+        _small(RNNClassifier, kernel_features=0, max_epochs=1, max_length=100).fit(X, y)
+        _small(RNNClassifier, kernel_features=0, max_epochs=1).fit(X[:-1], y[:-1])
