@@ -560,7 +560,20 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         raise _unordered_error(df, id_column, time_column) from exc
     codes, ids = pd.factorize(data[id_column], sort=True)
     position = data.groupby(id_column, sort=False).cumcount().to_numpy()
-    X = np.full((len(ids), position.max() + 1, len(feature_columns)), np.nan)
+    shape = (len(ids), int(position.max()) + 1, len(feature_columns))
+    try:
+        X = np.full(shape, np.nan)
+    except MemoryError as exc:
+        counts = np.bincount(codes)
+        longest = np.asarray(ids)[counts.argmax()]
+        longest = longest.item() if isinstance(longest, np.generic) else longest
+        raise MemoryError(
+            f"The sequences do not fit in memory as one padded array of shape {shape} "
+            f"({np.prod(shape) * 8 / 2**30:.3g} GiB of float64): every series is padded to "
+            f"the longest, series {longest!r} with {counts.max()} rows, while "
+            f"half of them have at most {int(np.median(counts))}. Drop the longest series "
+            f"or keep their last rows first, e.g. df.groupby({id_column!r}).tail(n)."
+        ) from exc
     X[codes, position] = data[feature_columns].to_numpy(dtype=np.float64)
     y = None
     if target_column is not None:
@@ -728,16 +741,22 @@ or list of such arrays
         arrays.append(a)
     _check_same_n_features(arrays, "series")
     targets = _target_positions(target, arrays[0].shape[1], columns)
-    Xs, ys = [], []
-    for a in arrays:
-        last = len(a) - window - horizon
-        starts = np.arange(last % step, last + 1, step)
+    # The windows are written once into X: no list of per-series copies to
+    # join, which would hold them twice.
+    lasts = [len(a) - window - horizon for a in arrays]  # the last window's start
+    X = np.empty((sum(last // step + 1 for last in lasts), window, arrays[0].shape[1]))
+    y = np.empty((len(X), horizon * len(targets)))
+    done = 0
+    for a, last in zip(arrays, lasts, strict=True):
+        # The windows end with the series: they start at last, last - step, ...
+        first, count = last % step, last // step + 1
         # sliding_window_view puts the window axis last: (n_starts, n_features, window).
-        Xs.append(np.lib.stride_tricks.sliding_window_view(a, window, axis=0)[starts])
+        windows = np.lib.stride_tricks.sliding_window_view(a, window, axis=0)
+        X[done : done + count] = windows[first : first + count * step : step].transpose(0, 2, 1)
         future = np.lib.stride_tricks.sliding_window_view(a[:, targets], horizon, axis=0)
-        ys.append(future[starts + window].transpose(0, 2, 1).reshape(len(starts), -1))
-    X = np.ascontiguousarray(np.concatenate(Xs).transpose(0, 2, 1))
-    y = np.concatenate(ys)
+        starts = slice(first + window, first + window + count * step, step)
+        y[done : done + count] = future[starts].transpose(0, 2, 1).reshape(count, -1)
+        done += count
     return X, (y[:, 0] if y.shape[1] == 1 else y)
 
 

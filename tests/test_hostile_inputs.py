@@ -31,6 +31,7 @@ from hypothesis.extra import numpy as hnp
 from skorch.callbacks import Callback
 
 from sklrnn import RNNClassifier, RNNRegressor
+from sklrnn.preprocessing import long_to_sequences
 
 PROPERTY = settings(
     max_examples=500,
@@ -629,6 +630,18 @@ def test_a_network_too_big_to_allocate_is_a_memory_error_naming_its_sizes(sizes)
     X, y = np.zeros((4, 3)), [0, 1, 0, 1]
     with pytest.raises(MemoryError, match=f"hidden_size={sizes['hidden_size']}, .*lower"):
         RNNClassifier(**sizes).fit(X, y)
+
+
+@pytest.mark.skipif(_overcommits_memory(), reason="a huge allocation may succeed, then OOM")
+def test_one_series_too_long_to_pad_is_named():
+    # 100,000 series of one row and one of 1,000,000: padded, 800 GB.
+    n = 100_000
+    ids = np.concatenate([np.arange(n), np.full(10 * n, n)])
+    times = np.concatenate([np.zeros(n), np.arange(10 * n)])
+    df = pd.DataFrame({"id": ids, "t": times, "x": 1.0})
+    expected = r"series 100000 with 1000000 rows, while half of them have at most 1\..*tail"
+    with pytest.raises(MemoryError, match=expected):
+        long_to_sequences(df, id_column="id", time_column="t")
 
 
 @pytest.mark.parametrize("n", [1, 5])
