@@ -108,12 +108,27 @@ def describe(file, kind):
 # -- the archive ----------------------------------------------------------------
 
 
-def write_archive(file, members):
+def write_archive(file, members, where):
     """Write ``members`` (name -> bytes) to ``file``, a path or binary file object.
 
     JSON is deflated; tensors, which hardly compress, are stored, so that
-    writing a checkpoint every epoch costs no compression time.
+    writing a checkpoint every epoch costs no compression time. A member
+    larger than reading accepts is refused before anything is written, with
+    ``where`` naming the file: no file is made that could not be loaded.
     """
+    for name, data in members.items():
+        if name.endswith(".json"):
+            size, limit = len(data), MAX_JSON_BYTES
+        else:  # a safetensors file: 8 bytes of header size, the header, the data
+            size, limit = len(data) - 8 - int.from_bytes(data[:8], "little"), MAX_TENSOR_BYTES
+        if size > limit:
+            raise ValueError(
+                f"{where}: the member {name!r} would hold {size} bytes, more than the {limit} "
+                "that load_model and a resumed fit read, so the file could not be read back. "
+                "The model is too large for this format (it holds up to 1 GiB of weights and "
+                "1 GiB of optimizer state: with Adam, about 134 million parameters). Pickle "
+                "it instead, for trusted use only."
+            )
     with zipfile.ZipFile(file, "w") as archive:
         for name, data in members.items():
             packed = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED

@@ -978,10 +978,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             try:
                 state["net_"] = pickle.loads(state["net_"])
             except Exception as exc:
+                if not changed:  # not a matter of versions (memory, a damaged pickle)
+                    raise
                 raise pickle.UnpicklingError(
                     f"Cannot restore the torch model of this {type(self).__name__}, "
-                    f"saved with {changed or 'the installed versions'}: {exc!r}. Load "
-                    "it with the versions it was saved with, or refit it."
+                    f"saved with {changed}: {exc!r}. Load it with the versions it was "
+                    "saved with, or refit it."
                 ) from exc
             state["history_"] = state["net_"].history
         super().__setstate__(state)

@@ -459,7 +459,7 @@ def save_model(estimator, file):
             f"{type(estimator).__name__}. Save a Pipeline with pickle or joblib."
         )
     check_is_fitted(estimator)
-    describe(file, "save_model's file")  # refuses what is neither a path nor a file
+    where = describe(file, "save_model's file")  # refuses what is neither a path nor a file
     optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())
     config = {
         "format": _FORMAT,
@@ -476,7 +476,7 @@ def save_model(estimator, file):
         _WEIGHTS: tensors_to_bytes(estimator.net_.module_.state_dict()),
         _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
     }
-    write_archive(file, members)
+    write_archive(file, members, where)
 
 
 # -- loading ----------------------------------------------------------------------

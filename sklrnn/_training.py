@@ -585,7 +585,7 @@ class EpochCheckpoint(Callback):
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                write_archive(fh, members)
+                write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)

@@ -395,6 +395,30 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
         save_model(clf, tmp_path / "m.zip")
 
 
+def test_a_model_too_large_to_read_back_is_not_written(tmp_path, monkeypatch):
+    # Reading caps each tensors member (1 GiB); a file beyond it would be
+    # written, then refused by load_model and by a resumed fit. Lowered here.
+    X = sequences()
+    y = X[:, -1] > 0
+    clf = RNNClassifier(**FAST).fit(X, y)
+    weights = sum(t.numel() * t.element_size() for t in clf.net_.module_.state_dict().values())
+    monkeypatch.setattr("sklrnn._archive.MAX_TENSOR_BYTES", weights - 1)
+    path = tmp_path / "m.zip"
+    expected = f"'weights.safetensors' would hold {weights} bytes.*could not be read back"
+    with pytest.raises(ValueError, match=f"save_model's file '{path}': the member {expected}"):
+        save_model(clf, path)
+    assert not path.exists()
+    checkpoint = tmp_path / "fit.ckpt"
+    with pytest.raises(ValueError, match=f"checkpoint '{checkpoint}': the member {expected}"):
+        RNNClassifier(**FAST, checkpoint=checkpoint).fit(X, y)
+    assert list(tmp_path.iterdir()) == []  # neither the checkpoint nor a temporary file
+    state = clf.net_.optimizer_.state.values()
+    moments = sum(t.numel() * t.element_size() for s in state for t in s.values())
+    monkeypatch.setattr("sklrnn._archive.MAX_TENSOR_BYTES", max(weights, moments))
+    save_model(clf, path)  # at the cap: written and read back
+    np.testing.assert_array_equal(load_model(path).predict_proba(X), clf.predict_proba(X))
+
+
 @pytest.mark.parametrize("file", [None, 3, ["m.zip"]])
 def test_a_file_that_is_neither_a_path_nor_a_file_object_is_a_type_error(saved, file):
     model, got = load_model(saved), type(file).__name__

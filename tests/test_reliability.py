@@ -16,7 +16,7 @@ from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
-from sklrnn._base import _BaseRNN
+from sklrnn._base import _BaseRNN, _versions
 from sklrnn._module import RNNModule
 from sklrnn._training import _finite_params, read_checkpoint
 
@@ -563,6 +563,11 @@ def test_pickle_that_cannot_be_restored_fails_clearly(data):
         warnings.simplefilter("ignore", InconsistentVersionWarning)
         with pytest.raises(pickle.UnpicklingError, match="torch 9.9.0.*refit"):
             _restore(state, RNNRegressor)
+    # With the versions it was saved with, the failure is not theirs: its own error.
+    state["_sklrnn_versions"] = _versions()
+    with pytest.raises(pickle.UnpicklingError) as info:
+        _restore(state, RNNRegressor)
+    assert "versions" not in str(info.value) and "Cannot restore" not in str(info.value)
 
 
 def test_pickle_size_does_not_depend_on_training_data():
