@@ -608,12 +608,13 @@ class RandomKernels(nn.Module):
             per_pass = max(4, min(64, _CPU_PASS_STEPS // steps))
         if len(X) <= per_pass or _is_exporting():
             return self._count(X, lengths)
-        return torch.cat(
-            [
-                self._count(X[i : i + per_pass], lengths[i : i + per_pass])
-                for i in range(0, len(X), per_pass)
-            ]
-        )
+        # Each pass reads the steps of its own longest sequence only: one
+        # long sequence among short ones does not widen every pass.
+        parts = []
+        for i in range(0, len(X), per_pass):
+            part = lengths[i : i + per_pass]
+            parts.append(self._count(X[i : i + per_pass, : int(part.max())], part))
+        return torch.cat(parts)
 
     def _count(self, X, lengths):
         x = X.transpose(1, 2)

@@ -77,6 +77,8 @@ class SequenceDataset(torch.utils.data.Dataset):
     def __init__(self, X, lengths, y=None, sample_weight=None, device="cpu"):
         self.X = torch.as_tensor(X, dtype=torch.float32, device=device)
         self.lengths = torch.as_tensor(lengths, dtype=torch.int64)
+        # Whether some sequence is shorter than X: only then can a batch drop steps.
+        self.padded = bool(len(self.lengths)) and int(self.lengths.min()) < self.X.shape[1]
         self.y = None if y is None else torch.as_tensor(y, device=device)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float32)
@@ -96,12 +98,22 @@ class SequenceDataset(torch.utils.data.Dataset):
         return len(self.lengths)
 
     def batch(self, index):
-        """The batch at ``index`` (a slice or a CPU LongTensor of positions)."""
+        """The batch at ``index`` (a slice or a CPU LongTensor of positions).
+
+        Its sequences keep the steps of the longest of them only: the steps
+        after it are padding, which the module would drop, and copying them
+        would cost as much as the batch's own (or, with one long sequence
+        among short ones, far more).
+        """
         on_device = index
         if not isinstance(index, slice) and index.device != self.X.device:
             on_device = index.to(self.X.device)
         rows = on_device if self.rows is None else self.rows[on_device]
-        Xi = {"X": self.X[rows], "lengths": self.lengths[index]}
+        lengths = self.lengths[index]
+        X = self.X
+        if self.padded and len(lengths):
+            X = X[:, : int(lengths.max())]
+        Xi = {"X": X[rows], "lengths": lengths}
         if self.kernel_features is not None:
             Xi["kernel_features"] = self.kernel_features[rows]
         if self.sample_weight is not None:
@@ -110,6 +122,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         return Xi, yi
 
     def __getitem__(self, i):
+        """Sample ``i``, its steps up to its own length (see :meth:`batch`)."""
         Xi, yi = self.batch(slice(i, i + 1))
         return {k: v[0] for k, v in Xi.items()}, (None if yi is None else yi[0])
 
@@ -136,6 +149,7 @@ class SequenceDataset(torch.utils.data.Dataset):
         idx = torch.as_tensor(index, dtype=torch.int64)
         on_device = idx.to(self.X.device)
         new.X = self.X
+        new.padded = self.padded
         new.kernel_features = self.kernel_features
         new.rows = on_device if self.rows is None else self.rows[on_device]
         new.lengths = self.lengths[idx]

@@ -154,6 +154,19 @@ def test_training_batches_cover_every_sequence_once(n, batch_size, equal_sizes):
         assert sizes[:-1] == [batch_size] * (len(sizes) - 1)
 
 
+def test_a_batch_keeps_the_steps_of_its_longest_sequence():
+    X, lengths = to_padded([np.arange(3.0), np.arange(10.0), np.arange(5.0)])
+    dataset = SequenceDataset(X, lengths, y=np.arange(3))
+    Xi, yi = dataset.batch(torch.tensor([2, 0]))
+    assert Xi["X"].shape == (2, 5, 1) and Xi["lengths"].tolist() == [5, 3]
+    np.testing.assert_array_equal(Xi["X"].numpy(), X[[2, 0], :5])
+    assert dataset.batch(slice(0, 3))[0]["X"].shape == (3, 10, 1)
+    # A validation subset shares X and trims its batches the same way.
+    subset = dataset.subset(np.array([0, 2]))
+    assert subset.batch(torch.tensor([0]))[0]["X"].shape == (1, 3, 1)
+    assert subset.batch(torch.tensor([0]))[1].tolist() == [0]
+
+
 def test_pad_sequences_refuses_a_bool_fill_value():
     with pytest.raises(TypeError, match="fill_value must be a number, got the bool True"):
         pad_sequences([[1.0, 2.0], [3.0]], fill_value=True)

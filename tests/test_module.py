@@ -496,9 +496,10 @@ def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
     # On the CPU the kernels run a few long sequences per pass (4 at 600
     # steps): the features of 11 sequences must be those of each alone, and
     # of the single pass an export runs.
+    # Each pass reads the steps of its longest sequence only (the third: 200).
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(11, 600, 1, generator=gen)
-    lengths = torch.tensor([600, 450, 600, 30, 600, 599, 1, 600, 200, 600, 77])
+    lengths = torch.tensor([600, 450, 600, 30, 600, 599, 1, 600, 200, 30, 77])
     X[torch.arange(600)[None, :] >= lengths[:, None]] = 0.0
     kernels = RandomKernels(1, kernel_dilations(600, 252))
     features = kernels.fit(X, lengths, seed=0)
@@ -506,6 +507,10 @@ def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
     assert torch.equal(alone, features)
     with _as_if_exporting():
         assert torch.equal(kernels(X, lengths), features)
+    widths, count = [], kernels._count
+    kernels._count = lambda X, lengths: widths.append(X.shape[1]) or count(X, lengths)
+    assert torch.equal(kernels(X, lengths), features)
+    assert widths == [600, 600, 200]
 
 
 def test_path_attributions_share_out_the_first_order_change():
