@@ -248,7 +248,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
-            _warn_if_a_few_sequences_set_the_strides(data[1], auto["strides"], type(self).__name__)
+            _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"])
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
             self.n_networks_ = auto["n_networks"]
@@ -994,21 +994,22 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
 
 
-def _warn_if_a_few_sequences_set_the_strides(lengths, strides, name):
+def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides):
     """Warn when the front end's strides, set by the longest sequence, coarsen nearly all others.
 
     One sequence 500 times longer than the others made a 100-step signal
     reach the recurrent layers as one step (test accuracy 0.56 against 0.96
-    without it), and nothing said why.
+    without it), and nothing said why. Without a front end
+    (``conv_channels=0``) the recurrent layers read every step.
     """
     longest, usual = int(lengths.max()), int(np.percentile(lengths, 99, method="lower"))
     factor = int(np.prod(strides))
-    if longest <= 10 * usual or factor == 1:
+    if not estimator.conv_channels or longest <= 10 * usual or factor == 1:
         return
     warnings.warn(
-        f"{name}: the longest training sequence has {longest} steps, more than 10 times "
-        f"the {usual} steps that 99% of them have at most. The front end's strides "
-        f"{tuple(strides)}, set for the longest, read a sequence of {usual} steps as "
+        f"{type(estimator).__name__}: the longest training sequence has {longest} steps, "
+        f"more than 10 times the {usual} steps that 99% of them have at most. The front "
+        f"end's strides {tuple(strides)}, set for the longest, read a sequence of {usual} steps as "
         f"{-(-usual // factor)} recurrent step(s). Set max_length (e.g. "
         f"max_length={usual}, which keeps each sequence's last steps) or drop the few "
         "long sequences.",

@@ -318,3 +318,5 @@ def test_a_few_very_long_sequences_that_set_the_strides_are_named():
         warnings.simplefilter("error")  # truncated, or without the outlier: no warning
         _small(RNNClassifier, kernel_features=0, max_epochs=1, max_length=100).fit(X, y)
         _small(RNNClassifier, kernel_features=0, max_epochs=1).fit(X[:-1], y[:-1])
+        # Without a front end the recurrent layers read every step.
+        _small(RNNClassifier, kernel_features=0, max_epochs=1, conv_channels=0).fit(X, y)
