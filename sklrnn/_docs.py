@@ -58,7 +58,8 @@ default="mean_last"
         warning says when the longest is over 10 times as long as 99% of
         them, and ``max_length`` bounds it). Fewer steps pool more: more
         invariance to where a local shape occurs, and faster fits; sequences
-        of up to ``recurrent_steps`` steps are not shortened. Unused with ``conv_channels=0``."""
+        of up to ``recurrent_steps`` steps are not shortened. Unused with
+        ``conv_channels=0``."""
 
 STANDARDIZATION_PARAMS = """\
 standardize : bool, default=True
