@@ -248,7 +248,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
-            _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"])
+            # The caller of fit (or of partial_fit, one more call away).
+            stacklevel = 4 if full else 5
+            _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"], stacklevel)
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
             self.n_networks_ = auto["n_networks"]
@@ -878,9 +880,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_tail = n_samples - n_full
         # Batches run at full batch_size: float32 matrix products round
         # differently for different numbers of rows, and a prediction should
-        # not depend on how many sequences share its call. A last, partial
-        # batch is filled up with all-zero, full-length sequences when that
-        # costs little: at most as many sequence-steps as the batch's own, or
+        # not depend on how many sequences share its call (for sequences of
+        # equal length it does not, to the last bit; a longer sequence in the
+        # batch still changes the rounding). A last, partial batch is filled
+        # up with all-zero, full-length sequences when that costs little: at
+        # most as many sequence-steps as the batch's own, or
         # _TAIL_PADDING_STEPS. Otherwise (one long sequence, or one sequence
         # at a large batch_size, where filling up cost up to 1,500 times the
         # prediction) it runs at its own size, rounded as such.
@@ -994,27 +998,29 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
 
 
-def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides):
+def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides, stacklevel):
     """Warn when the front end's strides, set by the longest sequence, coarsen nearly all others.
 
-    One sequence 500 times longer than the others made a 100-step signal
-    reach the recurrent layers as one step (test accuracy 0.56 against 0.96
+    "A few": longer than 10 times the 99th percentile of the lengths. One
+    sequence 500 times longer than the others made a 100-step signal reach
+    the recurrent layers as one step (test accuracy 0.56 against 0.96
     without it), and nothing said why. Without a front end
     (``conv_channels=0``) the recurrent layers read every step.
     """
-    longest, usual = int(lengths.max()), int(np.percentile(lengths, 99, method="lower"))
     factor = int(np.prod(strides))
-    if not estimator.conv_channels or longest <= 10 * usual or factor == 1:
+    long = lengths > 10 * np.percentile(lengths, 99, method="lower")
+    if not estimator.conv_channels or factor == 1 or not long.any():
         return
+    rest = int(lengths[~long].max())
     warnings.warn(
-        f"{type(estimator).__name__}: the longest training sequence has {longest} steps, "
-        f"more than 10 times the {usual} steps that 99% of them have at most. The front "
-        f"end's strides {tuple(strides)}, set for the longest, read a sequence of {usual} steps as "
-        f"{-(-usual // factor)} recurrent step(s). Set max_length (e.g. "
-        f"max_length={usual}, which keeps each sequence's last steps) or drop the few "
-        "long sequences.",
+        f"{type(estimator).__name__}: training sequences over 10 times as long as the "
+        f"rest: {long.sum()} of {len(lengths)} (the longest: {lengths.max()} steps; the "
+        f"rest: at most {rest}). The front end's strides {tuple(strides)}, set "
+        f"for the longest, read a sequence of {rest} steps as {-(-rest // factor)} "
+        f"recurrent step(s). Set max_length (e.g. max_length={rest}, which keeps each "
+        "sequence's last steps) or drop the long sequences.",
         UserWarning,
-        stacklevel=5,  # the caller of fit
+        stacklevel=stacklevel + 1,
     )
 
 

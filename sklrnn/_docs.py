@@ -100,10 +100,12 @@ default="adam"
         favoured for regression. Prediction runs in batches of
         ``min(batch_size, 4096)``. A call's last, partial batch is filled up
         to that size with dummy sequences when they cost little (at most as
-        many sequence-steps as its own, or 512), so that a prediction is the
-        same to the last bit whatever else shares the call; otherwise it runs
-        at its own size (one sequence predicted alone costs one sequence's
-        work), and its predictions may differ by float32 rounding, about 1e-8.
+        many sequence-steps as its own, or 512): a prediction for sequences
+        of equal length is then the same to the last bit whatever else shares
+        the call. Otherwise the batch runs at its own size (one sequence
+        predicted alone costs one sequence's work). Where it ran alone, or
+        among longer sequences, a prediction may differ from the one it gets
+        in another call by float32 rounding (1e-8 to 3e-7 measured).
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate

@@ -310,10 +310,16 @@ def test_a_few_very_long_sequences_that_set_the_strides_are_named():
     X = [rng.normal(size=100) for _ in range(60)] + [rng.normal(size=5000)]
     y = np.arange(len(X)) % 2
     expected = (
-        r"longest training sequence has 5000 steps.*\(10, 8, 8\).*1 recurrent step.*max_length=100"
+        r"training sequences over 10 times as long as the rest: 1 of 61 \(the longest: "
+        r"5000 steps; the rest: at most 100\).*\(10, 8, 8\).*1 recurrent step.*"
+        r"max_length=100"
     )
-    with pytest.warns(UserWarning, match=expected):
+    with pytest.warns(UserWarning, match=expected) as record:
         _small(RNNClassifier, kernel_features=0, max_epochs=1).fit(X, y)
+    assert record[0].filename == __file__  # it points at the call of fit
+    with pytest.warns(UserWarning, match=expected) as record:
+        _small(RNNClassifier, kernel_features=0).partial_fit(X, y, classes=[0, 1])
+    assert record[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # truncated, or without the outlier: no warning
         _small(RNNClassifier, kernel_features=0, max_epochs=1, max_length=100).fit(X, y)
