@@ -747,10 +747,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         convolutional front end's features over the valid steps (one value
         per channel; none with ``conv_channels=0``), joined with the readout
         of the last recurrent layer (see ``readout``), computed in evaluation
-        mode (no dropout), in batches of a fixed size: a sequence's features
-        do not depend on the other sequences of ``X`` or on its padding but
-        for float32 rounding (about 1e-8, where a longer sequence in its
-        batch pads it). With ``n_networks > 1`` the networks' vectors are
+        mode (no dropout), in the batches of ``predict``: a sequence's
+        features do not depend on the other sequences of ``X`` or on its
+        padding but for float32 rounding (1e-8 to 3e-7 measured, where a
+        longer sequence in its batch pads it, or where a call's few last
+        sequences run as a smaller batch). With ``n_networks > 1`` the networks' vectors are
         concatenated, network 0 first, so that no network's features are
         lost to an average. :meth:`get_feature_names_out` names the columns,
         and ``set_output(transform="pandas")`` returns a DataFrame.

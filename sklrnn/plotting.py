@@ -343,14 +343,15 @@ class AttributionDisplay:
                 f"index={index!r} is not the position of a sequence of X, which holds "
                 f"{n_samples} sequences; give an int in [0, {n_samples - 1}]."
             )
-        one = _safe_indexing(X, [int(index) % n_samples])
+        row = [int(index) % n_samples]
+        one = _safe_indexing(X, row)
         if is_classifier(estimator) and np.ndim(target) == 1:
             if len(target) != n_samples:
                 raise ValueError(
                     f"target has {len(target)} labels, but X holds {n_samples} sequences: "
                     "give one label per sequence of X, or a single label."
                 )
-            target = _safe_indexing(target, [int(index) % n_samples])
+            target = _safe_indexing(target, row)
         attributions = sequence_attributions(
             estimator, one, target=target, n_steps=n_steps, baseline=baseline
         )

@@ -725,8 +725,8 @@ or list of such arrays
             )
         missing = np.isnan(a)
         if missing.any():
-            step, feature = np.argwhere(missing)[0]
-            where = f"step {step}" + (f", feature {feature}" if a.shape[1] > 1 else "")
+            t, f = np.argwhere(missing)[0]  # not ``step``, the parameter
+            where = f"step {t}" + (f", feature {f}" if a.shape[1] > 1 else "")
             raise ValueError(
                 f"{name} has NaN at {where} ({missing.sum()} missing values in all): windows "
                 "need complete values. Fill the gaps first, e.g. with pandas' interpolate() "
