@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import Callback
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
-from ._data import _check_file_path, _reject_bool, truncate, validate_sequences
+from ._data import _check_file_path, _is_ragged, _longest, _reject_bool, validate_sequences
 from ._module import (
     CELL_TYPES,
     READOUTS,
@@ -331,7 +331,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _validate_training_data(self, X, y, sample_weight, reset, classes):
         """Sequences, lengths, encoded targets and loss weights, checked."""
-        X3, lengths = validate_sequences(self, X, reset=reset)
+        X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
         if y is not None:  # before encoding y, whose errors would be less clear
             check_consistent_length(X3, y)
         target = self._encode_target(y, reset=reset, classes=classes)
@@ -348,8 +348,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             known = getattr(self, "classes_", None) if reset else classes
             target = self._encode_target(_safe_indexing(y, rows), reset=reset, classes=known)
         weights *= len(weights) / weights.sum()  # average 1; equal weights stay exactly 1
-        if self.max_length is not None:
-            X3, lengths = truncate(X3, lengths, self.max_length)
         return X3, lengths, target, weights
 
     def _resolve_auto(self, lengths=None):
@@ -845,12 +843,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         outputs and their dropout variance, stacked in a last axis of 2) or
         ``"recurrent_states"``
         (the last recurrent layer's outputs per step, NaN past each
-        sequence's valid steps). A big array or DataFrame is converted and
-        run a chunk of samples at a time, so that memory beyond the input
-        stays bounded (about 16 MB of float32 sequences, plus the outputs).
+        sequence's valid steps). A big array, DataFrame or list of
+        sequences is converted and run a chunk of samples at a time, so that
+        memory beyond the input stays bounded (about 16 MB of float32
+        sequences, plus the outputs).
         """
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
+        if _is_ragged(X):  # chunks as for an array as wide as the longest sequence
+            longest = _longest(X)
+            shape = () if longest is None else (len(X), longest, self._n_channels)
         if (
             len(shape) not in (2, 3)
             or sp.issparse(X)
@@ -863,19 +865,24 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
             return self._forward_chunk(X, method=method)
-        return np.concatenate(
-            [
-                self._forward_chunk(
-                    _safe_indexing(X, slice(start, start + chunk)), start, method=method
-                )
-                for start in range(0, shape[0], chunk)
+        parts = [
+            self._forward_chunk(
+                _safe_indexing(X, slice(start, start + chunk)), start, method=method
+            )
+            for start in range(0, shape[0], chunk)
+        ]
+        if method == "recurrent_states":  # a ragged chunk is as wide as its longest sequence
+            width = max(part.shape[1] for part in parts)
+            parts = [
+                np.pad(part, [(0, 0), (0, width - part.shape[1]), (0, 0)], constant_values=np.nan)
+                for part in parts
             ]
-        )
+        return np.concatenate(parts)
 
     def _forward_chunk(self, X, first_sample=0, method="forward"):
-        X3, lengths = validate_sequences(self, X, reset=False, first_sample=first_sample)
-        if self.max_length is not None:
-            X3, lengths = truncate(X3, lengths, self.max_length)
+        X3, lengths = validate_sequences(
+            self, X, reset=False, first_sample=first_sample, max_length=self.max_length
+        )
         n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
         n_full = n_samples - n_samples % batch
         n_tail = n_samples - n_full

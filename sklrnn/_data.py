@@ -56,6 +56,14 @@ def _is_ragged(X):
     return False
 
 
+def _longest(X):
+    """Steps of the longest sequence in ragged ``X``; None where one has no length."""
+    try:
+        return max(len(seq) for seq in X)
+    except TypeError:  # not a sequence: validation names it
+        return None
+
+
 def _check_ragged(X, input_name):
     """Validate a list of sequences and return them as float 2D arrays."""
     seqs = []
@@ -230,11 +238,25 @@ def _lengths_from_nan(X, input_name, first_sample=0):
         )
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
-        raise ValueError(
-            f"Input {input_name} contains NaN in every step of sample {empty[0] + first_sample} "
-            "(a sequence of length 0). Drop empty sequences first."
-        )
+        raise _empty_sequence(input_name, empty[0] + first_sample)
     return lengths.astype(np.int64)
+
+
+def _empty_sequence(input_name, sample):
+    """The ValueError for a sequence without a valid step."""
+    return ValueError(
+        f"Input {input_name} contains NaN in every step of sample {sample} "
+        "(a sequence of length 0). Drop empty sequences first."
+    )
+
+
+def _too_large_for_float32(input_name):
+    """The ValueError for values beyond float32's range."""
+    return ValueError(
+        f"Input {input_name} contains values too large for float32 "
+        f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it first, the same way for "
+        "fit and predict."
+    )
 
 
 def to_nan_padded(X, *, input_name="X"):
@@ -377,7 +399,7 @@ def _check_3d(X, input_name, dtype):
     return X
 
 
-def to_padded(X, *, input_name="X", first_sample=0):
+def to_padded(X, *, input_name="X", first_sample=0, max_length=None):
     """Convert any supported sequence input to ``(X3d, lengths)``.
 
     Parameters
@@ -391,13 +413,16 @@ def to_padded(X, *, input_name="X", first_sample=0):
     first_sample : int, default=0
         Number of the first sample of ``X`` in error messages, when ``X`` is
         a chunk of a bigger input.
+    max_length : int, default=None
+        Keep the most recent ``max_length`` steps of each sequence (as
+        :func:`truncate`); None keeps them all.
 
     Returns
     -------
     X3d : ndarray of shape (n_samples, n_timesteps, n_features), float32
         Sequences with zeros past each end.
     lengths : ndarray of shape (n_samples,), int64
-        True length of each sequence.
+        True length of each sequence (at most ``max_length``).
 
     Examples
     --------
@@ -407,6 +432,8 @@ def to_padded(X, *, input_name="X", first_sample=0):
     >>> X3d.shape, lengths.tolist()
     ((2, 2, 1), [2, 1])
     """
+    if _is_ragged(X):
+        return _ragged_to_padded(X, input_name, first_sample, max_length)
     # float32 input stays float32 (any other dtype becomes float32 directly):
     # the result is one float32 copy of the data, with no float64 detour.
     X = _check_3d(X, input_name, [np.float32, np.float64])
@@ -416,12 +443,34 @@ def to_padded(X, *, input_name="X", first_sample=0):
     if lengths.min() < X32.shape[1]:  # zero the padding, NaN until now
         _zero_past_lengths(X32, lengths)
     if X.dtype != np.float32 and not np.isfinite(X32).all():
-        raise ValueError(
-            f"Input {input_name} contains values too large for float32 "
-            f"(|x| > {np.finfo(np.float32).max:.3g}); rescale it first, the same way for "
-            "fit and predict."
-        )
+        raise _too_large_for_float32(input_name)
+    if max_length is not None:
+        X32, lengths = truncate(X32, lengths, max_length)
     return X32, lengths
+
+
+def _ragged_to_padded(X, input_name, first_sample, max_length):
+    """:func:`to_padded` for a list of sequences, each written once into the float32 result.
+
+    Each sequence's trailing NaN steps are padding, as in a padded array.
+    Only the kept steps are padded: no float64 or NaN-padded copy of the
+    whole input (which took 2.8 GB, where the result takes 0.8, for 1,000
+    sequences of 20 steps and one of 200,000).
+    """
+    seqs = _check_ragged(list(X), input_name)  # scikit-learn rejects 0 features
+    lengths = np.zeros(len(seqs), dtype=np.int64)
+    for i, seq in enumerate(seqs):
+        if len(seq) == 0:
+            raise _empty_sequence(input_name, i + first_sample)
+        lengths[i] = _lengths_from_nan(seq[None], input_name, i + first_sample)[0]
+    kept = lengths if max_length is None else np.minimum(lengths, max_length)
+    X32 = np.zeros((len(seqs), kept.max(), seqs[0].shape[1]), dtype=np.float32)
+    with np.errstate(over="ignore"):  # reported just below, with the fix
+        for i, seq in enumerate(seqs):
+            X32[i, : kept[i]] = seq[lengths[i] - kept[i] : lengths[i]]
+            if not np.isfinite(X32[i, : kept[i]]).all():
+                raise _too_large_for_float32(input_name)
+    return X32, kept
 
 
 def _is_table(X):
@@ -487,7 +536,7 @@ def column_moments(values):
     return unit.mean(axis=0) * power, var, np.sqrt(unit_var) * power
 
 
-def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
+def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0, max_length=None):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
     A 2D table goes through scikit-learn's ``validate_data``, so that
@@ -511,6 +560,9 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     first_sample : int, default=0
         Number of the first sample of ``X`` in error messages, when ``X`` is
         a chunk of a bigger input (float32 conversion only).
+    max_length : int, default=None
+        Keep the most recent ``max_length`` steps of each sequence (float32
+        conversion only); None keeps them all.
 
     Returns
     -------
@@ -532,7 +584,7 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0):
     if keep_nan:
         X3d, lengths = to_nan_padded(X)
     else:
-        X3d, lengths = to_padded(X, first_sample=first_sample)
+        X3d, lengths = to_padded(X, first_sample=first_sample, max_length=max_length)
     if reset:
         if not table:
             estimator.n_features_in_ = X3d.shape[2]

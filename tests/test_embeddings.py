@@ -212,12 +212,18 @@ def test_recurrent_states_have_values_at_valid_steps_only(lengths, params, strid
         np.testing.assert_array_equal(steps.numpy(), n_valid)
 
 
-def test_recurrent_states_do_not_depend_on_padding_or_batching():
+def test_recurrent_states_do_not_depend_on_padding_batching_or_chunking(monkeypatch):
     seqs, y = make_ragged(n=20)
     reg = RNNRegressor(**SMALL, max_epochs=2).fit(seqs, y)
     states = reg.recurrent_states(seqs)
     for padded in (pad_sequences(seqs), pad_sequences(seqs, max_length=300)):
         np.testing.assert_allclose(reg.recurrent_states(padded), states, rtol=1e-5, atol=1e-6)
+    # A list in chunks of 8 sequences, each as wide as its own longest (20,
+    # 35 and 40 steps): the states of all join, NaN past each one's steps.
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 2 * 40 * 8)
+    chunked = reg.recurrent_states(seqs)
+    assert chunked.shape == states.shape
+    np.testing.assert_allclose(chunked, states, rtol=1e-5, atol=1e-6)
     for i in (0, 9, 13):  # alone, a sequence has its own valid steps only
         alone = reg.recurrent_states([seqs[i]])[0]
         n_valid = len(alone)

@@ -3,6 +3,7 @@
 import pickle
 import subprocess
 import sys
+import tracemalloc
 
 import joblib
 import numpy as np
@@ -752,6 +753,25 @@ def test_predictions_do_not_depend_on_batching_or_chunking(monkeypatch):
     monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 3 * 8 * 12)  # 24 per chunk
     np.testing.assert_array_equal(model.predict_proba(X), full)
     np.testing.assert_array_equal(model.predict_proba(X[:35]), full[:35])
+
+
+def test_a_list_is_predicted_a_chunk_of_sequences_at_a_time():
+    rng = np.random.RandomState(0)
+    seqs, y = [rng.normal(size=(10, 1)) for _ in range(20)], np.arange(20) % 2
+    model = RNNClassifier(
+        hidden_size=4, conv_channels=0, kernel_features=0, max_epochs=1, random_state=0
+    ).fit(seqs, y)
+    X = [rng.normal(size=(10, 1)) for _ in range(300)] + [rng.normal(size=(30_000, 1))]
+    tracemalloc.start()
+    try:
+        proba = model.predict_proba(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Padded whole, the list takes 36 MB of float32 (301 sequences of 30,000
+    # steps); in chunks of 128 sequences only the last chunk is that wide.
+    assert peak < 20e6
+    np.testing.assert_allclose(proba[:-1], model.predict_proba(X[:-1]), rtol=1e-5, atol=1e-7)
 
 
 def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
