@@ -5,8 +5,9 @@ device=device)`` (every other parameter at its default) is fitted on the
 training split and predicts it, one fit at a time in this process (an untimed
 fit on the first set runs first, for the device's start-up). Printed per fit:
 wall seconds of ``fit`` (the device synchronized) with its epochs and time
-per epoch, and of ``predict`` with its time per series. Test splits are not
-read. Run from the repository root, alone on the machine::
+per epoch, of ``predict`` with its time per series, and the median of 20
+calls of ``predict`` on the first series alone (the latency of serving one
+sequence). Test splits are not read. Run from the repository root, alone on the machine::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_default_fit.py
     python benchmarks/bench_default_fit.py --device cuda --seeds 0,1
@@ -19,6 +20,7 @@ and the default) and ``--seeds`` (default ``0``) take comma-separated lists.
 
 import argparse
 import os
+import statistics
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -60,8 +62,8 @@ def main(argv=None):
     print(
         "| data set | kernel_features | seed | fit s | epochs | ms per epoch | predict s |", end=""
     )
-    print(" ms per series |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(" ms per series | one series, ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in names:
         X, y = load(name, "train")
         for k in counts:
@@ -69,10 +71,11 @@ def main(argv=None):
                 model = RNNClassifier(random_state=seed, kernel_features=k, device=args.device)
                 fit = timed(device, model.fit, X, y)
                 predict = timed(device, model.predict, X)
+                one = statistics.median(timed(device, model.predict, X[:1]) for _ in range(20))
                 epochs = len(model.history_)
                 print(
                     f"| {name} | {k} | {seed} | {fit:.2f} | {epochs} | {1e3 * fit / epochs:.1f} "
-                    f"| {predict:.3f} | {1e3 * predict / len(X):.2f} |",
+                    f"| {predict:.3f} | {1e3 * predict / len(X):.2f} | {1e3 * one:.1f} |",
                     flush=True,
                 )
 
