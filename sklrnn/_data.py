@@ -64,10 +64,14 @@ def _longest(X):
         return None
 
 
-def _check_ragged(X, input_name):
-    """Validate a list of sequences and return them as float 2D arrays."""
+def _check_ragged(X, input_name, first_sample=0):
+    """Validate a list of sequences and return them as float 2D arrays.
+
+    Messages name a sequence by its number in the whole input: ``first_sample``
+    is the number of the first of ``X``.
+    """
     seqs = []
-    for i, seq in enumerate(X):
+    for i, seq in enumerate(X, start=first_sample):
         if sp.issparse(seq):
             raise TypeError(
                 f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
@@ -75,7 +79,7 @@ def _check_ragged(X, input_name):
             )
         arr = _numeric_array(
             seq,
-            input_name,
+            f"{input_name}[{i}]",
             ensure_2d=False,
             allow_nd=True,
             dtype=np.float64,
@@ -457,7 +461,7 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
     whole input (which took 2.8 GB, where the result takes 0.8, for 1,000
     sequences of 20 steps and one of 200,000).
     """
-    seqs = _check_ragged(list(X), input_name)  # scikit-learn rejects 0 features
+    seqs = _check_ragged(list(X), input_name, first_sample)  # scikit-learn rejects 0 features
     lengths = np.zeros(len(seqs), dtype=np.int64)
     for i, seq in enumerate(seqs):
         if len(seq) == 0:

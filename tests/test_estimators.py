@@ -772,6 +772,13 @@ def test_a_list_is_predicted_a_chunk_of_sequences_at_a_time():
     # steps); in chunks of 128 sequences only the last chunk is that wide.
     assert peak < 20e6
     np.testing.assert_allclose(proba[:-1], model.predict_proba(X[:-1]), rtol=1e-5, atol=1e-7)
+    # Messages count the sequences of the whole list, not of their chunk.
+    X[250] = np.array([[1.0], [np.inf]])
+    with pytest.raises(ValueError, match=r"Input X\[250\] contains infinity"):
+        model.predict(X)
+    X[250] = np.array([[np.nan], [1.0]])
+    with pytest.raises(ValueError, match="NaN at sample 250, time step 0, feature 0"):
+        model.predict(X)
 
 
 def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
