@@ -160,7 +160,7 @@ def test_dates_and_durations_are_not_numbers():
         to_padded(pd.DataFrame({"a": [1.0, 2.0], "b": when}))
     with pytest.raises(TypeError, match=r"X holds dates or times \(dtype timedelta64"):
         to_padded(np.ones((2, 3)).astype("timedelta64[s]"))
-    with pytest.raises(TypeError, match="X holds dates or times"):
+    with pytest.raises(TypeError, match=r"X\[1\] holds dates or times"):  # names the sequence
         to_padded([np.ones(3), np.array(when)])
 
 
