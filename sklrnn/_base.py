@@ -850,7 +850,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
-        if _is_ragged(X):  # chunks as for an array as wide as the longest sequence
+        ragged = _is_ragged(X)
+        if ragged:  # chunks as for an array as wide as the longest sequence
             longest = _longest(X)
             shape = () if longest is None else (len(X), longest, self._n_channels)
         if (
@@ -866,8 +867,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if shape[0] <= chunk:
             return self._forward_chunk(X, method=method)
         parts = [
+            # A chunk of a list is a list of sequences, even where their lengths are equal.
             self._forward_chunk(
-                _safe_indexing(X, slice(start, start + chunk)), start, method=method
+                _safe_indexing(X, slice(start, start + chunk)), start, method=method, ragged=ragged
             )
             for start in range(0, shape[0], chunk)
         ]
@@ -879,9 +881,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ]
         return np.concatenate(parts)
 
-    def _forward_chunk(self, X, first_sample=0, method="forward"):
+    def _forward_chunk(self, X, first_sample=0, method="forward", ragged=False):
         X3, lengths = validate_sequences(
-            self, X, reset=False, first_sample=first_sample, max_length=self.max_length
+            self,
+            X,
+            reset=False,
+            first_sample=first_sample,
+            max_length=self.max_length,
+            ragged=ragged,
         )
         n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
         n_full = n_samples - n_samples % batch

@@ -403,7 +403,7 @@ def _check_3d(X, input_name, dtype):
     return X
 
 
-def to_padded(X, *, input_name="X", first_sample=0, max_length=None):
+def to_padded(X, *, input_name="X", first_sample=0, max_length=None, ragged=False):
     """Convert any supported sequence input to ``(X3d, lengths)``.
 
     Parameters
@@ -420,6 +420,9 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None):
     max_length : int, default=None
         Keep the most recent ``max_length`` steps of each sequence (as
         :func:`truncate`); None keeps them all.
+    ragged : bool, default=False
+        Read ``X`` as a list of sequences even where their lengths are
+        equal: a chunk of a bigger ragged input.
 
     Returns
     -------
@@ -436,7 +439,7 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None):
     >>> X3d.shape, lengths.tolist()
     ((2, 2, 1), [2, 1])
     """
-    if _is_ragged(X):
+    if ragged or _is_ragged(X):
         return _ragged_to_padded(X, input_name, first_sample, max_length)
     # float32 input stays float32 (any other dtype becomes float32 directly):
     # the result is one float32 copy of the data, with no float64 detour.
@@ -456,10 +459,10 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None):
 def _ragged_to_padded(X, input_name, first_sample, max_length):
     """:func:`to_padded` for a list of sequences, each written once into the float32 result.
 
-    Each sequence's trailing NaN steps are padding, as in a padded array.
-    Only the kept steps are padded: no float64 or NaN-padded copy of the
-    whole input (which took 2.8 GB, where the result takes 0.8, for 1,000
-    sequences of 20 steps and one of 200,000).
+    The same result as padding the list with NaN first (:func:`pad_sequences`),
+    without that float64 copy of the whole width (2.8 GB at the peak, where
+    the result takes 0.8, for 1,000 sequences of 20 steps and one of
+    200,000), and with only the kept steps padded.
     """
     seqs = _check_ragged(list(X), input_name, first_sample)  # scikit-learn rejects 0 features
     lengths = np.zeros(len(seqs), dtype=np.int64)
@@ -467,13 +470,17 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
         if len(seq) == 0:
             raise _empty_sequence(input_name, i + first_sample)
         lengths[i] = _lengths_from_nan(seq[None], input_name, i + first_sample)[0]
-    kept = lengths if max_length is None else np.minimum(lengths, max_length)
-    X32 = np.zeros((len(seqs), kept.max(), seqs[0].shape[1]), dtype=np.float32)
+    width = max(len(seq) for seq in seqs)  # trailing NaN steps included, as when padded
+    kept = lengths
+    if max_length is not None:
+        width, kept = min(width, max_length), np.minimum(lengths, max_length)
+    X32 = np.zeros((len(seqs), width, seqs[0].shape[1]), dtype=np.float32)
     with np.errstate(over="ignore"):  # reported just below, with the fix
         for i, seq in enumerate(seqs):
-            X32[i, : kept[i]] = seq[lengths[i] - kept[i] : lengths[i]]
-            if not np.isfinite(X32[i, : kept[i]]).all():
+            valid = seq[: lengths[i]].astype(np.float32)  # every valid step, as for an array
+            if not np.isfinite(valid).all():
                 raise _too_large_for_float32(input_name)
+            X32[i, : kept[i]] = valid[lengths[i] - kept[i] :]
     return X32, kept
 
 
@@ -503,13 +510,14 @@ def _same_columns(df, name, columns, first):
     return df[columns]
 
 
-def _frames_by_name(estimator, X, reset):
+def _frames_by_name(estimator, X, reset, first_sample=0):
     """A list of DataFrames in ``X`` with their columns in the order of the features.
 
     Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
     In fit the first DataFrame's columns name the features; afterwards the
     columns fit saw (``feature_names_in_``), where it saw names. Columns are
-    matched by name, never by position.
+    matched by name, never by position. Messages number the DataFrames from
+    ``first_sample``.
     """
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if not items or not all(isinstance(item, pd.DataFrame) for item in items):
@@ -520,7 +528,10 @@ def _frames_by_name(estimator, X, reset):
         columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
     else:
         return items
-    return [_same_columns(df, f"X[{i}]", columns, first) for i, df in enumerate(items)]
+    return [
+        _same_columns(df, f"X[{i}]", columns, first)
+        for i, df in enumerate(items, start=first_sample)
+    ]
 
 
 def column_moments(values):
@@ -540,7 +551,9 @@ def column_moments(values):
     return unit.mean(axis=0) * power, var, np.sqrt(unit_var) * power
 
 
-def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0, max_length=None):
+def validate_sequences(
+    estimator, X, *, reset, keep_nan=False, first_sample=0, max_length=None, ragged=False
+):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
     A 2D table goes through scikit-learn's ``validate_data``, so that
@@ -567,6 +580,9 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0, m
     max_length : int, default=None
         Keep the most recent ``max_length`` steps of each sequence (float32
         conversion only); None keeps them all.
+    ragged : bool, default=False
+        Read ``X`` as a list of sequences even where their lengths are
+        equal: a chunk of a bigger ragged input (float32 conversion only).
 
     Returns
     -------
@@ -578,17 +594,17 @@ def validate_sequences(estimator, X, *, reset, keep_nan=False, first_sample=0, m
         raise TypeError(
             f"{name} does not accept sparse input: sequences are dense. Convert X with X.toarray()."
         )
-    table = _is_table(X)
+    table = not ragged and _is_table(X)
     if table and (reset or estimator._fitted_on_table):
         # Feature names and column count, with scikit-learn's own messages.
         validate_data(estimator, X, reset=reset, skip_check_array=True)
-    frames = None if table else _frames_by_name(estimator, X, reset)
+    frames = None if table else _frames_by_name(estimator, X, reset, first_sample)
     if frames is not None:
         X = frames
     if keep_nan:
         X3d, lengths = to_nan_padded(X)
     else:
-        X3d, lengths = to_padded(X, first_sample=first_sample, max_length=max_length)
+        X3d, lengths = to_padded(X, first_sample=first_sample, max_length=max_length, ragged=ragged)
     if reset:
         if not table:
             estimator.n_features_in_ = X3d.shape[2]

@@ -781,6 +781,31 @@ def test_a_list_is_predicted_a_chunk_of_sequences_at_a_time():
         model.predict(X)
 
 
+def test_a_chunk_of_a_list_is_read_as_a_list(monkeypatch):
+    rng = np.random.RandomState(0)
+    # Fitted on a table of 6 columns; a list of sequences of any length is fine.
+    table = pd.DataFrame(rng.normal(size=(30, 6)), columns=[f"t{i}" for i in range(6)])
+    model = RNNClassifier(
+        hidden_size=4, conv_channels=0, kernel_features=0, max_epochs=1, batch_size=8
+    ).fit(table, np.arange(30) % 2)
+    X = [list(rng.normal(size=6)) for _ in range(20)] + [list(rng.normal(size=7))]
+    expected = model.predict_proba(X)  # one chunk
+    # Chunks of 8 sequences: the first two hold sequences of equal length,
+    # which alone would read as a table (of plain lists, or object arrays).
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 8 * 7)
+    for form in (X, tuple(X), pd.Series(X, index=range(100, 121)), np.array(X, dtype=object)):
+        np.testing.assert_array_equal(model.predict_proba(form), expected)
+    X[16] = "abcde"  # the first of the last chunk
+    with pytest.raises(ValueError, match=r"X\[16\] must hold numbers only"):
+        model.predict(X)
+    # DataFrames are matched by name, and named by their number in the list.
+    frames = [pd.DataFrame(rng.normal(size=(5, 2)), columns=["a", "b"]) for _ in range(20)]
+    model.fit(frames, np.arange(20) % 2)
+    frames[13] = frames[13].rename(columns={"b": "c"})
+    with pytest.raises(ValueError, match=r"X\[13\] does not have the columns"):
+        model.predict(frames)
+
+
 def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
     X, y = make_classification_sequences(n=48, T=60, n_features=1)
     model = RNNClassifier(hidden_size=8, conv_channels=8, max_epochs=2, random_state=0)
