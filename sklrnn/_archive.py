@@ -19,6 +19,7 @@ it came from:
 
 import collections
 import inspect
+import io
 import json
 import math
 import os
@@ -32,9 +33,12 @@ import safetensors
 import safetensors.torch
 import torch
 
+from ._data import _check_file_path
+
 __all__ = [
     "FORMAT_VERSION",
     "describe",
+    "check_writable",
     "write_archive",
     "Archive",
     "parse_json",
@@ -103,6 +107,36 @@ def describe(file, kind):
         )
     name = getattr(file, "name", None)
     return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} (a {type(file).__name__})"
+
+
+def check_writable(file, where):
+    """Raise unless an archive can be written to ``file``, before it is built.
+
+    A path must name a file in an existing folder; a file object must be
+    binary, open for writing, with ``write`` and ``flush``.
+    """
+    if isinstance(file, str | os.PathLike):
+        _check_file_path(file, "file", "model.zip")
+        return
+    missing = [method for method in ("write", "flush") if not callable(getattr(file, method, None))]
+    if missing:
+        raise TypeError(
+            f"{where} has no {' or '.join(missing)} method: pass a path, or a binary file "
+            "object open for writing (mode 'wb', or io.BytesIO())."
+        )
+    try:
+        file.write(b"")
+    except TypeError as exc:  # a text file
+        raise TypeError(
+            f"{where} is not a binary file ({exc}); open it with mode 'wb', or use io.BytesIO()."
+        ) from exc
+    except io.UnsupportedOperation as exc:
+        raise ValueError(f"{where} is not open for writing; open it with mode 'wb'.") from exc
+    except (OSError, ValueError) as exc:  # closed, or a full disk
+        raise ValueError(
+            f"{where} cannot be written ({exc}); pass a path, or a binary file object open "
+            "for writing (mode 'wb')."
+        ) from exc
 
 
 # -- the archive ----------------------------------------------------------------

@@ -68,8 +68,15 @@ def _check_ragged(X, input_name, first_sample=0):
     """Validate a list of sequences and return them as float 2D arrays.
 
     Messages name a sequence by its number in the whole input: ``first_sample``
-    is the number of the first of ``X``.
+    is the number of the first of ``X``. DataFrames are matched by column
+    name, in the order of the first one's columns.
     """
+    if X and all(isinstance(seq, pd.DataFrame) for seq in X):
+        first = f"{input_name}[{first_sample}]"
+        X = [
+            _same_columns(df, f"{input_name}[{i}]", X[0].columns, first)
+            for i, df in enumerate(X, start=first_sample)
+        ]
     seqs = []
     for i, seq in enumerate(X, start=first_sample):
         if sp.issparse(seq):
@@ -162,7 +169,9 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     Parameters
     ----------
     sequences : list of array-like of shape (n_timesteps_i,) or (n_timesteps_i, n_features)
-        The sequences, oldest step first.
+        The sequences, oldest step first, each with at least one step.
+        DataFrames are matched by column name, in the order of the first
+        one's columns.
     max_length : int, default=None
         Length of the output's time axis. Defaults to the longest sequence;
         longer sequences keep their most recent ``max_length`` steps.
@@ -182,6 +191,12 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
         is not a positive int or None, or ``fill_value`` is not a number.
     TypeError
         If ``max_length`` is a bool.
+    ValueError
+        If a sequence is empty, holds something other than numbers, or the
+        sequences differ in their features (number, or DataFrames' column
+        names).
+    MemoryError
+        If the padded array does not fit in memory, with its size.
 
     Examples
     --------
@@ -201,9 +216,24 @@ def _pad(sequences, max_length, fill_value, input_name):
     seqs = _check_ragged(list(sequences), input_name)
     if not seqs:
         raise ValueError("pad_sequences needs at least one sequence.")
+    empty = [i for i, seq in enumerate(seqs) if len(seq) == 0]
+    if empty:  # NaN padding would make it a sequence of NaN only
+        raise ValueError(
+            f"Sequence {empty[0]} of {input_name} has length 0 (no time steps); drop empty "
+            "sequences first."
+        )
     longest = max(len(s) for s in seqs)
     T = longest if max_length is None else int(max_length)
-    out = np.full((len(seqs), T, seqs[0].shape[1]), fill_value, dtype=np.float64)
+    shape = (len(seqs), T, seqs[0].shape[1])
+    try:
+        out = np.full(shape, fill_value, dtype=np.float64)
+    except MemoryError as exc:
+        raise MemoryError(
+            f"The padded sequences do not fit in memory: shape {shape} "
+            f"({np.prod(shape, dtype=np.float64) * 8 / 2**30:.3g} GiB of float64), every "
+            "sequence padded to the longest. Pass a smaller max_length, or drop the longest "
+            "sequences."
+        ) from exc
     for i, s in enumerate(seqs):
         s = s[-T:] if T else s[:0]
         out[i, : len(s)] = s
@@ -499,15 +529,22 @@ def _is_table(X):
 
 def _same_columns(df, name, columns, first):
     """``df`` with its columns in the order of ``columns``, the columns of ``first``."""
+    for holder, names in ((first, columns), (name, df.columns)):
+        if names.has_duplicates:
+            raise ValueError(
+                f"{holder} has the column names {names[names.duplicated()].unique().tolist()} "
+                "more than once. Features are matched by column name: rename them to be "
+                "unique first."
+            )
     missing = [c for c in columns if c not in df.columns]
     extra = [c for c in df.columns if c not in columns]
-    if missing or extra or columns.has_duplicates or df.columns.has_duplicates:
+    if missing or extra:
         raise ValueError(
             f"{name} does not have the columns of {first}: missing {missing}, extra "
             f"{extra}. Features are matched by column name, so every DataFrame must "
-            "have the same (unique) column names, in any order."
+            "have the same column names, in any order."
         )
-    return df[columns]
+    return df if df.columns.equals(columns) else df[columns]
 
 
 def _frames_by_name(estimator, X, reset, first_sample=0):

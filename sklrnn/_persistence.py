@@ -23,6 +23,7 @@ from ._archive import (
     check_format,
     check_history,
     check_statistics,
+    check_writable,
     describe,
     is_finite_number,
     optimizer_from_archive,
@@ -434,6 +435,16 @@ def save_model(estimator, file):
     -------
     None
 
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a sklrnn estimator, or ``file`` is neither
+        a path nor a binary file object open for writing.
+    ValueError
+        If ``file`` is a path to a folder or into a folder that does not
+        exist, a file object that cannot be written, or the model is too
+        large for the format.
+
     See Also
     --------
     load_model : Load the estimator back.
@@ -460,6 +471,7 @@ def save_model(estimator, file):
         )
     check_is_fitted(estimator)
     where = describe(file, "save_model's file")  # refuses what is neither a path nor a file
+    check_writable(file, where)
     optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())
     config = {
         "format": _FORMAT,

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._attributions import _check_sklrnn_estimator, sequence_attributions
 from ._base import _BaseRNN
 from ._compat import _safe_indexing
-from ._data import validate_sequences
+from ._data import _is_ragged, validate_sequences
 
 __all__ = ["LossCurveDisplay", "AttributionDisplay"]
 
@@ -95,13 +95,13 @@ class LossCurveDisplay:
     def __init__(
         self, *, train_loss, valid_loss=None, epochs=None, best_epoch=None, estimator_name=None
     ):
-        self.train_loss = np.asarray(train_loss, dtype=np.float64)
+        self.train_loss = _real_array(train_loss, "train_loss")
         if self.train_loss.ndim != 1 or not len(self.train_loss):
             raise ValueError(
                 f"train_loss must be a 1D sequence of one loss per epoch, got shape "
                 f"{self.train_loss.shape}."
             )
-        self.valid_loss = None if valid_loss is None else np.asarray(valid_loss, dtype=np.float64)
+        self.valid_loss = None if valid_loss is None else _real_array(valid_loss, "valid_loss")
         if epochs is None:
             epochs = np.arange(1, len(self.train_loss) + 1)
         self.epochs = np.asarray(epochs)
@@ -111,6 +111,19 @@ class LossCurveDisplay:
                     f"{name} has shape {values.shape}, but train_loss has shape "
                     f"{self.train_loss.shape}; give one value per epoch."
                 )
+        if self.epochs.dtype.kind not in "iu" or (np.diff(self.epochs) <= 0).any():
+            raise ValueError(
+                f"epochs must be increasing whole numbers, one per loss, got {self.epochs!r}."
+            )
+        if best_epoch is not None and (
+            isinstance(best_epoch, bool)
+            or not isinstance(best_epoch, Integral)
+            or best_epoch not in self.epochs
+        ):
+            raise ValueError(
+                f"best_epoch must be one of the epochs ({self.epochs[0]} to {self.epochs[-1]}) "
+                f"or None, got {best_epoch!r}."
+            )
         self.best_epoch = best_epoch
         self.estimator_name = estimator_name
 
@@ -278,19 +291,29 @@ class AttributionDisplay:
     """
 
     def __init__(self, *, sequence, attributions, target=None, estimator_name=None):
-        sequence = np.asarray(sequence, dtype=np.float64)
-        if sequence.ndim == 0 or not len(sequence):
+        sequence = _real_array(sequence, "sequence")
+        if sequence.ndim not in (1, 2) or not len(sequence):
             raise ValueError(
-                f"sequence must hold at least one time step to plot, got shape {sequence.shape}."
+                "sequence must be one sequence of shape (n_timesteps,) or (n_timesteps, "
+                f"n_features) with at least one time step, got shape {sequence.shape}. Pass "
+                "one sequence of X, e.g. X[i], and its attributions."
             )
         self.sequence = sequence.reshape(len(sequence), -1)
-        self.attributions = np.asarray(attributions, dtype=np.float64)
-        self.attributions = self.attributions.reshape(len(self.attributions), -1)
-        if self.attributions.shape != self.sequence.shape:
+        attributions = _real_array(attributions, "attributions")
+        if attributions.ndim in (1, 2) and len(attributions):
+            attributions = attributions.reshape(len(attributions), -1)
+        if attributions.shape != self.sequence.shape:
             raise ValueError(
-                f"attributions have shape {self.attributions.shape}, but the sequence has "
+                f"attributions have shape {attributions.shape}, but the sequence has "
                 f"shape {self.sequence.shape}; give one attribution per value."
             )
+        if not np.isfinite(attributions).all():
+            t = int(np.flatnonzero(~np.isfinite(attributions).all(axis=1))[0])
+            raise ValueError(
+                f"attributions must be finite, got NaN or infinity at time step {t}: its "
+                "colour would be undefined."
+            )
+        self.attributions = attributions
         self.target = target
         self.estimator_name = estimator_name
 
@@ -337,6 +360,16 @@ class AttributionDisplay:
         """
         _check_sklrnn_estimator(estimator, "AttributionDisplay.from_estimator")
         check_is_fitted(estimator)
+        if not hasattr(X, "__len__"):
+            raise TypeError(
+                "X must be sequences (an array, a DataFrame or a list of arrays), got "
+                f"{type(X).__name__}."
+            )
+        if not _is_ragged(X) and np.ndim(X) == 1:
+            raise ValueError(
+                f"X is 1D (shape {np.shape(X)}), one sequence rather than sequences: pass it "
+                "as X[None, :] (one sequence of one feature), with index=0."
+            )
         n_samples = len(X)
         if not isinstance(index, Integral) or not -n_samples <= index < n_samples:
             raise ValueError(
@@ -435,3 +468,13 @@ class AttributionDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+
+def _real_array(values, name):
+    """``values`` as a float64 array; a ValueError naming ``name`` unless they are real numbers."""
+    try:
+        if np.iscomplexobj(values):
+            raise TypeError("got complex numbers")
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must hold real numbers: {exc}.") from exc

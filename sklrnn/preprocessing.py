@@ -15,6 +15,7 @@ there:
   ``horizon`` values, for forecasting.
 """
 
+import math
 from collections.abc import Hashable
 from numbers import Integral
 
@@ -248,7 +249,8 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
     Every feature is shifted by its mean and divided by its standard
     deviation, both computed over all valid time steps of all training
     sequences: padding is ignored, and one statistic per feature is shared by
-    all time steps, so sequences of any length can be transformed. As a
+    all time steps, so 3D or list input of any length can be transformed (a
+    2D table keeps scikit-learn's meaning: as many columns as in fit). As a
     Pipeline step, the statistics come from the training folds only.
 
     Parameters
@@ -358,7 +360,8 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_timesteps) or \
 (n_samples, n_timesteps, n_features), or list of arrays
-            Sequences, of any length; trailing NaN marks padding.
+            Sequences, 3D or a list of any length (a 2D table has the columns
+            fit saw); trailing NaN marks padding.
 
         Returns
         -------
@@ -436,8 +439,9 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         Column naming the series each row belongs to. Series come out in
         sorted order of their ids.
     time_column : hashable
-        Column giving the time of each row (numbers, dates or anything
-        sortable); each (id, time) pair must be unique.
+        Column giving the time of each row (numbers, dates or durations;
+        strings, which sort as text, are refused); each (id, time) pair must
+        be unique.
     feature_columns : list of hashable, default=None
         Numeric columns to use as features per time step, in this order.
         By default every column other than ``id_column``, ``time_column`` and
@@ -458,13 +462,14 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     Raises
     ------
     ValueError
-        For a missing or repeated column name, a non-numeric or missing
-        feature value, a missing id or time, a repeated (id, time) pair, or a
+        For a missing or repeated column name, a non-numeric, missing or
+        infinite feature value, a missing id or time, a repeated (id, time) pair, or a
         target that varies or is missing within a series.
     TypeError
         For a column argument that is not a column name (e.g. a list), a
-        feature column of complex numbers, or ids or times that cannot be
-        ordered (e.g. timestamps with and without a timezone).
+        feature column of complex numbers, times held as strings, or ids or
+        times that cannot be ordered (e.g. timestamps with and without a
+        timezone).
 
     See Also
     --------
@@ -500,6 +505,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     key_columns = [id_column, time_column]
     if target_column is not None:
         key_columns.append(target_column)
+    if len(set(key_columns)) < len(key_columns):
+        raise ValueError(
+            f"id_column, time_column and target_column must be different columns, got "
+            f"{key_columns}."
+        )
     if feature_columns is None:
         feature_columns = [c for c in df.columns if c not in key_columns]
     missing = [c for c in [*key_columns, *feature_columns] if c not in df.columns]
@@ -539,12 +549,28 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     for column in (id_column, time_column):
         if df[column].isna().any():
             raise ValueError(f"Column {column!r} has missing values; every row needs one.")
+    times = pd.api.types.infer_dtype(df[time_column], skipna=True)
+    if times in ("string", "bytes", "mixed", "mixed-integer", "mixed-integer-float"):
+        held = "strings" if times in ("string", "bytes") else "values of several types"
+        raise TypeError(
+            f"The time column {time_column!r} holds {held}: sorted, strings go in text "
+            f"order, not time order ('10' before '9'). Convert it first, e.g. with "
+            f"pd.to_numeric(df[{time_column!r}]) or pd.to_datetime(df[{time_column!r}])."
+        )
     if features.isna().to_numpy().any():
         row = int(np.flatnonzero(features.isna().to_numpy().any(axis=1))[0])
         raise ValueError(
             f"Feature columns have missing values (first in row position {row}, id "
-            f"{df[id_column].iloc[row]!r}). Impute them first, e.g. "
+            f"{_python(df[id_column].iloc[row])!r}). Impute them first, e.g. "
             f"df.groupby({id_column!r})[...].ffill()."
+        )
+    infinite = np.isinf(features.to_numpy(dtype=np.float64)).any(axis=1)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise ValueError(
+            f"Feature columns hold infinity (first in row position {row}, id "
+            f"{_python(df[id_column].iloc[row])!r}). Replace it first, e.g. with NaN and then "
+            "impute."
         )
     repeated = df.duplicated(subset=[id_column, time_column])
     if repeated.any():
@@ -565,8 +591,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         X = np.full(shape, np.nan)
     except MemoryError as exc:
         counts = np.bincount(codes)
-        longest = np.asarray(ids)[counts.argmax()]
-        longest = longest.item() if isinstance(longest, np.generic) else longest
+        longest = _python(np.asarray(ids)[counts.argmax()])
         raise MemoryError(
             f"The sequences do not fit in memory as one padded array of shape {shape} "
             f"({np.prod(shape) * 8 / 2**30:.3g} GiB of float64): every series is padded to "
@@ -579,6 +604,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if target_column is not None:
         y = _target_per_series(data, codes, ids, target_column)
     return X, y, np.asarray(ids)
+
+
+def _python(value):
+    """A numpy scalar as the Python value it holds, for messages (1, not np.int64(1))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _unordered_error(df, id_column, time_column):
@@ -686,7 +716,10 @@ or list of such arrays
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
         If ``target`` is an array or another value that cannot be a column
-        name; pass a list.
+        name (pass a list), or a list of series mixes DataFrames with
+        arrays.
+    MemoryError
+        If the windows do not fit in memory, with their size.
 
     Examples
     --------
@@ -704,6 +737,15 @@ or list of such arrays
         isinstance(series, list | tuple) and len(series) > 0 and all(np.ndim(s) > 0 for s in series)
     )
     parts = list(series) if several else [series]
+    frames = [isinstance(s, pd.DataFrame) for s in parts]
+    if any(frames) and not all(frames):
+        i, j = frames.index(True), frames.index(False)
+        raise TypeError(
+            f"series[{i}] is a DataFrame but series[{j}] is a {type(parts[j]).__name__}: "
+            "DataFrames are matched by column name and arrays by position, so the features "
+            "could be mixed up. Pass DataFrames only (e.g. pd.DataFrame(a, columns=names)) "
+            "or arrays only (e.g. df.to_numpy())."
+        )
     arrays, columns, first = [], None, None
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"
@@ -744,7 +786,15 @@ or list of such arrays
     # The windows are written once into X: no list of per-series copies to
     # join, which would hold them twice.
     lasts = [len(a) - window - horizon for a in arrays]  # the last window's start
-    X = np.empty((sum(last // step + 1 for last in lasts), window, arrays[0].shape[1]))
+    shape = (sum(last // step + 1 for last in lasts), window, arrays[0].shape[1])
+    try:
+        X = np.empty(shape)
+    except MemoryError as exc:
+        raise MemoryError(
+            f"The windows do not fit in memory: X would have shape {shape} "
+            f"({math.prod(shape) * 8 / 2**30:.3g} GiB of float64), as every window is a copy of "
+            "its steps. Use a larger step, a smaller window, or fewer series at a time."
+        ) from exc
     y = np.empty((len(X), horizon * len(targets)))
     done = 0
     for a, last in zip(arrays, lasts, strict=True):

@@ -128,6 +128,27 @@ def test_pad_sequences_parameters_are_validated(kwargs, match):
         pad_sequences(**kwargs)
 
 
+def test_pad_sequences_matches_dataframes_by_column_name():
+    a = pd.DataFrame({"a": [1.0, 1.0], "b": [2.0, 2.0]})
+    padded = pad_sequences([a, a[["b", "a"]]])  # read by position, the features swapped
+    np.testing.assert_array_equal(padded[1], padded[0])
+    with pytest.raises(ValueError, match=r"sequences\[1\] does not have the columns of seq"):
+        pad_sequences([a, a.rename(columns={"b": "c"})])
+    twice = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"sequences\[0\] has the column names \['a'\] more"):
+        pad_sequences([twice, twice])
+
+
+def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
+    # An empty sequence became a row of NaN only (or an array of 0 steps).
+    for seqs in ([[], []], [np.zeros(3), np.zeros(0)]):
+        with pytest.raises(ValueError, match="has length 0 .* drop empty sequences"):
+            pad_sequences(seqs)
+    # 8 PB: beyond any address space, so the allocation fails at once.
+    with pytest.raises(MemoryError, match=r"shape \(1, 1000000000000000, 1\).*smaller max_length"):
+        pad_sequences([[1.0]], max_length=10**15)
+
+
 def test_pad_sequences_refuses_a_bool_max_length():
     with pytest.raises(TypeError, match="'max_length' parameter of pad_sequences must be an int"):
         pad_sequences([[1.0, 2.0], [3.0]], max_length=True)

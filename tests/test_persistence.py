@@ -207,6 +207,29 @@ def test_file_objects_and_pickle_agree(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), unpickled.predict(X))
 
 
+def test_save_model_checks_its_file_before_the_work(tmp_path):
+    reg = RNNRegressor(**FAST).fit(sequences(), np.zeros(40))
+    for path, words in [
+        ("", "is empty or names a folder"),
+        (tmp_path, "is empty or names a folder"),
+        (tmp_path / "missing" / "m.zip", "does not exist; create it first"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            save_model(reg, path)
+    with open(tmp_path / "text.zip", "w") as text, pytest.raises(TypeError, match="mode 'wb'"):
+        save_model(reg, text)
+    with pytest.raises(TypeError, match=r"\(a StringIO\) is not a binary file"):
+        save_model(reg, io.StringIO())
+    (tmp_path / "r.zip").write_bytes(b"")
+    with open(tmp_path / "r.zip", "rb") as read_only:
+        with pytest.raises(ValueError, match="is not open for writing"):
+            save_model(reg, read_only)
+    closed = io.BytesIO()
+    closed.close()
+    with pytest.raises(ValueError, match="cannot be written .*closed file"):
+        save_model(reg, closed)
+
+
 def test_the_archive_is_json_and_safetensors(tmp_path):
     X = sequences()
     clf = RNNClassifier(**FAST).fit(X, X[:, -1] > 0)

@@ -151,8 +151,17 @@ def test_errors():
         with pytest.raises(ValueError, match="train_loss must be a 1D sequence of one loss"):
             LossCurveDisplay(train_loss=loss)
     for sequence in ([], 1.0):
-        with pytest.raises(ValueError, match="sequence must hold at least one time step"):
+        with pytest.raises(ValueError, match="with at least one time step, got shape"):
             AttributionDisplay(sequence=sequence, attributions=[])
+    with pytest.raises(ValueError, match="train_loss must hold real numbers"):
+        LossCurveDisplay(train_loss=["a", "b"])
+    # Epochs are increasing whole numbers, and the marked one is one of them.
+    for epochs in ([1, 1], [2, 1], [1.0, 2.0], [None, None]):
+        with pytest.raises(ValueError, match="epochs must be increasing whole numbers"):
+            LossCurveDisplay(train_loss=[1.0, 2.0], epochs=epochs)
+    for best_epoch in (3, True, [1, 2], "2"):
+        with pytest.raises(ValueError, match=r"best_epoch must be one of the epochs \(1 to 2\)"):
+            LossCurveDisplay(train_loss=[1.0, 2.0], best_epoch=best_epoch)
 
 
 def test_missing_matplotlib_is_explained(monkeypatch):
@@ -260,6 +269,20 @@ def test_attribution_display_errors(two_feature_clf):
         AttributionDisplay.from_estimator(RNNClassifier(), X)
     with pytest.raises(ValueError, match=r"attributions have shape \(2, 1\), but the sequence"):
         AttributionDisplay(sequence=[1.0, 2.0, 3.0], attributions=[1.0, 2.0])
+    # Several sequences (a 3D array) would be drawn as one step of many features.
+    with pytest.raises(ValueError, match=r"one sequence of shape .* got shape \(1, 10, 2\)"):
+        AttributionDisplay(sequence=X[:1], attributions=np.zeros((1, 10, 2)))
+    # A colour scale over NaN or infinity would be undefined (matplotlib fell back to +-0.1).
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="attributions must be finite, .* at time step 1"):
+            AttributionDisplay(sequence=[1.0, 2.0, 3.0], attributions=[1.0, bad, 2.0])
+    with pytest.raises(ValueError, match="sequence must hold real numbers"):
+        AttributionDisplay(sequence=["a"], attributions=[0.0])
+    # One sequence passed as X was read as one sequence of one step.
+    with pytest.raises(ValueError, match=r"X is 1D \(shape \(5,\)\).*X\[None, :\]"):
+        AttributionDisplay.from_estimator(clf, np.arange(5.0))
+    with pytest.raises(TypeError, match="X must be sequences .* got NoneType"):
+        AttributionDisplay.from_estimator(clf, None)
     with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(sys.modules, "matplotlib.pyplot", None)

@@ -351,6 +351,29 @@ def test_long_to_sequences_times_that_cannot_be_ordered_are_named():
         long_to_sequences(df, "t", "x")
 
 
+@pytest.mark.parametrize("times", [["1", "10", "9"], [1, "10", "9"]])
+def test_long_to_sequences_refuses_times_held_as_strings(times):
+    # Sorted as text, "10" came before "9", and the rows silently out of order.
+    df = pd.DataFrame({"id": [0, 0, 0], "t": times, "x": [1.0, 10.0, 9.0]})
+    with pytest.raises(TypeError, match=r"time column 't' holds .* pd\.to_numeric\(df\['t'\]\)"):
+        long_to_sequences(df, "id", "t")
+    df["t"] = pd.to_numeric(df["t"])
+    assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 9.0, 10.0]
+
+
+def test_long_to_sequences_key_columns_are_different():
+    # The same column as id and time was reported as a repeated (id, time) pair.
+    df = pd.DataFrame({"id": [0, 1], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"must be different columns, got \['id', 'id'\]"):
+        long_to_sequences(df, "id", "id")
+
+
+def test_long_to_sequences_refuses_infinite_features():
+    df = pd.DataFrame({"id": [0, 0, 1], "t": [0, 1, 0], "x": [1.0, 2.0, -np.inf]})
+    with pytest.raises(ValueError, match="hold infinity .* row position 2, id 1"):
+        long_to_sequences(df, "id", "t")
+
+
 # -- make_windows -----------------------------------------------------------
 
 
@@ -413,6 +436,10 @@ def test_make_windows_matches_dataframe_columns_by_name():
         make_windows([pd.DataFrame({"a": s}), pd.DataFrame({"zzz": -s})], window=2, target="a")
     with pytest.raises(ValueError, match=r"missing \['b'\], extra \['c'\]"):
         make_windows([a, pd.DataFrame({"a": s, "c": s})], window=2)
+    # An array's columns have no names to match: mixed with DataFrames, its
+    # features could be read in another order.
+    with pytest.raises(TypeError, match=r"series\[1\] is a DataFrame but series\[0\] is a nd"):
+        make_windows([swapped.to_numpy(), a], window=2, target="a")
 
 
 def test_make_windows_errors():
