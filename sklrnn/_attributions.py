@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseRNN
 from ._compat import Interval, StrOptions, validate_params
-from ._data import truncate, validate_sequences
+from ._data import _reject_bool, truncate, validate_sequences
 from ._module import _valid_mask
 
 __all__ = ["sequence_attributions"]
@@ -147,6 +147,11 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     True
     """
     _check_sklrnn_estimator(estimator, "sequence_attributions")
+    _reject_bool(n_steps, "n_steps", "sequence_attributions")
+    if isinstance(baseline, bool | np.bool_):
+        raise TypeError(
+            f"baseline must be 'mean', a number or one value per feature, got {baseline}."
+        )
     check_is_fitted(estimator)
     X3, lengths = validate_sequences(estimator, X, reset=False)
     module = estimator.net_.module_
@@ -193,7 +198,13 @@ def _score_function(estimator, X, target, n_samples):
                     f"target has shape {labels.shape}, but X has {n_samples} sequences: "
                     "give one class label, or one per sequence."
                 )
-            unknown = np.setdiff1d(labels, classes)
+            try:
+                unknown = np.setdiff1d(labels, classes)
+            except TypeError as exc:  # e.g. None among int labels: no order to compare in
+                raise ValueError(
+                    f"target must hold class labels of {name} (its classes_ are "
+                    f"{classes.tolist()}), got {target!r}."
+                ) from exc
             if unknown.size:
                 raise ValueError(
                     f"target contains labels {unknown.tolist()} that are not classes of "

@@ -208,6 +208,10 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     _reject_bool(max_length, "max_length", "pad_sequences")
     if isinstance(fill_value, bool | np.bool_):
         raise TypeError(f"fill_value must be a number, got the bool {fill_value}.")
+    try:
+        fill_value = float(fill_value)
+    except OverflowError as exc:  # an int beyond float64
+        raise ValueError("fill_value is beyond float64's range (|x| > 1.8e308).") from exc
     return _pad(sequences, max_length, fill_value, "sequences")
 
 

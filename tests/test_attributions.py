@@ -268,6 +268,13 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X, target=1)
     with pytest.raises(ValueError, match="target has shape \\(3,\\), but X has 40 sequences"):
         sequence_attributions(clf, X, target=["up", "up", "down"])
+    # None among the labels has no order to compare with them in (numpy's TypeError).
+    with pytest.raises(ValueError, match=r"target must hold class labels .*'down', 'up'"):
+        sequence_attributions(clf, X[:2], target=["up", None])
+    with pytest.raises(TypeError, match="'n_steps' parameter of sequence_attributions .* bool"):
+        sequence_attributions(clf, X, n_steps=True)
+    with pytest.raises(TypeError, match="baseline must be 'mean', a number .* got True"):
+        sequence_attributions(clf, X, baseline=True)
     with pytest.raises(ValueError, match="int in \\[0, 1\\] .* fitted with 2 targets.*got None"):
         sequence_attributions(reg, X)
     expected = r"int in \[0, 1\] \(RNNRegressor was fitted with 2 targets\), got 2"

@@ -149,6 +149,11 @@ def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
         pad_sequences([[1.0]], max_length=10**15)
 
 
+def test_pad_sequences_refuses_a_fill_value_beyond_float64():
+    with pytest.raises(ValueError, match="fill_value is beyond float64's range"):
+        pad_sequences([[1.0]], fill_value=10**400)
+
+
 def test_pad_sequences_refuses_a_bool_max_length():
     with pytest.raises(TypeError, match="'max_length' parameter of pad_sequences must be an int"):
         pad_sequences([[1.0, 2.0], [3.0]], max_length=True)
