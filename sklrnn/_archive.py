@@ -137,6 +137,22 @@ def check_writable(file, where):
             f"{where} cannot be written ({exc}); pass a path, or a binary file object open "
             "for writing (mode 'wb')."
         ) from exc
+    # Appended to old content, or written over content that stays past its
+    # end, the archive could not be read back.
+    mode = getattr(file, "mode", None)
+    if isinstance(mode, str) and "a" in mode:
+        raise ValueError(f"{where} is open for appending (mode {mode!r}); open it with mode 'wb'.")
+    seekable = getattr(file, "seekable", None)
+    if callable(seekable) and seekable():
+        position = file.tell()
+        end = file.seek(0, os.SEEK_END)
+        file.seek(position)
+        if end > position:
+            raise ValueError(
+                f"{where} holds {end - position} bytes from its position on, which the archive "
+                "would not replace: it could not be read back. Open the file with mode 'wb', "
+                "or truncate it first (file.truncate())."
+            )
 
 
 # -- the archive ----------------------------------------------------------------

@@ -148,7 +148,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     """
     _check_sklrnn_estimator(estimator, "sequence_attributions")
     _reject_bool(n_steps, "n_steps", "sequence_attributions")
-    if isinstance(baseline, bool | np.bool_):
+    if not isinstance(baseline, str) and np.asarray(baseline).dtype.kind == "b":
         raise TypeError(
             f"baseline must be 'mean', a number or one value per feature, got {baseline}."
         )

@@ -68,15 +68,11 @@ def _check_ragged(X, input_name, first_sample=0):
     """Validate a list of sequences and return them as float 2D arrays.
 
     Messages name a sequence by its number in the whole input: ``first_sample``
-    is the number of the first of ``X``. DataFrames are matched by column
-    name, in the order of the first one's columns.
+    is the number of the first of ``X``. DataFrames of several columns mixed
+    with other sequences, whose columns have no names to match them by, are
+    refused.
     """
-    if X and all(isinstance(seq, pd.DataFrame) for seq in X):
-        first = f"{input_name}[{first_sample}]"
-        X = [
-            _same_columns(df, f"{input_name}[{i}]", X[0].columns, first)
-            for i, df in enumerate(X, start=first_sample)
-        ]
+    _check_frames_not_mixed(X, input_name, first_sample)
     seqs = []
     for i, seq in enumerate(X, start=first_sample):
         if sp.issparse(seq):
@@ -103,6 +99,25 @@ def _check_ragged(X, input_name, first_sample=0):
         seqs.append(arr)
     _check_same_n_features(seqs, f"sequences in {input_name}")
     return seqs
+
+
+def _check_frames_not_mixed(sequences, input_name, first_sample=0):
+    """Raise a TypeError for DataFrames of several columns mixed with other sequences.
+
+    DataFrames are matched by column name and other sequences by position,
+    so their features could be read in different orders.
+    """
+    frames = [isinstance(seq, pd.DataFrame) for seq in sequences]
+    if any(frames) and not all(frames):
+        i, j = frames.index(True), frames.index(False)
+        if sequences[i].shape[1] > 1:
+            raise TypeError(
+                f"{input_name}[{i + first_sample}] is a DataFrame but "
+                f"{input_name}[{j + first_sample}] is a {type(sequences[j]).__name__}: "
+                "DataFrames are matched by column name and arrays by position, so the "
+                "features could be mixed up. Pass DataFrames only (e.g. pd.DataFrame(a, "
+                "columns=names)) or arrays only (e.g. df.to_numpy())."
+            )
 
 
 def _check_same_n_features(arrays, what):
@@ -190,7 +205,8 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
         If ``sequences`` is not a list or array of sequences, ``max_length``
         is not a positive int or None, or ``fill_value`` is not a number.
     TypeError
-        If ``max_length`` is a bool.
+        If ``max_length`` is a bool, or DataFrames of several columns are
+        mixed with arrays (whose columns have no names to match).
     ValueError
         If a sequence is empty, holds something other than numbers, or the
         sequences differ in their features (number, or DataFrames' column
@@ -216,8 +232,20 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
 
 
 def _pad(sequences, max_length, fill_value, input_name):
-    """pad_sequences, naming the input ``input_name`` in error messages."""
-    seqs = _check_ragged(list(sequences), input_name)
+    """pad_sequences, naming the input ``input_name`` in error messages.
+
+    DataFrames are matched by column name, in the order of the first one's
+    columns. (The estimators match them in :func:`validate_sequences`, by
+    the names ``fit`` saw.)
+    """
+    sequences = list(sequences)
+    if sequences and all(isinstance(seq, pd.DataFrame) for seq in sequences):
+        first = f"{input_name}[0]"
+        sequences = [
+            _same_columns(df, f"{input_name}[{i}]", sequences[0].columns, first)
+            for i, df in enumerate(sequences)
+        ]
+    seqs = _check_ragged(sequences, input_name)
     if not seqs:
         raise ValueError("pad_sequences needs at least one sequence.")
     empty = [i for i, seq in enumerate(seqs) if len(seq) == 0]

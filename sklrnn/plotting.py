@@ -104,27 +104,25 @@ class LossCurveDisplay:
         self.valid_loss = None if valid_loss is None else _real_array(valid_loss, "valid_loss")
         if epochs is None:
             epochs = np.arange(1, len(self.train_loss) + 1)
-        self.epochs = np.asarray(epochs)
-        for name, values in (("valid_loss", self.valid_loss), ("epochs", self.epochs)):
+        epochs = np.asarray(epochs)
+        for name, values in (("valid_loss", self.valid_loss), ("epochs", epochs)):
             if values is not None and values.shape != self.train_loss.shape:
                 raise ValueError(
                     f"{name} has shape {values.shape}, but train_loss has shape "
                     f"{self.train_loss.shape}; give one value per epoch."
                 )
-        if self.epochs.dtype.kind not in "iu" or (np.diff(self.epochs) <= 0).any():
+        self.epochs = _whole_numbers(epochs)
+        if self.epochs is None or (np.diff(self.epochs) <= 0).any():
             raise ValueError(
-                f"epochs must be increasing whole numbers, one per loss, got {self.epochs!r}."
+                f"epochs must be increasing whole numbers, one per loss, got {epochs!r}."
             )
-        if best_epoch is not None and (
-            isinstance(best_epoch, bool)
-            or not isinstance(best_epoch, Integral)
-            or best_epoch not in self.epochs
-        ):
+        best = None if best_epoch is None else _whole_numbers(np.asarray(best_epoch))
+        if best_epoch is not None and (best is None or best.ndim or best not in self.epochs):
             raise ValueError(
                 f"best_epoch must be one of the epochs ({self.epochs[0]} to {self.epochs[-1]}) "
                 f"or None, got {best_epoch!r}."
             )
-        self.best_epoch = best_epoch
+        self.best_epoch = None if best is None else int(best)
         self.estimator_name = estimator_name
 
     @classmethod
@@ -365,7 +363,7 @@ class AttributionDisplay:
                 "X must be sequences (an array, a DataFrame or a list of arrays), got "
                 f"{type(X).__name__}."
             )
-        if not _is_ragged(X) and np.ndim(X) == 1:
+        if not _is_ragged(X) and _one_sequence_of_numbers(X):
             raise ValueError(
                 f"X is 1D (shape {np.shape(X)}), one sequence rather than sequences: pass it "
                 "as X[None, :] (one sequence of one feature), with index=0."
@@ -468,6 +466,27 @@ class AttributionDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+
+def _one_sequence_of_numbers(X):
+    """True for 1D ``X`` of numbers: one sequence where sequences were expected."""
+    try:
+        values = np.asarray(X)
+    except ValueError:  # inhomogeneous nesting; validation names it
+        return False
+    return values.ndim == 1 and values.dtype.kind in "biuf"
+
+
+def _whole_numbers(values):
+    """Array ``values`` as int64 if it holds whole numbers only (not bools), else None."""
+    if values.dtype.kind == "b":
+        return None
+    try:
+        with np.errstate(invalid="ignore"):  # NaN and inf fail the comparison below
+            whole = values.astype(np.int64)
+        return whole if (whole == values).all() else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _real_array(values, name):

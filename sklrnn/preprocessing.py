@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import Interval, StrOptions, _fit_context, validate_params
 from ._data import (
     _check_dense_numbers,
+    _check_frames_not_mixed,
     _check_same_n_features,
     _is_table,
     _numeric_array,
@@ -462,9 +463,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     Raises
     ------
     ValueError
-        For a missing or repeated column name, a non-numeric, missing or
-        infinite feature value, a missing id or time, a repeated (id, time) pair, or a
-        target that varies or is missing within a series.
+        For a missing or repeated column name, id, time and target columns
+        that coincide, a target among the feature columns, a non-numeric,
+        missing or infinite feature value, a missing id or time, a repeated
+        (id, time) pair, or a target that varies or is missing within a
+        series.
     TypeError
         For a column argument that is not a column name (e.g. a list), a
         feature column of complex numbers, times held as strings, or ids or
@@ -512,6 +515,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         )
     if feature_columns is None:
         feature_columns = [c for c in df.columns if c not in key_columns]
+    elif target_column is not None and target_column in feature_columns:
+        raise ValueError(
+            f"The target column {target_column!r} is also in feature_columns: the sequences "
+            "would hold their own target. Leave it out of feature_columns."
+        )
     missing = [c for c in [*key_columns, *feature_columns] if c not in df.columns]
     if missing:
         raise ValueError(
@@ -549,12 +557,10 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     for column in (id_column, time_column):
         if df[column].isna().any():
             raise ValueError(f"Column {column!r} has missing values; every row needs one.")
-    times = pd.api.types.infer_dtype(df[time_column], skipna=True)
-    if times in ("string", "bytes", "mixed", "mixed-integer", "mixed-integer-float"):
-        held = "strings" if times in ("string", "bytes") else "values of several types"
+    if _holds_strings(df[time_column]):
         raise TypeError(
-            f"The time column {time_column!r} holds {held}: sorted, strings go in text "
-            f"order, not time order ('10' before '9'). Convert it first, e.g. with "
+            f"The time column {time_column!r} holds strings, which sort as text, not in "
+            f"time order ('10' before '9'). Convert it first, e.g. with "
             f"pd.to_numeric(df[{time_column!r}]) or pd.to_datetime(df[{time_column!r}])."
         )
     if features.isna().to_numpy().any():
@@ -604,6 +610,22 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if target_column is not None:
         y = _target_per_series(data, codes, ids, target_column)
     return X, y, np.asarray(ids)
+
+
+def _holds_strings(times):
+    """True if sorting ``times`` would put strings in text order.
+
+    An unordered categorical sorts by its categories, so its categories are
+    what count; an ordered one has the order it was given.
+    """
+    if isinstance(times.dtype, pd.CategoricalDtype):
+        if times.cat.ordered:
+            return False
+        times = pd.Series(times.cat.categories)
+    kind = pd.api.types.infer_dtype(times, skipna=True)
+    if kind in ("string", "bytes"):
+        return True
+    return kind.startswith("mixed") and times.map(lambda v: isinstance(v, str | bytes)).any()
 
 
 def _python(value):
@@ -716,8 +738,8 @@ or list of such arrays
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
         If ``target`` is an array or another value that cannot be a column
-        name (pass a list), or a list of series mixes DataFrames with
-        arrays.
+        name (pass a list), or a list of series mixes DataFrames of several
+        columns with arrays.
     MemoryError
         If the windows do not fit in memory, with their size.
 
@@ -737,15 +759,7 @@ or list of such arrays
         isinstance(series, list | tuple) and len(series) > 0 and all(np.ndim(s) > 0 for s in series)
     )
     parts = list(series) if several else [series]
-    frames = [isinstance(s, pd.DataFrame) for s in parts]
-    if any(frames) and not all(frames):
-        i, j = frames.index(True), frames.index(False)
-        raise TypeError(
-            f"series[{i}] is a DataFrame but series[{j}] is a {type(parts[j]).__name__}: "
-            "DataFrames are matched by column name and arrays by position, so the features "
-            "could be mixed up. Pass DataFrames only (e.g. pd.DataFrame(a, columns=names)) "
-            "or arrays only (e.g. df.to_numpy())."
-        )
+    _check_frames_not_mixed(parts, "series")
     arrays, columns, first = [], None, None
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"

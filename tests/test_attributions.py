@@ -273,8 +273,9 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X[:2], target=["up", None])
     with pytest.raises(TypeError, match="'n_steps' parameter of sequence_attributions .* bool"):
         sequence_attributions(clf, X, n_steps=True)
-    with pytest.raises(TypeError, match="baseline must be 'mean', a number .* got True"):
-        sequence_attributions(clf, X, baseline=True)
+    for baseline in (True, [True, False]):
+        with pytest.raises(TypeError, match="baseline must be 'mean', a number .* got"):
+            sequence_attributions(clf, X, baseline=baseline)
     with pytest.raises(ValueError, match="int in \\[0, 1\\] .* fitted with 2 targets.*got None"):
         sequence_attributions(reg, X)
     expected = r"int in \[0, 1\] \(RNNRegressor was fitted with 2 targets\), got 2"

@@ -134,6 +134,9 @@ def test_pad_sequences_matches_dataframes_by_column_name():
     np.testing.assert_array_equal(padded[1], padded[0])
     with pytest.raises(ValueError, match=r"sequences\[1\] does not have the columns of seq"):
         pad_sequences([a, a.rename(columns={"b": "c"})])
+    # An array's columns have no names: mixed with DataFrames, it is refused.
+    with pytest.raises(TypeError, match=r"sequences\[0\] is a DataFrame but sequences\[1\] is"):
+        pad_sequences([a, np.zeros((1, 2))])
     twice = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
     with pytest.raises(ValueError, match=r"sequences\[0\] has the column names \['a'\] more"):
         pad_sequences([twice, twice])

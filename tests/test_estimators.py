@@ -804,6 +804,17 @@ def test_a_chunk_of_a_list_is_read_as_a_list(monkeypatch):
     frames[13] = frames[13].rename(columns={"b": "c"})
     with pytest.raises(ValueError, match=r"X\[13\] does not have the columns"):
         model.predict(frames)
+    with pytest.raises(TypeError, match=r"X\[8\] is a DataFrame but X\[12\] is a ndarray"):
+        model.predict([*frames[:12], np.zeros((5, 2)), *frames[12:]])
+    # Columns named by numbers are no feature names (scikit-learn's rule):
+    # read by position, in every chunk alike.
+    numbered = [frame.set_axis([0, 1], axis=1) for frame in frames]
+    model.fit(numbered, np.arange(20) % 2)
+    mixed = [frame[[1, 0]] if i % 3 else frame for i, frame in enumerate(numbered)]
+    chunked = model.predict_proba(mixed)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(model.predict_proba(mixed), chunked)
+    np.testing.assert_array_equal(chunked, model.predict_proba([f.to_numpy() for f in mixed]))
 
 
 def test_a_last_batch_is_filled_up_only_when_that_is_cheap():

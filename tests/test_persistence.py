@@ -228,6 +228,17 @@ def test_save_model_checks_its_file_before_the_work(tmp_path):
     closed.close()
     with pytest.raises(ValueError, match="cannot be written .*closed file"):
         save_model(reg, closed)
+    # Appended, or written over longer old content, the archive is unreadable.
+    (tmp_path / "old.zip").write_bytes(b"x" * 10**5)
+    with open(tmp_path / "old.zip", "ab") as appending:
+        with pytest.raises(ValueError, match=r"open for appending \(mode 'ab'\)"):
+            save_model(reg, appending)
+    with open(tmp_path / "old.zip", "r+b") as over:
+        with pytest.raises(ValueError, match="holds 100000 bytes from its position on"):
+            save_model(reg, over)
+    with open(tmp_path / "new.zip", "w+b") as fresh:
+        save_model(reg, fresh)
+    assert load_model(tmp_path / "new.zip").predict(sequences()).shape == (40,)
 
 
 def test_the_archive_is_json_and_safetensors(tmp_path):

@@ -156,12 +156,16 @@ def test_errors():
     with pytest.raises(ValueError, match="train_loss must hold real numbers"):
         LossCurveDisplay(train_loss=["a", "b"])
     # Epochs are increasing whole numbers, and the marked one is one of them.
-    for epochs in ([1, 1], [2, 1], [1.0, 2.0], [None, None]):
+    # (np.diff of uint8 [2, 1] wraps around to 255.)
+    for epochs in ([1, 1], [2, 1], np.array([2, 1], np.uint8), [1.5, 2.5], [None, None]):
         with pytest.raises(ValueError, match="epochs must be increasing whole numbers"):
             LossCurveDisplay(train_loss=[1.0, 2.0], epochs=epochs)
-    for best_epoch in (3, True, [1, 2], "2"):
+    for best_epoch in (3, True, [1, 2], "2", 1.5):
         with pytest.raises(ValueError, match=r"best_epoch must be one of the epochs \(1 to 2\)"):
             LossCurveDisplay(train_loss=[1.0, 2.0], best_epoch=best_epoch)
+    # Whole numbers stored as floats are epochs too.
+    display = LossCurveDisplay(train_loss=[1.0, 2.0], epochs=[1.0, 2.0], best_epoch=2.0)
+    assert display.epochs.tolist() == [1, 2] and display.best_epoch == 2
 
 
 def test_missing_matplotlib_is_explained(monkeypatch):
@@ -283,6 +287,10 @@ def test_attribution_display_errors(two_feature_clf):
         AttributionDisplay.from_estimator(clf, np.arange(5.0))
     with pytest.raises(TypeError, match="X must be sequences .* got NoneType"):
         AttributionDisplay.from_estimator(clf, None)
+    # A list of two things is two sequences, whatever the first one is.
+    display = AttributionDisplay.from_estimator(clf, [1.0, X[1]], index=1)
+    expected = AttributionDisplay.from_estimator(clf, X, index=1)
+    np.testing.assert_array_equal(display.attributions, expected.attributions)
     with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(sys.modules, "matplotlib.pyplot", None)

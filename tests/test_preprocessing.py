@@ -1,5 +1,7 @@
 """WideToSequence, SequenceScaler, long_to_sequences and make_windows."""
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -351,14 +353,35 @@ def test_long_to_sequences_times_that_cannot_be_ordered_are_named():
         long_to_sequences(df, "t", "x")
 
 
-@pytest.mark.parametrize("times", [["1", "10", "9"], [1, "10", "9"]])
+@pytest.mark.parametrize(
+    "times", [["1", "10", "9"], [1, "10", "9"], pd.Categorical(["1", "10", "9"])]
+)
 def test_long_to_sequences_refuses_times_held_as_strings(times):
     # Sorted as text, "10" came before "9", and the rows silently out of order.
     df = pd.DataFrame({"id": [0, 0, 0], "t": times, "x": [1.0, 10.0, 9.0]})
-    with pytest.raises(TypeError, match=r"time column 't' holds .* pd\.to_numeric\(df\['t'\]\)"):
+    with pytest.raises(TypeError, match=r"time column 't' holds strings.*pd\.to_numeric"):
         long_to_sequences(df, "id", "t")
-    df["t"] = pd.to_numeric(df["t"])
+    df["t"] = pd.to_numeric(np.asarray(df["t"]))
     assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 9.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        pd.Series([10, 1.5, 9], dtype=object),  # numbers of several types, numeric order
+        [Decimal(10), 1, 9],
+        pd.Categorical(["10", "1", "9"], categories=["1", "9", "10"], ordered=True),
+    ],
+)
+def test_long_to_sequences_orders_times_that_are_not_strings(times):
+    df = pd.DataFrame({"id": [0, 0, 0], "t": times, "x": [10.0, 1.0, 9.0]})
+    assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 9.0, 10.0]
+
+
+def test_long_to_sequences_refuses_the_target_among_the_features():
+    df = pd.DataFrame({"id": [0, 0], "t": [0, 1], "x": [1.0, 2.0], "y": [1.0, 1.0]})
+    with pytest.raises(ValueError, match="target column 'y' is also in feature_columns"):
+        long_to_sequences(df, "id", "t", feature_columns=["x", "y"], target_column="y")
 
 
 def test_long_to_sequences_key_columns_are_different():
@@ -440,6 +463,9 @@ def test_make_windows_matches_dataframe_columns_by_name():
     # features could be read in another order.
     with pytest.raises(TypeError, match=r"series\[1\] is a DataFrame but series\[0\] is a nd"):
         make_windows([swapped.to_numpy(), a], window=2, target="a")
+    # With one column there is nothing to mix up.
+    X, _ = make_windows([pd.DataFrame({"a": s}), pd.Series(s, name="a")], window=2)
+    assert X.shape == (16, 2, 1)
 
 
 def test_make_windows_errors():
