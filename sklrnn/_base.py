@@ -1146,6 +1146,15 @@ def _input_statistics(X3, lengths, standardize):
         dev = X3[start : start + chunk] - mean
         dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
         squares += np.einsum("ntf,ntf->f", dev, dev)
+        with np.errstate(over="ignore"):  # the network centres in float32, as here
+            centred = X3[start : start + chunk] - mean.astype(np.float32)
+        if not np.isfinite(centred).all():
+            raise ValueError(
+                "X holds values too large for float32 once centred: x - mean overflows "
+                f"float32 (|x - mean| > {np.finfo(np.float32).max:.3g}), the precision the "
+                "network computes in. Rescale X first (e.g. divide it by 1e30), the same way "
+                "for fit and predict."
+            )
     scale = np.sqrt(squares / count)
     # A constant feature (no spread beyond rounding, which is relative to its
     # size) is only centred; a feature of tiny values is scaled like any

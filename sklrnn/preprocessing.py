@@ -31,6 +31,7 @@ from ._data import (
     _check_frames_not_mixed,
     _check_same_n_features,
     _is_table,
+    _numbers_only,
     _numeric_array,
     _reject_bool,
     _same_columns,
@@ -229,13 +230,14 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         _check_dense_numbers(X, "X")
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-        )
+        with _numbers_only("X"):
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -425,6 +425,17 @@ def test_huge_values_are_rejected_or_predicted_finitely(value, model_name):
         _assert_valid_predictions(model, X, pred)
 
 
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_values_that_overflow_float32_once_centred_are_named_in_fit(Estimator):
+    # Each value is within float32's range, but 3.3e38 lies 4.95e38 from the
+    # mean: the network's centring made it inf, and fit reported a diverged
+    # training with the advice to standardize (which it did).
+    X = np.array([[3.3e38, -3.3e38, -3.3e38, -3.3e38]] * 2)
+    with pytest.raises(ValueError, match="too large for float32 once centred.*Rescale X"):
+        Estimator(**TINY).fit(X, [0, 1])
+    Estimator(**TINY).fit(X / 1e30, [0, 1])
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 @PROPERTY
 @given(y=arrays(max_dims=3).flatmap(containers))

@@ -97,6 +97,9 @@ def test_wide_to_sequence_wrong_column_count():
     dates = pd.DataFrame({"a": [1.0, 2.0], "b": pd.to_datetime(["2024-01-01", "2024-01-02"])})
     with pytest.raises(TypeError, match="Column 'b' of X holds dates or times"):
         WideToSequence().fit(dates)
+    text = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})  # pandas' message named no input
+    with pytest.raises(ValueError, match="X must hold numbers only, .*OrdinalEncoder"):
+        WideToSequence().fit(text)
 
 
 def test_wide_to_sequence_keeps_float32_and_nan():
