@@ -1141,13 +1141,14 @@ def _input_statistics(X3, lengths, standardize):
     total = X3.sum(axis=(0, 1), dtype=np.float64)
     mean = total / count
     squares = np.zeros(n_features)
+    mean32 = mean.astype(np.float32)  # the network centres in float32
     chunk = max(1, (1 << 18) // (X3.shape[1] * n_features))  # 2 MB of float64
     for start in range(0, len(X3), chunk):
         dev = X3[start : start + chunk] - mean
         dev[np.arange(X3.shape[1])[None, :] >= lengths[start : start + chunk, None]] = 0.0
         squares += np.einsum("ntf,ntf->f", dev, dev)
-        with np.errstate(over="ignore"):  # the network centres in float32, as here
-            centred = X3[start : start + chunk] - mean.astype(np.float32)
+        with np.errstate(over="ignore"):  # reported just below
+            centred = X3[start : start + chunk] - mean32
         if not np.isfinite(centred).all():
             raise ValueError(
                 "X holds values too large for float32 once centred: x - mean overflows "

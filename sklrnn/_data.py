@@ -14,6 +14,7 @@ error. The result is a float32 array zero-filled past each sequence's end and
 an int64 array of true lengths.
 """
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -240,13 +241,8 @@ def _pad(sequences, max_length, fill_value, input_name):
     the names ``fit`` saw.)
     """
     sequences = list(sequences)
-    if sequences and all(isinstance(seq, pd.DataFrame) for seq in sequences):
-        first = f"{input_name}[0]"
-        sequences = [
-            _same_columns(df, f"{input_name}[{i}]", sequences[0].columns, first)
-            for i, df in enumerate(sequences)
-        ]
-    seqs = _check_ragged(sequences, input_name)
+    frames = _frames_by_name(None, sequences, reset=True, input_name=input_name)
+    seqs = _check_ragged(sequences if frames is None else frames, input_name)
     if not seqs:
         raise ValueError("pad_sequences needs at least one sequence.")
     empty = [i for i, seq in enumerate(seqs) if len(seq) == 0]
@@ -261,16 +257,27 @@ def _pad(sequences, max_length, fill_value, input_name):
     try:
         out = np.full(shape, fill_value, dtype=np.float64)
     except MemoryError as exc:
-        raise MemoryError(
-            f"The padded sequences do not fit in memory: shape {shape} "
-            f"({np.prod(shape, dtype=np.float64) * 8 / 2**30:.3g} GiB of float64), every "
-            "sequence padded to the longest. Pass a smaller max_length, or drop the longest "
-            "sequences."
+        raise _out_of_memory(
+            "The padded sequences",
+            shape,
+            ", every sequence padded to the longest. Pass a smaller max_length, or drop the "
+            "longest sequences.",
         ) from exc
     for i, s in enumerate(seqs):
         s = s[-T:] if T else s[:0]
         out[i, : len(s)] = s
     return out
+
+
+def _out_of_memory(what, shape, explanation):
+    """The MemoryError for a float64 array of ``shape`` that ``what`` would fill.
+
+    ``explanation`` follows the size: why the array is that large, and the fix.
+    """
+    return MemoryError(
+        f"{what} do not fit in memory: shape {shape} "
+        f"({math.prod(shape) * 8 / 2**30:.3g} GiB of float64){explanation}"
+    )
 
 
 def _lengths_from_nan(X, input_name, first_sample=0):
@@ -587,26 +594,26 @@ def _same_columns(df, name, columns, first):
     return df if df.columns.equals(columns) else df[columns]
 
 
-def _frames_by_name(estimator, X, reset, first_sample=0):
+def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     """A list of DataFrames in ``X`` with their columns in the order of the features.
 
     Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
-    In fit the first DataFrame's columns name the features; afterwards the
-    columns fit saw (``feature_names_in_``), where it saw names. Columns are
-    matched by name, never by position. Messages number the DataFrames from
-    ``first_sample``.
+    In fit (``reset``) the first DataFrame's columns name the features;
+    afterwards the columns fit saw (``feature_names_in_``), where it saw
+    names. Columns are matched by name, never by position. Messages name the
+    DataFrames ``input_name[i]``, numbered from ``first_sample``.
     """
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if not items or not all(isinstance(item, pd.DataFrame) for item in items):
         return None
     if reset:
-        columns, first = items[0].columns, "X[0]"
+        columns, first = items[0].columns, f"{input_name}[{first_sample}]"
     elif hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
         columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
     else:
         return items
     return [
-        _same_columns(df, f"X[{i}]", columns, first)
+        _same_columns(df, f"{input_name}[{i}]", columns, first)
         for i, df in enumerate(items, start=first_sample)
     ]
 

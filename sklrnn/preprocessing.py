@@ -15,7 +15,6 @@ there:
   ``horizon`` values, for forecasting.
 """
 
-import math
 from collections.abc import Hashable
 from numbers import Integral
 
@@ -33,6 +32,7 @@ from ._data import (
     _is_table,
     _numbers_only,
     _numeric_array,
+    _out_of_memory,
     _reject_bool,
     _same_columns,
     column_moments,
@@ -600,12 +600,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     except MemoryError as exc:
         counts = np.bincount(codes)
         longest = _python(np.asarray(ids)[counts.argmax()])
-        raise MemoryError(
-            f"The sequences do not fit in memory as one padded array of shape {shape} "
-            f"({np.prod(shape) * 8 / 2**30:.3g} GiB of float64): every series is padded to "
-            f"the longest, series {longest!r} with {counts.max()} rows, while "
-            f"half of them have at most {int(np.median(counts))}. Drop the longest series "
-            f"or keep their last rows first, e.g. df.groupby({id_column!r}).tail(n)."
+        raise _out_of_memory(
+            "The sequences, padded into one array,",
+            shape,
+            f": every series is padded to the longest, series {longest!r} with "
+            f"{counts.max()} rows, while half of them have at most {int(np.median(counts))}. "
+            "Drop the longest series or keep their last rows first, e.g. "
+            f"df.groupby({id_column!r}).tail(n).",
         ) from exc
     X[codes, position] = data[feature_columns].to_numpy(dtype=np.float64)
     y = None
@@ -806,10 +807,11 @@ or list of such arrays
     try:
         X = np.empty(shape)
     except MemoryError as exc:
-        raise MemoryError(
-            f"The windows do not fit in memory: X would have shape {shape} "
-            f"({math.prod(shape) * 8 / 2**30:.3g} GiB of float64), as every window is a copy of "
-            "its steps. Use a larger step, a smaller window, or fewer series at a time."
+        raise _out_of_memory(
+            "The windows",
+            shape,
+            ", as every window is a copy of its steps. Use a larger step, a smaller window, "
+            "or fewer series at a time.",
         ) from exc
     y = np.empty((len(X), horizon * len(targets)))
     done = 0

@@ -471,6 +471,13 @@ def test_make_windows_matches_dataframe_columns_by_name():
     assert X.shape == (16, 2, 1)
 
 
+def test_make_windows_names_windows_beyond_memory():
+    # 5e6 windows of 5e6 steps: 182 TiB, beyond any address space, so the
+    # allocation fails at once (it was numpy's bare "Unable to allocate").
+    with pytest.raises(MemoryError, match=r"shape \(5000000, 5000000, 1\).*a larger step"):
+        make_windows(np.zeros(10**7), 5 * 10**6)
+
+
 def test_make_windows_errors():
     with pytest.raises(ValueError, match=r"series\[1\] has 3 steps, fewer than window \+ hori"):
         make_windows([np.arange(10.0), np.arange(3.0)], window=3)
