@@ -38,6 +38,16 @@ training sequences: sklrnn's solver, and scikit-learn's ``RidgeCV`` up to
 subprocess per point::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py --head
+
+``--ragged`` measures lists of sequences of different lengths, one
+subprocess per case: converting 1,000 sequences of 20 steps and one of
+200,000 (``to_padded``, the conversion every method runs); fitting them with
+``max_length=100`` (one epoch, ``kernel_features=0``); and predicting 200,000
+sequences of 2 features and geometric lengths (mean 50, at most 2,000) with a
+default classifier fitted on 200 of them (one epoch). Wall seconds and the
+peak RSS above the RSS before the call::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py --ragged
 """
 
 import argparse
@@ -265,6 +275,44 @@ def run_head(sizes, widths):
                 )
 
 
+def measure_ragged(case):
+    """Wall seconds and peak extra MB of one ``--ragged`` case, in this process."""
+    import numpy as np
+    import torch
+
+    from sklrnn import RNNClassifier
+    from sklrnn._data import to_padded
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    if case == "predict":
+        lengths = np.minimum(rng.geometric(1 / 50, size=200_000), 2_000)
+        X = [rng.normal(size=(n, 2)).astype(np.float32) for n in lengths]
+        model = RNNClassifier(max_epochs=1, kernel_features=0, random_state=0)
+        model.fit(X[:200], rng.integers(0, 2, 200))
+        call = lambda: model.predict_proba(X)  # noqa: E731
+    else:
+        X = [rng.normal(size=(20, 1)) for _ in range(1_000)] + [rng.normal(size=(200_000, 1))]
+        if case == "convert":
+            call = lambda: to_padded(X)  # noqa: E731
+        else:
+            y = rng.integers(0, 2, len(X))
+            model = RNNClassifier(max_length=100, max_epochs=1, kernel_features=0)
+            RNNClassifier(max_epochs=1, kernel_features=0).fit(X[:20], y[:20])  # warm-up
+            call = lambda: model.fit(X, y)  # noqa: E731
+    _, seconds, _, peak = _extra_peak_mb(call)
+    return {"case": case, "seconds": seconds, "peak_mb": peak}
+
+
+def run_ragged():
+    """The ``--ragged`` cases, one subprocess each."""
+    print(f"{'case':>8s} {'wall s':>7s} {'peak MB':>8s}")
+    for case in ("convert", "fit", "predict"):
+        cmd = [sys.executable, __file__, "--ragged-case", case]
+        p = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
+        print(f"{case:>8s} {p['seconds']:7.1f} {p['peak_mb']:8.0f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -282,6 +330,10 @@ def main():
     parser.add_argument(
         "--head-point", nargs=3, metavar=("N", "WIDTH", "SOLVER"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--ragged", action="store_true", help="measure lists of sequences of different lengths"
+    )
+    parser.add_argument("--ragged-case", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="skip n=100k")
     parser.add_argument(
         "--plot-only", action="store_true", help="redraw the plot from benchmarks/scaling.json"
@@ -293,6 +345,12 @@ def main():
     if args.head_point:
         n, width, solver = args.head_point
         print(json.dumps(measure_head(int(n), int(width), solver)))
+        return
+    if args.ragged_case:
+        print(json.dumps(measure_ragged(args.ragged_case)))
+        return
+    if args.ragged:
+        run_ragged()
         return
     if args.head:
         # The head's width at the default kernel_features (5,040 kernel
