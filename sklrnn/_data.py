@@ -227,9 +227,13 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     if isinstance(fill_value, bool | np.bool_):
         raise TypeError(f"fill_value must be a number, got the bool {fill_value}.")
     try:
-        fill_value = float(fill_value)
+        converted = float(fill_value)
+        # A longdouble beyond float64 turns into inf without an error.
+        if math.isinf(converted) and fill_value != converted:
+            raise OverflowError
     except OverflowError as exc:  # an int beyond float64
         raise ValueError("fill_value is beyond float64's range (|x| > 1.8e308).") from exc
+    fill_value = converted
     return _pad(sequences, max_length, fill_value, "sequences")
 
 
@@ -256,12 +260,14 @@ def _pad(sequences, max_length, fill_value, input_name):
     shape = (len(seqs), T, seqs[0].shape[1])
     try:
         out = np.full(shape, fill_value, dtype=np.float64)
-    except MemoryError as exc:
+    except (MemoryError, ValueError) as exc:  # ValueError: beyond numpy's largest array
         raise _out_of_memory(
             "The padded sequences",
             shape,
             ", every sequence padded to the longest. Pass a smaller max_length, or drop the "
-            "longest sequences.",
+            "longest sequences."
+            if max_length is None
+            else f", every sequence padded to max_length={T}. Pass a smaller max_length.",
         ) from exc
     for i, s in enumerate(seqs):
         s = s[-T:] if T else s[:0]
@@ -370,9 +376,12 @@ def _check_dense_numbers(X, input_name):
     """Raise a TypeError for sparse pandas columns and for dates or times.
 
     ``check_array`` would call sparse columns "not numbers", and would turn
-    dates and durations into nanosecond counts without a word.
+    dates and durations into nanosecond counts without a word. Repeated
+    column names are a ValueError (scikit-learn's feature names would fail
+    on them in narwhals, without a fix).
     """
     if isinstance(X, pd.DataFrame):
+        _unique_columns(X.columns, input_name)
         sparse = [c for c, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
         if sparse:
             every = len(sparse) == X.shape[1]
@@ -574,15 +583,20 @@ def _is_table(X):
     return ndim == 2
 
 
+def _unique_columns(names, holder):
+    """Refuse pandas column ``names`` of ``holder`` that repeat a name."""
+    if names.has_duplicates:
+        raise ValueError(
+            f"{holder} has the column names {names[names.duplicated()].unique().tolist()} "
+            "more than once. Features are known by their column names: rename or drop the "
+            "duplicates first."
+        )
+
+
 def _same_columns(df, name, columns, first):
     """``df`` with its columns in the order of ``columns``, the columns of ``first``."""
     for holder, names in ((first, columns), (name, df.columns)):
-        if names.has_duplicates:
-            raise ValueError(
-                f"{holder} has the column names {names[names.duplicated()].unique().tolist()} "
-                "more than once. Features are matched by column name: rename them to be "
-                "unique first."
-            )
+        _unique_columns(names, holder)
     missing = [c for c in columns if c not in df.columns]
     extra = [c for c in df.columns if c not in columns]
     if missing or extra:
@@ -680,6 +694,7 @@ def validate_sequences(
         )
     table = not ragged and _is_table(X)
     if table and (reset or estimator._fitted_on_table):
+        _check_dense_numbers(X, "X")
         # Feature names and column count, with scikit-learn's own messages.
         validate_data(estimator, X, reset=reset, skip_check_array=True)
     frames = None if table else _frames_by_name(estimator, X, reset, first_sample)

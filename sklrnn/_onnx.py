@@ -30,6 +30,9 @@ from ._data import _check_file_path, _reject_bool
 
 __all__ = ["export_onnx"]
 
+# The oldest ONNX operator set that torch's exporter writes (older ones it
+# converts to from 18, which fails on these graphs).
+_OLDEST_OPSET = 18
 # Warnings that torch's exporter raises on every export about torch's own
 # internals (its pytree handling), not about the model; any other warning
 # still reaches the caller.
@@ -169,8 +172,10 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     path : str or path-like
         File to write, conventionally ending in ``.onnx``.
     opset_version : int, default=18
-        ONNX operator set of the graph. torch's exporter writes 18 and
-        converts to other versions where it can; where it cannot, this is a
+        ONNX operator set of the graph: from 18, the oldest that torch's
+        exporter writes, to the newest that the installed onnx package knows
+        (``onnx.defs.onnx_opset_version()``). The exporter writes 18 and
+        converts to the version asked for; where it cannot, this is a
         ValueError.
     example_length : int, default=None
         Number of time steps of the example batch traced during export (at
@@ -226,6 +231,14 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     _check_file_path(path, "path", "model.onnx")
     for name, value in (("opset_version", opset_version), ("example_length", example_length)):
         _reject_bool(value, name, "export_onnx")
+    newest = onnx.defs.onnx_opset_version()
+    if not _OLDEST_OPSET <= opset_version <= newest:
+        # Outside this range torch's exporter logs a traceback and writes opset 18.
+        raise ValueError(
+            f"opset_version must be from {_OLDEST_OPSET}, the oldest that torch's exporter "
+            f"writes, to {newest}, the newest that the installed onnx {onnx.__version__} "
+            f"knows; got {opset_version}."
+        )
     graph, kind = _prediction_graph(estimator)
     # Two sequences long enough for several steps after the front end's
     # striding and pooling: torch.export fixes sizes of 0 or 1.

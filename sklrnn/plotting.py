@@ -30,6 +30,22 @@ def _pyplot(caller):
     return plt
 
 
+def _axes(ax, caller):
+    """``ax``, a matplotlib Axes, or new Axes on a new figure when it is None."""
+    plt = _pyplot(caller)
+    if ax is None:
+        return plt.subplots()[1]
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes, got {type(ax).__name__}. Pass the Axes to draw "
+            "on, e.g. fig.add_subplot() or the second value of plt.subplots(), or None for "
+            "a new figure."
+        )
+    return ax
+
+
 class LossCurveDisplay:
     """Training and validation loss per epoch of a fitted recurrent network.
 
@@ -188,9 +204,7 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             This display, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
-        plt = _pyplot("LossCurveDisplay")
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = _axes(ax, "LossCurveDisplay")
         self.lines_ = {}
         (self.lines_["train"],) = ax.plot(self.epochs, self.train_loss, label="training loss")
         if self.valid_loss is not None:
@@ -428,9 +442,7 @@ class AttributionDisplay:
             This display, with ``ax_``, ``figure_``, ``lines_``,
             ``background_`` and ``colorbar_`` set.
         """
-        plt = _pyplot("AttributionDisplay")
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = _axes(ax, "AttributionDisplay")
         n_timesteps, n_features = self.sequence.shape
         steps = np.arange(n_timesteps)
         color = {"color": "black"} if n_features == 1 else {}

@@ -473,8 +473,8 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     TypeError
         For a column argument that is not a column name (e.g. a list), a
         feature column of complex numbers, times held as strings, or ids or
-        times that cannot be ordered (e.g. timestamps with and without a
-        timezone).
+        times that cannot be grouped (e.g. lists) or ordered (e.g. timestamps
+        with and without a timezone).
 
     See Also
     --------
@@ -559,6 +559,14 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     for column in (id_column, time_column):
         if df[column].isna().any():
             raise ValueError(f"Column {column!r} has missing values; every row needs one.")
+        row = _first_unhashable(df[column])
+        if row is not None:
+            raise TypeError(
+                f"Column {column!r} holds a {type(df[column].iloc[row]).__name__} at row "
+                f"position {row}: ids and times must be single values (numbers, strings or "
+                "timestamps) to group and sort by. Replace such values first, e.g. lists "
+                f"with tuples: df[{column!r}].map(tuple)."
+            )
     if _holds_strings(df[time_column]):
         raise TypeError(
             f"The time column {time_column!r} holds strings, which sort as text, not in "
@@ -597,7 +605,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     shape = (len(ids), int(position.max()) + 1, len(feature_columns))
     try:
         X = np.full(shape, np.nan)
-    except MemoryError as exc:
+    except (MemoryError, ValueError) as exc:  # ValueError: beyond numpy's largest array
         counts = np.bincount(codes)
         longest = _python(np.asarray(ids)[counts.argmax()])
         raise _out_of_memory(
@@ -613,6 +621,18 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if target_column is not None:
         y = _target_per_series(data, codes, ids, target_column)
     return X, y, np.asarray(ids)
+
+
+def _first_unhashable(values):
+    """Position of the first value of the Series ``values`` that has no hash, or None."""
+    if values.dtype != object:
+        return None
+    for position, value in enumerate(values):
+        try:
+            hash(value)
+        except TypeError:
+            return position
+    return None
 
 
 def _holds_strings(times):
@@ -742,7 +762,7 @@ or list of such arrays
     TypeError
         If ``target`` is an array or another value that cannot be a column
         name (pass a list), or a list of series mixes DataFrames of several
-        columns with arrays.
+        columns with arrays, or series with other values (e.g. None).
     MemoryError
         If the windows do not fit in memory, with their size.
 
@@ -758,9 +778,15 @@ or list of such arrays
     """
     for name, value in [("window", window), ("horizon", horizon), ("step", step)]:
         _reject_bool(value, name, "make_windows")
-    several = (
-        isinstance(series, list | tuple) and len(series) > 0 and all(np.ndim(s) > 0 for s in series)
-    )
+    dims = [np.ndim(s) for s in series] if isinstance(series, list | tuple) else []
+    several = len(dims) > 0 and min(dims) > 0
+    if dims and max(dims) > 0 and not several:  # numpy: "inhomogeneous shape"
+        i = dims.index(0)
+        raise TypeError(
+            f"series[{i}] is {_python(series[i])!r}, not a series, while other items of the "
+            "list are series. Pass a list of series only (arrays, Series or DataFrames), or "
+            "a list of numbers for one series."
+        )
     parts = list(series) if several else [series]
     _check_frames_not_mixed(parts, "series")
     arrays, columns, first = [], None, None
@@ -806,7 +832,7 @@ or list of such arrays
     shape = (sum(last // step + 1 for last in lasts), window, arrays[0].shape[1])
     try:
         X = np.empty(shape)
-    except MemoryError as exc:
+    except (MemoryError, ValueError) as exc:  # ValueError: beyond numpy's largest array
         raise _out_of_memory(
             "The windows",
             shape,

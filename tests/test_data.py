@@ -153,8 +153,17 @@ def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
 
 
 def test_pad_sequences_refuses_a_fill_value_beyond_float64():
-    with pytest.raises(ValueError, match="fill_value is beyond float64's range"):
-        pad_sequences([[1.0]], fill_value=10**400)
+    # The int raised OverflowError; the longdouble padded with inf.
+    for fill_value in (10**400, np.longdouble("1e400"), np.longdouble("-1e400")):
+        with pytest.raises(ValueError, match="fill_value is beyond float64's range"):
+            pad_sequences([[1.0], [1.0, 2.0]], fill_value=fill_value)
+    assert pad_sequences([[1.0], [1.0, 2.0]], fill_value=-np.inf)[0, 1, 0] == -np.inf
+
+
+def test_pad_sequences_names_a_max_length_beyond_numpy_arrays():
+    # numpy's own ValueError: "array is too big; `arr.size * arr.dtype.itemsize` ..."
+    with pytest.raises(MemoryError, match=r"shape \(1, 4611686018427387904, 1\).*max_length="):
+        pad_sequences([[1.0]], max_length=2**62)
 
 
 def test_pad_sequences_refuses_a_bool_max_length():

@@ -166,9 +166,17 @@ def test_errors(tmp_path):
         export_onnx(clf, tmp_path / "m.onnx", opset_version="18")
 
 
-def test_an_opset_the_exporter_does_not_write_is_an_error(tmp_path):
-    # torch's exporter fell back to opset 18, printing a traceback: the
-    # requested version was silently ignored.
+def test_an_opset_the_exporter_does_not_write_is_an_error(tmp_path, monkeypatch):
+    # torch's exporter falls back to opset 18, logging a traceback: the
+    # requested version was silently ignored. Versions it cannot write are
+    # refused before the export.
     clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
+    newest = onnx.defs.onnx_opset_version()
+    for version in (17, newest + 1):
+        with pytest.raises(ValueError, match=f"opset_version must be from 18, .* got {version}"):
+            export_onnx(clf, tmp_path / "m.onnx", opset_version=version)
+    assert not (tmp_path / "m.onnx").exists()
+    # A version the exporter falls back from after all is still caught.
+    monkeypatch.setattr(onnx.defs, "onnx_opset_version", lambda: 99)
     with pytest.raises(ValueError, match="could not write ONNX opset 99; it wrote opset 18"):
         export_onnx(clf, tmp_path / "m.onnx", opset_version=99)

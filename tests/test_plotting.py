@@ -163,6 +163,13 @@ def test_errors():
     for best_epoch in (3, True, [1, 2], "2", 1.5):
         with pytest.raises(ValueError, match=r"best_epoch must be one of the epochs \(1 to 2\)"):
             LossCurveDisplay(train_loss=[1.0, 2.0], best_epoch=best_epoch)
+    # matplotlib's AttributeError ("'Figure' object has no attribute 'plot'").
+    figure = plt.figure()
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got Figure"):
+        LossCurveDisplay(train_loss=[1.0, 2.0]).plot(ax=figure)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got Figure"):
+        AttributionDisplay(sequence=[1.0], attributions=[0.0]).plot(ax=figure)
+    plt.close(figure)
     # Whole numbers stored as floats are epochs too.
     display = LossCurveDisplay(train_loss=[1.0, 2.0], epochs=[1.0, 2.0], best_epoch=2.0)
     assert display.epochs.tolist() == [1, 2] and display.best_epoch == 2

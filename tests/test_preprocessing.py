@@ -344,6 +344,19 @@ def test_long_to_sequences_repeated_column_names_are_named():
     assert X[0, :, 0].tolist() == [1.0, 3.0]
 
 
+def test_long_to_sequences_names_ids_and_times_that_cannot_be_grouped():
+    # pandas' bare "unhashable type: 'list'".
+    df = pd.DataFrame({"id": [1, 1, 2], "t": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
+    for column in ("id", "t"):
+        bad = df.astype({column: object})
+        bad.at[1, column] = [1]
+        with pytest.raises(TypeError, match=rf"Column '{column}' holds a list at row position 1"):
+            long_to_sequences(bad, "id", "t")
+    # Tuples group as ids.
+    X, _, ids = long_to_sequences(df.assign(id=[(1, "a"), (1, "a"), (2, "b")]), "id", "t")
+    assert ids.tolist() == [(1, "a"), (2, "b")] and X[:, :, 0].tolist()[0] == [1.0, 2.0]
+
+
 def test_long_to_sequences_times_that_cannot_be_ordered_are_named():
     # pandas said "'values' is not ordered, please explicitly specify the
     # categories order", naming neither the column nor the cause.
@@ -476,6 +489,27 @@ def test_make_windows_names_windows_beyond_memory():
     # allocation fails at once (it was numpy's bare "Unable to allocate").
     with pytest.raises(MemoryError, match=r"shape \(5000000, 5000000, 1\).*a larger step"):
         make_windows(np.zeros(10**7), 5 * 10**6)
+
+
+def test_make_windows_names_an_item_of_a_list_that_is_no_series():
+    # numpy's "inhomogeneous shape" error: the list was read as one series.
+    for item, shown in ((None, "None"), (3.0, "3.0")):
+        with pytest.raises(TypeError, match=rf"series\[1\] is {shown}, not a series"):
+            make_windows([np.arange(6.0), item], 2)
+
+
+def test_repeated_column_names_are_named_with_the_fix():
+    # narwhals' DuplicateError (through scikit-learn's feature names) named
+    # the duplicates but not the fix; make_windows read on.
+    df = pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["a", "a", "b"])
+    message = r"X has the column names \['a'\] more than once.*rename or drop"
+    for transformer in (WideToSequence(n_features=1), SequenceScaler()):
+        with pytest.raises(ValueError, match=message):
+            transformer.fit(df)
+    with pytest.raises(ValueError, match=message):
+        RNNClassifier().fit(df, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=message.replace("X", "series")):
+        make_windows(df, 2)
 
 
 def test_make_windows_errors():
