@@ -747,7 +747,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         of the last recurrent layer (see ``readout``), computed in evaluation
         mode (no dropout), in the batches of ``predict``: a sequence's
         features do not depend on the other sequences of ``X`` or on its
-        padding but for float32 rounding (1e-8 to 3e-7 measured, where a
+        padding but for float32 rounding (within 1e-6 in the tests, where a
         longer sequence in its batch pads it, or where a call's few last
         sequences run as a smaller batch). With ``n_networks > 1`` the networks' vectors are
         concatenated, network 0 first, so that no network's features are

@@ -685,7 +685,7 @@ class RNNModule(nn.Module):
     """Convolutional front end, recurrent layers, a sequence readout and a linear head.
 
     The input is standardized with fixed per-feature statistics (buffers set by
-    the estimator), turned by :class:`ConvFrontEnd` into a shorter sequence of
+    the estimator), turned by ``ConvFrontEnd`` into a shorter sequence of
     local-shape features, run through stacked recurrent layers so that padding
     never reaches a valid step (by one computation, the same for every batch,
     in training, prediction and export), summarized over the valid steps of
@@ -693,7 +693,7 @@ class RNNModule(nn.Module):
     recurrent summary joined with the mean of the front end's features over
     the valid steps, as LSTM-FCN joins its recurrent and convolutional
     branches, and, with ``kernel_dilations``, the features of
-    :class:`RandomKernels` before both. :meth:`embed` returns what the head reads,
+    ``RandomKernels`` before both. :meth:`embed` returns what the head reads,
     :meth:`recurrent_states` the recurrent outputs step by step.
 
     Parameters
@@ -723,10 +723,10 @@ class RNNModule(nn.Module):
         Channels of the convolutional front end; 0 feeds the standardized
         input to the recurrent layers directly.
     strides : tuple of 3 ints, default=(1, 1, 1)
-        Striding of the front end, from :func:`front_end_strides`.
+        Striding of the front end, from ``front_end_strides``.
     kernel_sizes : tuple of ints, default=(15,)
         Kernel sizes of the front end's first block, from
-        :func:`front_end_kernels`.
+        ``front_end_kernels``.
     standardize : bool, default=True
         Whether the input is standardized with the statistics of
         :meth:`set_standardization`; when False the input goes in as it is.
@@ -734,8 +734,8 @@ class RNNModule(nn.Module):
         Dropout on the recurrent readout alone, before it joins the front
         end's features (as on the recurrent branch of LSTM-FCN).
     kernel_dilations : tuple of (int, int) pairs, default=()
-        Dilations and numbers of biases of :class:`RandomKernels`, from
-        :func:`kernel_dilations`, whose features the head also reads; empty
+        Dilations and numbers of biases of ``RandomKernels``, from
+        ``kernel_dilations``, whose features the head also reads; empty
         for none. They read every ``strides[0]``-th step. Their channels
         and biases are drawn by :meth:`fit_kernels`.
 
@@ -953,7 +953,7 @@ class RNNModule(nn.Module):
         return self.kernels(self._kernel_input(X, lengths), lengths)
 
     def kernel_path_attributions(self, low, high, lengths, grad):
-        """:meth:`RandomKernels.path_attributions` of a path segment in input units.
+        """``RandomKernels.path_attributions`` of a path segment in input units.
 
         Parameters
         ----------
