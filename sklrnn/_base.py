@@ -244,8 +244,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         first = not (incremental and hasattr(self, "net_"))
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
-        data = self._validate_training_data(X, y, sample_weight, first, classes)
-        auto = self._resolve_auto(lengths=data[1])
+        fitted = dict(vars(self))
+        try:
+            data = self._validate_training_data(X, y, sample_weight, first, classes)
+            auto = self._resolve_auto(lengths=data[1])
+        except BaseException:
+            # Checking sets attributes as it goes (classes_, n_features_in_):
+            # a refused refit leaves the previous fit whole, not half replaced.
+            vars(self).clear()
+            vars(self).update(fitted)
+            raise
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
             # The caller of fit (or of partial_fit, one more call away).

@@ -158,7 +158,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             All labels that can appear in any call; required in the first
-            call, ignored afterwards.
+            call. Later calls may omit it, or pass the same labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
@@ -174,6 +174,14 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 "classes must be passed on the first call to partial_fit: the list "
                 "of all labels the classifier will ever see."
             )
+        if hasattr(self, "net_") and classes is not None:
+            given = np.unique(column_or_1d(classes))
+            if not np.array_equal(given, self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} differs from the classes of the first call to "
+                    f"partial_fit, {self.classes_.tolist()}. Pass the same labels, or fit "
+                    "again to learn other classes."
+                )
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
     def predict_proba(self, X):

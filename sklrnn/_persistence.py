@@ -427,7 +427,10 @@ def save_model(estimator, file):
         model has ``checkpoint=None`` and ``callbacks=None`` (a warning says
         so when callbacks are set). A ``random_state`` given as a
         ``RandomState`` instance is saved as None, with a warning; it
-        matters only for further training.
+        matters only for further training. Neither are settings made
+        through scikit-learn's ``set_output`` or ``set_fit_request`` (and
+        the other metadata requests): set them again after loading, or
+        pickle the estimator, which keeps them.
     file : str, path-like or binary file object
         Where to write the archive, conventionally ending in ``.zip``.
 
@@ -467,7 +470,9 @@ def save_model(estimator, file):
     if type(estimator).__name__ not in ATTRIBUTES or not isinstance(estimator, _BaseRNN):
         raise TypeError(
             "save_model saves sklrnn estimators (RNNClassifier, RNNRegressor), got "
-            f"{type(estimator).__name__}. Save a Pipeline with pickle or joblib."
+            f"{type(estimator).__name__}. Save other objects (pipelines, searches) with "
+            "pickle or joblib, or save their sklrnn estimator, e.g. a search's "
+            "best_estimator_."
         )
     check_is_fitted(estimator)
     where = describe(file, "save_model's file")  # refuses what is neither a path nor a file

@@ -562,6 +562,28 @@ def test_refit_starts_from_scratch():
     assert clf.n_iter_ == fresh.n_iter_
 
 
+def test_a_refused_refit_leaves_the_previous_fit_whole():
+    # Checking the new data set classes_, n_features_in_ and the target's
+    # scaling before refusing it: predict then failed in numpy or torch, or
+    # returned another shape.
+    X, y = make_classification_sequences(n=40, T=8)
+    clf = RNNClassifier(**dict(FAST, max_epochs=2)).fit(X, np.where(y == 1, "up", "down"))
+    expected = clf.predict_proba(X)
+    wide = np.repeat(X[:, :, None], 3, axis=2)  # 3 features instead of 1
+    for Xbad, ybad in ((X, ["down"] * 40), (wide, ["down"] * 40)):
+        with pytest.raises(ValueError, match="at least 2 classes"):
+            clf.fit(Xbad, ybad)
+        assert clf.classes_.tolist() == ["down", "up"] and clf.n_features_in_ == 8
+        np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    Xr, yr = make_regression_sequences(n=40)
+    reg = RNNRegressor(**dict(FAST, max_epochs=2)).fit(Xr, yr)
+    expected = reg.predict(Xr)
+    with pytest.raises(ValueError, match="too large"):
+        reg.fit(Xr, np.stack([yr, np.full(40, 1e300)], axis=1))
+    assert reg.n_outputs_ == 1
+    np.testing.assert_array_equal(reg.predict(Xr), expected)
+
+
 def test_warm_start_continues_training():
     X, y = make_regression_sequences(n=60)
     reg = RNNRegressor(warm_start=True, early_stopping=False, hidden_size=8, max_epochs=4)
@@ -619,6 +641,11 @@ def test_partial_fit():
     np.testing.assert_array_equal(clf.classes_, [0, 1])
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(X[:2], [0, 7])
+    # Other classes later were ignored; the same ones, in any order, are fine.
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs .* \[0, 1\]"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[1, 0])
+    assert clf.n_iter_ == 4
 
     reg = RNNRegressor(hidden_size=8, random_state=0)
     Xr, yr = make_regression_sequences(n=60)
