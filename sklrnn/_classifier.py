@@ -15,6 +15,7 @@ from torch import nn
 
 from ._base import _BaseRNN, _ridge
 from ._compat import StrOptions, _fit_context
+from ._data import _python
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -302,7 +303,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     "finite number >= 0."
                 )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
-            plain = {(k.item() if isinstance(k, np.generic) else k): v for k, v in weight.items()}
+            plain = {_python(k): v for k, v in weight.items()}
             unknown = [k for k in plain if k not in index]
             if unknown:
                 raise ValueError(

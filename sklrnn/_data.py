@@ -131,6 +131,11 @@ def _check_same_n_features(arrays, what):
         )
 
 
+def _python(value):
+    """A numpy scalar as the Python value it holds, for messages (1, not np.int64(1))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _reject_bool(value, name, caller):
     """Raise a TypeError for a bool passed as the integer parameter ``name``.
 

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._attributions import _check_sklrnn_estimator, sequence_attributions
 from ._base import _BaseRNN
 from ._compat import _safe_indexing
-from ._data import _is_ragged, validate_sequences
+from ._data import _is_ragged, _python, validate_sequences
 
 __all__ = ["LossCurveDisplay", "AttributionDisplay"]
 
@@ -403,7 +403,8 @@ class AttributionDisplay:
         X3, lengths = validate_sequences(estimator, one, reset=False)
         if is_classifier(estimator):
             label = estimator.predict(one) if target is None else target
-            target = np.ravel(label)[0].item()  # the plain label, not numpy's repr
+            # The plain label, not numpy's repr (object arrays hold it as it is).
+            target = _python(np.ravel(label)[0])
             explained = f"class {target!r}"
         else:
             target = 0 if target is None else target

@@ -33,6 +33,7 @@ from ._data import (
     _numbers_only,
     _numeric_array,
     _out_of_memory,
+    _python,
     _reject_bool,
     _same_columns,
     column_moments,
@@ -649,11 +650,6 @@ def _holds_strings(times):
     if kind in ("string", "bytes"):
         return True
     return kind.startswith("mixed") and times.map(lambda v: isinstance(v, str | bytes)).any()
-
-
-def _python(value):
-    """A numpy scalar as the Python value it holds, for messages (1, not np.int64(1))."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _unordered_error(df, id_column, time_column):

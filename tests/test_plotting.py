@@ -231,6 +231,18 @@ def test_attribution_display_takes_the_label_of_its_sequence_from_an_array(two_f
         AttributionDisplay.from_estimator(clf, X, target=labels[:3])
 
 
+def test_attribution_display_of_labels_held_as_objects():
+    # Labels of object dtype (a pandas string column, long_to_sequences' y):
+    # the predicted label is a str, which has no .item().
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 8))
+    y = np.where(X[:, 2] > 0, "up", "down").astype(object)
+    clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0).fit(X, y)
+    display = AttributionDisplay.from_estimator(clf, X, index=1, n_steps=5)
+    assert display.target == clf.predict(X[1:2])[0] and type(display.target) is str
+    plt.close(display.figure_)
+
+
 def test_attribution_display_of_a_regressor_on_given_axes():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 8))
