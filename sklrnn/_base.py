@@ -246,18 +246,35 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
         try:
-            data = self._validate_training_data(X, y, sample_weight, first, classes)
-            auto = self._resolve_auto(lengths=data[1])
+            dataset, epochs, seed, generator, dropout_rng = self._set_up(
+                X, y, sample_weight, first, full, epochs, classes, checkpoint
+            )
         except BaseException:
-            # Checking sets attributes as it goes (classes_, n_features_in_):
-            # a refused refit leaves the previous fit whole, not half replaced.
+            # Setting up assigns attributes as it goes (classes_,
+            # n_features_in_, net_...): a refused fit leaves the previous fit
+            # whole, and a refused first fit nothing fitted.
             vars(self).clear()
             vars(self).update(fitted)
             raise
+        interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
+        self._check_training(interrupt, dataset)
+        if full and self.kernel_features:
+            self._solve_heads(dataset)
+        return self
+
+    def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint):
+        """Check the data, build or continue the net, and prepare the training data.
+
+        Returns the dataset, the epochs to train, the fit's seed, the
+        generator that shuffles its batches and the state dropout resumes
+        from (see :meth:`_fit`).
+        """
+        data = self._validate_training_data(X, y, sample_weight, first, classes)
+        auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if first:
             # The caller of fit (or of partial_fit, one more call away).
-            stacklevel = 4 if full else 5
+            stacklevel = 5 if full else 6
             _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"], stacklevel)
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
@@ -278,11 +295,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # parallel threads stay reproducible.
         generator = torch.Generator().manual_seed(seed)
         epochs, dropout_rng = self._resume(checkpoint, data, dataset, epochs, first, generator)
-        interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-        self._check_training(interrupt, dataset)
-        if full and self.kernel_features:
-            self._solve_heads(dataset)
-        return self
+        return dataset, epochs, seed, generator, dropout_rng
 
     @torch.no_grad()
     def _solve_heads(self, dataset, chunk=256):
@@ -627,6 +640,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         finite.
         """
         name = type(self).__name__
+        # The input is standardized by default: advise it only where it is not.
+        fix = (
+            "or set clip_grad_norm (e.g. 1.0)"
+            if self.standardize
+            else ", set clip_grad_norm (e.g. 1.0), or standardize the input (standardize=True)"
+        )
         guard = dict(self.net_.callbacks_)["training_guard"]
         if guard.diverged_ is not None:
             epoch = guard.restored_epoch_
@@ -634,7 +653,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             warnings.warn(
                 f"Training of {name} diverged: {guard.diverged_}. Training "
                 f"stopped and the last finite weights (from {restored}) were restored. "
-                "Lower lr, set clip_grad_norm (e.g. 1.0), or standardize the input.",
+                f"Lower lr {fix}.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -654,8 +673,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
                 "on the training data overflow float32 in evaluation mode (last "
-                f"training loss {loss:.3g}). Lower lr (now {self.lr}), set "
-                "clip_grad_norm (e.g. 1.0), or standardize the input."
+                f"training loss {loss:.3g}). Lower lr (now {self.lr}) {fix}."
             )
 
     def _training_weights(self, sample_weight, X3, target):

@@ -175,14 +175,6 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 "classes must be passed on the first call to partial_fit: the list "
                 "of all labels the classifier will ever see."
             )
-        if hasattr(self, "net_") and classes is not None:
-            given = np.unique(column_or_1d(classes))
-            if not np.array_equal(given, self.classes_):
-                raise ValueError(
-                    f"classes={given.tolist()} differs from the classes of the first call to "
-                    f"partial_fit, {self.classes_.tolist()}. Pass the same labels, or fit "
-                    "again to learn other classes."
-                )
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
     def predict_proba(self, X):
@@ -262,11 +254,19 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             )
         check_classification_targets(y)
         if classes is not None:
-            classes = column_or_1d(classes)
+            given, classes = classes, column_or_1d(classes)
             if pd.isna(classes).any():
                 raise ValueError(
                     f"classes contains NaN (a missing label): {classes.tolist()}. "
                     "Pass the labels of every class, none missing."
+                )
+            if not reset and not np.array_equal(np.unique(classes), self.classes_):
+                # As scikit-learn's partial_fit estimators: other classes later
+                # would be ignored.
+                raise ValueError(
+                    f"classes={[_python(c) for c in given]} differs from the classes "
+                    f"{type(self).__name__} was fitted with, {self.classes_.tolist()}. Pass "
+                    "the same labels, or fit a new estimator to learn other classes."
                 )
         if reset:
             encoder = LabelEncoder().fit(y if classes is None else classes)

@@ -127,7 +127,9 @@ def _check_same_n_features(arrays, what):
     n_features = {a.shape[1] for a in arrays}
     if len(n_features) > 1:
         raise ValueError(
-            f"All {what} must have the same number of features; got {sorted(n_features)}."
+            f"All {what} must have the same number of features; got {sorted(n_features)}. "
+            "Each sequence is an array of shape (n_timesteps, n_features): if the features "
+            "come first, transpose every sequence (seq.T)."
         )
 
 
@@ -403,9 +405,17 @@ def _check_dense_numbers(X, input_name):
     for column, dtype in dtypes:
         if getattr(dtype, "kind", None) in ("M", "m"):  # datetime64, timedelta64
             where = f"Column {column!r} of {input_name}" if column is not None else input_name
+            # A table with a time column is usually a long table: a row per time step.
+            long = (
+                ""
+                if column is None
+                else " If each row is one time step of a series (a long table of ids, "
+                "times and features), turn it into sequences with "
+                "sklrnn.preprocessing.long_to_sequences."
+            )
             raise TypeError(
                 f"{where} holds dates or times (dtype {dtype}), not numbers. Convert them "
-                "to numbers first, e.g. to elapsed seconds, or drop them."
+                f"to numbers first, e.g. to elapsed seconds, or drop them.{long}"
             )
 
 
@@ -476,7 +486,8 @@ def _check_3d(X, input_name, dtype):
             f"n_features) input, got 1D input with shape {X.shape}. Reshape your data: "
             f"pass one sequence as {input_name}[None, :], of shape (1, n_timesteps), and "
             "several as a 2D array of shape (n_samples, n_timesteps) or, if their lengths "
-            "differ, as a list of arrays."
+            "differ, as a list of arrays. To forecast from one long series, cut it into "
+            "windows and targets with sklrnn.preprocessing.make_windows."
         )
     if X.ndim == 2:
         X = X[:, :, None]
@@ -701,7 +712,17 @@ def validate_sequences(
     if table and (reset or estimator._fitted_on_table):
         _check_dense_numbers(X, "X")
         # Feature names and column count, with scikit-learn's own messages.
-        validate_data(estimator, X, reset=reset, skip_check_array=True)
+        try:
+            validate_data(estimator, X, reset=reset, skip_check_array=True)
+        except ValueError as exc:
+            if reset or "features as input" not in str(exc):
+                raise
+            # "X has 15 features, but ... expecting 20": a table's columns are its steps.
+            raise ValueError(
+                f"{exc} {name} was fitted on a 2D table, whose columns are the time steps "
+                "of one feature: pass tables with as many columns, or fit on 3D arrays or "
+                "lists of sequences to predict sequences of other lengths."
+            ) from exc
     frames = None if table else _frames_by_name(estimator, X, reset, first_sample)
     if frames is not None:
         X = frames

@@ -176,7 +176,8 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
         exporter writes, to the newest that the installed onnx package knows
         (``onnx.defs.onnx_opset_version()``). The exporter writes 18 and
         converts to the version asked for; where it cannot, this is a
-        ValueError.
+        ValueError. A runtime may load fewer: onnxruntime 1.31 runs opsets up
+        to 26.
     example_length : int, default=None
         Number of time steps of the example batch traced during export (at
         most 100,000); any length works at run time. Defaults to 8, or more

@@ -39,9 +39,9 @@ def _axes(ax, caller):
 
     if not isinstance(ax, Axes):
         raise TypeError(
-            f"ax must be a matplotlib Axes, got {type(ax).__name__}. Pass the Axes to draw "
-            "on, e.g. fig.add_subplot() or the second value of plt.subplots(), or None for "
-            "a new figure."
+            f"ax must be a matplotlib Axes, got {type(ax).__name__}. Pass one Axes to draw "
+            "on, e.g. fig.add_subplot(), one of the Axes that plt.subplots() returns "
+            "(axes[0] of several), or None for a new figure."
         )
     return ax
 
@@ -147,8 +147,10 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : RNNClassifier, RNNRegressor or Pipeline ending in one
-            Fitted estimator whose ``history_`` is plotted.
+        estimator : RNNClassifier, RNNRegressor, Pipeline ending in one, or search
+            Fitted estimator whose ``history_`` is plotted; of a fitted search
+            (:class:`~sklearn.model_selection.GridSearchCV`...), its
+            ``best_estimator_``.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created when None.
         name : str, default=None
@@ -161,7 +163,9 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             The display, with ``ax_`` and ``figure_`` set.
         """
-        if hasattr(estimator, "steps"):  # a Pipeline: its last step trained
+        # A search's refitted model; a Pipeline's last step, which trained.
+        estimator = getattr(estimator, "best_estimator_", estimator)
+        if hasattr(estimator, "steps"):
             estimator = estimator[-1]
         if not isinstance(estimator, _BaseRNN):
             raise TypeError(

@@ -546,9 +546,14 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     features = df[feature_columns]
     not_numeric = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(df[c])]
     if not_numeric:
+        target = (
+            f", or pass the label column as target_column={not_numeric[0]!r}"
+            if target_column is None and len(not_numeric) == 1
+            else ""
+        )
         raise ValueError(
             f"Feature columns {not_numeric} are not numeric; encode them as numbers "
-            "or leave them out of feature_columns."
+            f"or leave them out of feature_columns{target}."
         )
     complex_columns = [c for c in feature_columns if pd.api.types.is_complex_dtype(df[c])]
     if complex_columns:
@@ -562,11 +567,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             raise ValueError(f"Column {column!r} has missing values; every row needs one.")
         row = _first_unhashable(df[column])
         if row is not None:
+            value = df[column].iloc[row]
+            fix = f", e.g. lists with tuples: df[{column!r}].map(tuple)" * isinstance(value, list)
             raise TypeError(
-                f"Column {column!r} holds a {type(df[column].iloc[row]).__name__} at row "
-                f"position {row}: ids and times must be single values (numbers, strings or "
-                "timestamps) to group and sort by. Replace such values first, e.g. lists "
-                f"with tuples: df[{column!r}].map(tuple)."
+                f"Column {column!r} holds {value!r} (a {type(value).__name__}, which cannot "
+                f"be hashed) at row position {row}: ids and times must be single values "
+                "(numbers, strings, timestamps, or tuples of them) to group and sort by. "
+                f"Replace such values first{fix}."
             )
     if _holds_strings(df[time_column]):
         raise TypeError(
@@ -774,14 +781,15 @@ or list of such arrays
     """
     for name, value in [("window", window), ("horizon", horizon), ("step", step)]:
         _reject_bool(value, name, "make_windows")
-    dims = [np.ndim(s) for s in series] if isinstance(series, list | tuple) else []
-    several = len(dims) > 0 and min(dims) > 0
-    if dims and max(dims) > 0 and not several:  # numpy: "inhomogeneous shape"
-        i = dims.index(0)
+    listed = isinstance(series, list | tuple) and len(series) > 0
+    # all() stops at the first number: a long list of numbers costs one check.
+    several = listed and all(np.ndim(s) > 0 for s in series)
+    if listed and not several and np.ndim(series[0]) > 0:  # numpy: "inhomogeneous shape"
+        i = next(i for i, s in enumerate(series) if np.ndim(s) == 0)
         raise TypeError(
-            f"series[{i}] is {_python(series[i])!r}, not a series, while other items of the "
-            "list are series. Pass a list of series only (arrays, Series or DataFrames), or "
-            "a list of numbers for one series."
+            f"series[{i}] is {_python(series[i])!r}, not a series, while series[0] is one. "
+            "Pass a list of series only (arrays, Series or DataFrames), or a list of "
+            "numbers for one series."
         )
     parts = list(series) if several else [series]
     _check_frames_not_mixed(parts, "series")

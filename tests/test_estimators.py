@@ -142,7 +142,8 @@ def test_n_features_in_and_feature_names():
     with pytest.raises(ValueError, match="feature names should match"):
         clf.predict(df.iloc[:, :5])
     with pytest.warns(UserWarning, match="does not have valid feature names"):
-        with pytest.raises(ValueError, match="X has 5 features, but RNNClassifier is expecting 6"):
+        message = "X has 5 features, but RNNClassifier is expecting 6 .* columns are the time steps"
+        with pytest.raises(ValueError, match=message):
             clf.predict(X[:, :5])
 
     X3, y3 = make_classification_sequences(n=40, T=6, n_features=3)
@@ -582,6 +583,29 @@ def test_a_refused_refit_leaves_the_previous_fit_whole():
         reg.fit(Xr, np.stack([yr, np.full(40, 1e300)], axis=1))
     assert reg.n_outputs_ == 1
     np.testing.assert_array_equal(reg.predict(Xr), expected)
+    # Parameters are checked after the data: a refused refit left the new
+    # data's scaling on the old network (predictions 5,400 instead of 0.4).
+    with pytest.raises(TypeError, match="optimizer must be one of"):
+        reg.set_params(optimizer=int).fit(Xr, yr * 1e4)
+    np.testing.assert_array_equal(reg.predict(Xr), expected)
+
+
+def test_a_refused_first_fit_leaves_nothing_fitted(tmp_path):
+    X, y = make_classification_sequences(n=40, T=8)
+    clf = RNNClassifier(**dict(FAST, max_epochs=2), callbacks=["not a callback"])
+    with pytest.raises(TypeError, match="callbacks must be a list of skorch callbacks"):
+        clf.fit(X, y)
+    assert not [name for name in vars(clf) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    # Another fit's checkpoint is refused once the net is built: it was left
+    # built and untrained, predicting from random weights.
+    path = tmp_path / "fit.ckpt"
+    RNNClassifier(**dict(FAST, max_epochs=2), checkpoint=path).fit(X, y)
+    clf = RNNClassifier(**dict(FAST, max_epochs=2), checkpoint=path, warm_start=True)
+    with pytest.raises(ValueError, match="written by a fit .* on other data"):
+        clf.fit(X[:30], y[:30])
+    assert not [name for name in vars(clf) if name.endswith("_")]
 
 
 def test_warm_start_continues_training():
@@ -642,7 +666,7 @@ def test_partial_fit():
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(X[:2], [0, 7])
     # Other classes later were ignored; the same ones, in any order, are fine.
-    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs .* \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs .* with, \[0, 1\]"):
         clf.partial_fit(X, y, classes=[0, 1, 2])
     clf.partial_fit(X, y, classes=[1, 0])
     assert clf.n_iter_ == 4

@@ -679,6 +679,7 @@ def test_one_dimensional_X_explains_one_sequence_or_many(method):
     assert "got 1D input with shape (6,)" in message
     assert "one sequence as X[None, :], of shape (1, n_timesteps)" in message
     assert "2D array of shape (n_samples, n_timesteps)" in message
+    assert "one long series, cut it into windows and targets with" in message
     # scikit-learn's usual advice would turn the series into one-step samples.
     assert "reshape(-1, 1)" not in message
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch.callbacks import Callback
@@ -127,6 +128,12 @@ def test_given_axes_pipeline_and_log_scale():
     assert display.ax_ is ax2 and display.figure_ is fig
     assert ax2.get_title() == "mine" and ax2.get_yscale() == "log"
     assert not ax1.lines
+    # A fitted search: its refitted model.
+    search = GridSearchCV(pipe, {"rnnclassifier__hidden_size": [4]}, cv=2).fit(X, y)
+    display = LossCurveDisplay.from_estimator(search, ax=ax1)
+    model = search.best_estimator_[-1]
+    np.testing.assert_array_equal(display.train_loss, model.history_[:, "train_loss"])
+    plt.close(fig)
 
 
 def test_plot_from_arrays_and_replot():

@@ -297,7 +297,7 @@ def test_long_to_sequences_errors():
     gappy.loc[2, "pulse"] = np.nan
     with pytest.raises(ValueError, match="missing values .* Impute"):
         long_to_sequences(gappy, "id", "hour", target_column="label")
-    with pytest.raises(ValueError, match=r"Feature columns \['label'\] are not numeric"):
+    with pytest.raises(ValueError, match=r"\['label'\] are not numeric.*target_column='label'"):
         long_to_sequences(df, "id", "hour")
     no_time = df.astype({"hour": float})
     no_time.loc[0, "hour"] = np.nan
@@ -350,8 +350,14 @@ def test_long_to_sequences_names_ids_and_times_that_cannot_be_grouped():
     for column in ("id", "t"):
         bad = df.astype({column: object})
         bad.at[1, column] = [1]
-        with pytest.raises(TypeError, match=rf"Column '{column}' holds a list at row position 1"):
+        with pytest.raises(
+            TypeError, match=rf"'{column}' holds \[1\] \(a list, .* position 1.*tuple\)"
+        ):
             long_to_sequences(bad, "id", "t")
+    bad = df.astype({"id": object})
+    bad.at[1, "id"] = (1, [2])  # a tuple that cannot be hashed: no advice to make tuples
+    with pytest.raises(TypeError, match=r"holds \(1, \[2\]\) \(a tuple, .*first\.$"):
+        long_to_sequences(bad, "id", "t")
     # Tuples group as ids.
     X, _, ids = long_to_sequences(df.assign(id=[(1, "a"), (1, "a"), (2, "b")]), "id", "t")
     assert ids.tolist() == [(1, "a"), (2, "b")] and X[:, :, 0].tolist()[0] == [1.0, 2.0]
@@ -494,7 +500,9 @@ def test_make_windows_names_windows_beyond_memory():
 def test_make_windows_names_an_item_of_a_list_that_is_no_series():
     # numpy's "inhomogeneous shape" error: the list was read as one series.
     for item, shown in ((None, "None"), (3.0, "3.0")):
-        with pytest.raises(TypeError, match=rf"series\[1\] is {shown}, not a series"):
+        with pytest.raises(
+            TypeError, match=rf"series\[1\] is {shown}, not a series, while series\[0\]"
+        ):
             make_windows([np.arange(6.0), item], 2)
 
 
