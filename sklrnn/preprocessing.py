@@ -83,6 +83,11 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
     table first. NaN passes through unchanged: trailing NaN in every feature
     marks the end of a shorter sequence.
 
+    Within each feature the columns run from the oldest step to the newest.
+    Lag features built with pandas' ``shift(k)`` for ``k = 1, 2, ...`` run
+    newest first: reverse them (``lag3, lag2, lag1``), or the sequences run
+    backwards in time.
+
     Parameters
     ----------
     n_features : int, default=1
