@@ -742,9 +742,16 @@ def validate_sequences(
         estimator._fitted_on_table = table
         estimator._n_channels = X3d.shape[2]
     elif X3d.shape[2] != estimator._n_channels:
+        # A table as wide as the features is likely one sequence, rows as steps.
+        one = (
+            " If X is one sequence (a row per time step, a column per feature), pass it "
+            "in a list: [X]."
+            if table and np.shape(X)[1] == estimator._n_channels
+            else ""
+        )
         raise ValueError(
             f"X has {X3d.shape[2]} features per time step, but {name} is expecting "
-            f"{estimator._n_channels} features per time step as input."
+            f"{estimator._n_channels} features per time step as input.{one}"
         )
     return X3d, lengths
 

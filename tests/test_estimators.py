@@ -152,8 +152,12 @@ def test_n_features_in_and_feature_names():
     assert not hasattr(clf, "feature_names_in_")
     # A model fitted on 3D input reads sequences of any length.
     assert clf.predict(X3[:, :4]).shape == (40,)
-    with pytest.raises(ValueError, match="2 features per time step.*expecting 3"):
+    with pytest.raises(ValueError, match=r"2 features per time step.*expecting 3[^\[]*$"):
         clf.predict(X3[:, :, :2])
+    # One sequence as a table, a row per step: read as sequences of one feature.
+    with pytest.raises(ValueError, match=r"1 features per time step.*in a list: \[X\]"):
+        clf.predict(pd.DataFrame(X3[0]))
+    assert clf.predict([X3[0]]).shape == (1,)
 
 
 @pytest.mark.parametrize(
