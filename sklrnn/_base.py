@@ -6,6 +6,7 @@ import inspect
 import os
 import pickle
 import threading
+import time
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -259,7 +260,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
         self._check_training(interrupt, dataset)
         if full and self.kernel_features:
+            start = time.perf_counter()
             self._solve_heads(dataset)
+            if self.verbose:
+                print(
+                    "Head solved in closed form (ridge regression, penalty by "
+                    f"leave-one-out) in {time.perf_counter() - start:.2f} s."
+                )
         return self
 
     def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint):
@@ -596,11 +603,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
         dataset = SequenceDataset(*data, device=self.net_.device)
         module = self.net_.module_
+        start = time.perf_counter()
         if self.kernel_features and draw_kernels:
             with torch.no_grad():
                 dataset.kernel_features = module.fit_kernels(dataset.X, dataset.lengths, seed)
         elif self.kernel_features:
             dataset.cache_kernel_features(module)
+        if self.kernel_features and self.verbose:  # before the epochs' table
+            print(
+                f"Random kernel features: {dataset.kernel_features.shape[1]:,} of each of "
+                f"{len(dataset):,} sequences in {time.perf_counter() - start:.2f} s."
+            )
         return dataset
 
     def _train(self, dataset, epochs, seed, generator, dropout_rng):

@@ -145,7 +145,8 @@ default="adam"
     verbose : int, default=0
         ``0`` trains silently; ``1`` prints a table of losses per epoch (and,
         with early stopping, when training stops and which epoch's weights
-        are restored), in colour only when stdout is a terminal; ``2`` or
+        are restored), in colour only when stdout is a terminal, and the
+        time of the random kernel features and of the closed-form head; ``2`` or
         more also shows, on stderr, a progress bar over the batches of any
         epoch still running after 2 seconds (short epochs show none).
 
