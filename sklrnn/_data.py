@@ -16,6 +16,7 @@ an int64 array of true lengths.
 
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -752,6 +753,15 @@ def validate_sequences(
         raise ValueError(
             f"X has {X3d.shape[2]} features per time step, but {name} is expecting "
             f"{estimator._n_channels} features per time step as input.{one}"
+        )
+    elif table and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
+        # One sequence of one feature, as a column: read as one-step sequences.
+        warnings.warn(
+            f"X is a table of one column, read as {len(X3d)} sequences of one time step "
+            "each. If it is one sequence (a row per time step), pass it as X[None] or in "
+            "a list: [X].",
+            UserWarning,
+            stacklevel=5,  # predict's caller, through _forward and _forward_chunk
         )
     return X3d, lengths
 

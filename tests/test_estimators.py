@@ -4,6 +4,7 @@ import pickle
 import subprocess
 import sys
 import tracemalloc
+import warnings
 
 import joblib
 import numpy as np
@@ -158,6 +159,13 @@ def test_n_features_in_and_feature_names():
     with pytest.raises(ValueError, match=r"1 features per time step.*in a list: \[X\]"):
         clf.predict(pd.DataFrame(X3[0]))
     assert clf.predict([X3[0]]).shape == (1,)
+    # One sequence of one feature, as a column: many one-step sequences.
+    clf.fit(X3[:, :, :1], y3)
+    with pytest.warns(UserWarning, match="one column, read as 6 sequences of one time step"):
+        assert clf.predict(X3[0, :, :1]).shape == (6,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clf.predict(X3[0, :, :1][None]).shape == (1,)
 
 
 @pytest.mark.parametrize(
