@@ -212,7 +212,16 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        try:
+            y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+        except ValueError as exc:
+            if "convert" not in str(exc):
+                raise
+            # numpy's "could not convert string to float" does not name y.
+            raise ValueError(
+                f"{type(self).__name__} needs numbers as targets, but y holds text ({exc}). "
+                "Convert y to numbers, or use RNNClassifier for class labels."
+            ) from exc
         if y.ndim > 2:
             raise ValueError(f"y must be 1D or 2D, got an array of shape {y.shape}.")
         y2 = y.reshape(len(y), -1)

@@ -119,6 +119,18 @@ def test_regressor_learns_and_rescales_targets():
     assert reg.score(X_test, 1000 * y_test + 5000) > 0.9
 
 
+def test_regressor_names_targets_that_are_not_numbers():
+    # numpy's "could not convert string to float" and scikit-learn's "Found
+    # array with dim 3" named neither y nor the fix.
+    X, _ = make_regression_sequences(n=20)
+    with pytest.raises(ValueError, match="needs numbers as targets, but y holds text.*RNNClassi"):
+        RNNRegressor(**FAST).fit(X, ["a"] * 20)
+    with pytest.raises(ValueError, match=r"y must be 1D or 2D, got an array of shape \(20, 2, 2\)"):
+        RNNRegressor(**FAST).fit(X, np.zeros((20, 2, 2)))
+    # Numbers written as text are numbers.
+    assert RNNRegressor(**dict(FAST, max_epochs=1)).fit(X, np.full(20, "1.5")).n_outputs_ == 1
+
+
 def test_single_class_is_an_error():
     X, _ = make_classification_sequences(n=20)
     with pytest.raises(ValueError, match="at least 2 classes"):
