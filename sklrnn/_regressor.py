@@ -113,9 +113,6 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The fitted regressor.
         """
-        # Measured again at the end: a training call that is interrupted
-        # leaves none, rather than the noise of the model before it.
-        self.__dict__.pop("noise_std_", None)
         self._fit(X, y, sample_weight, incremental=self.warm_start)
         if hasattr(self, "noise_std_"):  # from the closed-form heads (_solve_heads)
             return self
@@ -147,7 +144,6 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The updated regressor.
         """
-        self.__dict__.pop("noise_std_", None)  # as in fit
         self._partial_fit(X, y, sample_weight)
         return self._measure_noise(X, y, sample_weight)
 
@@ -187,11 +183,21 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         std = self._y_scale * np.sqrt(out[..., 1] + (noise / self._y_scale) ** 2)
         return (y.ravel(), std.ravel()) if self._y_1d else (y, std)
 
+    def _prepare_training(self, *args, **kwargs):
+        # Measured again at the end of training: a training call that is
+        # interrupted leaves none, rather than the noise of the model before
+        # it. A call refused in its set-up keeps it, with the rest of the fit.
+        self.__dict__.pop("noise_std_", None)
+        return super()._prepare_training(*args, **kwargs)
+
     def _measure_noise(self, X, y, sample_weight):
         """Set ``noise_std_``: the weighted RMS of the residuals on (X, y)."""
         target = self._encode_target(y, reset=False)
         squares = (target - self._forward(X)) ** 2
         weights = _check_sample_weight(sample_weight, squares, dtype=np.float64)
+        # Relative to the largest, as training takes them: a sum of weights
+        # near float64's maximum would overflow to inf (NaN noise).
+        weights = weights / weights.max()
         self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
         return self
 

@@ -320,6 +320,9 @@ def test_a_few_very_long_sequences_that_set_the_strides_are_named():
     with pytest.warns(UserWarning, match=expected) as record:
         _small(RNNClassifier, kernel_features=0).partial_fit(X, y, classes=[0, 1])
     assert record[0].filename == __file__
+    with pytest.warns(UserWarning, match=expected) as record:
+        _small(max_epochs=1).fit(X, y * 1.0)
+    assert record[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # truncated, or without the outlier: no warning
         _small(RNNClassifier, kernel_features=0, max_epochs=1, max_length=100).fit(X, y)

@@ -307,6 +307,31 @@ def test_an_interrupted_training_call_keeps_no_noise_of_the_model_before(method)
         model.predict(X, return_std=True)
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_refused_training_call_keeps_the_noise(method):
+    # The noise was dropped before the data were checked: a refused call left
+    # the fit whole but without noise_std_ ("its training was interrupted").
+    X, y = make_noisy_regression(n=40)
+    model = RNNRegressor(**dict(FAST, max_epochs=2)).fit(X, y)
+    expected = model.predict(X, return_std=True)
+    bad = y.copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN"):
+        getattr(model, method)(X, bad)
+    for got, want in zip(model.predict(X, return_std=True), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_noise_of_weights_near_float64s_maximum_is_finite():
+    # np.average summed the raw weights: inf, and NaN noise.
+    X, y = make_noisy_regression(n=40)
+    model = RNNRegressor(**dict(FAST, max_epochs=2, kernel_features=0))
+    reference = model.fit(X, y).noise_std_
+    np.testing.assert_allclose(
+        model.fit(X, y, sample_weight=np.full(40, 1e307)).noise_std_, reference
+    )
+
+
 # -- classifier calibration -----------------------------------------------------------------
 
 
