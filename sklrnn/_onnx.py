@@ -139,7 +139,7 @@ def _prediction_graph(estimator):
     {
         "estimator": "no_validation",  # checked below, with its own message
         "path": [str, os.PathLike],
-        "opset_version": [Interval(Integral, 1, None, closed="left")],
+        "opset_version": [Interval(Integral, _OLDEST_OPSET, None, closed="left")],
         "example_length": [Interval(Integral, 1, 10**5, closed="both"), None],
     },
     prefer_skip_nested_validation=True,
@@ -192,10 +192,13 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     -----
     A model fitted on 2D input ``(n_samples, n_timesteps)`` has one feature
     per step: pass ``X[:, :, None]`` to the graph. Values must be finite
-    except for the trailing padding, as for the estimator itself; the graph
-    does not check that. Class labels are not in the graph: map the argmax of
-    the probabilities through ``classes_``, stored as JSON under the
-    ``classes`` metadata key.
+    except for the trailing padding, every sequence needs at least one step
+    that is not padding, and a batch at least one sequence, as for the
+    estimator itself; the graph does not check that (an all-NaN row gives
+    NaN or a meaningless number, and onnxruntime 1.31's LSTM and GRU abort
+    the whole process on a batch of 0 sequences). Class labels are not in
+    the graph: map the argmax of the probabilities through ``classes_``,
+    stored as JSON under the ``classes`` metadata key.
 
     Examples
     --------
