@@ -15,6 +15,7 @@ properties train tiny networks for one epoch, so that each example takes
 milliseconds.
 """
 
+import copy
 import pickle
 import re
 import warnings
@@ -583,10 +584,17 @@ def test_fit_rejects_or_learns_from_any_input(Estimator, data):
     X, y, sample_weight = data.draw(fit_inputs(classification=classification))
     words = _fit_words(X, y, sample_weight, classification)
     X, y, sample_weight = (None if d is None else d.value for d in (X, y, sample_weight))
-    model = _outcome(Estimator(**TINY).fit, X, y, sample_weight=sample_weight, words=words)
-    event("fitted" if model is not None else "rejected")
-    if model is None:
+    # A refit of a fitted model: refused, it must stay exactly as it was.
+    fitted = MODELS[f"{'classifier' if classification else 'regressor'}-3d"]
+    model = copy.deepcopy(fitted)
+    refit = _outcome(model.fit, X, y, sample_weight=sample_weight, words=words)
+    event("fitted" if refit is not None else "rejected")
+    if refit is None:
+        assert vars(model).keys() == vars(fitted).keys()
+        X3 = np.random.RandomState(2).normal(size=(3, 3, N_CHANNELS))
+        np.testing.assert_array_equal(model.predict(X3), fitted.predict(X3))
         return
+    model = refit  # warm_start=False: a new model, as a first fit gives
     # Values that fit in float32 may still overflow the network's arithmetic
     # once weighted: predict then names them.
     pred = _outcome(model.predict, X, words=words & {"large", "infinity"})
