@@ -573,7 +573,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         row = _first_unhashable(df[column])
         if row is not None:
             value = df[column].iloc[row]
-            fix = f", e.g. lists with tuples: df[{column!r}].map(tuple)" * isinstance(value, list)
+            fix = (
+                f", e.g. lists with tuples: df[{column!r}].map(tuple)"
+                if isinstance(value, list)
+                else ""
+            )
             raise TypeError(
                 f"Column {column!r} holds {value!r} (a {type(value).__name__}, which cannot "
                 f"be hashed) at row position {row}: ids and times must be single values "
