@@ -347,6 +347,26 @@ def test_load_ts_file_refuses_padding_far_larger_than_the_values(tmp_path):
     assert X.shape == (1, 200_001) and X[0, -1] == 2
 
 
+def test_load_ts_file_refuses_a_label_that_would_size_every_label(tmp_path):
+    # numpy's str array sizes every label to the longest: 10,000 rows and one
+    # label of 10,000 characters made a y of 400 MB.
+    text = "@data\n" + "1:a\n" * 10 + "1:" + "b" * 10_000 + "\n"
+    with pytest.raises(ValueError, match=r"line 12: class label of 10,000 characters"):
+        load_ts_file(_ts(tmp_path, text))
+
+
+def test_load_ts_file_names_a_long_bad_number(tmp_path):
+    # The number pattern backtracked over a run of digits that ends in a bad
+    # character, quadratically in its length: 29 s for 40,000 digits, hours
+    # for these 200,000.
+    for text, match in [
+        ("@data\n1,2," + "1" * 200_000 + "x:a\n", "value '1111.* is not a decimal number"),
+        ("@targetLabel true\n@data\n1,2:" + "1" * 200_000 + "x\n", "target '1111.* is not a"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            load_ts_file(_ts(tmp_path, text))
+
+
 def test_load_ts_file_path_types(tmp_path):
     path = _ts(tmp_path, "@data\n1,2:a\n")
     for arg in (path, str(path), bytes(path)):

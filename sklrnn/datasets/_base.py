@@ -35,8 +35,11 @@ _MIN_PADDED_CELLS = 2**20
 
 # Value fields hold decimal numbers, '?' (missing) and separators; anything else
 # ("nan", "inf", "1_000", "(0,1)") is refused before numpy parses the line.
+# Class labels are names: a longer one is a misread line, and would size the
+# array of every label (numpy str) to itself.
+_LONGEST_LABEL = 1000
 _NOT_A_VALUE = re.compile(r"[^0-9eE+\-.,:? \t]")
-_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
+_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
 
 
 def _read_ts(name, split):
@@ -190,6 +193,13 @@ def _parse_target(text, where, rules):
     if rules["labels"] == "class":
         if not text:
             raise ValueError(f"{where}: empty class label after the last ':'.")
+        if len(text) > _LONGEST_LABEL:
+            # numpy's str array sizes every label to the longest.
+            raise ValueError(
+                f"{where}: class label of {len(text):,} characters ({text[:40]!r}...); class "
+                f"labels are names of at most {_LONGEST_LABEL:,} characters. Is a ':' missing "
+                "before the label?"
+            )
         if rules["classes"] and text not in rules["classes"]:
             raise ValueError(
                 f"{where}: class label {text[:40]!r} is not among the labels the header "
