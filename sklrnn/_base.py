@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import inspect
+import json
 import os
 import pickle
 import threading
@@ -22,7 +23,14 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import Callback
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
-from ._data import _check_file_path, _is_ragged, _longest, _reject_bool, validate_sequences
+from ._data import (
+    _check_file_path,
+    _is_ragged,
+    _longest,
+    _python,
+    _reject_bool,
+    validate_sequences,
+)
 from ._module import (
     CELL_TYPES,
     READOUTS,
@@ -723,19 +731,29 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return read_checkpoint(self.checkpoint)
 
     def _fingerprint(self, X3, lengths, target, weights):
-        """Hash of the data and of the parameters that define the model.
+        """The class, and hashes of the data and of each parameter that defines the model.
 
         A checkpoint resumes only a fit with the same fingerprint, so that a
         clone fitted on other data (a cross-validation fold) never starts
-        from weights trained on its test data.
+        from weights trained on its test data. Equal values hash alike
+        (``1e-3`` and ``np.float64(1e-3)``, dicts in any order), and the
+        parts name what differs (:func:`_fingerprint_change`). A JSON string.
         """
         params = self.get_params()
-        defining = [(k, params[k]) for k in sorted(params) if k not in _RUN_PARAMS]
-        digest = hashlib.sha256(type(self).__name__.encode())
-        digest.update(repr(defining).encode())
+        data = hashlib.sha256()
         for array in (X3, lengths, target, weights):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
+            data.update(np.ascontiguousarray(array).tobytes())
+        return json.dumps(
+            {
+                "estimator": type(self).__name__,
+                "params": {
+                    name: hashlib.sha256(_canonical(params[name]).encode()).hexdigest()[:16]
+                    for name in sorted(params)
+                    if name not in _RUN_PARAMS
+                },
+                "data": data.hexdigest(),
+            }
+        )
 
     def _resume(self, checkpoint, data, dataset, epochs, first, generator):
         """Resume the fit that wrote ``checkpoint``, if any; the epochs to train and dropout's RNG.
@@ -760,8 +778,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if checkpoint is not None and (first or checkpoint.epochs_left > 0):
             if checkpoint.fingerprint != fingerprint:
                 raise ValueError(
-                    f"The checkpoint {os.fspath(self.checkpoint)!r} was written by a fit of "
-                    f"{type(self).__name__} on other data or with other parameters, so "
+                    f"The checkpoint {os.fspath(self.checkpoint)!r} was written by "
+                    f"{_fingerprint_change(checkpoint.fingerprint, fingerprint)}, so "
                     "warm_start=True cannot resume from it. A checkpoint resumes only the "
                     "fit that wrote it: give each fit (each cross-validation clone, for "
                     "example) its own checkpoint path, or delete the file to train from "
@@ -1050,6 +1068,42 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
+
+
+def _canonical(value):
+    """A text of parameter ``value`` that equal values share, for hashing.
+
+    numpy scalars read as the Python numbers they hold, dicts in key order,
+    and a ``RandomState`` by its state (its repr holds its address).
+    """
+    value = _python(value)
+    if isinstance(value, dict):
+        items = sorted((_canonical(k), _canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return type(value).__name__ + "(" + ", ".join(map(_canonical, value)) + ")"
+    if isinstance(value, np.random.RandomState):
+        kind, keys, position, *rest = value.get_state()
+        return f"RandomState({kind}, {hashlib.sha256(keys.tobytes()).hexdigest()}, {position})"
+    return repr(value)
+
+
+def _fingerprint_change(written, current):
+    """What differs between a checkpoint's fingerprint and the fit's, in words."""
+    try:
+        old = json.loads(written)
+        old_params = dict(old["params"])
+    except (TypeError, ValueError, KeyError):
+        return "a fit on other data or with other parameters"
+    new = json.loads(current)
+    if old.get("estimator") != new["estimator"]:
+        return f"a fit of {old.get('estimator')}, not {new['estimator']}"
+    changed = sorted(
+        k for k in new["params"].keys() | old_params if new["params"].get(k) != old_params.get(k)
+    )
+    if changed:
+        return f"a fit with other parameters ({', '.join(changed)})"
+    return "a fit on other data (X, y or sample_weight)"
 
 
 def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides, stacklevel):

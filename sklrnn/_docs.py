@@ -184,7 +184,9 @@ default="adam"
         parameters refuses to resume from it with a ``ValueError``: clones
         that share a path, such as cross-validation folds, never start from
         each other's weights. A ``fit`` with ``warm_start=False`` starts over
-        and overwrites the file. The file has the format of
+        and overwrites the file, as does ``partial_fit``, which writes its
+        epoch as a finished fit: resume an interrupted fit with ``fit``
+        before calling ``partial_fit``. The file has the format of
         :func:`~sklrnn.save_model` and is read as untrusted: a malformed
         file, or one with more epochs left than ``max_epochs``, raises a
         ``ValueError`` naming it."""

@@ -376,6 +376,14 @@ class StopTraining(KeyboardInterrupt):
     """
 
 
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C that arrived while a callback was busy at the end of an epoch.
+
+    skorch's callbacks ask to stop by raising KeyboardInterrupt there; this
+    one is the user's interrupt, and propagates as such.
+    """
+
+
 def _finite_params(module):
     # Buffers too: batch norm's running variance can overflow while every
     # weight is still finite, and evaluation would then return NaN. A NaN
@@ -596,14 +604,32 @@ class EpochCheckpoint(Callback):
         # O_EXCL, so it never follows a planted symlink), renamed over it: a
         # crash mid-write never leaves a truncated file, and fits running in
         # parallel never share a temporary name.
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        except OSError as exc:  # the folder was removed or made read-only mid-fit
+            raise _unwritable(path, exc) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)
+        except KeyboardInterrupt as exc:
+            os.unlink(tmp)
+            # A Ctrl-C during the write is an interrupt, not the stop request
+            # a callback raises at the end of an epoch (SequenceNet.notify).
+            raise Interrupted from exc
+        except OSError as exc:
+            os.unlink(tmp)
+            raise _unwritable(path, exc) from exc
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+def _unwritable(path, exc):
+    return OSError(
+        f"Cannot write checkpoint={path!r} ({exc}); the file holds the last epoch written. "
+        "Make its folder writable and resume with warm_start=True, or set checkpoint=None."
+    )
 
 
 _CHECKPOINT_FORMAT = "sklrnn-checkpoint"
@@ -898,7 +924,7 @@ class SequenceNet(NeuralNet):
         except KeyboardInterrupt as exc:
             # skorch's idiom: a callback raising KeyboardInterrupt at the end
             # of an epoch asks to stop (EarlyStopping does); that is no interrupt.
-            if method_name == "on_epoch_end" and not isinstance(exc, StopTraining):
+            if method_name == "on_epoch_end" and not isinstance(exc, StopTraining | Interrupted):
                 # The epoch is kept, so print its row, which PrintLog (always
                 # skorch's last callback) has not reached.
                 print_log = dict(self.callbacks_).get("print_log")

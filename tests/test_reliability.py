@@ -15,7 +15,9 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
+import sklrnn._training
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
+from sklrnn._archive import write_archive
 from sklrnn._base import _BaseRNN, _versions
 from sklrnn._module import RNNModule
 from sklrnn._training import _finite_params, read_checkpoint
@@ -419,11 +421,73 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
     path = tmp_path / "other.ckpt"
     RNNRegressor(**SMALL, max_epochs=1, checkpoint=path).fit(X, y)
     wider = RNNRegressor(**{**SMALL, "hidden_size": 5}, checkpoint=path, warm_start=True)
-    with pytest.raises(ValueError, match="other data or with other parameters"):
+    # The message names what differs: a parameter, the data, the estimator.
+    with pytest.raises(ValueError, match=r"by a fit with other parameters \(hidden_size\)"):
         wider.fit(X, y)
+    same = RNNRegressor(**SMALL, checkpoint=path, warm_start=True)
+    with pytest.raises(ValueError, match=r"by a fit on other data \(X, y or sample_weight\)"):
+        same.fit(X[:-1], y[:-1])
+    other = RNNClassifier(**SMALL, checkpoint=path, warm_start=True)
+    with pytest.raises(ValueError, match="by a fit of RNNRegressor, not RNNClassifier"):
+        other.fit(X, (y > 0).astype(int))
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match=r"Checkpoint '.*other.ckpt' is not a zip archive"):
         RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
+
+
+def test_checkpoint_resumes_with_equal_parameters_of_other_types(data, tmp_path):
+    # repr() told np.float64(0.001) from 0.001 (a value from best_params_),
+    # and dicts by their order: the fit was refused as "other parameters".
+    X, y, y_class = data
+    path = tmp_path / "typed.ckpt"
+    params = dict(SMALL, lr=0.001, hidden_size=4, class_weight={0: 1.0, 1: 2.0})
+    interrupted = RNNClassifier(**params, max_epochs=3, checkpoint=path, callbacks=[InterruptAt(2)])
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(X, y_class)
+    typed = dict(params, lr=np.float64(0.001), hidden_size=np.int64(4))
+    typed["class_weight"] = {1: 2.0, 0: 1.0}
+    resumed = RNNClassifier(**typed, max_epochs=3, checkpoint=path, warm_start=True)
+    assert resumed.fit(X, y_class).n_iter_ == 3
+
+
+def test_a_ctrl_c_while_the_checkpoint_is_written_is_an_interrupt(data, tmp_path, monkeypatch):
+    # A KeyboardInterrupt at the end of an epoch is skorch's stop request: a
+    # Ctrl-C that landed during the write ended the fit as finished (no
+    # interrupt, the file marked with no epochs left).
+    X, y, _ = data
+    path = tmp_path / "fit.ckpt"
+    written = []
+
+    def interrupted_at_the_second(fh, members, where):
+        written.append(where)
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        return write_archive(fh, members, where)
+
+    monkeypatch.setattr(sklrnn._training, "write_archive", interrupted_at_the_second)
+    model = RNNRegressor(**SMALL, max_epochs=4, checkpoint=path)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.n_iter_ == 2 and read_checkpoint(path).epochs_left == 3  # epoch 1's file
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_checkpoint_folder_that_cannot_be_written_is_named(data, tmp_path):
+    # Removed mid-fit: "No such file or directory: '.../tmpk2n_8zys.tmp'".
+    X, y, _ = data
+    folder = tmp_path / "gone"
+    folder.mkdir()
+
+    class RemoveFolder(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 2:
+                for file in folder.iterdir():
+                    file.unlink()
+                folder.rmdir()
+
+    model = RNNRegressor(**SMALL, max_epochs=3, checkpoint=folder / "fit.ckpt")
+    with pytest.raises(OSError, match=r"Cannot write checkpoint=.*fit\.ckpt.*checkpoint=None"):
+        model.set_params(callbacks=[RemoveFolder()]).fit(X, y)
 
 
 def test_checkpoint_set_after_a_fit_without_one(data, tmp_path):
