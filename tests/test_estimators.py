@@ -627,7 +627,7 @@ def test_a_refused_first_fit_leaves_nothing_fitted(tmp_path):
     path = tmp_path / "fit.ckpt"
     RNNClassifier(**dict(FAST, max_epochs=2), checkpoint=path).fit(X, y)
     clf = RNNClassifier(**dict(FAST, max_epochs=2), checkpoint=path, warm_start=True)
-    with pytest.raises(ValueError, match="written by a fit .* on other data"):
+    with pytest.raises(ValueError, match="written by a fit on other data"):
         clf.fit(X[:30], y[:30])
     assert not [name for name in vars(clf) if name.endswith("_")]
 
