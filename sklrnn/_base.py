@@ -1083,8 +1083,8 @@ def _canonical(value):
     if isinstance(value, list | tuple):
         return type(value).__name__ + "(" + ", ".join(map(_canonical, value)) + ")"
     if isinstance(value, np.random.RandomState):
-        kind, keys, position, *rest = value.get_state()
-        return f"RandomState({kind}, {hashlib.sha256(keys.tobytes()).hexdigest()}, {position})"
+        kind, keys, *rest = value.get_state()
+        return f"RandomState({kind}, {hashlib.sha256(keys.tobytes()).hexdigest()}, {rest})"
     return repr(value)
 
 

@@ -7,6 +7,7 @@ batch is one index operation; skorch still runs the loop, the callbacks, the
 history and the device handling.
 """
 
+import contextlib
 import copy
 import json
 import math
@@ -612,20 +613,20 @@ class EpochCheckpoint(Callback):
             with os.fdopen(fd, "wb") as fh:
                 write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)
-        except KeyboardInterrupt as exc:
-            os.unlink(tmp)
-            # A Ctrl-C during the write is an interrupt, not the stop request
-            # a callback raises at the end of an epoch (SequenceNet.notify).
-            raise Interrupted from exc
-        except OSError as exc:
-            os.unlink(tmp)
-            raise _unwritable(path, exc) from exc
-        except BaseException:
-            os.unlink(tmp)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):  # gone with its folder
+                os.unlink(tmp)
+            if isinstance(exc, KeyboardInterrupt):
+                # A Ctrl-C during the write is an interrupt, not the stop
+                # request a callback raises at the end of an epoch (notify).
+                raise Interrupted from exc
+            if isinstance(exc, OSError):
+                raise _unwritable(path, exc) from exc
             raise
 
 
 def _unwritable(path, exc):
+    """The OSError of a checkpoint that cannot be written, naming it and the fix."""
     return OSError(
         f"Cannot write checkpoint={path!r} ({exc}); the file holds the last epoch written. "
         "Make its folder writable and resume with warm_start=True, or set checkpoint=None."

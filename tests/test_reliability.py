@@ -437,15 +437,17 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
 
 def test_checkpoint_resumes_with_equal_parameters_of_other_types(data, tmp_path):
     # repr() told np.float64(0.001) from 0.001 (a value from best_params_),
-    # and dicts by their order: the fit was refused as "other parameters".
+    # dicts by their order and RandomState(0) by its address: the fit was
+    # refused as "other parameters".
     X, y, y_class = data
     path = tmp_path / "typed.ckpt"
     params = dict(SMALL, lr=0.001, hidden_size=4, class_weight={0: 1.0, 1: 2.0})
+    params["random_state"] = np.random.RandomState(0)
     interrupted = RNNClassifier(**params, max_epochs=3, checkpoint=path, callbacks=[InterruptAt(2)])
     with pytest.raises(KeyboardInterrupt):
         interrupted.fit(X, y_class)
     typed = dict(params, lr=np.float64(0.001), hidden_size=np.int64(4))
-    typed["class_weight"] = {1: 2.0, 0: 1.0}
+    typed.update(class_weight={1: 2.0, 0: 1.0}, random_state=np.random.RandomState(0))
     resumed = RNNClassifier(**typed, max_epochs=3, checkpoint=path, warm_start=True)
     assert resumed.fit(X, y_class).n_iter_ == 3
 
