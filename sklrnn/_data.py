@@ -245,13 +245,8 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     return _pad(sequences, max_length, fill_value, "sequences")
 
 
-def _pad(sequences, max_length, fill_value, input_name):
-    """pad_sequences, naming the input ``input_name`` in error messages.
-
-    DataFrames are matched by column name, in the order of the first one's
-    columns. (The estimators match them in :func:`validate_sequences`, by
-    the names ``fit`` saw.)
-    """
+def _checked_sequences(sequences, input_name):
+    """The sequences of a list as float64 2D arrays, DataFrames matched by name, none empty."""
     sequences = list(sequences)
     frames = _frames_by_name(None, sequences, reset=True, input_name=input_name)
     seqs = _check_ragged(sequences if frames is None else frames, input_name)
@@ -263,6 +258,36 @@ def _pad(sequences, max_length, fill_value, input_name):
             f"Sequence {empty[0]} of {input_name} has length 0 (no time steps); drop empty "
             "sequences first."
         )
+    return seqs
+
+
+def _valid_steps(sequences, input_name):
+    """The valid steps of a list of sequences, joined, and the sequences' lengths.
+
+    What :func:`to_nan_padded` gives read at its valid steps, with the same
+    checks, without padding every sequence to the longest.
+    """
+    seqs = _checked_sequences(sequences, input_name)
+    lengths = np.array(
+        [_lengths_from_nan(seq[None], input_name, first_sample=i)[0] for i, seq in enumerate(seqs)]
+    )
+    # In C order, as the padded array's valid steps are: column sums then
+    # round alike (a DataFrame's values come in Fortran order).
+    steps = np.empty((lengths.sum(), seqs[0].shape[1]))
+    ends = np.cumsum(lengths)
+    for seq, n, end in zip(seqs, lengths, ends, strict=True):
+        steps[end - n : end] = seq[:n]
+    return steps, lengths
+
+
+def _pad(sequences, max_length, fill_value, input_name):
+    """pad_sequences, naming the input ``input_name`` in error messages.
+
+    DataFrames are matched by column name, in the order of the first one's
+    columns. (The estimators match them in :func:`validate_sequences`, by
+    the names ``fit`` saw.)
+    """
+    seqs = _checked_sequences(sequences, input_name)
     longest = max(len(s) for s in seqs)
     T = longest if max_length is None else int(max_length)
     shape = (len(seqs), T, seqs[0].shape[1])
@@ -667,7 +692,15 @@ def column_moments(values):
 
 
 def validate_sequences(
-    estimator, X, *, reset, keep_nan=False, first_sample=0, max_length=None, ragged=False
+    estimator,
+    X,
+    *,
+    reset,
+    keep_nan=False,
+    steps=False,
+    first_sample=0,
+    max_length=None,
+    ragged=False,
 ):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
@@ -689,6 +722,10 @@ def validate_sequences(
     keep_nan : bool, default=False
         Return float64 with NaN past each end (:func:`to_nan_padded`, for
         transformers) instead of float32 with zeros (:func:`to_padded`).
+    steps : bool, default=False
+        With ``keep_nan``, return the valid steps of all sequences joined, of
+        shape (total steps, n_features), instead of the padded array: a list
+        is then never padded to its longest sequence.
     first_sample : int, default=0
         Number of the first sample of ``X`` in error messages, when ``X`` is
         a chunk of a bigger input (float32 conversion only).
@@ -702,6 +739,7 @@ def validate_sequences(
     Returns
     -------
     X3d : ndarray of shape (n_samples, n_timesteps, n_features), float32
+        float64 with ``keep_nan``; of shape (total steps, n_features) with ``steps``.
     lengths : ndarray of shape (n_samples,), int64
     """
     name = type(estimator).__name__
@@ -727,13 +765,17 @@ def validate_sequences(
     frames = None if table else _frames_by_name(estimator, X, reset, first_sample)
     if frames is not None:
         X = frames
-    if keep_nan:
+    if keep_nan and steps and _is_ragged(X):
+        X3d, lengths = _valid_steps(X, "X")
+    elif keep_nan:
         X3d, lengths = to_nan_padded(X)
+        if steps:
+            X3d = X3d[np.arange(X3d.shape[1])[None, :] < lengths[:, None]]
     else:
         X3d, lengths = to_padded(X, first_sample=first_sample, max_length=max_length, ragged=ragged)
     if reset:
         if not table:
-            estimator.n_features_in_ = X3d.shape[2]
+            estimator.n_features_in_ = X3d.shape[-1]
             names = None if frames is None else frames[0].columns
             if names is not None and all(isinstance(c, str) for c in names):
                 # As scikit-learn names the features of a table: string names only.
@@ -741,8 +783,8 @@ def validate_sequences(
             elif hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
         estimator._fitted_on_table = table
-        estimator._n_channels = X3d.shape[2]
-    elif X3d.shape[2] != estimator._n_channels:
+        estimator._n_channels = X3d.shape[-1]
+    elif X3d.shape[-1] != estimator._n_channels:
         # A table as wide as the features is likely one sequence, rows as steps.
         one = (
             " If X is one sequence (a row per time step, a column per feature), pass it "
@@ -751,10 +793,10 @@ def validate_sequences(
             else ""
         )
         raise ValueError(
-            f"X has {X3d.shape[2]} features per time step, but {name} is expecting "
+            f"X has {X3d.shape[-1]} features per time step, but {name} is expecting "
             f"{estimator._n_channels} features per time step as input.{one}"
         )
-    elif table and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
+    elif table and not steps and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
         # One sequence of one feature, as a column: read as one-step sequences.
         warnings.warn(
             f"X is a table of one column, read as {len(X3d)} sequences of one time step "

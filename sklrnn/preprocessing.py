@@ -345,9 +345,9 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
         self : SequenceScaler
             The fitted scaler.
         """
-        X3, lengths = validate_sequences(self, X, reset=True, keep_nan=True)
-        steps = X3[np.arange(X3.shape[1])[None, :] < lengths[:, None]]
-        self.n_samples_seen_ = len(X3)
+        # The valid steps alone: a list is not padded to its longest sequence.
+        steps, lengths = validate_sequences(self, X, reset=True, keep_nan=True, steps=True)
+        self.n_samples_seen_ = len(lengths)
         self.n_steps_seen_ = len(steps)
         mean, var, scale = column_moments(steps)
         self.mean_ = mean if self.with_mean else None
