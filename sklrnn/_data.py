@@ -268,9 +268,7 @@ def _valid_steps(sequences, input_name):
     checks, without padding every sequence to the longest.
     """
     seqs = _checked_sequences(sequences, input_name)
-    lengths = np.array(
-        [_lengths_from_nan(seq[None], input_name, first_sample=i)[0] for i, seq in enumerate(seqs)]
-    )
+    lengths = _ragged_lengths(seqs, input_name)
     # In C order, as the padded array's valid steps are: column sums then
     # round alike (a DataFrame's values come in Fortran order).
     steps = np.empty((lengths.sum(), seqs[0].shape[1]))
@@ -593,11 +591,7 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
     200,000), and with only the kept steps padded.
     """
     seqs = _check_ragged(list(X), input_name, first_sample)  # scikit-learn rejects 0 features
-    lengths = np.zeros(len(seqs), dtype=np.int64)
-    for i, seq in enumerate(seqs):
-        if len(seq) == 0:
-            raise _empty_sequence(input_name, i + first_sample)
-        lengths[i] = _lengths_from_nan(seq[None], input_name, i + first_sample)[0]
+    lengths = _ragged_lengths(seqs, input_name, first_sample)
     width = max(len(seq) for seq in seqs)  # trailing NaN steps included, as when padded
     kept = lengths
     if max_length is not None:
@@ -610,6 +604,16 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
                 raise _too_large_for_float32(input_name)
             X32[i, : kept[i]] = valid[lengths[i] - kept[i] :]
     return X32, kept
+
+
+def _ragged_lengths(seqs, input_name, first_sample=0):
+    """The length of each of the checked 2D ``seqs``, off its trailing NaN; an empty one refused."""
+    lengths = np.zeros(len(seqs), dtype=np.int64)
+    for i, seq in enumerate(seqs):
+        if len(seq) == 0:
+            raise _empty_sequence(input_name, i + first_sample)
+        lengths[i] = _lengths_from_nan(seq[None], input_name, i + first_sample)[0]
+    return lengths
 
 
 def _is_table(X):
