@@ -275,7 +275,7 @@ def _passes(lengths, n_steps):
     ``step_chunk`` points of their paths each, at the width of the pass's own
     longest sequence: one long sequence among short ones widens its own pass
     only (at the width of the longest of all, 1,000 sequences of 20 steps and
-    one of 1,000 took 4.7 s instead of 0.7, a pass per sequence).
+    one of 1,000 ran a pass per sequence).
     """
 
     def step_chunk_and_size(longest):

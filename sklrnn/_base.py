@@ -934,7 +934,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return np.concatenate(parts)
         # A ragged chunk is as wide as its longest sequence. Each chunk is
         # written into the result and dropped: padding every chunk and joining
-        # them held the states twice (4.9 GB for 2.4 GB of states).
+        # them held the states twice.
         width = max(part.shape[1] for part in parts)
         out = np.empty((shape[0], width, parts[0].shape[2]))  # its pages filled chunk by chunk
         done = 0
