@@ -44,7 +44,10 @@ subprocess per case: converting 1,000 sequences of 20 steps and one of
 200,000 (``to_padded``, the conversion every method runs); fitting them with
 ``max_length=100`` (one epoch, ``kernel_features=0``); and predicting 200,000
 sequences of 2 features and geometric lengths (mean 50, at most 2,000) with a
-default classifier fitted on 200 of them (one epoch). Wall seconds and the
+default classifier fitted on 200 of them (one epoch); and predicting 200,000
+short sequences (1 to 3 steps, 2 features; the network alone, fitted on 200
+of them for one epoch) given as a list, then as one NaN-padded array, which
+shows what checking each sequence of a list costs. Wall seconds and the
 peak RSS above the RSS before the call::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_scaling.py --ragged
@@ -280,12 +283,19 @@ def measure_ragged(case):
     import numpy as np
     import torch
 
-    from sklrnn import RNNClassifier
+    from sklrnn import RNNClassifier, pad_sequences
     from sklrnn._data import to_padded
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    if case == "predict":
+    if case in ("short", "short-array"):
+        X = [rng.normal(size=(n, 2)) for n in rng.integers(1, 4, size=200_000)]
+        model = RNNClassifier(max_epochs=1, kernel_features=0, random_state=0)
+        model.fit(X[:200], rng.integers(0, 2, 200))
+        if case == "short-array":
+            X = pad_sequences(X)
+        call = lambda: model.predict_proba(X)  # noqa: E731
+    elif case == "predict":
         lengths = np.minimum(rng.geometric(1 / 50, size=200_000), 2_000)
         X = [rng.normal(size=(n, 2)).astype(np.float32) for n in lengths]
         model = RNNClassifier(max_epochs=1, kernel_features=0, random_state=0)
@@ -306,11 +316,11 @@ def measure_ragged(case):
 
 def run_ragged():
     """The ``--ragged`` cases, one subprocess each."""
-    print(f"{'case':>8s} {'wall s':>7s} {'peak MB':>8s}")
-    for case in ("convert", "fit", "predict"):
+    print(f"{'case':>11s} {'wall s':>7s} {'peak MB':>8s}")
+    for case in ("convert", "fit", "predict", "short", "short-array"):
         cmd = [sys.executable, __file__, "--ragged-case", case]
         p = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
-        print(f"{case:>8s} {p['seconds']:7.1f} {p['peak_mb']:8.0f}", flush=True)
+        print(f"{case:>11s} {p['seconds']:7.1f} {p['peak_mb']:8.0f}", flush=True)
 
 
 def main():

@@ -1,6 +1,7 @@
 """Input conversion: padding, lengths, truncation (sklrnn._data), and batching."""
 
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklrnn import pad_sequences
-from sklrnn._data import to_padded, truncate
+from sklrnn._data import _check_ragged, to_padded, truncate
 from sklrnn._training import BatchIterator, SequenceDataset
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32)
@@ -38,6 +39,40 @@ def test_to_padded_recovers_every_sequence(seqs):
     X_nan, lengths_nan = to_padded(pad_sequences(seqs))
     np.testing.assert_array_equal(X_nan, X3d)
     np.testing.assert_array_equal(lengths_nan, lengths)
+
+
+@st.composite
+def any_arrays(draw):
+    dtype = np.dtype(draw(st.sampled_from(["?", "i1", "i8", "u8", "f2", "f4", "f8", "c16", "U3"])))
+    shape = draw(st.lists(st.integers(0, 3), min_size=1, max_size=3).map(tuple))
+    special = st.sampled_from([0.0, -1.5, np.nan, np.inf, -np.inf, 6e4])  # 6e4: float16's range
+    elements = special if dtype.kind == "f" else None
+    return draw(arrays(dtype, shape, elements=elements))
+
+
+# scikit-learn's finite check sums float16 infinities of both signs to NaN.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@settings(max_examples=300, deadline=None)
+@given(any_arrays(), st.booleans())
+def test_a_sequence_of_a_list_is_checked_as_check_array_checks_it(seq, as_list):
+    # Plain arrays and lists of numbers skip scikit-learn's check_array
+    # (_plain_numbers): the result, or the error, must be the same.
+    seq = seq.tolist() if as_list else seq
+
+    def outcome():
+        try:
+            return _check_ragged([seq], "X")[0]
+        except (TypeError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    fast = outcome()
+    with mock.patch("sklrnn._data._plain_numbers", return_value=None):
+        through_check_array = outcome()
+    if isinstance(through_check_array, str):
+        assert fast == through_check_array
+    else:
+        assert fast.dtype == through_check_array.dtype == np.float64
+        np.testing.assert_array_equal(fast, through_check_array)
 
 
 @settings(max_examples=200, deadline=None)
