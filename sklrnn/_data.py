@@ -41,8 +41,11 @@ __all__ = [
 def _is_ragged(X):
     """True for a list, tuple or Series of per-sample arrays (not a nested table)."""
     if getattr(X, "ndim", None) == 1 and hasattr(X, "dtype") and X.dtype == object:
-        # A pandas Series (or numpy array) whose elements are sequences.
-        X = list(X)
+        # A pandas Series (or numpy array) whose elements are sequences: one
+        # sequence per element even where their lengths are equal (a Series of
+        # lists from groupby(...).apply(list)), as a 1D container is no table.
+        first = next(iter(X), None)
+        return hasattr(first, "shape") or isinstance(first, list | tuple)
     if not isinstance(X, list | tuple) or len(X) == 0:
         return False
     first = X[0]
@@ -473,6 +476,11 @@ def _numeric_array(X, input_name, **kwargs):
     """scikit-learn's ``check_array``, naming the input and the fix when a value is no number."""
     _check_dense_numbers(X, input_name)
     with _numbers_only(input_name):
+        if isinstance(X, np.ma.MaskedArray):
+            # Masked values are missing values: NaN, which is padding after a
+            # sequence's last step and an error anywhere else (check_array
+            # would read the values under the mask).
+            X = X.astype(np.float64).filled(np.nan)
         return check_array(X, input_name=input_name, **kwargs)
 
 
@@ -482,8 +490,15 @@ def _numbers_only(input_name):
     try:
         yield
     except (TypeError, ValueError) as exc:
-        if "convert" not in str(exc) and "argument must be" not in str(exc):
+        if "could not convert" not in str(exc) and "argument must be" not in str(exc):
             raise
+        if "NAType" in str(exc):
+            raise type(exc)(
+                f"{input_name} holds pd.NA among numbers in an object column or array, "
+                "which numpy cannot read as a number. Missing values are NaN: convert it "
+                f"with {input_name}.astype(float) (pd.NA becomes NaN), then treat NaN as "
+                "padding (trailing) or impute it."
+            ) from exc
         # numpy's message names the value but not the input or the fix.
         raise type(exc)(
             f"{input_name} must hold numbers only, but {exc}. Encode text or "
@@ -652,6 +667,8 @@ def _is_table(X):
             ndim = np.ndim(X)
         except ValueError:  # inhomogeneous nesting; to_padded reports it
             return False
+    if ndim is None and hasattr(X, "columns"):  # a DataFrame of another library (polars)
+        ndim = len(getattr(X, "shape", ()))
     return ndim == 2
 
 
@@ -686,17 +703,31 @@ def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
     In fit (``reset``) the first DataFrame's columns name the features;
     afterwards the columns fit saw (``feature_names_in_``), where it saw
-    names. Columns are matched by name, never by position. Messages name the
+    names. Columns are matched by name, never by position. Names that are
+    not all strings are no feature names (as for scikit-learn's tables, which
+    keep string names only), so such DataFrames are read by position, and
+    must then all have their columns in one order. Messages name the
     DataFrames ``input_name[i]``, numbered from ``first_sample``.
     """
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if not items or not all(isinstance(item, pd.DataFrame) for item in items):
         return None
-    if reset:
-        columns, first = items[0].columns, f"{input_name}[{first_sample}]"
-    elif hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
+    if not reset and hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
         columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
+    elif reset and all(isinstance(c, str) for c in items[0].columns):
+        columns, first = items[0].columns, f"{input_name}[{first_sample}]"
     else:
+        columns = items[0].columns
+        for i, df in enumerate(items):
+            if not df.columns.equals(columns):
+                raise ValueError(
+                    f"{input_name}[{i + first_sample}] has the columns {df.columns.tolist()}, "
+                    f"in another order than {input_name}[{first_sample}]'s "
+                    f"{columns.tolist()}. Column names that are not all strings are not kept "
+                    "as feature names, so the features are read by position: give every "
+                    "DataFrame the same column order, or string column names, e.g. "
+                    "df.columns = df.columns.astype(str)."
+                )
         return items
     return [
         _same_columns(df, f"{input_name}[{i}]", columns, first)
@@ -835,6 +866,20 @@ def validate_sequences(
             UserWarning,
             stacklevel=5,  # predict's caller, through _forward and _forward_chunk
         )
+    elif not table and not estimator._fitted_on_table:
+        # scikit-learn's warnings for tables with and without feature names.
+        named = frames is not None and all(isinstance(c, str) for c in frames[0].columns)
+        fitted_named = hasattr(estimator, "feature_names_in_")
+        if named != fitted_named:
+            warnings.warn(
+                f"X does not have valid feature names, but {name} was fitted with feature "
+                "names: its features are read by position."
+                if fitted_named
+                else f"X has feature names, but {name} was fitted without feature names: "
+                "its features are read by position.",
+                UserWarning,
+                stacklevel=5,
+            )
     return X3d, lengths
 
 

@@ -885,6 +885,12 @@ def _target_positions(target, n_features, columns):
             position = int(item)
         elif columns is not None and item in columns:
             position = columns.get_loc(item)
+            if not isinstance(position, Integral):  # a slice or mask: a MultiIndex level
+                names = columns[position].tolist()
+                raise ValueError(
+                    f"target {item!r} names {len(names)} columns, {names}; name one column "
+                    f"per feature to forecast, e.g. target={names[0]!r}."
+                )
         else:
             raise ValueError(
                 f"target {item!r} is neither a feature position nor a column name of "

@@ -818,6 +818,66 @@ def test_a_list_of_dataframes_is_read_by_column_name():
         RNNClassifier(**TINY).fit(frames[:6] + renamed[6:], y)
 
 
+def test_dataframes_without_string_names_are_read_by_position_in_one_order():
+    # Integer names were matched by name in fit and by position in predict
+    # (not kept as feature names): reordered columns silently swapped features.
+    frames, y = [f.set_axis([0, 1], axis=1) for f in _frames()], [0, 1] * 6
+    swapped = [f[[1, 0]] for f in frames]
+    with pytest.raises(ValueError, match=r"X\[6\] has the columns \[1, 0\], in another order"):
+        RNNClassifier(**TINY).fit(frames[:6] + swapped[6:], y)
+    clf = RNNClassifier(**TINY).fit(frames, y)
+    assert not hasattr(clf, "feature_names_in_")
+    with pytest.raises(ValueError, match=r"X\[1\] has the columns \[1, 0\].*same column order"):
+        clf.predict(frames[:1] + swapped[1:2])
+
+
+def test_features_read_by_position_after_a_fit_on_names_are_warned_about():
+    # scikit-learn warns for tables; lists and 3D arrays were read silently.
+    frames, y = _frames(), [0, 1] * 6
+    arrays = [f.to_numpy() for f in frames]
+    named = RNNClassifier(**TINY).fit(frames, y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but RNNClass"):
+        named.predict(arrays)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        named.predict(np.stack(arrays))
+    unnamed = RNNClassifier(**TINY).fit(arrays, y)
+    with pytest.warns(UserWarning, match="X has feature names, but RNNClassifier was fitted wi"):
+        unnamed.predict(frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        named.predict(frames)
+        unnamed.predict(arrays)
+
+
+def test_masked_values_are_missing_values():
+    # The values under the mask were read as data: a masked tail predicted
+    # from whatever it held, where it is padding.
+    X, y, _ = _training_data()
+    X = X[:, :, None]
+    clf = RNNClassifier(**TINY).fit(X, y)
+    steps = np.arange(N_STEPS)[None, :, None]
+    tail = np.ma.masked_array(X.copy(), mask=np.broadcast_to(steps >= 3, X.shape))
+    tail.data[:, 3] = 1e3
+    # Padded to 4 steps or not: the same to float32 rounding.
+    short = clf.predict_proba([x[:3] for x in X])
+    np.testing.assert_allclose(clf.predict_proba(tail), short, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(list(tail)), short, rtol=1e-6)
+    inner = np.ma.masked_array(X, mask=np.broadcast_to(steps == 1, X.shape))
+    with pytest.raises(ValueError, match="contains NaN at sample 0, time step 1"):
+        clf.predict(inner)
+
+
+def test_pd_na_among_numbers_of_an_object_array_is_named():
+    X, y, _ = _training_data()
+    clf = RNNClassifier(**TINY).fit(X, y)
+    with pytest.raises(TypeError, match=r"X holds pd.NA .* X.astype\(float\)"):
+        clf.predict(pd.DataFrame(X, dtype=object).where(X > -1, pd.NA))
+    # Other messages that mention converting are not rewritten.
+    with pytest.raises(TypeError, match="np.matrix is not supported") as info:
+        clf.predict(np.matrix(X))
+    assert "OrdinalEncoder" not in str(info.value)
+
+
 @pytest.mark.parametrize("factor", [1e-13, 1e-30])
 def test_inputs_of_a_tiny_scale_are_standardized_like_any_other(factor):
     # A spread below 1e-12 was taken for a constant feature: not scaled, so

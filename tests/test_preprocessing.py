@@ -569,6 +569,15 @@ def test_make_windows_errors():
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
 
 
+def test_make_windows_names_a_target_of_several_columns():
+    # A MultiIndex level matched a slice of columns: TypeError deep inside.
+    columns = pd.MultiIndex.from_tuples([("x", "a"), ("x", "b")])
+    df = pd.DataFrame(np.arange(20.0).reshape(10, 2), columns=columns)
+    with pytest.raises(ValueError, match=r"target 'x' names 2 columns.*target=\('x', 'a'\)"):
+        make_windows(df, 2, target="x")
+    np.testing.assert_array_equal(make_windows(df, 2, target=("x", "b"))[1][:2], [5.0, 7.0])
+
+
 def test_make_windows_integer_targets_are_positions_on_dataframes():
     # As in scikit-learn's ColumnTransformer, an integer is a position even
     # when the column names are integers; the error for one out of range says

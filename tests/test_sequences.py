@@ -126,6 +126,35 @@ def test_series_of_arrays_is_ragged_input(n_features):
     np.testing.assert_array_equal(model.predict(series.iloc[3:5]), reference.predict(seqs[3:5]))
 
 
+def test_series_of_lists_of_one_length_is_ragged_input():
+    # groupby(...).apply(list) of a long table whose groups are equally long
+    # crashed inside pandas: read as a table of lists.
+    rng = np.random.RandomState(0)
+    long = pd.DataFrame({"id": np.repeat(np.arange(12), 5), "v": rng.normal(size=60)})
+    series = long.groupby("id")["v"].apply(list)
+    y = np.arange(12) % 2
+    model = _small().fit(series, y)
+    assert model.n_features_in_ == 1
+    arrays = [np.asarray(seq) for seq in series]
+    np.testing.assert_array_equal(model.predict(series), _small().fit(arrays, y).predict(arrays))
+
+
+def test_a_polars_dataframe_is_a_table_with_feature_names():
+    # It has no ndim: it was read as sequences of one feature, so that a
+    # table of other columns, or reordered ones, was predicted silently.
+    pl = pytest.importorskip("polars")
+    X, y = np.random.RandomState(0).normal(size=(12, 6)), np.arange(12) % 2
+    df = pd.DataFrame(X, columns=[f"t{i}" for i in range(6)])
+    model = _small(RNNClassifier).fit(pl.from_pandas(df), y)
+    assert model.n_features_in_ == 6 and model.feature_names_in_.tolist() == df.columns.tolist()
+    np.testing.assert_array_equal(
+        model.predict_proba(pl.from_pandas(df)), _small(RNNClassifier).fit(df, y).predict_proba(df)
+    )
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(pl.from_pandas(df[df.columns[::-1]]))
+    assert SequenceScaler().fit_transform(pl.from_pandas(df)).shape == (12, 6)
+
+
 # -- NaN that is not padding --------------------------------------------------
 
 
