@@ -783,8 +783,8 @@ def _probe_state(optimizer, where):
     state of other shapes than their parameter's (Adafactor's factored
     moments).
     """
-    shapes = [p.shape for group in optimizer.param_groups for p in group["params"]]
-    probes = [torch.zeros(shape, requires_grad=True) for shape in shapes]
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    probes = [torch.zeros(p.shape, dtype=p.dtype, requires_grad=True) for p in params]
     for probe in probes:
         probe.grad = torch.zeros_like(probe)
     # The constructor's own arguments among the defaults (AdamW's defaults hold

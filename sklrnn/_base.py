@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import inspect
+import itertools
 import json
 import os
 import pickle
@@ -29,6 +30,7 @@ from ._data import (
     _longest,
     _python,
     _reject_bool,
+    check_frame_order,
     validate_sequences,
 )
 from ._module import (
@@ -233,6 +235,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # _class_weights(target, counted) -> per-sample loss weights of the classes, or
     #     1.0; "balanced" counts the sequences where ``counted`` (positive weight)
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
+    # _constant_loss() -> about the training loss of a constant prediction
     # _n_outputs() -> size of the module's output
     # _ridge_head(Z, target, weights) -> head coefficients and intercepts, and the
     #     leave-one-out predictions of the target (or None) for the noise estimate
@@ -254,6 +257,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
+
+        def restore():
+            vars(self).clear()
+            vars(self).update(fitted)
+
         try:
             dataset, epochs, seed, generator, dropout_rng = self._set_up(
                 X, y, sample_weight, first, full, epochs, classes, checkpoint
@@ -262,19 +270,27 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # Setting up assigns attributes as it goes (classes_,
             # n_features_in_, net_...): a refused fit leaves the previous fit
             # whole, and a refused first fit nothing fitted.
-            vars(self).clear()
-            vars(self).update(fitted)
+            restore()
             raise
-        interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-        self._check_training(interrupt, dataset)
-        if full and self.kernel_features:
-            start = time.perf_counter()
-            self._solve_heads(dataset)
-            if self.verbose:
-                print(
-                    "Head solved in closed form (ridge regression, penalty by "
-                    f"leave-one-out) in {time.perf_counter() - start:.2f} s."
-                )
+        try:
+            interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
+            self._check_training(interrupt, dataset, first)
+            if full and self.kernel_features:
+                start = time.perf_counter()
+                self._solve_heads(dataset)
+                if self.verbose:
+                    print(
+                        "Head solved in closed form (ridge regression, penalty by "
+                        f"leave-one-out) in {time.perf_counter() - start:.2f} s."
+                    )
+        except Exception:
+            # A fit that failed in training (a callback's error, a network
+            # that overflowed) leaves the previous fit too, which a new net
+            # left untouched. A fit that continues the fitted net (warm_start,
+            # partial_fit) keeps the epochs it completed, as after Ctrl-C.
+            if first:
+                restore()
+            raise
         return self
 
     def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint):
@@ -287,6 +303,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         data = self._validate_training_data(X, y, sample_weight, first, classes)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if not (first or full):
+            # Each partial_fit call its own batch order and dropout masks, as
+            # each epoch of a fit has (an int random_state gives every call
+            # the same seed): reproducible from the epochs done so far.
+            seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0] >> 1)
         if first:
             # The caller of fit (or of partial_fit, one more call away).
             stacklevel = 5 if full else 6
@@ -297,7 +318,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_ = self._build_net(auto["device"])
             with _seeded_torch(seed, self.net_.device):
                 _initialize(self.net_, self)
-            self.net_.module_.set_standardization(*_input_statistics(*data[:2], self.standardize))
+            statistics = _input_statistics(*data[:2], self.standardize, stacklevel)
+            self.net_.module_.set_standardization(*statistics)
         elif full:
             self.net_ = self._warm_net(auto["device"], seed, "warm_start=True")
         elif not _same_params(self.net_.estimator_params_, self.get_params(deep=False)):
@@ -651,8 +673,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
         return interrupt
 
-    def _check_training(self, interrupt, dataset):
+    def _check_training(self, interrupt, dataset, first):
         """Warn if training diverged; raise the interrupt that ended it again.
+
+        A new net (``first``) whose last training loss is far above a
+        constant prediction's gets a warning too. (A net that continues a fit
+        whose head was solved in closed form trains from that head, at a
+        loss that says nothing of the learning rate.)
 
         Also raises ValueError when the trained network's outputs in
         evaluation mode overflow on the first batch of ``dataset``: a learning
@@ -678,6 +705,18 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 RuntimeWarning,
                 stacklevel=3,
             )
+        elif first and interrupt is None and len(self.history_):
+            # Weights that grew without reaching inf: no fit that learned
+            # anything ends far above a constant prediction's loss.
+            last, constant = self.history_[-1, "train_loss"], self._constant_loss()
+            if last > 10 * constant:
+                warnings.warn(
+                    f"Training of {name} went astray: its last training loss ({last:.3g}) "
+                    f"is over ten times that of a constant prediction ({constant:.3g}). "
+                    f"Lower lr (now {self.lr}) {fix}.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         if interrupt is not None:
             if hasattr(interrupt, "add_note"):  # Python >= 3.11
                 interrupt.add_note(
@@ -923,6 +962,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
             return self._forward_chunk(X, method=method)
+        if ragged:
+            check_frame_order(self, X)  # each chunk's check compares only its own
         parts = [
             # A chunk of a list is a list of sequences, even where their lengths are equal.
             self._forward_chunk(
@@ -955,28 +996,19 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ragged=ragged,
         )
         n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
-        n_full = n_samples - n_samples % batch
-        n_tail = n_samples - n_full
-        # Batches run at full batch_size: float32 matrix products round
-        # differently for different numbers of rows, and a prediction should
-        # not depend on how many sequences share its call (for sequences of
-        # equal length it does not, to the last bit; a longer sequence in the
-        # batch still changes the rounding). A last, partial batch is filled
-        # up with all-zero, full-length sequences when that costs little: at
-        # most as many sequence-steps as the batch's own, or
-        # _TAIL_PADDING_STEPS. Otherwise (one long sequence, or one sequence
-        # at a large batch_size, where filling up cost up to 1,500 times the
-        # prediction) it runs at its own size, rounded as such.
-        parts = [(X3[:n_full], lengths[:n_full], n_full)] if n_full else []
-        if n_tail:
-            tail, tail_lengths = X3[n_full:], lengths[n_full:]
-            steps = X3.shape[1]
-            if (batch - n_tail) * steps <= max(n_tail * steps, _TAIL_PADDING_STEPS):
-                tail = np.zeros((batch, *X3.shape[1:]), dtype=X3.dtype)
-                tail[:n_tail] = X3[n_full:]
-                tail_lengths = np.full(batch, steps, dtype=lengths.dtype)
-                tail_lengths[:n_tail] = lengths[n_full:]
-            parts.append((tail, tail_lengths, n_tail))
+        # A batch runs every sequence over the steps of its longest one: one
+        # long sequence among short ones would lengthen all of its batch.
+        # Sequences of different lengths run longest first, in runs of
+        # lengths between consecutive powers of 2, so that no batch runs a
+        # sequence over more than twice its own steps.
+        order, runs = None, []
+        if n_samples and lengths.min() < lengths.max():
+            order = np.argsort(-lengths, kind="stable")
+            X3, lengths = X3[order], lengths[order]
+            runs = np.flatnonzero(np.diff(np.frexp(lengths)[1])) + 1
+        parts = []
+        for start, stop in itertools.pairwise([0, *runs, n_samples]):
+            parts.extend(self._prediction_parts(X3[start:stop], lengths[start:stop], batch))
         out, done = None, 0
         # Each batch's outputs go straight into one float64 array: no list of
         # small tensors kept alive between the batches' big temporaries (which
@@ -1012,7 +1044,39 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if method == "recurrent_states":
             steps = np.arange(out.shape[1])
             out[steps[None, :] >= self._recurrent_lengths(lengths)[:, None]] = np.nan
+        if order is not None:  # back to the order of X
+            out[order] = out.copy()
         return out
+
+    @staticmethod
+    def _prediction_parts(X3, lengths, batch):
+        """``(sequences, lengths, number of them that are X's)`` to predict in batches.
+
+        Batches run at full ``batch`` size: float32 matrix products round
+        differently for different numbers of rows, and a prediction should
+        not depend on how many sequences share its call (for sequences of
+        equal length it does not, to the last bit; a longer sequence in the
+        batch still changes the rounding). A last, partial batch is filled
+        up with all-zero sequences as long as its longest when that costs
+        little: at most as many sequence-steps as the batch's own, or
+        _TAIL_PADDING_STEPS. Otherwise (one long sequence, or one sequence
+        at a large batch_size, where filling up cost up to 1,500 times the
+        prediction) it runs at its own size, rounded as such.
+        """
+        n_samples = len(X3)
+        n_full = n_samples - n_samples % batch
+        n_tail = n_samples - n_full
+        parts = [(X3[:n_full], lengths[:n_full], n_full)] if n_full else []
+        if n_tail:
+            tail, tail_lengths = X3[n_full:], lengths[n_full:]
+            steps = int(tail_lengths.max())
+            if (batch - n_tail) * steps <= max(n_tail * steps, _TAIL_PADDING_STEPS):
+                tail = np.zeros((batch, steps, X3.shape[2]), dtype=X3.dtype)
+                tail[:n_tail] = X3[n_full:, :steps]
+                tail_lengths = np.full(batch, steps, dtype=lengths.dtype)
+                tail_lengths[:n_tail] = lengths[n_full:]
+            parts.append((tail, tail_lengths, n_tail))
+        return parts
 
     def _recurrent_lengths(self, lengths):
         """Steps the recurrent layers run over, for sequences of ``lengths`` steps.
@@ -1229,8 +1293,12 @@ def _same_params(old, new):
     return True
 
 
-def _input_statistics(X3, lengths, standardize):
-    """Per-feature mean and scale over all valid time steps (0 and 1 without ``standardize``)."""
+def _input_statistics(X3, lengths, standardize, stacklevel=1):
+    """Per-feature mean and scale over all valid time steps (0 and 1 without ``standardize``).
+
+    Warns (at ``stacklevel``) of features whose values differ by less than
+    float32 can tell apart.
+    """
     n_features = X3.shape[2]
     if not standardize:
         return np.zeros(n_features), np.ones(n_features)
@@ -1261,7 +1329,17 @@ def _input_statistics(X3, lengths, standardize):
     # size) is only centred; a feature of tiny values is scaled like any
     # other, unless its spread is below what float32 holds.
     constant = scale <= 1e-12 * np.abs(mean)
-    scale[constant | (scale < np.finfo(np.float32).tiny)] = 1.0
+    tiny = ~constant & (scale < np.finfo(np.float32).tiny)
+    if tiny.any():
+        warnings.warn(
+            f"The values of X's features {np.flatnonzero(tiny).tolist()} differ by less "
+            f"than float32's smallest normal number ({np.finfo(np.float32).tiny:.3g}): "
+            "the network, which computes in float32, reads them as constant. Rescale X "
+            "(multiply it by a constant, e.g. 1e30), the same way for fit and predict.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    scale[constant | tiny] = 1.0
     return mean, scale
 
 
@@ -1291,6 +1369,17 @@ def _silent(*args, **kwargs):
 _TORCH_RNG_LOCK = threading.RLock()
 
 
+def _new_rng_lock():
+    # A process forked while another thread fitted would hold a copy of the
+    # lock that no thread of the child ever releases: its fits would wait forever.
+    global _TORCH_RNG_LOCK
+    _TORCH_RNG_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_rng_lock)
+
+
 class _seeded_torch:
     """Seed torch's generators for a block and restore them afterwards.
 
@@ -1306,7 +1395,8 @@ class _seeded_torch:
         self.devices = [dev.index or 0] if dev.type == "cuda" else []
 
     def __enter__(self):
-        _TORCH_RNG_LOCK.acquire()
+        self._lock = _TORCH_RNG_LOCK
+        self._lock.acquire()
         try:
             self._fork = torch.random.fork_rng(devices=self.devices)
             self._fork.__enter__()
@@ -1317,11 +1407,11 @@ class _seeded_torch:
                 with torch.cuda.device(index):
                     torch.cuda.manual_seed(self.seed)
         except BaseException:
-            _TORCH_RNG_LOCK.release()
+            self._lock.release()
             raise
 
     def __exit__(self, *exc):
         try:
             return self._fork.__exit__(*exc)
         finally:
-            _TORCH_RNG_LOCK.release()
+            self._lock.release()

@@ -330,6 +330,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     def _criterion(self):
         return nn.CrossEntropyLoss
 
+    def _constant_loss(self):
+        return float(np.log(len(self.classes_)))  # the same probability for every class
+
     def _ridge_head(self, Z, target, weights):
         n_classes = len(self.classes_)
         Y = -np.ones((len(target), n_classes))

@@ -717,22 +717,37 @@ def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     elif reset and all(isinstance(c, str) for c in items[0].columns):
         columns, first = items[0].columns, f"{input_name}[{first_sample}]"
     else:
-        columns = items[0].columns
-        for i, df in enumerate(items):
-            if not df.columns.equals(columns):
-                raise ValueError(
-                    f"{input_name}[{i + first_sample}] has the columns {df.columns.tolist()}, "
-                    f"in another order than {input_name}[{first_sample}]'s "
-                    f"{columns.tolist()}. Column names that are not all strings are not kept "
-                    "as feature names, so the features are read by position: give every "
-                    "DataFrame the same column order, or string column names, e.g. "
-                    "df.columns = df.columns.astype(str)."
-                )
-        return items
+        return _in_one_order(items, input_name, first_sample)
     return [
         _same_columns(df, f"{input_name}[{i}]", columns, first)
         for i, df in enumerate(items, start=first_sample)
     ]
+
+
+def check_frame_order(estimator, X):
+    """Refuse a list of DataFrames that predict would read by position in several orders.
+
+    :func:`_frames_by_name` checks a chunk of a list; this, the whole list.
+    """
+    items = list(X) if isinstance(X, list | tuple | pd.Series) else []
+    if items and all(isinstance(item, pd.DataFrame) for item in items):
+        if not hasattr(estimator, "feature_names_in_") or estimator._fitted_on_table:
+            _in_one_order(items)
+
+
+def _in_one_order(frames, input_name="X", first_sample=0):
+    """``frames``, DataFrames read by position, if their columns come in one order."""
+    columns = frames[0].columns
+    for i, df in enumerate(frames, start=first_sample):
+        if not df.columns.equals(columns):
+            raise ValueError(
+                f"{input_name}[{i}] has the columns {df.columns.tolist()}, in another order "
+                f"than {input_name}[{first_sample}]'s {columns.tolist()}. The features are "
+                "read by position (column names that are not all strings are not kept as "
+                "feature names): give every DataFrame the same column order, or string "
+                "column names, e.g. df.columns = df.columns.astype(str)."
+            )
+    return frames
 
 
 def column_moments(values):

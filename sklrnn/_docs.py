@@ -98,14 +98,16 @@ default="adam"
         that no step trains on a small remainder; ``RNNRegressor`` takes full
         batches and a smaller last one (32 and 4), which cross-validation
         favoured for regression. Prediction runs in batches of
-        ``min(batch_size, 4096)``. A call's last, partial batch is filled up
-        to that size with dummy sequences when they cost little (at most as
-        many sequence-steps as its own, or 512): a prediction for sequences
-        of equal length is then the same to the last bit whatever else shares
-        the call. Otherwise the batch runs at its own size (one sequence
-        predicted alone costs one sequence's work). Where it ran alone, or
-        among longer sequences, a prediction may differ from the one it gets
-        in another call by float32 rounding (within 1e-6 in the tests).
+        ``min(batch_size, 4096)``, sequences of different lengths longest
+        first, in batches of lengths within a factor of 2. A partial batch
+        is filled up to that size with dummy sequences when they cost little
+        (at most as many sequence-steps as its own, or 512): a prediction for
+        sequences of equal length is then the same to the last bit whatever
+        else shares the call. Otherwise the batch runs at its own size (one
+        sequence predicted alone costs one sequence's work). Where it ran
+        alone, or among sequences of other lengths, a prediction may differ
+        from the one it gets in another call by float32 rounding (within
+        1e-6 in the tests).
 
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data, which the learning-rate

@@ -826,6 +826,9 @@ class RNNModule(nn.Module):
         self.register_buffer("input_mean", torch.zeros(n_features))
         self.register_buffer("input_scale", torch.ones(n_features))
         self._reset_recurrent_weights()
+        # float32 whatever torch's default dtype (torch.set_default_dtype): the
+        # data, the arithmetic and the saved files are float32.
+        self.float()
 
     def _reset_recurrent_weights(self):
         # Orthogonal recurrent matrices keep gradients from vanishing or

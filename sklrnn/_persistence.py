@@ -37,6 +37,7 @@ from ._base import (
     InconsistentVersionWarning,
     _BaseRNN,
     _changed_versions,
+    _seeded_torch,
     _versions,
     device_exists,
 )
@@ -667,9 +668,11 @@ def _restore_net(estimator, archive, config):
     expected = _expected_weights(estimator, net, archive)
     weights = archive.read_tensors(_WEIGHTS, expected)
     check_statistics(weights, where, _WEIGHTS)
-    # Building the module draws initial weights; keep the caller's RNG as it was.
+    # Building the module draws initial weights: from torch's generator, held
+    # as fits hold it (a fit in another thread keeps its stream) and then
+    # restored (the caller's too).
     try:
-        with torch.random.fork_rng(devices=[]):
+        with _seeded_torch(0, "cpu"):
             net.initialize()
     except (TypeError, ValueError, RuntimeError) as exc:  # an optimizer that cannot take it
         raise ValueError(

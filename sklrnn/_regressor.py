@@ -240,6 +240,11 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             # scale (1e-170) would underflow to 0.
             with np.errstate(over="ignore"):
                 mean, scale = y2.mean(axis=0), column_moments(y2)[2]
+                # A constant target's spread is rounding, relative to its size
+                # (1e14 for y = 1e30): scale 1, as for X's constant features,
+                # and its mean the value itself, which the sum rounds.
+                scale = np.where(scale > 1e-12 * np.abs(mean), scale, 1.0)
+                mean = np.where(np.ptp(y2, axis=0) == 0, y2[0], mean)
                 square = scale**2  # predict's variances: it must not overflow
             if not (np.isfinite(mean).all() and np.isfinite(square).all()):
                 raise ValueError(
@@ -248,16 +253,28 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                     "Rescale y, e.g. divide it by a constant, before fitting."
                 )
             self._y_mean = mean
-            self._y_scale = np.where(scale > 0, scale, 1.0)
+            self._y_scale = scale
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2.shape[1]} targets, but {type(self).__name__} was fitted "
                 f"with {self.n_outputs_}."
             )
-        return ((y2 - self._y_mean) / self._y_scale).astype(np.float32)
+        with np.errstate(over="ignore"):
+            target = ((y2 - self._y_mean) / self._y_scale).astype(np.float32)
+        if not np.isfinite(target).all():
+            raise ValueError(
+                "y holds values too far from the training targets' mean for float32 once "
+                f"standardized (|y - mean| / scale > {np.finfo(np.float32).max:.3g}), the "
+                "precision the network computes in. Rescale y, e.g. divide it by a constant, "
+                "the same way for every fit."
+            )
+        return target
 
     def _criterion(self):
         return nn.MSELoss
+
+    def _constant_loss(self):
+        return 1.0  # the mean of the standardized targets (weights at most 1)
 
     def _ridge_head(self, Z, target, weights):
         return _ridge(Z, target, weights)

@@ -867,6 +867,7 @@ def test_masked_values_are_missing_values():
         clf.predict(inner)
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_pd_na_among_numbers_of_an_object_array_is_named():
     X, y, _ = _training_data()
     clf = RNNClassifier(**TINY).fit(X, y)
@@ -891,6 +892,58 @@ def test_inputs_of_a_tiny_scale_are_standardized_like_any_other(factor):
     assert tiny[:, 1].std() > 0.01
     # The same model up to float32 rounding, which 20 epochs amplify.
     np.testing.assert_allclose(tiny, plain, atol=0.02)
+
+
+@pytest.mark.parametrize("value", [1e30, 1e200, -5.0])
+def test_a_constant_target_of_any_size_is_predicted(value):
+    # Its spread was the rounding of its sum: 1e14 for 1e30, taken for its
+    # scale, and for 1e200 an "overflowing variance" that refused it.
+    X, _, _ = _training_data()
+    model = RNNRegressor(**TINY).fit(X, np.full(len(X), value))
+    assert model._y_scale.tolist() == [1.0]
+    np.testing.assert_allclose(model.predict(X), value, rtol=1e-12, atol=1.0)
+
+
+def test_targets_beyond_float32_once_standardized_are_named():
+    X, _, y = _training_data()
+    model = RNNRegressor(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match=r"y holds values too far .* Rescale y"):
+        model.partial_fit(X, np.full(len(X), 1e39))
+
+
+def test_features_that_float32_reads_as_constant_are_warned_about():
+    # Values of 1e-40 standardized to zeros: the model ignored X silently.
+    X, y, _ = _training_data()
+    with pytest.warns(UserWarning, match=r"features \[0\] differ by less than float32's") as w:
+        RNNClassifier(**TINY).fit(X * 1e-40, y)
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNClassifier(**TINY).fit(np.c_[X, np.full(len(X), 1e-40)], y)  # constant: no warning
+
+
+def test_one_long_sequence_does_not_lengthen_the_batch_of_short_ones():
+    # Every sequence of a batch runs over its longest one's steps: 20 short
+    # sequences and one of 5,000 steps ran as 21 x 5,000 steps.
+    rng = np.random.RandomState(0)
+    short = [rng.normal(size=(int(n), 1)) for n in rng.randint(3, 6, size=20)]
+    model = RNNRegressor(**{**TINY, "batch_size": 32}).fit(short, rng.normal(size=20))
+    long = rng.normal(size=(5_000, 1))
+    sizes = []
+    hook = model.net_.module_.register_forward_pre_hook(
+        lambda module, args: sizes.append(args[0].shape[0] * args[0].shape[1])
+    )
+    try:
+        mixed = model.predict([*short, long])
+    finally:
+        hook.remove()
+    steps = sum(len(s) for s in short) + len(long)
+    assert sum(sizes) <= 2 * steps + 512  # 512: _TAIL_PADDING_STEPS
+    np.testing.assert_allclose(mixed[-1:], model.predict([long]), rtol=1e-6)
+    np.testing.assert_allclose(mixed[:-1], model.predict(short), rtol=1e-6)
+    order = rng.permutation(21)
+    shuffled = model.predict([[*short, long][i] for i in order])
+    np.testing.assert_allclose(shuffled, mixed[order], rtol=1e-6)
 
 
 def test_targets_of_a_tiny_scale_keep_it():

@@ -94,6 +94,21 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     )
 
 
+def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
+    # lr=10 with Adam: losses from 1e4 down to 200 (of standardized
+    # targets), finite, and no word.
+    X, y, y_class = data
+    message = r"went astray: its last training loss \(.*\) is over ten times that of a const"
+    with pytest.warns(RuntimeWarning, match=message):
+        RNNRegressor(**SMALL, max_epochs=5, lr=10.0).fit(X, y)
+    with pytest.warns(RuntimeWarning, match=message):
+        RNNClassifier(**SMALL, max_epochs=5, lr=100.0, kernel_features=0).fit(X, y_class)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNRegressor(**SMALL, max_epochs=5).fit(X, y)
+        RNNClassifier(**SMALL, max_epochs=5).fit(X, y_class)
+
+
 def test_diverged_fit_holds_the_last_finite_epoch(data):
     """The restored weights are exactly those after the last finite epoch."""
     X, y, _ = data
@@ -101,9 +116,10 @@ def test_diverged_fit_holds_the_last_finite_epoch(data):
         diverged = RNNRegressor(**SMALL, **DIVERGING).fit(X, y)
     assert diverged.n_iter_ >= 1
     shorter = {**SMALL, **DIVERGING, "max_epochs": diverged.n_iter_}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the shorter run does not diverge
+    # The shorter run does not diverge; its loss (about 100) has gone astray.
+    with pytest.warns(RuntimeWarning, match="went astray") as record:
         reference = RNNRegressor(**shorter).fit(X, y)
+    assert not [w for w in record if "diverged" in str(w.message)]
     np.testing.assert_array_equal(diverged.predict(X), reference.predict(X))
     assert _losses(diverged) == _losses(reference)
 
@@ -570,6 +586,142 @@ def test_parallel_fits_equal_sequential_fits(data, dropout, readout_dropout):
     for seq, par in zip(sequential, parallel, strict=True):
         np.testing.assert_array_equal(seq.predict_proba(X), par.predict_proba(X))
         assert _losses(seq) == _losses(par)
+
+
+class Raise(Callback):
+    """Raise a RuntimeError when training begins."""
+
+    def on_train_begin(self, net, **kwargs):
+        raise RuntimeError("a callback failed")
+
+
+def test_a_fit_that_fails_in_training_leaves_the_previous_fit(data):
+    # Only refusals while setting up restored the estimator: an error in
+    # training left a first fit "fitted" with untrained weights, and replaced
+    # a fitted model by them.
+    X, _, y_class = data
+    model = RNNClassifier(**SMALL, max_epochs=2, kernel_features=0, callbacks=[Raise()])
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        model.fit(X, y_class)
+    assert not hasattr(model, "n_iter_") and not hasattr(model, "net_")
+    model.set_params(callbacks=None).fit(X, y_class)
+    before, history = model.predict_proba(X), _losses(model)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        model.set_params(callbacks=[Raise()], max_epochs=3).fit(X, y_class)
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    assert _losses(model) == history
+
+
+def test_each_partial_fit_call_draws_its_own_batches():
+    # An int random_state seeded every call alike: each epoch of a
+    # partial_fit loop saw the batches in one order, with one dropout mask.
+    X = np.random.RandomState(0).normal(size=(48, 8))
+    y = (X[:, -1] > 0).astype(int)
+    orders = []
+
+    class Order(Callback):
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training:
+                orders[-1].append(batch[0]["X"][:, 0].tolist())
+
+    def loop():
+        model = RNNClassifier(**SMALL, kernel_features=0, callbacks=[Order()])
+        for _ in range(3):
+            orders.append([])
+            model.partial_fit(X, y, classes=[0, 1])
+        return model.predict_proba(X)
+
+    first = loop()
+    assert orders[0] != orders[1] != orders[2]
+    np.testing.assert_array_equal(loop(), first)  # reproducible
+    assert orders[3:] == orders[:3]
+
+
+def test_a_process_forked_during_a_fit_can_fit():
+    # The lock on torch's generator, held by a fit in another thread, was
+    # copied held into the child, whose fits then waited for ever.
+    X = np.random.RandomState(0).normal(size=(16, 6))
+    y = np.arange(16) % 2
+    RNNClassifier(**SMALL, max_epochs=1).fit(X, y)  # the imports a fit makes, done
+    from sklrnn._base import _seeded_torch
+
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with _seeded_torch(0, "cpu"):  # as a fit with dropout holds it, all training
+            held.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(60)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 once its fit is done
+            try:
+                RNNClassifier(**SMALL, max_epochs=1).fit(X, y)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        for _ in range(600):
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                break
+            threading.Event().wait(0.1)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's fit did not finish in 60 s")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_load_model_waits_for_a_fit_holding_torchs_generator(data, tmp_path):
+    # Building the loaded net drew from torch's generator while a fit in
+    # another thread had seeded it, and then rewound it under that fit.
+    from sklrnn import load_model, save_model
+    from sklrnn._base import _seeded_torch
+
+    X, _, y_class = data
+    path = tmp_path / "model.zip"
+    save_model(RNNClassifier(**SMALL, max_epochs=1).fit(X, y_class), path)
+    with ThreadPoolExecutor(1) as pool, _seeded_torch(0, "cpu"):
+        draws = torch.rand(3)
+        loading = pool.submit(load_model, path)
+        threading.Event().wait(1.0)
+        assert not loading.done()  # it waits for the generator
+        expected = torch.rand(3)  # the seeded stream, undisturbed
+    loading.result(timeout=60)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(3), draws)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_models_are_float32_whatever_torchs_default_dtype(data, tmp_path):
+    # With torch.set_default_dtype(torch.float64) fits built float64 networks
+    # that save_model wrote and load_model refused, and no float32 file loaded.
+    from sklrnn import load_model, save_model
+
+    X, y, y_class = data
+    saved = tmp_path / "float32.zip"
+    save_model(RNNRegressor(**SMALL, max_epochs=2).fit(X, y), saved)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for model in (
+            RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class),
+            RNNRegressor(**SMALL, max_epochs=2, n_networks=2).fit(X, y),
+        ):
+            tensors = model.net_.module_.state_dict().values()
+            assert {t.dtype for t in tensors if t.is_floating_point()} == {torch.float32}
+            path = tmp_path / "float64-default.zip"
+            save_model(model, path)
+            np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))
+        load_model(saved).predict(X)
+    finally:
+        torch.set_default_dtype(default)
 
 
 class ThreadCount(Callback):
