@@ -326,6 +326,18 @@ def test_load_ts_file_missing_values_stay_at_their_step(tmp_path):
         load_ts_file(_ts(tmp_path, text.replace("true", "false")))
 
 
+def test_load_ts_file_reads_arff_comments(tmp_path):
+    # aeon's UnitTest files open with "%" comments, refused as series, and
+    # name the problem twice, refused as a repeated declaration.
+    text = (
+        "%# a comment\n%\n@problemName UnitTest\n@problemName Chinatown\n"
+        "@classLabel true a b\n@data\n% another\n1,2:a\n3,4:b\n"
+    )
+    X, y = load_ts_file(_ts(tmp_path, text))
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.0, 4.0]])
+    assert y.tolist() == ["a", "b"]
+
+
 def test_load_ts_file_after_data_only_series_and_comments(tmp_path):
     X, y = load_ts_file(_ts(tmp_path, "@data\n1,2:a\n# a comment\n\n3,4:b\n"))
     np.testing.assert_array_equal(X, [[1, 2], [3, 4]])

@@ -73,17 +73,25 @@ def _read_lines(path):
             ) from None
 
 
+# Comment lines: "#", and ARFF's "%", which archive files hold (aeon's UnitTest).
+_COMMENT = ("#", "%")
+# Header lines that name the problem, read by no rule.
+_NAMES_ONLY = ("problemname",)
+
+
 def _read_header(lines, where):
     """Header ``{lowercase name: (name, value, line number)}`` and comments, up to ``@data``."""
     header, comments = {}, []
     for lineno, line in lines:
-        if line.startswith("#"):
+        if line.startswith(_COMMENT):
             comments.append(line[1:].strip())
         elif line.startswith("@"):
             name, value = (line[1:].split(maxsplit=1) + ["", ""])[:2]
             key = name.lower()
             if key == "data":
                 return header, comments
+            if key in _NAMES_ONLY:  # repeated in archive files (aeon's UnitTest)
+                continue
             if key in header:
                 raise ValueError(
                     f"{where}, line {lineno}: @{name} repeats line {header[key][2]}; "
@@ -93,7 +101,8 @@ def _read_header(lines, where):
         elif line:
             raise ValueError(
                 f"{where}, line {lineno}: series before the @data line; header lines "
-                "start with '@', comments with '#', and a line '@data' precedes the series."
+                "start with '@', comments with '#' or '%', and a line '@data' precedes the "
+                "series."
             )
     raise ValueError(f"{where} has no @data line; add a line '@data' before the series.")
 
@@ -279,7 +288,7 @@ def _parse_ts(path):
         header, comments = _read_header(lines, where)
         rules = _header_rules(header, where)
         for lineno, line in lines:
-            if not line or line.startswith("#"):
+            if not line or line.startswith(_COMMENT):
                 continue
             if line.startswith("@"):
                 raise ValueError(
