@@ -195,6 +195,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _equal_batches = False
     # Gradient steps that max_epochs="auto" aims at.
     _auto_steps = 500
+    # Whether weight decay also acts on the front end's convolutions. Batch
+    # normalization follows each of them, so that their weights' scale does
+    # not change the function: decay only shrinks them, which raises their
+    # effective learning rate (van Laarhoven, 2017).
+    _front_end_decay = True
 
     _parameter_constraints = {
         "cell_type": [StrOptions(set(CELL_TYPES))],
@@ -529,7 +534,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Adam and AdamW get torch's fused kernel, one pass over all tensors:
         # their default for-loop update runs several small ops per parameter
         # tensor, which on the CPU costs more than the update's arithmetic.
-        fused = {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
+        options = {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
+        if not self._front_end_decay:
+            options["optimizer__param_groups"] = [("*front_end.convs.*", {"weight_decay": 0.0})]
         net = SequenceNet(
             **module,
             module__n_features=self._n_channels,
@@ -550,7 +557,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             criterion__reduction="mean",
             optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             optimizer__weight_decay=self.weight_decay,
-            **fused,
+            **options,
             lr=self.lr,
             batch_size=int(self.batch_size),
             iterator_train__equal_sizes=self._equal_batches,
@@ -582,9 +589,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             net.initialize()
         net.module_.load_state_dict(fitted.module_.state_dict())
         if type(net.optimizer_) is type(fitted.optimizer_):
+            # The fitted state, with each group's lr and weight decay as the
+            # current parameters set them.
+            groups = net.optimizer_.param_groups
+            built = [{key: group[key] for key in ("lr", "weight_decay")} for group in groups]
             net.optimizer_.load_state_dict(fitted.optimizer_.state_dict())
-            for group in net.optimizer_.param_groups:  # the current lr and weight decay
-                group.update(lr=self.lr, weight_decay=self.weight_decay)
+            for group, settings in zip(net.optimizer_.param_groups, built, strict=True):
+                group.update(settings)
         net.history = fitted.history
         return net
 

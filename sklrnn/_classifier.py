@@ -47,6 +47,11 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     _stratify = True
     _ensemble_average = "probabilities"
     _equal_batches = True
+    # Chosen by cross-validation within the training splits (mean accuracy
+    # 0.953 against 0.948; two series per class 0.900 against 0.898); the
+    # shrunken weights also made a partial_fit after fit lose what it had
+    # learned (GunPoint's training accuracy 1.00, then 0.52).
+    _front_end_decay = False
     # With the closed-form head on the random kernels' features, 300 steps
     # scored as 500 in cross-validation, in 40% less time; the regressor
     # keeps 500 (docs/choosing_hyperparameters.rst).
