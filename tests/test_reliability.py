@@ -96,13 +96,13 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
 
 def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
     # lr=10 with Adam: losses from 1e4 down to 200 (of standardized
-    # targets), finite, and no word.
+    # targets), finite, and no word; the classifier's at lr=1000, 1e5 to 700.
     X, y, y_class = data
     message = r"went astray: its last training loss \(.*\) is over ten times that of a const"
     with pytest.warns(RuntimeWarning, match=message):
         RNNRegressor(**SMALL, max_epochs=5, lr=10.0).fit(X, y)
     with pytest.warns(RuntimeWarning, match=message):
-        RNNClassifier(**SMALL, max_epochs=5, lr=100.0, kernel_features=0).fit(X, y_class)
+        RNNClassifier(**SMALL, max_epochs=5, lr=1000.0, kernel_features=0).fit(X, y_class)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RNNRegressor(**SMALL, max_epochs=5).fit(X, y)
