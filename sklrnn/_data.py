@@ -743,9 +743,9 @@ def _in_one_order(frames, input_name="X", first_sample=0):
             raise ValueError(
                 f"{input_name}[{i}] has the columns {df.columns.tolist()}, in another order "
                 f"than {input_name}[{first_sample}]'s {columns.tolist()}. The features are "
-                "read by position (column names that are not all strings are not kept as "
-                "feature names): give every DataFrame the same column order, or string "
-                "column names, e.g. df.columns = df.columns.astype(str)."
+                "read by position (fit keeps string column names only, as feature names to "
+                "match): give every DataFrame the same column order, or fit on DataFrames "
+                "with string column names, e.g. df.columns = df.columns.astype(str)."
             )
     return frames
 
