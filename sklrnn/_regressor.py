@@ -1,6 +1,7 @@
 """Recurrent neural network regressor."""
 
 import numpy as np
+import pandas as pd
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -217,6 +218,13 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        dtypes = y.dtypes if isinstance(y, pd.DataFrame) else [getattr(y, "dtype", None)]
+        if any(getattr(dtype, "kind", None) in ("M", "m") for dtype in dtypes):
+            # check_array would read them as nanosecond counts without a word.
+            raise TypeError(
+                "y holds dates or times, not numbers. Convert them to numbers first, e.g. "
+                "to elapsed seconds, the same way for every fit."
             )
         try:
             y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")

@@ -894,6 +894,21 @@ def test_inputs_of_a_tiny_scale_are_standardized_like_any_other(factor):
     np.testing.assert_allclose(tiny, plain, atol=0.02)
 
 
+@pytest.mark.parametrize(
+    "y",
+    [
+        pd.Series(pd.to_datetime(np.arange(12), unit="D")),
+        pd.to_timedelta(np.arange(12), unit="s").to_numpy(),
+        pd.DataFrame({"a": np.arange(12.0), "b": pd.to_datetime(np.arange(12), unit="D")}),
+    ],
+)
+def test_regression_targets_that_are_dates_or_times_are_named(y):
+    # They were regressed as nanosecond counts: predictions of 4e13.
+    X, _, _ = _training_data()
+    with pytest.raises(TypeError, match="y holds dates or times, not numbers"):
+        RNNRegressor(**TINY).fit(X, y)
+
+
 @pytest.mark.parametrize("value", [1e30, 1e200, -5.0])
 def test_a_constant_target_of_any_size_is_predicted(value):
     # Its spread was the rounding of its sum: 1e14 for 1e30, taken for its
