@@ -1351,7 +1351,40 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
             stacklevel=stacklevel + 1,
         )
     scale[constant | tiny] = 1.0
+    ratio = scale / _middle_spread(X3, lengths)
+    outlying = ~(constant | tiny) & (ratio > _OUTLYING_RATIO)
+    if outlying.any():
+        warnings.warn(
+            f"X's features {np.flatnonzero(outlying).tolist()} hold outlying values: their "
+            f"standard deviation is up to {ratio[outlying].max():.0f} times the spread of "
+            "their middle half (interquartile range / 1.349), so that standardized, most "
+            "of their values lie near zero and the network may learn little from them. "
+            "Clip them (e.g. to the 0.1th and 99.9th percentiles of the training values) "
+            "or drop the sequences that hold them, the same way for fit and predict.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
     return mean, scale
+
+
+# A feature's standard deviation over the spread of its middle half, beyond
+# which fit warns of outliers: 0.8 to 3.8 on the development and external
+# collections' training splits; 41 for normal values with one of 1,000 times
+# their scale among 600, which took a regressor's test R2 from 0.95 to 0.05.
+_OUTLYING_RATIO = 10
+
+
+def _middle_spread(X3, lengths):
+    """Each feature's interquartile range / 1.349 (a normal sample's standard
+    deviation) over the valid steps of sequences spread over ``X3``, about
+    2 million values at most; inf where it is 0 (a feature mostly at one value).
+    """
+    rows = max(1, min(len(X3), (1 << 21) // (X3.shape[1] * X3.shape[2])))
+    pick = np.unique(np.linspace(0, len(X3) - 1, rows).astype(int))
+    steps = X3[pick][np.arange(X3.shape[1])[None, :] < lengths[pick, None]]
+    q1, q3 = np.percentile(steps, [25, 75], axis=0)
+    spread = (q3 - q1) / 1.349
+    return np.where(spread > 0, spread, np.inf)
 
 
 def _initialize(net, estimator):

@@ -937,6 +937,18 @@ def test_features_that_float32_reads_as_constant_are_warned_about():
         RNNClassifier(**TINY).fit(np.c_[X, np.full(len(X), 1e-40)], y)  # constant: no warning
 
 
+def test_outlying_values_are_warned_about():
+    # One value of 1,000 times the others' scale standardized the rest to
+    # near zero: a regressor's test R2 fell from 0.95 to 0.05 without a word.
+    X, _, y = _training_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNRegressor(**TINY).fit(X, y)
+    X[0, 1] = 1e3
+    with pytest.warns(UserWarning, match=r"features \[0\] hold outlying values: .* Clip them"):
+        RNNRegressor(**TINY).fit(X, y)
+
+
 def test_one_long_sequence_does_not_lengthen_the_batch_of_short_ones():
     # Every sequence of a batch runs over its longest one's steps: 20 short
     # sequences and one of 5,000 steps ran as 21 x 5,000 steps.
