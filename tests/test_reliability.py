@@ -637,6 +637,9 @@ def test_each_partial_fit_call_draws_its_own_batches():
     assert orders[3:] == orders[:3]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+# Python 3.12+ warns of any fork in a process with threads, as this test does.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_process_forked_during_a_fit_can_fit():
     # The lock on torch's generator, held by a fit in another thread, was
     # copied held into the child, whose fits then waited for ever.
