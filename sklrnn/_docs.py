@@ -156,7 +156,13 @@ default="adam"
         epoch still running after 2 seconds (short epochs show none).
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks to run during training.
+        Extra skorch callbacks to run during training. They see the network's
+        own targets: a classifier's class indices (positions in ``classes_``,
+        which its net's ``predict`` returns) and a regressor's targets
+        standardized to mean 0 and variance 1. Scores that skorch's
+        ``EpochScoring`` computes are therefore as for the estimator where they
+        do not depend on the target's scale (accuracy, R², log-loss), and
+        errors such as the mean squared error are in standardized units.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
@@ -295,7 +301,7 @@ kernel_features : int, default={default}
         sequence with 5,040), and the closed-form head, solved on the
         model's device, holds two or three float64 copies of what the head
         reads; on one CPU thread it took 2, 10, 41 and 47 s for 2,000, 4,000,
-        8,000 and 16,000 training sequences at the default width (growing as
+        8,000 and 16,000 training sequences with 5,040 features (growing as
         the square of their number up to the number of features, and in
         proportion beyond). {choice}"""
 

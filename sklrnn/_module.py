@@ -907,8 +907,8 @@ class RNNModule(nn.Module):
         Tensor of shape (batch, n_outputs)
         """
         parts = self._summaries(X, lengths, kernel_features)
-        # The random kernels' features skip dropout: over 10,000 columns
-        # it cost a quarter of a small fit's time, and the head that reads
+        # The random kernels' features skip dropout: over their thousands of
+        # columns it cost a quarter of a small fit's time, and the head that reads
         # them is solved in closed form after training.
         kernels = [parts.pop(0)] if self.kernels is not None else []
         *front, recurrent = parts

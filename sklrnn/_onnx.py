@@ -154,8 +154,9 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     ``(batch, n_classes)``, equal to ``predict_proba`` (columns in the order of
     ``classes_``, which the model's metadata also records); a regressor's
     returns ``predictions``, equal to ``predict``. Standardization of the
-    input and of the target, the convolutional front end and ``max_length``
-    truncation are in the graph.
+    input and of the target, the convolutional front end, the random kernel
+    features (``kernel_features``) and ``max_length`` truncation are in the
+    graph.
 
     Requires the ``onnx`` and ``onnxscript`` packages (``pip install
     "sklrnn[onnx]"``, which also installs ``onnxruntime`` to run the result).
