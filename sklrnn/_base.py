@@ -188,6 +188,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     """
 
     _stratify = False
+    # The skorch net that trains the module.
+    _net_class = SequenceNet
     # How an ensemble's networks are combined (RNNEnsemble's average).
     _ensemble_average = "outputs"
     # Whether each training pass is split into batches of equal size
@@ -537,7 +539,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         options = {"optimizer__fused": True} if self.optimizer in ("adam", "adamw") else {}
         if not self._front_end_decay:
             options["optimizer__param_groups"] = [("*front_end.convs.*", {"weight_decay": 0.0})]
-        net = SequenceNet(
+        net = self._net_class(
             **module,
             module__n_features=self._n_channels,
             module__n_outputs=self._n_outputs(),

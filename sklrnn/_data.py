@@ -18,7 +18,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from numbers import Integral, Real
 
 import numpy as np
@@ -433,10 +433,13 @@ def to_nan_padded(X, *, input_name="X"):
 
 
 def _check_dense_numbers(X, input_name):
-    """Raise a TypeError for sparse pandas columns and for dates or times.
+    """Raise a TypeError for sparse pandas columns and for dates or times, a ValueError for text.
 
     ``check_array`` would call sparse columns "not numbers", and would turn
-    dates and durations into nanosecond counts without a word. Repeated
+    dates and durations into nanosecond counts without a word. Arrays of
+    strings are refused as scikit-learn's estimators refuse them (object
+    arrays and DataFrames of numbers written as text are read, as there).
+    Repeated
     column names are a ValueError (scikit-learn's feature names would fail
     on them in narwhals, without a fix).
     """
@@ -455,6 +458,12 @@ def _check_dense_numbers(X, input_name):
     else:
         dtype = getattr(X, "dtype", None)
         dtypes = [] if not isinstance(dtype, np.dtype) else [(None, dtype)]
+        if isinstance(dtype, np.dtype) and dtype.kind in "US":
+            raise ValueError(
+                f"{input_name} is an array of strings (dtype {dtype}), not numbers. "
+                f"Convert numbers written as text with {input_name}.astype(float), and "
+                "encode categories as numbers, e.g. with sklearn.preprocessing.OrdinalEncoder."
+            )
     for column, dtype in dtypes:
         if getattr(dtype, "kind", None) in ("M", "m"):  # datetime64, timedelta64
             where = f"Column {column!r} of {input_name}" if column is not None else input_name
@@ -474,6 +483,10 @@ def _check_dense_numbers(X, input_name):
 
 def _numeric_array(X, input_name, **kwargs):
     """scikit-learn's ``check_array``, naming the input and the fix when a value is no number."""
+    if isinstance(X, list | tuple):
+        # As check_array reads it, so that a list of strings shows as such.
+        with suppress(ValueError):  # of unequal lengths: check_array names it
+            X = np.asarray(X)
     _check_dense_numbers(X, input_name)
     with _numbers_only(input_name):
         if isinstance(X, np.ma.MaskedArray):

@@ -46,6 +46,7 @@ __all__ = [
     "BatchIterator",
     "ValidationSplit",
     "SequenceNet",
+    "SequenceClassifierNet",
     "EarlyStoppingIfValid",
     "WarmupCosine",
     "NetworkGradientClipping",
@@ -1032,6 +1033,32 @@ class SequenceNet(NeuralNet):
             (name, _QuietPrintLog() if name == "print_log" else callback)
             for name, callback in super().get_default_callbacks()
         ]
+
+
+class SequenceClassifierNet(SequenceNet):
+    """A :class:`SequenceNet` whose ``predict`` returns class indices.
+
+    As skorch's ``NeuralNetClassifier``, so that the scorers that callbacks
+    such as skorch's ``EpochScoring`` call (``"accuracy"``, ``"f1_macro"``,
+    ``"neg_log_loss"``) compare its predictions with the encoded targets the
+    net trains on.
+    """
+
+    def predict_proba(self, X):
+        """Class probabilities of ``X``: the softmax of the outputs over the classes."""
+        proba = torch.cat(
+            [
+                torch.softmax(out.detach(), dim=1).cpu()
+                for out in self.forward_iter(X, training=False)
+            ]
+        ).numpy()
+        if proba.ndim == 3:  # an ensemble's training outputs, one per network
+            proba = proba.mean(axis=2)
+        return proba
+
+    def predict(self, X):
+        """Class indices of ``X``: positions in the estimator's ``classes_``."""
+        return self.predict_proba(X).argmax(axis=1)
 
 
 class _QuietPrintLog(PrintLog):

@@ -279,6 +279,46 @@ def test_history_and_n_iter():
     assert "valid_loss" not in clf.history_[-1]
 
 
+def test_epoch_scoring_reads_class_indices_and_standardized_targets():
+    # skorch's EpochScoring calls the net's predict and predict_proba; the
+    # classifier's net returned probabilities, which "accuracy" refused.
+    from skorch.callbacks import EpochScoring
+
+    X, y = make_classification_sequences(n=60)
+    labels = np.array(["down", "up"])[y]
+
+    def from_probabilities(net, X, y):
+        return float(np.mean(net.predict_proba(X).argmax(axis=1) == y))
+
+    scores = [
+        EpochScoring("accuracy", name="acc"),
+        EpochScoring(from_probabilities, name="acc_proba"),
+        EpochScoring("neg_log_loss", name="nll"),
+    ]
+    clf = RNNClassifier(**FAST, early_stopping=True, validation_fraction=0.25, callbacks=scores)
+    history = clf.fit(X, labels).history_
+    np.testing.assert_array_equal(history[:, "acc"], history[:, "acc_proba"])
+    assert all(0 <= score <= 1 for score in history[:, "acc"])
+    # The validation sequences' log-loss is the validation loss.
+    np.testing.assert_allclose(history[:, "nll"], np.negative(history[:, "valid_loss"]), rtol=1e-5)
+    # An ensemble's training outputs hold one output per network.
+    ensemble = RNNClassifier(
+        **dict(FAST, max_epochs=2), n_networks=2, callbacks=[EpochScoring("f1", on_train=True)]
+    )
+    assert all(0 <= score <= 1 for score in ensemble.fit(X, y).history_[:, "f1"])
+
+    # The regressor's net trains on standardized targets (documented).
+    Xr, yr = make_regression_sequences(n=60)
+    reg = RNNRegressor(
+        **FAST,
+        early_stopping=True,
+        validation_fraction=0.25,
+        callbacks=[EpochScoring("neg_mean_squared_error", name="mse")],
+    )
+    history = reg.fit(Xr, 1000 * yr + 5000).history_
+    np.testing.assert_allclose(history[:, "mse"], np.negative(history[:, "valid_loss"]), rtol=1e-5)
+
+
 def test_early_stopping_restores_best_weights():
     X, y = make_classification_sequences(n=100)
     # Noisy labels and a big model overfit quickly, so the validation loss
@@ -501,6 +541,26 @@ def test_bagging_learns_nothing_from_its_out_of_bag_sequences():
     np.testing.assert_array_equal(first.predict(X), bag(y_other).predict(X))
 
 
+def test_a_bag_of_one_class_fits_a_model_of_that_class():
+    # Bagging passes its bootstrap counts as sample_weight, and with a rare
+    # class some bags hold none of it: the whole fit once failed on them,
+    # where LogisticRegression and MLPClassifier predict the class they saw.
+    from sklearn.ensemble import BaggingClassifier
+
+    X, _ = make_classification_sequences(n=40)
+    y = np.r_[np.ones(3, int), np.zeros(37, int)]
+    bag = BaggingClassifier(RNNClassifier(**FAST), n_estimators=8, random_state=5).fit(X, y)
+    counts = [np.isin(rows, [0, 1, 2]).sum() for rows in bag.estimators_samples_]
+    assert min(counts) == 0  # some bag holds only class 0
+    assert bag.predict_proba(X).shape == (40, 2)
+    # With the default head solved in closed form, a fit whose weights leave
+    # one class predicts that class.
+    weights = np.r_[np.zeros(3), np.ones(37)]
+    clf = RNNClassifier(**dict(FAST, kernel_features=168)).fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_array_equal(clf.predict(X), np.zeros(40))
+
+
 def test_sample_weight_zero_sum_is_an_error():
     X, y = make_regression_sequences(n=10)
     # scikit-learn >= 1.7 says "non-zero"; before, sklrnn's own check answers.
@@ -691,7 +751,7 @@ def test_partial_fit():
         clf.partial_fit(X[i::3], y[i::3], classes=[0, 1])
         assert clf.n_iter_ == i + 1
     np.testing.assert_array_equal(clf.classes_, [0, 1])
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match=r"not in classes_ \[0, 1\]\. warm_start=True and partial"):
         clf.partial_fit(X[:2], [0, 7])
     # Other classes later were ignored; the same ones, in any order, are fine.
     with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs .* with, \[0, 1\]"):
@@ -703,6 +763,17 @@ def test_partial_fit():
     Xr, yr = make_regression_sequences(n=60)
     losses = [reg.partial_fit(Xr, yr).history_[-1, "train_loss"] for _ in range(5)]
     assert reg.n_iter_ == 5 and losses[-1] < losses[0]
+
+
+def test_partial_fit_refuses_balanced_class_weights():
+    # As scikit-learn's SGDClassifier: one batch does not show the classes'
+    # frequencies (a batch of one class was balanced on its own: weights all 1).
+    X, y = make_classification_sequences(n=20)
+    clf = RNNClassifier(**FAST, class_weight="balanced")
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(clf, "net_")
+    clf.set_params(class_weight={0: 1.0, 1: 2.0}).partial_fit(X, y, classes=[0, 1])
 
 
 def test_partial_fit_trains_with_the_parameters_set_since_the_fit():

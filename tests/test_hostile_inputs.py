@@ -879,6 +879,29 @@ def test_pd_na_among_numbers_of_an_object_array_is_named():
     assert "OrdinalEncoder" not in str(info.value)
 
 
+@pytest.mark.parametrize("form", ["array", "bytes", "3d", "list of arrays", "nested lists"])
+def test_arrays_of_strings_are_refused_as_scikit_learn_refuses_them(form):
+    # check_array read numbers written as text where scikit-learn's
+    # estimators refuse arrays of strings ("dtype='numeric' is not compatible").
+    X, y, _ = _training_data()
+    text = X.astype(str)
+    X_text = {
+        "array": text,
+        "bytes": X.astype(bytes),
+        "3d": text[:, :, None],
+        "list of arrays": list(text),
+        "nested lists": text.tolist(),
+    }[form]
+    match = r"is an array of strings \(dtype (<U|\|S)\d+\), not numbers\. .*astype\(float\)"
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**TINY).fit(X_text, y)
+    # Object arrays and DataFrames of them are read, as scikit-learn reads them.
+    plain = RNNClassifier(**TINY).fit(X, y).predict_proba(X)
+    for readable in (text.astype(object), pd.DataFrame(text)):
+        fitted = RNNClassifier(**TINY).fit(readable, y)
+        np.testing.assert_array_equal(fitted.predict_proba(X), plain)
+
+
 @pytest.mark.parametrize("factor", [1e-13, 1e-30])
 def test_inputs_of_a_tiny_scale_are_standardized_like_any_other(factor):
     # A spread below 1e-12 was taken for a constant feature: not scaled, so
@@ -1002,10 +1025,12 @@ def test_class_weights_that_are_no_weights_are_named(weight):
         RNNClassifier(**TINY, class_weight={0: weight, 1: 1.0}).fit(X, [0, 1] * 3)
 
 
-def test_class_weights_that_leave_one_class_name_both_weights():
+def test_class_weights_that_leave_one_class_fit_a_model_of_that_class():
+    # As LogisticRegression's: the classes are y's, and what is learnt the weights'.
     X = np.random.RandomState(0).normal(size=(6, 3))
-    with pytest.raises(ValueError, match="sample_weight and class_weight leave only one class"):
-        RNNClassifier(**TINY, class_weight={0: 0.0, 1: 1.0, 2: 0.0}).fit(X, [0, 1, 2] * 2)
+    clf = RNNClassifier(**TINY, class_weight={0: 0.0, 1: 1.0, 2: 0.0}).fit(X, [0, 1, 2] * 2)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(clf.predict(X), np.ones(6))
 
 
 def test_partial_fit_takes_a_batch_of_one_class():
