@@ -17,6 +17,10 @@ __all__ = ["sequence_attributions"]
 # Time steps (sequences times their length) that one forward and backward pass
 # runs over: the bound on the memory of the computation.
 _PASS_STEPS = 1 << 15
+# Points of the Gauss-Legendre rule that averages the score's gradient with
+# respect to the random kernels' features along their path: the score is a
+# smooth function of the head's outputs, which are linear in the features.
+_FEATURE_NODES = 8
 
 
 def _check_sklrnn_estimator(estimator, caller):
@@ -64,10 +68,13 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     gradients, with the kernels' features held at the sequence's and then at
     the baseline's (twice the passes). The kernels' share goes to the input
     values whose change flips a kernel's comparison with a bias between the
-    baseline and the sequence: each flip, weighted by the score's mean
-    gradient with respect to its feature, is shared among the values of its
-    convolution window in proportion to their part of the output's change.
-    The attributions still sum to the change of the output.
+    baseline and the sequence: each flip is shared among the values of its
+    convolution window in proportion to their part of the output's change,
+    and weighted by the score's gradient with respect to its feature,
+    averaged along the straight path between the features' two values
+    (with the network's inputs at either end), so that the flips' weights
+    add up to the kernels' share. The attributions still sum to the change
+    of the output.
 
     Read more in the :ref:`User Guide <attributions>`.
 
@@ -116,13 +123,13 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     Notes
     -----
     The cost is ``n_steps`` forward and backward passes of every sequence
-    (twice that with random kernel features),
+    (twice that, and 16 more, with random kernel features),
     where ``predict`` makes one forward pass. The network runs in
     evaluation mode (no dropout, batch normalization with its running
-    statistics) on its own device; on a GPU cuDNN is turned off for the
-    computation, whose recurrent backward pass it supports in training mode
-    only. Each pass runs over at most about 32768 time steps (sequences
-    times their length; one sequence when a sequence is longer), so memory
+    statistics) on its own device; on a GPU its recurrent layers run on
+    cuDNN, told that a backward pass follows. Each pass runs over at most
+    about 32768 time steps (sequences times their length; one sequence when
+    a sequence is longer), so memory
     beyond the input and the result does not grow with the number of
     sequences or of steps.
 
@@ -324,30 +331,44 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
 def _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk, features=None):
     """Sum of the gradients of the score along the straight path from ``base`` to
     ``x`` (midpoints of ``n_steps`` segments, ``step_chunk`` of them a pass),
-    with the random kernels' features held at ``features``; and the sum of the
-    score's gradients with respect to those features (None without them)."""
+    with the random kernels' features held at ``features``."""
     alphas = (torch.arange(n_steps, dtype=x.dtype, device=x.device) + 0.5) / n_steps
     grad = torch.zeros_like(x)
-    grad_features = None if features is None else torch.zeros_like(features)
     for first in range(0, n_steps, step_chunk):
         alpha = alphas[first : first + step_chunk, None, None, None]
         repeat = len(alpha)
         path = (base + alpha * (x - base)).reshape(-1, *x.shape[1:]).requires_grad_()
-        inputs = [path]
-        if features is not None:
-            inputs.append(features.repeat(repeat, 1).requires_grad_())
-        outputs = module(path, lengths.repeat(repeat), *inputs[1:])
+        held = () if features is None else (features.repeat(repeat, 1),)
+        outputs = module(path, lengths.repeat(repeat), *held)
         total = score(outputs, rows.repeat(repeat)).sum()
-        grads = torch.autograd.grad(total, inputs)
-        grad += grads[0].reshape(repeat, *x.shape).sum(dim=0)
-        if features is not None:
-            grad_features += grads[1].reshape(repeat, *features.shape).sum(dim=0)
-    return grad, grad_features
+        grad += torch.autograd.grad(total, path)[0].reshape(repeat, *x.shape).sum(dim=0)
+    return grad
+
+
+def _feature_path_gradient(module, x, ends, lengths, rows, score, step_chunk):
+    """Mean gradient of the score with respect to the kernels' features along the
+    straight path between ``ends`` (theirs at the baseline and at ``x``), with
+    the network's inputs held at ``x``: its product with the features' change
+    is the change of the score (Gauss-Legendre rule, ``step_chunk`` points a pass)."""
+    nodes, weights = np.polynomial.legendre.leggauss(_FEATURE_NODES)
+    alphas = torch.as_tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)
+    weights = torch.as_tensor(weights / 2, dtype=x.dtype, device=x.device)
+    grad = torch.zeros_like(ends[0])
+    for first in range(0, _FEATURE_NODES, step_chunk):
+        alpha = alphas[first : first + step_chunk, None, None]
+        repeat = len(alpha)
+        path = (ends[1] + alpha * (ends[0] - ends[1])).reshape(-1, ends[0].shape[1])
+        path.requires_grad_()
+        outputs = module(x.repeat(repeat, 1, 1), lengths.repeat(repeat), path)
+        scores = score(outputs, rows.repeat(repeat)).reshape(repeat, -1)
+        total = (scores * weights[first : first + repeat, None]).sum()
+        grad += torch.autograd.grad(total, path)[0].reshape(repeat, *grad.shape).sum(dim=0)
+    return grad
 
 
 def _gradients(module, x, base, lengths, rows, score, n_steps, step_chunk):
     """Integrated gradients of (batch, steps, features) ``x`` against ``base``."""
-    grad, _ = _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk)
+    grad = _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk)
     return (x - base) * grad / n_steps
 
 
@@ -362,19 +383,25 @@ def _with_kernels(module, x, base, lengths, rows, score, n_steps, step_chunk):
     the baseline's. The kernels' share goes to the input values whose
     changes flip the kernels' comparisons between the baseline and the
     sequence (:meth:`~sklrnn._module.RandomKernels.path_attributions`), each
-    flip weighted by the score's mean gradient with respect to its feature.
+    flip weighted by the score's gradient with respect to its feature,
+    averaged along the features' path with the inputs at either end. Those
+    weights times the features' change add up to the kernels' share; the
+    gradients at the path's ends alone (as once used) could nearly cancel,
+    or change sign, where the score bends (a multi-class log-odds, an
+    ensemble's averaged probabilities), and the flips' scaling to the share
+    then blew them up.
     """
     networks = module.networks if hasattr(module, "networks") else [module]
     with torch.no_grad():
         ends = [module.kernel_features(end, lengths) for end in (x, base)]
     attributions = torch.zeros_like(x)
-    grad_features = torch.zeros_like(ends[0])
     for features in ends:
-        grad, g = _path_gradients(
-            module, x, base, lengths, rows, score, n_steps, step_chunk, features
-        )
+        grad = _path_gradients(module, x, base, lengths, rows, score, n_steps, step_chunk, features)
         attributions += (x - base) * grad / (2 * n_steps)
-        grad_features += g / (2 * n_steps)
+    grad_features = sum(
+        _feature_path_gradient(module, inp, ends, lengths, rows, score, step_chunk) / 2
+        for inp in (x, base)
+    )
     with torch.no_grad():
         # scores[i][j]: inputs at end i, features at end j (0: x, 1: base).
         scores = [[score(module(inp, lengths, f), rows) for f in ends] for inp in (x, base)]
@@ -384,7 +411,7 @@ def _with_kernels(module, x, base, lengths, rows, score, n_steps, step_chunk):
     widths = [network.kernel_width for network in networks]
     for network, g in zip(networks, grad_features.split(widths, dim=1), strict=True):
         flips += network.kernel_path_attributions(base, x, lengths, g)
-    # The weighted flips sum to the first-order change: scale them to the
-    # kernels' share, unless the first order nearly cancels.
+    # The weighted flips sum to the path integral: scale them to the kernels'
+    # share (the rule's error, within rounding), unless the share nearly cancels.
     scale = torch.where(linear.abs() > 1e-3 * share.abs(), share / linear, 1.0)
     return attributions + flips * scale[:, None, None]

@@ -140,6 +140,37 @@ def test_random_kernels_attributions_sum_to_the_change_of_log_odds(n_networks):
     )
 
 
+@pytest.mark.parametrize("n_networks", [1, 2])
+def test_random_kernels_share_goes_out_by_the_path_mean_gradient(n_networks):
+    # Four classes: the log-odds bends along the features' path, and the
+    # gradients at its ends once nearly cancelled for a few sequences, whose
+    # kernel attributions the scaling to the share then blew up (to 17 and
+    # 322 on these fits, for changes of the log-odds below 1).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 20))
+    s = X[:, 5:10].sum(axis=1)
+    y = np.digitize(s, np.quantile(s, [0.25, 0.5, 0.75]))
+    params = dict(hidden_size=4, conv_channels=8, kernel_features=168, max_epochs=5)
+    clf = RNNClassifier(**params, n_networks=n_networks, random_state=0).fit(X, y)
+    X_new = X[:, ::-1].copy() if n_networks == 1 else X + 0.3 * rng.normal(size=X.shape)
+    module = clf.net_.module_.eval()
+    x = torch.as_tensor(X_new[:, :, None], dtype=torch.float32)
+    base = torch.as_tensor(_training_mean(clf), dtype=torch.float32).expand_as(x)
+    lengths = torch.full((len(x),), 20)
+    rows = torch.arange(len(x))
+    score = _attributions._score_function(clf, X_new, None, len(x))
+    with torch.no_grad():
+        ends = [module.kernel_features(end, lengths) for end in (x, base)]
+    grad = _attributions._feature_path_gradient(module, x, ends, lengths, rows, score, 8)
+    with torch.no_grad():
+        change = score(module(x, lengths, ends[0]), rows) - score(module(x, lengths, ends[1]), rows)
+    # Gradients times the features' change add up to the score's change.
+    linear = (grad * (ends[0] - ends[1])).sum(dim=1)
+    np.testing.assert_allclose(linear, change, rtol=1e-4, atol=1e-4)
+    attributions = sequence_attributions(clf, X_new)
+    assert np.abs(attributions).max() < 5
+
+
 def test_zero_on_padding_and_the_same_for_every_input_format(clf):
     X = _sequences(seed=5)
     lengths = (~np.isnan(X[:, :, 0])).sum(axis=1)
