@@ -849,8 +849,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def transform(self, X):
         """Return the features of each sequence: the vector the network's head reads.
 
-        The random kernels' standardized features (``kernel_features``
-        rounded down to a multiple of 84; none with 0), then the mean of the
+        The random kernels' standardized features divided by the square root
+        of their number (``kernel_features`` rounded down to a multiple of 84;
+        none with 0), then the mean of the
         convolutional front end's features over the valid steps (one value
         per channel; none with ``conv_channels=0``), joined with the readout
         of the last recurrent layer (see ``readout``), computed in evaluation

@@ -291,7 +291,9 @@ kernel_features : int, default={default}
         on a random training sequence, gives one feature: the fraction of
         the valid steps where the output exceeds the bias. They are drawn
         when the first ``fit`` starts, never trained, and computed once per
-        ``fit``; sequences longer than 512 steps are read at every
+        ``fit``; the head reads them standardized and divided by the square
+        root of their number, so that its weights on them are of the size
+        of its other weights for the optimizer's steps; sequences longer than 512 steps are read at every
         ``strides_[0]``-th step. With them, ``fit`` ends by solving the head
         in closed form: a ridge regression on the head's standardized
         inputs, its penalty chosen by leave-one-out cross-validation among

@@ -991,8 +991,9 @@ class RNNModule(nn.Module):
         Returns
         -------
         Tensor of shape (batch, embedding_size)
-            The random kernels' features (absent without them), the mean of
-            the front end's features over each sequence's valid steps
+            The random kernels' features divided by the square root of their
+            number (absent without them), the mean of the front end's
+            features over each sequence's valid steps
             (absent with ``conv_channels=0``) and the readout of the
             recurrent outputs, side by side.
         """
@@ -1105,7 +1106,13 @@ class RNNModule(nn.Module):
         if self.kernels is not None:
             if kernel_features is None:
                 kernel_features = self.kernel_features(X, lengths)
-            parts.append(kernel_features)
+            # Divided by the square root of their number, so that the head's
+            # weights on them are of the size of its others: Adam moves each
+            # weight by about lr a step, which scrambled the closed-form
+            # head's weights on the unscaled features (mean 0.002) when
+            # partial_fit trained on after fit, and outpaced the network's
+            # own learning in fit (docs/choosing_hyperparameters.rst).
+            parts.append(kernel_features * self.kernel_width**-0.5)
         front, out, last, steps = self._features(X, lengths, zero_padding)
         if self.front_end is not None:
             # The front end's features are zero past each end.
