@@ -293,12 +293,13 @@ kernel_features : int, default={default}
         when the first ``fit`` starts, never trained, and computed once per
         ``fit``; the head reads them standardized and divided by the square
         root of their number, so that its weights on them are of the size
-        of its other weights for the optimizer's steps; sequences longer than 512 steps are read at every
-        ``strides_[0]``-th step. With them, ``fit`` ends by solving the head
-        in closed form: a ridge regression on the head's standardized
-        inputs, its penalty chosen by leave-one-out cross-validation among
-        10 values from 1e-3 to 1e3{classifier_head}. ``partial_fit`` trains
-        the head by gradient, with the rest of the network. The features
+        of its other weights for the optimizer's steps; sequences longer
+        than 512 steps are read at every ``strides_[0]``-th step. With them,
+        ``fit`` ends by solving the head in closed form: a ridge regression
+        on the head's standardized inputs, its penalty chosen by
+        leave-one-out cross-validation among 10 values from 1e-3 to
+        1e3{classifier_head}. ``partial_fit`` trains the head by gradient,
+        with the rest of the network. The features
         take 4 bytes per feature and training sequence in memory (20 kB per
         sequence with 5,040), and the closed-form head, solved on the
         model's device, holds two or three float64 copies of what the head
