@@ -228,7 +228,8 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
         one's columns.
     max_length : int, default=None
         Length of the output's time axis. Defaults to the longest sequence;
-        longer sequences keep their most recent ``max_length`` steps.
+        longer sequences keep their most recent ``max_length`` steps
+        (trailing steps whose features are all NaN are padding, not steps).
     fill_value : float, default=np.nan
         Value written past the end of each sequence. NaN is what the
         estimators read as padding.
@@ -330,7 +331,12 @@ def _pad(sequences, max_length, fill_value, input_name):
             else f", every sequence padded to max_length={T}. Pass a smaller max_length.",
         ) from exc
     for i, s in enumerate(seqs):
-        s = s[-T:] if T else s[:0]
+        if len(s) > T:
+            # Its most recent steps: trailing steps whose features are all
+            # NaN are padding, not steps.
+            valid = np.flatnonzero(~np.isnan(s).all(axis=1))
+            s = s[: valid[-1] + 1 if len(valid) else 0]
+            s = s[-T:] if T else s[:0]
         out[i, : len(s)] = s
     return out
 

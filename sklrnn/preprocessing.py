@@ -528,6 +528,17 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             f"The target column {target_column!r} is also in feature_columns: the sequences "
             "would hold their own target. Leave it out of feature_columns."
         )
+    elif keys := [c for c in (id_column, time_column) if c in feature_columns]:
+        raise ValueError(
+            f"feature_columns holds {keys}, the id or time column: the sequences would hold "
+            "their ids or times as values. Leave them out of feature_columns (a time "
+            "feature, such as the hour of day, goes in a column of its own)."
+        )
+    elif len(set(feature_columns)) < len(feature_columns):
+        repeated = sorted({c for c in feature_columns if feature_columns.count(c) > 1}, key=str)
+        raise ValueError(
+            f"feature_columns names {repeated} more than once; each feature is one column."
+        )
     missing = [c for c in [*key_columns, *feature_columns] if c not in df.columns]
     if missing:
         raise ValueError(
@@ -584,6 +595,17 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
                 "(numbers, strings, timestamps, or tuples of them) to group and sort by. "
                 f"Replace such values first{fix}."
             )
+    if _holds_strings(df[time_column]) and isinstance(df[time_column].dtype, pd.CategoricalDtype):
+        categories = df[time_column].cat.categories
+        shown = [_python(c) for c in categories[:4]] + (["..."] if len(categories) > 4 else [])
+        raise TypeError(
+            f"The time column {time_column!r} holds strings in an unordered categorical: "
+            f"it sorts in the order of its categories ({', '.join(map(str, shown))}), "
+            "which astype('category') makes text order ('10' before '9'). If they are in "
+            f"time order, make it ordered: df[{time_column!r}].cat.as_ordered(); else "
+            f"convert it first, e.g. with pd.to_numeric(df[{time_column!r}].astype(str)) "
+            "or pd.to_datetime."
+        )
     if _holds_strings(df[time_column]):
         raise TypeError(
             f"The time column {time_column!r} holds strings, which sort as text, not in "
@@ -609,8 +631,8 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if repeated.any():
         row = int(np.flatnonzero(repeated.to_numpy())[0])
         raise ValueError(
-            f"Series {df[id_column].iloc[row]!r} has more than one row at time "
-            f"{df[time_column].iloc[row]!r}; each (id, time) pair must be unique. "
+            f"Series {_python(df[id_column].iloc[row])!r} has more than one row at time "
+            f"{_python(df[time_column].iloc[row])!r}; each (id, time) pair must be unique. "
             "Aggregate the duplicates first."
         )
     try:
@@ -694,7 +716,7 @@ def _target_per_series(data, codes, ids, target_column):
             rows, fix = "some rows", "Fill the missing values from the series' other rows"
         raise ValueError(
             f"The target column {target_column!r} is missing on {rows} of series "
-            f"{ids[code]!r}; long_to_sequences needs the series' target on every row. "
+            f"{_python(ids[code])!r}; long_to_sequences needs the series' target on every row. "
             f"{fix}, or drop the series."
         )
     n_values = target.groupby(codes).nunique()
@@ -702,7 +724,7 @@ def _target_per_series(data, codes, ids, target_column):
         code = int(n_values.index[n_values.to_numpy() > 1][0])
         raise ValueError(
             f"The target column {target_column!r} takes several values within series "
-            f"{ids[code]!r}; long_to_sequences needs one target per series. For a target "
+            f"{_python(ids[code])!r}; long_to_sequences needs one target per series. For a target "
             "per time step, use make_windows or aggregate the target per series."
         )
     first = np.zeros(len(ids), dtype=np.intp)
@@ -811,7 +833,13 @@ or list of such arrays
             elif not s.columns.equals(columns):
                 s = _same_columns(s, name, columns, first)
         a = _numeric_array(
-            s, name, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan"
+            s,
+            name,
+            ensure_2d=False,
+            allow_nd=True,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=0,  # an empty series is too short, below
         )
         if a.ndim == 1:
             a = a[:, None]

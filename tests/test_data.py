@@ -141,6 +141,14 @@ def test_trailing_nan_is_padding_only_at_the_end():
 def test_pad_sequences_truncates_and_fills():
     out = pad_sequences([[1.0, 2.0, 3.0], [4.0]], max_length=2, fill_value=0.0)
     np.testing.assert_array_equal(out[:, :, 0], [[2.0, 3.0], [4.0, 0.0]])
+    # Trailing NaN is padding: truncation keeps the last valid steps (it kept
+    # the padding and dropped the steps), as the estimators' max_length does.
+    padded = pad_sequences([[1.0, 2.0, 3.0, np.nan, np.nan], [4.0, 5.0]], max_length=2)
+    np.testing.assert_array_equal(padded[:, :, 0], [[2.0, 3.0], [4.0, 5.0]])
+    X = pad_sequences([np.arange(7.0), np.r_[np.arange(4.0), [np.nan] * 3]])
+    X3, lengths = to_padded(list(X), max_length=3)
+    np.testing.assert_array_equal(pad_sequences(list(X), max_length=3), X3)
+    assert lengths.tolist() == [3, 3]
     with pytest.raises(ValueError, match=r"same number of features; got \[2, 3\].*seq\.T"):
         pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
     with pytest.raises(ValueError, match="at least one sequence"):

@@ -245,7 +245,7 @@ def test_load_ts_file_every_series_has_the_same_channels(tmp_path, text, match):
         ),
         (
             "@missing false\n@data\n1,?,3:a\n",
-            "line 3 has a missing value '\\?', but @missing false on line 1",
+            "line 3 has a missing value \\('\\?' or NaN\\), but @missing false on line 1",
         ),
         (
             "@classLabel true a\n@classLabel false\n@data\n1:a\n",
@@ -296,7 +296,7 @@ def test_load_ts_file_refuses_undecodable_and_broken_files(tmp_path):
     "row, match",
     [
         ("inf,2:a", "value 'inf' is not a decimal number"),
-        ("1,nan:a", "value 'nan' is not a decimal number"),
+        ("1,nana:a", "value 'nana' is not a decimal number"),
         ("1e400,2:a", "a value is too large for float64"),
         ("1,,3:a", "value '' is not a decimal number"),
         ("1,2,:a", "value '' is not a decimal number"),
@@ -310,14 +310,28 @@ def test_load_ts_file_refuses_values_that_are_not_finite_numbers(tmp_path, row, 
         load_ts_file(_ts(tmp_path, f"@univariate true\n@data\n{row}\n"))
 
 
+def test_load_ts_file_reads_unlabelled_series_as_aeon_writes_them(tmp_path):
+    # aeon ends each line of unlabelled series with ':' under "@targetlabel
+    # false"; the trailing field read as a channel of another length.
+    text = "@univariate false\n@targetlabel false\n@data\n1,2,3:4,5,6:\n7,8,9:1,2,3:\n"
+    X, y = load_ts_file(_ts(tmp_path, text))
+    assert y is None
+    np.testing.assert_array_equal(X[:, :, 1], [[4, 5, 6], [1, 2, 3]])
+    # A label where the header declares none is named as such.
+    with pytest.raises(ValueError, match="line 3: the last field 'a' after ':' reads as a label"):
+        load_ts_file(_ts(tmp_path, "@classLabel false\n@data\n1,2:a\n"))
+
+
 @pytest.mark.parametrize("target", ["?", "abc", "nan", "inf", "1e400", ""])
 def test_load_ts_file_refuses_regression_targets_that_are_not_finite(tmp_path, target):
     with pytest.raises(ValueError, match=f"line 4: target '{re.escape(target)}' is not a finite"):
         load_ts_file(_ts(tmp_path, f"@targetLabel true\n@data\n1,2:0.5\n3,4:{target}\n"))
 
 
-def test_load_ts_file_missing_values_stay_at_their_step(tmp_path):
-    text = "@missing true\n@data\n1,?,3:a\n4,5,?:b\n?,?,?:a\n"
+@pytest.mark.parametrize("missing", ["?", "NaN", "nan", " NaN "])
+def test_load_ts_file_missing_values_stay_at_their_step(tmp_path, missing):
+    # aeon writes missing values as NaN, the archive as '?'.
+    text = "@missing true\n@data\n1,?,3:a\n4,5,?:b\n?,?,?:a\n".replace("?", missing)
     X, y = load_ts_file(_ts(tmp_path, text))
     np.testing.assert_array_equal(X, [[1, np.nan, 3], [4, 5, np.nan], [np.nan] * 3])
     # A trailing '?' reads as padding: the series is that much shorter.

@@ -421,6 +421,30 @@ def test_long_to_sequences_orders_times_that_are_not_strings(times):
     assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 9.0, 10.0]
 
 
+def test_long_to_sequences_names_the_fix_for_an_unordered_categorical_time():
+    # Its message said "sort as text", though pandas sorts it by its categories.
+    times = pd.Categorical(["late", "early", "mid"], categories=["early", "mid", "late"])
+    df = pd.DataFrame({"id": [0, 0, 0], "t": times, "x": [3.0, 1.0, 2.0]})
+    match = r"unordered categorical: .* \(early, mid, late\).*df\['t'\]\.cat\.as_ordered\(\)"
+    with pytest.raises(TypeError, match=match):
+        long_to_sequences(df, "id", "t")
+    df["t"] = df["t"].cat.as_ordered()
+    assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_long_to_sequences_refuses_keys_and_repeats_among_the_features():
+    # The id or time went into X as a feature, and a repeated name twice.
+    df = pd.DataFrame({"id": [0, 0], "t": [0, 1], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"feature_columns holds \['t'\], the id or time column"):
+        long_to_sequences(df, "id", "t", feature_columns=["t", "x"])
+    with pytest.raises(ValueError, match=r"feature_columns names \['x'\] more than once"):
+        long_to_sequences(df, "id", "t", feature_columns=["x", "x"])
+    # Messages show plain values, not numpy's reprs (np.int64(0)).
+    twice = pd.DataFrame({"id": np.array([7, 7]), "t": [0, 0], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"^Series 7 has more than one row at time 0;"):
+        long_to_sequences(twice, "id", "t")
+
+
 def test_long_to_sequences_refuses_the_target_among_the_features():
     df = pd.DataFrame({"id": [0, 0], "t": [0, 1], "x": [1.0, 2.0], "y": [1.0, 1.0]})
     with pytest.raises(ValueError, match="target column 'y' is also in feature_columns"):
@@ -544,6 +568,10 @@ def test_repeated_column_names_are_named_with_the_fix():
 def test_make_windows_errors():
     with pytest.raises(ValueError, match=r"series\[1\] has 3 steps, fewer than window \+ hori"):
         make_windows([np.arange(10.0), np.arange(3.0)], window=3)
+    # An empty series got scikit-learn's "Found array with 0 sample(s)".
+    for empty, name in [(np.array([]), "series"), ([np.arange(4.0), []], r"series\[1\]")]:
+        with pytest.raises(ValueError, match=f"^{name} has 0 steps, fewer than window"):
+            make_windows(empty, window=1)
     with pytest.raises(ValueError, match="same number of features"):
         make_windows([np.zeros((6, 2)), np.zeros((6, 3))], window=3)
     with pytest.raises(ValueError, match=r"series has NaN at step 1 \(1 missing.*interpolate"):

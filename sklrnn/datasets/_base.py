@@ -33,13 +33,15 @@ _DATA = resources.files("sklrnn.datasets") / "data"
 _MAX_PADDING_RATIO = 16
 _MIN_PADDED_CELLS = 2**20
 
-# Value fields hold decimal numbers, '?' (missing) and separators; anything else
-# ("nan", "inf", "1_000", "(0,1)") is refused before numpy parses the line.
+# Value fields hold decimal numbers, '?' or 'NaN' (missing; aeon writes NaN) and
+# separators; anything else ("inf", "1_000", "(0,1)") is refused before numpy
+# parses the line.
 # Class labels are names: a longer one is a misread line, and would size the
 # array of every label (numpy str) to itself.
 _LONGEST_LABEL = 1000
 _NOT_A_VALUE = re.compile(r"[^0-9eE+\-.,:? \t]")
 _NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*")
+_NAN = re.compile(r"(?:(?<=,)|^)[ \t]*nan[ \t]*(?=,|$)", re.IGNORECASE)
 
 
 def _read_ts(name, split):
@@ -175,7 +177,8 @@ def _header_rules(header, where):
 
 
 def _parse_values(text, where):
-    """Float values of comma-separated ``text``, NaN for ``?``; finite otherwise."""
+    """Float values of comma-separated ``text``, NaN for ``?`` and ``NaN``; finite otherwise."""
+    text = _NAN.sub("?", text)
     try:
         if _NOT_A_VALUE.search(text) or not text.strip():
             raise ValueError
@@ -226,6 +229,8 @@ def _parse_target(text, where, rules):
 def _parse_row(line, where, rules):
     """The sequence (n_timesteps, n_channels) and target (None if unlabelled) of a line."""
     values, target = line, None
+    if rules["labels"] is None and line.endswith(":"):
+        values = line[:-1]  # as aeon ends the lines of unlabelled series
     if rules["labels"] is not None:
         values, sep, target = line.rpartition(":")
         if not sep:
@@ -237,6 +242,12 @@ def _parse_row(line, where, rules):
         target = _parse_target(target.strip(), where, rules)
     channels = values.split(":")
     lengths = [channel.count(",") + 1 for channel in channels]
+    if rules["labels"] is None and lengths[-1] == 1 < min(lengths[:-1], default=1):
+        raise ValueError(
+            f"{where}: the last field {channels[-1].strip()[:40]!r} after ':' reads as a "
+            "label, but the header declares none; declare them with @classLabel true "
+            "<labels> or @targetLabel true, or drop them."
+        )
     if min(lengths) != max(lengths):
         raise ValueError(
             f"{where}: channels of different lengths ({min(lengths)} and {max(lengths)} "
@@ -264,7 +275,7 @@ def _check_row(sequence, lineno, where, rules):
             )
     if rules["no_missing"] and np.isnan(sequence).any():
         raise ValueError(
-            f"{where}, line {lineno} has a missing value '?', but {rules['no_missing']} "
+            f"{where}, line {lineno} has a missing value ('?' or NaN), but {rules['no_missing']} "
             "declares none; fix the value or declare @missing true."
         )
     if not rules["channels"]:
@@ -318,8 +329,9 @@ def load_ts_file(path):
     The file is read line by line and checked against its own header: every
     series must have the channels and length that ``@univariate``,
     ``@dimensions``, ``@equalLength`` and ``@seriesLength`` declare, class
-    labels must be among those ``@classLabel true`` lists, and ``?`` may only
-    appear under ``@missing true``. Header names and ``true``/``false`` are
+    labels must be among those ``@classLabel true`` lists, and missing values
+    (``?``, or ``NaN`` as aeon writes them) may only appear under
+    ``@missing true``. Header names and ``true``/``false`` are
     case-insensitive.
 
     Parameters
@@ -349,7 +361,8 @@ def load_ts_file(path):
         If the file does not exist or is a directory.
     ValueError
         If the file is not valid UTF-8 ``.ts`` text, a value or target is not
-        a finite decimal number (``nan``, ``inf`` and ``1e400`` are refused),
+        a finite decimal number (``inf`` and ``1e400`` are refused; ``?``
+        and ``NaN``, which aeon writes, are missing values),
         a line contradicts the header or the first series, the series carry
         timestamps (``@timeStamps true`` is not supported), or padding the
         series to the longest would take far more memory than their values.
