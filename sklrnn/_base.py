@@ -603,13 +603,26 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _check_same_network(self, net, how):
         """Refuse parameters that shape ``net`` (built from them) otherwise than the fitted net."""
+        changed = self._network_changes(net)
+        if changed:
+            raise ValueError(
+                f"{how} continues the fitted network of {type(self).__name__}, but "
+                f"parameters that shape it changed: {', '.join(changed)}. Set them back, "
+                "or fit with warm_start=False to start over."
+            )
+
+    def _network_changes(self, net, dropout=False):
+        """How the parameters that ``net`` was built from would shape the module
+        otherwise than the fitted net's: ``"name from old to new"`` each. The
+        dropout rates, which the next training call may change, count only
+        with ``dropout`` (the dropout variance of ``predict(return_std=True)``
+        reads them)."""
         old, new = self.net_.get_params(), net.get_params()
+        rates = () if dropout else ("module__dropout", "module__readout_dropout")
         changed = [
             f"{key[8:]} from {old[key]!r} to {new[key]!r}"
             for key in new
-            if key.startswith("module__")
-            and key not in ("module__dropout", "module__readout_dropout")
-            and old.get(key) != new[key]
+            if key.startswith("module__") and key not in rates and old.get(key) != new[key]
         ]
         if self.n_networks != self.n_networks_:  # the net is built with n_networks_
             changed.append(f"n_networks from {self.n_networks_} to {self.n_networks}")
@@ -618,12 +631,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         wanted = kernel_dilations(1, self.kernel_features) if self.kernel_features else ()
         if _biases_per_kernel(wanted) != _biases_per_kernel(self.kernel_dilations_):
             changed.append(f"kernel_features (now {self.kernel_features})")
-        if changed:
-            raise ValueError(
-                f"{how} continues the fitted network of {type(self).__name__}, but "
-                f"parameters that shape it changed: {', '.join(changed)}. Set them back, "
-                "or fit with warm_start=False to start over."
-            )
+        return changed
 
     def _prepare_training(self, data, seed, epochs, full, draw_kernels):
         """The dataset of a training call; set the net's validation split and schedule.

@@ -447,7 +447,9 @@ def save_model(estimator, file):
     ValueError
         If ``file`` is a path to a folder or into a folder that does not
         exist, a file object that cannot be written, or the model is too
-        large for the format.
+        large for the format; or if a parameter that shapes the network
+        (``hidden_size``, ``readout``, ``dropout``...) was changed since the
+        fit, so that the file would describe another network.
 
     See Also
     --------
@@ -476,6 +478,16 @@ def save_model(estimator, file):
             "best_estimator_."
         )
     check_is_fitted(estimator)
+    # The file describes the network by the parameters: set_params since the
+    # fit would make it describe another one than the weights were fitted in.
+    changed = estimator._network_changes(estimator._build_net("cpu"), dropout=True)
+    if changed:
+        raise ValueError(
+            f"save_model writes the parameters of {type(estimator).__name__}, but some that "
+            f"shape its fitted network changed since the fit: {', '.join(changed)}. The "
+            "file would describe another network. Set them back before saving, or fit "
+            "again."
+        )
     where = describe(file, "save_model's file")  # refuses what is neither a path nor a file
     check_writable(file, where)
     optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())

@@ -196,6 +196,27 @@ def test_training_continues_as_if_never_saved(tmp_path, optimizer):
     assert len(loaded.history_) == len(clf.history_) == FAST["max_epochs"] + 1
 
 
+@pytest.mark.parametrize(
+    "change", [dict(readout="max"), dict(hidden_size=8), dict(standardize=False), dict(dropout=0.5)]
+)
+def test_parameters_changed_since_the_fit_are_refused_as_another_network(tmp_path, change):
+    # save_model writes get_params(): the file described another network than
+    # the weights', which loaded as a model predicting otherwise (readout) or
+    # not at all (hidden_size), while the original predicted as fitted.
+    X, y = sequences(), np.arange(40) % 2
+    clf = RNNClassifier(**dict(FAST, readout="mean")).fit(X, y)
+    fitted = {key: clf.get_params()[key] for key in change}
+    clf.set_params(**change)
+    with pytest.raises(ValueError, match=f"changed since the fit: {next(iter(change))} from"):
+        save_model(clf, tmp_path / "model.zip")
+    assert not (tmp_path / "model.zip").exists()
+    # Training parameters describe the next training call: saved as set.
+    clf.set_params(**fitted, lr=0.1)
+    loaded = round_trip(clf, tmp_path)
+    assert loaded.lr == 0.1
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_file_objects_and_pickle_agree(tmp_path):
     X = sequences()
     reg = RNNRegressor(**FAST).fit(X, X[:, -1])
