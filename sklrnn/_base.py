@@ -447,7 +447,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return {"device": device}
         max_epochs = self.max_epochs
         if max_epochs == "auto":
-            n_batches = -(-len(lengths) // self.batch_size)
+            n_train = len(lengths)  # the sequences that train: not the validation split's
+            if self.early_stopping:
+                n_train -= ValidationSplit.size(n_train, self.validation_fraction)
+            n_batches = -(-n_train // self.batch_size)
             max_epochs = int(
                 np.clip(-(-self._auto_steps // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
             )

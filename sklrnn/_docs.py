@@ -117,7 +117,9 @@ default="adam"
         schedule spans. ``"auto"`` aims at about ``steps`` gradient steps,
         300 for ``RNNClassifier`` and 500 for ``RNNRegressor`` (as
         cross-validation favoured), between 30 and 300 epochs:
-        ``clip(ceil(steps / batches per epoch), 30, 300)``.
+        ``clip(ceil(steps / batches per epoch), 30, 300)``, where an epoch's
+        batches hold the sequences that train (with ``early_stopping``, not
+        those of the validation split).
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data, stop

@@ -210,10 +210,16 @@ class ValidationSplit:
         self.stratified = stratified
         self.random_state = random_state
 
+    @staticmethod
+    def size(n, fraction):
+        """Sequences held out of ``n`` for validation: 0 where it leaves either side empty."""
+        n_valid = int(np.ceil(fraction * n))
+        return n_valid if 1 <= n_valid < n else 0
+
     def __call__(self, dataset, y=None, **kwargs):
         n = len(dataset)
-        n_valid = int(np.ceil(self.fraction * n))
-        if n_valid < 1 or n - n_valid < 1:
+        n_valid = self.size(n, self.fraction)
+        if not n_valid:
             return dataset, None
         labels = None
         if self.stratified:
@@ -918,6 +924,15 @@ class SequenceNet(NeuralNet):
         except KeyboardInterrupt as exc:
             if not isinstance(exc, StopTraining):
                 self.interrupted_ = exc
+            raise
+        except Exception:
+            # skorch ends training (on_train_end) after an interrupt only: on
+            # another error (a callback's), the guard takes the model, its
+            # optimizer and history back to the epochs it completed, as
+            # after Ctrl-C, for the calls that keep them (warm_start, partial_fit).
+            guard = dict(self.callbacks_).get("training_guard")
+            if guard is not None:
+                guard.on_train_end(self)
             raise
 
     def notify(self, method_name, **cb_kwargs):

@@ -358,6 +358,15 @@ def test_auto_epoch_budget_adapts_to_data_size():
     # the regressor at 500.
     assert RNNClassifier()._resolve_auto(np.full(96, 10))["max_epochs"] == 100
     assert RNNRegressor()._resolve_auto(np.full(96, 10))["max_epochs"] == 167
+    # With early stopping the validation split trains on nothing: 33
+    # sequences hold out 4, and 29 make 4 batches of 8, not 5 (60 epochs,
+    # 240 steps instead of 300).
+    stopping = RNNClassifier(batch_size=8, early_stopping=True)
+    assert stopping._resolve_auto(np.full(33, 10))["max_epochs"] == 75
+    X, y = make_classification_sequences(n=33)
+    fast = {**FAST, "max_epochs": "auto", "n_iter_no_change": 1000}
+    fitted = stopping.set_params(**fast).fit(X, y)
+    assert fitted.n_iter_ == 75 and fitted.history_[0, "train_batch_count"] == 4
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Reliability under faults: divergence, interruption, resuming, threads, pickles."""
 
+import copy
 import os
 import pickle
 import threading
@@ -610,6 +611,33 @@ def test_a_fit_that_fails_in_training_leaves_the_previous_fit(data):
         model.set_params(callbacks=[Raise()], max_epochs=3).fit(X, y_class)
     np.testing.assert_array_equal(model.predict_proba(X), before)
     assert _losses(model) == history
+
+
+def test_a_continued_fit_that_fails_mid_epoch_keeps_the_epochs_it_completed():
+    # skorch ends training only after an interrupt: an error in a callback
+    # mid-epoch left a continued fit with that epoch's updates, a record
+    # without losses counted in n_iter_, and the epoch's batch records.
+    X = np.random.RandomState(0).normal(size=(40, 12, 2))
+    y = (X[:, 0, 0] > 0).astype(int)
+    params = dict(hidden_size=4, conv_channels=4, kernel_features=0, batch_size=8)
+    model = RNNClassifier(**params, max_epochs=6, random_state=0).fit(X, y)
+
+    class Fail(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 9 and len(net.history[-1]["batches"]) == 2:
+                raise RuntimeError("a callback failed")
+
+    def eight_epochs(model):  # a warm start of 3 epochs, stopped after its second
+        model.set_params(warm_start=True, max_epochs=3, lr_schedule=None)
+        return model
+
+    expected = copy.deepcopy(model)
+    eight_epochs(expected).set_params(max_epochs=2).fit(X, y)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        eight_epochs(model).set_params(callbacks=[Fail()]).fit(X, y)
+    assert model.n_iter_ == len(model.history_) == 8
+    assert "train_loss" in model.history_[-1] and not model.history_[-1]["batches"]
+    np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(X))
 
 
 def test_each_partial_fit_call_draws_its_own_batches():
