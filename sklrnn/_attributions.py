@@ -129,9 +129,8 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     statistics) on its own device; on a GPU its recurrent layers run on
     cuDNN, told that a backward pass follows. Each pass runs over at most
     about 32768 time steps (sequences times their length; one sequence when
-    a sequence is longer), so memory
-    beyond the input and the result does not grow with the number of
-    sequences or of steps.
+    a sequence is longer), so memory beyond the input and the result does
+    not grow with the number of sequences or of steps.
 
     References
     ----------

@@ -445,9 +445,8 @@ def _check_dense_numbers(X, input_name):
     dates and durations into nanosecond counts without a word. Arrays of
     strings are refused as scikit-learn's estimators refuse them (object
     arrays and DataFrames of numbers written as text are read, as there).
-    Repeated
-    column names are a ValueError (scikit-learn's feature names would fail
-    on them in narwhals, without a fix).
+    Repeated column names are a ValueError (scikit-learn's feature names
+    would fail on them in narwhals, without a fix).
     """
     if isinstance(X, pd.DataFrame):
         _unique_columns(X.columns, input_name)
