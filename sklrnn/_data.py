@@ -760,10 +760,11 @@ def _in_one_order(frames, input_name="X", first_sample=0):
         if not df.columns.equals(columns):
             raise ValueError(
                 f"{input_name}[{i}] has the columns {df.columns.tolist()}, in another order "
-                f"than {input_name}[{first_sample}]'s {columns.tolist()}. The features are "
-                "read by position (fit keeps string column names only, as feature names to "
-                "match): give every DataFrame the same column order, or fit on DataFrames "
-                "with string column names, e.g. df.columns = df.columns.astype(str)."
+                f"than {input_name}[{first_sample}]'s {columns.tolist()}. Features under "
+                "names that are not strings are read by position (string names are "
+                "matched, as scikit-learn's feature names): give every DataFrame the same "
+                "column order, or string column names, e.g. df.columns = "
+                "df.columns.astype(str) (and fit on those)."
             )
     return frames
 

@@ -183,6 +183,12 @@ def test_pad_sequences_matches_dataframes_by_column_name():
     twice = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
     with pytest.raises(ValueError, match=r"sequences\[0\] has the column names \['a'\] more"):
         pad_sequences([twice, twice])
+    # Names that are not strings are read by position: other orders are refused
+    # (the message once spoke of a fit, which pad_sequences has none of).
+    numbered = pd.DataFrame({0: [1.0], 1: [2.0]})
+    match = r"sequences\[1\] has the columns \[1, 0\], in another order .*Features under names"
+    with pytest.raises(ValueError, match=match):
+        pad_sequences([numbered, numbered[[1, 0]]])
 
 
 def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
