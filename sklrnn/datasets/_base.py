@@ -178,7 +178,8 @@ def _header_rules(header, where):
 
 def _parse_values(text, where):
     """Float values of comma-separated ``text``, NaN for ``?`` and ``NaN``; finite otherwise."""
-    text = _NAN.sub("?", text)
+    if "n" in text or "N" in text:  # no decimal number holds one: most lines skip the scan
+        text = _NAN.sub("?", text)
     try:
         if _NOT_A_VALUE.search(text) or not text.strip():
             raise ValueError
