@@ -187,7 +187,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 "classes must be passed on the first call to partial_fit: the list "
                 "of all labels the classifier will ever see."
             )
-        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+        if self.class_weight == "balanced":
             # As scikit-learn's SGDClassifier: one batch's class frequencies
             # are not the data's.
             raise ValueError(
