@@ -595,18 +595,18 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
                 "(numbers, strings, timestamps, or tuples of them) to group and sort by. "
                 f"Replace such values first{fix}."
             )
-    if _holds_strings(df[time_column]) and isinstance(df[time_column].dtype, pd.CategoricalDtype):
-        categories = df[time_column].cat.categories
-        shown = [_python(c) for c in categories[:4]] + (["..."] if len(categories) > 4 else [])
-        raise TypeError(
-            f"The time column {time_column!r} holds strings in an unordered categorical: "
-            f"it sorts in the order of its categories ({', '.join(map(str, shown))}), "
-            "which astype('category') makes text order ('10' before '9'). If they are in "
-            f"time order, make it ordered: df[{time_column!r}].cat.as_ordered(); else "
-            f"convert it first, e.g. with pd.to_numeric(df[{time_column!r}].astype(str)) "
-            "or pd.to_datetime."
-        )
     if _holds_strings(df[time_column]):
+        if isinstance(df[time_column].dtype, pd.CategoricalDtype):
+            categories = df[time_column].cat.categories
+            shown = [_python(c) for c in categories[:4]] + (["..."] if len(categories) > 4 else [])
+            raise TypeError(
+                f"The time column {time_column!r} holds strings in an unordered categorical: "
+                f"it sorts in the order of its categories ({', '.join(map(str, shown))}), "
+                "which astype('category') makes text order ('10' before '9'). If they are in "
+                f"time order, make it ordered: df[{time_column!r}].cat.as_ordered(); else "
+                f"convert it first, e.g. with pd.to_numeric(df[{time_column!r}].astype(str)) "
+                "or pd.to_datetime."
+            )
         raise TypeError(
             f"The time column {time_column!r} holds strings, which sort as text, not in "
             f"time order ('10' before '9'). Convert it first, e.g. with "
