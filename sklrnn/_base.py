@@ -261,6 +261,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         full = epochs is None
         first = not (incremental and hasattr(self, "net_"))
+        # Warnings raised one call below this method point at the caller of
+        # fit (of partial_fit, one more call away).
+        stacklevel = 5 if full else 6
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
@@ -271,7 +274,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         try:
             dataset, epochs, seed, generator, dropout_rng = self._set_up(
-                X, y, sample_weight, first, full, epochs, classes, checkpoint
+                X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel
             )
         except BaseException:
             # Setting up assigns attributes as it goes (classes_,
@@ -281,7 +284,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise
         try:
             interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-            self._check_training(interrupt, dataset, first)
+            self._check_training(interrupt, dataset, first, stacklevel)
             if full and self.kernel_features:
                 start = time.perf_counter()
                 self._solve_heads(dataset)
@@ -300,7 +303,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise
         return self
 
-    def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint):
+    def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel):
         """Check the data, build or continue the net, and prepare the training data.
 
         Returns the dataset, the epochs to train, the fit's seed, the
@@ -316,8 +319,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # the same seed): reproducible from the epochs done so far.
             seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0] >> 1)
         if first:
-            # The caller of fit (or of partial_fit, one more call away).
-            stacklevel = 5 if full else 6
             _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"], stacklevel)
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
@@ -436,6 +437,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 if torch.cuda.is_available()
                 else "CUDA is not available"
             )
+            if torch.device(device).type != "cuda":
+                cuda = f"sklrnn runs on the CPU and on CUDA devices only; {cuda}"
             raise ValueError(
                 f"device={device!r} was requested but is not available on this machine "
                 f"({cuda}); use device='cpu' or device='auto'."
@@ -447,10 +450,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return {"device": device}
         max_epochs = self.max_epochs
         if max_epochs == "auto":
-            n_train = len(lengths)  # the sequences that train: not the validation split's
-            if self.early_stopping:
-                n_train -= ValidationSplit.size(n_train, self.validation_fraction)
-            n_batches = -(-n_train // self.batch_size)
+            n_batches = self._training_batches(len(lengths), self.early_stopping)
             max_epochs = int(
                 np.clip(-(-self._auto_steps // n_batches), _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS)
             )
@@ -636,6 +636,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             changed.append(f"kernel_features (now {self.kernel_features})")
         return changed
 
+    def _training_batches(self, n, split):
+        """Training batches in an epoch over ``n`` sequences, less the validation
+        split's where ``split`` (none where it would leave either side empty)."""
+        if split:
+            n -= ValidationSplit.size(n, self.validation_fraction)
+        return -(-max(n, 1) // self.batch_size)
+
     def _prepare_training(self, data, seed, epochs, full, draw_kernels):
         """The dataset of a training call; set the net's validation split and schedule.
 
@@ -646,14 +653,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``draw_kernels``, the kernels are first drawn from them.
         """
         self.net_.train_split = None
-        n_train = len(data[0])
         if full and self.early_stopping:
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
-            n_train -= int(np.ceil(self.validation_fraction * n_train))
         if self.lr_schedule == "cosine":
-            steps = epochs * -(-max(n_train, 1) // self.batch_size) if full else None
+            split = full and self.early_stopping
+            steps = epochs * self._training_batches(len(data[0]), split) if full else None
             self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
         dataset = SequenceDataset(*data, device=self.net_.device)
         module = self.net_.module_
@@ -697,7 +703,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
         return interrupt
 
-    def _check_training(self, interrupt, dataset, first):
+    def _check_training(self, interrupt, dataset, first, stacklevel):
         """Warn if training diverged; raise the interrupt that ended it again.
 
         A new net (``first``) whose last training loss is far above a
@@ -727,7 +733,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"stopped and the last finite weights (from {restored}) were restored. "
                 f"Lower lr {fix}.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         elif first and interrupt is None and len(self.history_):
             # Weights that grew without reaching inf: no fit that learned
@@ -739,7 +745,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"is over ten times that of a constant prediction ({constant:.3g}). "
                     f"Lower lr (now {self.lr}) {fix}.",
                     RuntimeWarning,
-                    stacklevel=3,
+                    stacklevel=stacklevel,
                 )
         if interrupt is not None:
             if hasattr(interrupt, "add_note"):  # Python >= 3.11
@@ -1233,7 +1239,8 @@ def _biases_per_kernel(dilations):
 
 
 def device_exists(device):
-    """Whether the torch device ``device`` (a string other than "auto") exists here.
+    """Whether the torch device ``device`` (a string other than "auto") exists here
+    and is one that sklrnn runs on: the CPU or a CUDA device.
 
     A string that names no torch device is a ValueError.
     """
@@ -1247,7 +1254,9 @@ def device_exists(device):
         return torch.cuda.is_available() and (
             parsed.index is None or parsed.index < torch.cuda.device_count()
         )
-    return parsed.type == "cpu" or (parsed.type == "mps" and torch.backends.mps.is_available())
+    # Nothing else is supported: MPS, for one, has no float64 for the
+    # closed-form heads, nor a generator that checkpoints resume dropout from.
+    return parsed.type == "cpu"
 
 
 def _ridge(Z, Y, weights):

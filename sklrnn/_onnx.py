@@ -15,6 +15,7 @@ to the target's scale, as ``predict_proba`` and ``predict`` do.
 
 import copy
 import json
+import logging
 import os
 import warnings
 from numbers import Integral
@@ -37,6 +38,16 @@ _OLDEST_OPSET = 18
 # internals (its pytree handling), not about the model; any other warning
 # still reaches the caller.
 _TORCH_INTERNAL_WARNINGS = ((FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),)
+# The first export of a process logs a warning for each of torchvision's
+# operators that the exporter could map if torchvision were installed
+# ("torchvision is not installed. Skipping torchvision::nms"): no sklrnn graph
+# holds one, and a reader takes them for a problem.
+_TORCH_REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
+
+
+def _not_about_torchvision(record):
+    """Logging filter: drop the exporter's notices of a missing torchvision."""
+    return not record.getMessage().startswith("torchvision is not installed")
 
 
 class _PredictionGraph(nn.Module):
@@ -255,22 +266,27 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     # refuse the export; the graph is generic, and tests run it on sequences
     # of every length down to 1 step.
     dims = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
+    registry_log = logging.getLogger(_TORCH_REGISTRY_LOGGER)
+    registry_log.addFilter(_not_about_torchvision)
     with warnings.catch_warnings(), torch.no_grad():
         for category, message in _TORCH_INTERNAL_WARNINGS:
             warnings.filterwarnings("ignore", message=message, category=category)
-        program = torch.onnx.export(
-            graph,
-            (example,),
-            dynamo=True,
-            input_names=["X"],
-            output_names=[output],
-            dynamic_shapes={"X": dims},
-            opset_version=opset_version,
-            custom_translation_table={
-                torch.ops.sklrnn.recurrent_layer.default: _recurrent_layer_onnx
-            },
-            verbose=False,
-        )
+        try:
+            program = torch.onnx.export(
+                graph,
+                (example,),
+                dynamo=True,
+                input_names=["X"],
+                output_names=[output],
+                dynamic_shapes={"X": dims},
+                opset_version=opset_version,
+                custom_translation_table={
+                    torch.ops.sklrnn.recurrent_layer.default: _recurrent_layer_onnx
+                },
+                verbose=False,
+            )
+        finally:
+            registry_log.removeFilter(_not_about_torchvision)
     model = program.model_proto
     _check_dynamic(model)
     written = {entry.domain: entry.version for entry in model.opset_import}.get("")

@@ -1,5 +1,7 @@
 """Recurrent neural network regressor."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import RegressorMixin
@@ -115,9 +117,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             The fitted regressor.
         """
         self._fit(X, y, sample_weight, incremental=self.warm_start)
-        if hasattr(self, "noise_std_"):  # from the closed-form heads (_solve_heads)
-            return self
-        return self._measure_noise(X, y, sample_weight)
+        if not hasattr(self, "noise_std_"):  # unless the closed-form heads set it
+            self._measure_noise(X, y, sample_weight)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -131,7 +133,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         training sequences with 168 features, 1.07 against the fit's 1.71;
         the 95% intervals covered 85% of test targets, against 96%), while a
         call on new data measures residuals on sequences the head has not
-        seen. Parameters that shape
+        seen. The first call (or ``fit``) sets the mean and scale by which y
+        is standardized for every later call: make it with sequences whose
+        targets differ (a constant y warns). Parameters that shape
         the network (``hidden_size``, ``standardize``...) must be as fitted,
         or it raises a ``ValueError``; the others (``lr``, ``batch_size``,
         ``dropout``...) train as they are set now, at a constant learning rate.
@@ -152,8 +156,20 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The updated regressor.
         """
+        first = not hasattr(self, "net_")
         self._partial_fit(X, y, sample_weight)
-        return self._measure_noise(X, y, sample_weight)
+        target = self._measure_noise(X, y, sample_weight)
+        if first and (np.ptp(target, axis=0) == 0).any():
+            warnings.warn(
+                "The first partial_fit call sets the mean and scale by which "
+                f"{type(self).__name__} standardizes y for every later call, but this "
+                "call's y is constant: it trains in y's own units (scale 1), which suits "
+                "targets whose spread is near 1 only. Make the first call with sequences "
+                "whose targets differ.",
+                UserWarning,
+                stacklevel=3,  # the caller of partial_fit, past _fit_context's wrapper
+            )
+        return self
 
     def predict(self, X, return_std=False):
         """Predicted target of each sequence, optionally with its standard deviation.
@@ -199,7 +215,10 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         return super()._prepare_training(*args, **kwargs)
 
     def _measure_noise(self, X, y, sample_weight):
-        """Set ``noise_std_``: the weighted RMS of the residuals on (X, y)."""
+        """Set ``noise_std_``: the weighted RMS of the residuals on (X, y).
+
+        Returns the standardized targets.
+        """
         target = self._encode_target(y, reset=False)
         squares = (target - self._forward(X)) ** 2
         weights = _check_sample_weight(sample_weight, squares, dtype=np.float64)
@@ -207,7 +226,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # near float64's maximum would overflow to inf (NaN noise).
         weights = weights / weights.max()
         self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
-        return self
+        return target
 
     def _noise_std(self):
         check_is_fitted(self)
@@ -256,10 +275,12 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             with np.errstate(over="ignore"):
                 mean, scale = y2.mean(axis=0), column_moments(y2)[2]
                 # A constant target's spread is rounding, relative to its size
-                # (1e14 for y = 1e30): scale 1, as for X's constant features,
-                # and its mean the value itself, which the sum rounds.
-                scale = np.where(scale > 1e-12 * np.abs(mean), scale, 1.0)
-                mean = np.where(np.ptp(y2, axis=0) == 0, y2[0], mean)
+                # (1e14 for y = 1e30): scale 1, as StandardScaler gives constant
+                # features, and its mean the value itself, which the sum rounds.
+                # Any other spread is the scale, however small against the
+                # mean (1e10 + 1e-3 * signal: 1e-13 of it).
+                constant = np.ptp(y2, axis=0) == 0
+                scale, mean = np.where(constant, 1.0, scale), np.where(constant, y2[0], mean)
                 square = scale**2  # predict's variances: it must not overflow
             if not (np.isfinite(mean).all() and np.isfinite(square).all()):
                 raise ValueError(
@@ -271,8 +292,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             self._y_scale = scale
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(
-                f"y has {y2.shape[1]} targets, but {type(self).__name__} was fitted "
-                f"with {self.n_outputs_}."
+                f"y has {y2.shape[1]} target{'s' if y2.shape[1] != 1 else ''} per sequence, "
+                f"but {type(self).__name__} was fitted with {self.n_outputs_}. Pass y of the "
+                "fitted width, or fit anew (warm_start=False) to change it."
             )
         with np.errstate(over="ignore"):
             target = ((y2 - self._y_mean) / self._y_scale).astype(np.float32)

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
 from skorch.history import History
-from skorch.utils import Ansi, to_device
+from skorch.utils import Ansi
 
 from ._archive import (
     FORMAT_VERSION,
@@ -277,20 +277,11 @@ class EarlyStoppingIfValid(EarlyStopping):
         if not len(net.history):  # interrupted before the first epoch completed
             return
         super().on_train_end(net, **kwargs)
-        if self.best_model_weights_ is not None and len(net.history):
+        if self.best_model_weights_ is not None:
             # Which epoch's weights the model holds now, for plots and
             # reports (the improvement flags in the history ignore the
             # threshold that decides the best epoch here).
             net.history.record("best_epoch", int(self.best_epoch_))
-
-    def __getstate__(self):
-        # The copy of the best weights serves training only, and once training
-        # ended the model holds them. Pickled, they would be raw tensors of
-        # the training device (a CUDA model could not be loaded on a CPU-only
-        # machine) and double the size of the pickle.
-        state = self.__dict__.copy()
-        state["best_model_weights_"] = None
-        return state
 
 
 class NetworkGradientClipping(Callback):
@@ -575,10 +566,7 @@ class EpochCheckpoint(Callback):
     def _save(self, net, epochs_left):
         callbacks = dict(net.callbacks_)
         optimizer, optimizer_tensors = optimizer_to_archive(net.optimizer_.state_dict())
-        rng = {"dropout": _dropout_rng(net.device)}
-        generator = getattr(net, "generator_", None)
-        if generator is not None:
-            rng["generator"] = generator.get_state()
+        rng = {"dropout": _dropout_rng(net.device), "generator": net.generator_.get_state()}
         config = {
             "format": _CHECKPOINT_FORMAT,
             "format_version": FORMAT_VERSION,
@@ -746,7 +734,7 @@ class Checkpoint:
         self.fingerprint = config["fingerprint"]
         self.epochs_left = config["epochs_left"]
 
-    def restore(self, net, max_epochs, generator=None):
+    def restore(self, net, max_epochs, generator):
         """Check the tensors against ``net`` and load the whole state into it.
 
         Parameters
@@ -755,7 +743,7 @@ class Checkpoint:
             The initialized net of the fit to resume.
         max_epochs : int
             Epochs this fit may train; an unfinished fit may not have more left.
-        generator : torch.Generator, default=None
+        generator : torch.Generator
             The generator the resumed fit shuffles with, set to the state of
             the interrupted fit's.
 
@@ -796,24 +784,23 @@ class Checkpoint:
             optimizer = optimizer_from_archive(
                 net.optimizer_, config["optimizer"], archive, _OPTIMIZER
             )
-            rng_spec = {"dropout": (None, "U8")}
-            if generator is not None:
-                rng_spec["generator"] = tensor_spec({"g": generator.get_state()})["g"]
+            rng_spec = {
+                "dropout": (None, "U8"),
+                "generator": tensor_spec({"g": generator.get_state()})["g"],
+            }
             rng = archive.read_tensors(_RNG, rng_spec)
         same_device = config["dropout_device"] == torch.device(net.device).type
         dropout = rng["dropout"]
         # Each state into a scratch generator of its kind first: torch refuses
         # a malformed one only when it is set.
-        if generator is not None:
-            _check_rng_state(torch.Generator(), rng["generator"], where, "shuffling")
+        _check_rng_state(torch.Generator(), rng["generator"], where, "shuffling")
         if same_device:
             scratch = torch.Generator(device=torch.device(net.device).type)
             _check_rng_state(scratch, dropout, where, "dropout")
         net.module_.load_state_dict(weights)
         net.optimizer_.load_state_dict(optimizer)
         net.history_ = History(config["history"])
-        if generator is not None:
-            generator.set_state(rng["generator"])
+        generator.set_state(rng["generator"])
         if self.epochs_left == 0:
             # A finished fit's callbacks are not carried over: continuing it is
             # a new training call, with its own learning-rate schedule and
@@ -891,9 +878,7 @@ class SequenceNet(NeuralNet):
     """
 
     def get_iterator(self, dataset, training=False):
-        batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
-        if not training:
-            batch_size = min(batch_size, PREDICT_BATCH_LIMIT)
+        batch_size = self.batch_size if training else min(self.batch_size, PREDICT_BATCH_LIMIT)
         generator = getattr(self, "generator_", None)
         options = self.get_params_for("iterator_train") if training else {}
         return BatchIterator(
@@ -1038,10 +1023,9 @@ class SequenceNet(NeuralNet):
         for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
             with torch.set_grad_enabled(training):
                 yp = self.infer(Xi, method=method)
-            if isinstance(yp, torch.Tensor) and device is not None:
-                yield yp.to(device)  # skorch's to_device, without its type dispatch
-            else:
-                yield to_device(yp, device)
+            # Every map of the module returns one tensor: skorch's to_device
+            # without its type dispatch (None leaves it where it is).
+            yield yp if device is None else yp.to(device)
 
     def get_default_callbacks(self):
         return [
@@ -1061,13 +1045,12 @@ class SequenceClassifierNet(SequenceNet):
 
     def predict_proba(self, X):
         """Class probabilities of ``X``: the softmax of the outputs over the classes."""
-        proba = torch.cat(
-            [
-                torch.softmax(out.detach(), dim=1).cpu()
-                for out in self.forward_iter(X, training=False)
-            ]
-        ).numpy()
-        if proba.ndim == 3:  # an ensemble's training outputs, one per network
+        outputs = self.forward_iter(X, training=False)
+        proba = torch.cat([torch.softmax(out.detach(), dim=1).cpu() for out in outputs]).numpy()
+        if proba.ndim == 3:
+            # An ensemble's training outputs, one per network in the last
+            # axis: skorch's scoring callbacks replay the outputs that the
+            # epoch's batches computed, instead of running forward_iter.
             proba = proba.mean(axis=2)
         return proba
 

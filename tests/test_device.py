@@ -67,16 +67,19 @@ def test_device_cuda_without_cuda_is_a_clear_error():
     assert not hasattr(clf, "net_")
 
 
-@pytest.mark.parametrize("device", ["gpu", "meta", "xla", "hpu", "lazy", "cuda:99"])
+@pytest.mark.parametrize("device", ["gpu", "meta", "xla", "hpu", "lazy", "mps", "cuda:99"])
 def test_a_device_that_is_not_here_is_a_clear_error(device):
     # Each of these got past the check before, and failed inside torch
-    # (fused Adam on "meta", a missing backend, a missing module).
+    # (fused Adam on "meta", a missing backend, a missing module). MPS passed
+    # where present, and then lacked the closed-form heads' float64.
     X, y = _data()
     with pytest.raises(
         ValueError,
         match=f"device='{device}' .*use device='cpu'|device='{device}' is not a torch device",
-    ):
+    ) as info:
         _small(RNNClassifier, device=device).fit(X, y)
+    if device in ("meta", "xla", "hpu", "lazy", "mps"):
+        assert "sklrnn runs on the CPU and on CUDA devices only" in str(info.value)
 
 
 def test_pickled_model_predicts_the_same():

@@ -479,6 +479,31 @@ def test_cosine_schedule_spans_the_fit_and_partial_fit_keeps_lr():
     assert recorder.lrs == [0.01] * 8
 
 
+@pytest.mark.parametrize(
+    "fraction, batches",
+    [(0.5, 2), (0.99, 4)],  # 32 of 64 held out; 64 of 64 would leave none to train: no split
+)
+def test_cosine_schedule_spans_the_training_batches_of_an_early_stopping_fit(fraction, batches):
+    X, y = make_classification_sequences(n=64)
+    recorder = RecordLR()
+    RNNClassifier(
+        hidden_size=4,
+        conv_channels=4,
+        batch_size=16,
+        max_epochs=5,
+        early_stopping=True,
+        validation_fraction=fraction,
+        n_iter_no_change=10,
+        random_state=0,
+        callbacks=[("lr", recorder)],
+    ).fit(X, y)
+    # One schedule over every training batch: the rate falls to about 0 at
+    # the last step only (a schedule sized for a split that did not happen
+    # reached 0 after a quarter of them and stayed there).
+    assert len(recorder.lrs) == 5 * batches
+    assert min(recorder.lrs[:-1]) > 1e-5 and recorder.lrs[-1] < 2e-4
+
+
 # -- sample_weight and class_weight --------------------------------------------
 
 

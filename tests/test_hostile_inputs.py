@@ -942,6 +942,37 @@ def test_a_constant_target_of_any_size_is_predicted(value):
     np.testing.assert_allclose(model.predict(X), value, rtol=1e-12, atol=1.0)
 
 
+def test_a_target_of_tiny_spread_around_a_large_mean_is_standardized_by_its_spread():
+    # A spread below 1e-12 of the mean was taken for a constant's rounding:
+    # scale 1, and the 1e-3 signal went unlearnt (training R2 -127).
+    X, _, signal = _training_data()
+    offset = RNNRegressor(**TINY).fit(X, 1e10 + 1e-3 * signal)
+    plain = RNNRegressor(**TINY).fit(X, 1e-3 * signal)
+    np.testing.assert_allclose(offset._y_scale, plain._y_scale, rtol=1e-4)
+    np.testing.assert_allclose(
+        offset.predict(X) - 1e10, plain.predict(X), atol=1e-3 * plain._y_scale[0]
+    )
+
+
+def test_a_first_partial_fit_on_a_constant_target_is_warned_about():
+    # One sequence at a time is the usual partial_fit loop; a first call of
+    # one sequence fixed y's scale at 1, silently, whatever y's units.
+    X, _, y = _training_data()
+    message = r"first partial_fit call sets the mean and scale.*y is constant.*targets differ"
+    with pytest.warns(UserWarning, match=message) as record:
+        model = RNNRegressor(**TINY).partial_fit(X[:1], 1e-3 * y[:1])
+    assert record[0].filename == __file__
+    assert model._y_scale.tolist() == [1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(X, 1e-3 * y)  # later calls: no word
+        RNNRegressor(**TINY).partial_fit(X[:2], y[:2])
+    with pytest.raises(ValueError, match=r"y has 2 targets per sequence, but RNNRegressor was "):
+        model.partial_fit(X, np.c_[y, y])
+    with pytest.raises(ValueError, match=r"y has 1 target per sequence, .* fitted with 2\. Pass"):
+        RNNRegressor(**TINY).fit(X, np.c_[y, y]).partial_fit(X, y)
+
+
 def test_targets_beyond_float32_once_standardized_are_named():
     X, _, y = _training_data()
     model = RNNRegressor(**TINY).fit(X, y)

@@ -1,6 +1,7 @@
 """export_onnx: onnxruntime reproduces predict_proba / predict."""
 
 import json
+import logging
 import warnings
 
 import numpy as np
@@ -141,6 +142,26 @@ def test_export_changes_nothing_and_warns_nothing(tmp_path):
         export_onnx(clf, tmp_path / "model.onnx")
     np.testing.assert_array_equal(clf.predict_proba(X), before)
     assert clf.net_.module_.training == mode
+
+
+def test_export_drops_the_exporters_notices_of_a_missing_torchvision(tmp_path, monkeypatch, caplog):
+    # The first export of a process logged "torchvision is not installed.
+    # Skipping torchvision::nms" and three more: no graph of sklrnn holds one.
+    import torch
+
+    clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+
+    def export(*args, **kwargs):  # what the exporter logs when it builds its registry
+        logger.warning("torchvision is not installed. Skipping %s", "torchvision::nms")
+        logger.warning("another notice")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(torch.onnx, "export", export)
+    with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError, match="stop here"):
+        export_onnx(clf, tmp_path / "model.onnx")
+    assert [record.getMessage() for record in caplog.records] == ["another notice"]
+    assert not logger.filters  # only during the export
 
 
 def test_errors(tmp_path):

@@ -82,6 +82,7 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     ) as w:
         model = RNNRegressor(**params).fit(X, y)
     assert "standardize" not in str(w[0].message)
+    assert w[0].filename == __file__  # it points at the call of fit
     assert 1 <= model.n_iter_ < DIVERGING["max_epochs"]
     assert np.isfinite(_losses(model)).all()
     assert np.isfinite(model.predict(X)).all()
@@ -100,10 +101,12 @@ def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
     # targets), finite, and no word; the classifier's at lr=1000, 1e5 to 700.
     X, y, y_class = data
     message = r"went astray: its last training loss \(.*\) is over ten times that of a const"
-    with pytest.warns(RuntimeWarning, match=message):
+    with pytest.warns(RuntimeWarning, match=message) as record:
         RNNRegressor(**SMALL, max_epochs=5, lr=10.0).fit(X, y)
-    with pytest.warns(RuntimeWarning, match=message):
+    assert record[0].filename == __file__  # it points at the call of fit
+    with pytest.warns(RuntimeWarning, match=message) as record:
         RNNClassifier(**SMALL, max_epochs=5, lr=1000.0, kernel_features=0).fit(X, y_class)
+    assert record[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         RNNRegressor(**SMALL, max_epochs=5).fit(X, y)
