@@ -720,7 +720,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         name = type(self).__name__
         # The input is standardized by default: advise it only where it is not.
         fix = (
-            "or set clip_grad_norm (e.g. 1.0)"
+            " or set clip_grad_norm (e.g. 1.0)"
             if self.standardize
             else ", set clip_grad_norm (e.g. 1.0), or standardize the input (standardize=True)"
         )
@@ -731,7 +731,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             warnings.warn(
                 f"Training of {name} diverged: {guard.diverged_}. Training "
                 f"stopped and the last finite weights (from {restored}) were restored. "
-                f"Lower lr {fix}.",
+                f"Lower lr{fix}.",
                 RuntimeWarning,
                 stacklevel=stacklevel,
             )
@@ -743,7 +743,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 warnings.warn(
                     f"Training of {name} went astray: its last training loss ({last:.3g}) "
                     f"is over ten times that of a constant prediction ({constant:.3g}). "
-                    f"Lower lr (now {self.lr}) {fix}.",
+                    f"Lower lr (now {self.lr}){fix}.",
                     RuntimeWarning,
                     stacklevel=stacklevel,
                 )
@@ -763,7 +763,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
                 "on the training data overflow float32 in evaluation mode (last "
-                f"training loss {loss:.3g}). Lower lr (now {self.lr}) {fix}."
+                f"training loss {loss:.3g}). Lower lr (now {self.lr}){fix}."
             )
 
     def _training_weights(self, sample_weight, X3, target):

@@ -266,22 +266,23 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 f"samples, first at sample {missing[0]}. {type(self).__name__} needs a label "
                 "for every sequence: drop the unlabelled samples from X and y first."
             )
-        assert_all_finite(y, input_name="y")  # infinity
-        kinds = {type(label).__name__ for label in y} if y.dtype == object else set()
-        if "str" in kinds and len(kinds) > 1:
-            # scikit-learn's message would suggest a regression target.
-            raise ValueError(
-                f"y mixes strings with other labels ({', '.join(sorted(kinds))}): labels must "
-                "be all strings or all numbers. Convert them, e.g. y.astype(str)."
-            )
-        check_classification_targets(y)
+        _check_labels(y, "y")
         if classes is not None:
-            given, classes = classes, column_or_1d(classes)
+            # As given: numpy would read ["a", 1] as two strings.
+            given = classes = np.asarray(classes, dtype=object)
+            if classes.ndim != 1:
+                raise ValueError(
+                    f"classes must be a 1D list of the labels, got an array of shape "
+                    f"{classes.shape}."
+                )
             if pd.isna(classes).any():
                 raise ValueError(
                     f"classes contains NaN (a missing label): {classes.tolist()}. "
                     "Pass the labels of every class, none missing."
                 )
+            _check_kinds(classes, "classes")
+            classes = np.asarray(classes.tolist())  # of the labels' own dtype
+            _check_labels(classes, "classes")
             if not reset and not np.array_equal(np.unique(classes), self.classes_):
                 # As scikit-learn's partial_fit estimators: other classes later
                 # would be ignored.
@@ -339,10 +340,14 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     f"class_weight has the keys {unknown}, which are not classes; the classes "
                     f"are {self.classes_.tolist()}."
                 )
-            weight = {index[k]: v for k, v in plain.items()}
-        elif weight == "balanced":  # the classes' counts without the sequences removed
-            return compute_sample_weight(weight, target, indices=np.flatnonzero(counted))
-        return compute_sample_weight(weight, target)
+            # Weight 1 for the classes it leaves out, also where this call's y
+            # lacks some of the classes it names (partial_fit's batches).
+            per_class = np.ones(len(self.classes_))
+            for label, value in plain.items():
+                per_class[index[label]] = value
+            return per_class[target]
+        # "balanced": the classes' counts without the sequences removed
+        return compute_sample_weight(weight, target, indices=np.flatnonzero(counted))
 
     def _criterion(self):
         return nn.CrossEntropyLoss
@@ -375,6 +380,33 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _check_kinds(labels, name):
+    """Refuse an object array ``labels`` that mixes strings with other labels."""
+    if labels.dtype != object:
+        return
+    if len({isinstance(label, str) for label in labels}) > 1:  # np.str_ is a str
+        # scikit-learn's message would suggest a regression target.
+        kinds = ", ".join(sorted({type(label).__name__ for label in labels}))
+        fix = "y.astype(str)" if name == "y" else f"[str(c) for c in {name}]"
+        raise ValueError(
+            f"{name} mixes strings with other labels ({kinds}): labels must be all "
+            f"strings or all numbers. Convert them, e.g. {fix}."
+        )
+
+
+def _check_labels(labels, name):
+    """Refuse what cannot be class labels in 1D ``labels`` (y, or partial_fit's
+    ``classes``), with a message naming ``name``."""
+    assert_all_finite(labels, input_name=name)  # infinity
+    _check_kinds(labels, name)
+    try:
+        check_classification_targets(labels)
+    except ValueError as exc:
+        if name == "y":
+            raise
+        raise ValueError(f"classes does not hold class labels: {exc}") from exc
 
 
 _N_NETWORKS = N_NETWORKS.format(average="class probabilities")

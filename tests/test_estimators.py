@@ -810,6 +810,19 @@ def test_partial_fit_refuses_balanced_class_weights():
     clf.set_params(class_weight={0: 1.0, 1: 2.0}).partial_fit(X, y, classes=[0, 1])
 
 
+def test_a_class_weight_dict_weighs_the_classes_of_each_partial_fit_batch():
+    # A batch without a class the dict names failed inside scikit-learn's
+    # weighting ("The classes, [1], are not in class_weight"); the dict's
+    # classes weigh what they say, the others 1, as in fit.
+    X, y = make_classification_sequences(n=30)
+    y = np.arange(30) % 3
+    no_2 = y != 2
+    clf = RNNClassifier(**FAST, class_weight={0: 1.0, 2: 5.0})
+    clf.partial_fit(X[no_2], y[no_2], classes=[0, 1, 2]).partial_fit(X, y)
+    weights = clf._training_weights(None, X[:3], np.array([0, 1, 2]))
+    np.testing.assert_array_equal(weights, [0.2, 0.2, 1.0])  # relative to the largest
+
+
 def test_partial_fit_trains_with_the_parameters_set_since_the_fit():
     # partial_fit once kept the fitted net's lr, batch size, weight decay and
     # dropout whatever set_params said since.

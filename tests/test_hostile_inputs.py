@@ -786,6 +786,28 @@ def test_labels_mixing_strings_and_numbers_are_named():
     y = np.array([1, "a", 1, "a", 2, "a"], dtype=object)
     with pytest.raises(ValueError, match=r"y mixes strings with other labels \(int, str\)"):
         RNNClassifier(**TINY).fit(X, y)
+    # Python's and numpy's strings are both strings (they were refused as a mix).
+    y = np.array(["b", np.str_("a")] * 3, dtype=object)
+    assert RNNClassifier(**TINY).fit(X, y).classes_.tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        ([0, 0.5, 1], r"classes does not hold class labels: Unknown label type: continuous"),
+        ([0, 1, np.inf], r"Input classes contains infinity"),
+        ([[0, 1]], r"classes must be a 1D list of the labels, got an array of shape \(1, 2\)"),
+        (1, r"classes must be a 1D list of the labels, got an array of shape \(\)"),
+        (["a", "b", 1], r"classes mixes strings with other labels \(int, str\).*str\(c\)"),
+    ],
+)
+def test_partial_fits_classes_are_checked_as_labels(classes, message):
+    # Each was taken: 0.5 and inf as classes, [[0, 1]] and 1 refused in
+    # words about y, and ["a", "b", 1] read by numpy as the string "1".
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = np.array(["a", "b"] * 3) if isinstance(classes, list) and "a" in classes else [0, 1] * 3
+    with pytest.raises(ValueError, match=message):
+        RNNClassifier(**TINY).partial_fit(X, y, classes=classes)
 
 
 # -- the second round of attacks ----------------------------------------------

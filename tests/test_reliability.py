@@ -96,6 +96,13 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     )
 
 
+def test_divergence_on_raw_input_also_advises_standardizing(data):
+    X, y, _ = data
+    message = r"Lower lr, set clip_grad_norm \(e\.g\. 1\.0\), or standardize the input"
+    with pytest.warns(RuntimeWarning, match=message):  # "Lower lr , set ..." before
+        RNNRegressor(**SMALL, **DIVERGING, standardize=False).fit(X, y)
+
+
 def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
     # lr=10 with Adam: losses from 1e4 down to 200 (of standardized
     # targets), finite, and no word; the classifier's at lr=1000, 1e5 to 700.
