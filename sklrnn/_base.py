@@ -366,18 +366,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
         held_out = []
         for network, kernel_features in zip(networks, cached, strict=True):
-            parts = [
-                network.embed(
+            # Written straight into one float64 array: no float32 copy besides.
+            H = kernel_features.new_empty(len(dataset), network.embedding_size, dtype=torch.float64)
+            for i in range(0, len(dataset), chunk):
+                H[i : i + chunk] = network.embed(
                     dataset.X[i : i + chunk],
                     dataset.lengths[i : i + chunk],
                     kernel_features[i : i + chunk],
                 )
-                for i in range(0, len(dataset), chunk)
-            ]
-            H = torch.cat(parts)
             if not keep.all():
                 H = H[torch.as_tensor(keep, device=H.device)]
-            H = H.double()
             mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
             scale[scale < 1e-12] = 1.0
             coef, intercept, predictions = self._ridge_head(
@@ -995,18 +993,27 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return self._forward_chunk(X, method=method)
         if ragged:
             check_frame_order(self, X)  # each chunk's check compares only its own
-        parts = [
+        parts = (
             # A chunk of a list is a list of sequences, even where their lengths are equal.
             self._forward_chunk(
                 _safe_indexing(X, slice(start, start + chunk)), start, method=method, ragged=ragged
             )
             for start in range(0, shape[0], chunk)
-        ]
+        )
         if method != "recurrent_states":
-            return np.concatenate(parts)
-        # A ragged chunk is as wide as its longest sequence. Each chunk is
-        # written into the result and dropped: padding every chunk and joining
-        # them held the states twice.
+            # Each chunk's outputs written into the result as it comes: joining
+            # them (np.concatenate) held them twice, 940 MB for transform's 470.
+            out = None
+            for start, part in zip(range(0, shape[0], chunk), parts, strict=True):
+                if out is None:
+                    out = np.empty((shape[0], *part.shape[1:]))
+                out[start : start + len(part)] = part
+            return out
+        # A ragged chunk's states are as wide as its longest sequence: the
+        # result's width is known once every chunk is. Each chunk is written
+        # into it and dropped: padding every chunk and joining them held the
+        # states twice.
+        parts = list(parts)
         width = max(part.shape[1] for part in parts)
         out = np.empty((shape[0], width, parts[0].shape[2]))  # its pages filled chunk by chunk
         done = 0
@@ -1170,6 +1177,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.
 _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
+# Values in a block of rows of the ridge's decomposed features (float64: 32 MB).
+_RIDGE_BLOCK_VALUES = 2**22
 
 
 def _canonical(value):
@@ -1270,7 +1279,8 @@ def _ridge(Z, Y, weights):
     x samples) when there are no more samples than features, else of the
     covariance (features x features), so that the cost grows as ``n**2 * p``
     up to ``n = p`` and as ``n * p**2`` beyond, where ``RidgeCV`` takes a
-    singular value decomposition of ``Z``, several times slower. Returns, as
+    singular value decomposition of ``Z``, several times slower. Beyond ``Z``
+    it holds that decomposition and a block of rows at a time. Returns, as
     NumPy arrays, the coefficients (outputs x features), the intercepts and
     the leave-one-out predictions (samples x outputs) at the chosen penalty.
     """
@@ -1283,26 +1293,42 @@ def _ridge(Z, Y, weights):
     # to the leverages and nothing else.
     root = w.sqrt()[:, None]
     Zs, Ys = Z.sub_(z_mean).mul_(root), (Y - y_mean) * root  # Z's memory reused
+    # Zs = B U' with B'B = diag(s): the fitted values are
+    # B diag(1 / (s + alpha)) B' Ys, the leverages the diagonal of that map
+    # plus the intercept's. B (samples x rank) is taken a block of rows at a
+    # time: whole, it and its square were two more copies of Z.
     if n <= p:
         s, Q = torch.linalg.eigh(Zs @ Zs.T)
-        B = Q * s.clamp(min=0).sqrt()
+        s = s.clamp(min=0)
+        BtY = s.sqrt()[:, None] * (Q.T @ Ys)
+
+        def rows(start, stop):
+            return Q[start:stop] * s.sqrt()
     else:
         s, V = torch.linalg.eigh(Zs.T @ Zs)
-        B = Zs @ V
-    s = s.clamp(min=0)
-    # The fitted values are B diag(1 / (s + alpha)) B' Ys, the leverages
-    # the diagonal of that map plus the intercept's.
-    BtY, B2, intercept_leverage = B.T @ Ys, B.square(), w / w.sum()
-    best = None
-    for alpha in _RIDGE_ALPHAS:
-        inverse = 1.0 / (s + alpha)
-        leverage = intercept_leverage + B2 @ inverse
-        residual = (Ys - B @ (inverse[:, None] * BtY)) / ((1.0 - leverage)[:, None] * root)
-        error = (w @ residual.square()).sum()
-        if best is None or error < best[0]:
-            best = error, alpha, residual
-    _, alpha, residual = best
-    inverse = 1.0 / (s + alpha)
+        s = s.clamp(min=0)
+        BtY = V.T @ (Zs.T @ Ys)
+
+        def rows(start, stop):
+            return Zs[start:stop] @ V
+
+    alphas = torch.tensor(_RIDGE_ALPHAS, dtype=Z.dtype, device=Z.device)
+    inverses = 1.0 / (s + alphas[:, None])  # penalties x rank
+    fitted_by = inverses[:, :, None] * BtY  # each penalty's map from B to the fitted values
+    residuals = Ys.new_empty(len(alphas), n, Ys.shape[1])
+    intercept_leverage = w / w.sum()
+    block = max(1, _RIDGE_BLOCK_VALUES // len(s))
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        B = rows(start, stop)
+        leverage = (
+            intercept_leverage[start:stop, None] + B.square() @ inverses.T
+        )  # rows x penalties
+        held_out = (Ys[start:stop] - B @ fitted_by) / (1.0 - leverage.T)[:, :, None]
+        residuals[:, start:stop] = held_out / root[start:stop]
+    errors = (w[:, None] * residuals.square()).sum(dim=(1, 2))
+    best = int(torch.argmin(errors))  # the first of equals, the smallest penalty
+    residual, inverse = residuals[best], inverses[best]
     if n <= p:
         coef = Zs.T @ (Q @ (inverse[:, None] * (Q.T @ Ys)))
     else:

@@ -251,6 +251,23 @@ def test_recurrent_states_of_a_chunked_list_are_held_once(monkeypatch):
     assert np.isnan(states[0, 10:]).all() and not np.isnan(states[-1]).any()
 
 
+def test_the_features_of_a_chunked_input_are_held_once(monkeypatch):
+    # The chunks' outputs were joined by np.concatenate: transform held its
+    # output twice at the end (940 MB for 470 MB of features).
+    X = np.random.RandomState(0).normal(size=(400, 12))
+    reg = RNNRegressor(**SMALL, max_epochs=1).fit(X[:40], np.arange(40.0))
+    expected = reg.transform(X)  # one chunk
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 12 * 50)  # 8 chunks
+    tracemalloc.start()
+    try:
+        features = reg.transform(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * features.nbytes
+    np.testing.assert_array_equal(features, expected)
+
+
 def test_recurrent_states_give_the_mean_readout():
     seqs, y = make_ragged(n=12)
     reg = RNNRegressor(**SMALL, readout="mean", max_epochs=2).fit(seqs, y)

@@ -21,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
+import sklrnn._base
 from sklrnn import RNNClassifier, RNNRegressor
 from sklrnn._base import _RIDGE_ALPHAS, _ridge
 from sklrnn._training import WarmupCosine
@@ -1173,10 +1174,14 @@ def test_probabilities_scale_the_ridge_scores_by_a_bounded_factor(monkeypatch):
 
 @pytest.mark.parametrize("n, p", [(30, 50), (80, 20), (40, 40)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_ridge_head_solves_what_ridgecv_solves(n, p, weighted):
+@pytest.mark.parametrize("block_values", [None, 70])
+def test_ridge_head_solves_what_ridgecv_solves(n, p, weighted, block_values, monkeypatch):
     # The heads' ridge regression decomposes the Gram matrix (n <= p) or the
     # covariance (n > p): both must give RidgeCV's penalty, coefficients,
-    # intercepts and leave-one-out predictions, sample weights included.
+    # intercepts and leave-one-out predictions, sample weights included, also
+    # when the leave-one-out residuals are computed a few rows at a time.
+    if block_values is not None:
+        monkeypatch.setattr(sklrnn._base, "_RIDGE_BLOCK_VALUES", block_values)
     rng = np.random.RandomState(n + p)
     Z = rng.normal(size=(n, p))
     Y = Z[:, :3] @ rng.normal(size=(3, 2)) + rng.normal(size=(n, 2))
