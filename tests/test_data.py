@@ -53,12 +53,35 @@ def any_arrays(draw):
 # scikit-learn's finite check sums float16 infinities of both signs to NaN.
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @settings(max_examples=300, deadline=None)
-@given(any_arrays(), st.booleans())
-def test_a_sequence_of_a_list_is_checked_as_check_array_checks_it(seq, as_list):
-    # Plain arrays and lists of numbers skip scikit-learn's check_array
-    # (_plain_numbers): the result, or the error, must be the same.
-    seq = seq.tolist() if as_list else seq
+@given(any_arrays(), st.sampled_from(["array", "list", "frame"]))
+def test_a_sequence_of_a_list_is_checked_as_check_array_checks_it(seq, form):
+    # Plain arrays, lists of numbers and DataFrames of numbers skip
+    # scikit-learn's check_array (_plain_numbers): the result, or the error,
+    # must be the same.
+    if form == "list":
+        seq = seq.tolist()
+    elif form == "frame" and seq.ndim <= 2:
+        seq = pd.DataFrame(seq)
+    _check_as_check_array_does(seq)
 
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"a": [1, 2, 3], "b": [0.5, np.nan, 1.0]},
+        {"a": [True, False, True], "b": [0.5, 1.5, 2.5]},
+        {"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]},
+        {"a": [1.0, 2.0, 3.0], "b": pd.to_datetime([0, 1, 2], unit="D")},
+        {"a": pd.array([1, None, 3], dtype="Int64"), "b": [0.5, 1.5, 2.5]},
+        {"a": pd.Categorical([1, 2, 1]), "b": [0.5, 1.5, 2.5]},
+        {"a": [1.0, np.inf, 3.0], "b": np.arange(3, dtype=np.uint8)},
+    ],
+)
+def test_a_dataframe_of_a_list_is_checked_as_check_array_checks_it(columns):
+    _check_as_check_array_does(pd.DataFrame(columns))
+
+
+def _check_as_check_array_does(seq):
     def outcome():
         try:
             return _check_ragged([seq], "X")[0]
