@@ -403,7 +403,14 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
         mean = 0.0 if self.mean_ is None else self.mean_
         scale = 1.0 if self.scale_ is None else self.scale_
         with np.errstate(over="ignore"):  # reported just below, with the fix
-            out = X3 * scale + mean if inverse else (X3 - mean) / scale
+            # One new float64 array, the second operation in place (X3 may
+            # be the caller's own array): a temporary besides doubled the peak.
+            if inverse:
+                out = np.multiply(X3, scale, dtype=np.float64)
+                out += mean
+            else:
+                out = np.subtract(X3, mean, dtype=np.float64)
+                out /= scale
         if np.isinf(out).any():
             method = "inverse_transform" if inverse else "transform"
             raise ValueError(
