@@ -123,6 +123,8 @@ def _plain_numbers(seq):
     prediction for a list of DataFrames).
     """
     if type(seq) is pd.DataFrame:
+        if not seq.columns.is_unique:  # check_array names the repeated names
+            return None
         seq = seq.to_numpy()  # of object dtype unless every column holds plain numbers
     elif type(seq) is list:
         try:

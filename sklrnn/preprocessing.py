@@ -33,6 +33,7 @@ from ._data import (
     _numbers_only,
     _numeric_array,
     _out_of_memory,
+    _plain_numbers,
     _python,
     _reject_bool,
     _same_columns,
@@ -839,15 +840,17 @@ or list of such arrays
                 columns, first = s.columns, name
             elif not s.columns.equals(columns):
                 s = _same_columns(s, name, columns, first)
-        a = _numeric_array(
-            s,
-            name,
-            ensure_2d=False,
-            allow_nd=True,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=0,  # an empty series is too short, below
-        )
+        a = _plain_numbers(s)  # check_array's result without its dispatch (lists of series)
+        if a is None:
+            a = _numeric_array(
+                s,
+                name,
+                ensure_2d=False,
+                allow_nd=True,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=0,  # an empty series is too short, below
+            )
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
