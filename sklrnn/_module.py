@@ -606,7 +606,8 @@ class RandomKernels(nn.Module):
         if X.device.type == "cpu":
             steps = -(-X.shape[1] // self.stride)
             per_pass = max(4, min(64, _CPU_PASS_STEPS // steps))
-        if len(X) <= per_pass or _is_exporting():
+        # Export first: len() would fix the exported graph's batch size.
+        if _is_exporting() or len(X) <= per_pass:
             return self._count(X, lengths)
         # Each pass reads the steps of its own longest sequence only: one
         # long sequence among short ones does not widen every pass.

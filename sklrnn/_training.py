@@ -875,6 +875,10 @@ class SequenceNet(NeuralNet):
         saves its state.
     interrupted_ : KeyboardInterrupt or None
         An interrupt that no callback requested, during the current call.
+    estimator_params_ : dict
+        The ``get_params(deep=False)`` of the estimator that built the net,
+        set by it: ``partial_fit`` continues this net only while they are
+        unchanged, and rebuilds it otherwise.
     """
 
     def get_iterator(self, dataset, training=False):
