@@ -1321,9 +1321,8 @@ def _ridge(Z, Y, weights):
     for start in range(0, n, block):
         stop = min(start + block, n)
         B = rows(start, stop)
-        leverage = (
-            intercept_leverage[start:stop, None] + B.square() @ inverses.T
-        )  # rows x penalties
+        # rows x penalties
+        leverage = intercept_leverage[start:stop, None] + B.square() @ inverses.T
         held_out = (Ys[start:stop] - B @ fitted_by) / (1.0 - leverage.T)[:, :, None]
         residuals[:, start:stop] = held_out / root[start:stop]
     errors = (w[:, None] * residuals.square()).sum(dim=(1, 2))
