@@ -1013,6 +1013,27 @@ def test_features_that_float32_reads_as_constant_are_warned_about():
         RNNClassifier(**TINY).fit(np.c_[X, np.full(len(X), 1e-40)], y)  # constant: no warning
 
 
+@pytest.mark.parametrize("offset, levels", [(1e6, 15), (1e8, 0)])
+def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(offset, levels):
+    # X is read as float32 before it is standardized: N(0, 1) + 1e8 became
+    # one value, read as a constant feature (test accuracy 0.535 against
+    # 0.765 without the offset), with no word.
+    X = np.random.RandomState(0).normal(size=(12, N_STEPS, 2))
+    X[:, :, 1] += offset
+    mean = re.escape(f"{offset:.3g}")
+    message = (
+        rf"features \[1\] differ by little against their size \(mean {mean}\).* keep "
+        rf"{levels} distinct values per standard deviation.*Subtract a constant"
+    )
+    with pytest.warns(UserWarning, match=message) as w:
+        RNNClassifier(**TINY).fit(X, np.arange(12) % 2)
+    assert w[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 1,500 values per standard deviation; constants
+        X[:, :, 1] -= offset - 1e4
+        RNNClassifier(**TINY).fit(np.dstack([X, np.full((12, N_STEPS), 5.0)]), np.arange(12) % 2)
+
+
 def test_outlying_values_are_warned_about():
     # One value of 1,000 times the others' scale standardized the rest to
     # near zero: a regressor's test R2 fell from 0.95 to 0.05 without a word.
