@@ -743,24 +743,45 @@ def _in_range(key, value):
 # parameters (the schedule sets the learning rate every step, a warm start
 # both): a file's values may differ, and are not used.
 _SET_BY_TRAINING = ("lr", "weight_decay")
+# Settings that torch's learning-rate schedulers (skorch's LRScheduler
+# callback) cycle, OneCycleLR and CyclicLR: a file's values may differ
+# within their range, and are not used either.
+_CYCLED = ("betas", "momentum")
 
 
 def _check_groups(saved, current, where):
-    """The saved parameter groups, checked against the live optimizer's."""
+    """The saved parameter groups, checked against the live optimizer's.
+
+    A group may hold settings the live one lacks, which torch's schedulers
+    add (``initial_lr``, OneCycleLR's ``max_lr``...): plain numbers, not used.
+    """
     if not isinstance(saved, list) or len(saved) != len(current):
         raise ValueError(f"{where}: the optimizer's parameter groups are malformed.")
     groups = []
     for stored, live in zip(saved, current, strict=True):
-        if not isinstance(stored, dict) or set(stored) != set(live):
+        if not isinstance(stored, dict):
+            raise ValueError(f"{where}: the optimizer's parameter groups are malformed.")
+        missing = sorted(set(live) - set(stored))
+        if missing:
             raise ValueError(
-                f"{where}: the optimizer's parameter groups have the settings "
-                f"{str(sorted(stored) if isinstance(stored, dict) else stored)[:80]}, not "
-                f"{sorted(live)}."
+                f"{where}: the optimizer's parameter groups lack the settings {missing} "
+                f"of {sorted(live)}."
             )
+        for key in set(stored) - set(live):
+            if not (_is_number(stored[key]) and math.isfinite(stored[key])):
+                raise ValueError(
+                    f"{where}: the optimizer setting {str(key)[:40]}={str(stored[key])[:40]} "
+                    "is not one the format stores (a finite number)."
+                )
         for key, now in live.items():
             value = stored[key]
             if key in _SET_BY_TRAINING:
                 ok = _is_number(value) and math.isfinite(value)
+            elif key in _CYCLED:
+                values = value if isinstance(now, tuple) and isinstance(value, list) else [value]
+                ok = len(values) == len(now if isinstance(now, tuple) else [now]) and all(
+                    _is_number(v) and 0 <= v <= 1 for v in values
+                )
             elif isinstance(now, tuple):
                 ok = isinstance(value, list) and tuple(value) == now
             else:  # as the estimator's parameters set them: numbers, flags, parameter indices

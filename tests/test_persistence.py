@@ -16,7 +16,7 @@ import sklearn.exceptions
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
-from skorch.callbacks import Callback, EpochTimer
+from skorch.callbacks import Callback, EpochTimer, LRScheduler
 
 from sklrnn import (
     InconsistentVersionWarning,
@@ -951,6 +951,29 @@ def test_optimizer_state_is_checked(saved, edit, message):
         load_model(rewrite(saved, edit_config=edit))
 
 
+@pytest.mark.parametrize(
+    "scheduler, options",
+    [
+        (torch.optim.lr_scheduler.StepLR, {"step_size": 1}),
+        (torch.optim.lr_scheduler.OneCycleLR, {"max_lr": 0.01, "total_steps": 20}),
+    ],
+)
+def test_a_model_trained_with_a_torch_scheduler_saves_and_loads(tmp_path, scheduler, options):
+    # The schedulers add settings to the optimizer's groups (initial_lr,
+    # OneCycleLR's max_lr...) and OneCycleLR cycles Adam's betas: load_model
+    # refused the files save_model wrote of such models.
+    X = sequences()
+    callback = LRScheduler(scheduler, step_every="batch", **options)
+    model = RNNClassifier(**FAST, lr_schedule=None, callbacks=[callback])
+    model.fit(X, np.arange(len(X)) % 2)
+    with pytest.warns(UserWarning, match="callbacks are not saved"):
+        save_model(model, tmp_path / "m.zip")
+    loaded = load_model(tmp_path / "m.zip")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    groups = loaded.net_.optimizer_.param_groups
+    assert all("initial_lr" not in group and group["lr"] == loaded.lr for group in groups)
+
+
 def test_optimizer_settings_come_from_the_parameters(saved):
     """A file's group settings must be the parameters'; lr and weight decay are not used.
 
@@ -966,6 +989,13 @@ def test_optimizer_settings_come_from_the_parameters(saved):
         load_model(rewrite(saved, edit_config=edit({"betas": [5.0, 5.0]})))
     with pytest.raises(ValueError, match="optimizer setting eps=-1.0 does not fit"):
         load_model(rewrite(saved, edit_config=edit({"eps": -1.0})))
+    with pytest.raises(ValueError, match=r"optimizer setting max_lr=fast is not one the format"):
+        load_model(rewrite(saved, edit_config=edit({"max_lr": "fast"})))
+    message = r"groups lack the settings \['eps'\] of \['amsgrad'"
+    with pytest.raises(ValueError, match=message):
+        load_model(
+            rewrite(saved, edit_config=lambda c: c["optimizer"]["param_groups"][0].pop("eps"))
+        )
     loaded = load_model(rewrite(saved, edit_config=edit({"lr": -100.0, "weight_decay": 7.0})))
     groups = loaded.net_.optimizer_.param_groups
     assert [group["lr"] for group in groups] == [loaded.lr] * 2
