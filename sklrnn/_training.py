@@ -412,9 +412,7 @@ class TrainingGuard(Callback):
     the device, so that no batch waits for the host. When training ends
     inside an epoch -- divergence, or an interrupt such as Ctrl-C -- the copy
     is restored and the history is cut back to the epochs it holds, so that
-    the model, its optimizer and ``history`` agree. At the end of training
-    the per-batch records of the history are dropped; the per-epoch records
-    stay.
+    the model, its optimizer and ``history`` agree.
 
     Parameters
     ----------
@@ -494,11 +492,7 @@ class TrainingGuard(Callback):
             net.optimizer_.load_state_dict(self._optimizer_state)
             del net.history[self._n_epochs :]
             self.restored_epoch_ = self._n_epochs
-        # Drop the copies, and the per-batch records, whose number grows with
-        # the data: a pickled model's size should not depend on n_samples.
-        self._module_state = self._optimizer_state = None
-        for row in net.history:
-            row["batches"] = []
+        self._module_state = self._optimizer_state = None  # not part of the model
 
 
 class EpochCheckpoint(Callback):
@@ -866,7 +860,8 @@ class SequenceNet(NeuralNet):
     batches of equal size. ``partial_fit`` takes a ``generator`` (a
     ``torch.Generator``) that shuffles the training batches of that call,
     and raises again an interrupt (Ctrl-C) that skorch's loop swallowed,
-    once the callbacks have wound training up.
+    once the callbacks have wound training up. When it ends, the history's
+    per-batch records are dropped; the per-epoch records stay.
 
     Attributes
     ----------
@@ -897,7 +892,15 @@ class SequenceNet(NeuralNet):
         # skorch's partial_fit ends training on any KeyboardInterrupt and
         # returns; an interrupt that no callback requested (Ctrl-C) is raised
         # again here, once the callbacks have wound training up.
-        super().partial_fit(X, y, classes, **fit_params)
+        try:
+            super().partial_fit(X, y, classes, **fit_params)
+        finally:
+            # The per-batch records, whose number grows with the data, are
+            # dropped once every callback has ended training (skorch's
+            # checkpoints name their files after the last batch): a pickled
+            # model's size should not depend on n_samples.
+            for row in self.history:
+                row["batches"] = []
         interrupt, self.interrupted_ = self.interrupted_, None
         if interrupt is not None:
             raise interrupt

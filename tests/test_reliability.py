@@ -14,7 +14,7 @@ import sklearn.exceptions
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LoadInitState, TrainEndCheckpoint
 
 import sklrnn._training
 from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
@@ -226,6 +226,20 @@ def test_finite_training_is_untouched(data):
     assert model.n_iter_ == 4
     # Only per-epoch records stay in the history.
     assert all(row["batches"] == [] for row in model.history_)
+
+
+def test_skorchs_train_end_checkpoint_saves_and_reloads(data, tmp_path):
+    # The per-batch records were dropped in the guard's on_train_end, before
+    # the callbacks after it: skorch's TrainEndCheckpoint, which names its
+    # files after the last batch, failed every fit with an IndexError.
+    X, y, _ = data
+    end = TrainEndCheckpoint(dirname=str(tmp_path))
+    params = {**SMALL, "conv_channels": 0}  # no batch normalization: only steps move it
+    model = RNNRegressor(**params, max_epochs=2, callbacks=[end]).fit(X, y)
+    assert (tmp_path / "train_end_params.pt").exists()
+    assert all(row["batches"] == [] for row in model.history_)
+    again = RNNRegressor(**params, max_epochs=1, lr=1e-12, callbacks=[LoadInitState(end)])
+    np.testing.assert_allclose(again.fit(X, y).predict(X), model.predict(X), rtol=1e-5)
 
 
 # One batch per epoch: the guard copies the state once 4 training steps have
