@@ -21,7 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import (
@@ -487,14 +487,26 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"{optimizer.__name__}."
                 )
         for item in self.callbacks or []:
-            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
-            if not (
-                isinstance(callback, Callback)
-                or (isinstance(callback, type) and issubclass(callback, Callback))
-            ):
+            named = isinstance(item, tuple) and len(item) == 2
+            callback = item[1] if named else item
+            kind = callback if isinstance(callback, type) else type(callback)
+            if not issubclass(kind, Callback):
                 raise TypeError(
                     "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
                     f"instances) or (name, callback) pairs, got {item!r}."
+                )
+            if named and item[0] in _OWN_CALLBACKS:
+                raise ValueError(
+                    f"callbacks holds one named {item[0]!r}, the name of sklrnn's own "
+                    f"callback for {_OWN_CALLBACKS[item[0]]}: give yours another name."
+                )
+            if issubclass(kind, LRScheduler) and self.lr_schedule is not None:
+                # The schedule sets the learning rate of every batch: it would
+                # override the scheduler's without a word.
+                raise ValueError(
+                    f"callbacks holds a learning-rate scheduler ({kind.__name__}), and "
+                    f"lr_schedule={self.lr_schedule!r} sets the learning rate of every batch, "
+                    "which would override it. Set lr_schedule=None to schedule with yours."
                 )
         if self.checkpoint is not None:
             _check_file_path(self.checkpoint, "checkpoint", "fit.ckpt")
@@ -1173,6 +1185,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             state["history_"] = state["net_"].history
         super().__setstate__(state)
 
+
+# The names of sklrnn's own callbacks, and the parameters they serve.
+_OWN_CALLBACKS = {
+    "training_guard": "every fit (divergence checks)",
+    "clip_grad_norm": "clip_grad_norm",
+    "early_stopping": "early_stopping=True",
+    "progress_bar": "verbose=2",
+    "lr_schedule": "lr_schedule",
+    "checkpoint": "checkpoint",
+}
 
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.

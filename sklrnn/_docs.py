@@ -86,7 +86,8 @@ default="adam"
         rises linearly to ``lr`` over the first 5% of the gradient steps
         (warm-up), then falls along half a cosine, to nearly 0 at the last
         step. ``partial_fit`` trains at the constant ``lr``, and so does
-        None.
+        None, which a learning-rate scheduler among ``callbacks`` (skorch's
+        ``LRScheduler``) needs.
 
     weight_decay : float, default=0.01
         L2 penalty (decoupled for ``"adamw"``). ``RNNClassifier`` leaves its
@@ -165,6 +166,10 @@ default="adam"
         ``EpochScoring`` computes are therefore as for the estimator where they
         do not depend on the target's scale (accuracy, R², log-loss), and
         errors such as the mean squared error are in standardized units.
+        The names of sklrnn's own callbacks (``"training_guard"``,
+        ``"clip_grad_norm"``, ``"early_stopping"``, ``"progress_bar"``,
+        ``"lr_schedule"``, ``"checkpoint"``) are refused; skorch's default
+        ones (``"print_log"``...) may be replaced, as in skorch.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of

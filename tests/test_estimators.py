@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 import sklrnn._base
 from sklrnn import RNNClassifier, RNNRegressor
@@ -711,6 +711,32 @@ def test_a_refused_refit_leaves_the_previous_fit_whole():
     with pytest.raises(TypeError, match="optimizer must be one of"):
         reg.set_params(optimizer=int).fit(Xr, yr * 1e4)
     np.testing.assert_array_equal(reg.predict(Xr), expected)
+
+
+@pytest.mark.parametrize("name", ["early_stopping", "lr_schedule", "checkpoint"])
+def test_callbacks_named_as_sklrnns_own_are_refused(name, tmp_path):
+    # With early_stopping=True, or a checkpoint, a user's "early_stopping" or
+    # "lr_schedule" got skorch's "duplicate callback name" or failed inside
+    # the checkpoint's save (no get_resume_state).
+    X, y = make_classification_sequences(n=20, T=8)
+    clf = RNNClassifier(**FAST, callbacks=[(name, EarlyStopping(monitor="train_loss"))])
+    with pytest.raises(ValueError, match=f"one named '{name}', the name of sklrnn's own callback"):
+        clf.fit(X, y)
+    clf.set_params(callbacks=[("stop", EarlyStopping(monitor="train_loss"))]).fit(X, y)
+
+
+def test_a_torch_scheduler_needs_lr_schedule_none():
+    # The default cosine schedule set the rate of every batch after the
+    # user's StepLR, which then had no effect (and its event_lr column
+    # recorded rates that never trained).
+    X, y = make_classification_sequences(n=32, T=8)
+    recorder = RecordLR()
+    step = LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)
+    params = dict(FAST, lr=0.01, batch_size=32, max_epochs=3)
+    with pytest.raises(ValueError, match=r"learning-rate scheduler \(LRScheduler\), and lr_sch"):
+        RNNClassifier(**params, callbacks=[step]).fit(X, y)
+    RNNClassifier(**params, lr_schedule=None, callbacks=[step, ("lr", recorder)]).fit(X, y)
+    np.testing.assert_allclose(recorder.lrs, [0.01, 0.005, 0.0025])
 
 
 def test_a_refused_first_fit_leaves_nothing_fitted(tmp_path):
