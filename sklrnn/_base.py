@@ -43,6 +43,7 @@ from ._module import (
     kernel_dilations,
 )
 from ._training import (
+    OWN_CALLBACKS,
     PREDICT_BATCH_LIMIT,
     EarlyStoppingIfValid,
     EpochCheckpoint,
@@ -495,10 +496,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "callbacks must be a list of skorch callbacks (skorch.callbacks.Callback "
                     f"instances) or (name, callback) pairs, got {item!r}."
                 )
-            if named and item[0] in _OWN_CALLBACKS:
+            if named and item[0] in OWN_CALLBACKS:
                 raise ValueError(
                     f"callbacks holds one named {item[0]!r}, the name of sklrnn's own "
-                    f"callback for {_OWN_CALLBACKS[item[0]]}: give yours another name."
+                    f"callback for {OWN_CALLBACKS[item[0]]}: give yours another name."
                 )
             if issubclass(kind, LRScheduler) and self.lr_schedule is not None:
                 # The schedule sets the learning rate of every batch: it would
@@ -1185,16 +1186,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             state["history_"] = state["net_"].history
         super().__setstate__(state)
 
-
-# The names of sklrnn's own callbacks, and the parameters they serve.
-_OWN_CALLBACKS = {
-    "training_guard": "every fit (divergence checks)",
-    "clip_grad_norm": "clip_grad_norm",
-    "early_stopping": "early_stopping=True",
-    "progress_bar": "verbose=2",
-    "lr_schedule": "lr_schedule",
-    "checkpoint": "checkpoint",
-}
 
 # The penalties the closed-form heads choose among, as RidgeClassifierCV's
 # default for MiniRocket's features.

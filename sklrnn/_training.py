@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import tqdm
 from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
 from skorch.history import History
@@ -60,6 +61,19 @@ __all__ = [
     "PREDICT_BATCH_LIMIT",
 ]
 
+
+# The names of sklrnn's own callbacks, and the parameters they serve.
+OWN_CALLBACKS = {
+    "training_guard": "every fit (divergence checks)",
+    "clip_grad_norm": "clip_grad_norm",
+    "early_stopping": "early_stopping=True",
+    "progress_bar": "verbose=2",
+    "lr_schedule": "lr_schedule",
+    "checkpoint": "checkpoint",
+}
+
+# The names of skorch's default callbacks (NeuralNet.get_default_callbacks).
+_SKORCH_DEFAULTS = ("epoch_timer", "train_loss", "valid_loss", "print_log")
 
 # Prediction and validation batches hold at most this many sequences,
 # whatever batch_size is: predict pads its last batch to a full one.
@@ -985,19 +999,22 @@ class SequenceNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         # skorch's loop, with two changes. The batch size is read off the
         # lengths tensor instead of by skorch's get_len, which walks and
-        # compares every entry of a batch. And the batch losses stay on the
-        # device until the epoch ends and are then read at once: reading
-        # each (loss.item()) would make the host wait for a GPU after every
-        # batch, and leave it idle while the next batch is prepared.
+        # compares every entry of a batch. And the batch losses may stay on
+        # the device until the epoch ends (losses_read_per_epoch).
         if iterator is None:
             return
-        rows, losses = [], []
+        lazy = self.losses_read_per_epoch()
+        rows, losses, count = [], [], 0
         try:
             for batch in iterator:
                 self.notify("on_batch_begin", batch=batch, training=training)
-                rows.append(self.history[-1]["batches"][-1])  # opened by on_batch_begin
+                count += 1
                 step = step_fn(batch, **fit_params)
-                losses.append(step["loss"].detach())
+                if lazy:
+                    rows.append(self.history[-1]["batches"][-1])  # opened by on_batch_begin
+                    losses.append(step["loss"].detach())
+                else:
+                    self.history.record_batch(prefix + "_loss", step["loss"].item())
                 self.history.record_batch(prefix + "_batch_size", len(batch[0]["lengths"]))
                 self.notify("on_batch_end", batch=batch, training=training, **step)
         finally:
@@ -1005,7 +1022,21 @@ class SequenceNet(NeuralNet):
             values = torch.stack(losses).tolist() if losses else []
             for row, value in zip(rows, values, strict=False):
                 row[prefix + "_loss"] = value
-        self.history.record(prefix + "_batch_count", len(rows))
+        self.history.record(prefix + "_batch_count", count)
+
+    def losses_read_per_epoch(self):
+        """Whether the batch losses stay on the device until the epoch ends.
+
+        On a GPU they do, and are then read at once: reading each
+        (``loss.item()``) would make the host wait for the GPU after every
+        batch, and leave it idle while the next batch is prepared. Callbacks
+        other than sklrnn's and skorch's defaults may read a batch's loss in
+        the history when it ends, as skorch's loop lets them: with them, and
+        on the CPU, where a read costs no wait, each is read at once.
+        """
+        return torch.device(self.device).type != "cpu" and all(
+            name in OWN_CALLBACKS or name in _SKORCH_DEFAULTS for name, _ in self.callbacks_
+        )
 
     def train_step_single(self, batch, **fit_params):
         # skorch's, except that the training mode is set only when the module
@@ -1040,6 +1071,13 @@ class SequenceNet(NeuralNet):
             for name, callback in super().get_default_callbacks()
         ]
 
+    def predict_proba(self, X):
+        """The module's outputs for ``X``; an ensemble's training outputs averaged."""
+        out = super().predict_proba(X)
+        # One output per network in the last axis: skorch's scoring callbacks
+        # replay the outputs that the epoch's training batches computed.
+        return out.mean(axis=2) if out.ndim == 3 else out
+
 
 class SequenceClassifierNet(SequenceNet):
     """A :class:`SequenceNet` whose ``predict`` returns class indices.
@@ -1054,16 +1092,25 @@ class SequenceClassifierNet(SequenceNet):
         """Class probabilities of ``X``: the softmax of the outputs over the classes."""
         outputs = self.forward_iter(X, training=False)
         proba = torch.cat([torch.softmax(out.detach(), dim=1).cpu() for out in outputs]).numpy()
-        if proba.ndim == 3:
-            # An ensemble's training outputs, one per network in the last
-            # axis: skorch's scoring callbacks replay the outputs that the
-            # epoch's batches computed, instead of running forward_iter.
-            proba = proba.mean(axis=2)
-        return proba
+        # An ensemble's training outputs averaged, as SequenceNet's.
+        return proba.mean(axis=2) if proba.ndim == 3 else proba
 
     def predict(self, X):
         """Class indices of ``X``: positions in the estimator's ``classes_``."""
         return self.predict_proba(X).argmax(axis=1)
+
+    @property
+    def classes_(self):
+        """The classes the net predicts: the indices 0 to n_classes - 1."""
+        return np.arange(self.module__n_outputs)
+
+    def __sklearn_tags__(self):
+        # A classifier to scikit-learn's scorers, which then read the column
+        # of the positive class ("roc_auc", "average_precision").
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        return tags
 
 
 class _QuietPrintLog(PrintLog):

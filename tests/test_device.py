@@ -14,10 +14,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import EpochTimer
 
 from sklrnn import RNNClassifier, RNNRegressor, export_onnx, load_model, save_model
 from sklrnn._module import READOUTS, RNNEnsemble, RNNModule
-from sklrnn._training import SequenceDataset
+from sklrnn._training import SequenceDataset, SequenceNet
 
 CUDA = torch.cuda.is_available()
 
@@ -269,9 +270,14 @@ def test_cuda_model_trains_and_predicts_after_unpickling_without_weight_copies()
             assert param.storage_offset() == 0, name
 
 
-def test_training_reads_losses_from_the_device_once_per_epoch(monkeypatch):
-    # The host reads values from tensors a fixed number of times per epoch,
-    # not once per batch (which would wait for a GPU after every batch).
+@pytest.mark.parametrize("per_epoch", [True, False])
+def test_training_reads_losses_from_the_device_once_per_epoch(monkeypatch, per_epoch):
+    # On a GPU, the host reads values from tensors a fixed number of times
+    # per epoch, not once per batch (which would wait for the GPU after every
+    # batch); on the CPU, and with callbacks that may read a batch's loss
+    # when it ends, once per batch, as skorch's loop does.
+    if per_epoch:  # as on a GPU without such callbacks
+        monkeypatch.setattr(SequenceNet, "losses_read_per_epoch", lambda self: True)
     reads = []
     for name in ("item", "tolist"):
         method = getattr(torch.Tensor, name)
@@ -285,6 +291,16 @@ def test_training_reads_losses_from_the_device_once_per_epoch(monkeypatch):
         clf = _small(RNNClassifier, early_stopping=True).set_params(batch_size=batch_size)
         clf.fit(X, y)
         counts.append(len(reads))
-    assert counts[0] == counts[1] > 0
+    assert counts[0] == counts[1] > 0 if per_epoch else counts[1] > counts[0] > 0
     losses = clf.history_[:, "train_loss"]
     assert len(losses) == 2 and np.isfinite(losses).all()
+
+
+def test_losses_are_read_per_epoch_on_a_gpu_without_callbacks_that_read_them():
+    X, y = _data()
+    net = _small(RNNClassifier, early_stopping=True).fit(X, y).net_
+    assert not net.losses_read_per_epoch()  # the CPU
+    net.set_params(device="cuda")  # what the rule reads; nothing runs there
+    assert net.losses_read_per_epoch()
+    net.set_params(callbacks=[EpochTimer()]).initialize_callbacks()
+    assert not net.losses_read_per_epoch()  # a callback that may read them

@@ -307,6 +307,12 @@ def test_epoch_scoring_reads_class_indices_and_standardized_targets():
         **dict(FAST, max_epochs=2), n_networks=2, callbacks=[EpochScoring("f1", on_train=True)]
     )
     assert all(0 <= score <= 1 for score in ensemble.fit(X, y).history_[:, "f1"])
+    # Scorers of the positive class's probability take the net for the
+    # classifier it is (they refused the two columns of probabilities).
+    for n_networks in (1, 2):
+        auc = EpochScoring("roc_auc", on_train=True)
+        clf = RNNClassifier(**dict(FAST, max_epochs=2), n_networks=n_networks, callbacks=[auc])
+        assert all(0 <= score <= 1 for score in clf.fit(X, labels).history_[:, "roc_auc"])
 
     # The regressor's net trains on standardized targets (documented).
     Xr, yr = make_regression_sequences(n=60)
@@ -318,6 +324,40 @@ def test_epoch_scoring_reads_class_indices_and_standardized_targets():
     )
     history = reg.fit(Xr, 1000 * yr + 5000).history_
     np.testing.assert_allclose(history[:, "mse"], np.negative(history[:, "valid_loss"]), rtol=1e-5)
+    # An ensemble's training outputs are averaged over its networks, as the
+    # classifier's are (3D outputs reached the scorer).
+    r2 = EpochScoring("r2", on_train=True)
+    reg = RNNRegressor(**dict(FAST, max_epochs=2), n_networks=2, callbacks=[r2]).fit(Xr, yr)
+    assert all(np.isfinite(reg.history_[:, "r2"]))
+
+
+class BatchLosses(Callback):
+    """Keeps the loss that the history holds for each batch when it ends."""
+
+    def initialize(self):
+        self.losses = []
+        return self
+
+    def on_batch_end(self, net, training=False, loss=None, **kwargs):
+        key = "train_loss" if training else "valid_loss"
+        self.losses.append((net.history[-1, "batches", -1, key], loss.detach().item()))
+
+
+def test_a_batchs_loss_is_in_the_history_when_it_ends():
+    # The losses were written when the epoch ended: skorch's callbacks that
+    # read them per batch (LRScheduler with ReduceLROnPlateau on
+    # "train_loss", step_every="batch") failed, naming the wrong cause.
+    X, y = make_classification_sequences(n=40, T=8)
+    recorder = BatchLosses()
+    clf = RNNClassifier(**FAST, early_stopping=True, batch_size=16, callbacks=[recorder])
+    clf.fit(X, y)
+    steps = clf.history_[:, "train_batch_count"] + clf.history_[:, "valid_batch_count"]
+    assert len(recorder.losses) == sum(steps)
+    assert all(recorded == pytest.approx(loss) for recorded, loss in recorder.losses)
+    plateau = LRScheduler(
+        torch.optim.lr_scheduler.ReduceLROnPlateau, monitor="train_loss", step_every="batch"
+    )
+    RNNClassifier(**FAST, lr_schedule=None, callbacks=[plateau]).fit(X, y)
 
 
 def test_early_stopping_restores_best_weights():
