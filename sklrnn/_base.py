@@ -21,7 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, EpochScoring, LRScheduler
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import (
@@ -500,6 +500,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 raise ValueError(
                     f"callbacks holds one named {item[0]!r}, the name of sklrnn's own "
                     f"callback for {OWN_CALLBACKS[item[0]]}: give yours another name."
+                )
+            if isinstance(callback, EpochScoring) and not callback.use_caching:
+                # skorch then scores the data without its targets (y=None):
+                # they are in sklrnn's own dataset, which it does not read.
+                raise ValueError(
+                    f"callbacks holds an EpochScoring with use_caching=False ({item!r}), which "
+                    "sklrnn's nets cannot serve: skorch would score their data without its "
+                    "targets. Leave use_caching=True, skorch's default."
                 )
             if issubclass(kind, LRScheduler) and self.lr_schedule is not None:
                 # The schedule sets the learning rate of every batch: it would

@@ -765,6 +765,17 @@ def test_callbacks_named_as_sklrnns_own_are_refused(name, tmp_path):
     clf.set_params(callbacks=[("stop", EarlyStopping(monitor="train_loss"))]).fit(X, y)
 
 
+def test_epoch_scoring_without_caching_is_refused():
+    # skorch scores such a callback's data without its targets, which are in
+    # sklrnn's own dataset: every fit failed inside scikit-learn (y is None).
+    from skorch.callbacks import EpochScoring
+
+    X, y = make_classification_sequences(n=20, T=8)
+    score = EpochScoring("accuracy", use_caching=False)
+    with pytest.raises(ValueError, match="EpochScoring with use_caching=False .* Leave use_cach"):
+        RNNClassifier(**FAST, early_stopping=True, callbacks=[score]).fit(X, y)
+
+
 def test_a_torch_scheduler_needs_lr_schedule_none():
     # The default cosine schedule set the rate of every batch after the
     # user's StepLR, which then had no effect (and its event_lr column
