@@ -169,7 +169,9 @@ default="adam"
         The names of sklrnn's own callbacks (``"training_guard"``,
         ``"clip_grad_norm"``, ``"early_stopping"``, ``"progress_bar"``,
         ``"lr_schedule"``, ``"checkpoint"``) are refused; skorch's default
-        ones (``"print_log"``...) may be replaced, as in skorch.
+        ones (``"print_log"``...) may be replaced, as in skorch. A batch's
+        loss is in the history when the batch ends, as in skorch; skorch's
+        ``EpochScoring`` needs its default ``use_caching=True``.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
