@@ -683,11 +683,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         dataset = SequenceDataset(*data, device=self.net_.device)
         module = self.net_.module_
         start = time.perf_counter()
-        if self.kernel_features and draw_kernels:
-            with torch.no_grad():
-                dataset.kernel_features = module.fit_kernels(dataset.X, dataset.lengths, seed)
-        elif self.kernel_features:
-            dataset.cache_kernel_features(module)
+        if self.kernel_features:
+            dataset.cache_kernel_features(module, seed if draw_kernels else None)
         if self.kernel_features and self.verbose:  # before the epochs' table
             print(
                 f"Random kernel features: {dataset.kernel_features.shape[1]:,} of each of "

@@ -143,11 +143,16 @@ class SequenceDataset(torch.utils.data.Dataset):
         return {k: v[0] for k, v in Xi.items()}, (None if yi is None else yi[0])
 
     @torch.no_grad()
-    def cache_kernel_features(self, module, chunk=256):
+    def cache_kernel_features(self, module, seed=None, chunk=256):
         """Compute ``module.kernel_features`` of every sample once, for the batches to carry.
 
-        The random kernels are fixed, so that their features serve every epoch.
+        The random kernels are fixed, so that their features serve every
+        epoch. With a ``seed``, the kernels are first drawn from these
+        sequences (``module.fit_kernels``).
         """
+        if seed is not None:
+            self.kernel_features = module.fit_kernels(self.X, self.lengths, seed)
+            return
         self.kernel_features = torch.cat(
             [
                 module.kernel_features(self.X[i : i + chunk], self.lengths[i : i + chunk])
