@@ -241,12 +241,7 @@ def test_recurrent_states_of_a_chunked_list_are_held_once(monkeypatch):
     seqs = [rng.normal(size=(6, 2)) for _ in range(400)] + [rng.normal(size=(400, 2))]
     reg = RNNRegressor(**SMALL, max_epochs=1).fit(seqs[:40], np.arange(40.0))
     monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 2 * 400 * 50)  # 9 chunks
-    tracemalloc.start()
-    try:
-        states = reg.recurrent_states(seqs)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    states, peak = _with_peak_memory(reg.recurrent_states, seqs)
     assert peak < 1.5 * states.nbytes
     assert np.isnan(states[0, 10:]).all() and not np.isnan(states[-1]).any()
 
@@ -258,14 +253,18 @@ def test_the_features_of_a_chunked_input_are_held_once(monkeypatch):
     reg = RNNRegressor(**SMALL, max_epochs=1).fit(X[:40], np.arange(40.0))
     expected = reg.transform(X)  # one chunk
     monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 12 * 50)  # 8 chunks
-    tracemalloc.start()
-    try:
-        features = reg.transform(X)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    features, peak = _with_peak_memory(reg.transform, X)
     assert peak < 1.5 * features.nbytes
     np.testing.assert_array_equal(features, expected)
+
+
+def _with_peak_memory(method, X):
+    """``method(X)`` and the peak of the memory it allocated (tracemalloc's, numpy's)."""
+    tracemalloc.start()
+    try:
+        return method(X), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def test_recurrent_states_give_the_mean_readout():
