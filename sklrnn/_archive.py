@@ -753,7 +753,8 @@ def _check_groups(saved, current, where):
     """The saved parameter groups, checked against the live optimizer's.
 
     A group may hold settings the live one lacks, which torch's schedulers
-    add (``initial_lr``, OneCycleLR's ``max_lr``...): plain numbers, not used.
+    add (``initial_lr``, OneCycleLR's ``max_lr``...): plain numbers, kept
+    for a scheduler that continues (StepLR resumed needs ``initial_lr``).
     """
     if not isinstance(saved, list) or len(saved) != len(current):
         raise ValueError(f"{where}: the optimizer's parameter groups are malformed.")
@@ -791,7 +792,7 @@ def _check_groups(saved, current, where):
                     f"{where}: the optimizer setting {key}={str(value)[:40]} does not fit "
                     f"this model ({key}={str(now)[:40]})."
                 )
-        groups.append(dict(live))
+        groups.append({**stored, **live})  # the live settings, the schedulers' kept
     return groups
 
 

@@ -45,6 +45,7 @@ from ._module import (
 from ._training import (
     OWN_CALLBACKS,
     PREDICT_BATCH_LIMIT,
+    SKORCH_DEFAULT_CALLBACKS,
     EarlyStoppingIfValid,
     EpochCheckpoint,
     NetworkGradientClipping,
@@ -500,6 +501,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 raise ValueError(
                     f"callbacks holds one named {item[0]!r}, the name of sklrnn's own "
                     f"callback for {OWN_CALLBACKS[item[0]]}: give yours another name."
+                )
+            if named and item[0] in SKORCH_DEFAULT_CALLBACKS:
+                raise ValueError(
+                    f"callbacks holds one named {item[0]!r}, the name of one of skorch's "
+                    "default callbacks, which skorch refuses as a duplicate: give yours "
+                    "another name."
                 )
             if isinstance(callback, EpochScoring) and not callback.use_caching:
                 # skorch then scores the data without its targets (y=None):
@@ -1298,7 +1305,8 @@ def _ridge(Z, Y, weights):
     covariance (features x features), so that the cost grows as ``n**2 * p``
     up to ``n = p`` and as ``n * p**2`` beyond, where ``RidgeCV`` takes a
     singular value decomposition of ``Z``, several times slower. Beyond ``Z``
-    it holds that decomposition and a block of rows at a time. Returns, as
+    it holds that decomposition, a block of rows at a time, and each
+    penalty's leave-one-out residuals (penalties x samples x outputs). Returns, as
     NumPy arrays, the coefficients (outputs x features), the intercepts and
     the leave-one-out predictions (samples x outputs) at the chosen penalty.
     """

@@ -123,7 +123,8 @@ def _plain_numbers(seq):
     prediction for a list of DataFrames).
     """
     if type(seq) is pd.DataFrame:
-        if not seq.columns.is_unique:  # check_array names the repeated names
+        # check_array names repeated names, and refuses sparse columns.
+        if not seq.columns.is_unique or any(isinstance(t, pd.SparseDtype) for t in seq.dtypes):
             return None
         seq = seq.to_numpy()  # of object dtype unless every column holds plain numbers
     elif type(seq) is list:

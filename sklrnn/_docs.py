@@ -168,8 +168,9 @@ default="adam"
         errors such as the mean squared error are in standardized units.
         The names of sklrnn's own callbacks (``"training_guard"``,
         ``"clip_grad_norm"``, ``"early_stopping"``, ``"progress_bar"``,
-        ``"lr_schedule"``, ``"checkpoint"``) are refused; skorch's default
-        ones (``"print_log"``...) may be replaced, as in skorch. A batch's
+        ``"lr_schedule"``, ``"checkpoint"``) and of skorch's default ones
+        (``"print_log"``, ``"epoch_timer"``, ``"train_loss"``,
+        ``"valid_loss"``) are refused. A batch's
         loss is in the history when the batch ends, as in skorch; skorch's
         ``EpochScoring`` needs its default ``use_caching=True``.
 

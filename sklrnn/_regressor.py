@@ -159,13 +159,15 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         first = not hasattr(self, "net_")
         self._partial_fit(X, y, sample_weight)
         target = self._measure_noise(X, y, sample_weight)
-        if first and (np.ptp(target, axis=0) == 0).any():
+        constant = np.flatnonzero(np.ptp(target, axis=0) == 0)
+        if first and constant.size:
+            which = f" in targets {constant.tolist()}" if target.shape[1] > 1 else ""
             warnings.warn(
                 "The first partial_fit call sets the mean and scale by which "
                 f"{type(self).__name__} standardizes y for every later call, but this "
-                "call's y is constant: it trains in y's own units (scale 1), which suits "
-                "targets whose spread is near 1 only. Make the first call with sequences "
-                "whose targets differ.",
+                f"call's y is constant{which}: it trains in y's own units (scale 1), which "
+                "suits targets whose spread is near 1 only. Make the first call with "
+                "sequences whose targets differ.",
                 UserWarning,
                 stacklevel=3,  # the caller of partial_fit, past _fit_context's wrapper
             )

@@ -73,7 +73,7 @@ OWN_CALLBACKS = {
 }
 
 # The names of skorch's default callbacks (NeuralNet.get_default_callbacks).
-_SKORCH_DEFAULTS = ("epoch_timer", "train_loss", "valid_loss", "print_log")
+SKORCH_DEFAULT_CALLBACKS = ("epoch_timer", "train_loss", "valid_loss", "print_log")
 
 # Prediction and validation batches hold at most this many sequences,
 # whatever batch_size is: predict pads its last batch to a full one.
@@ -1040,7 +1040,7 @@ class SequenceNet(NeuralNet):
         on the CPU, where a read costs no wait, each is read at once.
         """
         return torch.device(self.device).type != "cpu" and all(
-            name in OWN_CALLBACKS or name in _SKORCH_DEFAULTS for name, _ in self.callbacks_
+            name in OWN_CALLBACKS or name in SKORCH_DEFAULT_CALLBACKS for name, _ in self.callbacks_
         )
 
     def train_step_single(self, batch, **fit_params):

@@ -76,6 +76,7 @@ def test_a_sequence_of_a_list_is_checked_as_check_array_checks_it(seq, form):
         {"a": pd.Categorical([1, 2, 1]), "b": [0.5, 1.5, 2.5]},
         {"a": [1.0, np.inf, 3.0], "b": np.arange(3, dtype=np.uint8)},
         {"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0], "c": [7.0, 8.0, 9.0]},
+        {"a": pd.arrays.SparseArray([0.0, 1.0, 0.0]), "b": [0.5, 1.5, 2.5]},
     ],
 )
 def test_a_dataframe_of_a_list_is_checked_as_check_array_checks_it(columns):

@@ -753,14 +753,15 @@ def test_a_refused_refit_leaves_the_previous_fit_whole():
     np.testing.assert_array_equal(reg.predict(Xr), expected)
 
 
-@pytest.mark.parametrize("name", ["early_stopping", "lr_schedule", "checkpoint"])
+@pytest.mark.parametrize("name", ["early_stopping", "lr_schedule", "checkpoint", "print_log"])
 def test_callbacks_named_as_sklrnns_own_are_refused(name, tmp_path):
     # With early_stopping=True, or a checkpoint, a user's "early_stopping" or
     # "lr_schedule" got skorch's "duplicate callback name" or failed inside
     # the checkpoint's save (no get_resume_state).
     X, y = make_classification_sequences(n=20, T=8)
     clf = RNNClassifier(**FAST, callbacks=[(name, EarlyStopping(monitor="train_loss"))])
-    with pytest.raises(ValueError, match=f"one named '{name}', the name of sklrnn's own callback"):
+    whose = "skorch's default callbacks" if name == "print_log" else "sklrnn's own callback"
+    with pytest.raises(ValueError, match=f"one named '{name}', the name of .*{whose}"):
         clf.fit(X, y)
     clf.set_params(callbacks=[("stop", EarlyStopping(monitor="train_loss"))]).fit(X, y)
 

@@ -971,7 +971,10 @@ def test_a_model_trained_with_a_torch_scheduler_saves_and_loads(tmp_path, schedu
     loaded = load_model(tmp_path / "m.zip")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     groups = loaded.net_.optimizer_.param_groups
-    assert all("initial_lr" not in group and group["lr"] == loaded.lr for group in groups)
+    assert all(group["lr"] == loaded.lr and "initial_lr" in group for group in groups)
+    # A scheduler set again continues from the settings it added.
+    loaded.set_params(callbacks=[LRScheduler(scheduler, step_every="batch", **options)])
+    loaded.partial_fit(X, np.arange(len(X)) % 2)
 
 
 def test_optimizer_settings_come_from_the_parameters(saved):
