@@ -1429,9 +1429,13 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
     # one, which reads as constant; 1e6 + N(0, 1): 16 per standard deviation).
     spacing = np.spacing(np.abs(mean).astype(np.float32)).astype(np.float64)
     coarse = ~tiny & (
-        (constant & (spacing >= 1.0) & (mean != 0))
+        (constant & (spacing >= 2.0))  # beyond 2**24, where float32 skips integers
         | (~constant & (scale < _MIN_FLOAT32_LEVELS * spacing))
     )
+    for feature in np.flatnonzero(coarse & (spacing < 1.0)):
+        # Integers below 2**24 are exact in float32: a feature of integers
+        # that seldom change (1e5, and 1e5 + 1 now and then) lost nothing.
+        coarse[feature] = not np.all(np.mod(X3[:, :, feature], 1.0) == 0.0)
     if coarse.any():
         levels = np.floor(scale[coarse] / spacing[coarse])
         warnings.warn(
