@@ -1018,18 +1018,19 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return self._forward_chunk(X, method=method)
         if ragged:
             check_frame_order(self, X)  # each chunk's check compares only its own
-        parts = (
+        starts = range(0, shape[0], chunk)
+
+        def outputs(start):
             # A chunk of a list is a list of sequences, even where their lengths are equal.
-            self._forward_chunk(
-                _safe_indexing(X, slice(start, start + chunk)), start, method=method, ragged=ragged
-            )
-            for start in range(0, shape[0], chunk)
-        )
+            part = _safe_indexing(X, slice(start, start + chunk))
+            return self._forward_chunk(part, start, method=method, ragged=ragged)
+
         if method != "recurrent_states":
             # Each chunk's outputs written into the result as it comes: joining
             # them (np.concatenate) held them twice, 940 MB for transform's 470.
             out = None
-            for start, part in zip(range(0, shape[0], chunk), parts, strict=True):
+            for start in starts:
+                part = outputs(start)
                 if out is None:
                     out = np.empty((shape[0], *part.shape[1:]))
                 out[start : start + len(part)] = part
@@ -1038,15 +1039,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # result's width is known once every chunk is. Each chunk is written
         # into it and dropped: padding every chunk and joining them held the
         # states twice.
-        parts = list(parts)
+        parts = [outputs(start) for start in starts]
         width = max(part.shape[1] for part in parts)
         out = np.empty((shape[0], width, parts[0].shape[2]))  # its pages filled chunk by chunk
-        done = 0
-        for i in range(len(parts)):
+        for i, start in enumerate(starts):
             part, parts[i] = parts[i], None
-            out[done : done + len(part), : part.shape[1]] = part
-            out[done : done + len(part), part.shape[1] :] = np.nan
-            done += len(part)
+            stop = start + len(part)
+            out[start:stop, : part.shape[1]] = part
+            out[start:stop, part.shape[1] :] = np.nan
         return out
 
     def _forward_chunk(self, X, first_sample=0, method="forward", ragged=False):
