@@ -667,7 +667,7 @@ def optimizer_from_archive(optimizer, structure, archive, name):
     if not isinstance(structure, dict) or set(structure) != {"param_groups", "state"}:
         raise ValueError(f"{where}: the optimizer state is malformed.")
     groups = _check_groups(structure["param_groups"], optimizer.state_dict()["param_groups"], where)
-    probe = _probe_state(optimizer, where)
+    probe = _probe_state(optimizer, structure["param_groups"], where)
     entries = structure["state"]
     if not isinstance(entries, list) or len(entries) > len(probe):
         found = f"{len(entries)} entries" if isinstance(entries, list) else "no list"
@@ -796,14 +796,17 @@ def _check_groups(saved, current, where):
     return groups
 
 
-def _probe_state(optimizer, where):
+def _probe_state(optimizer, saved_groups, where):
     """The per-parameter state one step of ``optimizer``'s class creates.
 
     Returns a list over the parameters of ``{entry: (shape, dtype name)}``
     for tensors, ``{entry: None}`` for other values. The probe steps
     zero-gradient CPU copies of the parameters' shapes: some optimizers keep
     state of other shapes than their parameter's (Adafactor's factored
-    moments).
+    moments). ``saved_groups`` are the file's parameter groups, checked by
+    :func:`_check_groups`: a momentum that a scheduler cycled there (CyclicLR
+    and OneCycleLR take SGD's from 0 to 0.8-0.95) made SGD and RMSprop keep
+    momentum buffers, which the estimator's momentum (0) does not.
     """
     params = [p for group in optimizer.param_groups for p in group["params"]]
     probes = [torch.zeros(p.shape, dtype=p.dtype, requires_grad=True) for p in params]
@@ -813,6 +816,8 @@ def _probe_state(optimizer, where):
     # a setting its constructor fixes).
     accepted = inspect.signature(type(optimizer)).parameters
     settings = {k: v for k, v in optimizer.defaults.items() if k in accepted}
+    if settings.get("momentum") == 0:
+        settings["momentum"] = max(group.get("momentum", 0) for group in saved_groups)
     try:
         other = type(optimizer)(probes, **settings)
         other.step()
