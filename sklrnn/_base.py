@@ -349,7 +349,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Replace each network's head by a ridge solution on what it reads.
 
         A head stays as training left it where the solution is not finite, or
-        fewer than 2 sequences have weight (leave-one-out needs 2). Returns
+        fewer than 2 sequences have weight (leave-one-out needs 2). The last
+        epoch of the history records ``head_solved=True`` when a head was
+        replaced (:class:`~sklrnn.plotting.LossCurveDisplay` says so). Returns
         the root mean square of the leave-one-out residuals of the solved
         heads, whose predictions are averaged over the networks as the
         ensemble averages its outputs (in the target's training units), or
@@ -388,6 +390,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
+            self.net_.history.record("head_solved", True)
             if predictions is not None:
                 held_out.append(predictions)
         if not held_out:

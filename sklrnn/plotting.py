@@ -4,6 +4,7 @@ matplotlib is an optional dependency (``pip install "sklrnn[plot]"``); it is
 imported only when a plot is drawn.
 """
 
+import inspect
 from numbers import Integral
 
 import numpy as np
@@ -52,7 +53,10 @@ class LossCurveDisplay:
     Build it with :meth:`from_estimator`, which reads the estimator's
     ``history_`` and draws the curves; or construct it from loss arrays and
     call :meth:`plot`. The epoch whose weights the model holds is marked:
-    the one early stopping restored, or else the last epoch.
+    the one early stopping restored, or else the last epoch. With
+    ``kernel_features``, ``fit`` then solves the head in closed form: the
+    curves show the losses of the head trained by gradient, and the model's
+    own loss is lower (the mark's label says so).
 
     Parameters
     ----------
@@ -68,6 +72,10 @@ class LossCurveDisplay:
         early stopping restored, or else the last. None marks no epoch.
     estimator_name : str or None, default=None
         Name used in the title.
+    head_solved : bool, default=False
+        Whether the head was solved in closed form after ``best_epoch``
+        (``kernel_features``), so that the model is not the one whose loss
+        the curves show at that epoch.
 
     Attributes
     ----------
@@ -79,6 +87,8 @@ class LossCurveDisplay:
         Epoch numbers.
     best_epoch : int or None
         Epoch whose weights the model holds.
+    head_solved : bool
+        Whether the head was solved in closed form after ``best_epoch``.
     ax_ : matplotlib Axes
         Axes the curves are drawn on; set by :meth:`plot`.
     figure_ : matplotlib Figure
@@ -109,7 +119,14 @@ class LossCurveDisplay:
     """
 
     def __init__(
-        self, *, train_loss, valid_loss=None, epochs=None, best_epoch=None, estimator_name=None
+        self,
+        *,
+        train_loss,
+        valid_loss=None,
+        epochs=None,
+        best_epoch=None,
+        estimator_name=None,
+        head_solved=False,
     ):
         self.train_loss = _real_array(train_loss, "train_loss")
         if self.train_loss.ndim != 1 or not len(self.train_loss):
@@ -140,6 +157,7 @@ class LossCurveDisplay:
             )
         self.best_epoch = None if best is None else int(best)
         self.estimator_name = estimator_name
+        self.head_solved = bool(head_solved)
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None, **kwargs):
@@ -173,6 +191,7 @@ class LossCurveDisplay:
                 f"RNNClassifier or RNNRegressor), got {type(estimator).__name__}."
             )
         check_is_fitted(estimator, "history_")
+        _check_plot_call(cls, ax, name, kwargs)
         history = list(estimator.history_)
         if not history:
             raise ValueError("The estimator's history_ is empty: it has not trained an epoch.")
@@ -188,6 +207,7 @@ class LossCurveDisplay:
             epochs=epochs,
             best_epoch=best,
             estimator_name=type(estimator).__name__,
+            head_solved=history[-1].get("head_solved", False),
         )
         return display.plot(ax=ax, name=name, **kwargs)
 
@@ -211,7 +231,7 @@ class LossCurveDisplay:
         ax = _axes(ax, "LossCurveDisplay")
         self.lines_ = {}
         (self.lines_["train"],) = ax.plot(self.epochs, self.train_loss, label="training loss")
-        if self.valid_loss is not None:
+        if self.valid_loss is not None and np.isfinite(self.valid_loss).any():
             (self.lines_["valid"],) = ax.plot(self.epochs, self.valid_loss, label="validation loss")
         at = np.flatnonzero(self.epochs == self.best_epoch)
         if at.size:
@@ -220,13 +240,14 @@ class LossCurveDisplay:
             if self.valid_loss is not None and np.isfinite(self.valid_loss[at[0]]):
                 loss = self.valid_loss
             kind = "final" if at[0] == len(self.epochs) - 1 else "restored"
+            then = "; then the head solved in closed form" if self.head_solved else ""
             (self.lines_["best"],) = ax.plot(
                 self.epochs[at[:1]],
                 loss[at[:1]],
                 marker="o",
                 linestyle="none",
                 color="black",
-                label=f"{kind} weights (epoch {self.best_epoch})",
+                label=f"{kind} weights (epoch {self.best_epoch}){then}",
             )
         if log_scale:
             ax.set_yscale("log")
@@ -314,6 +335,15 @@ class AttributionDisplay:
                 f"n_features) with at least one time step, got shape {sequence.shape}. Pass "
                 "one sequence of X, e.g. X[i], and its attributions."
             )
+        if not np.isfinite(sequence).all():
+            t = int(
+                np.flatnonzero(~np.isfinite(sequence.reshape(len(sequence), -1)).all(axis=1))[0]
+            )
+            raise ValueError(
+                f"sequence must be finite, got NaN or infinity at time step {t}. Pass its "
+                "valid steps only: a NaN-padded row of X without its padding, "
+                "X[i, :length]."
+            )
         self.sequence = sequence.reshape(len(sequence), -1)
         attributions = _real_array(attributions, "attributions")
         if attributions.ndim in (1, 2) and len(attributions):
@@ -387,13 +417,21 @@ class AttributionDisplay:
                 "as X[None, :] (one sequence of one feature), with index=0."
             )
         n_samples = len(X)
-        if not isinstance(index, Integral) or not -n_samples <= index < n_samples:
+        if (
+            not isinstance(index, Integral)
+            or isinstance(index, bool | np.bool_)
+            or not -n_samples <= index < n_samples
+        ):
             raise ValueError(
                 f"index={index!r} is not the position of a sequence of X, which holds "
-                f"{n_samples} sequences; give an int in [0, {n_samples - 1}]."
+                f"{n_samples} sequences; give an int in [{-n_samples}, {n_samples - 1}]."
             )
+        options = _check_plot_call(cls, ax, name, kwargs)
+        _colormap(options["window"], options["cmap"])
         row = [int(index) % n_samples]
         one = _safe_indexing(X, row)
+        # Checked here, so that an error names the sequence's place in X.
+        X3, lengths = validate_sequences(estimator, one, reset=False, first_sample=row[0])
         if is_classifier(estimator) and np.ndim(target) == 1:
             if len(target) != n_samples:
                 raise ValueError(
@@ -404,7 +442,6 @@ class AttributionDisplay:
         attributions = sequence_attributions(
             estimator, one, target=target, n_steps=n_steps, baseline=baseline
         )
-        X3, lengths = validate_sequences(estimator, one, reset=False)
         if is_classifier(estimator):
             label = estimator.predict(one) if target is None else target
             # The plain label, not numpy's repr (object arrays hold it as it is).
@@ -447,6 +484,7 @@ class AttributionDisplay:
             This display, with ``ax_``, ``figure_``, ``lines_``,
             ``background_`` and ``colorbar_`` set.
         """
+        cmap = _colormap(window, cmap)
         ax = _axes(ax, "AttributionDisplay")
         n_timesteps, n_features = self.sequence.shape
         steps = np.arange(n_timesteps)
@@ -456,8 +494,6 @@ class AttributionDisplay:
             for j, line in enumerate(self.lines_):
                 line.set_label(f"feature {j}")
             ax.legend()
-        if not isinstance(window, Integral) or window < 1:
-            raise ValueError(f"window must be a positive int (a number of steps), got {window!r}.")
         per_step = self.attributions.sum(axis=1)
         if window > 1:
             cumulative = np.concatenate([[0.0], np.cumsum(per_step)])
@@ -483,6 +519,31 @@ class AttributionDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+
+def _check_plot_call(display, ax, name, kwargs):
+    """Check what ``display.from_estimator`` passes to ``plot`` before its work.
+
+    Computing the attributions costs many passes of the network: a missing
+    matplotlib, an ``ax`` that is no Axes or a misspelt option fail first.
+    Returns ``plot``'s arguments, defaults included.
+    """
+    _pyplot(display.__name__)
+    if ax is not None:
+        _axes(ax, display.__name__)
+    call = inspect.signature(display.plot).bind(None, ax=ax, name=name, **kwargs)
+    call.apply_defaults()
+    return call.arguments
+
+
+def _colormap(window, cmap):
+    """The colormap ``cmap`` of an attribution plot, its ``window`` checked too."""
+    if not isinstance(window, Integral) or isinstance(window, bool | np.bool_) or window < 1:
+        raise ValueError(f"window must be a positive int (a number of steps), got {window!r}.")
+    _pyplot("AttributionDisplay")
+    from matplotlib import colormaps
+
+    return colormaps.get_cmap(cmap)  # a ValueError that names the known colormaps
 
 
 def _one_sequence_of_numbers(X):

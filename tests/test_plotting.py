@@ -80,7 +80,10 @@ def test_best_epoch_is_the_restored_one(early_stopped):
     assert list(x) == [display.best_epoch]
     assert list(y) == [valid[display.best_epoch - 1]]
     labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
-    assert f"restored weights (epoch {display.best_epoch})" in labels
+    # The default's head is then solved on the kernel features and the
+    # network's: the model is not the one whose loss the mark shows.
+    then = "; then the head solved in closed form"
+    assert f"restored weights (epoch {display.best_epoch}){then}" in labels
 
 
 def _legend(display):
@@ -111,6 +114,29 @@ def test_epochs_after_early_stopping_move_the_mark_to_the_last():
     # No validation loss in that epoch: the mark sits on the training curve.
     assert list(x) == [4] and list(y_marker) == [display.train_loss[-1]]
     assert "final weights (epoch 4)" in _legend(display)
+
+
+def test_the_mark_says_when_the_head_was_solved_after_its_epoch():
+    X, y = data()
+    clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=3, random_state=0)
+    clf.set_params(kernel_features=168).fit(X, y)
+    display = LossCurveDisplay.from_estimator(clf)
+    assert display.head_solved
+    assert _legend(display)[-1] == "final weights (epoch 3); then the head solved in closed form"
+    # Its log-loss on the training data is far below the marked loss: the
+    # curve is not the fitted model's (0.66 against 0.01 when found).
+    proba = clf.predict_proba(X)[np.arange(len(y)), y]
+    assert -np.log(proba).mean() < display.train_loss[-1] / 2
+    # An epoch of partial_fit trains that head on by gradient.
+    display = LossCurveDisplay.from_estimator(clf.partial_fit(X, y))
+    assert not display.head_solved and _legend(display)[-1] == "final weights (epoch 4)"
+    clf.set_params(kernel_features=0).fit(X, y)
+    assert _legend(LossCurveDisplay.from_estimator(clf))[-1] == "final weights (epoch 3)"
+
+
+def test_a_validation_loss_without_values_draws_no_line():
+    display = LossCurveDisplay(train_loss=[3.0, 2.0], valid_loss=[np.nan, np.nan]).plot()
+    assert set(display.lines_) == {"train"} and _legend(display) == ["training loss"]
 
 
 def test_no_epoch_given_no_mark():
@@ -180,6 +206,29 @@ def test_errors():
     # Whole numbers stored as floats are epochs too.
     display = LossCurveDisplay(train_loss=[1.0, 2.0], epochs=[1.0, 2.0], best_epoch=2.0)
     assert display.epochs.tolist() == [1, 2] and display.best_epoch == 2
+
+
+def test_plot_options_are_checked_before_the_attributions(two_feature_clf, monkeypatch):
+    # They cost n_steps passes of the network; a wrong option failed after them.
+    clf, X = two_feature_clf
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the attributions were computed")
+
+    monkeypatch.setattr("sklrnn.plotting.sequence_attributions", computed)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got Figure"):
+        AttributionDisplay.from_estimator(clf, X, ax=plt.figure())
+    with pytest.raises(TypeError, match="unexpected keyword argument 'windw'"):
+        AttributionDisplay.from_estimator(clf, X, windw=5)
+    with pytest.raises(ValueError, match="window must be a positive int"):
+        AttributionDisplay.from_estimator(clf, X, window=-1)
+    with pytest.raises(ValueError, match="'nope' is not a valid value for cmap"):
+        AttributionDisplay.from_estimator(clf, X, cmap="nope")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'color'"):
+        LossCurveDisplay.from_estimator(clf, color="red")
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
+        AttributionDisplay.from_estimator(clf, X)
 
 
 def test_missing_matplotlib_is_explained(monkeypatch):
@@ -285,14 +334,22 @@ def test_attribution_display_window_averages_neighbouring_steps():
     expected = [-0.75, -0.5, -0.5 / 3, 0.75]
     np.testing.assert_allclose(display.background_.get_array().ravel(), expected)
     assert display.background_.get_clim() == (-0.75, 0.75)
-    with pytest.raises(ValueError, match="window must be a positive int .* got 0"):
-        display.plot(window=0)
+    # Refused before anything is drawn on the caller's axes.
+    ax = plt.figure().add_subplot()
+    figures = plt.get_fignums()
+    for window in (0, True):
+        with pytest.raises(ValueError, match=f"window must be a positive int .* got {window}"):
+            display.plot(ax=ax, window=window)
+    with pytest.raises(ValueError, match="'nope' is not a valid value for cmap"):
+        display.plot(ax=ax, cmap="nope")
+    assert not ax.lines and not ax.collections and plt.get_fignums() == figures
 
 
 def test_attribution_display_errors(two_feature_clf):
     clf, X = two_feature_clf
-    with pytest.raises(ValueError, match=r"index=40 is not .* holds 40 sequences.*\[0, 39\]"):
-        AttributionDisplay.from_estimator(clf, X, index=40)
+    for index in (40, -41, True):
+        with pytest.raises(ValueError, match=rf"index={index} is not .* 40 sequences.*\[-40, 39\]"):
+            AttributionDisplay.from_estimator(clf, X, index=index)
     with pytest.raises(TypeError, match="needs a fitted sklrnn estimator"):
         AttributionDisplay.from_estimator(LogisticRegression(), X)
     with pytest.raises(NotFittedError):
@@ -308,6 +365,16 @@ def test_attribution_display_errors(two_feature_clf):
             AttributionDisplay(sequence=[1.0, 2.0, 3.0], attributions=[1.0, bad, 2.0])
     with pytest.raises(ValueError, match="sequence must hold real numbers"):
         AttributionDisplay(sequence=["a"], attributions=[0.0])
+    # A NaN-padded row of X: its padding would be drawn as steps.
+    with pytest.raises(
+        ValueError, match=r"sequence must be finite, .* time step 2.*X\[i, :length\]"
+    ):
+        AttributionDisplay(sequence=[1.0, 2.0, np.nan], attributions=[1.0, 2.0, 0.0])
+    # Errors in a sequence name its place in X, not in the one-sequence subset.
+    bad = np.zeros((5, 8, 2))
+    bad[2, 3, 0] = np.nan  # inside the sequence, not trailing padding
+    with pytest.raises(ValueError, match="NaN at sample 2, time step 3"):
+        AttributionDisplay.from_estimator(clf, bad, index=2)
     # One sequence passed as X was read as one sequence of one step.
     with pytest.raises(ValueError, match=r"X is 1D \(shape \(5,\)\).*X\[None, :\]"):
         AttributionDisplay.from_estimator(clf, np.arange(5.0))
