@@ -108,7 +108,8 @@ class _Recurrence(torch.autograd.Function):
     Every sequence has at least one valid step. The per-step loops index
     lists of views made once by ``unbind`` (one call for all steps), because
     building a view in Python costs about as much as an elementwise operator
-    at these sizes.
+    at these sizes. The backward pass writes into reused buffers and has no
+    derivative of its own: it refuses to build one (``create_graph=True``).
     """
 
     @staticmethod
@@ -124,6 +125,13 @@ class _Recurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if torch.is_grad_enabled():  # create_graph=True
+            raise RuntimeError(
+                "Second derivatives through GRU and Elman layers on the CPU are not "
+                "supported: sklrnn runs them with a hand-written backward pass, which "
+                "has no derivative of its own (create_graph=True, as gradient penalties "
+                'use). cell_type="lstm" runs torch\'s own layer, which has one.'
+            )
         out, keep, weight_hh, *saved = ctx.saved_tensors
         step = _gru_backward if ctx.cell_type == "gru" else _elman_backward
         args = (grad_out, out, keep, weight_hh, saved, ctx.first_padded, ctx.cell_type)

@@ -172,7 +172,7 @@ def _is_exporting():
     return bool(is_exporting and is_exporting())
 
 
-def _run_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
+def _run_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type, lengths=None):
     """Outputs and final state of one layer and direction over (batch, time, features) ``x``.
 
     The operator that nn.RNN, nn.LSTM and nn.GRU call, for one layer and
@@ -183,9 +183,22 @@ def _run_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type):
     its gradient skips the per-step outputs (an LSTM of hidden size 32 over 50
     steps, batch 64: forward and backward about 6% shorter than through the
     last step's output).
+
+    With ``lengths`` (of an Elman layer, see :meth:`RNNModule._recurrent`), the
+    sequences run packed, each to its own end: the outputs past each end are
+    zero, and the final state is at the last valid step.
     """
     h0 = x.new_zeros(1, x.shape[0], weight_hh.shape[1])
     params = [weight_ih, weight_hh, bias_ih, bias_hh]
+    if lengths is not None:
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, True, enforce_sorted=False)
+        layer = torch.rnn_relu if cell_type == "rnn_relu" else torch.rnn_tanh
+        args = (params, True, 1, 0.0, torch.is_grad_enabled(), False)
+        out, final = layer(packed.data, packed.batch_sizes, h0, *args)
+        out = nn.utils.rnn.pad_packed_sequence(
+            packed._replace(data=out), batch_first=True, total_length=x.shape[1]
+        )[0]
+        return out, final[0, packed.unsorted_indices]
     args = (params, True, 1, 0.0, torch.is_grad_enabled(), False, True)
     if cell_type == "lstm":
         out, final, _ = torch.lstm(x, (h0, h0), *args)
@@ -1164,12 +1177,27 @@ class RNNModule(nn.Module):
         def reversed_(x):
             return _gather_steps(x, reverse) if padded else x.flip(1)
 
+        # ReLU states grow without bound over padding where the recurrent
+        # weights expand: torch's layer overflows there, and its backward pass
+        # multiplies the padding's zero gradients by inf, NaN weight gradients
+        # (the engine keeps the state over padding). Training on such a batch
+        # runs packed; prediction keeps the padded run, whose outputs past
+        # each end are dropped, so that no sequence's result depends on the
+        # others' lengths.
+        packed = None
+        if (
+            padded
+            and self.cell_type == "rnn_relu"
+            and torch.is_grad_enabled()
+            and not _is_exporting()
+        ):
+            packed = lengths.cpu()
         out = X
         for layer in range(rnn.num_layers):
             if layer > 0:
                 out = nn.functional.dropout(out, rnn.dropout, self.training)
             inputs = [out, reversed_(out)] if rnn.bidirectional else [out]
-            outputs, finals = self._layer(inputs, valid, layer)
+            outputs, finals = self._layer(inputs, valid, layer, packed)
             if rnn.bidirectional:
                 outputs[1] = reversed_(outputs[1])
             out = torch.cat(outputs, dim=2) if rnn.bidirectional else outputs[0]
@@ -1192,7 +1220,7 @@ class RNNModule(nn.Module):
             last = torch.cat([last[:, :size], out[:, 0, size:]], dim=1)
         return out, last
 
-    def _layer(self, inputs, valid, layer):
+    def _layer(self, inputs, valid, layer, packed=None):
         """Outputs and final states of each direction of a layer, ``inputs`` one per direction.
 
         The final states are None where the layer does not give them (the
@@ -1202,7 +1230,8 @@ class RNNModule(nn.Module):
         directions as one computation (:mod:`sklrnn._engine`), faster than
         torch's step-by-step loop for them; LSTM keeps torch's fused kernel,
         and CUDA cuDNN's. In export, each direction is the operator that the
-        ONNX export maps to ONNX's own recurrent operators.
+        ONNX export maps to ONNX's own recurrent operators. ``packed``, the
+        lengths of the sequences or None, runs torch's layers packed.
         """
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         suffixes = ("", "_reverse")[: len(inputs)]
@@ -1215,7 +1244,7 @@ class RNNModule(nn.Module):
         pairs = zip(inputs, params, strict=True)
         if exporting:
             return [_exported_layer(x, *p, self.cell_type) for x, p in pairs], None
-        runs = [_run_layer(x, *p, self.cell_type) for x, p in pairs]
+        runs = [_run_layer(x, *p, self.cell_type, packed) for x, p in pairs]
         return [out for out, _ in runs], [final for _, final in runs]
 
     def _readout(self, out, last, lengths):

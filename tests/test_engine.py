@@ -132,6 +132,48 @@ def test_training_follows_the_reference_path(cell_type, monkeypatch):
     assert abs(losses[-1] - losses[0]) > 1e-2  # training moved the weights
 
 
+def test_relu_states_that_overflow_over_padding_leave_the_gradients_finite(monkeypatch):
+    # torch's layer steps through the padding, where h <- relu(1.5 h) grows to
+    # inf; its backward pass multiplied the padding's zero gradients by it:
+    # NaN weight gradients (128 of 192) behind finite outputs, where batch
+    # times hidden size passes the engine's limit (or on CUDA).
+    def gradients():
+        torch.manual_seed(0)
+        module = RNNModule(2, 2, "rnn_relu", 8, dropout=0.0, readout_dropout=0.0, conv_channels=0)
+        with torch.no_grad():
+            for name, param in module.rnn.named_parameters():
+                param.copy_(
+                    1.5 * torch.eye(8) if "weight_hh" in name else param * ("bias" not in name)
+                )
+        X = torch.zeros(3, 400, 2)
+        X[1, :5], X[2, :3] = 1.0, 1.0
+        out = module(X, torch.tensor([400, 5, 3]))
+        out.sum().backward()
+        return out.detach(), {name: p.grad for name, p in module.named_parameters()}
+
+    out, grads = gradients()
+    monkeypatch.setattr(sklrnn._engine, "ENGINE_CELLS", ())
+    reference_out, reference_grads = gradients()
+    torch.testing.assert_close(reference_out, out)
+    for name, grad in reference_grads.items():
+        assert torch.isfinite(grad).all(), name
+        torch.testing.assert_close(grad, grads[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("cell_type", ENGINE_CELLS)
+def test_a_second_derivative_is_refused_in_words(cell_type):
+    # Its backward writes into buffers (out= operators): differentiating it
+    # failed inside them ("sub(): functions with out=... arguments don't
+    # support automatic differentiation").
+    x = torch.randn(1, 2, 3, 4, requires_grad=True)
+    valid = torch.ones(2, 3, dtype=torch.bool)
+    gates = 3 if cell_type == "gru" else 1
+    weights = [torch.randn(1, gates * 5, n) for n in (4, 5)] + [torch.zeros(1, gates * 5)] * 2
+    out = recurrent_streams(x, valid, *weights, cell_type)
+    with pytest.raises(RuntimeError, match=r"Second derivatives .* cell_type=\"lstm\""):
+        torch.autograd.grad(out.sum(), x, create_graph=True)
+
+
 def test_engine_runs_gru_and_elman_layers_of_default_size_on_the_cpu():
     x = torch.zeros(32, 8, 64)  # the default batch, after the default front end
     assert use_engine("gru", x, 64) and use_engine("rnn_relu", x, 64)
