@@ -544,6 +544,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     EarlyStoppingIfValid(
                         monitor="valid_loss",
                         patience=self.n_iter_no_change,
+                        threshold=1e-4,  # relative: as documented in early_stopping
+                        threshold_mode="rel",
                         load_best=True,
                         sink=print if self.verbose else _silent,
                     ),

@@ -125,21 +125,26 @@ default="adam"
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data, stop
         when its loss has not improved for ``n_iter_no_change`` epochs, and
-        restore the weights of the best epoch. Data too small to split trains
-        without validation. False trains on all the data for the whole epoch
-        budget.
+        restore the weights of the best epoch. An epoch improves on the best
+        so far when its loss is lower by more than 0.01% of it (skorch's
+        ``EarlyStopping`` threshold); the restored epoch is the last that
+        improved so, which may not be the lowest loss where the loss falls
+        more slowly than that. Data too small to split trains without
+        validation. False trains on all the data for the whole epoch budget.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping; stratified
         by class for classifiers when possible.
 
     n_iter_no_change : int, default=20
-        Epochs without improvement of the validation loss before early
-        stopping ends training.
+        Epochs without improvement of the validation loss (by more than
+        0.01%, see ``early_stopping``) before early stopping ends training.
 
     clip_grad_norm : float or None, default=None
         Maximum norm of the gradient of all parameters; None disables
-        clipping.
+        clipping. With ``n_networks > 1`` each network is clipped on its own,
+        as if it trained alone: its gradient, ``1 / n_networks`` of its own
+        loss's, at ``clip_grad_norm / n_networks``.
 
     device : str, default="cpu"
         Torch device to train and predict on: ``"cpu"``, ``"cuda"``,

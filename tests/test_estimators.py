@@ -380,7 +380,7 @@ def test_early_stopping_restores_best_weights():
     valid = clf.history_[:, "valid_loss"]
     assert clf.n_iter_ < 200
     # The best epoch as skorch's EarlyStopping counts it: a loss counts as
-    # lower when it is at least 1e-4 (relative, its default threshold) lower.
+    # lower when it is at least 1e-4 (relative, the documented threshold) lower.
     best = 0
     for epoch, loss in enumerate(valid):
         best = epoch if loss < valid[best] * (1 - 1e-4) else best
