@@ -557,14 +557,13 @@ def _one_sequence_of_numbers(X):
 
 def _whole_numbers(values):
     """Array ``values`` as int64 if it holds whole numbers only (not bools), else None."""
-    if values.dtype.kind == "b":
+    # Numbers only: NumPy before 2.2 compares numbers with strings ("2") as
+    # one False, not elementwise.
+    if values.dtype.kind not in "iuf":
         return None
-    try:
-        with np.errstate(invalid="ignore"):  # NaN and inf fail the comparison below
-            whole = values.astype(np.int64)
-        return whole if (whole == values).all() else None
-    except (TypeError, ValueError, OverflowError):
-        return None
+    with np.errstate(invalid="ignore"):  # NaN and inf fail the comparison below
+        whole = values.astype(np.int64)
+    return whole if (whole == values).all() else None
 
 
 def _real_array(values, name):
