@@ -275,7 +275,8 @@ def _y_words(y, n, classification, fit, n_outputs=None):
             words |= {"2 classes", "label type"} if _distinct(array) < 2 else set()
             words |= {"label type"} if array.dtype.kind in "fOUc" else set()
         else:  # accuracy_score, against the predicted labels 0, 1 and 2
-            words |= {"mix", "not supported between instances", "label type"}
+            # ("same type": scikit-learn 1.6's message for strings against them)
+            words |= {"mix", "not supported between instances", "label type", "same type"}
     else:
         if array.dtype.kind in "UO":
             words |= {"convert", "nonetype"}  # numpy's float() of text or None
