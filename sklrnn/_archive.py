@@ -661,13 +661,21 @@ def optimizer_from_archive(optimizer, structure, archive, name):
     estimator's parameters, may differ in the file (a finite number), any
     other setting must equal the live one. Each parameter's state must have
     the entries, shapes and dtypes that one step of the optimizer's class
-    creates for that parameter, with finite values.
+    creates for that parameter, with finite values. Where the estimator's
+    momentum is 0 (SGD, RMSprop), the state may also hold the momentum
+    buffers that a step with momentum creates: a scheduler that cycles the
+    momentum (CyclicLR, OneCycleLR) leaves them, whatever momentum the file's
+    groups hold when it was written (CyclicLR with ``base_momentum=0`` is at
+    0 on every peak of the learning rate).
     """
     where = archive.where
     if not isinstance(structure, dict) or set(structure) != {"param_groups", "state"}:
         raise ValueError(f"{where}: the optimizer state is malformed.")
     groups = _check_groups(structure["param_groups"], optimizer.state_dict()["param_groups"], where)
-    probe = _probe_state(optimizer, structure["param_groups"], where)
+    probe = _probe_state(optimizer, where)
+    cycled = probe
+    if optimizer.defaults.get("momentum") == 0:
+        cycled = _probe_state(optimizer, where, momentum=0.9)
     entries = structure["state"]
     if not isinstance(entries, list) or len(entries) > len(probe):
         found = f"{len(entries)} entries" if isinstance(entries, list) else "no list"
@@ -678,6 +686,8 @@ def optimizer_from_archive(optimizer, structure, archive, name):
         if _not_int(index) or not 0 <= index < len(probe) or index in state:
             raise ValueError(f"{where}: the optimizer state names no parameter: {str(index)[:40]}.")
         keeps = probe[index]
+        if isinstance(entry, dict) and set(entry) == set(cycled[index]):
+            keeps = probe[index] = cycled[index]
         if not isinstance(entry, dict) or set(entry) != set(keeps):
             raise ValueError(
                 f"{where}: the optimizer state of parameter {index} has the entries "
@@ -796,17 +806,14 @@ def _check_groups(saved, current, where):
     return groups
 
 
-def _probe_state(optimizer, saved_groups, where):
+def _probe_state(optimizer, where, **settings):
     """The per-parameter state one step of ``optimizer``'s class creates.
 
     Returns a list over the parameters of ``{entry: (shape, dtype name)}``
     for tensors, ``{entry: None}`` for other values. The probe steps
     zero-gradient CPU copies of the parameters' shapes: some optimizers keep
     state of other shapes than their parameter's (Adafactor's factored
-    moments). ``saved_groups`` are the file's parameter groups, checked by
-    :func:`_check_groups`: a momentum that a scheduler cycled there (CyclicLR
-    and OneCycleLR take SGD's from 0 to 0.8-0.95) made SGD and RMSprop keep
-    momentum buffers, which the estimator's momentum (0) does not.
+    moments). ``settings`` replace the optimizer's own for the probe.
     """
     params = [p for group in optimizer.param_groups for p in group["params"]]
     probes = [torch.zeros(p.shape, dtype=p.dtype, requires_grad=True) for p in params]
@@ -815,9 +822,7 @@ def _probe_state(optimizer, saved_groups, where):
     # The constructor's own arguments among the defaults (AdamW's defaults hold
     # a setting its constructor fixes).
     accepted = inspect.signature(type(optimizer)).parameters
-    settings = {k: v for k, v in optimizer.defaults.items() if k in accepted}
-    if settings.get("momentum") == 0:
-        settings["momentum"] = max(group.get("momentum", 0) for group in saved_groups)
+    settings = {k: v for k, v in optimizer.defaults.items() if k in accepted} | settings
     try:
         other = type(optimizer)(probes, **settings)
         other.step()

@@ -130,7 +130,8 @@ class _Recurrence(torch.autograd.Function):
                 "Second derivatives through GRU and Elman layers on the CPU are not "
                 "supported: sklrnn runs them with a hand-written backward pass, which "
                 "has no derivative of its own (create_graph=True, as gradient penalties "
-                'use). cell_type="lstm" runs torch\'s own layer, which has one.'
+                'use). cell_type="lstm" runs torch\'s own layer, which has one, as do '
+                "GRU and Elman layers on CUDA."
             )
         out, keep, weight_hh, *saved = ctx.saved_tensors
         step = _gru_backward if ctx.cell_type == "gru" else _elman_backward

@@ -702,7 +702,8 @@ class RNNModule(nn.Module):
     the estimator), turned by ``ConvFrontEnd`` into a shorter sequence of
     local-shape features, run through stacked recurrent layers so that padding
     never reaches a valid step (by one computation, the same for every batch,
-    in training, prediction and export), summarized over the valid steps of
+    in training, prediction and export; see :meth:`_recurrent` for ReLU layers
+    under gradients), summarized over the valid steps of
     each sequence, and mapped to ``n_outputs`` values. The head reads the
     recurrent summary joined with the mean of the front end's features over
     the valid steps, as LSTM-FCN joins its recurrent and convolutional
@@ -1147,7 +1148,10 @@ class RNNModule(nn.Module):
         on every sequence of the batch, so that a sequence's result does not
         depend on the lengths of the others (a packed batch shrinks step by
         step, which changes the rounding of its matrix products). In
-        training, dropout acts between stacked layers, as nn.RNN's does.
+        training, dropout acts between stacked layers, as nn.RNN's does. One
+        exception: with gradients enabled (training, attributions), ``rnn_relu``
+        layers outside the engine run packed over a padded batch, whose
+        results then differ from the padded run's by rounding only.
 
         The final states are those of the last layer: the forward direction's
         at each sequence's last valid step, joined, when bidirectional, with
@@ -1180,10 +1184,10 @@ class RNNModule(nn.Module):
         # ReLU states grow without bound over padding where the recurrent
         # weights expand: torch's layer overflows there, and its backward pass
         # multiplies the padding's zero gradients by inf, NaN weight gradients
-        # (the engine keeps the state over padding). Training on such a batch
-        # runs packed; prediction keeps the padded run, whose outputs past
-        # each end are dropped, so that no sequence's result depends on the
-        # others' lengths.
+        # (the engine keeps the state over padding). With gradients, such a
+        # batch runs packed; without (prediction, export) the padded run stays,
+        # whose outputs past each end are dropped, so that no sequence's result
+        # depends on the others' lengths.
         packed = None
         if (
             padded

@@ -54,9 +54,10 @@ class LossCurveDisplay:
     ``history_`` and draws the curves; or construct it from loss arrays and
     call :meth:`plot`. The epoch whose weights the model holds is marked:
     the one early stopping restored, or else the last epoch. With
-    ``kernel_features``, ``fit`` then solves the head in closed form: the
-    curves show the losses of the head trained by gradient, and the model's
-    own loss is lower (the mark's label says so).
+    ``kernel_features``, ``fit`` then solves the head in closed form, on the
+    training and validation sequences alike: the curves show the losses of
+    the head trained by gradient, not the fitted model's (the mark's label
+    says so).
 
     Parameters
     ----------
@@ -531,7 +532,10 @@ def _check_plot_call(display, ax, name, kwargs):
     _pyplot(display.__name__)
     if ax is not None:
         _axes(ax, display.__name__)
-    call = inspect.signature(display.plot).bind(None, ax=ax, name=name, **kwargs)
+    try:
+        call = inspect.signature(display.plot).bind(None, ax=ax, name=name, **kwargs)
+    except TypeError as exc:  # "got an unexpected keyword argument 'windw'"
+        raise TypeError(f"{display.__name__}.plot() {exc}") from None
     call.apply_defaults()
     return call.arguments
 
@@ -557,13 +561,16 @@ def _one_sequence_of_numbers(X):
 
 def _whole_numbers(values):
     """Array ``values`` as int64 if it holds whole numbers only (not bools), else None."""
-    # Numbers only: NumPy before 2.2 compares numbers with strings ("2") as
-    # one False, not elementwise.
-    if values.dtype.kind not in "iuf":
+    # Not strings either: NumPy before 2.2 compares numbers with strings ("2")
+    # as one False, not elementwise.
+    if values.dtype.kind in "bUS":
         return None
-    with np.errstate(invalid="ignore"):  # NaN and inf fail the comparison below
-        whole = values.astype(np.int64)
-    return whole if (whole == values).all() else None
+    try:
+        with np.errstate(invalid="ignore"):  # NaN and inf fail the comparison below
+            whole = values.astype(np.int64)
+        return whole if (whole == values).all() else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _real_array(values, name):

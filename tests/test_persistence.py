@@ -957,6 +957,13 @@ def test_optimizer_state_is_checked(saved, edit, message):
         (torch.optim.lr_scheduler.StepLR, {"step_size": 1}, "adam"),
         (torch.optim.lr_scheduler.OneCycleLR, {"max_lr": 0.01, "total_steps": 20}, "adam"),
         (torch.optim.lr_scheduler.CyclicLR, {"base_lr": 1e-3, "max_lr": 1e-2}, "sgd"),
+        # 8 steps (4 epochs of 2 batches) end on the learning rate's peak,
+        # where this momentum is 0 again: the buffers stay.
+        (
+            torch.optim.lr_scheduler.CyclicLR,
+            {"base_lr": 1e-3, "max_lr": 1e-2, "base_momentum": 0.0, "step_size_up": 8},
+            "rmsprop",
+        ),
     ],
 )
 def test_a_model_trained_with_a_torch_scheduler_saves_and_loads(
@@ -965,12 +972,14 @@ def test_a_model_trained_with_a_torch_scheduler_saves_and_loads(
     # The schedulers add settings to the optimizer's groups (initial_lr,
     # OneCycleLR's max_lr...) and OneCycleLR cycles Adam's betas: load_model
     # refused the files save_model wrote of such models. CyclicLR cycles
-    # SGD's momentum (0 in the estimator) from 0.8 to 0.9, which leaves
+    # SGD's and RMSprop's momentum (0 in the estimator), which leaves
     # momentum buffers in the state: refused too.
     X = sequences()
     callback = LRScheduler(scheduler, step_every="batch", **options)
     model = RNNClassifier(**FAST, optimizer=optimizer, lr_schedule=None, callbacks=[callback])
     model.fit(X, np.arange(len(X)) % 2)
+    if "base_momentum" in options:
+        assert model.net_.optimizer_.param_groups[0]["momentum"] == 0.0
     with pytest.warns(UserWarning, match="callbacks are not saved"):
         save_model(model, tmp_path / "m.zip")
     loaded = load_model(tmp_path / "m.zip")
