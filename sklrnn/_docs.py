@@ -44,7 +44,9 @@ default="mean_last"
         bias), batch normalization whose statistics cover the valid steps
         only, and ReLU. The first block's convolution runs the kernel sizes
         of ``kernel_sizes_`` side by side, each with a share of the
-        channels; the second and third have kernels 9 and 5. It also
+        channels, after a 1x1 convolution to ``conv_channels`` channels where
+        the input has more features; the second and third have kernels 9
+        and 5. It also
         shortens long sequences, so that the recurrent layers run over at
         most ``recurrent_steps`` steps: the first convolution strides, and
         max pooling follows the first two blocks, by the factors in
