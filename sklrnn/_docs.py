@@ -46,11 +46,10 @@ default="mean_last"
         of ``kernel_sizes_`` side by side, each with a share of the
         channels, after a 1x1 convolution to ``conv_channels`` channels where
         the input has more features; the second and third have kernels 9
-        and 5. It also
-        shortens long sequences, so that the recurrent layers run over at
-        most ``recurrent_steps`` steps: the first convolution strides, and
-        max pooling follows the first two blocks, by the factors in
-        ``strides_``, chosen from the longest training sequence. 0 removes
+        and 5. It also shortens long sequences, so that the recurrent layers
+        run over at most ``recurrent_steps`` steps: the first convolution
+        strides, and max pooling follows the first two blocks, by the factors
+        in ``strides_``, chosen from the longest training sequence. 0 removes
         the front end: the recurrent layers read the standardized input step
         by step.
 
