@@ -200,9 +200,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # Gradient steps that max_epochs="auto" aims at.
     _auto_steps = 500
     # Whether weight decay also acts on the front end's convolutions. Batch
-    # normalization follows each of them, so that their weights' scale does
-    # not change the function: decay only shrinks them, which raises their
-    # effective learning rate (van Laarhoven, 2017).
+    # normalization follows each block's convolutions (a bottleneck and the
+    # first block's, linear without bias between them, count as one), so
+    # that their weights' scale does not change the function: decay only
+    # shrinks them, which raises their effective learning rate (van
+    # Laarhoven, 2017).
     _front_end_decay = True
 
     _parameter_constraints = {

@@ -92,9 +92,9 @@ default="adam"
 
     weight_decay : float, default=0.01
         L2 penalty (decoupled for ``"adamw"``). ``RNNClassifier`` leaves its
-        front end's convolutions out: batch normalization follows each, so
-        that the penalty would only shrink their weights and speed up their
-        learning (see :ref:`choosing_hyperparameters`).
+        front end's convolutions out: batch normalization follows each block's
+        convolutions, so that the penalty would only shrink their weights and
+        speed up their learning (see :ref:`choosing_hyperparameters`).
 
     batch_size : int, default=32
         Largest number of sequences per gradient step. An epoch of ``n``
