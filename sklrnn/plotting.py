@@ -212,7 +212,7 @@ class LossCurveDisplay:
         )
         return display.plot(ax=ax, name=name, **kwargs)
 
-    def plot(self, ax=None, *, name=None, log_scale=False):
+    def plot(self, ax=None, *, name=None, log_scale=False, line_kw=None):
         """Draw the curves.
 
         Parameters
@@ -223,6 +223,10 @@ class LossCurveDisplay:
             Title of the plot; defaults to ``estimator_name``.
         log_scale : bool, default=False
             Whether to use a logarithmic loss axis.
+        line_kw : dict, default=None
+            Properties of matplotlib's ``Line2D`` for both loss curves, such
+            as ``{"linewidth": 2, "alpha": 0.7}``; the mark of the kept
+            weights keeps its style.
 
         Returns
         -------
@@ -230,10 +234,13 @@ class LossCurveDisplay:
             This display, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         ax = _axes(ax, "LossCurveDisplay")
+        style = _line_style(line_kw)
         self.lines_ = {}
-        (self.lines_["train"],) = ax.plot(self.epochs, self.train_loss, label="training loss")
+        curves = {"train": ("training loss", self.train_loss)}
         if self.valid_loss is not None and np.isfinite(self.valid_loss).any():
-            (self.lines_["valid"],) = ax.plot(self.epochs, self.valid_loss, label="validation loss")
+            curves["valid"] = ("validation loss", self.valid_loss)
+        for key, (label, loss) in curves.items():
+            (self.lines_[key],) = ax.plot(self.epochs, loss, **{"label": label, **style})
         at = np.flatnonzero(self.epochs == self.best_epoch)
         if at.size:
             # On the validation curve where it has a value, else on the training curve.
@@ -459,7 +466,7 @@ class AttributionDisplay:
         )
         return display.plot(ax=ax, name=name, **kwargs)
 
-    def plot(self, ax=None, *, name=None, window=1, cmap="RdBu_r", colorbar=True):
+    def plot(self, ax=None, *, name=None, window=1, cmap="RdBu_r", colorbar=True, line_kw=None):
         """Draw the sequence over its attributions.
 
         Parameters
@@ -478,6 +485,9 @@ class AttributionDisplay:
             Diverging colormap of the attributions.
         colorbar : bool, default=True
             Whether to draw the colour scale beside the axes.
+        line_kw : dict, default=None
+            Properties of matplotlib's ``Line2D`` for the sequence's lines
+            (one per feature), such as ``{"linewidth": 1, "color": "grey"}``.
 
         Returns
         -------
@@ -487,10 +497,11 @@ class AttributionDisplay:
         """
         cmap = _colormap(window, cmap)
         ax = _axes(ax, "AttributionDisplay")
+        style = _line_style(line_kw)
         n_timesteps, n_features = self.sequence.shape
         steps = np.arange(n_timesteps)
         color = {"color": "black"} if n_features == 1 else {}
-        self.lines_ = ax.plot(steps, self.sequence, **color)
+        self.lines_ = ax.plot(steps, self.sequence, **{**color, **style})
         if n_features > 1:
             for j, line in enumerate(self.lines_):
                 line.set_label(f"feature {j}")
@@ -537,7 +548,30 @@ def _check_plot_call(display, ax, name, kwargs):
     except TypeError as exc:  # "got an unexpected keyword argument 'windw'"
         raise TypeError(f"{display.__name__}.plot() {exc}") from None
     call.apply_defaults()
+    _line_style(call.arguments["line_kw"])
     return call.arguments
+
+
+def _line_style(line_kw):
+    """``line_kw`` checked as ``Line2D`` properties, aliases ("lw", "c") in full."""
+    if line_kw is None:
+        return {}
+    if not isinstance(line_kw, dict):
+        raise TypeError(
+            f"line_kw must be a dict of matplotlib Line2D properties, such as "
+            f'{{"linewidth": 2}}, got {type(line_kw).__name__}.'
+        )
+    from matplotlib.cbook import normalize_kwargs
+    from matplotlib.lines import Line2D
+
+    try:
+        style = normalize_kwargs(line_kw, Line2D)  # "Got both 'lw' and 'linewidth'..."
+        Line2D([], []).set(**style)
+    except (AttributeError, TypeError) as exc:  # "Line2D.set() got an unexpected keyword argument 'colr'"
+        raise TypeError(f"line_kw: {exc}.") from None
+    except ValueError as exc:  # a value the property refuses
+        raise ValueError(f"line_kw holds a value matplotlib refuses: {exc}") from None
+    return style
 
 
 def _colormap(window, cmap):

@@ -162,6 +162,26 @@ def test_given_axes_pipeline_and_log_scale():
     plt.close(fig)
 
 
+def test_line_kw_styles_the_lines_and_names_its_mistakes():
+    display = LossCurveDisplay(train_loss=[3.0, 2.0], valid_loss=[3.1, 2.5], best_epoch=2)
+    display.plot(line_kw={"lw": 3, "ls": "--"})  # matplotlib's aliases
+    for key in ("train", "valid"):
+        line = display.lines_[key]
+        assert (line.get_linewidth(), line.get_linestyle()) == (3, "--")
+    assert display.lines_["best"].get_linestyle() == "None"  # the mark keeps its style
+    assert display.lines_["train"].get_label() == "training loss"
+    # One feature is drawn black unless line_kw says otherwise, by any alias.
+    one = AttributionDisplay(sequence=[1.0, 2.0], attributions=[0.5, -0.5])
+    assert one.plot().lines_[0].get_color() == "black"
+    assert one.plot(line_kw={"c": "red"}).lines_[0].get_color() == "red"
+    two = AttributionDisplay(sequence=[[1.0, 0.0], [2.0, 1.0]], attributions=np.zeros((2, 2)))
+    assert [line.get_alpha() for line in two.plot(line_kw={"alpha": 0.5}).lines_] == [0.5] * 2
+    with pytest.raises(TypeError, match="line_kw must be a dict of matplotlib Line2D properties"):
+        display.plot(line_kw=[("lw", 2)])
+    with pytest.raises(TypeError, match="line_kw: Got both 'lw' and 'linewidth'"):
+        one.plot(line_kw={"lw": 2, "linewidth": 3})
+
+
 def test_plot_from_arrays_and_replot():
     display = LossCurveDisplay(train_loss=[3.0, 2.0, 1.5], valid_loss=[3.1, np.nan, 2.0])
     display.plot()
@@ -229,6 +249,10 @@ def test_plot_options_are_checked_before_the_attributions(two_feature_clf, monke
         AttributionDisplay.from_estimator(clf, X, cmap="nope")
     with pytest.raises(TypeError, match=r"LossCurveDisplay.plot\(\) got an unexpected .*'color'"):
         LossCurveDisplay.from_estimator(clf, color="red")
+    with pytest.raises(TypeError, match=r"line_kw: .*unexpected keyword argument 'colr'"):
+        AttributionDisplay.from_estimator(clf, X, line_kw={"colr": "red"})
+    with pytest.raises(ValueError, match="line_kw holds a value matplotlib refuses"):
+        AttributionDisplay.from_estimator(clf, X, line_kw={"linewidth": "thick"})
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
         AttributionDisplay.from_estimator(clf, X)
