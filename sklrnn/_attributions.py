@@ -28,7 +28,9 @@ def _check_sklrnn_estimator(estimator, caller):
     if isinstance(estimator, _BaseRNN):
         return
     fix = ""
-    if hasattr(estimator, "steps"):
+    if hasattr(estimator, "best_estimator_"):
+        fix = " For a fitted search, pass its best_estimator_."
+    elif hasattr(estimator, "steps"):
         fix = (
             " For a Pipeline, pass its last step and X transformed by the others: "
             "pipe[-1] and pipe[:-1].transform(X)."

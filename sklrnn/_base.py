@@ -246,7 +246,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # _class_weights(target, counted) -> per-sample loss weights of the classes, or
     #     1.0; "balanced" counts the sequences where ``counted`` (positive weight)
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
-    # _constant_loss() -> about the training loss of a constant prediction
+    # _constant_loss(dataset) -> about the training loss of a constant prediction
     # _n_outputs() -> size of the module's output
     # _ridge_head(Z, target, weights) -> head coefficients and intercepts, and the
     #     leave-one-out predictions of the target (or None) for the noise estimate
@@ -314,7 +314,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         generator that shuffles its batches and the state dropout resumes
         from (see :meth:`_fit`).
         """
-        data = self._validate_training_data(X, y, sample_weight, first, classes)
+        data = self._validate_training_data(X, y, sample_weight, first, classes, first or full)
         auto = self._resolve_auto(lengths=data[1])
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if not (first or full):
@@ -400,8 +400,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         residuals = target - np.mean(held_out, axis=0)
         return np.sqrt(np.average(residuals**2, axis=0, weights=weights))
 
-    def _validate_training_data(self, X, y, sample_weight, reset, classes):
-        """Sequences, lengths, encoded targets and loss weights, checked."""
+    def _validate_training_data(self, X, y, sample_weight, reset, classes, rescale):
+        """Sequences, lengths, encoded targets and loss weights, checked.
+
+        With ``rescale`` (fit, and the first partial_fit), the loss weights
+        are divided by their mean, kept as ``_weight_mean``; later
+        partial_fit calls divide theirs by the same mean, so that weights and
+        class weights compare across calls (a stream whose calls hold one
+        class each, and a class weight of 100 for one of them).
+        """
         X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
         if y is not None:  # before encoding y, whose errors would be less clear
             check_consistent_length(X3, y)
@@ -418,7 +425,19 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             X3, lengths, weights = X3[rows], lengths[rows], weights[rows]
             known = getattr(self, "classes_", None) if reset else classes
             target = self._encode_target(_safe_indexing(y, rows), reset=reset, classes=known)
-        weights *= len(weights) / weights.sum()  # average 1; equal weights stay exactly 1
+        if rescale:
+            # Through the largest, so that neither huge (1e308) nor subnormal
+            # (1e-320) weights overflow.
+            top = weights.max()
+            self._weight_mean = top * np.mean(weights / top)
+        with np.errstate(over="ignore"):
+            weights = weights / self._weight_mean  # equal weights stay exactly 1
+        if not np.isfinite(weights).all():
+            raise ValueError(
+                f"The sample weights reach {weights.max():.3g} times the mean weight of the "
+                f"call that started training ({self._weight_mean:.3g}), beyond float64: "
+                "give every call weights of one scale."
+            )
         return X3, lengths, target, weights
 
     def _resolve_auto(self, lengths=None):
@@ -768,7 +787,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         elif first and interrupt is None and len(self.history_):
             # Weights that grew without reaching inf: no fit that learned
             # anything ends far above a constant prediction's loss.
-            last, constant = self.history_[-1, "train_loss"], self._constant_loss()
+            last, constant = self.history_[-1, "train_loss"], self._constant_loss(dataset)
             if last > 10 * constant:
                 warnings.warn(
                     f"Training of {name} went astray: its last training loss ({last:.3g}) "
@@ -797,7 +816,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
 
     def _training_weights(self, sample_weight, X3, target):
-        """Per-sample loss weights, the largest 1."""
+        """Per-sample loss weights: sample_weight times the class weights, checked."""
         try:
             weights = _check_sample_weight(
                 sample_weight, X3, dtype=np.float64, ensure_non_negative=True
@@ -814,9 +833,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "The sample weights are all zero (or not finite): at least one sample "
                 "needs a positive, finite weight."
             )
-        # Weights are relative: scaled by the largest, so that neither tiny
-        # nor huge ones overflow the normalization (_validate_training_data).
-        return weights / top
+        return weights
 
     def _class_weights(self, target, counted):
         return 1.0

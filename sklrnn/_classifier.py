@@ -140,7 +140,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once).
+            only (the data's statistics count each sequence once). Only their
+            ratios matter: fit scales them to average 1.
 
         Returns
         -------
@@ -175,7 +176,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once).
+            only (the data's statistics count each sequence once). The call
+            that started training (``fit``, or the first ``partial_fit``)
+            scaled its weights to average 1; later calls scale theirs by the
+            same factor, so that weights compare across calls.
 
         Returns
         -------
@@ -334,17 +338,23 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
             plain = {_python(k): v for k, v in weight.items()}
+            # Keys that are not classes are ignored where the dict names every
+            # class (a cross-validation fold without a rare class), as in
+            # scikit-learn; beside an unnamed class they are likely misspelt.
             unknown = [k for k in plain if k not in index]
-            if unknown:
+            unnamed = [label for label in index if label not in plain]
+            if unknown and unnamed:
                 raise ValueError(
-                    f"class_weight has the keys {unknown}, which are not classes; the classes "
-                    f"are {self.classes_.tolist()}."
+                    f"class_weight has the keys {unknown}, which are not classes, and leaves "
+                    f"out the classes {unnamed}; the classes are {self.classes_.tolist()}. "
+                    "Name the classes as they are in y."
                 )
             # Weight 1 for the classes it leaves out, also where this call's y
             # lacks some of the classes it names (partial_fit's batches).
             per_class = np.ones(len(self.classes_))
             for label, value in plain.items():
-                per_class[index[label]] = value
+                if label in index:
+                    per_class[index[label]] = value
             return per_class[target]
         # "balanced": the classes' counts without the sequences removed
         return compute_sample_weight(weight, target, indices=np.flatnonzero(counted))
@@ -352,8 +362,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     def _criterion(self):
         return nn.CrossEntropyLoss
 
-    def _constant_loss(self):
-        return float(np.log(len(self.classes_)))  # the same probability for every class
+    def _constant_loss(self, dataset):
+        # The same probability for every class, whatever the weights (they average 1).
+        return float(np.log(len(self.classes_)))
 
     def _ridge_head(self, Z, target, weights):
         n_classes = len(self.classes_)

@@ -128,6 +128,12 @@ def _decode_floats(value):
     return np.asarray(value, dtype=np.float64)
 
 
+def _decode_positive(value):
+    if not (is_finite_number(value) and value > 0):
+        raise _Bad(f"is {str(value)[:40]}, not a positive finite number")
+    return float(value)
+
+
 def _decode_names(value):
     if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise _Bad("is not a list of strings")
@@ -201,6 +207,7 @@ _STRIDES = (lambda strides: [int(s) for s in strides], _decode_strides)
 _KERNEL_SIZES = (lambda kernels: [int(k) for k in kernels], _decode_kernels)
 _DILATIONS = (lambda dilations: [[int(d), int(q)] for d, q in dilations], _decode_dilations)
 _FLOATS = (lambda a: [float(v) for v in a], _decode_floats)
+_POSITIVE = (float, _decode_positive)
 _NAMES = (lambda a: [str(v) for v in a], _decode_names)
 _LABELS = (_encode_labels, _decode_labels)
 
@@ -213,6 +220,7 @@ _COMMON_ATTRIBUTES = {
     "kernel_dilations_": _DILATIONS,
     "n_networks_": _COUNT,
     "n_iter_": _COUNT0,
+    "_weight_mean": _POSITIVE,
 }
 # Every fitted attribute but net_ and history_, which are stored on their own.
 ATTRIBUTES = {

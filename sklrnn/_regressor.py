@@ -109,7 +109,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once).
+            only (the data's statistics count each sequence once). Only their
+            ratios matter: fit scales them to average 1.
 
         Returns
         -------
@@ -149,7 +150,10 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once).
+            only (the data's statistics count each sequence once). The call
+            that started training (``fit``, or the first ``partial_fit``)
+            scaled its weights to average 1; later calls scale theirs by the
+            same factor, so that weights compare across calls.
 
         Returns
         -------
@@ -312,8 +316,16 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     def _criterion(self):
         return nn.MSELoss
 
-    def _constant_loss(self):
-        return 1.0  # the mean of the standardized targets (weights at most 1)
+    def _constant_loss(self, dataset):
+        # The weighted loss of the best constant prediction of the
+        # standardized targets: 1 without weights, more where the weights
+        # favour outlying targets. At least 1, the targets' variance: a
+        # constant target's is 0, which any trained network exceeds.
+        y = dataset.y.double().cpu().numpy().reshape(len(dataset), -1)
+        w = dataset.sample_weight
+        w = np.ones(len(y)) if w is None else w.double().cpu().numpy()
+        centred = y - np.average(y, axis=0, weights=w)
+        return max(1.0, float(np.mean(w @ centred**2) / len(y)))
 
     def _ridge_head(self, Z, target, weights):
         return _ridge(Z, target, weights)

@@ -249,7 +249,14 @@ class ValidationSplit:
         train, valid = train_test_split(
             np.arange(n), test_size=n_valid, stratify=labels, random_state=self.random_state
         )
-        return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
+        parts = dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
+        for part in parts:
+            if part.sample_weight is not None:
+                # Each side's weights average 1, so that both losses, sums of
+                # weighted losses over as many sequences, are weighted means
+                # on one scale (a side of heavier weights read as a higher loss).
+                part.sample_weight = part.sample_weight * (len(part) / part.sample_weight.sum())
+        return parts
 
 
 def _clone_state(state):

@@ -6,6 +6,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
@@ -321,6 +322,9 @@ def test_non_sklrnn_estimators_are_refused_with_the_fix():
     pipe = make_pipeline(FunctionTransformer(), RNNClassifier(**FAST))
     with pytest.raises(TypeError, match=r"pipe\[-1\] and pipe\[:-1\]\.transform\(X\)"):
         sequence_attributions(pipe, X)
+    search = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2).fit(X, y)
+    with pytest.raises(TypeError, match="GridSearchCV. For a fitted search, pass its best_estim"):
+        sequence_attributions(search, X)
 
 
 # -- a planted window -------------------------------------------------------------------

@@ -264,3 +264,13 @@ def test_expected_calibration_error():
     # Residuals of std 2 against a std of 1: the factor that covers 95% is 2.
     z = rng.normal(scale=2.0, size=20000)
     assert conformal_factor(z, np.zeros(20000), np.ones(20000)) == pytest.approx(2.0, rel=0.03)
+
+
+def test_default_fit_benchmark_times_random_sets():
+    # Two features, the cheapest default fit: the plumbing of --features, not its figures.
+    result = run_benchmark("bench_default_fit.py", "--features=2", "--kernel-features=0")
+    assert result.returncode == 0, result.stderr
+    row = re.search(
+        r"^\| random \(100, 144, 2 features\) \| 0 \| 0 \| (\S+) \|", result.stdout, re.M
+    )
+    assert row and float(row.group(1)) > 0

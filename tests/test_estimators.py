@@ -24,7 +24,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 import sklrnn._base
 from sklrnn import RNNClassifier, RNNRegressor
 from sklrnn._base import _RIDGE_ALPHAS, _ridge
-from sklrnn._training import WarmupCosine
+from sklrnn._training import SequenceDataset, ValidationSplit, WarmupCosine
 
 FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, kernel_features=0, random_state=0)
 
@@ -548,6 +548,25 @@ def test_cosine_schedule_spans_the_training_batches_of_an_early_stopping_fit(fra
 # -- sample_weight and class_weight --------------------------------------------
 
 
+def test_weighted_training_and_validation_losses_are_weighted_means():
+    # Each loss was a sum of weighted losses over its side's sequences
+    # divided by their number: the side of heavier weights read higher
+    # (valid 0.723 against 0.696 unweighted, for the same untrained network).
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(80, 12)), np.arange(80) % 2
+    weights = np.where(rng.rand(80) < 0.5, 0.2, 5.0)
+    params = dict(FAST, max_epochs=1, lr=1e-9, early_stopping=True, validation_fraction=0.25)
+    losses = [
+        RNNClassifier(**params).fit(X, y, sample_weight=w).history_[-1, "valid_loss"]
+        for w in (None, weights)
+    ]
+    assert abs(losses[1] - losses[0]) < 0.01
+    # The split's two sides, each weighted to average 1.
+    dataset = SequenceDataset(X[:, :, None], np.full(80, 12), y, weights)
+    for side in ValidationSplit(0.25, stratified=True, random_state=0)(dataset):
+        assert side.sample_weight.mean().item() == pytest.approx(1.0)
+
+
 def test_sample_weight_selects_which_labels_are_learnt():
     X, y = make_classification_sequences(n=100)
     # The same sequences twice, with opposite labels: only the weights say
@@ -899,7 +918,27 @@ def test_a_class_weight_dict_weighs_the_classes_of_each_partial_fit_batch():
     clf = RNNClassifier(**FAST, class_weight={0: 1.0, 2: 5.0})
     clf.partial_fit(X[no_2], y[no_2], classes=[0, 1, 2]).partial_fit(X, y)
     weights = clf._training_weights(None, X[:3], np.array([0, 1, 2]))
-    np.testing.assert_array_equal(weights, [0.2, 0.2, 1.0])  # relative to the largest
+    np.testing.assert_array_equal(weights, [1.0, 1.0, 5.0])
+
+
+def test_partial_fit_weighs_every_call_on_the_scale_of_the_first():
+    # Each call's weights were scaled to average 1: a class weight did
+    # nothing in a stream whose calls hold one class each, and weights of
+    # 100 in a call weighed as much as weights of 1.
+    X, _ = make_classification_sequences(n=40)
+    X0, X1 = X[:20], X[20:] + 0.3
+
+    def stream(class_weight=None, weight_of_1=None):
+        clf = RNNClassifier(**FAST, class_weight=class_weight)
+        for _ in range(2):
+            clf.partial_fit(X0, [0] * 20, classes=[0, 1])
+            w = None if weight_of_1 is None else np.full(20, weight_of_1)
+            clf.partial_fit(X1, [1] * 20, sample_weight=w)
+        return clf.predict_proba(X)
+
+    plain, weighted = stream(), stream(class_weight={0: 1.0, 1: 100.0})
+    assert np.abs(weighted - plain).max() > 1e-3
+    np.testing.assert_array_equal(weighted, stream(weight_of_1=100.0))
 
 
 def test_partial_fit_trains_with_the_parameters_set_since_the_fit():

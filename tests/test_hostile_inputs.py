@@ -738,9 +738,20 @@ def test_class_weight_keys_that_are_no_class_are_named(class_weight, labels, unk
     X = np.random.RandomState(0).normal(size=(6, 3))
     with pytest.raises(
         ValueError,
-        match=re.escape(f"keys {unknown}, which are not classes; the classes are {labels}"),
+        match=re.escape(f"keys {unknown}, which are not classes, and leaves out the classes"),
     ):
         RNNClassifier(**TINY, class_weight=class_weight).fit(X, labels * 3)
+
+
+def test_class_weight_keys_of_classes_absent_from_y_are_ignored():
+    # A cross-validation fold without a rare class, as scikit-learn's
+    # estimators take it: the dict names every class of y, and one more.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = ["a", "b"] * 3
+    named = RNNClassifier(**TINY, class_weight={"a": 1.0, "b": 3.0}).fit(X, y)
+    more = RNNClassifier(**TINY, class_weight={"a": 1.0, "b": 3.0, "rare": 9.0}).fit(X, y)
+    np.testing.assert_array_equal(more.classes_, ["a", "b"])
+    np.testing.assert_array_equal(more.predict_proba(X), named.predict_proba(X))
 
 
 @pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
@@ -1098,6 +1109,18 @@ def test_sample_weights_are_relative_whatever_their_size(value):
     plain = RNNClassifier(**TINY).fit(X, y)
     weighted = RNNClassifier(**TINY).fit(X, y, sample_weight=np.full(20, value))
     np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+
+
+def test_partial_fit_weights_beyond_float64_against_the_first_calls_are_refused():
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    y = [0, 1] * 10
+    clf = RNNClassifier(**TINY).partial_fit(X, y, classes=[0, 1], sample_weight=np.full(20, 1e-300))
+    fitted = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
+    with pytest.raises(ValueError, match=r"reach inf times the mean weight .* give every call"):
+        clf.partial_fit(X, y, sample_weight=np.full(20, 1e300))
+    assert clf.n_iter_ == 1  # refused before training
+    for name, value in clf.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, fitted[name], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf"), "heavy", True])

@@ -269,7 +269,7 @@ def test_the_archive_is_json_and_safetensors(tmp_path):
     members = members_of(tmp_path / "m.zip")
     assert set(members) == {CONFIG, WEIGHTS, OPTIMIZER}
     config = json.loads(members[CONFIG])
-    assert config["format"] == "sklrnn-model" and config["format_version"] == 5
+    assert config["format"] == "sklrnn-model" and config["format_version"] == 6
     assert set(config["versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
     assert config["params"]["hidden_size"] == 6
     assert "checkpoint" not in config["params"] and "callbacks" not in config["params"]
@@ -719,7 +719,7 @@ def test_unknown_format_version_is_refused(saved):
         load_model(rewrite(saved, edit_config=future))
     message = str(info.value)
     assert "edited-m.zip' has format version 99" in message
-    assert "reads format versions [5]" in message
+    assert "reads format versions [6]" in message
 
 
 def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch):
@@ -836,6 +836,9 @@ def test_classes_must_match_the_heads_outputs(saved):
         # one would turn predict's standard deviations into inf
         ("_y_scale", [1e200], "_y_scale is too large for its square"),
         ("noise_std_", [1e200], "noise_std_ is too large for the target scale"),
+        ("_weight_mean", 0.0, "_weight_mean is 0.0, not a positive finite number"),
+        ("_weight_mean", [1.0], r"_weight_mean is \[1.0\], not a positive finite number"),
+        ("_weight_mean", 10**400, "_weight_mean is 1000.*, not a positive finite number"),
     ],
 )
 def test_fitted_attributes_are_checked(saved_regressor, name, value, message):
@@ -1118,7 +1121,7 @@ def test_the_interrupted_fit_resumes(interrupted):
             "has 1000000000000 epochs left to train, more than",
         ),
         (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
-        (lambda c: c.update(format_version=4), "has format version 4"),
+        (lambda c: c.update(format_version=5), "has format version 5"),
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
         (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),

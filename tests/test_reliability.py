@@ -120,6 +120,22 @@ def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
         RNNClassifier(**SMALL, max_epochs=5).fit(X, y_class)
 
 
+def test_weights_on_outlying_targets_are_no_fit_gone_astray():
+    # The constant prediction's loss was taken as 1 whatever the weights;
+    # with weight 200 on three targets 8 away it is 14: a network still
+    # learning them (loss 14.2) was told to lower lr.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 12))
+    y = X[:, -1] + 0.1 * rng.normal(size=60)
+    y[:3] += 8
+    weights = np.where(np.arange(60) < 3, 200.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = RNNRegressor(hidden_size=8, conv_channels=4, max_epochs=5, random_state=0)
+        model.fit(X, y, sample_weight=weights)
+    assert model.history_[-1, "train_loss"] > 10
+
+
 def test_diverged_fit_holds_the_last_finite_epoch(data):
     """The restored weights are exactly those after the last finite epoch."""
     X, y, _ = data
