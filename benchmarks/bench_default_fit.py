@@ -16,6 +16,12 @@ sequence). Test splits are not read. Run from the repository root, alone on the 
 the last from aeon's bundled sets: ``pip install -c constraints.txt -e
 ".[bench]"``), ``--kernel-features`` (default ``0,5040``: the network alone
 and the default) and ``--seeds`` (default ``0``) take comma-separated lists.
+
+``--features`` replaces the data sets by random ones of as many features
+(100 series of 144 steps, two classes told apart by the first feature's
+level), for the time of fits and predictions of many channels::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_default_fit.py --features 6,64,256
 """
 
 import argparse
@@ -25,12 +31,20 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from accuracy import load  # noqa: E402
 
 from sklrnn import RNNClassifier  # noqa: E402
 
 DATASETS = "ItalyPowerDemand,GunPoint,Trace,PigCVP,OSULeaf"
+
+
+def random_set(n_features, seed=0):
+    """100 float32 series of 144 steps, n_features features; the first's level is the class."""
+    X = np.random.RandomState(seed).normal(size=(100, 144, n_features)).astype(np.float32)
+    X[:50, :, 0] += 1.0
+    return X, np.repeat([1, 0], 50)
 
 
 def timed(device, call, *args):
@@ -48,24 +62,33 @@ def main(argv=None):
     parser.add_argument("--kernel-features", default="0,5040")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    parser.add_argument(
+        "--features",
+        help="comma-separated feature counts of random sets, in place of the data sets",
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: CUDA is not available on this machine")
     if device.type == "cpu":
         torch.set_num_threads(1)
-    names = args.datasets.split(",")
+    if args.features:
+        sets = {
+            f"random (100, 144, {n} features)": random_set(n)
+            for n in (int(n) for n in args.features.split(","))
+        }
+    else:
+        sets = {name: load(name, "train") for name in args.datasets.split(",")}
     counts = [int(k) for k in args.kernel_features.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
-    RNNClassifier(max_epochs=2, device=args.device).fit(*load(names[0], "train"))
+    RNNClassifier(max_epochs=2, device=args.device).fit(*next(iter(sets.values())))
     print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
     print(
         "| data set | kernel_features | seed | fit s | epochs | ms per epoch | predict s |", end=""
     )
     print(" ms per series | one series, ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name in names:
-        X, y = load(name, "train")
+    for name, (X, y) in sets.items():
         for k in counts:
             for seed in seeds:
                 model = RNNClassifier(random_state=seed, kernel_features=k, device=args.device)

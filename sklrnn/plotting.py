@@ -567,10 +567,8 @@ def _line_style(line_kw):
     try:
         style = normalize_kwargs(line_kw, Line2D)  # "Got both 'lw' and 'linewidth'..."
         Line2D([], []).set(**style)
-    except (
-        AttributeError,
-        TypeError,
-    ) as exc:  # "Line2D.set() got an unexpected keyword argument 'colr'"
+    # "Line2D.set() got an unexpected keyword argument 'colr'"
+    except (AttributeError, TypeError) as exc:
         raise TypeError(f"line_kw: {exc}.") from None
     except ValueError as exc:  # a value the property refuses
         raise ValueError(f"line_kw holds a value matplotlib refuses: {exc}") from None
