@@ -1,6 +1,7 @@
 """Accuracy protocol on the development collection, with peers in the same run.
 
-The development collection is every data set in ``../shared/data``: seven
+The development collection is every time-series classification and regression
+set in ``../shared/data`` (not its forecasting series, Airline): seven
 classification sets (ItalyPowerDemand, GunPoint, BasicMotions, JapaneseVowels,
 Trace, Coffee, PigCVP) and one regression set (Covid3Month), each with the
 archive's official train/test split.
@@ -12,12 +13,12 @@ Two commands, run from the repository root on one thread per fit:
     regression) *within each training split*, repeated over ``--seeds``
     shuffles; the test splits are never read. Prints each set's mean CV
     accuracy (RMSE for regression) and the mean over the classification
-    sets. ``--set key=value`` (repeatable, value a Python literal) changes a
-    parameter of every fit, so that two variants are compared by running
-    the command twice::
+    sets. ``--set key=value`` (repeatable; the value a Python literal, or else
+    a string) changes a parameter of every fit, so that two variants are
+    compared by running the command twice::
 
         OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2
-        OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2 --set cell_type='"gru"'
+        OMP_NUM_THREADS=1 python benchmarks/accuracy.py cv --jobs 2 --set cell_type=gru
 
     ``--shots K`` replaces the folds by a few-shot split, one draw per seed:
     ``K`` series of each class fit the model, and the rest of the training
@@ -35,6 +36,9 @@ Two commands, run from the repository root on one thread per fit:
     same run::
 
         OMP_NUM_THREADS=1 python benchmarks/accuracy.py test --seeds 3 --jobs 2
+
+    ``--jsonl FILE`` keeps the records; ``test --report FILE`` prints the
+    tables of such a file again, for the sets it holds, without fitting.
 
 Fit times are wall-clock seconds of one fit on one thread; with ``--jobs 2``
 two fits share the machine's two cores, so compare ratios within one run.
@@ -210,7 +214,10 @@ def parse_set(items):
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"--set needs key=value, got {item!r}")
-        params[key] = ast.literal_eval(value)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # a bare word: cell_type=gru
+            params[key] = value
     return params
 
 
@@ -307,8 +314,13 @@ def main(argv=None):
             raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
     if args.report:  # no fitting: the tables of records written by earlier runs
         with open(args.report) as fh:
-            records = [json.loads(line) for line in fh]
-        return report_test([r for r in records if r["fold"] is None], names)
+            records = [json.loads(line) for line in fh if line.strip()]
+        records = [r for r in records if r["fold"] is None]
+        held = {r["dataset"] for r in records}
+        names = [n for n in names if n in held]
+        if not names:
+            raise SystemExit(f"--report {args.report}: no test record of the sets asked for")
+        return report_test(records, names)
     params = parse_set(args.set)
     seeds = args.seeds or (1 if args.command == "cv" else 3)
     peers = args.command == "test" or args.peers

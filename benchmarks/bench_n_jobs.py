@@ -21,6 +21,10 @@ Three questions, measured in one run:
    intra-op threads or with one: ``fit`` of a small and a larger LSTM with
    ``torch.set_num_threads`` at 1 and at the default, interleaved.
 
+``--n``, ``--timesteps``, ``--epochs`` and ``--repeats`` size the search of
+question 2; question 3 fits its two fixed sizes (2,000 sequences, one epoch,
+at least 3 repeats: about two minutes on 2 cores) whatever they say.
+
 Other jobs sharing the cores change the figures; the load average is printed
 before and after. Run from the repository root, without ``OMP_NUM_THREADS``
 set (the script measures thread defaults)::

@@ -93,13 +93,16 @@ for ax, index in zip(axes.ravel(), examples, strict=True):
 # ---------------------------------
 # Attributions add up, so the sum over a stretch of steps is what that stretch
 # contributed. Summed over stretches of 10 steps and averaged over the test
-# sequences of each predicted class, they show this model finding "Gun" in the
-# first steps and in the rise of the hand (the draw from the holster), and
-# "Point" at the top of the movement.
+# sequences of each predicted class, they show where this model finds each
+# class. No single stretch decides: stretches that push towards the predicted
+# class alternate with stretches that push away from it, over the whole
+# movement, and the printed lines name the stretches that push hardest.
 bins = attributions[:, :, 0].reshape(len(X_test), -1, 10).sum(axis=2)
 fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
 for shift, label in zip((-2, 2), clf.classes_, strict=True):
     mean_bins = bins[predicted == label].mean(axis=0)
+    top = np.argsort(mean_bins)[::-1][:2] * 10
+    print(f"{label}: strongest stretches start at steps {top.tolist()}")
     ax.bar(np.arange(len(mean_bins)) * 10 + 5 + shift, mean_bins, width=4, label=label)
 ax.axhline(0, color="grey", linewidth=0.8)
 ax.set_xlabel("Time step")

@@ -37,8 +37,15 @@ X_train, y_train = load_japanese_vowels(return_X_y=True)
 X_test, y_test = load_japanese_vowels(split="test", return_X_y=True)
 print("train", X_train.shape, "test", X_test.shape)
 
+# ``kernel_features=0``: the network alone. By default the classifier's head
+# also reads 5,040 features of fixed random kernels, which ``transform``
+# returns first. They are not learned: on the speakers the network was
+# trained on they blur what it learned (1-NN accuracy 0.970 with them, 0.99
+# without), and on speakers it never saw they are what keeps the features
+# level with the raw series (user guide, "Learned features and recurrent
+# states"), so keep them there.
 pipe = make_pipeline(
-    RNNClassifier(hidden_size=32, random_state=0),
+    RNNClassifier(hidden_size=32, kernel_features=0, random_state=0),
     StandardScaler(),
     LogisticRegression(max_iter=2000),
 )
@@ -51,9 +58,9 @@ print(f"linear probe on its features: test accuracy {pipe.score(X_test, y_test):
 # The features
 # ------------
 # A sequence becomes ``kernel_features + conv_channels + 4 * hidden_size``
-# numbers (5,040 + 64 + 128 here): the random kernels' features, the mean of
-# the front end's features over its valid steps, then, with the default
-# ``readout="mean_last"`` and ``bidirectional=True``, the mean of the
+# numbers (0 + 64 + 128 here): the random kernels' features (none here), the
+# mean of the front end's features over its valid steps, then, with the
+# default ``readout="mean_last"`` and ``bidirectional=True``, the mean of the
 # recurrent outputs and the final states, of both directions. They get
 # scikit-learn's generated names, and ``set_output`` returns a DataFrame.
 E_train, E_test = network.transform(X_train), network.transform(X_test)
@@ -96,15 +103,14 @@ for name, (F_train, F_test) in {"embeddings": (E_train, E_test), "raw": (R_train
 # ---------------------------
 # The first two principal components of the test set's features, coloured by
 # speaker: the network has pulled each speaker's utterances together.
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
 for ax, (title, F) in zip(axes, [("RNN embeddings", E_test), ("raw series", R_test)], strict=True):
     points = PCA(n_components=2).fit_transform(StandardScaler().fit_transform(F))
     for speaker in np.unique(y_test):
         mask = y_test == speaker
         ax.scatter(*points[mask].T, s=10, label=speaker)
     ax.set(title=f"PCA of the {title}", xlabel="PC 1", ylabel="PC 2")
-axes[0].legend(title="speaker", ncols=3, fontsize=8)
-fig.tight_layout()
+fig.legend(*axes[0].get_legend_handles_labels(), title="speaker", loc="outside right")
 
 # %%
 # Inside the network: recurrent states per step

@@ -68,11 +68,14 @@ print(f"dropout part alone covers: {coverage(y_test, mean, epistemic):.2f}")
 # Split conformal calibration
 # ---------------------------
 # The noise part comes from the training residuals, which a network that
-# fits its training data closely makes too small. A held-out part of the
-# training data gives a correction: the factor by which the std must grow
-# so that the intervals cover 95% of the held-out targets. Applied to new
-# data, the intervals then cover at least 95% on average (split conformal
-# prediction with normalized residuals).
+# fits its training data closely would make too small. A held-out part of
+# the training data checks it: the factor by which the std must grow (or
+# shrink) so that the intervals cover 95% of the held-out targets. Applied to
+# new data, the intervals then cover at least 95% on average over
+# calibration splits and new sequences (split conformal prediction with
+# normalized residuals); on 61 test series one split's coverage varies by
+# about 0.03 (a binomial standard deviation) around that. Here the factor is
+# close to 1: the std was already about right on held-out data.
 X_fit, X_cal, y_fit, y_cal = train_test_split(X_train, y_train, test_size=0.2, random_state=0)
 held_out = RNNRegressor(random_state=0).fit(X_fit, y_fit)
 cal_mean, cal_std = held_out.predict(X_cal, return_std=True)
@@ -90,7 +93,10 @@ print(f"elapsed: {time.perf_counter() - start:.0f} s")
 # Test series sorted by their prediction: the ±1.96σ band of the model fitted
 # on the whole training split, and the observed death rates; the right panel
 # compares the standardized residuals ``(y - mean) / std`` with the standard
-# normal density that a calibrated std would give them.
+# normal density that a calibrated std would give them. The band is
+# Gaussian: it ignores that a death rate cannot be negative (every band
+# reaches below 0), and the residuals are skewed: the targets outside their
+# intervals all lie above them.
 order = np.argsort(mean)
 rank = np.arange(len(order))
 inside = np.abs(y_test - mean) <= 1.96 * std

@@ -143,6 +143,27 @@ def test_accuracy_rejects_bad_set():
     assert "--set needs key=value" in result.stderr
 
 
+def test_accuracy_set_reads_literals_and_else_strings():
+    accuracy = benchmark_module("accuracy")
+    params = accuracy.parse_set(["cell_type=gru", "lr=1e-3", "readout='mean'", "kernel_features=0"])
+    # A bare word was a traceback ("malformed node or string").
+    assert params == {"cell_type": "gru", "lr": 1e-3, "readout": "mean", "kernel_features": 0}
+
+
+def test_accuracy_report_tables_the_sets_its_file_holds(tmp_path):
+    # Sets missing from the file were rows of nan, and a mean of nan.
+    record = {"dataset": "GunPoint", "model": "rnn", "seed": 0, "fold": None, "params": {}}
+    record.update(score=0.98, train_score=1.0, fit_seconds=2.0, epochs=150)
+    path = tmp_path / "test.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    result = run_accuracy("test", f"--report={path}")
+    assert result.returncode == 0, result.stderr
+    assert "| GunPoint | 1.000 | 0.980 ± 0.000 | 2.0 |" in result.stdout
+    assert "nan" not in result.stdout and "| mean accuracy of 1 | | 0.980 | " in result.stdout
+    result = run_accuracy("test", f"--report={path}", "--datasets=Trace")
+    assert result.returncode == 1 and "no test record of the sets asked for" in result.stderr
+
+
 def test_accuracy_external_variable_length():
     """The external collection's variable-length set reaches the network as 3D."""
     pytest.importorskip("aeon")  # its bundled sets are the external collection
