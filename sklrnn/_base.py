@@ -403,7 +403,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _validate_training_data(self, X, y, sample_weight, reset, classes, rescale):
         """Sequences, lengths, encoded targets and loss weights, checked.
 
-        With ``rescale`` (fit, and the first partial_fit), the loss weights
+        With ``rescale`` (every fit, and a first partial_fit), the loss weights
         are divided by their mean, kept as ``_weight_mean``; later
         partial_fit calls divide theirs by the same mean, so that weights and
         class weights compare across calls (a stream whose calls hold one
@@ -425,18 +425,24 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             X3, lengths, weights = X3[rows], lengths[rows], weights[rows]
             known = getattr(self, "classes_", None) if reset else classes
             target = self._encode_target(_safe_indexing(y, rows), reset=reset, classes=known)
-        if rescale:
-            # Through the largest, so that neither huge (1e308) nor subnormal
-            # (1e-320) weights overflow.
-            top = weights.max()
-            self._weight_mean = top * np.mean(weights / top)
-        with np.errstate(over="ignore"):
-            weights = weights / self._weight_mean  # equal weights stay exactly 1
-        if not np.isfinite(weights).all():
+        with np.errstate(over="ignore", under="ignore"):
+            if rescale:
+                # Through the largest, so that neither huge (1e308) nor
+                # subnormal (1e-320) weights overflow or round.
+                relative = weights / weights.max()
+                self._weight_mean = weights.max() * np.mean(relative)
+                weights = relative / np.mean(relative)  # equal weights stay exactly 1
+            else:
+                weights = weights / self._weight_mean
+            # The loss takes them in float32.
+            single = weights.astype(np.float32)
+        # Some weights may round to 0 (AdaBoost's, over many rounds), not all.
+        if not (np.isfinite(single).all() and single.max() > 0):
             raise ValueError(
-                f"The sample weights reach {weights.max():.3g} times the mean weight of the "
-                f"call that started training ({self._weight_mean:.3g}), beyond float64: "
-                "give every call weights of one scale."
+                f"The sample weights run from {weights.min():.3g} to {weights.max():.3g} "
+                f"times the mean weight ({self._weight_mean:.3g}) of the last fit (or first "
+                "partial_fit), beyond float32's range (about 1e-38 to 3e38): give every call "
+                "weights of one scale."
             )
         return X3, lengths, target, weights
 

@@ -176,10 +176,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once). The call
-            that started training (``fit``, or the first ``partial_fit``)
-            scaled its weights to average 1; later calls scale theirs by the
-            same factor, so that weights compare across calls.
+            only (the data's statistics count each sequence once). The last
+            ``fit`` (or the first ``partial_fit``, without one) scaled its
+            weights to average 1; later calls scale theirs by the same
+            factor, so that weights compare across calls.
 
         Returns
         -------

@@ -131,7 +131,7 @@ def _max_pool(x, pool):
     steps symbolic in torch.export, as max_pool1d does not; eager code runs
     max_pool1d, the same values: its forward is about 3 times as fast as the
     reshape and amax, default fits take 7 to 15% less time and predictions
-    about a quarter less (``benchmarks/README.md``).
+    about a quarter less (``docs/choosing_hyperparameters.rst``).
     """
     if _is_exporting():
         x = nn.functional.pad(x, (0, -x.shape[2] % pool)).unflatten(2, (-1, pool))
@@ -621,8 +621,8 @@ class RandomKernels(nn.Module):
         runs fastest while they stay small enough for the cache. About
         2,048 sequence-steps per pass (4 to 64 sequences) took 3.9 to 4.1 ms
         per series of 427 steps (OSULeaf), against 4.5 to 4.6 ms in passes of
-        32 sequences, one thread (``benchmarks/README.md``). On a GPU, passes of 256
-        sequences bound the memory. Each sequence's count is exact, so the
+        32 sequences, one thread (``docs/choosing_hyperparameters.rst``). On
+        a GPU, passes of 256 sequences bound the memory. Each sequence's count is exact, so the
         passes change no value.
         """
         per_pass = 256

@@ -150,10 +150,10 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once). The call
-            that started training (``fit``, or the first ``partial_fit``)
-            scaled its weights to average 1; later calls scale theirs by the
-            same factor, so that weights compare across calls.
+            only (the data's statistics count each sequence once). The last
+            ``fit`` (or the first ``partial_fit``, without one) scaled its
+            weights to average 1; later calls scale theirs by the same
+            factor, so that weights compare across calls.
 
         Returns
         -------
@@ -228,8 +228,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         target = self._encode_target(y, reset=False)
         squares = (target - self._forward(X)) ** 2
         weights = _check_sample_weight(sample_weight, squares, dtype=np.float64)
-        # Relative to the largest, as training takes them: a sum of weights
-        # near float64's maximum would overflow to inf (NaN noise).
+        # Relative to the largest: a sum of weights near float64's maximum
+        # would overflow to inf (NaN noise); only their ratios matter here.
         weights = weights / weights.max()
         self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
         return target

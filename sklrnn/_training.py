@@ -251,7 +251,8 @@ class ValidationSplit:
         )
         parts = dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
         for part in parts:
-            if part.sample_weight is not None:
+            # (A side whose weights all rounded to 0 in float32 keeps them.)
+            if part.sample_weight is not None and part.sample_weight.sum() > 0:
                 # Each side's weights average 1, so that both losses, sums of
                 # weighted losses over as many sequences, are weighted means
                 # on one scale (a side of heavier weights read as a higher loss).
@@ -878,8 +879,9 @@ class SequenceNet(NeuralNet):
     The criterion must support ``reduction="none"`` and ``"mean"``, which
     ``get_loss`` switches between: the loss of a batch with sample weights is
     the mean of the per-sample losses times the weights, which the estimators
-    normalize to average 1 over the training data; without sample weights it
-    is the criterion's mean.
+    normalize to average 1 over the data of a fit (``partial_fit`` by the
+    same factor as the last fit); without sample weights it is the
+    criterion's mean.
 
     Batches are drawn by :class:`BatchIterator`;
     ``iterator_train__equal_sizes=True`` splits each training epoch into

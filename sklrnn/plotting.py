@@ -225,16 +225,16 @@ class LossCurveDisplay:
             Whether to use a logarithmic loss axis.
         line_kw : dict, default=None
             Properties of matplotlib's ``Line2D`` for both loss curves, such
-            as ``{"linewidth": 2, "alpha": 0.7}``; the mark of the kept
-            weights keeps its style.
+            as ``{"linewidth": 2, "alpha": 0.7}``, but not their labels; the
+            mark of the kept weights keeps its style.
 
         Returns
         -------
         display : LossCurveDisplay
             This display, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
+        style = _line_style(line_kw)  # before _axes: a refused call opens no figure
         ax = _axes(ax, "LossCurveDisplay")
-        style = _line_style(line_kw)
         self.lines_ = {}
         curves = {"train": ("training loss", self.train_loss)}
         if self.valid_loss is not None and np.isfinite(self.valid_loss).any():
@@ -487,7 +487,8 @@ class AttributionDisplay:
             Whether to draw the colour scale beside the axes.
         line_kw : dict, default=None
             Properties of matplotlib's ``Line2D`` for the sequence's lines
-            (one per feature), such as ``{"linewidth": 1, "color": "grey"}``.
+            (one per feature), such as ``{"linewidth": 1, "color": "grey"}``,
+            but not their labels.
 
         Returns
         -------
@@ -496,8 +497,8 @@ class AttributionDisplay:
             ``background_`` and ``colorbar_`` set.
         """
         cmap = _colormap(window, cmap)
-        ax = _axes(ax, "AttributionDisplay")
         style = _line_style(line_kw)
+        ax = _axes(ax, "AttributionDisplay")
         n_timesteps, n_features = self.sequence.shape
         steps = np.arange(n_timesteps)
         color = {"color": "black"} if n_features == 1 else {}
@@ -560,6 +561,11 @@ def _line_style(line_kw):
         raise TypeError(
             f"line_kw must be a dict of matplotlib Line2D properties, such as "
             f'{{"linewidth": 2}}, got {type(line_kw).__name__}.'
+        )
+    if "label" in line_kw:
+        raise TypeError(
+            "line_kw cannot set 'label': the display labels each of its lines. Relabel "
+            "them through the display's lines_, or ax.legend()."
         )
     from matplotlib.cbook import normalize_kwargs
     from matplotlib.lines import Line2D

@@ -1111,13 +1111,25 @@ def test_sample_weights_are_relative_whatever_their_size(value):
     np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), atol=1e-6)
 
 
-def test_partial_fit_weights_beyond_float64_against_the_first_calls_are_refused():
+def test_subnormal_sample_weights_weigh_as_their_ratios():
+    # Their mean, computed at their size, rounded: [1, 1, 1, 2] averaged 1.25.
     X = np.random.RandomState(0).normal(size=(20, 6))
     y = [0, 1] * 10
-    clf = RNNClassifier(**TINY).partial_fit(X, y, classes=[0, 1], sample_weight=np.full(20, 1e-300))
+    tiny = RNNClassifier(**TINY).fit(X, y, sample_weight=[5e-324] * 10 + [1e-323] * 10)
+    plain = RNNClassifier(**TINY).fit(X, y, sample_weight=[1.0] * 10 + [2.0] * 10)
+    np.testing.assert_array_equal(tiny.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("first, later", [(1e-300, 1e300), (1.0, 1e39), (1.0, 1e-46)])
+def test_partial_fit_weights_beyond_float32_against_the_first_calls_are_refused(first, later):
+    # The loss takes the weights in float32: 1e39 times the first call's
+    # became inf ("diverged ... lower lr"), 1e-46 times 0 (nothing learnt, no word).
+    X = np.random.RandomState(0).normal(size=(20, 6))
+    y = [0, 1] * 10
+    clf = RNNClassifier(**TINY).partial_fit(X, y, classes=[0, 1], sample_weight=np.full(20, first))
     fitted = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
-    with pytest.raises(ValueError, match=r"reach inf times the mean weight .* give every call"):
-        clf.partial_fit(X, y, sample_weight=np.full(20, 1e300))
+    with pytest.raises(ValueError, match=r"times the mean weight .* beyond float32's range"):
+        clf.partial_fit(X, y, sample_weight=np.full(20, later))
     assert clf.n_iter_ == 1  # refused before training
     for name, value in clf.net_.module_.state_dict().items():
         torch.testing.assert_close(value, fitted[name], rtol=0, atol=0)
