@@ -163,7 +163,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         first = not hasattr(self, "net_")
         self._partial_fit(X, y, sample_weight)
         target = self._measure_noise(X, y, sample_weight)
-        constant = np.flatnonzero(np.ptp(target, axis=0) == 0)
+        # Over the sequences that trained: weight 0 is a sequence removed.
+        counted = _check_sample_weight(sample_weight, target) > 0
+        constant = np.flatnonzero(np.ptp(target[counted], axis=0) == 0)
         if first and constant.size:
             which = f" in targets {constant.tolist()}" if target.shape[1] > 1 else ""
             warnings.warn(

@@ -1003,6 +1003,9 @@ def test_a_first_partial_fit_on_a_constant_target_is_warned_about():
         RNNRegressor(**TINY).partial_fit(X[:2], y[:2])
     with pytest.warns(UserWarning, match=r"y is constant in targets \[1\]: it trains"):
         RNNRegressor(**TINY).partial_fit(X[:2], np.c_[y[:2], [1.0, 1.0]])
+    # Only the sequences that train count: a second one of weight 0 is removed.
+    with pytest.warns(UserWarning, match=message):
+        RNNRegressor(**TINY).partial_fit(X[:2], y[:2], sample_weight=[1.0, 0.0])
     with pytest.raises(ValueError, match=r"y has 2 targets per sequence, but RNNRegressor was "):
         model.partial_fit(X, np.c_[y, y])
     with pytest.raises(ValueError, match=r"y has 1 target per sequence, .* fitted with 2\. Pass"):
