@@ -758,6 +758,14 @@ def make_windows(series, window, horizon=1, step=1, *, target=None):
     series, windows are cut from each series separately and never span two
     of them.
 
+    The windows of one series come out in time order, so that
+    :class:`~sklearn.model_selection.TimeSeriesSplit` (with
+    ``gap=horizon - 1``) tests on later windows than it trains on. The
+    windows of several series come series by series: a split of them by
+    position trains on one series' future beside another's past. Cut every
+    series at one date instead, and window the parts on either side (the
+    later part with ``window`` steps of history before the cut).
+
     Parameters
     ----------
     series : array-like of shape (n_timesteps,) or (n_timesteps, n_features), \
@@ -799,7 +807,8 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, if the series differ in their number of features or, for
+        values, if a series' DatetimeIndex or PeriodIndex does not increase,
+        if the series differ in their number of features or, for
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
         If ``target`` is an array or another value that cannot be a column
@@ -835,6 +844,15 @@ or list of such arrays
     arrays, columns, first = [], None, None
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"
+        index = getattr(s, "index", None)
+        if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex) and not (
+            index.is_monotonic_increasing
+        ):
+            # Windows follow the rows: a newest-first series would forecast the past.
+            raise ValueError(
+                f"{name} has a {type(index).__name__} that does not increase: make_windows "
+                "reads the rows oldest first. Sort it, e.g. with .sort_index()."
+            )
         if isinstance(s, pd.DataFrame):
             if columns is None:
                 columns, first = s.columns, name

@@ -614,6 +614,22 @@ def test_make_windows_errors():
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
 
 
+def test_make_windows_refuses_a_time_index_that_does_not_increase():
+    # A newest-first series was windowed in row order: it forecast the past.
+    days = pd.Series(np.arange(8.0), index=pd.date_range("2024-01-01", periods=8))
+    months = pd.DataFrame(
+        {"v": np.arange(8.0)}, index=pd.period_range("2024-01", periods=8, freq="M")
+    )
+    np.testing.assert_array_equal(make_windows(days, window=3)[1], np.arange(3.0, 8.0))
+    for series, name in [(days[::-1], "series"), ([days, months.iloc[::-1]], r"series\[1\]")]:
+        with pytest.raises(
+            ValueError, match=rf"^{name} has a \w+Index that does not increase.*sort"
+        ):
+            make_windows(series, window=3)
+    # Another index says nothing of time: the rows' order is the series'.
+    make_windows(pd.Series(np.arange(8.0), index=np.arange(8)[::-1]), window=3)
+
+
 def test_make_windows_names_a_target_of_several_columns():
     # A MultiIndex level matched a slice of columns: TypeError deep inside.
     columns = pd.MultiIndex.from_tuples([("x", "a"), ("x", "b")])
