@@ -622,8 +622,8 @@ class RandomKernels(nn.Module):
         2,048 sequence-steps per pass (4 to 64 sequences) took 3.9 to 4.1 ms
         per series of 427 steps (OSULeaf), against 4.5 to 4.6 ms in passes of
         32 sequences, one thread (``docs/choosing_hyperparameters.rst``). On
-        a GPU, passes of 256 sequences bound the memory. Each sequence's count is exact, so the
-        passes change no value.
+        a GPU, passes of 256 sequences bound the memory. Each sequence's
+        count is exact, so the passes change no value.
         """
         per_pass = 256
         if X.device.type == "cpu":

@@ -240,7 +240,7 @@ class LossCurveDisplay:
         if self.valid_loss is not None and np.isfinite(self.valid_loss).any():
             curves["valid"] = ("validation loss", self.valid_loss)
         for key, (label, loss) in curves.items():
-            (self.lines_[key],) = ax.plot(self.epochs, loss, **{"label": label, **style})
+            (self.lines_[key],) = ax.plot(self.epochs, loss, label=label, **style)
         at = np.flatnonzero(self.epochs == self.best_epoch)
         if at.size:
             # On the validation curve where it has a value, else on the training curve.
