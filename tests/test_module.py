@@ -460,7 +460,8 @@ def _proportions_by_loops(kernels, X, lengths):
     return torch.stack(rows)
 
 
-@pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 1), (2, 3)])
+# 30 and 40 channels: each kernel's pattern on the sum of its channels.
+@pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 1), (2, 3), (30, 1), (40, 3)])
 def test_random_kernels_count_what_a_direct_computation_counts(n_features, stride):
     gen = torch.Generator().manual_seed(n_features)
     X = torch.randn(5, 31, n_features, generator=gen)
@@ -507,6 +508,30 @@ def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, s
     with _as_if_exporting():
         exported = kernels(padded, lengths)
     assert torch.equal(exported, features)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(stride):
+    # With many channels each kernel runs on the sum of its channels; the
+    # dense convolution (and export's product) multiplied every channel.
+    gen = torch.Generator().manual_seed(stride)
+    X = 100 * torch.randn(6, 40, 64, generator=gen)
+    lengths = torch.tensor([40, 33, 40, 5, 1, 40])
+    X[torch.arange(40)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(64, kernel_dilations(40, 840), stride)
+    features = kernels.fit(X, lengths, seed=0)
+    x = X.transpose(1, 2).double()
+    for index, (dilation, _) in enumerate(kernels.dilations):
+        dense = torch.nn.functional.conv1d(
+            x,
+            kernels.weight[index].double(),
+            stride=stride,
+            padding=4 * dilation,
+            dilation=dilation,
+        )
+        assert torch.equal(kernels._convolve(X.transpose(1, 2), index), dense)
+    with _as_if_exporting():
+        assert torch.equal(kernels(X, lengths), features)
 
 
 def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
