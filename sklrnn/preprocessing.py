@@ -807,7 +807,7 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, if a series' DatetimeIndex or PeriodIndex does not increase,
+        values, if a series' time index does not strictly increase,
         if the series differ in their number of features or, for
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
@@ -845,13 +845,16 @@ or list of such arrays
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"
         index = getattr(s, "index", None)
-        if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex) and not (
-            index.is_monotonic_increasing
+        if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex | pd.TimedeltaIndex) and not (
+            index.is_monotonic_increasing and index.is_unique
         ):
-            # Windows follow the rows: a newest-first series would forecast the past.
+            # Windows follow the rows: a newest-first series would forecast
+            # the past, and repeated times are several series interleaved.
             raise ValueError(
-                f"{name} has a {type(index).__name__} that does not increase: make_windows "
-                "reads the rows oldest first. Sort it, e.g. with .sort_index()."
+                f"{name} has a {type(index).__name__} that does not strictly increase (times "
+                "out of order, repeated or missing): make_windows reads one series, a row "
+                "per time, oldest first. Sort it with .sort_index(), and pass several series "
+                "(one per store, say) as a list."
             )
         if isinstance(s, pd.DataFrame):
             if columns is None:

@@ -614,16 +614,21 @@ def test_make_windows_errors():
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
 
 
-def test_make_windows_refuses_a_time_index_that_does_not_increase():
-    # A newest-first series was windowed in row order: it forecast the past.
+def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
+    # A newest-first series was windowed in row order: it forecast the past;
+    # a long table of several stores by date was windowed as one series.
     days = pd.Series(np.arange(8.0), index=pd.date_range("2024-01-01", periods=8))
     months = pd.DataFrame(
         {"v": np.arange(8.0)}, index=pd.period_range("2024-01", periods=8, freq="M")
     )
     np.testing.assert_array_equal(make_windows(days, window=3)[1], np.arange(3.0, 8.0))
-    for series, name in [(days[::-1], "series"), ([days, months.iloc[::-1]], r"series\[1\]")]:
+    stores = pd.Series(np.arange(8.0), index=pd.date_range("2024-01-01", periods=4).repeat(2))
+    hours = pd.Series(np.arange(8.0), index=pd.to_timedelta(np.arange(8)[::-1], unit="h"))
+    cases = [(days[::-1], "series"), ([days, months.iloc[::-1]], r"series\[1\]")]
+    cases += [(stores, "series"), (hours, "series")]
+    for series, name in cases:
         with pytest.raises(
-            ValueError, match=rf"^{name} has a \w+Index that does not increase.*sort"
+            ValueError, match=rf"^{name} has a \w+Index that does not strictly increase.*sort"
         ):
             make_windows(series, window=3)
     # Another index says nothing of time: the rows' order is the series'.
