@@ -429,9 +429,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if rescale:
                 # Through the largest, so that neither huge (1e308) nor
                 # subnormal (1e-320) weights overflow or round.
-                relative = weights / weights.max()
-                self._weight_mean = weights.max() * np.mean(relative)
-                weights = relative / np.mean(relative)  # equal weights stay exactly 1
+                top = weights.max()
+                relative = weights / top
+                mean = np.mean(relative)
+                self._weight_mean = top * mean
+                weights = relative / mean  # equal weights stay exactly 1
             else:
                 weights = weights / self._weight_mean
             # The loss takes them in float32.
