@@ -680,14 +680,14 @@ def optimizer_from_archive(optimizer, structure, archive, name):
     if not isinstance(entries, list) or len(entries) > len(probe):
         found = f"{len(entries)} entries" if isinstance(entries, list) else "no list"
         raise ValueError(f"{where}: the optimizer state has {found} for {len(probe)} parameters.")
-    state, expected = {}, {}
+    state, specs, expected = {}, {}, {}
     for item in entries:
         index, entry = item if isinstance(item, list) and len(item) == 2 else (None, None)
         if _not_int(index) or not 0 <= index < len(probe) or index in state:
             raise ValueError(f"{where}: the optimizer state names no parameter: {str(index)[:40]}.")
         keeps = probe[index]
         if isinstance(entry, dict) and set(entry) == set(cycled[index]):
-            keeps = probe[index] = cycled[index]
+            keeps = cycled[index]
         if not isinstance(entry, dict) or set(entry) != set(keeps):
             raise ValueError(
                 f"{where}: the optimizer state of parameter {index} has the entries "
@@ -702,11 +702,11 @@ def optimizer_from_archive(optimizer, structure, archive, name):
                 raise ValueError(
                     f"{where}: the optimizer state {key!r} of parameter {index} is malformed."
                 )
-        state[index] = dict(entry)
+        state[index], specs[index] = dict(entry), keeps
     tensors = archive.read_tensors(name, expected)
     for index, entry in state.items():
         for key in entry:
-            if probe[index][key] is not None:
+            if specs[index][key] is not None:
                 entry[key] = tensors[f"{index}.{key}"]
             if not _in_range(key, entry[key]):
                 rule = "a whole number >= 0" if key == "step" else "never negative"
