@@ -392,7 +392,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
-            self.net_.history.record("head_solved", True)
+            if len(self.net_.history):  # none where the first epoch diverged
+                self.net_.history.record("head_solved", True)
             if predictions is not None:
                 held_out.append(predictions)
         if not held_out:
