@@ -4,7 +4,11 @@ The development collection is every time-series classification and regression
 set in ``../shared/data`` (not its forecasting series, Airline): seven
 classification sets (ItalyPowerDemand, GunPoint, BasicMotions, JapaneseVowels,
 Trace, Coffee, PigCVP) and one regression set (Covid3Month), each with the
-archive's official train/test split.
+archive's official train/test split; and a second regression set, Tecator (fat
+content of meat from its near-infrared spectrum; 172 training and 43 test
+series of 100 steps), read from the copy bundled with sktime (the ``bench``
+extra), since one regression set was too few to choose the regressor's
+defaults on.
 
 Two commands, run from the repository root on one thread per fit:
 
@@ -46,13 +50,16 @@ MiniRocket's exclude numba's compilation, which an untimed fit does first.
 ``--datasets`` picks a subset by folder name, and ``--jsonl FILE`` appends one
 record per fit. ``--external`` runs, in place of the development collection,
 the sets bundled with aeon that it does not hold (ArrowHead, OSULeaf, ACSF1,
-PickupGestureWiimoteZ, UnitTest; regression: CardanoSentiment). Nothing was
-chosen on them: ``test --external`` checks whether the defaults generalize.
+PickupGestureWiimoteZ, UnitTest; regression: CardanoSentiment) and PLAID,
+bundled with sktime (electrical appliances' current and voltage; 537 training
+series of 100 to 1,344 steps, 11 classes). Nothing was chosen on them:
+``test --external`` checks whether the defaults generalize.
 """
 
 import argparse
 import ast
 import functools
+import importlib.util
 import json
 import os
 import time
@@ -79,17 +86,36 @@ CLASSIFICATION = [
     "Coffee",
     "PigCVP",
 ]
-REGRESSION = ["Covid3Month"]
+REGRESSION = ["Covid3Month", "Tecator"]
 # A second collection, never used to choose anything: the sets bundled with
-# aeon (the ``bench`` extra) that are not in the development collection.
-EXTERNAL_CLASSIFICATION = ["ArrowHead", "OSULeaf", "ACSF1", "PickupGestureWiimoteZ", "UnitTest"]
+# aeon and sktime (the ``bench`` extra) that are not in the development
+# collection.
+EXTERNAL_CLASSIFICATION = [
+    "ArrowHead",
+    "OSULeaf",
+    "ACSF1",
+    "PickupGestureWiimoteZ",
+    "UnitTest",
+    "PLAID",
+]
 EXTERNAL_REGRESSION = ["CardanoSentiment"]
+# The sets read from sktime's bundled data; aeon's hold the other external ones.
+SKTIME_SETS = ["Tecator", "PLAID"]
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
 def load(name, split):
     folder = DATA
-    if name in EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION:
+    if name in SKTIME_SETS:
+        # Located without importing sktime, which takes seconds.
+        spec = importlib.util.find_spec("sktime")
+        if spec is None:
+            raise SystemExit(
+                f"{name} is read from sktime's bundled data: "
+                'pip install -c constraints.txt -e ".[bench]"'
+            )
+        folder = os.path.join(spec.submodule_search_locations[0], "datasets", "data")
+    elif name in EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION:
         import aeon.datasets
 
         folder = os.path.join(os.path.dirname(aeon.datasets.__file__), "data")
@@ -287,7 +313,7 @@ def main(argv=None):
     parser.add_argument(
         "--external",
         action="store_true",
-        help="the external collection (aeon's bundled sets) in place of the development one",
+        help="the external collection (aeon's and sktime's sets) in place of the development one",
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--peers", action="store_true", help="cv: also MiniRocket and ridge")

@@ -71,6 +71,7 @@ for fold, (train, test) in enumerate(cv.split(X_rel)):
         batch_size=16,
         max_epochs=100,
         early_stopping=False,
+        kernel_features=0,  # position-free features dilute a forecast's last steps
         random_state=0,
     )
     model.fit(X_rel[train], Y_rel[train])
@@ -106,7 +107,10 @@ print(f"elapsed: {time.perf_counter() - start:.0f} s")
 # network learns both the yearly shape and the growth, and has the lowest mean
 # error across the folds (about 26 against 37 thousand passengers per month
 # here, and between 24 and 26 with ``random_state`` 1 to 4), though
-# not in every fold.
+# not in every fold. ``kernel_features=0`` leaves out the random kernel
+# features, which count shapes wherever they occur: a forecast depends on
+# the values at given steps of its window, and with them the error was
+# about 29.
 
 # %%
 # The forecasts

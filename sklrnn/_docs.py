@@ -235,7 +235,9 @@ n_features_in_ : int
         Per-epoch records, including ``train_loss`` and, with early
         stopping, ``valid_loss``; when early stopping restored the weights
         of its best epoch, the last record holds that epoch's number under
-        ``best_epoch``. :class:`~sklrnn.LossCurveDisplay` plots it.
+        ``best_epoch``, and with ``kernel_features`` it holds
+        ``head_solved=True`` when the head was solved in closed form.
+        :class:`~sklrnn.LossCurveDisplay` plots it.
 
     n_iter_ : int
         Number of epochs run.

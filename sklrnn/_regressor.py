@@ -37,7 +37,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         readout_dropout=0.8,
         conv_channels=64,
         recurrent_steps=8,
-        kernel_features=0,
+        kernel_features=5040,
         n_networks=1,
         standardize=True,
         max_length=None,
@@ -350,12 +350,18 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
 
 _N_NETWORKS = N_NETWORKS.format(average="outputs")
 _KERNEL_FEATURES = KERNEL_FEATURES.format(
-    default="0",
+    default="5040",
     classifier_head="",
     choice=(
-        "The default is 0: on Covid3Month, the development collection's "
-        "regression set, 10,000 of them raised the cross-validated RMSE from "
-        "0.039 to 0.046 (see :ref:`choosing_hyperparameters`)."
+        "In 5-fold cross-validation within the training splits of the two "
+        "regression sets of the development protocol (seeds 0-3), they lower "
+        "Tecator's RMSE from 1.64 to 1.05 (lower in all 20 folds; "
+        "MiniRocket 0.97) and leave Covid3Month's level (0.0399 against "
+        "0.0402). They count shapes wherever they occur: for forecasts from "
+        "windows of a series' last values, where the target depends on the "
+        "values at given steps, try 0 (the Airline example: mean absolute "
+        "error 28.5 with them, 24.8 without; see "
+        ":ref:`choosing_hyperparameters`)."
     ),
 )
 

@@ -5,7 +5,7 @@ check the commands' plumbing and their printed tables, not the figures
 (``benchmarks/README.md`` gives the commands that produce those).
 """
 
-import importlib
+import importlib.util
 import json
 import os
 import re
@@ -148,6 +148,17 @@ def test_accuracy_set_reads_literals_and_else_strings():
     params = accuracy.parse_set(["cell_type=gru", "lr=1e-3", "readout='mean'", "kernel_features=0"])
     # A bare word was a traceback ("malformed node or string").
     assert params == {"cell_type": "gru", "lr": 1e-3, "readout": "mean", "kernel_features": 0}
+
+
+def test_accuracy_reads_tecator_from_sktime_or_names_the_extra(monkeypatch):
+    # The second regression set of the protocol is sktime's bundled copy.
+    accuracy = benchmark_module("accuracy")
+    if importlib.util.find_spec("sktime") is not None:
+        X, y = accuracy.load("Tecator", "train")
+        assert X.shape == (172, 100) and y.shape == (172,) and np.isfinite(y).all()
+    monkeypatch.setattr(accuracy.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit, match=r"Tecator is read from sktime.*-e \".\[bench\]\""):
+        accuracy.load("Tecator", "test")
 
 
 def test_accuracy_report_tables_the_sets_its_file_holds(tmp_path):

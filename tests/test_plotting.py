@@ -100,7 +100,9 @@ def test_without_early_stopping_the_last_epoch_is_marked():
     x, y_marker = display.lines_["best"].get_data()
     assert list(x) == [4] and list(y_marker) == [display.train_loss[-1]]
     assert display.lines_["best"].get_marker() == "o"
-    assert _legend(display) == ["training loss", "final weights (epoch 4)"]
+    # Then the head is solved on the random kernel features and the network's.
+    final = "final weights (epoch 4); then the head solved in closed form"
+    assert _legend(display) == ["training loss", final]
 
 
 def test_epochs_after_early_stopping_move_the_mark_to_the_last():
