@@ -7,7 +7,7 @@ Two commands, run from the repository root on one thread per fit:
     return_std=True)`` (the fraction of held-out targets inside them; 0.95
     for a calibrated Gaussian) and their mean width, on
 
-    * Covid3Month (the development regression set): 5-fold cross-validation
+    * Covid3Month (a development regression set): 5-fold cross-validation
       within the training split, and the test split, read once;
     * a synthetic heteroscedastic set (:func:`heteroscedastic`): sine waves
       whose target's noise grows with their frequency, 600 training and 600

@@ -69,8 +69,9 @@ print(f"dropout part alone covers: {coverage(y_test, mean, epistemic):.2f}")
 # %%
 # Split conformal calibration
 # ---------------------------
-# The noise part comes from the head's leave-one-out residuals, which still
-# saw the held-out sequence through the network's features, trained on it.
+# The noise part comes from the head's leave-one-out residuals; the network
+# that computed the features was trained on every sequence, the held-out
+# ones included, so these residuals are still somewhat optimistic.
 # A held-out part of the training data checks it: the factor by which the
 # std must grow (or shrink) so that the intervals cover 95% of the held-out
 # targets. Applied to new data, the intervals then cover at least 95% on

@@ -353,7 +353,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         A head stays as training left it where the solution is not finite, or
         fewer than 2 sequences have weight (leave-one-out needs 2). The last
         epoch of the history records ``head_solved=True`` when a head was
-        replaced (:class:`~sklrnn.plotting.LossCurveDisplay` says so). Returns
+        replaced, unless no epoch completed
+        (:class:`~sklrnn.plotting.LossCurveDisplay` says so). Returns
         the root mean square of the leave-one-out residuals of the solved
         heads, whose predictions are averaged over the networks as the
         ensemble averages its outputs (in the target's training units), or

@@ -236,7 +236,8 @@ n_features_in_ : int
         stopping, ``valid_loss``; when early stopping restored the weights
         of its best epoch, the last record holds that epoch's number under
         ``best_epoch``, and with ``kernel_features`` it holds
-        ``head_solved=True`` when the head was solved in closed form.
+        ``head_solved=True`` when the head was solved in closed form after
+        at least one epoch.
         :class:`~sklrnn.LossCurveDisplay` plots it.
 
     n_iter_ : int

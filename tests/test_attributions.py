@@ -141,6 +141,21 @@ def test_random_kernels_attributions_sum_to_the_change_of_log_odds(n_networks):
     )
 
 
+def test_regressor_attributions_with_random_kernels_sum_to_the_change_of_its_output():
+    # The regressor's default reads the random kernel features too: its
+    # attributions reach the input values through them, as the classifier's.
+    X = _sequences(n=30, seed=8)
+    y = np.nansum(X[:, :4, 0], axis=1)
+    reg = RNNRegressor(**{**FAST, "kernel_features": 168}).fit(X, y)
+    base = _baseline_sequences(X, _training_mean(reg))
+    change = reg.predict(X) - reg.predict(base)
+    attributions = sequence_attributions(reg, X, n_steps=400)
+    assert np.abs(change).mean() > 0.5
+    np.testing.assert_allclose(
+        attributions.sum(axis=(1, 2)), change, atol=0.02 * np.abs(change).max()
+    )
+
+
 @pytest.mark.parametrize("n_networks", [1, 2])
 def test_random_kernels_share_goes_out_by_the_path_mean_gradient(n_networks):
     # Four classes: the log-odds bends along the features' path, and the
