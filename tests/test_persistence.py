@@ -196,6 +196,20 @@ def test_training_continues_as_if_never_saved(tmp_path, optimizer):
     assert len(loaded.history_) == len(clf.history_) == FAST["max_epochs"] + 1
 
 
+def test_a_loaded_regressor_trains_on_as_if_never_saved(tmp_path):
+    # The regressor's closed-form head on the kernel features, its optimizer
+    # state, target scaling and weight scale all come back: partial_fit then
+    # continues exactly, noise_std_ included.
+    X = sequences()
+    y = X[:, -2:].sum(axis=1)
+    reg = RNNRegressor(**FAST).fit(X, y, sample_weight=np.r_[np.ones(20), 2 * np.ones(20)])
+    loaded = round_trip(reg, tmp_path)
+    reg.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    np.testing.assert_array_equal(loaded.noise_std_, reg.noise_std_)
+
+
 @pytest.mark.parametrize(
     "change", [dict(readout="max"), dict(hidden_size=8), dict(standardize=False), dict(dropout=0.5)]
 )

@@ -77,9 +77,25 @@ def test_noise_std_is_the_rms_of_the_training_residuals():
     weighted = RNNRegressor(**{**FAST, "kernel_features": 0}).fit(X, wild, sample_weight=weights)
     rest = wild[10:] - weighted.predict(X[10:])
     np.testing.assert_allclose(weighted.noise_std_, [np.sqrt(np.mean(rest**2))], rtol=1e-6)
-    # Unweighted, the wild targets give 31.7; dropped, 1.3. With weight 0 they
-    # still enter the target's standardization, which coarsens the fit: 6.6.
-    assert weighted.noise_std_[0] < 10.0
+    # Unweighted, the wild targets give 31.7; with weight 0 they are removed,
+    # from the target's standardization too: the fit without them, 1.3.
+    clean = RNNRegressor(**{**FAST, "kernel_features": 0}).fit(X[10:], wild[10:])
+    np.testing.assert_allclose(weighted.noise_std_, clean.noise_std_, rtol=1e-6)
+
+
+def test_noise_std_with_random_kernels_leaves_out_sequences_of_weight_0():
+    # With the kernel features (the default) the noise is the closed-form
+    # head's leave-one-out residual: ten wild targets of weight 0 take no
+    # part in it, as if removed (33.4 with them).
+    X, y = make_noisy_regression()
+    wild = y.copy()
+    wild[:10] += 100.0
+    weights = np.r_[np.zeros(10), np.ones(70)]
+    weighted = RNNRegressor(**FAST).fit(X, wild, sample_weight=weights)
+    unweighted = RNNRegressor(**FAST).fit(X, wild)
+    clean = RNNRegressor(**FAST).fit(X[10:], wild[10:])
+    assert unweighted.noise_std_[0] > 20.0
+    np.testing.assert_allclose(weighted.noise_std_, clean.noise_std_, rtol=1e-6)
 
 
 def test_an_ensembles_noise_comes_from_its_averaged_held_out_predictions(monkeypatch):
