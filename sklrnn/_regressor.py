@@ -170,10 +170,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         """
         first = not hasattr(self, "net_")
         self._partial_fit(X, y, sample_weight)
-        target = self._measure_noise(X, y, sample_weight)
+        target, weights = self._measure_noise(X, y, sample_weight)
         # Over the sequences that trained: weight 0 is a sequence removed.
-        counted = _check_sample_weight(sample_weight, target) > 0
-        constant = np.flatnonzero(np.ptp(target[counted], axis=0) == 0)
+        constant = np.flatnonzero(np.ptp(target[weights > 0], axis=0) == 0)
         if first and constant.size:
             which = f" in targets {constant.tolist()}" if target.shape[1] > 1 else ""
             warnings.warn(
@@ -233,7 +232,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     def _measure_noise(self, X, y, sample_weight):
         """Set ``noise_std_``: the weighted RMS of the residuals on (X, y).
 
-        Returns the standardized targets.
+        Returns the standardized targets and the weights, relative to the largest.
         """
         target = self._encode_target(y, reset=False)
         squares = (target - self._forward(X)) ** 2
@@ -242,7 +241,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # would overflow to inf (NaN noise); only their ratios matter here.
         weights = weights / weights.max()
         self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
-        return target
+        return target, weights
 
     def _noise_std(self):
         check_is_fitted(self)
