@@ -71,7 +71,7 @@ for fold, (train, test) in enumerate(cv.split(X_rel)):
         batch_size=16,
         max_epochs=100,
         early_stopping=False,
-        kernel_features=0,  # position-free features dilute a forecast's last steps
+        kernel_features=0,  # the network alone: as accurate here, and faster
         random_state=0,
     )
     model.fit(X_rel[train], Y_rel[train])
@@ -108,9 +108,11 @@ print(f"elapsed: {time.perf_counter() - start:.0f} s")
 # error across the folds (about 26 against 37 thousand passengers per month
 # here, and between 24 and 26 with ``random_state`` 1 to 4), though
 # not in every fold. ``kernel_features=0`` leaves out the random kernel
-# features, which count shapes wherever they occur: a forecast depends on
-# the values at given steps of its window, and with them the error was
-# about 29.
+# features, which count shapes wherever they occur, while a forecast depends
+# on the values at given steps of its window. With them, the regressor
+# finds by leave-one-out that its head does better on the network's
+# features alone, and keeps that head: 25.2 over ``random_state`` 0 to 2,
+# against 25.1 without them (29.3 when its head read every feature).
 
 # %%
 # The forecasts

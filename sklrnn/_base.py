@@ -248,8 +248,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _constant_loss(dataset) -> about the training loss of a constant prediction
     # _n_outputs() -> size of the module's output
-    # _ridge_head(Z, target, weights) -> head coefficients and intercepts, and the
-    #     leave-one-out predictions of the target (or None) for the noise estimate
+    # _ridge_head(Z, target, weights, kernel_width, dropout_penalty) -> head
+    #     coefficients and intercepts, and the leave-one-out predictions of the
+    #     target (or None) for the noise estimate; Z's first kernel_width
+    #     columns are the random kernels' features, dropout_penalty the
+    #     penalty that training's dropout puts on each of the others
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch on (X, y), without a validation split, from the current weights."""
@@ -385,8 +388,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 H = H[torch.as_tensor(keep, device=H.device)]
             mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
             scale[scale < 1e-12] = 1.0
+            # Dropout that keeps feature j with probability q and scales it
+            # by 1 / q adds (1 - q) / q * sum_i w_i h_ij**2 * b_j**2 to the
+            # expected squared error of head weight b_j: a ridge penalty per
+            # feature (Wager, Wang and Liang, 2013), here in the units of the
+            # standardized features. The kernels' features skip dropout.
+            width = network.kernel_width
+            w = H.new_ones(len(H)) if weights is None else torch.as_tensor(weights).to(H)
+            kept = network.keep_probabilities()[width:].to(H)
+            moments = w @ H[:, width:].square() / scale[width:].square()
             coef, intercept, predictions = self._ridge_head(
-                H.sub_(mean).div_(scale), target, weights
+                H.sub_(mean).div_(scale), target, weights, width, (1 - kept) / kept * moments
             )
             if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
                 continue
@@ -1394,6 +1406,67 @@ def _ridge(Z, Y, weights):
         coef = V @ (inverse[:, None] * BtY)
     intercept = y_mean - z_mean @ coef
     return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
+
+
+def _penalized_ridge(Z, Y, weights, penalty):
+    """Ridge regression of ``Y`` on the float64 tensor ``Z`` with penalty
+    ``alpha + penalty[j]`` on feature ``j``.
+
+    As :func:`_ridge`, for features of their own penalties: an unpenalized
+    intercept, sample ``weights`` (or None), and ``alpha`` among
+    ``_RIDGE_ALPHAS`` of the least weighted mean squared leave-one-out
+    error. One Cholesky factorization per penalty of the features' Gram
+    matrix (features x features), for a few hundred features. Returns the
+    coefficients (outputs x features), the intercepts and the leave-one-out
+    predictions (samples x outputs) as NumPy arrays, or None where no
+    penalty gives a factorization.
+    """
+    n, p = Z.shape
+    Y = torch.as_tensor(Y, dtype=Z.dtype, device=Z.device).reshape(n, -1)
+    w = Z.new_ones(n) if weights is None else torch.as_tensor(weights).to(Z)
+    z_mean, y_mean = w @ Z / w.sum(), w @ Y / w.sum()
+    root = w.sqrt()[:, None]
+    Zs, Ys = (Z - z_mean) * root, (Y - y_mean) * root
+    gram, moment = Zs.T @ Zs, Zs.T @ Ys
+    block = max(1, _RIDGE_BLOCK_VALUES // p)
+    best = None
+    for alpha in _RIDGE_ALPHAS:
+        factor, failed = torch.linalg.cholesky_ex(gram + torch.diag(penalty + alpha))
+        if failed:
+            continue
+        coef = torch.cholesky_solve(moment, factor)
+        # The leverage of row i: |L^-1 z_i|^2, and the intercept's w_i / sum(w).
+        leverage = torch.cat(
+            [
+                torch.linalg.solve_triangular(factor, Zs[start : start + block].T, upper=False)
+                .square()
+                .sum(dim=0)
+                for start in range(0, n, block)
+            ]
+        )
+        leverage += w / w.sum()
+        residual = (Ys - Zs @ coef) / (1.0 - leverage)[:, None] / root
+        error = float((w[:, None] * residual.square()).sum())
+        if best is None or error < best[0]:
+            best = (error, coef, residual)
+    if best is None:
+        return None
+    _, coef, residual = best
+    intercept = y_mean - z_mean @ coef
+    return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
+
+
+def _clearly_better(candidate, incumbent, target, weights):
+    """Whether leave-one-out predictions ``candidate`` beat ``incumbent``'s by
+    more than two standard errors of their paired difference.
+
+    The difference is each sequence's weighted squared error, summed over
+    the outputs, of ``incumbent`` less that of ``candidate``.
+    """
+    w = np.ones(len(target)) if weights is None else weights
+    target = target.reshape(len(target), -1)
+    gain = w * (((target - incumbent) ** 2).sum(axis=1) - ((target - candidate) ** 2).sum(axis=1))
+    return gain.sum() > 2 * np.sqrt(len(gain)) * gain.std()
 
 
 def _same_params(old, new):

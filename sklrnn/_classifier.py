@@ -366,7 +366,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         # The same probability for every class, whatever the weights (they average 1).
         return float(np.log(len(self.classes_)))
 
-    def _ridge_head(self, Z, target, weights):
+    def _ridge_head(self, Z, target, weights, kernel_width, dropout_penalty):
         n_classes = len(self.classes_)
         Y = -np.ones((len(target), n_classes))
         Y[np.arange(len(target)), target] = 1.0

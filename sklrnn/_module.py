@@ -1078,11 +1078,24 @@ class RNNModule(nn.Module):
             The outputs, then their variance, in the last dimension.
         """
         h = self.embed(X, lengths)
-        keep = torch.full_like(h[0], 1 - self.dropout.p)
-        keep[: self.kernel_width] = 1.0  # no dropout on the random kernels' features
-        keep[h.shape[1] - self.readout_width :] *= 1 - self.readout_dropout.p
+        keep = self.keep_probabilities().to(h)
         variance = (h * h * ((1 - keep) / keep)) @ (self.head.weight * self.head.weight).T
         return torch.stack([self.head(h), variance], dim=-1)
+
+    def keep_probabilities(self):
+        """The probability that training's dropout keeps each feature the head reads.
+
+        Returns
+        -------
+        Tensor of shape (embedding_size,)
+            1 for the random kernels' features, which skip dropout;
+            ``1 - dropout`` for the front end's means; ``(1 - readout_dropout)
+            * (1 - dropout)`` for the recurrent readout's features.
+        """
+        keep = torch.full((self.embedding_size,), 1 - self.dropout.p)
+        keep[: self.kernel_width] = 1.0
+        keep[self.embedding_size - self.readout_width :] *= 1 - self.readout_dropout.p
+        return keep
 
     def recurrent_states(self, X, lengths):
         """Map padded sequences to the last recurrent layer's outputs at every step.

@@ -22,9 +22,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 import sklrnn._base
-from sklrnn import RNNClassifier, RNNRegressor
-from sklrnn._base import _RIDGE_ALPHAS, _ridge
+from sklrnn import RNNClassifier, RNNRegressor, make_windows
+from sklrnn._base import _RIDGE_ALPHAS, _penalized_ridge, _ridge
 from sklrnn._training import SequenceDataset, ValidationSplit, WarmupCosine
+from sklrnn.datasets import load_airline
 
 FAST = dict(hidden_size=8, conv_channels=8, max_epochs=15, kernel_features=0, random_state=0)
 
@@ -616,12 +617,15 @@ def test_a_sequence_of_weight_zero_is_a_sequence_removed(Estimator):
         )
 
 
-def test_bagging_learns_nothing_from_its_out_of_bag_sequences():
+@pytest.mark.parametrize("kernel_features", [0, 168])
+def test_bagging_learns_nothing_from_its_out_of_bag_sequences(kernel_features):
+    # With the random kernels too: their draws and the closed-form head's
+    # leave-one-out penalty see the bag's sequences only.
     from sklearn.ensemble import BaggingRegressor
 
     X, _ = make_regression_sequences(n=40)
     y = X[:, -3:].sum(axis=1)
-    reg = RNNRegressor(**dict(FAST, max_epochs=3))
+    reg = RNNRegressor(**dict(FAST, max_epochs=3, kernel_features=kernel_features))
 
     def bag(target):
         return BaggingRegressor(reg, n_estimators=1, random_state=0).fit(X, target)
@@ -867,6 +871,22 @@ def test_warm_start_keeps_the_fitted_weights():
     reg.set_params(random_state=1).fit(X, y)
     for name, param in reg.net_.module_.named_parameters():
         torch.testing.assert_close(param, fitted[name], msg=name)
+
+
+def test_warm_start_keeps_the_random_kernels_and_solves_the_head_on_the_new_targets():
+    X, y = make_regression_sequences(n=60)
+    reg = RNNRegressor(hidden_size=8, conv_channels=8, kernel_features=168, max_epochs=2)
+    reg.set_params(warm_start=True, random_state=0).fit(X, y)
+    kernels = {k: v.clone() for k, v in reg.net_.module_.kernels.state_dict().items()}
+    first = reg.predict(X)
+    # Another seed would draw other kernels: the warm start keeps the fitted ones.
+    reg.set_params(random_state=1).fit(X, y + 10.0)
+    for name, value in reg.net_.module_.kernels.state_dict().items():
+        torch.testing.assert_close(value, kernels[name], rtol=0, atol=0, msg=name)
+    # The head is solved again, on the new targets (the target's scaling is
+    # the first fit's): the predictions move with them.
+    np.testing.assert_allclose(np.mean(reg.predict(X) - first), 10.0, atol=0.5)
+    assert reg.n_iter_ == 4
 
 
 def test_warm_start_refuses_a_changed_architecture():
@@ -1319,6 +1339,69 @@ def test_ridge_head_solves_what_ridgecv_solves(n, p, weighted, block_values, mon
     np.testing.assert_allclose(coef, reference.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(intercept, reference.intercept_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(loo, held_out, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("block_values", [None, 20])
+def test_penalized_ridge_leaves_each_sequence_out_as_a_refit_would(
+    weighted, block_values, monkeypatch
+):
+    # The head on the network's features alone penalizes each feature by
+    # alpha plus dropout's penalty for it: its coefficients must solve the
+    # penalized normal equations, and its closed-form leave-one-out
+    # predictions must be those of refits without each row (also a few rows
+    # at a time), at the alpha of least leave-one-out error.
+    if block_values is not None:
+        monkeypatch.setattr(sklrnn._base, "_RIDGE_BLOCK_VALUES", block_values)
+    rng = np.random.RandomState(0)
+    n, p = 25, 6
+    Z = rng.normal(size=(n, p)) + 1.0
+    Y = Z[:, :2] @ rng.normal(size=(2, 2)) + rng.normal(size=(n, 2))
+    w = rng.uniform(0.2, 3.0, n) if weighted else np.ones(n)
+    penalty = np.array([0.0, 0.0, 5.0, 5.0, 50.0, 50.0])
+
+    def refit(rows, alpha):  # intercept unpenalized
+        A = np.c_[np.ones(len(rows)), Z[rows]]
+        weighted_A = w[rows, None] * A
+        return np.linalg.solve(
+            weighted_A.T @ A + np.diag(np.r_[0.0, penalty + alpha]), weighted_A.T @ Y[rows]
+        )
+
+    def held_out(alpha):
+        rows = np.arange(n)
+        return np.array([np.r_[1.0, Z[i]] @ refit(np.delete(rows, i), alpha) for i in rows])
+
+    errors = [np.sum(w[:, None] * (Y - held_out(alpha)) ** 2) for alpha in _RIDGE_ALPHAS]
+    alpha = _RIDGE_ALPHAS[int(np.argmin(errors))]
+    beta = refit(np.arange(n), alpha)
+    coef, intercept, loo = _penalized_ridge(
+        torch.tensor(Z), Y, w if weighted else None, torch.tensor(penalty)
+    )
+    np.testing.assert_allclose(coef, beta[1:].T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(intercept, beta[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loo, held_out(alpha), rtol=1e-9, atol=1e-12)
+
+
+def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_better():
+    # Next year's months from a window of the two years before, relative to
+    # its last month (the forecasting example's windows): the random kernels
+    # count shapes wherever they occur, and a forecast depends on the values
+    # at given steps. With the default 5,040 kernel features the head on
+    # every feature had 2.3 to 2.5 times the leave-one-out error of the head
+    # on the network's features alone, which the regressor then keeps.
+    X, Y = make_windows(np.log(load_airline()), window=24, horizon=12)
+    level = X[:80, -1, 0]
+    X, Y = X[:80] - level[:, None, None], Y[:80] - level[:, None]
+    weight = RNNRegressor(random_state=0).fit(X, Y).net_.module_.head.weight
+    assert weight[:, :5040].abs().max() == 0 and weight[:, 5040:].abs().max() > 0
+    # Targets that count shapes anywhere (spikes) keep the head on every feature.
+    rng = np.random.RandomState(0)
+    X = rng.normal(scale=0.3, size=(80, 16))
+    counts = rng.randint(0, 5, 80)
+    for row, count in zip(X, counts, strict=True):
+        row[rng.choice(16, count, replace=False)] += 3.0
+    reg = RNNRegressor(**{**FAST, "kernel_features": 168}).fit(X, counts.astype(float))
+    assert reg.net_.module_.head.weight[:, :168].abs().max() > 0
 
 
 def test_partial_fit_after_fit_trains_the_solved_head_by_gradient():
