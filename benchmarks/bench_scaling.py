@@ -246,14 +246,14 @@ def measure_head(n, width, solver):
     Z = rng.normal(size=(n, width))
     Y = np.where(rng.normal(size=n) > 0, 1.0, -1.0)[:, None] * [1.0, -1.0]
     if solver == "sklrnn":
-        from sklrnn._base import _ridge
+        from sklrnn._ridge import _ridge
 
         def solve():
             return _ridge(torch.as_tensor(Z), Y, None)
     else:
         from sklearn.linear_model import RidgeCV
 
-        from sklrnn._base import _RIDGE_ALPHAS
+        from sklrnn._ridge import _RIDGE_ALPHAS
 
         def solve():
             ridge = RidgeCV(alphas=_RIDGE_ALPHAS, scoring="neg_mean_squared_error")

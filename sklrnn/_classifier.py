@@ -13,7 +13,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
-from ._base import _BaseRNN, _ridge
+from ._base import _BaseRNN
 from ._compat import StrOptions, _fit_context
 from ._data import _python
 from ._docs import (
@@ -26,6 +26,7 @@ from ._docs import (
     STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
+from ._ridge import _ridge
 from ._training import SequenceClassifierNet
 
 # Bounds of the factor that scales the closed-form head's scores, for two

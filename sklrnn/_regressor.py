@@ -9,7 +9,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import _BaseRNN, _clearly_better, _penalized_ridge, _ridge
+from ._base import _BaseRNN
 from ._compat import _check_sample_weight, _fit_context
 from ._data import _check_bool, column_moments
 from ._docs import (
@@ -22,6 +22,7 @@ from ._docs import (
     STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
+from ._ridge import _clearly_better, _penalized_ridge, _ridge
 
 
 class RNNRegressor(RegressorMixin, _BaseRNN):

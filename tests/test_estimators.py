@@ -22,8 +22,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 import sklrnn._base
+import sklrnn._ridge
 from sklrnn import RNNClassifier, RNNRegressor, make_windows
-from sklrnn._base import _RIDGE_ALPHAS, _penalized_ridge, _ridge
+from sklrnn._ridge import _RIDGE_ALPHAS, _penalized_ridge, _ridge
 from sklrnn._training import SequenceDataset, ValidationSplit, WarmupCosine
 from sklrnn.datasets import load_airline
 
@@ -1325,7 +1326,7 @@ def test_ridge_head_solves_what_ridgecv_solves(n, p, weighted, block_values, mon
     # intercepts and leave-one-out predictions, sample weights included, also
     # when the leave-one-out residuals are computed a few rows at a time.
     if block_values is not None:
-        monkeypatch.setattr(sklrnn._base, "_RIDGE_BLOCK_VALUES", block_values)
+        monkeypatch.setattr(sklrnn._ridge, "_RIDGE_BLOCK_VALUES", block_values)
     rng = np.random.RandomState(n + p)
     Z = rng.normal(size=(n, p))
     Y = Z[:, :3] @ rng.normal(size=(3, 2)) + rng.normal(size=(n, 2))
@@ -1352,7 +1353,7 @@ def test_penalized_ridge_leaves_each_sequence_out_as_a_refit_would(
     # predictions must be those of refits without each row (also a few rows
     # at a time), at the alpha of least leave-one-out error.
     if block_values is not None:
-        monkeypatch.setattr(sklrnn._base, "_RIDGE_BLOCK_VALUES", block_values)
+        monkeypatch.setattr(sklrnn._ridge, "_RIDGE_BLOCK_VALUES", block_values)
     rng = np.random.RandomState(0)
     n, p = 25, 6
     Z = rng.normal(size=(n, p)) + 1.0
