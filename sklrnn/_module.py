@@ -1078,7 +1078,7 @@ class RNNModule(nn.Module):
             The outputs, then their variance, in the last dimension.
         """
         h = self.embed(X, lengths)
-        keep = self.keep_probabilities().to(h)
+        keep = self.keep_probabilities()
         variance = (h * h * ((1 - keep) / keep)) @ (self.head.weight * self.head.weight).T
         return torch.stack([self.head(h), variance], dim=-1)
 
@@ -1092,7 +1092,9 @@ class RNNModule(nn.Module):
             ``1 - dropout`` for the front end's means; ``(1 - readout_dropout)
             * (1 - dropout)`` for the recurrent readout's features.
         """
-        keep = torch.full((self.embedding_size,), 1 - self.dropout.p)
+        keep = torch.full(
+            (self.embedding_size,), 1 - self.dropout.p, device=self.head.weight.device
+        )
         keep[: self.kernel_width] = 1.0
         keep[self.embedding_size - self.readout_width :] *= 1 - self.readout_dropout.p
         return keep

@@ -22,7 +22,7 @@ from ._docs import (
     STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
-from ._ridge import _clearly_better, _penalized_ridge, _ridge
+from ._ridge import _clearly_better, _ridge
 
 
 class RNNRegressor(RegressorMixin, _BaseRNN):
@@ -345,8 +345,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # shapes anywhere dilute (docs/choosing_hyperparameters.rst).
         network = Z[:, kernel_width:].clone()  # _ridge overwrites Z
         coef, intercept, predictions = _ridge(Z, target, weights)
-        alone = _penalized_ridge(network, target, weights, dropout_penalty)
-        if alone is not None and _clearly_better(alone[2], predictions, target, weights):
+        alone = _ridge(network, target, weights, penalty=dropout_penalty)
+        if _clearly_better(alone[2], predictions, target, weights):
             coef = np.concatenate([np.zeros((len(coef), kernel_width)), alone[0]], axis=1)
             return coef, alone[1], alone[2]
         return coef, intercept, predictions

@@ -16,7 +16,7 @@ _RIDGE_ALPHAS = tuple(np.logspace(-3, 3, 10))
 _RIDGE_BLOCK_VALUES = 2**22
 
 
-def _ridge(Z, Y, weights):
+def _ridge(Z, Y, weights, penalty=None):
     """Ridge regression of ``Y`` on the float64 tensor ``Z`` (overwritten), on ``Z``'s device.
 
     An unpenalized intercept, sample ``weights`` (or None), and the penalty
@@ -32,6 +32,10 @@ def _ridge(Z, Y, weights):
     penalty's leave-one-out residuals (penalties x samples x outputs). Returns, as
     NumPy arrays, the coefficients (outputs x features), the intercepts and
     the leave-one-out predictions (samples x outputs) at the chosen penalty.
+
+    ``penalty``, a tensor of one value per feature (or None), adds to each
+    of ``_RIDGE_ALPHAS`` on its feature: the covariance, plus these on its
+    diagonal, is then decomposed, whatever the number of samples.
     """
     n, p = Z.shape
     Y = torch.as_tensor(Y, dtype=Z.dtype, device=Z.device).reshape(n, -1)
@@ -42,11 +46,12 @@ def _ridge(Z, Y, weights):
     # to the leverages and nothing else.
     root = w.sqrt()[:, None]
     Zs, Ys = Z.sub_(z_mean).mul_(root), (Y - y_mean) * root  # Z's memory reused
-    # Zs = B U' with B'B = diag(s): the fitted values are
+    # With Zs Zs' = Q diag(s) Q' and B = Q diag(sqrt(s)), or Zs'Zs (plus the
+    # penalties) = V diag(s) V' and B = Zs V, the fitted values are
     # B diag(1 / (s + alpha)) B' Ys, the leverages the diagonal of that map
     # plus the intercept's. B (samples x rank) is taken a block of rows at a
     # time: whole, it and its square were two more copies of Z.
-    if n <= p:
+    if n <= p and penalty is None:
         s, Q = torch.linalg.eigh(Zs @ Zs.T)
         s = s.clamp(min=0)
         BtY = s.sqrt()[:, None] * (Q.T @ Ys)
@@ -54,7 +59,10 @@ def _ridge(Z, Y, weights):
         def rows(start, stop):
             return Q[start:stop] * s.sqrt()
     else:
-        s, V = torch.linalg.eigh(Zs.T @ Zs)
+        covariance = Zs.T @ Zs
+        if penalty is not None:
+            covariance.diagonal().add_(penalty)
+        s, V = torch.linalg.eigh(covariance)
         s = s.clamp(min=0)
         BtY = V.T @ (Zs.T @ Ys)
 
@@ -77,58 +85,10 @@ def _ridge(Z, Y, weights):
     errors = (w[:, None] * residuals.square()).sum(dim=(1, 2))
     best = int(torch.argmin(errors))  # the first of equals, the smallest penalty
     residual, inverse = residuals[best], inverses[best]
-    if n <= p:
+    if n <= p and penalty is None:
         coef = Zs.T @ (Q @ (inverse[:, None] * (Q.T @ Ys)))
     else:
         coef = V @ (inverse[:, None] * BtY)
-    intercept = y_mean - z_mean @ coef
-    return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
-
-
-def _penalized_ridge(Z, Y, weights, penalty):
-    """Ridge regression of ``Y`` on the float64 tensor ``Z`` with penalty
-    ``alpha + penalty[j]`` on feature ``j``.
-
-    As :func:`_ridge`, for features of their own penalties: an unpenalized
-    intercept, sample ``weights`` (or None), and ``alpha`` among
-    ``_RIDGE_ALPHAS`` of the least weighted mean squared leave-one-out
-    error. One Cholesky factorization per penalty of the features' Gram
-    matrix (features x features), for a few hundred features. Returns the
-    coefficients (outputs x features), the intercepts and the leave-one-out
-    predictions (samples x outputs) as NumPy arrays, or None where no
-    penalty gives a factorization.
-    """
-    n, p = Z.shape
-    Y = torch.as_tensor(Y, dtype=Z.dtype, device=Z.device).reshape(n, -1)
-    w = Z.new_ones(n) if weights is None else torch.as_tensor(weights).to(Z)
-    z_mean, y_mean = w @ Z / w.sum(), w @ Y / w.sum()
-    root = w.sqrt()[:, None]
-    Zs, Ys = (Z - z_mean) * root, (Y - y_mean) * root
-    gram, moment = Zs.T @ Zs, Zs.T @ Ys
-    block = max(1, _RIDGE_BLOCK_VALUES // p)
-    best = None
-    for alpha in _RIDGE_ALPHAS:
-        factor, failed = torch.linalg.cholesky_ex(gram + torch.diag(penalty + alpha))
-        if failed:
-            continue
-        coef = torch.cholesky_solve(moment, factor)
-        # The leverage of row i: |L^-1 z_i|^2, and the intercept's w_i / sum(w).
-        leverage = torch.cat(
-            [
-                torch.linalg.solve_triangular(factor, Zs[start : start + block].T, upper=False)
-                .square()
-                .sum(dim=0)
-                for start in range(0, n, block)
-            ]
-        )
-        leverage += w / w.sum()
-        residual = (Ys - Zs @ coef) / (1.0 - leverage)[:, None] / root
-        error = float((w[:, None] * residual.square()).sum())
-        if best is None or error < best[0]:
-            best = (error, coef, residual)
-    if best is None:
-        return None
-    _, coef, residual = best
     intercept = y_mean - z_mean @ coef
     return coef.T.cpu().numpy(), intercept.cpu().numpy(), (Y - residual).cpu().numpy()
 
@@ -140,7 +100,8 @@ def _clearly_better(candidate, incumbent, target, weights):
     The difference is each sequence's weighted squared error, summed over
     the outputs, of ``incumbent`` less that of ``candidate``.
     """
-    w = np.ones(len(target)) if weights is None else weights
-    target = target.reshape(len(target), -1)
+    n = len(target)
+    w = np.ones(n) if weights is None else weights
+    target, candidate, incumbent = (np.reshape(a, (n, -1)) for a in (target, candidate, incumbent))
     gain = w * (((target - incumbent) ** 2).sum(axis=1) - ((target - candidate) ** 2).sum(axis=1))
-    return gain.sum() > 2 * np.sqrt(len(gain)) * gain.std()
+    return gain.sum() > 2 * np.sqrt(n) * gain.std(ddof=1)

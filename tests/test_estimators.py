@@ -24,7 +24,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 import sklrnn._base
 import sklrnn._ridge
 from sklrnn import RNNClassifier, RNNRegressor, make_windows
-from sklrnn._ridge import _RIDGE_ALPHAS, _penalized_ridge, _ridge
+from sklrnn._ridge import _RIDGE_ALPHAS, _clearly_better, _ridge
 from sklrnn._training import SequenceDataset, ValidationSplit, WarmupCosine
 from sklrnn.datasets import load_airline
 
@@ -1344,22 +1344,23 @@ def test_ridge_head_solves_what_ridgecv_solves(n, p, weighted, block_values, mon
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("block_values", [None, 20])
-def test_penalized_ridge_leaves_each_sequence_out_as_a_refit_would(
+def test_ridge_with_penalties_per_feature_leaves_each_sequence_out_as_a_refit_would(
     weighted, block_values, monkeypatch
 ):
     # The head on the network's features alone penalizes each feature by
     # alpha plus dropout's penalty for it: its coefficients must solve the
     # penalized normal equations, and its closed-form leave-one-out
     # predictions must be those of refits without each row (also a few rows
-    # at a time), at the alpha of least leave-one-out error.
+    # at a time), at the alpha of least leave-one-out error. More features
+    # than rows: the covariance is decomposed even so.
     if block_values is not None:
         monkeypatch.setattr(sklrnn._ridge, "_RIDGE_BLOCK_VALUES", block_values)
     rng = np.random.RandomState(0)
-    n, p = 25, 6
+    n, p = 12, 15
     Z = rng.normal(size=(n, p)) + 1.0
     Y = Z[:, :2] @ rng.normal(size=(2, 2)) + rng.normal(size=(n, 2))
     w = rng.uniform(0.2, 3.0, n) if weighted else np.ones(n)
-    penalty = np.array([0.0, 0.0, 5.0, 5.0, 50.0, 50.0])
+    penalty = np.repeat([0.0, 5.0, 50.0], 5)
 
     def refit(rows, alpha):  # intercept unpenalized
         A = np.c_[np.ones(len(rows)), Z[rows]]
@@ -1375,26 +1376,40 @@ def test_penalized_ridge_leaves_each_sequence_out_as_a_refit_would(
     errors = [np.sum(w[:, None] * (Y - held_out(alpha)) ** 2) for alpha in _RIDGE_ALPHAS]
     alpha = _RIDGE_ALPHAS[int(np.argmin(errors))]
     beta = refit(np.arange(n), alpha)
-    coef, intercept, loo = _penalized_ridge(
-        torch.tensor(Z), Y, w if weighted else None, torch.tensor(penalty)
+    coef, intercept, loo = _ridge(
+        torch.tensor(Z), Y, w if weighted else None, penalty=torch.tensor(penalty)
     )
     np.testing.assert_allclose(coef, beta[1:].T, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(intercept, beta[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(loo, held_out(alpha), rtol=1e-9, atol=1e-12)
 
 
-def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_better():
+def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_better(monkeypatch):
     # Next year's months from a window of the two years before, relative to
     # its last month (the forecasting example's windows): the random kernels
     # count shapes wherever they occur, and a forecast depends on the values
     # at given steps. With the default 5,040 kernel features the head on
     # every feature had 2.3 to 2.5 times the leave-one-out error of the head
     # on the network's features alone, which the regressor then keeps.
+    solved = []
+
+    def ridge(*args, **kwargs):
+        solved.append(_ridge(*args, **kwargs))
+        return solved[-1]
+
+    monkeypatch.setattr(sklrnn._regressor, "_ridge", ridge)
     X, Y = make_windows(np.log(load_airline()), window=24, horizon=12)
     level = X[:80, -1, 0]
     X, Y = X[:80] - level[:, None, None], Y[:80] - level[:, None]
-    weight = RNNRegressor(random_state=0).fit(X, Y).net_.module_.head.weight
-    assert weight[:, :5040].abs().max() == 0 and weight[:, 5040:].abs().max() > 0
+    reg = RNNRegressor(random_state=0).fit(X, Y)
+    width = reg.net_.module_.kernel_width
+    weight = reg.net_.module_.head.weight
+    assert weight[:, :width].abs().max() == 0 and weight[:, width:].abs().max() > 0
+    # The noise comes from the kept head's leave-one-out residuals.
+    held_out = solved[1][2]
+    target = (Y - reg._y_mean) / reg._y_scale
+    expected = np.sqrt(np.mean((target - held_out) ** 2, axis=0)) * reg._y_scale
+    np.testing.assert_allclose(reg.noise_std_, expected, rtol=1e-5)
     # Targets that count shapes anywhere (spikes) keep the head on every feature.
     rng = np.random.RandomState(0)
     X = rng.normal(scale=0.3, size=(80, 16))
@@ -1403,6 +1418,21 @@ def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_bette
         row[rng.choice(16, count, replace=False)] += 3.0
     reg = RNNRegressor(**{**FAST, "kernel_features": 168}).fit(X, counts.astype(float))
     assert reg.net_.module_.head.weight[:, :168].abs().max() > 0
+
+
+def test_a_head_is_clearly_better_beyond_two_standard_errors_of_the_paired_difference():
+    target = np.zeros(8)
+    incumbent = np.ones(8)
+    # Lower squared errors on every sequence: the paired gains vary little.
+    assert _clearly_better(np.full(8, 0.9), incumbent, target, None)
+    # Lower on average, but by one sequence alone: within the noise.
+    lucky = np.r_[0.0, np.full(7, 1.01)]
+    assert not _clearly_better(lucky, incumbent, target, None)
+    # Weights scale each sequence's gain: the same sequence alone, weighted
+    # up, still tells nothing.
+    assert not _clearly_better(lucky, incumbent, target, np.r_[10.0, np.ones(7)])
+    # Non-finite predictions never win.
+    assert not _clearly_better(np.full(8, np.nan), incumbent, target, None)
 
 
 def test_partial_fit_after_fit_trains_the_solved_head_by_gradient():

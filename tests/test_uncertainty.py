@@ -101,19 +101,23 @@ def test_noise_std_with_random_kernels_leaves_out_sequences_of_weight_0():
 def test_an_ensembles_noise_comes_from_its_averaged_held_out_predictions(monkeypatch):
     # Each network's head gives leave-one-out predictions; the ensemble
     # averages its networks' outputs, so its noise is that of their average
-    # (once, the last network's alone).
+    # (once, the last network's alone). Here each keeps its head on every
+    # feature, solved first (then the head on the network's features alone).
     X, y = make_noisy_regression(n=60)
     held_out = []
     ridge = sklrnn._regressor._ridge
 
-    def spy(*args):
-        result = ridge(*args)
-        held_out.append(result[2])
+    def spy(*args, **kwargs):
+        result = ridge(*args, **kwargs)
+        if kwargs.get("penalty") is None:
+            held_out.append(result[2])
         return result
 
     monkeypatch.setattr(sklrnn._regressor, "_ridge", spy)
     model = RNNRegressor(**dict(FAST, n_networks=3)).fit(X, y)
     assert len(held_out) == 3
+    for network in model.net_.module_.networks:
+        assert network.head.weight[:, : network.kernel_width].abs().max() > 0
     target = (y - model._y_mean) / model._y_scale
     expected = np.sqrt(np.mean((target[:, None] - np.mean(held_out, axis=0)) ** 2, axis=0))
     np.testing.assert_allclose(model.noise_std_, expected * model._y_scale, rtol=1e-5)
