@@ -347,6 +347,11 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         coef, intercept, predictions = _ridge(Z, target, weights)
         alone = _ridge(network, target, weights, penalty=dropout_penalty)
         if _clearly_better(alone[2], predictions, target, weights):
+            if self.verbose:
+                print(
+                    "The head reads the network's features alone: its leave-one-out error "
+                    "is clearly lower without the random kernels' features."
+                )
             coef = np.concatenate([np.zeros((len(coef), kernel_width)), alone[0]], axis=1)
             return coef, alone[1], alone[2]
         return coef, intercept, predictions

@@ -1384,7 +1384,9 @@ def test_ridge_with_penalties_per_feature_leaves_each_sequence_out_as_a_refit_wo
     np.testing.assert_allclose(loo, held_out(alpha), rtol=1e-9, atol=1e-12)
 
 
-def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_better(monkeypatch):
+def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_better(
+    monkeypatch, capsys
+):
     # Next year's months from a window of the two years before, relative to
     # its last month (the forecasting example's windows): the random kernels
     # count shapes wherever they occur, and a forecast depends on the values
@@ -1401,7 +1403,8 @@ def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_bette
     X, Y = make_windows(np.log(load_airline()), window=24, horizon=12)
     level = X[:80, -1, 0]
     X, Y = X[:80] - level[:, None, None], Y[:80] - level[:, None]
-    reg = RNNRegressor(random_state=0).fit(X, Y)
+    reg = RNNRegressor(random_state=0, verbose=1).fit(X, Y)
+    assert "The head reads the network's features alone" in capsys.readouterr().out
     width = reg.net_.module_.kernel_width
     weight = reg.net_.module_.head.weight
     assert weight[:, :width].abs().max() == 0 and weight[:, width:].abs().max() > 0
@@ -1416,8 +1419,10 @@ def test_regressor_head_reads_the_network_alone_where_it_forecasts_clearly_bette
     counts = rng.randint(0, 5, 80)
     for row, count in zip(X, counts, strict=True):
         row[rng.choice(16, count, replace=False)] += 3.0
-    reg = RNNRegressor(**{**FAST, "kernel_features": 168}).fit(X, counts.astype(float))
+    reg = RNNRegressor(**{**FAST, "kernel_features": 168, "verbose": 1})
+    reg.fit(X, counts.astype(float))
     assert reg.net_.module_.head.weight[:, :168].abs().max() > 0
+    assert "features alone" not in capsys.readouterr().out
 
 
 def test_a_head_is_clearly_better_beyond_two_standard_errors_of_the_paired_difference():
