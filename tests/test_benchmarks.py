@@ -218,6 +218,22 @@ def test_uncertainty_regression_runs():
     assert "coverage, noisiest third" in result.stdout
 
 
+def test_forecast_benchmark_prints_the_network_and_its_peers():
+    result = run_benchmark("bench_forecast.py", "--seeds=1", *TINY)
+    assert result.returncode == 0, result.stderr
+    network = re.search(
+        r"^\| RNNRegressor \| (\S+) \| \S+ \| (\d) of 4 fits \|$", result.stdout, re.M
+    )
+    assert network and float(network.group(1)) > 0, result.stdout
+    # The peers have no randomness: their errors are facts of the series.
+    for name, mae in [
+        ("naive", "67.4"),
+        ("seasonal naive", "36.6"),
+        ("ridge on the window", "18.9"),
+    ]:
+        assert re.search(rf"^\| {name} \| {mae} \| \| \|$", result.stdout, re.M), result.stdout
+
+
 @pytest.mark.parametrize(
     "split, title",
     [([], "Test splits"), (["--cv"], "5-fold CV within the training splits")],
