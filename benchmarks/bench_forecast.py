@@ -17,6 +17,7 @@ network's features alone (its weights on the random kernels' features all 0)::
 """
 
 import argparse
+import functools
 import os
 import sys
 import warnings
@@ -35,8 +36,10 @@ from sklrnn.datasets import load_airline  # noqa: E402
 WINDOW, HORIZON = 24, 12
 
 
+@functools.cache
 def windows():
-    """Relative windows and targets, the windows' last log values and the targets."""
+    """Relative windows and targets, the windows' last log values and the targets
+    (read once per process; callers index them, never write to them)."""
     X, Y = make_windows(np.log(load_airline()), window=WINDOW, horizon=HORIZON)
     level = X[:, -1, 0]
     return X - level[:, None, None], Y - level[:, None], level, np.exp(Y)
