@@ -1091,6 +1091,14 @@ class RNNModule(nn.Module):
             1 for the random kernels' features, which skip dropout;
             ``1 - dropout`` for the front end's means; ``(1 - readout_dropout)
             * (1 - dropout)`` for the recurrent readout's features.
+
+        Examples
+        --------
+        >>> from sklrnn._module import RNNModule
+        >>> module = RNNModule(n_features=3, n_outputs=2, dropout=0.2, readout_dropout=0.5)
+        >>> keep = module.keep_probabilities()  # 64 channel means, 256 readout features
+        >>> round(keep[0].item(), 6), round(keep[-1].item(), 6)
+        (0.8, 0.4)
         """
         keep = torch.full(
             (self.embedding_size,), 1 - self.dropout.p, device=self.head.weight.device
