@@ -294,9 +294,12 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                 # (1e14 for y = 1e30): scale 1, as StandardScaler gives constant
                 # features, and its mean the value itself, which the sum rounds.
                 # Any other spread is the scale, however small against the
-                # mean (1e10 + 1e-3 * signal: 1e-13 of it).
+                # mean (1e10 + 1e-3 * signal: 1e-13 of it), unless it is below
+                # float64's smallest number (subnormal targets such as 5e-324
+                # and 0, whose spread rounds to 0): scale 1 there too.
                 constant = np.ptp(y2, axis=0) == 0
-                scale, mean = np.where(constant, 1.0, scale), np.where(constant, y2[0], mean)
+                scale = np.where(constant | (scale == 0), 1.0, scale)
+                mean = np.where(constant, y2[0], mean)
                 square = scale**2  # predict's variances: it must not overflow
             if not (np.isfinite(mean).all() and np.isfinite(square).all()):
                 raise ValueError(

@@ -1092,6 +1092,16 @@ def test_one_long_sequence_does_not_lengthen_the_batch_of_short_ones():
     np.testing.assert_allclose(shuffled, mixed[order], rtol=1e-6)
 
 
+def test_targets_whose_spread_underflows_are_standardized_as_constant():
+    # Subnormal targets (5e-324 and 0, found by the property test): their
+    # standard deviation rounds to 0, the standardized targets were inf, and
+    # fit refused them as too far from their mean.
+    X = np.zeros((2, 1, 1))
+    model = RNNRegressor(**TINY).fit(X, [[5e-324], [0.0]])
+    assert model._y_scale.tolist() == [1.0]
+    np.testing.assert_allclose(model.predict(X), 0.0, atol=1e-300)
+
+
 def test_targets_of_a_tiny_scale_keep_it():
     # Their variance underflowed to 0, so the scale was taken as 1 and the
     # predictions were off by 170 orders of magnitude.
