@@ -41,6 +41,11 @@ Two commands, run from the repository root on one thread per fit:
 
         OMP_NUM_THREADS=1 python benchmarks/accuracy.py test --seeds 3 --jobs 2
 
+    A second table gives, per set, the RNN's score less each peer's, with a
+    95% interval from a paired bootstrap over the test series (each series'
+    loss averaged over the seeds): how much of a difference the size of the
+    test split alone could make.
+
     ``--jsonl FILE`` keeps the records; ``test --report FILE`` prints the
     tables of such a file again, for the sets it holds, without fitting.
 
@@ -144,6 +149,34 @@ def score(name, y_true, y_pred):
     return float(accuracy_score(y_true, y_pred))
 
 
+def losses(name, y_true, y_pred):
+    """Each test series' loss: 1 where misclassified (else 0), or the squared error."""
+    if is_regression(name):
+        return ((np.asarray(y_pred, float) - np.asarray(y_true, float)) ** 2).tolist()
+    return (np.asarray(y_pred) != np.asarray(y_true)).astype(float).tolist()
+
+
+def paired_interval(name, loss, reference, rounds=2000, seed=0):
+    """A model's score less a reference's on the same test series, and its 95% interval.
+
+    ``loss`` and ``reference`` hold each series' loss (see :func:`losses`),
+    averaged over seeds. The interval is the paired bootstrap's: the test
+    series are drawn with replacement, the same draws for both models, so
+    that it measures how much the difference owes to which series the test
+    split happens to hold.
+    """
+    loss, reference = np.asarray(loss), np.asarray(reference)
+
+    def scores(values):  # the score of each row of losses
+        mean = values.mean(axis=-1)
+        return np.sqrt(mean) if is_regression(name) else 1 - mean
+
+    draws = np.random.default_rng(seed).integers(0, len(loss), (rounds, len(loss)))
+    differences = scores(loss[draws]) - scores(reference[draws])
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(scores(loss) - scores(reference)), float(low), float(high)
+
+
 def filled(X, length):
     """Equal-length (n, channels, length) array for the peers: each sequence's
     trailing NaN, and steps added up to ``length``, hold its last value."""
@@ -220,18 +253,22 @@ def run_fit(model, name, seed, params, fold=None, folds=5, shots=None):
     start = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - start
-    return {
+    predictions = estimator.predict(X_test)
+    record = {
         "model": model,
         "dataset": name,
         "seed": seed,
         "fold": fold,
         "shots": shots,
         "params": {k: repr(v) for k, v in params.items()},
-        "score": score(name, y_test, estimator.predict(X_test)),
+        "score": score(name, y_test, predictions),
         "train_score": score(name, y, estimator.predict(X)),
         "fit_seconds": seconds,
         "epochs": getattr(estimator, "n_iter_", None),
     }
+    if fold is None:  # the test split: each series' loss, for report_test's intervals
+        record["losses"] = losses(name, y_test, predictions)
+    return record
 
 
 def parse_set(items):
@@ -295,6 +332,42 @@ def report_test(records, names):
         print(f"| mean accuracy of {len(classes)} | | {cells}")
     if ratios:
         print(f"\nMedian ratio of RNN to MiniRocket fit time: {np.median(ratios):.1f}")
+    report_intervals(records, names, models)
+
+
+def report_intervals(records, names, models):
+    """rnn's test score less each peer's, with the paired bootstrap's 95% interval.
+
+    Each series' loss is averaged over the seeds first, so that the interval
+    measures the test split's sampling, not the seeds' spread (which the
+    table shows). For regression the difference is of the RMSE of these
+    pooled losses, close to the difference of the table's mean RMSEs.
+    Records without per-series losses (files of older runs) are skipped.
+    """
+    peers = [m for m in models if m != "rnn"]
+    rows = []
+    for name in names:
+        pooled = {}
+        for m in models:
+            held = [r.get("losses") for r in records if r["dataset"] == name and r["model"] == m]
+            if held and all(h is not None for h in held):
+                pooled[m] = np.mean(held, axis=0)
+        if "rnn" not in pooled:
+            continue
+        cells = []
+        for peer in peers:
+            if peer not in pooled:
+                cells.append("")
+                continue
+            difference, low, high = paired_interval(name, pooled["rnn"], pooled[peer])
+            cells.append(f"{difference:+.4f} [{low:+.4f}, {high:+.4f}]")
+        rows.append(f"| {name} | {len(pooled['rnn'])} | " + " | ".join(cells) + " |")
+    if not rows or not peers:
+        return
+    head = " | ".join(f"rnn - {peer} [95% interval]" for peer in peers)
+    print(f"\n| data set | test series | {head} |")
+    print("|---|---|" + "---|" * len(peers))
+    print("\n".join(rows))
 
 
 def main(argv=None):

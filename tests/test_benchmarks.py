@@ -171,8 +171,40 @@ def test_accuracy_report_tables_the_sets_its_file_holds(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| GunPoint | 1.000 | 0.980 ± 0.000 | 2.0 |" in result.stdout
     assert "nan" not in result.stdout and "| mean accuracy of 1 | | 0.980 | " in result.stdout
+    assert "95% interval" not in result.stdout  # a record without per-series losses
     result = run_accuracy("test", f"--report={path}", "--datasets=Trace")
     assert result.returncode == 1 and "no test record of the sets asked for" in result.stderr
+
+
+def test_accuracy_report_gives_paired_intervals(tmp_path):
+    base = {"dataset": "GunPoint", "fold": None, "params": {}, "train_score": 1.0}
+    base.update(fit_seconds=1.0, epochs=1)
+    records = [
+        # rnn misses one series of four on both seeds, MiniRocket two.
+        {**base, "model": "rnn", "seed": s, "score": 0.75, "losses": [0, 0, 1, 0]}
+        for s in (0, 1)
+    ] + [
+        {**base, "model": "minirocket", "seed": s, "score": 0.5, "losses": [0, 1, 1, 0]}
+        for s in (0, 1)
+    ]
+    path = tmp_path / "test.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run_accuracy("test", f"--report={path}")
+    assert result.returncode == 0, result.stderr
+    assert "| data set | test series | rnn - minirocket [95% interval] |" in result.stdout
+    row = re.search(r"^\| GunPoint \| 4 \| \+0\.2500 \[(\S+), (\S+)\] \|$", result.stdout, re.M)
+    assert row, result.stdout
+    # rnn is never worse on a series, so no draw of them puts it behind.
+    low, high = (float(v) for v in row.groups())
+    assert 0 <= low <= 0.25 <= high <= 1
+
+
+def test_paired_interval_of_rmse():
+    accuracy = benchmark_module("accuracy")
+    # Every squared error 1 against 4: RMSE 1 against 2 in every bootstrap draw.
+    assert accuracy.paired_interval("Covid3Month", [1.0] * 5, [4.0] * 5) == (-1.0, -1.0, -1.0)
+    difference, low, high = accuracy.paired_interval("Covid3Month", [0, 0, 4, 1], [1, 1, 1, 1])
+    assert difference == pytest.approx(np.sqrt(5 / 4) - 1) and low < difference < high
 
 
 def test_accuracy_external_variable_length():
