@@ -19,6 +19,7 @@ from sklrnn._module import (
     RandomKernels,
     RNNModule,
     _max_pool,
+    _valid_mask,
     front_end_kernels,
     front_end_strides,
     kernel_dilations,
@@ -117,15 +118,18 @@ def test_multi_kernel_convolution_shares_channels_and_sees_each_width():
 
 @given(steps=st.integers(1, 40), pool=st.integers(2, 9), seed=st.integers(0, 2**16))
 def test_max_pool_gives_the_same_values_in_export(steps, pool, seed):
-    # Eager code pools with max_pool1d, export with a reshape and amax: the
-    # two agree to the bit, also on a short last window and on ties at 0.
+    # Eager code pools with max_pool1d, export with a reshape and amax over
+    # windows completed with zeros: followed by ReLU, as in the front end,
+    # the two agree to the bit, also on a short last window of negative
+    # values and on ties at 0.
     gen = torch.Generator().manual_seed(seed)
-    x = torch.relu(torch.randn(2, 3, steps, generator=gen))
+    x = torch.randn(2, 3, steps, generator=gen)
+    x[0, 0] = torch.relu(x[0, 0])  # ties at 0
     eager = _max_pool(x, pool)
     assert eager.shape == (2, 3, _ceil_div(steps, pool))
     with _as_if_exporting():
         exported = _max_pool(x, pool)
-    assert torch.equal(eager, exported)
+    assert torch.equal(torch.relu(eager), torch.relu(exported))
 
 
 # -- MaskedBatchNorm1d --------------------------------------------------------------
@@ -199,6 +203,44 @@ def test_front_end_without_padding_matches_the_masked_computation():
     for norm_a, norm_b in zip(fast.norms, masked.norms, strict=True):
         torch.testing.assert_close(norm_a.running_mean, norm_b.running_mean)
         torch.testing.assert_close(norm_a.running_var, norm_b.running_var)
+
+
+@pytest.mark.parametrize("lengths", [[30, 30, 30, 30], [30, 17, 5, 1]])
+def test_front_end_pools_before_relu_as_relu_before_pooling(lengths):
+    # The front end pools first and applies ReLU to the pooled values: the
+    # same outputs and gradients as each block's ReLU, mask and pooling in
+    # that order, also where zeroed padding and negative values share a
+    # window, and over the short last window of ceil mode.
+    torch.manual_seed(0)
+    front_end = ConvFrontEnd(2, 6, strides=(1, 4, 3), kernel_sizes=(15,)).train()
+    X, L = _ragged_batch(lengths, 2)
+
+    padded = min(lengths) < max(lengths)  # else no masks, as the front end skips them
+
+    def relu_first(X, lengths):
+        x = X.transpose(1, 2).contiguous()
+        for conv, norm, pool in zip(front_end.convs, front_end.norms, (4, 3, 1), strict=True):
+            mask = _valid_mask(lengths, x.shape[2], x.device) if padded else 1
+            x = conv(x * mask)
+            mask = _valid_mask(lengths, x.shape[2], x.device) if padded else None
+            x = torch.relu(norm(x, mask))
+            x = x * mask if padded else x
+            if pool > 1:
+                x = torch.nn.functional.max_pool1d(x, pool, ceil_mode=True)
+                lengths = -(-lengths // pool)
+        return x.transpose(1, 2), lengths
+
+    grads = []
+    for run in (front_end, relu_first):
+        front_end.zero_grad()
+        out, out_lengths = run(X, L)
+        out.backward(torch.linspace(-1, 1, out.numel()).reshape(out.shape))
+        grads.append([p.grad.clone() for p in front_end.parameters()])
+        if run is front_end:
+            expected, expected_lengths = out, out_lengths
+    assert torch.equal(out, expected) and torch.equal(out_lengths, expected_lengths)
+    for ours, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, reference, rtol=0, atol=0)
 
 
 def test_front_end_output_does_not_depend_on_the_input_layout():
