@@ -436,7 +436,8 @@ _KERNEL_FEATURES = KERNEL_FEATURES.format(
         "to 0.905 (MiniRocket 0.887), and over whole splits from 0.949 to 0.957; "
         "on the code before, the previous default of 10,000 (9,996 features) "
         "scored as 5,040 did (0.895 against 0.898 with two series per class, "
-        "0.950 against 0.949 over whole splits) at twice the cost "
+        "0.950 against 0.949 over whole splits) at twice the memory and "
+        "prediction time "
         "(see :ref:`choosing_hyperparameters`)."
     ),
 )

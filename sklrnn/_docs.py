@@ -322,7 +322,7 @@ kernel_features : int, default={default}
         take 4 bytes per feature and training sequence in memory (20 kB per
         sequence with 5,040), and the closed-form head, solved on the
         model's device, holds two or three float64 copies of what the head
-        reads; on one CPU thread it took 2, 10, 41 and 47 s for 2,000, 4,000,
+        reads; on one CPU thread it took 1.6, 10, 34 and 45 s for 2,000, 4,000,
         8,000 and 16,000 training sequences with 5,040 features (growing as
         the square of their number up to the number of features, and in
         proportion beyond). {choice}"""

@@ -410,7 +410,7 @@ def save_model(estimator, file):
     The file is a zip archive of three members:
 
     ``model.json``
-        ``format`` (``"sklrnn-model"``) and ``format_version`` (4);
+        ``format`` (``"sklrnn-model"``) and ``format_version`` (6);
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
         parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
