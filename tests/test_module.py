@@ -116,6 +116,24 @@ def test_multi_kernel_convolution_shares_channels_and_sees_each_width():
         MultiKernelConv1d(2, 2, (15, 31, 63))
 
 
+@pytest.mark.parametrize("stride, steps", [(1, 70), (3, 70), (4, 9)])
+def test_multi_kernel_convolution_is_its_branches_side_by_side(stride, steps):
+    # It runs one convolution of the branches' weights centred in the widest
+    # kernel: the outputs and weight gradients of each branch run alone.
+    torch.manual_seed(0)
+    conv = MultiKernelConv1d(3, 8, (15, 31, 63), stride=stride)
+    x = torch.randn(4, 3, steps)
+    out = conv(x)
+    reference = torch.cat([branch(x) for branch in conv.branches], dim=1)
+    torch.testing.assert_close(out, reference)
+    grad = torch.randn_like(out)
+    weights = [branch.weight for branch in conv.branches]
+    ours = torch.autograd.grad(out, weights, grad)
+    theirs = torch.autograd.grad(reference, weights, grad)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 @given(steps=st.integers(1, 40), pool=st.integers(2, 9), seed=st.integers(0, 2**16))
 def test_max_pool_gives_the_same_values_in_export(steps, pool, seed):
     # Eager code pools with max_pool1d, export with a reshape and amax over
