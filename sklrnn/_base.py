@@ -843,12 +843,27 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             weights = _check_sample_weight(
                 sample_weight, X3, dtype=np.float64, ensure_non_negative=True
             )
+        except OverflowError as exc:  # a Python int beyond float64
+            raise ValueError(
+                f"sample_weight holds a number beyond float64's range ({exc}). "
+                "Only the weights' ratios count: divide them by their largest first."
+            ) from exc
         except ValueError as exc:
             if "sample_weight" in str(exc):
                 raise
             # scikit-learn's array checks do not say which input they checked.
             raise ValueError(f"Invalid sample_weight: {exc}") from exc
-        weights = weights * self._class_weights(target, weights > 0)
+        class_weights = np.asarray(self._class_weights(target, weights > 0), dtype=np.float64)
+        with np.errstate(over="ignore"):
+            product = weights * class_weights
+        if np.isinf(product).any():
+            # Finite factors beyond float64 together (weights of 1e308 and a
+            # class weight of 2). A fit counts only the weights' ratios (it
+            # divides them by their mean): each factor over its largest. A
+            # later partial_fit's weights are then far beyond that mean, and
+            # refused as such.
+            product = _over_largest(weights) * _over_largest(class_weights)
+        weights = product
         top = weights.max(initial=0.0)
         if not np.isfinite(top) or top <= 0:
             raise ValueError(
@@ -1144,7 +1159,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # standardized and multiplied by the weights; never return NaN.
             raise ValueError(
                 f"{type(self).__name__} computed non-finite outputs for {bad.sum()} of "
-                f"the {len(out)} sequences in X (first: sample "
+                f"samples {first_sample} to {first_sample + len(out) - 1} of X (first: sample "
                 f"{np.flatnonzero(bad)[0] + first_sample}): "
                 f"values up to |x| = {np.abs(X3).max():.3g} are too large for the "
                 "network's float32 arithmetic. Rescale X to the range of the training "
@@ -1346,6 +1361,12 @@ def _same_params(old, new):
         except (TypeError, ValueError):  # values that do not compare to one bool
             return False
     return True
+
+
+def _over_largest(weights):
+    """Non-negative ``weights`` (an array, not written to) divided by the largest, if positive."""
+    top = weights.max(initial=0.0)
+    return weights / top if top > 0 else weights
 
 
 def _input_statistics(X3, lengths, standardize, stacklevel=1):

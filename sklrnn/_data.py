@@ -86,6 +86,11 @@ def _check_ragged(X, input_name, first_sample=0):
                 f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
                 "dense. Convert it with .toarray()."
             )
+        if hasattr(seq, "columns") and len(seq.columns) == 0:
+            raise ValueError(
+                f"Sequence {i} of {input_name} has 0 features (a DataFrame without columns): "
+                "sequences need at least one time step and one feature."
+            )
         arr = _plain_numbers(seq)
         if arr is None:
             arr = _numeric_array(
@@ -412,6 +417,25 @@ def _too_large_for_float32(input_name):
     )
 
 
+def _warn_if_float32_zeroed(features, input_name):
+    """Warn of ``features`` whose nonzero values all became 0 as float32."""
+    if len(features):
+        warnings.warn(
+            f"The values of {input_name}'s features {[int(f) for f in features]} are all "
+            "smaller in magnitude than float32's smallest number "
+            f"({np.finfo(np.float32).smallest_subnormal:.3g}): as float32, the precision "
+            "the network reads them in, they are all 0. Rescale the data (multiply it by a "
+            "constant, e.g. 1e30), the same way for fit and predict.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _all_zero(X32):
+    """Whether each feature of float32 (n, steps, features) ``X32`` holds only zeros."""
+    return (X32.max(axis=(0, 1), initial=0.0) == 0) & (X32.min(axis=(0, 1), initial=0.0) == 0)
+
+
 def to_nan_padded(X, *, input_name="X"):
     """Convert any supported sequence input to a NaN-padded float64 3D array.
 
@@ -511,10 +535,23 @@ def _numeric_array(X, input_name, **kwargs):
 
 @contextmanager
 def _numbers_only(input_name):
-    """Re-raise numpy's error for a value that is no number, naming the input and the fix."""
+    """Re-raise numpy's error for a value that is no number (or an int beyond float64),
+    naming the input and the fix."""
     try:
         yield
+    except OverflowError as exc:  # a Python int beyond float64
+        raise ValueError(
+            f"{input_name} holds a number beyond float64's range ({exc}). Rescale it first, "
+            "the same way for fit and predict."
+        ) from exc
     except (TypeError, ValueError) as exc:
+        if "setting an array element with a sequence" in str(exc):
+            raise ValueError(
+                f"{input_name} holds sequences where numbers belong ({exc}). Pass sequences "
+                "of different lengths as a list of arrays of shape (n_timesteps_i, "
+                "n_features). A DataFrame whose cells hold series (sktime's nested format) "
+                "converts with [np.column_stack(row) for row in df.itertuples(index=False)]."
+            ) from exc
         if "could not convert" not in str(exc) and "argument must be" not in str(exc):
             raise
         if "NAType" in str(exc):
@@ -641,8 +678,14 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None, ragged=Fals
         X32 = X.astype(np.float32)
     if lengths.min() < X32.shape[1]:  # zero the padding, NaN until now
         _zero_past_lengths(X32, lengths)
-    if X.dtype != np.float32 and not np.isfinite(X32).all():
-        raise _too_large_for_float32(input_name)
+    if X.dtype != np.float32:
+        if not np.isfinite(X32).all():
+            raise _too_large_for_float32(input_name)
+        # Values below float32's range become 0: a feature of them is lost.
+        zero = _all_zero(X32)
+        _warn_if_float32_zeroed(
+            [f for f in np.flatnonzero(zero) if np.nan_to_num(X[:, :, f]).any()], input_name
+        )
     if max_length is not None:
         X32, lengths = truncate(X32, lengths, max_length)
     return X32, lengths
@@ -663,12 +706,22 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
     if max_length is not None:
         width, kept = min(width, max_length), np.minimum(lengths, max_length)
     X32 = np.zeros((len(seqs), width, seqs[0].shape[1]), dtype=np.float32)
+    zero = np.ones(X32.shape[2], dtype=bool)  # features whose float32 values are all 0
     with np.errstate(over="ignore"):  # reported just below, with the fix
         for i, seq in enumerate(seqs):
             valid = seq[: lengths[i]].astype(np.float32)  # every valid step, as for an array
             if not np.isfinite(valid).all():
                 raise _too_large_for_float32(input_name)
+            zero &= _all_zero(valid[None])
             X32[i, : kept[i]] = valid[lengths[i] - kept[i] :]
+    _warn_if_float32_zeroed(
+        [
+            f
+            for f in np.flatnonzero(zero)
+            if any(np.nan_to_num(seq[: lengths[i], f]).any() for i, seq in enumerate(seqs))
+        ],
+        input_name,
+    )
     return X32, kept
 
 
@@ -702,7 +755,7 @@ def _unique_columns(names, holder):
     if names.has_duplicates:
         raise ValueError(
             f"{holder} has the column names {names[names.duplicated()].unique().tolist()} "
-            "more than once. Features are known by their column names: rename or drop the "
+            "more than once. Columns are matched by their names: rename or drop the "
             "duplicates first."
         )
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import _check_sample_weight, _fit_context
-from ._data import _check_bool, column_moments
+from ._data import _check_bool, _unique_columns, column_moments
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -268,8 +268,14 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                 "y holds dates or times, not numbers. Convert them to numbers first, e.g. "
                 "to elapsed seconds, the same way for every fit."
             )
+        if isinstance(y, pd.DataFrame):
+            _unique_columns(y.columns, "y")  # check_array's message would not name y
         try:
             y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+        except OverflowError as exc:  # a Python int beyond float64
+            raise ValueError(
+                f"y holds a number beyond float64's range ({exc}). Rescale the targets first."
+            ) from exc
         except ValueError as exc:
             if "convert" not in str(exc):
                 raise

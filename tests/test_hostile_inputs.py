@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from skorch.callbacks import Callback
 
+import sklrnn._base
 from sklrnn import RNNClassifier, RNNRegressor
 from sklrnn.preprocessing import long_to_sequences
 
@@ -1030,6 +1031,22 @@ def test_features_that_float32_reads_as_constant_are_warned_about():
         RNNClassifier(**TINY).fit(np.c_[X, np.full(len(X), 1e-40)], y)  # constant: no warning
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_features_that_float32_turns_to_zeros_are_warned_about(ragged):
+    # Values of 1e-300 became 0 as float32, and the model ignored X silently
+    # (1e-40, a float32 subnormal, was warned about).
+    X, y, _ = _training_data()
+    tiny = np.stack([X * 1e-300, X], axis=2)
+    with pytest.warns(
+        UserWarning, match=r"features \[0\] are all smaller in magnitude than float32's"
+    ):
+        RNNClassifier(**TINY).fit(list(tiny) if ragged else tiny, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zeros = np.stack([np.zeros_like(X), X], axis=2)  # zeros are no loss: no warning
+        RNNClassifier(**TINY).fit(list(zeros) if ragged else zeros, y)
+
+
 @pytest.mark.parametrize("offset, levels", [(1e6, 15), (1e8, 0)])
 def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(offset, levels):
     # X is read as float32 before it is standardized: N(0, 1) + 1e8 became
@@ -1122,6 +1139,67 @@ def test_sample_weights_are_relative_whatever_their_size(value):
     plain = RNNClassifier(**TINY).fit(X, y)
     weighted = RNNClassifier(**TINY).fit(X, y, sample_weight=np.full(20, value))
     np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+
+
+def test_sample_weights_times_class_weights_do_not_overflow():
+    # 1e308 times a balanced class weight of 2 overflowed: "all zero (or not finite)".
+    X = np.random.RandomState(0).normal(size=(12, 6))
+    y = [0] * 9 + [1] * 3
+    plain = RNNClassifier(**TINY, class_weight="balanced").fit(X, y)
+    for weight, class_weight in [(1e308, "balanced"), (1e200, {0: 1e200, 1: 3e200})]:
+        huge = RNNClassifier(**TINY, class_weight=class_weight)
+        huge.fit(X, y, sample_weight=np.full(12, weight))
+        np.testing.assert_allclose(huge.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("where", ["X", "ragged X", "y", "sample_weight"])
+def test_integers_beyond_float64_are_named(where):
+    # Python ints beyond float64 raised OverflowError from numpy.
+    X = np.random.RandomState(0).normal(size=(4, 3)).tolist()
+    y, weights = [0.0, 1.0, 2.0, 3.0], None
+    if where == "X":
+        X[0][0] = 10**400
+    elif where == "ragged X":
+        X = [[[10**400], [1]], [[2]], [[3]], [[4]]]
+    elif where == "y":
+        y[0] = 10**400
+    else:
+        weights = [10**400, 1, 1, 1]
+    name = {"ragged X": r"X\[0\]"}.get(where, where)
+    with pytest.raises(ValueError, match=rf"{name} holds a number beyond float64's range"):
+        RNNRegressor(**TINY).fit(X, y, sample_weight=weights)
+
+
+def test_a_list_holding_a_dataframe_without_columns_is_named():
+    empty = pd.DataFrame(index=range(3))
+    with pytest.raises(ValueError, match="Sequence 0 of X has 0 features"):
+        RNNClassifier(**TINY).fit([empty, empty], [0, 1])
+
+
+@pytest.mark.parametrize("X", [[1.0, np.ones(3)], "nested"])
+def test_sequences_in_cells_are_named_with_the_format_to_use(X):
+    if X == "nested":  # sktime's nested DataFrame: a series in each cell
+        X = pd.DataFrame({"a": [pd.Series(np.arange(5.0))] * 2})
+    with pytest.raises(ValueError, match=r"X holds sequences where numbers belong.*list of arrays"):
+        RNNClassifier(**TINY).fit(X, [0, 1])
+
+
+def test_targets_with_repeated_column_names_are_named():
+    X, _, _ = _training_data()
+    y = pd.DataFrame(np.ones((12, 2)), columns=["t", "t"])
+    with pytest.raises(ValueError, match=r"y has the column names \['t'\] more than once"):
+        RNNRegressor(**TINY).fit(X, y)
+
+
+def test_non_finite_outputs_name_the_sample_in_a_chunked_prediction(monkeypatch):
+    # A big X runs in chunks; the message counted the chunk as all of X.
+    rng = np.random.RandomState(0)
+    model = RNNRegressor(**TINY).fit(rng.normal(size=(12, 8, 1)), rng.normal(size=12))
+    monkeypatch.setattr(sklrnn._base, "_PREDICT_CHUNK_VALUES", 64)  # chunks of 8 sequences
+    X = rng.normal(size=(30, 8, 1)).astype(np.float32)
+    X[20] = 3.4e38
+    with pytest.raises(ValueError, match=r"for 1 of samples 16 to 23 of X \(first: sample 20\)"):
+        model.predict(X)
 
 
 def test_subnormal_sample_weights_weigh_as_their_ratios():
