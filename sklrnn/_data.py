@@ -535,8 +535,7 @@ def _numeric_array(X, input_name, **kwargs):
 
 @contextmanager
 def _numbers_only(input_name):
-    """Re-raise numpy's error for a value that is no number (or an int beyond float64),
-    naming the input and the fix."""
+    """Re-raise numpy's errors for values that are no float64 numbers, naming the input and fix."""
     try:
         yield
     except OverflowError as exc:  # a Python int beyond float64

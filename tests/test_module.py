@@ -232,7 +232,6 @@ def test_front_end_pools_before_relu_as_relu_before_pooling(lengths):
     torch.manual_seed(0)
     front_end = ConvFrontEnd(2, 6, strides=(1, 4, 3), kernel_sizes=(15,)).train()
     X, L = _ragged_batch(lengths, 2)
-
     padded = min(lengths) < max(lengths)  # else no masks, as the front end skips them
 
     def relu_first(X, lengths):
@@ -248,15 +247,15 @@ def test_front_end_pools_before_relu_as_relu_before_pooling(lengths):
                 lengths = -(-lengths // pool)
         return x.transpose(1, 2), lengths
 
-    grads = []
+    outputs, grads = [], []
     for run in (front_end, relu_first):
         front_end.zero_grad()
         out, out_lengths = run(X, L)
         out.backward(torch.linspace(-1, 1, out.numel()).reshape(out.shape))
+        outputs.append((out, out_lengths))
         grads.append([p.grad.clone() for p in front_end.parameters()])
-        if run is front_end:
-            expected, expected_lengths = out, out_lengths
-    assert torch.equal(out, expected) and torch.equal(out_lengths, expected_lengths)
+    (ours, our_lengths), (reference, reference_lengths) = outputs
+    assert torch.equal(ours, reference) and torch.equal(our_lengths, reference_lengths)
     for ours, reference in zip(*grads, strict=True):
         torch.testing.assert_close(ours, reference, rtol=0, atol=0)
 
