@@ -16,6 +16,7 @@ an int64 array of true lengths.
 
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -24,6 +25,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import sklearn
 from sklearn.utils.validation import check_array, validate_data
 
 from ._compat import Interval, validate_params
@@ -427,8 +429,19 @@ def _warn_if_float32_zeroed(features, input_name):
             "the network reads them in, they are all 0. Rescale the data (multiply it by a "
             "constant, e.g. 1e30), the same way for fit and predict.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_outside_sklrnn(),
         )
+
+
+def _caller_outside_sklrnn():
+    """The ``stacklevel`` that points a warning issued by this function's caller
+    at the first frame outside sklrnn and scikit-learn (which wraps ``fit``):
+    the line that called ``fit`` or ``predict``, however deep the call."""
+    packages = (os.path.dirname(__file__), os.path.dirname(sklearn.__file__))
+    frame, level = sys._getframe(2), 2  # the frame that calls warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(packages):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _all_zero(X32):

@@ -1039,8 +1039,9 @@ def test_features_that_float32_turns_to_zeros_are_warned_about(ragged):
     tiny = np.stack([X * 1e-300, X], axis=2)
     with pytest.warns(
         UserWarning, match=r"features \[0\] are all smaller in magnitude than float32's"
-    ):
+    ) as w:
         RNNClassifier(**TINY).fit(list(tiny) if ragged else tiny, y)
+    assert w[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         zeros = np.stack([np.zeros_like(X), X], axis=2)  # zeros are no loss: no warning
