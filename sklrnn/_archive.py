@@ -779,7 +779,7 @@ def _check_groups(saved, current, where):
                 f"of {sorted(live)}."
             )
         for key in set(stored) - set(live):
-            if not (_is_number(stored[key]) and math.isfinite(stored[key])):
+            if not is_finite_number(stored[key]):
                 raise ValueError(
                     f"{where}: the optimizer setting {str(key)[:40]}={str(stored[key])[:40]} "
                     "is not one the format stores (a finite number)."
@@ -787,7 +787,7 @@ def _check_groups(saved, current, where):
         for key, now in live.items():
             value = stored[key]
             if key in _SET_BY_TRAINING:
-                ok = _is_number(value) and math.isfinite(value)
+                ok = is_finite_number(value)
             elif key in _CYCLED:
                 values = value if isinstance(now, tuple) and isinstance(value, list) else [value]
                 ok = len(values) == len(now if isinstance(now, tuple) else [now]) and all(

@@ -1280,10 +1280,12 @@ def _canonical(value):
 
 def _fingerprint_change(written, current):
     """What differs between a checkpoint's fingerprint and the fit's, in words."""
-    try:
+    try:  # written is a file's: any JSON, however nested
         old = json.loads(written)
-        old_params = dict(old["params"])
-    except (TypeError, ValueError, KeyError):
+        old_params = old["params"]
+        if not (isinstance(old_params, dict) and all(isinstance(k, str) for k in old_params)):
+            raise TypeError
+    except (TypeError, ValueError, KeyError, RecursionError):
         return "a fit on other data or with other parameters"
     new = json.loads(current)
     if old.get("estimator") != new["estimator"]:

@@ -42,7 +42,7 @@ from ._base import (
     device_exists,
 )
 from ._compat import validate_parameter_constraints
-from ._module import _FIRST_KERNELS
+from ._module import _FIRST_KERNELS, front_end_strides
 
 __all__ = ["save_model", "load_model"]
 
@@ -85,6 +85,12 @@ def _decode_flag(value):
     return value
 
 
+# The pair of poolings front_end_strides gives: of at most 512 steps (what
+# the first stride leaves), to one step or more. A file's other pools would
+# run (a pool of 2**31 - 1 took minutes per prediction).
+_POOLS = {front_end_strides(steps, 1)[1:] for steps in range(1, 513)}
+
+
 def _decode_strides(value):
     if not (
         isinstance(value, list)
@@ -92,6 +98,8 @@ def _decode_strides(value):
         and all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s < 2**31 for s in value)
     ):
         raise _Bad(f"is {str(value)[:40]}, not 3 integers from 1 to 2**31 - 1")
+    if tuple(value[1:]) not in _POOLS:
+        raise _Bad(f"is {str(value)[:40]}, whose poolings the front end never uses")
     return tuple(value)
 
 

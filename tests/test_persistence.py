@@ -841,6 +841,9 @@ def test_classes_must_match_the_heads_outputs(saved):
         ("n_iter_", 7, "n_iter_=7, but the history records 4 epochs"),
         ("strides_", [1, 0, 1], "strides_ is .*not 3 integers from 1"),
         ("strides_", [1, 2**40, 1], "strides_ is .*not 3 integers from 1"),
+        # a pool of 2**31 - 1 loaded, and took minutes per prediction
+        ("strides_", [1, 2**31 - 1, 1], "strides_ is .*whose poolings the front end never uses"),
+        ("strides_", [1, 1, 2], "strides_ is .*whose poolings the front end never uses"),
         ("kernel_sizes_", [15, 16], r"kernel_sizes_ is .*not increasing sizes out of \[15, 31"),
         ("kernel_sizes_", [31, 15], r"kernel_sizes_ is .*not increasing sizes"),
         ("kernel_sizes_", [], r"kernel_sizes_ is .*not increasing sizes"),
@@ -976,6 +979,15 @@ def test_a_safetensors_header_that_lies_about_its_data(saved):
         ),
         (lambda c: c["optimizer"]["state"][0].__setitem__(0, 999), "names no parameter: 999"),
         (lambda c: c["optimizer"]["state"].append([0, {}]), "20 entries for 19 parameters"),
+        # ints beyond float64 raised OverflowError
+        (
+            lambda c: c["optimizer"]["param_groups"][0].update(lr=10**400),
+            "optimizer setting lr=1000",
+        ),
+        (
+            lambda c: c["optimizer"]["param_groups"][0].update(initial_lr=10**400),
+            "optimizer setting initial_lr=1000.* is not one the format stores",
+        ),
     ],
 )
 def test_optimizer_state_is_checked(saved, edit, message):
@@ -1137,6 +1149,15 @@ def test_the_interrupted_fit_resumes(interrupted):
         (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
         (lambda c: c.update(format_version=5), "has format version 5"),
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
+        # JSON inside the fingerprint's string: too deep for json, or params of int keys
+        (
+            lambda c: c.update(fingerprint="[" * 100_000 + "]" * 100_000),
+            "other data or with other parameters",
+        ),
+        (
+            lambda c: c.update(fingerprint='{"estimator": "RNNClassifier", "params": [[1, 2]]}'),
+            "other data or with other parameters",
+        ),
         (lambda c: c.update(early_stopping={"misses": "x"}), "early-stopping state is malformed"),
         (lambda c: c["history"][0].update(epoch=0), "row 0 of the training history"),
         # counters beyond the floats, which the schedule and early stopping compute with
