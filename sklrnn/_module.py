@@ -595,11 +595,20 @@ class RandomKernels(nn.Module):
         kernels = torch.arange(len(weight), device=weight.device)
         pattern = weight[kernels, selected.to(torch.int8).argmax(dim=1)]
         sums = torch.matmul(selected.to(x), x)
-        sums = nn.functional.pad(sums, (4 * dilation, 4 * dilation))
         steps = x.shape[2]
-        out = sums[:, :, :steps] * pattern[:, :1]
-        for j in range(1, _KERNEL_LENGTH):
-            out.addcmul_(sums[:, :, j * dilation : j * dilation + steps], pattern[:, j : j + 1])
+        # A copy shifted by `steps` or more holds only padding, whose product
+        # adds nothing: the padding stops there, also where the dilation
+        # spans far more than the sequence (a file's dilation of 2**31 - 1
+        # asked for 369 TB).
+        pad = min(4 * dilation, steps)
+        sums = nn.functional.pad(sums, (pad, pad))
+        out = None
+        for j in range(_KERNEL_LENGTH):
+            shift = (j - _KERNEL_LENGTH // 2) * dilation
+            if abs(shift) >= steps:
+                continue
+            window, weight = sums[:, :, pad + shift : pad + shift + steps], pattern[:, j : j + 1]
+            out = window * weight if out is None else out.addcmul_(window, weight)
         return out
 
     def _dilations(self):

@@ -594,6 +594,24 @@ def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(
         assert torch.equal(kernels(X, lengths), features)
 
 
+def test_random_kernels_on_sums_of_channels_with_dilations_beyond_the_sequence():
+    # Shifts of the sequence's length or more read only padding, which the
+    # sums path no longer builds: a dilation of 2**31 - 1 (from a file) asked
+    # for hundreds of terabytes.
+    X = torch.randn(3, 12, 32, generator=torch.Generator().manual_seed(0))
+    kernels = RandomKernels(32, ((1, 1), (2, 1), (5, 1), (11, 1), (12, 1), (2**31 - 1, 1)))
+    kernels.fit(X, torch.full((3,), 12), seed=0)
+    x = X.transpose(1, 2)
+    for index, (dilation, _) in enumerate(kernels.dilations[:-1]):
+        dense = torch.nn.functional.conv1d(
+            x.double(), kernels.weight[index].double(), padding=4 * dilation, dilation=dilation
+        )
+        assert torch.equal(kernels._convolve(x, index), dense)
+    # Every shift but the centre's reads only padding.
+    centre = torch.einsum("bct,kc->bkt", x.double(), kernels.weight[-1, :, :, 4].double())
+    assert torch.equal(kernels._convolve(x, len(kernels.dilations) - 1), centre)
+
+
 def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
     # On the CPU the kernels run a few long sequences per pass (4 at 600
     # steps): the features of 11 sequences must be those of each alone, and
