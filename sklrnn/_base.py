@@ -1157,20 +1157,46 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.
-            raise ValueError(
-                f"{type(self).__name__} computed non-finite outputs for {bad.sum()} of "
-                f"samples {first_sample} to {first_sample + len(out) - 1} of X (first: sample "
-                f"{np.flatnonzero(bad)[0] + first_sample}): "
-                f"values up to |x| = {np.abs(X3).max():.3g} are too large for the "
-                "network's float32 arithmetic. Rescale X to the range of the training "
-                "data."
-            )
+            raise self._non_finite_outputs(X3, lengths, bad, order, first_sample)
         if method == "recurrent_states":
             steps = np.arange(out.shape[1])
             out[steps[None, :] >= self._recurrent_lengths(lengths)[:, None]] = np.nan
         if order is not None:  # back to the order of X
             out[order] = out.copy()
         return out
+
+    def _non_finite_outputs(self, X3, lengths, bad, order, first_sample):
+        """The ValueError for the ``bad`` sequences of a chunk (in the order of ``order``).
+
+        It blames X where the bad sequences reach far beyond the training
+        data (over 1,000 of its standard deviations), and the weights
+        otherwise: a fit's weights keep inputs of the training data's range
+        finite, a file's edited weights need not.
+        """
+        rows = np.flatnonzero(bad)
+        first = int(rows[0] if order is None else order[rows].min()) + first_sample
+        module = self.net_.module_
+        network = module.networks[0] if self.n_networks_ > 1 else module
+        mean = network.input_mean.cpu().numpy()
+        scale = network.input_scale.cpu().numpy()
+        valid = np.arange(X3.shape[1])[None, :] < lengths[rows, None]
+        deviation = np.abs((X3[rows][valid] - mean) / scale).max()
+        if deviation > 1e3:
+            why = (
+                f"their values reach {deviation:.3g} training standard deviations from the "
+                "training mean, too far for the network's float32 arithmetic. Rescale X to "
+                "the range of the training data."
+            )
+        else:
+            why = (
+                f"their values lie within {deviation:.3g} training standard deviations of the "
+                "training mean, so the model's weights overflow: refit it. (A fit's weights "
+                "keep such inputs finite; weights edited in a saved file need not.)"
+            )
+        return ValueError(
+            f"{type(self).__name__} computed non-finite outputs for {bad.sum()} of samples "
+            f"{first_sample} to {first_sample + len(X3) - 1} of X (first: sample {first}): " + why
+        )
 
     @staticmethod
     def _prediction_parts(X3, lengths, batch):

@@ -1199,8 +1199,29 @@ def test_non_finite_outputs_name_the_sample_in_a_chunked_prediction(monkeypatch)
     monkeypatch.setattr(sklrnn._base, "_PREDICT_CHUNK_VALUES", 64)  # chunks of 8 sequences
     X = rng.normal(size=(30, 8, 1)).astype(np.float32)
     X[20] = 3.4e38
-    with pytest.raises(ValueError, match=r"for 1 of samples 16 to 23 of X \(first: sample 20\)"):
+    with pytest.raises(
+        ValueError, match=r"for 1 of samples 16 to 23 of X \(first: sample 20\): .*Rescale X"
+    ):
         model.predict(X)
+
+
+def test_non_finite_outputs_name_the_sample_of_a_list_and_the_likely_cause():
+    rng = np.random.RandomState(0)
+    model = RNNRegressor(**TINY).fit(rng.normal(size=(12, 8, 1)), rng.normal(size=12))
+    # Sequences of different lengths run longest first: the message named
+    # the bad one's place in that order (1), not in X (0).
+    X = [
+        np.full((8, 1), 3.4e38, dtype=np.float32),
+        rng.normal(size=(9, 1)),
+        rng.normal(size=(5, 1)),
+    ]
+    with pytest.raises(ValueError, match=r"\(first: sample 0\): .*too far .* Rescale X"):
+        model.predict(X)
+    # Inputs like the training data's, and weights no fit gives (an edited file).
+    with torch.no_grad():
+        model.net_.module_.head.weight.fill_(3e38)
+    with pytest.raises(ValueError, match=r"within .* standard deviations .* weights overflow"):
+        model.predict(rng.normal(size=(4, 8, 1)))
 
 
 def test_subnormal_sample_weights_weigh_as_their_ratios():
