@@ -1180,11 +1180,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         mean = network.input_mean.cpu().numpy()
         scale = network.input_scale.cpu().numpy()
         valid = np.arange(X3.shape[1])[None, :] < lengths[rows, None]
-        deviation = np.abs((X3[rows][valid] - mean) / scale).max()
+        deviation = np.abs((X3[rows][valid].astype(np.float64) - mean) / scale).max()
         if deviation > 1e3:
             why = (
                 f"their values reach {deviation:.3g} training standard deviations from the "
-                "training mean, too far for the network's float32 arithmetic. Rescale X to "
+                "training mean: too large for the network's float32 arithmetic. Rescale X to "
                 "the range of the training data."
             )
         else:

@@ -1215,7 +1215,7 @@ def test_non_finite_outputs_name_the_sample_of_a_list_and_the_likely_cause():
         rng.normal(size=(9, 1)),
         rng.normal(size=(5, 1)),
     ]
-    with pytest.raises(ValueError, match=r"\(first: sample 0\): .*too far .* Rescale X"):
+    with pytest.raises(ValueError, match=r"\(first: sample 0\): .*too large .* Rescale X"):
         model.predict(X)
     # Inputs like the training data's, and weights no fit gives (an edited file).
     with torch.no_grad():
