@@ -718,19 +718,19 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
     if max_length is not None:
         width, kept = min(width, max_length), np.minimum(lengths, max_length)
     X32 = np.zeros((len(seqs), width, seqs[0].shape[1]), dtype=np.float32)
-    zero = np.ones(X32.shape[2], dtype=bool)  # features whose float32 values are all 0
     with np.errstate(over="ignore"):  # reported just below, with the fix
         for i, seq in enumerate(seqs):
             valid = seq[: lengths[i]].astype(np.float32)  # every valid step, as for an array
             if not np.isfinite(valid).all():
                 raise _too_large_for_float32(input_name)
-            zero &= _all_zero(valid[None])
             X32[i, : kept[i]] = valid[lengths[i] - kept[i] :]
+    # Once over the result (its padding is 0), not per sequence: 3 us each
+    # were a third of converting 100,000 sequences of 3 steps.
     _warn_if_float32_zeroed(
         [
             f
-            for f in np.flatnonzero(zero)
-            if any(np.nan_to_num(seq[: lengths[i], f]).any() for i, seq in enumerate(seqs))
+            for f in np.flatnonzero(_all_zero(X32))
+            if any(seq[lengths[i] - kept[i] : lengths[i], f].any() for i, seq in enumerate(seqs))
         ],
         input_name,
     )
