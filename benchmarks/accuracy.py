@@ -73,7 +73,6 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.linear_model import RidgeClassifierCV, RidgeCV
-from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -144,9 +143,7 @@ def is_regression(name):
 
 def score(name, y_true, y_pred):
     """Accuracy for classification, RMSE for regression."""
-    if is_regression(name):
-        return float(np.sqrt(mean_squared_error(y_true, y_pred)))
-    return float(accuracy_score(y_true, y_pred))
+    return float(score_of(name, np.asarray(losses(name, y_true, y_pred))))
 
 
 def losses(name, y_true, y_pred):
@@ -154,6 +151,12 @@ def losses(name, y_true, y_pred):
     if is_regression(name):
         return ((np.asarray(y_pred, float) - np.asarray(y_true, float)) ** 2).tolist()
     return (np.asarray(y_pred) != np.asarray(y_true)).astype(float).tolist()
+
+
+def score_of(name, values):
+    """The score of per-series losses, over their last axis: accuracy, or RMSE."""
+    mean = values.mean(axis=-1)
+    return np.sqrt(mean) if is_regression(name) else 1 - mean
 
 
 def paired_interval(name, loss, reference, rounds=2000, seed=0):
@@ -166,15 +169,10 @@ def paired_interval(name, loss, reference, rounds=2000, seed=0):
     split happens to hold.
     """
     loss, reference = np.asarray(loss), np.asarray(reference)
-
-    def scores(values):  # the score of each row of losses
-        mean = values.mean(axis=-1)
-        return np.sqrt(mean) if is_regression(name) else 1 - mean
-
     draws = np.random.default_rng(seed).integers(0, len(loss), (rounds, len(loss)))
-    differences = scores(loss[draws]) - scores(reference[draws])
+    differences = score_of(name, loss[draws]) - score_of(name, reference[draws])
     low, high = np.percentile(differences, [2.5, 97.5])
-    return float(scores(loss) - scores(reference)), float(low), float(high)
+    return float(score_of(name, loss) - score_of(name, reference)), float(low), float(high)
 
 
 def filled(X, length):
@@ -253,7 +251,7 @@ def run_fit(model, name, seed, params, fold=None, folds=5, shots=None):
     start = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - start
-    predictions = estimator.predict(X_test)
+    test_losses = losses(name, y_test, estimator.predict(X_test))
     record = {
         "model": model,
         "dataset": name,
@@ -261,13 +259,13 @@ def run_fit(model, name, seed, params, fold=None, folds=5, shots=None):
         "fold": fold,
         "shots": shots,
         "params": {k: repr(v) for k, v in params.items()},
-        "score": score(name, y_test, predictions),
+        "score": float(score_of(name, np.asarray(test_losses))),
         "train_score": score(name, y, estimator.predict(X)),
         "fit_seconds": seconds,
         "epochs": getattr(estimator, "n_iter_", None),
     }
     if fold is None:  # the test split: each series' loss, for report_test's intervals
-        record["losses"] = losses(name, y_test, predictions)
+        record["losses"] = test_losses
     return record
 
 
