@@ -29,8 +29,10 @@ from ._data import (
     _is_ragged,
     _longest,
     _python,
+    _readable,
     _reject_bool,
     check_frame_order,
+    long_table_hint,
     validate_sequences,
 )
 from ._module import (
@@ -424,8 +426,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         class each, and a class weight of 100 for one of them).
         """
         X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
+        y, sample_weight = _readable(y, "y"), _readable(sample_weight, "sample_weight")
         if y is not None:  # before encoding y, whose errors would be less clear
-            check_consistent_length(X3, y)
+            try:
+                check_consistent_length(X3, y)
+            except ValueError as exc:
+                hint = long_table_hint(X)
+                if not hint:
+                    raise
+                raise ValueError(f"{exc}.{hint}") from exc
         target = self._encode_target(y, reset=reset, classes=classes)
         weights = self._training_weights(sample_weight, X3, target)
         keep = weights > 0

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import sklearn
+import torch
 from sklearn.utils.validation import check_array, validate_data
 
 from ._compat import Interval, validate_params
@@ -114,6 +115,48 @@ def _check_ragged(X, input_name, first_sample=0):
         seqs.append(arr)
     _check_same_n_features(seqs, f"sequences in {input_name}")
     return seqs
+
+
+def _readable(X, input_name="X"):
+    """``X`` with what numpy and pandas cannot read as it is made readable.
+
+    A torch tensor becomes its values: detached, on the CPU, and float32
+    where numpy has no such float type (bfloat16). A list of sequences gets
+    the same for each sequence, and its DataFrames of another library
+    (polars) become pandas DataFrames of the same columns, so that they are
+    matched by column name as pandas' are. A polars LazyFrame, a query
+    rather than data, is refused.
+    """
+    if type(X) is np.ndarray:
+        return X
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu()
+        if X.is_floating_point() and X.dtype not in (torch.float16, torch.float32, torch.float64):
+            X = X.float()
+        return X.numpy()
+    if type(X).__name__ == "LazyFrame" and hasattr(X, "collect"):
+        raise TypeError(
+            f"{input_name} is a polars LazyFrame, a query rather than data: collect it "
+            f"first, e.g. {input_name}.collect()."
+        )
+    if isinstance(X, list | tuple | pd.Series) and _is_ragged(X):
+        items = [_readable_sequence(seq) for seq in X]
+        if all(new is old for new, old in zip(items, X, strict=True)):
+            return X  # a Series of lists stays one: a list of them could be a table
+        return items
+    return X
+
+
+def _readable_sequence(seq):
+    """One sequence of a list, as :func:`_readable` makes it readable."""
+    if type(seq) is np.ndarray or isinstance(seq, pd.DataFrame):
+        return seq
+    if isinstance(seq, torch.Tensor):
+        return _readable(seq)
+    if hasattr(seq, "columns") and hasattr(seq, "to_numpy") and len(getattr(seq, "shape", ())) == 2:
+        # A DataFrame of another library: its columns by name, each as numpy reads it.
+        return pd.DataFrame({name: np.asarray(seq[name]) for name in seq.columns})
+    return seq
 
 
 def _plain_numbers(seq):
@@ -291,7 +334,7 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
 
 def _checked_sequences(sequences, input_name):
     """The sequences of a list as float64 2D arrays, DataFrames matched by name, none empty."""
-    sequences = list(sequences)
+    sequences = _readable(list(sequences), input_name)
     frames = _frames_by_name(None, sequences, reset=True, input_name=input_name)
     seqs = _check_ragged(sequences if frames is None else frames, input_name)
     if not seqs:
@@ -562,7 +605,9 @@ def _numbers_only(input_name):
                 f"{input_name} holds sequences where numbers belong ({exc}). Pass sequences "
                 "of different lengths as a list of arrays of shape (n_timesteps_i, "
                 "n_features). A DataFrame whose cells hold series (sktime's nested format) "
-                "converts with [np.column_stack(row) for row in df.itertuples(index=False)]."
+                "converts with [np.column_stack(row) for row in df.itertuples(index=False)]; "
+                "a polars DataFrame of list columns with [np.column_stack(row) for row in "
+                "df.iter_rows()]."
             ) from exc
         if "could not convert" not in str(exc) and "argument must be" not in str(exc):
             raise
@@ -583,6 +628,7 @@ def _numbers_only(input_name):
 
 def _check_3d(X, input_name, dtype):
     """Check any supported input and return it as a 3D array of ``dtype``."""
+    X = _readable(X, input_name)
     if isinstance(X, memoryview):  # numpy counts it as a scalar
         X = np.asarray(X)
     if X is None or np.isscalar(X):  # check_array's message would show it as a 0D array
@@ -910,6 +956,7 @@ def validate_sequences(
     lengths : ndarray of shape (n_samples,), int64
     """
     name = type(estimator).__name__
+    X = _readable(X)
     if sp.issparse(X):
         raise TypeError(
             f"{name} does not accept sparse input: sequences are dense. Convert X with X.toarray()."
@@ -942,6 +989,7 @@ def validate_sequences(
         X3d, lengths = to_padded(X, first_sample=first_sample, max_length=max_length, ragged=ragged)
     if reset:
         if not table:
+            _warn_if_features_first(lengths, X3d.shape[-1])
             estimator.n_features_in_ = X3d.shape[-1]
             names = None if frames is None else frames[0].columns
             if names is not None and all(isinstance(c, str) for c in names):
@@ -953,7 +1001,7 @@ def validate_sequences(
         estimator._n_channels = X3d.shape[-1]
     elif X3d.shape[-1] != estimator._n_channels:
         # A table as wide as the features is likely one sequence, rows as steps.
-        one = (
+        one = long_table_hint(X) or (
             " If X is one sequence (a row per time step, a column per feature), pass it "
             "in a list: [X]."
             if table and np.shape(X)[1] == estimator._n_channels
@@ -987,6 +1035,41 @@ def validate_sequences(
                 stacklevel=5,
             )
     return X3d, lengths
+
+
+def long_table_hint(X):
+    """A sentence on a DataFrame whose rows are indexed by (series, time step); else "".
+
+    Such a table (sktime's "pd-multiindex" format) has a row per time step,
+    where the estimators read a row per sequence.
+    """
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.MultiIndex) or index.nlevels != 2:
+        return ""
+    ids, times = (f"level_{i}" if name is None else name for i, name in enumerate(index.names))
+    return (
+        f" X's rows are indexed by ({ids!r}, {times!r}), a row per time step of a series "
+        "(sktime's 'pd-multiindex' format): turn it into sequences with X, _, ids = "
+        f"sklrnn.preprocessing.long_to_sequences(X.reset_index(), {ids!r}, {times!r})."
+    )
+
+
+def _warn_if_features_first(lengths, n_features):
+    """Warn where every sequence has fewer steps than features: likely (samples, features, steps).
+
+    aeon and sktime hold sequences as (n_samples, n_channels, n_timesteps),
+    which sklrnn, channels last, would read as few long steps without a word.
+    """
+    if lengths.max() < n_features:
+        warnings.warn(
+            f"Every sequence of X has fewer time steps (at most {lengths.max()}) than "
+            f"features ({n_features}). sklrnn reads sequences channels last, "
+            "(n_samples, n_timesteps, n_features): if X is in aeon's or sktime's layout "
+            "(n_samples, n_channels, n_timesteps), pass X.transpose(0, 2, 1) (a list of "
+            "sequences: [s.T for s in X]).",
+            UserWarning,
+            stacklevel=_caller_outside_sklrnn(),
+        )
 
 
 def truncate(X3d, lengths, max_length):

@@ -15,6 +15,7 @@ there:
   ``horizon`` values, for forecasting.
 """
 
+import warnings
 from collections.abc import Hashable
 from numbers import Integral
 
@@ -35,6 +36,7 @@ from ._data import (
     _out_of_memory,
     _plain_numbers,
     _python,
+    _readable,
     _reject_bool,
     _same_columns,
     column_moments,
@@ -400,7 +402,13 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
     def _apply(self, X, inverse):
         check_is_fitted(self)
         table = _is_table(X)
-        X3, _ = validate_sequences(self, X, reset=False, keep_nan=True)
+        with warnings.catch_warnings():
+            if inverse:
+                # What inverse_transform reads is usually transform's output, an
+                # array without the column names fit saw: no warning of the
+                # missing names (StandardScaler's inverse_transform gives none).
+                warnings.filterwarnings("ignore", "X does not have valid feature names")
+            X3, _ = validate_sequences(self, X, reset=False, keep_nan=True)
         mean = 0.0 if self.mean_ is None else self.mean_
         scale = 1.0 if self.scale_ is None else self.scale_
         with np.errstate(over="ignore"):  # reported just below, with the fix
@@ -839,7 +847,8 @@ or list of such arrays
             "Pass a list of series only (arrays, Series or DataFrames), or a list of "
             "numbers for one series."
         )
-    parts = list(series) if several else [series]
+    # A polars DataFrame as pandas, so that target names its columns; tensors as arrays.
+    parts = _readable(list(series) if several else [series], "series")
     _check_frames_not_mixed(parts, "series")
     arrays, columns, first = [], None, None
     for i, s in enumerate(parts):

@@ -1185,6 +1185,17 @@ def test_sequences_in_cells_are_named_with_the_format_to_use(X):
         RNNClassifier(**TINY).fit(X, [0, 1])
 
 
+def test_polars_list_columns_are_named_with_a_polars_conversion():
+    # The only conversion named was pandas' itertuples, which polars lacks.
+    pl = pytest.importorskip("polars")
+    X = np.random.RandomState(0).normal(size=(2, 5, 2))
+    df = pl.DataFrame({"a": [list(x[:, 0]) for x in X], "b": [list(x[:, 1]) for x in X]})
+    fix = r"\[np\.column_stack\(row\) for row in df\.iter_rows\(\)\]"
+    with pytest.raises(ValueError, match=rf"X holds sequences where numbers belong.*{fix}"):
+        RNNClassifier(**TINY).fit(df, [0, 1])
+    np.testing.assert_array_equal([np.column_stack(row) for row in df.iter_rows()], X)
+
+
 def test_targets_with_repeated_column_names_are_named():
     X, _, _ = _training_data()
     y = pd.DataFrame(np.ones((12, 2)), columns=["t", "t"])

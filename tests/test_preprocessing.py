@@ -1,6 +1,7 @@
 """WideToSequence, SequenceScaler, long_to_sequences and make_windows."""
 
 import tracemalloc
+import warnings
 from decimal import Decimal
 
 import numpy as np
@@ -224,6 +225,20 @@ def test_sequence_scaler_2d_input_is_one_feature():
     assert np.isnan(out[1, 1:]).all()
     with pytest.raises(ValueError, match="X has 2 features, but SequenceScaler is expecting 3"):
         scaler.transform(X[:, :2])
+
+
+def test_sequence_scaler_round_trip_of_a_dataframe_warns_of_nothing():
+    # transform's output, an array, warned of missing feature names when
+    # inverse_transform read it back; a named table still must match.
+    df = pd.DataFrame(np.random.RandomState(0).normal(size=(5, 4)), columns=list("abcd"))
+    scaler = SequenceScaler().fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(df)), df)
+    with pytest.raises(ValueError, match="feature names should match"):
+        scaler.inverse_transform(df[["b", "a", "c", "d"]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        scaler.transform(df.to_numpy())
 
 
 def test_sequence_scaler_options_and_constant_feature():

@@ -155,6 +155,95 @@ def test_a_polars_dataframe_is_a_table_with_feature_names():
     assert SequenceScaler().fit_transform(pl.from_pandas(df)).shape == (12, 6)
 
 
+def test_a_list_of_polars_dataframes_is_matched_by_column_name():
+    # They were read by position: reordered columns were predicted silently,
+    # and make_windows could not find a column by its name.
+    pl = pytest.importorskip("polars")
+    seqs, y = _ragged_data()
+    frames = [pl.DataFrame({"a": s[:, 0], "b": s[:, 1]}) for s in seqs]
+    model = _small().fit(frames, y)
+    assert model.feature_names_in_.tolist() == ["a", "b"]
+    expected = _small().fit(seqs, y).predict(seqs)
+    np.testing.assert_array_equal(model.predict(frames), expected)
+    reordered = [f.select(["b", "a"]) for f in frames]
+    np.testing.assert_array_equal(model.predict(reordered), expected)
+    # pandas and polars DataFrames together, each matched by name
+    mixed = [*reordered[:7], *(pd.DataFrame({"b": s[:, 1], "a": s[:, 0]}) for s in seqs[7:])]
+    np.testing.assert_array_equal(model.predict(mixed), expected)
+    with pytest.raises(ValueError, match=r"X\[3\] does not have the columns.*missing \['b'\]"):
+        model.predict([*frames[:3], frames[3].select(["a"]), *frames[4:]])
+    np.testing.assert_array_equal(
+        pad_sequences(reordered[:2]), pad_sequences([s[:, ::-1] for s in seqs[:2]])
+    )
+    series = pl.DataFrame({"a": np.arange(6.0), "b": 10 * np.arange(6.0)})
+    X, target = make_windows(series.select(["b", "a"]), window=3, target="b")
+    np.testing.assert_array_equal(target, [30.0, 40.0, 50.0])
+    np.testing.assert_array_equal(X[0], [[0.0, 0.0], [10.0, 1.0], [20.0, 2.0]])
+
+
+def test_a_polars_lazyframe_is_refused_with_the_fix():
+    pl = pytest.importorskip("polars")
+    X, y = np.random.RandomState(0).normal(size=(12, 6)), np.arange(12) % 2
+    model = _small(RNNClassifier).fit(X, y)
+    lazy = pl.DataFrame(X).lazy()
+    for call in (lambda: model.predict(lazy), lambda: _small(RNNClassifier).fit(lazy, y)):
+        with pytest.raises(TypeError, match=r"polars LazyFrame.*X\.collect\(\)"):
+            call()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float64", "int64"])
+def test_torch_tensors_are_read_as_their_values(dtype):
+    # Tensors that track gradients, and bfloat16 ones, which numpy has no
+    # type for, failed inside torch's conversion to numpy.
+    torch = pytest.importorskip("torch")
+    seqs, y = _ragged_data()
+    X = pad_sequences(seqs)
+    tensor = torch.as_tensor(X).to(getattr(torch, dtype))
+    floating = tensor.is_floating_point()
+    values = tensor.float().numpy()
+    expected = _small().fit(values, y).predict(values)
+    if floating:
+        tensor.requires_grad_(True)
+    target = torch.as_tensor(y, dtype=torch.float32).requires_grad_(True)
+    weight = torch.ones(len(y), requires_grad=True)
+    model = _small().fit(tensor, target, sample_weight=weight)
+    np.testing.assert_allclose(model.predict(tensor), expected, **TIGHT)
+    np.testing.assert_allclose(model.predict(list(tensor)), expected, **TIGHT)
+
+
+def test_aeon_layout_channels_before_steps_is_warned_about():
+    # aeon and sktime hold (n_samples, n_channels, n_timesteps): read channels
+    # last, a univariate set became one-step sequences without a word.
+    X = np.random.RandomState(0).normal(size=(12, 1, 24))
+    y = np.arange(12) % 2
+    fix = r"X\.transpose\(0, 2, 1\)"
+    with pytest.warns(UserWarning, match=rf"at most 1\) than features \(24\).*{fix}") as record:
+        _small(RNNClassifier).fit(X, y)
+    assert record[0].filename == __file__  # at the line that called fit
+    with pytest.warns(UserWarning, match=fix):
+        SequenceScaler().fit(list(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _small(RNNClassifier).fit(X.transpose(0, 2, 1), y)
+        _small(RNNClassifier).fit(np.ones((12, 5, 5)), y)  # as many steps as features
+
+
+def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
+    # sktime's "pd-multiindex" frame: a row per (series, time step).
+    X3 = np.random.RandomState(0).normal(size=(12, 8, 2))
+    y = np.arange(12) % 2
+    index = pd.MultiIndex.from_product([range(12), range(8)], names=["case", "t"])
+    long = pd.DataFrame(X3.reshape(-1, 2), index=index, columns=["a", "b"])
+    fix = r"X, _, ids = sklrnn\.preprocessing\.long_to_sequences\(X\.reset_index\(\), 'case', 't'\)"
+    with pytest.raises(ValueError, match=rf"inconsistent numbers of samples: \[96, 12\]\..*{fix}"):
+        _small(RNNClassifier).fit(long, y)
+    model = _small(RNNClassifier).fit(X3, y)
+    with pytest.raises(ValueError, match=rf"expecting 2 features per time step.*{fix}"):
+        model.predict(long)
+    X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
+    np.testing.assert_array_equal(X, X3)
+
+
 # -- NaN that is not padding --------------------------------------------------
 
 
