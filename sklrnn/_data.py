@@ -1001,12 +1001,18 @@ def validate_sequences(
         estimator._n_channels = X3d.shape[-1]
     elif X3d.shape[-1] != estimator._n_channels:
         # A table as wide as the features is likely one sequence, rows as steps.
-        one = long_table_hint(X) or (
-            " If X is one sequence (a row per time step, a column per feature), pass it "
-            "in a list: [X]."
-            if table and np.shape(X)[1] == estimator._n_channels
-            else ""
-        )
+        if table and np.shape(X)[1] == estimator._n_channels:
+            one = long_table_hint(X) or (
+                " If X is one sequence (a row per time step, a column per feature), pass it "
+                "in a list: [X]."
+            )
+        elif not table and X3d.shape[1] == estimator._n_channels:
+            one = (
+                " If X is in aeon's or sktime's layout (n_samples, n_channels, "
+                "n_timesteps), pass X.transpose(0, 2, 1)."
+            )
+        else:
+            one = long_table_hint(X)
         raise ValueError(
             f"X has {X3d.shape[-1]} features per time step, but {name} is expecting "
             f"{estimator._n_channels} features per time step as input.{one}"

@@ -268,8 +268,8 @@ n_features_in_ : int
     n_networks_ : int
         Number of networks averaged, ``n_networks``."""
 
-RELIABILITY_NOTES = """Training is guarded against faults (see the user guide's reliability
-    page). If a training or validation loss becomes NaN or infinite,
+RELIABILITY_NOTES = """Training is guarded against faults (see the documentation's
+    Reliability page). If a training or validation loss becomes NaN or infinite,
     training stops, the weights and optimizer state of the last good epoch
     kept are restored, and a ``RuntimeWarning`` says so. That state is kept
     after every epoch, or, when an epoch holds fewer than 4 batches and no

@@ -173,7 +173,9 @@ class LossCurveDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created when None.
         name : str, default=None
-            Title of the plot; defaults to the estimator's class name.
+            Name of the curves in the legend (``"name: training loss"``), so
+            that several models drawn on one ``ax`` can be told apart; None
+            leaves the labels plain. The title is the estimator's class name.
         **kwargs : dict
             Passed to :meth:`plot`.
 
@@ -220,13 +222,14 @@ class LossCurveDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created when None.
         name : str, default=None
-            Title of the plot; defaults to ``estimator_name``.
+            Name of the curves in the legend (``"name: training loss"``);
+            None leaves the labels plain. The title is ``estimator_name``.
         log_scale : bool, default=False
             Whether to use a logarithmic loss axis.
         line_kw : dict, default=None
             Properties of matplotlib's ``Line2D`` for both loss curves, such
             as ``{"linewidth": 2, "alpha": 0.7}``, but not their labels; the
-            mark of the kept weights keeps its style.
+            mark of the kept weights keeps its style, in its curve's colour.
 
         Returns
         -------
@@ -236,17 +239,19 @@ class LossCurveDisplay:
         style = _line_style(line_kw)  # before _axes: a refused call opens no figure
         ax = _axes(ax, "LossCurveDisplay")
         self.lines_ = {}
+        prefix = "" if name is None else f"{name}: "
         curves = {"train": ("training loss", self.train_loss)}
         if self.valid_loss is not None and np.isfinite(self.valid_loss).any():
             curves["valid"] = ("validation loss", self.valid_loss)
         for key, (label, loss) in curves.items():
-            (self.lines_[key],) = ax.plot(self.epochs, loss, label=label, **style)
+            (self.lines_[key],) = ax.plot(self.epochs, loss, label=prefix + label, **style)
         at = np.flatnonzero(self.epochs == self.best_epoch)
         if at.size:
             # On the validation curve where it has a value, else on the training curve.
-            loss = self.train_loss
+            key = "train"
             if self.valid_loss is not None and np.isfinite(self.valid_loss[at[0]]):
-                loss = self.valid_loss
+                key = "valid"
+            loss = self.valid_loss if key == "valid" else self.train_loss
             kind = "final" if at[0] == len(self.epochs) - 1 else "restored"
             then = "; then the head solved in closed form" if self.head_solved else ""
             (self.lines_["best"],) = ax.plot(
@@ -254,16 +259,16 @@ class LossCurveDisplay:
                 loss[at[:1]],
                 marker="o",
                 linestyle="none",
-                color="black",
-                label=f"{kind} weights (epoch {self.best_epoch}){then}",
+                color=self.lines_[key].get_color(),
+                markeredgecolor="black",
+                label=f"{prefix}{kind} weights (epoch {self.best_epoch}){then}",
             )
         if log_scale:
             ax.set_yscale("log")
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Loss")
-        title = name if name is not None else self.estimator_name
-        if title:
-            ax.set_title(title)
+        if self.estimator_name:
+            ax.set_title(self.estimator_name)
         ax.legend()
         self.ax_ = ax
         self.figure_ = ax.figure

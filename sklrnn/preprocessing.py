@@ -461,10 +461,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     df : pandas.DataFrame
         The long table: one row per series and time step.
     id_column : hashable
-        Column naming the series each row belongs to. Series come out in
-        sorted order of their ids.
+        Column naming the series each row belongs to (or a level of the
+        index, as sktime's tables indexed by series and time have it).
+        Series come out in sorted order of their ids.
     time_column : hashable
-        Column giving the time of each row (numbers, dates or durations;
+        Column (or index level) giving the time of each row (numbers, dates or durations;
         strings, which sort as text, are refused); each (id, time) pair must
         be unique.
     feature_columns : list of hashable, default=None
@@ -532,6 +533,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     key_columns = [id_column, time_column]
     if target_column is not None:
         key_columns.append(target_column)
+    # Index levels serve as columns, as in pandas' groupby: sktime's
+    # "pd-multiindex" table indexes its rows by (series, time).
+    levels = [c for c in key_columns if c not in df.columns and c in df.index.names]
+    if levels:
+        df = df.reset_index(level=levels)
     if len(set(key_columns)) < len(key_columns):
         raise ValueError(
             f"id_column, time_column and target_column must be different columns, got "

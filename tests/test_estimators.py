@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 import sklrnn._base
+import sklrnn._classifier
 import sklrnn._ridge
 from sklrnn import RNNClassifier, RNNRegressor, make_windows
 from sklrnn._ridge import _RIDGE_ALPHAS, _clearly_better, _ridge
@@ -665,7 +666,7 @@ def test_sample_weight_zero_sum_is_an_error():
     # scikit-learn >= 1.7 says "non-zero"; before, sklrnn's own check answers.
     with pytest.raises(ValueError, match="non-zero|weights are all zero"):
         RNNRegressor(**FAST).fit(X, y, sample_weight=np.zeros(10))
-    with pytest.raises(ValueError, match="[Nn]egative"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         RNNRegressor(**FAST).fit(X, y, sample_weight=-np.ones(10))
 
 
@@ -766,7 +767,9 @@ def test_a_refused_refit_leaves_the_previous_fit_whole():
     Xr, yr = make_regression_sequences(n=40)
     reg = RNNRegressor(**dict(FAST, max_epochs=2)).fit(Xr, yr)
     expected = reg.predict(Xr)
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(
+        ValueError, match=r"y has values too large to standardize \(\|y\| up to 1e\+300"
+    ):
         reg.fit(Xr, np.stack([yr, np.tile([1e300, -1e300], 20)], axis=1))
     assert reg.n_outputs_ == 1
     np.testing.assert_array_equal(reg.predict(Xr), expected)
@@ -1438,6 +1441,58 @@ def test_a_head_is_clearly_better_beyond_two_standard_errors_of_the_paired_diffe
     assert not _clearly_better(lucky, incumbent, target, np.r_[10.0, np.ones(7)])
     # Non-finite predictions never win.
     assert not _clearly_better(np.full(8, np.nan), incumbent, target, None)
+
+
+@pytest.mark.parametrize("t, better", [(1.5, False), (1.99, False), (2.01, True), (2.5, True)])
+def test_clearly_better_means_a_paired_t_statistic_above_two(t, better):
+    # Gains of mean t standard errors: squared errors of 10 against 10 - gain.
+    z = np.array([1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 0.25, -0.25])
+    z /= z.std(ddof=1)
+    gains = z + t / np.sqrt(8)
+    incumbent, target = np.full(8, np.sqrt(10.0)), np.zeros(8)
+    assert bool(_clearly_better(np.sqrt(10.0 - gains), incumbent, target, None)) is better
+
+
+def test_clearly_better_weighs_each_sequences_gain():
+    # Better on four sequences, as much worse on four others: no gain, until
+    # the first four carry the weight.
+    candidate, incumbent, target = np.r_[np.full(4, 0.9), np.full(4, 1.1)], np.ones(8), np.zeros(8)
+    assert not _clearly_better(candidate, incumbent, target, None)
+    weights = np.r_[np.full(4, 10.0), np.full(4, 0.01)]
+    assert _clearly_better(candidate, incumbent, target, weights)
+    assert not _clearly_better(candidate, incumbent, target, weights[::-1])
+
+
+def test_a_head_whose_ridge_solution_is_not_finite_keeps_its_training(monkeypatch):
+    X, y = make_classification_sequences(n=40, seed=3)
+    params = {**FAST, "max_epochs": 3, "kernel_features": 168}
+    trained = RNNClassifier(**params)
+    monkeypatch.setattr(RNNClassifier, "_solve_heads", lambda self, dataset: None)
+    trained.fit(X, y)
+    monkeypatch.undo()
+
+    def not_finite(*args, **kwargs):
+        coef, intercept, held_out = _ridge(*args, **kwargs)
+        return coef * np.nan, intercept, held_out
+
+    monkeypatch.setattr(sklrnn._classifier, "_ridge", not_finite)
+    model = RNNClassifier(**params).fit(X, y)
+    assert "head_solved" not in model.history_[-1]
+    for name, value in trained.net_.module_.head.state_dict().items():
+        torch.testing.assert_close(model.net_.module_.head.state_dict()[name], value)
+    np.testing.assert_array_equal(model.predict_proba(X), trained.predict_proba(X))
+
+
+def test_a_head_is_not_solved_from_one_weighted_sequence(monkeypatch):
+    # Leave-one-out needs two sequences; weights of 1e-14 of the largest do not count.
+    X, y = make_classification_sequences(n=40, seed=3)
+    weights = np.r_[1.0, np.full(39, 1e-14)]
+    model = RNNClassifier(**{**FAST, "max_epochs": 3, "kernel_features": 168})
+    model.fit(X, y, sample_weight=weights)
+    assert "head_solved" not in model.history_[-1]
+    assert np.isfinite(model.predict_proba(X)).all()
+    model.fit(X, y, sample_weight=np.r_[1.0, 1.0, np.full(38, 1e-14)])
+    assert model.history_[-1, "head_solved"]
 
 
 def test_partial_fit_after_fit_trains_the_solved_head_by_gradient():

@@ -17,6 +17,7 @@ from sklrnn._module import (
     MaskedBatchNorm1d,
     MultiKernelConv1d,
     RandomKernels,
+    RNNEnsemble,
     RNNModule,
     _max_pool,
     _valid_mask,
@@ -538,6 +539,108 @@ def test_random_kernels_count_what_a_direct_computation_counts(n_features, strid
     read = (kernels.weight != 0).any(dim=3).sum(dim=2)
     assert read.min() >= 1 and read.max() <= min(n_features, 9)
     assert set(kernels.weight.unique().tolist()) <= {-1.0, 0.0, 2.0}
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_random_kernels_draw_their_biases_from_valid_steps_only(stride):
+    # One long sequence among short ones: a bias drawn as a quantile over the
+    # padding as well (outputs of -inf there) was below every valid output,
+    # and three quarters of the features were constant. The padding's length
+    # must not change the draws.
+    lengths = [40, 5, 5, 5, 5, 5]
+    X, lengths = _ragged_batch(lengths, n_features=2, seed=1)
+    X[torch.arange(40)[None, :] >= lengths[:, None]] = 0.0
+    dilations = kernel_dilations(40, 840)
+    kernels = RandomKernels(2, dilations, stride)
+    features = kernels.fit(X, lengths, seed=0)
+    longer = RandomKernels(2, dilations, stride)
+    longer.fit(torch.cat([X, torch.zeros(6, 25, 2)], dim=1), lengths, seed=0)
+    assert torch.equal(longer.bias, kernels.bias)
+    assert torch.isfinite(kernels.bias).all()
+    # Most features vary over the training sequences, and fit standardizes them.
+    assert (kernels.feature_scale != 1).double().mean() > 0.5
+    varying = kernels.feature_scale != 1
+    torch.testing.assert_close(
+        features.double().mean(dim=0), torch.zeros(840, dtype=torch.float64), rtol=0, atol=1e-5
+    )
+    torch.testing.assert_close(
+        features[:, varying].double().std(dim=0, correction=0),
+        torch.ones(int(varying.sum()), dtype=torch.float64),
+        rtol=0,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("average", ["probabilities", "outputs"])
+def test_an_ensemble_averages_its_networks_probabilities_or_outputs(average):
+    # Evaluation returns log(mean of the networks' softmax) for classifiers,
+    # whose logsumexp is 0, and the mean output for regressors; training one
+    # output per network.
+    X, lengths = _ragged_batch([9, 4, 9, 7], n_features=2)
+    X[torch.arange(9)[None, :] >= lengths[:, None]] = 0.0
+    # No dropout: training's outputs are then as deterministic as evaluation's.
+    ensemble = RNNEnsemble(
+        3,
+        average,
+        n_features=2,
+        n_outputs=4,
+        hidden_size=4,
+        conv_channels=4,
+        dropout=0.0,
+        readout_dropout=0.0,
+    )
+    with torch.no_grad():
+        for training in (False, True):
+            ensemble.train(training)
+            each = torch.stack([network(X, lengths) for network in ensemble.networks], dim=-1)
+            if training:
+                expected = each
+            elif average == "probabilities":
+                expected = each.softmax(dim=1).mean(dim=-1).log()
+            else:
+                expected = each.mean(dim=-1)
+            torch.testing.assert_close(ensemble(X, lengths), expected)
+
+
+def test_each_network_of_an_ensemble_draws_its_own_kernels():
+    X, lengths = _ragged_batch([20, 14, 9, 20], n_features=2)
+    X[torch.arange(20)[None, :] >= lengths[:, None]] = 0.0
+    ensemble = RNNEnsemble(
+        2,
+        n_features=2,
+        n_outputs=1,
+        hidden_size=4,
+        conv_channels=4,
+        kernel_dilations=kernel_dilations(20, 168),
+    )
+    features = ensemble.fit_kernels(X, lengths, seed=0)
+    first, second = (network.kernels for network in ensemble.networks)
+    assert not torch.equal(first.weight, second.weight)
+    assert not torch.equal(features[:, :168], features[:, 168:])
+
+
+def test_random_kernel_features_add_no_dropout_variance():
+    # The kernels' features skip dropout in training, so they add nothing to
+    # the predictive variance, whatever the dropout before the head.
+    X, lengths = _ragged_batch([20, 14, 9, 20], n_features=2)
+    X[torch.arange(20)[None, :] >= lengths[:, None]] = 0.0
+    module = RNNModule(
+        2,
+        1,
+        "gru",
+        hidden_size=4,
+        conv_channels=4,
+        dropout=0.3,
+        kernel_dilations=kernel_dilations(20, 168),
+    )
+    module.fit_kernels(X, lengths, seed=0)
+    module.eval()
+    keep = module.keep_probabilities()
+    assert (keep[: module.kernel_width] == 1).all() and (keep[module.kernel_width :] < 1).all()
+    with torch.no_grad():
+        module.head.weight[:, module.kernel_width :] = 0.0
+        variance = module.mean_and_variance(X, lengths)[..., 1]
+    assert (variance == 0).all()
 
 
 def test_kernel_dilations_span_the_sequence_and_share_the_biases():

@@ -923,6 +923,9 @@ def test_parameters_are_validated_on_load(saved, param, value, message):
         (lambda c: c["attributes"].pop("classes_"), "no 'classes_' among the fitted attributes"),
         (lambda c: c["history"][1].update(epoch=7), "row 1 of the training history is not epoch 2"),
         (lambda c: c["history"][0].update(train_loss="low"), "train_loss='low' in epoch 1"),
+        # an epoch restored by early stopping is one trained by then
+        (lambda c: c["history"][0].update(best_epoch=2), "best_epoch='2' in epoch 1"),
+        (lambda c: c["history"][1].update(best_epoch=0), "best_epoch='0' in epoch 2"),
         (lambda c: c.update(versions=["torch"]), "versions in model.json are malformed"),
     ],
 )
@@ -1081,6 +1084,16 @@ def test_optimizer_state_values_out_of_range_are_refused(saved, key, value, mess
 
     with pytest.raises(ValueError, match=message):
         load_model(rewrite(saved, edit_tensors={OPTIMIZER: edit}))
+
+
+def test_weights_of_another_dtype_are_refused(saved):
+    # Of the right shape, integers loaded as the module's float32 weights.
+    def integers(tensors):
+        tensors["head.bias"] = tensors["head.bias"].round().long()
+
+    message = r"weights.safetensors holds 'head.bias' as I64 of shape \[2\], but .* needs F32"
+    with pytest.raises(ValueError, match=message):
+        load_model(rewrite(saved, edit_tensors={WEIGHTS: integers}))
 
 
 def test_optimizer_tensors_of_the_wrong_shape(saved):

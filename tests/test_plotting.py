@@ -152,15 +152,32 @@ def test_given_axes_pipeline_and_log_scale():
         FunctionTransformer(), RNNClassifier(hidden_size=4, max_epochs=3, random_state=0)
     ).fit(X, y)
     fig, (ax1, ax2) = plt.subplots(1, 2)
-    display = LossCurveDisplay.from_estimator(pipe, ax=ax2, name="mine", log_scale=True)
+    display = LossCurveDisplay.from_estimator(pipe, ax=ax2, log_scale=True)
     assert display.ax_ is ax2 and display.figure_ is fig
-    assert ax2.get_title() == "mine" and ax2.get_yscale() == "log"
+    assert ax2.get_title() == "RNNClassifier" and ax2.get_yscale() == "log"
     assert not ax1.lines
     # A fitted search: its refitted model.
     search = GridSearchCV(pipe, {"rnnclassifier__hidden_size": [4]}, cv=2).fit(X, y)
     display = LossCurveDisplay.from_estimator(search, ax=ax1)
     model = search.best_estimator_[-1]
     np.testing.assert_array_equal(display.train_loss, model.history_[:, "train_loss"])
+    plt.close(fig)
+
+
+def test_curves_of_several_models_on_one_axes_are_told_apart_by_name():
+    # name set the title, which the second call overwrote: two legends of
+    # "training loss" and two black marks.
+    X, y = data()
+    fig, ax = plt.subplots()
+    for cell_type in ("gru", "lstm"):
+        model = RNNClassifier(hidden_size=4, max_epochs=3, cell_type=cell_type, random_state=0)
+        display = LossCurveDisplay.from_estimator(model.fit(X, y), ax=ax, name=cell_type)
+        best, train = display.lines_["best"], display.lines_["train"]
+        assert best.get_color() == train.get_color()
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[0] == "gru: training loss" and labels[2] == "lstm: training loss"
+    assert labels[1].startswith("gru: final weights (epoch 3)") and labels[3].startswith("lstm:")
+    assert ax.lines[0].get_color() != ax.lines[2].get_color()
     plt.close(fig)
 
 

@@ -110,7 +110,7 @@ def test_wide_to_sequence_keeps_float32_and_nan():
     X3 = WideToSequence(n_features=2).fit_transform(X)
     assert X3.dtype == np.float32
     assert np.isnan(X3[1, 2]).all() and not np.isnan(X3[1, :2]).any()
-    with pytest.raises(ValueError, match="infinity"):
+    with pytest.raises(ValueError, match="Input X contains infinity"):
         WideToSequence(n_features=2).fit(np.full((2, 6), np.inf))
 
 

@@ -120,6 +120,22 @@ def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
         RNNClassifier(**SMALL, max_epochs=5).fit(X, y_class)
 
 
+@pytest.mark.parametrize("ratio, astray", [(9.0, False), (11.0, True)])
+def test_a_fit_has_gone_astray_beyond_ten_times_a_constant_predictions_loss(
+    data, monkeypatch, ratio, astray
+):
+    X, y, _ = data
+
+    def constant_loss(self, dataset):  # the last loss is `ratio` times this
+        return self.history_[-1, "train_loss"] / ratio
+
+    monkeypatch.setattr(RNNRegressor, "_constant_loss", constant_loss)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        RNNRegressor(**SMALL, max_epochs=2).fit(X, y)
+    assert any("went astray" in str(w.message) for w in record) is astray
+
+
 def test_weights_on_outlying_targets_are_no_fit_gone_astray():
     # The constant prediction's loss was taken as 1 whatever the weights;
     # with weight 200 on three targets 8 away it is 14: a network still
@@ -139,7 +155,10 @@ def test_weights_on_outlying_targets_are_no_fit_gone_astray():
 def test_diverged_fit_holds_the_last_finite_epoch(data):
     """The restored weights are exactly those after the last finite epoch."""
     X, y, _ = data
-    with pytest.warns(RuntimeWarning, match="diverged"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"diverged: the .* in epoch \d+\. Training stopped and the last finite weights",
+    ):
         diverged = RNNRegressor(**SMALL, **DIVERGING).fit(X, y)
     assert diverged.n_iter_ >= 1
     shorter = {**SMALL, **DIVERGING, "max_epochs": diverged.n_iter_}
@@ -188,7 +207,13 @@ def test_weights_that_overflow_only_in_evaluation_mode_raise(data):
     # epoch, whose weights (up to about 1e10) overflow in evaluation mode.
     X, y, _ = data
     message = r"after epoch 1, its outputs on the training data overflow.*Lower lr \(now 4\)"
-    with pytest.warns(RuntimeWarning, match="diverged"), pytest.raises(ValueError, match=message):
+    with (
+        pytest.warns(
+            RuntimeWarning,
+            match=r"diverged: the .* in epoch \d+\. Training stopped and the last finite weights",
+        ),
+        pytest.raises(ValueError, match=message),
+    ):
         RNNRegressor(**SMALL, **{**DIVERGING, "lr": 4}).fit(X, y)
 
 

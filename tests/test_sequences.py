@@ -224,8 +224,11 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
         SequenceScaler().fit(list(X))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _small(RNNClassifier).fit(X.transpose(0, 2, 1), y)
+        model = _small(RNNClassifier).fit(X.transpose(0, 2, 1), y)
         _small(RNNClassifier).fit(np.ones((12, 5, 5)), y)  # as many steps as features
+    # A model fitted channels last, given the other layout, says so.
+    with pytest.raises(ValueError, match=rf"expecting 1 features per time step.*{fix}"):
+        model.predict(X)
 
 
 def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
@@ -242,6 +245,10 @@ def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
         model.predict(long)
     X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
     np.testing.assert_array_equal(X, X3)
+    # The index levels serve as the id and time columns, as in pandas' groupby.
+    X, _, ids = long_to_sequences(long.sample(frac=1, random_state=0), "case", "t")
+    np.testing.assert_array_equal(X, X3)
+    np.testing.assert_array_equal(ids, np.arange(12))
 
 
 # -- NaN that is not padding --------------------------------------------------
