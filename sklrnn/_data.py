@@ -130,6 +130,13 @@ def _readable(X, input_name="X"):
     if type(X) is np.ndarray:
         return X
     if isinstance(X, torch.Tensor):
+        if X.layout != torch.strided:
+            raise TypeError(
+                f"{input_name} is a sparse torch tensor, but sequences are dense. Convert it "
+                f"with {input_name}.to_dense()."
+            )
+        if X.device.type == "meta":
+            raise ValueError(f"{input_name} is a tensor on the meta device, which holds no values.")
         X = X.detach().cpu()
         if X.is_floating_point() and X.dtype not in (torch.float16, torch.float32, torch.float64):
             X = X.float()

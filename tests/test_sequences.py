@@ -209,6 +209,10 @@ def test_torch_tensors_are_read_as_their_values(dtype):
     model = _small().fit(tensor, target, sample_weight=weight)
     np.testing.assert_allclose(model.predict(tensor), expected, **TIGHT)
     np.testing.assert_allclose(model.predict(list(tensor)), expected, **TIGHT)
+    with pytest.raises(TypeError, match=r"X is a sparse torch tensor.*X\.to_dense\(\)"):
+        model.predict(tensor.detach().to_sparse())
+    with pytest.raises(ValueError, match="X is a tensor on the meta device, which holds no"):
+        model.predict(torch.empty(X.shape, device="meta"))
 
 
 def test_aeon_layout_channels_before_steps_is_warned_about():
