@@ -409,3 +409,18 @@ def test_one_long_sequence_widens_only_its_own_pass():
     for start, stop, step_chunk in passes:
         steps = (stop - start) * step_chunk * lengths[start:stop].max()
         assert stop - start == 1 or steps <= _attributions._PASS_STEPS
+
+
+def test_the_path_integral_is_a_midpoint_rule(reg):
+    # n_steps=1: one gradient, halfway from the baseline to x ((k + 0.5) / n_steps).
+    X = np.random.RandomState(9).normal(size=(5, 12, 2))
+    baseline = np.array([0.5, -1.0])
+    attributions = sequence_attributions(reg, X, target=1, n_steps=1, baseline=baseline)
+    module = reg.net_.module_.eval()
+    x = torch.as_tensor(X, dtype=torch.float32)
+    b = torch.as_tensor(baseline, dtype=torch.float32).expand_as(x)
+    middle = (b + 0.5 * (x - b)).requires_grad_()
+    lengths = torch.full((len(x),), x.shape[1])
+    output = module(middle, lengths)[:, 1] * float(reg._y_scale[1])
+    (grad,) = torch.autograd.grad(output.sum(), middle)
+    np.testing.assert_allclose(attributions, ((x - b) * grad).numpy(), rtol=1e-4, atol=1e-6)

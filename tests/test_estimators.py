@@ -1522,3 +1522,28 @@ def test_partial_fit_after_a_default_fit_keeps_what_the_fit_learned(name):
     for _ in range(4):
         clf.partial_fit(X, y)
         assert clf.score(X, y) >= 0.95
+
+
+def test_a_class_of_one_sequence_leaves_the_validation_split_unstratified():
+    # train_test_split cannot stratify a class of one member ("The least
+    # populated class in y has only 1 member"): the split is then plain.
+    X, y = make_classification_sequences(n=40)
+    y = y.copy()
+    y[0] = 2
+    clf = RNNClassifier(**{**FAST, "max_epochs": 2}, early_stopping=True).fit(X, y)
+    assert "valid_loss" in clf.history_[-1]
+    dataset = SequenceDataset(torch.zeros(40, 3, 1), torch.full((40,), 3), torch.as_tensor(y))
+    train, valid = ValidationSplit(0.25, stratified=True, random_state=0)(dataset)
+    assert len(train) == 30 and len(valid) == 10
+
+
+def test_a_weighted_batchs_loss_is_the_mean_of_its_weighted_losses():
+    # Weights average 1 over a fit, not within each batch: a batch of heavier
+    # weights weighs more in the epoch (no normalization by its weights' sum).
+    X, y = make_classification_sequences(n=20)
+    net = RNNClassifier(**{**FAST, "max_epochs": 1}).fit(X, y).net_
+    y_pred = torch.zeros(4, 2)
+    y_true = torch.tensor([0, 0, 0, 0])
+    weight = torch.tensor([1.0, 1.0, 1.0, 3.0])
+    loss = net.get_loss(y_pred, y_true, X={"sample_weight": weight}, training=True)
+    assert float(loss) == pytest.approx(float(np.log(2)) * 6 / 4)

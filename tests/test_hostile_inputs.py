@@ -1349,3 +1349,14 @@ def test_partial_fit_refuses_parameters_that_reshape_the_fitted_network(change):
     reg = RNNRegressor(**TINY, kernel_features=0).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="partial_fit continues the fitted network of RNNReg"):
         reg.set_params(**change).partial_fit(X, X[:, 0])
+
+
+def test_later_partial_fit_calls_on_a_constant_target_are_not_warned_about():
+    # Only the first call sets y's scale; a later batch of equal targets
+    # (one sequence at a time, the usual loop) is ordinary.
+    X, _, y = _training_data()
+    model = RNNRegressor(**TINY).partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(X[:1], y[:1])
+        model.partial_fit(X[:2], [y[0], y[0]])

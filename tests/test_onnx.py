@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
@@ -234,3 +235,13 @@ def test_an_opset_the_exporter_does_not_write_is_an_error(tmp_path, monkeypatch)
     monkeypatch.setattr(onnx.defs, "onnx_opset_version", lambda: 99)
     with pytest.raises(ValueError, match="could not write ONNX opset 99; it wrote opset 18"):
         export_onnx(clf, tmp_path / "m.onnx", opset_version=99)
+
+
+def test_a_graph_whose_input_sizes_the_exporter_fixed_is_refused(tmp_path, monkeypatch):
+    # As an exporter that ignored the dynamic shapes: the graph would take
+    # the example's shape only.
+    clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
+    monkeypatch.setattr(torch.export.Dim, "DYNAMIC", torch.export.Dim.STATIC)
+    with pytest.raises(RuntimeError, match="fixed the batch and time size"):
+        export_onnx(clf, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -529,3 +529,12 @@ def test_verbose_2_shows_a_progress_bar_once_an_epoch_is_slow(capsys):
     out = capsys.readouterr()
     assert "train_loss" in out.out
     assert "/10 [" in out.err  # tqdm writes the bar, over the 10 batches, to stderr
+
+
+def test_attribution_display_an_even_window_averages_that_many_steps():
+    display = AttributionDisplay(
+        sequence=np.zeros((4, 1)), attributions=[[1.0], [2.0], [4.0], [8.0]]
+    )
+    display.plot(window=2)
+    # Each step and the next (the last step alone): two steps, not three.
+    np.testing.assert_allclose(display.background_.get_array().ravel(), [1.5, 3.0, 6.0, 8.0])

@@ -726,3 +726,22 @@ def test_inverse_transform_of_no_sequences_is_named():
     wide = WideToSequence(n_features=2).fit(np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"expects sequences, an array of shape \(n_samples, 2, 2"):
         wide.inverse_transform(None)
+
+
+def test_sequence_scaler_a_constant_feature_with_rounding_noise_keeps_scale_1():
+    # 0.1 repeated has a computed spread of 1.4e-17, rounding off its mean:
+    # dividing by it would turn a constant feature into values of size 1.
+    X = np.full((7, 13, 1), 0.1)
+    scaler = SequenceScaler().fit(X)
+    assert scaler.scale_.tolist() == [1.0]
+    np.testing.assert_allclose(scaler.transform(X), 0.0, atol=1e-15)
+    assert SequenceScaler(with_mean=False).fit(X).scale_.tolist() == [1.0]
+
+
+def test_make_windows_negative_targets_count_from_the_last_feature():
+    series = np.arange(30.0).reshape(10, 3)
+    for negative, position in [(-1, 2), (-3, 0), ([-1, 0], [2, 0])]:
+        X, y = make_windows(series, window=3, horizon=2, target=negative)
+        np.testing.assert_array_equal(
+            y, make_windows(series, window=3, horizon=2, target=position)[1]
+        )

@@ -955,3 +955,75 @@ def test_pickle_holds_no_copy_of_the_best_weights(data):
     # raw (torch's _load_from_bytes): none are left.
     raw = [pickle.dumps(m.net_, protocol=pickle.HIGHEST_PROTOCOL) for m in (stopped, plain)]
     assert raw[0].count(b"_load_from_bytes") == raw[1].count(b"_load_from_bytes")
+
+
+def test_a_resumed_fit_interrupted_again_resumes_with_the_epochs_it_has_left(data, tmp_path):
+    # epochs_left counts the epochs of the current training call: a resumed
+    # fit starts with the interrupted one's epochs in its history.
+    X, _, y_class = data
+    params = {**SMALL, "max_epochs": 7}
+    uninterrupted = RNNClassifier(**params).fit(X, y_class)
+    path = tmp_path / "twice.ckpt"
+    model = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=3)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    assert model.n_iter_ == 2 and read_checkpoint(path).epochs_left == 5
+    model.set_params(warm_start=True, callbacks=[InterruptAt(epoch=5)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    assert model.n_iter_ == 4 and read_checkpoint(path).epochs_left == 3
+    model.set_params(callbacks=None).fit(X, y_class)
+    assert model.n_iter_ == 7 and read_checkpoint(path).epochs_left == 0
+    np.testing.assert_allclose(_losses(model), _losses(uninterrupted), rtol=1e-6)
+
+
+def test_a_constant_target_is_no_fit_gone_astray(data):
+    # The constant prediction's loss of a constant target is 0: any trained
+    # network's loss exceeds ten times that; the floor of 1 keeps it quiet.
+    X, _, _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNRegressor(**SMALL, max_epochs=3, kernel_features=0).fit(X, np.full(len(X), 2.5))
+
+
+def test_a_classifiers_constant_prediction_loss_is_that_of_uniform_probabilities(data):
+    # "Went astray" compares with the loss of the same probability for every
+    # class: log(n_classes), whatever the weights.
+    X, _, _ = data
+    y = np.arange(len(X)) % 3
+    clf = RNNClassifier(**SMALL, max_epochs=1).fit(X, y)
+    uniform = torch.nn.functional.cross_entropy(torch.zeros(len(y), 3), torch.as_tensor(y))
+    assert clf._constant_loss(None) == pytest.approx(float(uniform))
+
+
+def test_interrupt_in_the_first_epoch_with_early_stopping(data):
+    # No epoch completed: early stopping has no best weights to restore.
+    X, _, y_class = data
+    params = {**SMALL, "early_stopping": True, "max_epochs": 3}
+    model = RNNClassifier(**params, callbacks=[InterruptAt(epoch=1)])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    assert model.n_iter_ == 0
+    assert model.predict(X).shape == (len(X),)
+
+
+class _FirstMisses(Callback):
+    """Early stopping's count of epochs without improvement when training starts."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        if not hasattr(self, "misses"):
+            self.misses = dict(net.callbacks_)["early_stopping"].misses_
+
+
+def test_a_resumed_fit_continues_early_stoppings_patience(data, tmp_path):
+    X, _, y_class = data
+    y = np.where(np.random.RandomState(0).rand(len(y_class)) < 0.3, 1 - y_class, y_class)
+    params = {**SMALL, "max_epochs": 12, "lr": 0.05, "early_stopping": True, "n_iter_no_change": 50}
+    path = tmp_path / "patience.ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAt(epoch=9)]).fit(X, y)
+    saved = read_checkpoint(path)._config["early_stopping"]["misses"]
+    assert saved > 0  # epochs without improvement to carry over
+    first = _FirstMisses()
+    RNNClassifier(**params, checkpoint=path, warm_start=True, callbacks=[first]).fit(X, y)
+    assert first.misses == saved
