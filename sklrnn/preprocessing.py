@@ -465,9 +465,9 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         index, as sktime's tables indexed by series and time have it).
         Series come out in sorted order of their ids.
     time_column : hashable
-        Column (or index level) giving the time of each row (numbers, dates or durations;
-        strings, which sort as text, are refused); each (id, time) pair must
-        be unique.
+        Column (or index level) giving the time of each row (numbers, dates
+        or durations; strings, which sort as text, are refused); each (id,
+        time) pair must be unique.
     feature_columns : list of hashable, default=None
         Numeric columns to use as features per time step, in this order.
         By default every column other than ``id_column``, ``time_column`` and
