@@ -336,12 +336,16 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     except OverflowError as exc:  # an int beyond float64
         raise ValueError("fill_value is beyond float64's range (|x| > 1.8e308).") from exc
     fill_value = converted
-    return _pad(sequences, max_length, fill_value, "sequences")
+    return _pad(_readable(list(sequences), "sequences"), max_length, fill_value, "sequences")
 
 
 def _checked_sequences(sequences, input_name):
-    """The sequences of a list as float64 2D arrays, DataFrames matched by name, none empty."""
-    sequences = _readable(list(sequences), input_name)
+    """The sequences of a list as float64 2D arrays, DataFrames matched by name, none empty.
+
+    ``sequences`` are as :func:`_readable` leaves them (pad_sequences and
+    validate_sequences make them so).
+    """
+    sequences = list(sequences)
     frames = _frames_by_name(None, sequences, reset=True, input_name=input_name)
     seqs = _check_ragged(sequences if frames is None else frames, input_name)
     if not seqs:
@@ -634,8 +638,7 @@ def _numbers_only(input_name):
 
 
 def _check_3d(X, input_name, dtype):
-    """Check any supported input and return it as a 3D array of ``dtype``."""
-    X = _readable(X, input_name)
+    """Check any supported input (as :func:`_readable` leaves it) as a 3D array of ``dtype``."""
     if isinstance(X, memoryview):  # numpy counts it as a scalar
         X = np.asarray(X)
     if X is None or np.isscalar(X):  # check_array's message would show it as a 0D array
@@ -1008,18 +1011,20 @@ def validate_sequences(
         estimator._n_channels = X3d.shape[-1]
     elif X3d.shape[-1] != estimator._n_channels:
         # A table as wide as the features is likely one sequence, rows as steps.
-        if table and np.shape(X)[1] == estimator._n_channels:
+        if table:
             one = long_table_hint(X) or (
                 " If X is one sequence (a row per time step, a column per feature), pass it "
                 "in a list: [X]."
+                if np.shape(X)[1] == estimator._n_channels
+                else ""
             )
-        elif not table and X3d.shape[1] == estimator._n_channels:
+        else:  # steps as many as the features: likely aeon's layout
             one = (
                 " If X is in aeon's or sktime's layout (n_samples, n_channels, "
                 "n_timesteps), pass X.transpose(0, 2, 1)."
+                if X3d.shape[1] == estimator._n_channels
+                else ""
             )
-        else:
-            one = long_table_hint(X)
         raise ValueError(
             f"X has {X3d.shape[-1]} features per time step, but {name} is expecting "
             f"{estimator._n_channels} features per time step as input.{one}"

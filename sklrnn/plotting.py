@@ -251,7 +251,7 @@ class LossCurveDisplay:
             key = "train"
             if self.valid_loss is not None and np.isfinite(self.valid_loss[at[0]]):
                 key = "valid"
-            loss = self.valid_loss if key == "valid" else self.train_loss
+            loss = curves[key][1]
             kind = "final" if at[0] == len(self.epochs) - 1 else "restored"
             then = "; then the head solved in closed form" if self.head_solved else ""
             (self.lines_["best"],) = ax.plot(
