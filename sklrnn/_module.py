@@ -446,14 +446,16 @@ for _row, _where in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)):
     _PATTERNS[_row, list(_where)] = 2.0
 _MAX_DILATIONS = 32
 # Inputs of at least this many channels run the kernels as sums of their
-# channels (RandomKernels._convolve): one thread, 16 sequences of 144 steps,
-# 1.4 ms against the dense convolution's 1.1 ms at 16 channels, 2.0 at 32,
-# 4.1 at 64 and 15.8 at 256. Only without a stride: the sums cover every
-# step, the strided convolution the steps read only (at stride 6, 64
-# channels and 3,000 steps a fit took 14.4 s against 8.9 s).
-_SUMMED_CHANNELS = 24
+# channels (RandomKernels._convolve). The transform of 100 sequences of 144
+# steps, one thread, ms per series, sums against the product over every
+# channel: 1.4 against 1.1 at 8 channels, 1.45 against 1.55 at 10, 1.45
+# against 1.8 at 12, 1.6 against 2.3 at 16, 2.0 against 8.0 at 64, 3.9
+# against 44 at 256. Only without a stride: the sums cover every step, the
+# strided product the steps read only (at stride 6, 64 channels and 3,000
+# steps a fit took 14.4 s against 8.9 s).
+_SUMMED_CHANNELS = 12
 # Sequence-steps per pass of the kernels on the CPU (RandomKernels._proportions).
-_CPU_PASS_STEPS = 2048
+_CPU_PASS_STEPS = 8192
 # Quantiles of the biases: fractional parts of multiples of the golden
 # ratio, a low-discrepancy sequence in (0, 1).
 _GOLDEN = (math.sqrt(5) - 1) / 2
@@ -493,6 +495,35 @@ def kernel_dilations(n_timesteps, n_features_out):
     biases[: per_kernel % n] += 1
     unique = np.unique(dilations)
     return tuple((int(d), int(biases[dilations == d].sum())) for d in unique)
+
+
+def _channels_and_pattern(weight):
+    """The channels each kernel of ``weight`` (kernels, channels, 9) reads, and its pattern.
+
+    Returns a boolean (kernels, channels) and the (kernels, 9) weights that
+    each kernel puts on every channel it reads.
+    """
+    selected = weight[:, :, 0] != 0  # pattern values are -1 and 2, never 0
+    kernels = torch.arange(len(weight), device=weight.device)
+    return selected, weight[kernels, selected.to(torch.int8).argmax(dim=1)]
+
+
+def _quantiles(values, counts, q):
+    """Quantiles ``q`` (rows, k) of the first ``counts`` of each row of ``values``.
+
+    ``values`` is of shape (rows, n), -inf past each row's count.
+
+    ``torch.quantile``'s linear interpolation, to the bit, for every row at
+    once: one call per row cost 0.2 to 0.3 s of a fit on 200 series (22
+    dilations of 84 kernels).
+    """
+    ordered = values.sort(dim=1).values  # the -inf first: row i's own from n - counts[i]
+    first = (values.shape[1] - counts)[:, None]
+    ranks = q * (counts - 1).to(q)[:, None]
+    below = ranks.long()
+    low = ordered.gather(1, first + below)
+    high = ordered.gather(1, first + ranks.ceil().long())
+    return low.lerp(high, ranks - below)
 
 
 class RandomKernels(nn.Module):
@@ -548,40 +579,59 @@ class RandomKernels(nn.Module):
         """
         return (self._proportions(X, lengths) - self.feature_mean) / self.feature_scale
 
-    def _convolve(self, x, index, transpose=False, length=None):
+    def _convolve(self, x, index, transpose=False, length=None, out=None):
         """The kernels at dilation ``index`` on (batch, channels, steps) ``x``,
         at the steps read: (batch, 84, steps read), in float64; or, with
         ``transpose``, the transposed convolution back to (batch, channels,
-        ``length``).
+        ``length``). ``out``, a float64 tensor of the result's shape or None,
+        receives the result (a buffer reused from one dilation to the next).
 
         The weights are -1 and 2, so that float64 holds the sums of float32
         inputs exactly (unless their magnitudes differ by more than about 2**20):
         the outputs, and so their comparisons with the biases, are the same
-        in any order of summation, here and in an exported model. In export
-        the convolution is a product with the stacked shifted inputs: ONNX
-        Runtime has no float64 convolution. With many channels, each kernel's
-        pattern runs on the sum of its channels (the same exact sums), where
-        the dense convolution multiplied every channel, most of them by 0
-        (without a stride: :meth:`_convolve_sums`).
+        in any order of summation, here and in an exported model. The
+        convolution is a product of the weights with the shifted inputs
+        (:meth:`_windows`): ONNX Runtime has no float64 convolution, and
+        torch's took twice as long (it zero-fills and gathers its own copy of
+        them). With many channels and no stride, outside export, each
+        kernel's pattern runs on the sum of its channels (the same exact
+        sums), where the product multiplied every channel, most of them by 0
+        (:meth:`_convolve_sums`).
         """
         dilation = self.dilations[index][0]
         options = {"stride": self.stride, "padding": 4 * dilation, "dilation": dilation}
         weight = self.weight[index].to(torch.float64)
-        if not transpose and _is_exporting():
-            steps = x.shape[2]
-            padded = nn.functional.pad(x.to(torch.float64), (4 * dilation, 4 * dilation))
-            shifted = [
-                padded[:, :, j * dilation : j * dilation + steps] for j in range(_KERNEL_LENGTH)
-            ]
-            windows = torch.stack(shifted, dim=2)[..., :: self.stride]
-            return torch.einsum("bcjt,kcj->bkt", windows, weight)
-        if not transpose and x.shape[1] >= _SUMMED_CHANNELS and self.stride == 1:
+        if transpose:
+            # The steps after the last one read, which the stride skips.
+            extra = length - (x.shape[2] - 1) * self.stride - 1
+            return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
+        if x.shape[1] >= _SUMMED_CHANNELS and self.stride == 1 and not _is_exporting():
             return self._convolve_sums(x.to(torch.float64), weight, dilation)
-        if not transpose:
-            return nn.functional.conv1d(x.to(torch.float64), weight, **options)
-        # The steps after the last one read, which the stride skips.
-        extra = length - (x.shape[2] - 1) * self.stride - 1
-        return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
+        return torch.matmul(weight.flatten(1), self._windows(x, dilation), out=out)
+
+    def _windows(self, x, dilation):
+        """What each of the 9 taps of a kernel at ``dilation`` reads of ``x``.
+
+        ``x`` is of shape (batch, channels, steps).
+
+        Returns the float64 tensor of shape (batch, channels * 9, steps
+        read): the input shifted by each tap, zero-padded at both ends.
+        """
+        steps, x = x.shape[2], x.to(torch.float64)
+        exporting = _is_exporting()
+        shifts = [(j - _KERNEL_LENGTH // 2) * dilation for j in range(_KERNEL_LENGTH)]
+        # A tap shifted by `steps` or more reads only padding: zeros, not a
+        # slice of padding as long as the shift (a file's dilation can be
+        # 2**31 - 1). Export keeps every slice: its steps are symbolic.
+        pad = 4 * dilation if exporting else min(4 * dilation, steps)
+        padded = nn.functional.pad(x, (pad, pad))
+        taps = [
+            padded[:, :, pad + s : pad + s + steps : self.stride]
+            if exporting or abs(s) < steps
+            else torch.zeros_like(x[:, :, :: self.stride])
+            for s in shifts
+        ]
+        return torch.stack(taps, dim=2).flatten(1, 2)
 
     def _convolve_sums(self, x, weight, dilation):
         """:meth:`_convolve` of float64 (batch, channels, steps) ``x`` as sums of channels.
@@ -591,9 +641,7 @@ class RandomKernels(nn.Module):
         with the sum of its channels: one matrix product for every kernel's
         sum, then the 9 shifted, weighted copies of the sums.
         """
-        selected = weight[:, :, 0] != 0  # pattern values are -1 and 2, never 0
-        kernels = torch.arange(len(weight), device=weight.device)
-        pattern = weight[kernels, selected.to(torch.int8).argmax(dim=1)]
+        selected, pattern = _channels_and_pattern(weight)
         sums = torch.matmul(selected.to(x), x)
         steps = x.shape[2]
         # A copy shifted by `steps` or more holds only padding, whose product
@@ -619,12 +667,12 @@ class RandomKernels(nn.Module):
             yield index, slice(start, stop)
             start = stop
 
-    def _outputs(self, x, index, lengths):
-        """:meth:`_convolve`, -inf past each of the ``lengths`` of the steps read."""
-        out = self._convolve(x, index)
+    def _outputs(self, x, index, lengths, out=None):
+        """:meth:`_convolve` (into ``out``), -inf past each of the ``lengths`` of the steps read."""
+        out = self._convolve(x, index, out=out)
         if not _is_exporting() and int(lengths.min()) == out.shape[2]:
             return out  # no padding (as in a table): the fill would cost a pass
-        return out.masked_fill(~_valid_mask(lengths, out.shape[2], out.device), float("-inf"))
+        return out.masked_fill_(~_valid_mask(lengths, out.shape[2], out.device), float("-inf"))
 
     @torch.no_grad()
     def path_attributions(self, low, high, lengths, grad):
@@ -680,11 +728,12 @@ class RandomKernels(nn.Module):
         On the CPU a few sequences at a time: a pass compares outputs of
         shape (sequences, 84, steps read) in float64 with every bias, and
         runs fastest while they stay small enough for the cache. About
-        2,048 sequence-steps per pass (4 to 64 sequences) took 3.9 to 4.1 ms
-        per series of 427 steps (OSULeaf), against 4.5 to 4.6 ms in passes of
-        32 sequences, one thread (``docs/choosing_hyperparameters.rst``). On
-        a GPU, passes of 256 sequences bound the memory. Each sequence's
-        count is exact, so the passes change no value.
+        8,192 sequence-steps per pass (4 to 64 sequences) took 1.9 to 2.0 ms
+        per series of 427 steps (OSULeaf), against 2.2 to 2.4 ms in passes
+        of 16,384 and 2.3 ms in passes of 2,048, one thread
+        (``benchmarks/README.md``). On a GPU, passes of 256 sequences bound
+        the memory. Each sequence's count is exact, so the passes change no
+        value.
         """
         per_pass = 256
         if X.device.type == "cpu":
@@ -702,20 +751,26 @@ class RandomKernels(nn.Module):
         return torch.cat(parts)
 
     def _count(self, X, lengths):
-        x = X.transpose(1, 2)
+        x = X.transpose(1, 2).to(torch.float64)
         lengths = _downsampled(lengths, self.stride)
-        features = []
+        features, out, above = [], None, None
         for index, part in self._dilations():
-            out = self._outputs(x, index, lengths)
+            # `out` and `above`, of shape (batch, 84, steps read), are the
+            # previous dilation's, reused: fresh tensors of a few MB each time
+            # page-faulted (a third of the time of the subtractions below).
+            out = self._outputs(x, index, lengths, out)
             bias = self.bias[part].view(len(_PATTERNS), -1)
-            # One comparison per output and bias, bias by bias: 2 to 4 times
-            # as fast as comparing with several biases at once, and 3 to 10
-            # times as counting ranks from torch.searchsorted, at the numbers
-            # of biases that occur.
-            above = [
-                (out > bias[:, j, None]).sum(dim=2, dtype=torch.int32) for j in range(bias.shape[1])
-            ]
-            features.append(torch.stack(above, dim=2).flatten(1))
+            # Each output against each bias, bias by bias: 2 to 4 times as
+            # fast as against several biases at once, and 3 to 10 times as
+            # counting ranks from torch.searchsorted, at the numbers of biases
+            # that occur. The sign of the difference is the comparison (two
+            # float64 values differ exactly where their difference is not 0),
+            # and in float64 it takes half the time of torch's comparison to bool.
+            counts = []
+            for j in range(bias.shape[1]):
+                above = torch.sub(out, bias[:, j, None], out=above).gt_(0)
+                counts.append(above.sum(dim=2))
+            features.append(torch.stack(counts, dim=2).flatten(1))
         return torch.cat(features, dim=1).to(X) / lengths.to(X)[:, None]
 
     @torch.no_grad()
@@ -751,14 +806,15 @@ class RandomKernels(nn.Module):
             # Each kernel's biases: quantiles of its outputs on one random sequence.
             rows = torch.as_tensor(rng.randint(n_samples, size=n_kernels))
             read = _downsampled(lengths[rows], self.stride)
-            out = self._outputs(X[rows].transpose(1, 2), index, read)
-            out = out[torch.arange(n_kernels), torch.arange(n_kernels)]
+            # Kernel k on sequence rows[k] alone, not every kernel on every
+            # row: its pattern on the sum of the channels it reads.
+            selected, pattern = _channels_and_pattern(self.weight[index].to(torch.float64))
+            sums = selected.to(pattern)[:, None] @ X[rows].transpose(1, 2).to(pattern)
+            out = pattern[:, None] @ self._windows(sums, self.dilations[index][0])
+            out = out.masked_fill(~_valid_mask(read, out.shape[2], out.device), float("-inf"))[:, 0]
             ranks = torch.arange(part.start, part.stop).view(n_kernels, -1)
             quantiles = torch.remainder((ranks + 1) * _GOLDEN, 1.0).to(out)
-            biases = [
-                torch.quantile(o[: int(n)], q) for o, n, q in zip(out, read, quantiles, strict=True)
-            ]
-            self.bias[part] = torch.stack(biases).flatten()
+            self.bias[part] = _quantiles(out, read, quantiles).flatten()
         proportions = self._proportions(X, lengths)
         scale = proportions.double().std(dim=0, correction=0)
         self.feature_mean.copy_(proportions.double().mean(dim=0))

@@ -20,6 +20,7 @@ from sklrnn._module import (
     RNNEnsemble,
     RNNModule,
     _max_pool,
+    _quantiles,
     _valid_mask,
     front_end_kernels,
     front_end_strides,
@@ -676,7 +677,7 @@ def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, s
 def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(stride):
     # With many channels and no stride each kernel runs on the sum of its
     # channels; the dense convolution (and export's product) multiplied
-    # every channel. (With a stride the dense convolution runs.)
+    # every channel. (With a stride the product of every channel runs.)
     gen = torch.Generator().manual_seed(stride)
     X = 100 * torch.randn(6, 40, 64, generator=gen)
     lengths = torch.tensor([40, 33, 40, 5, 1, 40])
@@ -697,34 +698,64 @@ def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(
         assert torch.equal(kernels(X, lengths), features)
 
 
-def test_random_kernels_on_sums_of_channels_with_dilations_beyond_the_sequence():
-    # Shifts of the sequence's length or more read only padding, which the
-    # sums path no longer builds: a dilation of 2**31 - 1 (from a file) asked
-    # for hundreds of terabytes.
-    X = torch.randn(3, 12, 32, generator=torch.Generator().manual_seed(0))
-    kernels = RandomKernels(32, ((1, 1), (2, 1), (5, 1), (11, 1), (12, 1), (2**31 - 1, 1)))
+# 32 channels without a stride: the sums of channels; the others: the product.
+@pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 2), (32, 1), (32, 3)])
+def test_random_kernels_with_dilations_beyond_the_sequence(n_features, stride):
+    # Taps shifted by the sequence's length or more read only padding, which
+    # neither path builds: a file's dilation of 2**31 - 1 asked for hundreds
+    # of terabytes of zeros.
+    X = torch.randn(3, 12, n_features, generator=torch.Generator().manual_seed(0))
+    dilations = ((1, 1), (2, 1), (5, 1), (11, 1), (12, 1), (2**31 - 1, 1))
+    kernels = RandomKernels(n_features, dilations, stride)
     kernels.fit(X, torch.full((3,), 12), seed=0)
     x = X.transpose(1, 2)
     for index, (dilation, _) in enumerate(kernels.dilations[:-1]):
         dense = torch.nn.functional.conv1d(
-            x.double(), kernels.weight[index].double(), padding=4 * dilation, dilation=dilation
+            x.double(),
+            kernels.weight[index].double(),
+            stride=stride,
+            padding=4 * dilation,
+            dilation=dilation,
         )
         assert torch.equal(kernels._convolve(x, index), dense)
     # Every shift but the centre's reads only padding.
     centre = torch.einsum("bct,kc->bkt", x.double(), kernels.weight[-1, :, :, 4].double())
-    assert torch.equal(kernels._convolve(x, len(kernels.dilations) - 1), centre)
+    assert torch.equal(kernels._convolve(x, len(kernels.dilations) - 1), centre[..., ::stride])
+
+
+@given(
+    counts=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    n_quantiles=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_quantiles_of_rows_are_torch_quantile_to_the_bit(counts, n_quantiles, seed):
+    # The random kernels' biases: the quantiles of each kernel's outputs on
+    # its own sequence, all rows at once, with ties and padding (-inf).
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.randint(-3, 4, (len(counts), 40), generator=gen).double()
+    values += torch.randn(values.shape, generator=gen, dtype=torch.float64).round(decimals=1)
+    counts = torch.tensor(counts)
+    values[torch.arange(40)[None, :] >= counts[:, None]] = float("-inf")
+    q = torch.rand(len(counts), n_quantiles, generator=gen, dtype=torch.float64)
+    q[0, 0] = 1.0  # the largest value, and (below) the smallest
+    q[-1, -1] = 0.0
+    expected = torch.stack(
+        [torch.quantile(v[:n], qs) for v, n, qs in zip(values, counts, q, strict=True)]
+    )
+    assert torch.equal(_quantiles(values, counts, q), expected)
 
 
 def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
-    # On the CPU the kernels run a few long sequences per pass (4 at 600
+    # On the CPU the kernels run a few long sequences per pass (4 at 2,100
     # steps): the features of 11 sequences must be those of each alone, and
-    # of the single pass an export runs.
-    # Each pass reads the steps of its longest sequence only (the third: 200).
+    # of the single pass an export runs. Each pass reuses its buffers from
+    # one dilation to the next, and reads the steps of its longest sequence
+    # only (the third: 700).
     gen = torch.Generator().manual_seed(0)
-    X = torch.randn(11, 600, 1, generator=gen)
-    lengths = torch.tensor([600, 450, 600, 30, 600, 599, 1, 600, 200, 30, 77])
-    X[torch.arange(600)[None, :] >= lengths[:, None]] = 0.0
-    kernels = RandomKernels(1, kernel_dilations(600, 252))
+    X = torch.randn(11, 2100, 1, generator=gen)
+    lengths = torch.tensor([2100, 1500, 2100, 30, 2100, 2099, 1, 2100, 700, 30, 77])
+    X[torch.arange(2100)[None, :] >= lengths[:, None]] = 0.0
+    kernels = RandomKernels(1, kernel_dilations(2100, 252))
     features = kernels.fit(X, lengths, seed=0)
     alone = torch.cat([kernels(X[i : i + 1], lengths[i : i + 1]) for i in range(11)])
     assert torch.equal(alone, features)
@@ -733,7 +764,7 @@ def test_random_kernels_count_long_sequences_in_passes_that_change_nothing():
     widths, count = [], kernels._count
     kernels._count = lambda X, lengths: widths.append(X.shape[1]) or count(X, lengths)
     assert torch.equal(kernels(X, lengths), features)
-    assert widths == [600, 600, 200]
+    assert widths == [2100, 2100, 700]
 
 
 def test_path_attributions_share_out_the_first_order_change():
