@@ -445,14 +445,16 @@ _PATTERNS = torch.full((84, _KERNEL_LENGTH), -1.0)
 for _row, _where in enumerate(itertools.combinations(range(_KERNEL_LENGTH), 3)):
     _PATTERNS[_row, list(_where)] = 2.0
 _MAX_DILATIONS = 32
-# Inputs of at least this many channels run the kernels as sums of their
-# channels (RandomKernels._convolve). The transform of 100 sequences of 144
-# steps, one thread, ms per series, sums against the product over every
-# channel: 1.4 against 1.1 at 8 channels, 1.45 against 1.55 at 10, 1.45
-# against 1.8 at 12, 1.6 against 2.3 at 16, 2.0 against 8.0 at 64, 3.9
-# against 44 at 256. Only without a stride: the sums cover every step, the
-# strided product the steps read only (at stride 6, 64 channels and 3,000
-# steps a fit took 14.4 s against 8.9 s).
+# Inputs of at least this many channels, and 9 per step of the stride, run
+# the kernels as sums of their channels (RandomKernels._convolve). The
+# transform of 100 sequences of 144 steps, one thread, ms per series, sums
+# against the product over every channel: 1.4 against 1.1 at 8 channels,
+# 1.45 against 1.55 at 10, 1.45 against 1.8 at 12, 1.6 against 2.3 at 16,
+# 2.0 against 8.0 at 64, 3.9 against 44 at 256. The sums cover every step,
+# the strided product the steps read only: at stride 3 (1,100 steps) 16
+# against 7 ms at 12 channels, 23 against 49 at 64; at stride 6 (3,000
+# steps) 43 against 12 at 12 channels, 68 against 87 to 104 at 64, 110
+# against 470 at 256.
 _SUMMED_CHANNELS = 12
 # Sequence-steps per pass of the kernels on the CPU (RandomKernels._proportions).
 _CPU_PASS_STEPS = 8192
@@ -605,8 +607,8 @@ class RandomKernels(nn.Module):
             # The steps after the last one read, which the stride skips.
             extra = length - (x.shape[2] - 1) * self.stride - 1
             return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
-        if x.shape[1] >= _SUMMED_CHANNELS and self.stride == 1 and not _is_exporting():
-            return self._convolve_sums(x.to(torch.float64), weight, dilation)
+        if x.shape[1] >= max(_SUMMED_CHANNELS, 9 * self.stride) and not _is_exporting():
+            return self._convolve_sums(x.to(torch.float64), weight, dilation, out)
         return torch.matmul(weight.flatten(1), self._windows(x, dilation), out=out)
 
     def _windows(self, x, dilation):
@@ -633,13 +635,13 @@ class RandomKernels(nn.Module):
         ]
         return torch.stack(taps, dim=2).flatten(1, 2)
 
-    def _convolve_sums(self, x, weight, dilation):
+    def _convolve_sums(self, x, weight, dilation, out=None):
         """:meth:`_convolve` of float64 (batch, channels, steps) ``x`` as sums of channels.
 
-        Without a stride. A kernel's weights are one pattern on each channel
-        it reads and 0 on the others, so its output is the pattern convolved
-        with the sum of its channels: one matrix product for every kernel's
-        sum, then the 9 shifted, weighted copies of the sums.
+        A kernel's weights are one pattern on each channel it reads and 0 on
+        the others, so its output is the pattern convolved with the sum of
+        its channels: one matrix product for every kernel's sum, then the 9
+        shifted, weighted copies of the sums at the steps read (into ``out``).
         """
         selected, pattern = _channels_and_pattern(weight)
         sums = torch.matmul(selected.to(x), x)
@@ -650,13 +652,16 @@ class RandomKernels(nn.Module):
         # asked for 369 TB).
         pad = min(4 * dilation, steps)
         sums = nn.functional.pad(sums, (pad, pad))
-        out = None
-        for j in range(_KERNEL_LENGTH):
-            shift = (j - _KERNEL_LENGTH // 2) * dilation
+        centre = _KERNEL_LENGTH // 2  # always within the sequence: the first term
+        for j in [centre, *range(centre), *range(centre + 1, _KERNEL_LENGTH)]:
+            shift = (j - centre) * dilation
             if abs(shift) >= steps:
                 continue
-            window, weight = sums[:, :, pad + shift : pad + shift + steps], pattern[:, j : j + 1]
-            out = window * weight if out is None else out.addcmul_(window, weight)
+            window = sums[:, :, pad + shift : pad + shift + steps : self.stride]
+            if j == centre:
+                out = torch.mul(window, pattern[:, j : j + 1], out=out)
+            else:
+                out.addcmul_(window, pattern[:, j : j + 1])
         return out
 
     def _dilations(self):

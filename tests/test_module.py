@@ -675,9 +675,9 @@ def test_random_kernels_ignore_padding_and_export_counts_the_same(seed, extra, s
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(stride):
-    # With many channels and no stride each kernel runs on the sum of its
-    # channels; the dense convolution (and export's product) multiplied
-    # every channel. (With a stride the product of every channel runs.)
+    # With many channels (at least 9 per step of the stride) each kernel
+    # runs on the sum of its channels; the dense convolution (and export's
+    # product) multiplies every channel.
     gen = torch.Generator().manual_seed(stride)
     X = 100 * torch.randn(6, 40, 64, generator=gen)
     lengths = torch.tensor([40, 33, 40, 5, 1, 40])
