@@ -458,6 +458,9 @@ _MAX_DILATIONS = 32
 _SUMMED_CHANNELS = 12
 # Sequence-steps per pass of the kernels on the CPU (RandomKernels._proportions).
 _CPU_PASS_STEPS = 8192
+# Most comparisons of a dilation's outputs with its biases made in one call
+# (RandomKernels._count); more go bias by bias, in the cache.
+_ONE_SUBTRACTION = 2**17
 # Quantiles of the biases: fractional parts of multiples of the golden
 # ratio, a low-discrepancy sequence in (0, 1).
 _GOLDEN = (math.sqrt(5) - 1) / 2
@@ -765,12 +768,18 @@ class RandomKernels(nn.Module):
             # page-faulted (a third of the time of the subtractions below).
             out = self._outputs(x, index, lengths, out)
             bias = self.bias[part].view(len(_PATTERNS), -1)
-            # Each output against each bias, bias by bias: 2 to 4 times as
-            # fast as against several biases at once, and 3 to 10 times as
-            # counting ranks from torch.searchsorted, at the numbers of biases
-            # that occur. The sign of the difference is the comparison (two
-            # float64 values differ exactly where their difference is not 0),
-            # and in float64 it takes half the time of torch's comparison to bool.
+            # Each output against each bias. The sign of the difference is the
+            # comparison (two float64 values differ exactly where their
+            # difference is not 0), and takes half the time of torch's
+            # comparison to bool. A few sequences (one to serve) take every
+            # bias at once, in three calls instead of three per bias (one
+            # series of 24 steps: 0.3 against 0.9 ms); a pass, bias by bias in
+            # the cache, 2 to 4 times as fast as every bias at once, and 3 to
+            # 10 times as counting ranks from torch.searchsorted.
+            if not _is_exporting() and out.numel() * bias.shape[1] <= _ONE_SUBTRACTION:
+                above_all = (out[:, :, None] - bias[:, :, None]).gt_(0)
+                features.append(above_all.sum(dim=3).flatten(1))
+                continue
             counts = []
             for j in range(bias.shape[1]):
                 above = torch.sub(out, bias[:, j, None], out=above).gt_(0)

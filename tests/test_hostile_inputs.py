@@ -602,7 +602,10 @@ def test_fit_rejects_or_learns_from_any_input(Estimator, data):
     pred = _outcome(model.predict, X, words=words & {"large", "infinity"})
     if pred is None:
         return
-    proba = model.predict_proba(X) if isinstance(model, RNNClassifier) else None
+    # Where predict succeeded, predict_proba must too (words=set(): no error
+    # is acceptable); its warnings, as predict's, are the input's.
+    classifier = isinstance(model, RNNClassifier)
+    proba = _outcome(model.predict_proba, X, words=set()) if classifier else None
     _assert_valid_predictions(model, X, pred, proba)
 
 

@@ -522,8 +522,13 @@ def _proportions_by_loops(kernels, X, lengths):
 
 
 # 30 and 40 channels: each kernel's pattern on the sum of its channels.
+# one_call: every bias in one comparison (small inputs), or bias by bias.
+@pytest.mark.parametrize("one_call", [True, False])
 @pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 1), (2, 3), (30, 1), (40, 3)])
-def test_random_kernels_count_what_a_direct_computation_counts(n_features, stride):
+def test_random_kernels_count_what_a_direct_computation_counts(
+    n_features, stride, one_call, monkeypatch
+):
+    monkeypatch.setattr(sklrnn._module, "_ONE_SUBTRACTION", 2**17 if one_call else 0)
     gen = torch.Generator().manual_seed(n_features)
     X = torch.randn(5, 31, n_features, generator=gen)
     lengths = torch.tensor([31, 20, 31, 7, 1])
