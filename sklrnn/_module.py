@@ -598,10 +598,10 @@ class RandomKernels(nn.Module):
         convolution is a product of the weights with the shifted inputs
         (:meth:`_windows`): ONNX Runtime has no float64 convolution, and
         torch's took twice as long (it zero-fills and gathers its own copy of
-        them). With many channels and no stride, outside export, each
-        kernel's pattern runs on the sum of its channels (the same exact
-        sums), where the product multiplied every channel, most of them by 0
-        (:meth:`_convolve_sums`).
+        them). With many channels (at least 9 per step of the stride),
+        outside export, each kernel's pattern runs on the sum of its channels
+        (the same exact sums), where the product multiplies every channel,
+        most of them by 0 (:meth:`_convolve_sums`).
         """
         dilation = self.dilations[index][0]
         options = {"stride": self.stride, "padding": 4 * dilation, "dilation": dilation}

@@ -703,7 +703,8 @@ def test_random_kernels_on_sums_of_channels_give_the_dense_convolutions_outputs(
         assert torch.equal(kernels(X, lengths), features)
 
 
-# 32 channels without a stride: the sums of channels; the others: the product.
+# 32 channels (at least 9 per step of the stride): the sums of channels; the
+# others: the product.
 @pytest.mark.parametrize("n_features, stride", [(1, 1), (3, 2), (32, 1), (32, 3)])
 def test_random_kernels_with_dilations_beyond_the_sequence(n_features, stride):
     # Taps shifted by the sequence's length or more read only padding, which
