@@ -604,15 +604,35 @@ class RandomKernels(nn.Module):
         most of them by 0 (:meth:`_convolve_sums`).
         """
         dilation = self.dilations[index][0]
-        options = {"stride": self.stride, "padding": 4 * dilation, "dilation": dilation}
         weight = self.weight[index].to(torch.float64)
         if transpose:
             # The steps after the last one read, which the stride skips.
             extra = length - (x.shape[2] - 1) * self.stride - 1
+            options = {"stride": self.stride, "padding": 4 * dilation, "dilation": dilation}
             return nn.functional.conv_transpose1d(x, weight, output_padding=extra, **options)
         if x.shape[1] >= max(_SUMMED_CHANNELS, 9 * self.stride) and not _is_exporting():
             return self._convolve_sums(x.to(torch.float64), weight, dilation, out)
         return torch.matmul(weight.flatten(1), self._windows(x, dilation), out=out)
+
+    def _taps(self, x, dilation):
+        """Tap ``j``'s view of (batch, channels, steps) ``x`` for a kernel at ``dilation``.
+
+        Returns a dict from each tap's index (0 to 8, the centre 4) to ``x``
+        shifted by it, zero-padded at both ends, at the steps read. A tap
+        shifted by ``steps`` or more reads only padding and is left out: no
+        slice of padding as long as the shift (a file's dilation can be
+        2**31 - 1, hundreds of terabytes). Export keeps every tap: its steps
+        are symbolic.
+        """
+        steps, exporting = x.shape[2], _is_exporting()
+        pad = 4 * dilation if exporting else min(4 * dilation, steps)
+        padded = nn.functional.pad(x, (pad, pad))
+        shifts = {j: (j - _KERNEL_LENGTH // 2) * dilation for j in range(_KERNEL_LENGTH)}
+        return {
+            j: padded[:, :, pad + s : pad + s + steps : self.stride]
+            for j, s in shifts.items()
+            if exporting or abs(s) < steps
+        }
 
     def _windows(self, x, dilation):
         """What each of the 9 taps of a kernel at ``dilation`` reads of ``x``.
@@ -620,51 +640,30 @@ class RandomKernels(nn.Module):
         ``x`` is of shape (batch, channels, steps).
 
         Returns the float64 tensor of shape (batch, channels * 9, steps
-        read): the input shifted by each tap, zero-padded at both ends.
+        read): the input shifted by each tap, zero-padded at both ends
+        (zeros for a tap that reads only padding).
         """
-        steps, x = x.shape[2], x.to(torch.float64)
-        exporting = _is_exporting()
-        shifts = [(j - _KERNEL_LENGTH // 2) * dilation for j in range(_KERNEL_LENGTH)]
-        # A tap shifted by `steps` or more reads only padding: zeros, not a
-        # slice of padding as long as the shift (a file's dilation can be
-        # 2**31 - 1). Export keeps every slice: its steps are symbolic.
-        pad = 4 * dilation if exporting else min(4 * dilation, steps)
-        padded = nn.functional.pad(x, (pad, pad))
-        taps = [
-            padded[:, :, pad + s : pad + s + steps : self.stride]
-            if exporting or abs(s) < steps
-            else torch.zeros_like(x[:, :, :: self.stride])
-            for s in shifts
-        ]
-        return torch.stack(taps, dim=2).flatten(1, 2)
+        x = x.to(torch.float64)
+        taps = self._taps(x, dilation)
+        zeros = torch.zeros_like(x[:, :, :: self.stride])
+        windows = [taps.get(j, zeros) for j in range(_KERNEL_LENGTH)]
+        return torch.stack(windows, dim=2).flatten(1, 2)
 
     def _convolve_sums(self, x, weight, dilation, out=None):
         """:meth:`_convolve` of float64 (batch, channels, steps) ``x`` as sums of channels.
 
         A kernel's weights are one pattern on each channel it reads and 0 on
         the others, so its output is the pattern convolved with the sum of
-        its channels: one matrix product for every kernel's sum, then the 9
-        shifted, weighted copies of the sums at the steps read (into ``out``).
+        its channels: one matrix product for every kernel's sum, then the
+        shifted, weighted copies of the sums at the steps read (into ``out``)
+        for the taps that read the sequence (:meth:`_taps`).
         """
         selected, pattern = _channels_and_pattern(weight)
-        sums = torch.matmul(selected.to(x), x)
-        steps = x.shape[2]
-        # A copy shifted by `steps` or more holds only padding, whose product
-        # adds nothing: the padding stops there, also where the dilation
-        # spans far more than the sequence (a file's dilation of 2**31 - 1
-        # asked for 369 TB).
-        pad = min(4 * dilation, steps)
-        sums = nn.functional.pad(sums, (pad, pad))
+        taps = self._taps(torch.matmul(selected.to(x), x), dilation)
         centre = _KERNEL_LENGTH // 2  # always within the sequence: the first term
-        for j in [centre, *range(centre), *range(centre + 1, _KERNEL_LENGTH)]:
-            shift = (j - centre) * dilation
-            if abs(shift) >= steps:
-                continue
-            window = sums[:, :, pad + shift : pad + shift + steps : self.stride]
-            if j == centre:
-                out = torch.mul(window, pattern[:, j : j + 1], out=out)
-            else:
-                out.addcmul_(window, pattern[:, j : j + 1])
+        out = torch.mul(taps.pop(centre), pattern[:, centre : centre + 1], out=out)
+        for j, window in taps.items():
+            out.addcmul_(window, pattern[:, j : j + 1])
         return out
 
     def _dilations(self):
