@@ -286,10 +286,11 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
 
     Parameters
     ----------
-    sequences : list of array-like of shape (n_timesteps_i,) or (n_timesteps_i, n_features)
+    sequences : list of array-like of shape (n_timesteps_i,) or (n_timesteps_i, n_features), \
+            or array-like of 2 or 3 dimensions
         The sequences, oldest step first, each with at least one step.
-        DataFrames are matched by column name, in the order of the first
-        one's columns.
+        DataFrames in a list are matched by column name, in the order of the
+        first one's columns; a 2D array or DataFrame holds a sequence per row.
     max_length : int, default=None
         Length of the output's time axis. Defaults to the longest sequence;
         longer sequences keep their most recent ``max_length`` steps
@@ -336,6 +337,12 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     except OverflowError as exc:  # an int beyond float64
         raise ValueError("fill_value is beyond float64's range (|x| > 1.8e308).") from exc
     fill_value = converted
+    if hasattr(sequences, "columns"):
+        # A table, a sequence per row, as the estimators read it (a DataFrame
+        # iterates over its column names, polars' over its columns).
+        sequences = _numeric_array(
+            sequences, "sequences", dtype=np.float64, ensure_all_finite="allow-nan"
+        )
     return _pad(_readable(list(sequences), "sequences"), max_length, fill_value, "sequences")
 
 
@@ -383,7 +390,10 @@ def _pad(sequences, max_length, fill_value, input_name):
     columns. (The estimators match them in :func:`validate_sequences`, by
     the names ``fit`` saw.)
     """
-    seqs = _checked_sequences(sequences, input_name)
+    seqs = [_without_trailing_nan(s) for s in _checked_sequences(sequences, input_name)]
+    empty = [i for i, s in enumerate(seqs) if not len(s)]
+    if empty:
+        raise _empty_sequence(input_name, empty[0])
     longest = max(len(s) for s in seqs)
     T = longest if max_length is None else int(max_length)
     shape = (len(seqs), T, seqs[0].shape[1])
@@ -399,14 +409,17 @@ def _pad(sequences, max_length, fill_value, input_name):
             else f", every sequence padded to max_length={T}. Pass a smaller max_length.",
         ) from exc
     for i, s in enumerate(seqs):
-        if len(s) > T:
-            # Its most recent steps: trailing steps whose features are all
-            # NaN are padding, not steps.
-            valid = np.flatnonzero(~np.isnan(s).all(axis=1))
-            s = s[: valid[-1] + 1 if len(valid) else 0]
-            s = s[-T:] if T else s[:0]
+        s = s[-T:]  # the most recent steps
         out[i, : len(s)] = s
     return out
+
+
+def _without_trailing_nan(seq):
+    """A 2D sequence without its trailing steps whose features are all NaN: padding, not steps."""
+    if not np.isnan(seq[-1]).all():  # the common case, no padding: one step read
+        return seq
+    valid = np.flatnonzero(~np.isnan(seq).all(axis=1))
+    return seq[: valid[-1] + 1 if len(valid) else 0]
 
 
 def _out_of_memory(what, shape, explanation):
@@ -592,12 +605,18 @@ def _numeric_array(X, input_name, **kwargs):
             X = np.asarray(X)
     _check_dense_numbers(X, input_name)
     with _numbers_only(input_name):
-        if isinstance(X, np.ma.MaskedArray):
-            # Masked values are missing values: NaN, which is padding after a
-            # sequence's last step and an error anywhere else (check_array
-            # would read the values under the mask).
-            X = X.astype(np.float64).filled(np.nan)
-        return check_array(X, input_name=input_name, **kwargs)
+        return check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
+
+
+def _masked_as_nan(X):
+    """A masked array's masked values as NaN, the missing values sequences hold; else ``X``.
+
+    NaN is padding after a sequence's last step and an error anywhere else;
+    check_array would read the values under the mask.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        return X.astype(np.float64).filled(np.nan)
+    return X
 
 
 @contextmanager
@@ -769,7 +788,7 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
     """
     seqs = _check_ragged(list(X), input_name, first_sample)  # scikit-learn rejects 0 features
     lengths = _ragged_lengths(seqs, input_name, first_sample)
-    width = max(len(seq) for seq in seqs)  # trailing NaN steps included, as when padded
+    width = int(lengths.max())  # trailing NaN steps are padding, as pad_sequences drops them
     kept = lengths
     if max_length is not None:
         width, kept = min(width, max_length), np.minimum(lengths, max_length)

@@ -31,6 +31,7 @@ from ._data import (
     _check_frames_not_mixed,
     _check_same_n_features,
     _is_table,
+    _masked_as_nan,
     _numbers_only,
     _numeric_array,
     _out_of_memory,
@@ -200,9 +201,9 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         shape = (X.shape[0], self.n_timesteps_, self.n_features)
         if self.order == "time_major":
             return X.reshape(shape).copy()
-        return np.ascontiguousarray(
-            X.reshape(X.shape[0], self.n_features, self.n_timesteps_).transpose(0, 2, 1)
-        )
+        # A copy in C order, never a view of the caller's table (with one
+        # feature the transposed table is already in C order).
+        return X.reshape(X.shape[0], self.n_features, self.n_timesteps_).transpose(0, 2, 1).copy()
 
     def inverse_transform(self, X):
         """Flatten sequences back into the wide table.
@@ -242,7 +243,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         with _numbers_only("X"):
             return validate_data(
                 self,
-                X,
+                _masked_as_nan(X),
                 reset=reset,
                 dtype=[np.float64, np.float32],
                 ensure_all_finite="allow-nan",
@@ -524,7 +525,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         ("time_column", time_column),
         ("target_column", target_column),
     ]:
-        if not isinstance(column, Hashable):
+        if not isinstance(column, Hashable) or column is None and name != "target_column":
             raise TypeError(
                 f"{name} must be the name of one column of df, got the "
                 f"{type(column).__name__} {column!r}. long_to_sequences takes one id, one "
@@ -538,6 +539,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     levels = [c for c in key_columns if c not in df.columns and c in df.index.names]
     if levels:
         df = df.reset_index(level=levels)
+    if any(name in key_columns for name in df.index.names):
+        # A level that is also a column (set_index(..., drop=False)): the
+        # column is read, and the level unnamed, which pandas' sort and
+        # groupby would otherwise refuse as ambiguous.
+        df = df.set_axis(
+            df.index.set_names([None if n in key_columns else n for n in df.index.names])
+        )
     if len(set(key_columns)) < len(key_columns):
         raise ValueError(
             f"id_column, time_column and target_column must be different columns, got "

@@ -219,6 +219,41 @@ def test_pad_sequences_matches_dataframes_by_column_name():
         pad_sequences([numbered, numbered[[1, 0]]])
 
 
+@pytest.mark.parametrize("max_length", [None, 2, 3])
+def test_pad_sequences_fills_after_the_last_valid_step(max_length):
+    # Trailing all-NaN steps are padding: fill_value replaces them too (they
+    # stayed NaN unless the sequence was cut), whatever padding a sequence had.
+    for seqs in ([[1.0, np.nan], [4.0, 5.0, 6.0]], [[1.0, np.nan, np.nan], [4.0, 5.0, 6.0]]):
+        out = pad_sequences(seqs, max_length=max_length, fill_value=0.0)[:, :, 0]
+        # Cut to 2 steps, each keeps its last two valid ones.
+        expected = [[1.0, 0.0], [5.0, 6.0]] if max_length == 2 else [[1.0, 0.0, 0.0], [4, 5, 6]]
+        np.testing.assert_array_equal(out, expected)
+    # A NaN within a sequence, before a valid step, is not padding: it stays.
+    out = pad_sequences(
+        [[[1.0, np.nan], [2.0, 3.0], [np.nan, np.nan]]], max_length=3, fill_value=0.0
+    )
+    np.testing.assert_array_equal(out[0], [[1.0, np.nan], [2.0, 3.0], [0.0, 0.0]])
+    # The time axis is as long as the longest sequence's valid steps.
+    assert pad_sequences([[1.0, np.nan, np.nan], [2.0]]).shape == (2, 1, 1)
+    with pytest.raises(ValueError, match=r"NaN in every step of sample 1 \(a sequence of len"):
+        pad_sequences([[1.0], [np.nan, np.nan]], fill_value=0.0)
+
+
+@pytest.mark.parametrize("frame", ["pandas", "polars"])
+def test_pad_sequences_reads_a_table_a_sequence_per_row(frame):
+    # A DataFrame was iterated over: pandas gave its column names (refused as
+    # text), polars its columns (the table silently transposed).
+    table = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, np.nan]])
+    if frame == "polars":
+        pl = pytest.importorskip("polars")
+        df = pl.DataFrame(table, schema=["t0", "t1", "t2"])
+    else:
+        df = pd.DataFrame(table, columns=["t0", "t1", "t2"])
+    out = pad_sequences(df, fill_value=0.0)
+    np.testing.assert_array_equal(out[:, :, 0], [[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]])
+    np.testing.assert_array_equal(out, pad_sequences(table, fill_value=0.0))
+
+
 def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
     # An empty sequence became a row of NaN only (or an array of 0 steps).
     for seqs in ([[], []], [np.zeros(3), np.zeros(0)]):

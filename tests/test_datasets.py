@@ -264,6 +264,16 @@ def test_load_ts_file_every_series_has_the_same_channels(tmp_path, text, match):
             "@timeStamps true\n@data\n(0,1),(1,2):a\n",
             "@timeStamps true on line 1: timestamped series are not supported",
         ),
+        # A series on the @data line was dropped without a word.
+        (
+            "@classLabel true a b\n@data 1,2:a\n3,4:b\n",
+            "line 2: @data must stand alone on its line, got '@data 1,2:a'",
+        ),
+        # Old Mac line endings made one line, whose @data then went unseen.
+        (
+            "@classLabel true a b\r@data\r1,2:a\r",
+            r"line 1: holds a carriage return \(\\r\) within it.*line endings to \\n",
+        ),
     ],
 )
 def test_load_ts_file_checks_the_header(tmp_path, text, match):

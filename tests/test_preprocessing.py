@@ -104,6 +104,21 @@ def test_wide_to_sequence_wrong_column_count():
         WideToSequence().fit(text)
 
 
+@pytest.mark.parametrize("order", ["feature_major", "time_major"])
+def test_wide_to_sequence_reads_masked_values_as_nan_and_copies(order):
+    # Masked values are missing values, NaN, as for the estimators (the values
+    # under the mask were read); the output is never a view of the input (it
+    # was, with one feature: writing to it changed the caller's table).
+    X = np.ma.masked_array(np.arange(6.0).reshape(2, 3), mask=[[0, 0, 1], [0, 0, 0]])
+    X3 = WideToSequence(order=order).fit_transform(X)
+    np.testing.assert_array_equal(X3[:, :, 0], [[0.0, 1.0, np.nan], [3.0, 4.0, 5.0]])
+    table = np.arange(6.0).reshape(2, 3)
+    X3 = WideToSequence(order=order).fit_transform(table)
+    assert not np.shares_memory(X3, table) and X3.flags.c_contiguous
+    table.setflags(write=False)
+    assert WideToSequence(order=order).fit_transform(table).flags.writeable
+
+
 def test_wide_to_sequence_keeps_float32_and_nan():
     X = np.arange(12, dtype=np.float32).reshape(2, 6)
     X[1, [2, 5]] = np.nan  # last step of both features of sample 1
@@ -488,6 +503,26 @@ def test_long_to_sequences_key_columns_are_different():
     df = pd.DataFrame({"id": [0, 1], "x": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"must be different columns, got \['id', 'id'\]"):
         long_to_sequences(df, "id", "id")
+
+
+def test_long_to_sequences_reads_a_column_that_is_also_an_index_level():
+    # set_index("id", drop=False): pandas' sort refused the name as ambiguous.
+    df = _long_frame()
+    expected = long_to_sequences(df, "id", "hour", target_column="label")
+    for indexed in (df.set_index("id", drop=False), df.set_index(["id", "hour"], drop=False)):
+        for got, want in zip(
+            long_to_sequences(indexed, "id", "hour", target_column="label"), expected, strict=True
+        ):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_long_to_sequences_refuses_none_as_the_id_or_time_column():
+    # None named the unnamed index, and the message listed an 'index' column.
+    df = _long_frame()
+    with pytest.raises(TypeError, match="id_column must be the name of one column of df, got t"):
+        long_to_sequences(df, None, "hour")
+    with pytest.raises(TypeError, match="time_column must be the name of one column of df, got"):
+        long_to_sequences(df.set_index("hour"), "id", None)
 
 
 def test_long_to_sequences_refuses_infinite_features():

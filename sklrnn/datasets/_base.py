@@ -67,7 +67,13 @@ def _read_lines(path):
                         f"{path!r}, line {lineno}: not UTF-8 text ({exc.reason} at byte "
                         f"{exc.start} of the line); save the file with UTF-8 encoding."
                     ) from None
-                yield lineno, text.strip()
+                text = text.strip()
+                if "\r" in text:  # binary lines end at \n only
+                    raise ValueError(
+                        f"{path!r}, line {lineno}: holds a carriage return (\\r) within it, "
+                        "the line ending of old Mac files; convert its line endings to \\n."
+                    )
+                yield lineno, text
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise ValueError(
                 f"{path!r} is not a valid gzip file ({exc}); a name ending in .gz is read "
@@ -91,6 +97,11 @@ def _read_header(lines, where):
             name, value = (line[1:].split(maxsplit=1) + ["", ""])[:2]
             key = name.lower()
             if key == "data":
+                if value:
+                    raise ValueError(
+                        f"{where}, line {lineno}: @data must stand alone on its line, got "
+                        f"{line[:60]!r}; put the first series on the next line."
+                    )
                 return header, comments
             if key in _NAMES_ONLY:  # repeated in archive files (aeon's UnitTest)
                 continue
