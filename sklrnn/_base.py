@@ -872,14 +872,19 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # later partial_fit's weights are then far beyond that mean, and
             # refused as such.
             product = _over_largest(weights) * _over_largest(class_weights)
-        weights = product
-        top = weights.max(initial=0.0)
+        top = product.max(initial=0.0)
+        if np.isfinite(top) and top <= 0 < weights.max(initial=0.0):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives weight 0 to every class of the "
+                "sequences with a positive sample weight: at least one of those classes "
+                "needs a positive class weight."
+            )
         if not np.isfinite(top) or top <= 0:
             raise ValueError(
                 "The sample weights are all zero (or not finite): at least one sample "
                 "needs a positive, finite weight."
             )
-        return weights
+        return product
 
     def _class_weights(self, target, counted):
         return 1.0
@@ -903,7 +908,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         params = self.get_params()
         data = hashlib.sha256()
-        for array in (X3, lengths, target, weights):
+        # The steps past the longest sequence are padding: the same sequences
+        # padded wider are the same data, and the same fit.
+        for array in (X3[:, : lengths.max()], lengths, target, weights):
             data.update(np.ascontiguousarray(array).tobytes())
         return json.dumps(
             {

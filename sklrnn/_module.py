@@ -1070,7 +1070,25 @@ class RNNModule(nn.Module):
         recurrent = _dropout(self.readout_dropout, recurrent)
         joined = torch.cat([*front, recurrent], dim=1) if front else recurrent
         parts = [*kernels, _dropout(self.dropout, joined)]
-        return self.head(torch.cat(parts, dim=1) if kernels else parts[0])
+        return self._head(torch.cat(parts, dim=1) if kernels else parts[0])
+
+    def _head(self, h, weight=None, bias=True):
+        """``h @ weight.T`` (the head's weight by default) plus the head's bias.
+
+        Without gradients (prediction, export) the product runs in float64,
+        rounded to ``h``'s dtype once: a float32 product rounds a row by the
+        kernel that the batch's shape and the row's place in it select (up
+        to 1e-7 apart over a few hundred features), and a prediction should
+        not depend on the other sequences that share its batch. In float64
+        the rows' differences lie far below float32's rounding.
+        """
+        weight = self.head.weight if weight is None else weight
+        bias = self.head.bias if bias else None
+        if torch.is_grad_enabled():
+            return nn.functional.linear(h, weight, bias)
+        return nn.functional.linear(
+            h.double(), weight.double(), None if bias is None else bias.double()
+        ).to(h.dtype)
 
     def fit_kernels(self, X, lengths, seed):
         """Draw the random kernels' channels and biases from training sequences.
@@ -1178,8 +1196,8 @@ class RNNModule(nn.Module):
         """
         h = self.embed(X, lengths)
         keep = self.keep_probabilities()
-        variance = (h * h * ((1 - keep) / keep)) @ (self.head.weight * self.head.weight).T
-        return torch.stack([self.head(h), variance], dim=-1)
+        variance = self._head(h * h * ((1 - keep) / keep), self.head.weight**2, bias=False)
+        return torch.stack([self._head(h), variance], dim=-1)
 
     def keep_probabilities(self):
         """The probability that training's dropout keeps each feature the head reads.

@@ -207,7 +207,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predictions, with the shape of the ``y`` passed to fit.
+            Predictions, with the shape of the ``y`` of the latest ``fit`` or
+            ``partial_fit``.
         y_std : ndarray of the shape of ``y_pred``
             Standard deviation of each prediction, in the units of ``y``.
             Only returned when ``return_std=True``.
@@ -290,7 +291,6 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         if reset:
             # Train on standardized targets, so that the defaults work for
             # targets of any scale; predictions are mapped back.
-            self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
             # The spread of y at any scale: the variance of targets of a tiny
             # scale (1e-170) would underflow to 0.
@@ -330,6 +330,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                 "precision the network computes in. Rescale y, e.g. divide it by a constant, "
                 "the same way for every fit."
             )
+        # Predictions take the shape of the latest training call's y, warm
+        # starts and partial_fit included.
+        self._y_1d = y.ndim == 1
         return target
 
     def _criterion(self):

@@ -697,7 +697,15 @@ def test_multioutput_regression():
     assert pred.shape == (200, 2)
     assert reg.score(X, Y) > 0.8
     # One target in a column stays a column.
-    assert RNNRegressor(**FAST).fit(X, Y[:, :1]).predict(X).shape == (200, 1)
+    column = RNNRegressor(**FAST).fit(X, Y[:, :1])
+    assert column.predict(X).shape == (200, 1)
+    # ... and takes the shape of the latest training call's y (a warm start
+    # kept the first fit's shape).
+    column.set_params(warm_start=True).fit(X, Y[:, 0])
+    assert column.predict(X).shape == (200,)
+    assert [a.shape for a in column.predict(X, return_std=True)] == [(200,), (200,)]
+    column.partial_fit(X, Y[:, :1])
+    assert column.predict(X).shape == (200, 1)
 
 
 # -- randomness, cloning, refitting, continuing --------------------------------

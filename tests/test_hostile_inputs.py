@@ -1277,6 +1277,18 @@ def test_class_weights_that_leave_one_class_fit_a_model_of_that_class():
     np.testing.assert_array_equal(clf.predict(X), np.ones(6))
 
 
+def test_class_weights_of_zero_for_every_weighted_class_name_class_weight():
+    # The message blamed the sample weights, which the call had none of.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = ["up", "down"] * 3
+    match = r"class_weight=\{'up': 0, 'down': 0\} gives weight 0 to every class of the seq"
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**TINY, class_weight={"up": 0, "down": 0}).fit(X, y)
+    # Also where the sample weights leave only the classes weighted 0.
+    with pytest.raises(ValueError, match=r"class_weight=\{'up': 0\} gives weight 0"):
+        RNNClassifier(**TINY, class_weight={"up": 0}).fit(X, y, sample_weight=[1, 0] * 3)
+
+
 def test_partial_fit_takes_a_batch_of_one_class():
     # Streaming batches may hold one class (scikit-learn's SGD and MLP take them).
     X = np.random.RandomState(0).normal(size=(8, 3))

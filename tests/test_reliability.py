@@ -561,6 +561,21 @@ def test_checkpoint_resumes_with_equal_parameters_of_other_types(data, tmp_path)
     assert resumed.fit(X, y_class).n_iter_ == 3
 
 
+def test_checkpoint_resumes_the_same_sequences_padded_wider(data, tmp_path):
+    # The data's hash read the padding past the longest sequence: the same
+    # sequences NaN-padded wider (the same fit, to the bit) were "other data".
+    X, _, y_class = data
+    path = tmp_path / "wide.ckpt"
+    wider = np.concatenate([X, np.full((len(X), 3), np.nan)], axis=1)
+    interrupted = RNNClassifier(**SMALL, max_epochs=3, checkpoint=path, callbacks=[InterruptAt(2)])
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(wider, y_class)
+    resumed = RNNClassifier(**SMALL, max_epochs=3, checkpoint=path, warm_start=True).fit(X, y_class)
+    whole = RNNClassifier(**SMALL, max_epochs=3).fit(X, y_class)
+    assert resumed.n_iter_ == 3
+    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+
+
 def test_a_ctrl_c_while_the_checkpoint_is_written_is_an_interrupt(data, tmp_path, monkeypatch):
     # A KeyboardInterrupt at the end of an epoch is skorch's stop request: a
     # Ctrl-C that landed during the write ended the fit as finished (no
