@@ -25,6 +25,7 @@ from skorch.callbacks import Callback, EpochScoring, LRScheduler
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
 from ._data import (
+    CONSTANT_SPREAD,
     _check_file_path,
     _is_ragged,
     _longest,
@@ -1448,7 +1449,7 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
     # A constant feature (no spread beyond rounding, which is relative to its
     # size) is only centred; a feature of tiny values is scaled like any
     # other, unless its spread is below what float32 holds.
-    constant = scale <= 1e-12 * np.abs(mean)
+    constant = scale <= CONSTANT_SPREAD * np.abs(mean)
     tiny = ~constant & (scale < np.finfo(np.float32).tiny)
     if tiny.any():
         warnings.warn(
@@ -1467,7 +1468,7 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
         (constant & (spacing >= 2.0))  # beyond 2**24, where float32 skips integers
         | (~constant & (scale < _MIN_FLOAT32_LEVELS * spacing))
     )
-    for feature in np.flatnonzero(coarse & (spacing < 1.0)):
+    for feature in np.flatnonzero(coarse & (spacing <= 1.0)):
         # Integers below 2**24 are exact in float32: a feature of integers
         # that seldom change (1e5, and 1e5 + 1 now and then) lost nothing.
         coarse[feature] = not np.all(np.mod(X3[:, :, feature], 1.0) == 0.0)

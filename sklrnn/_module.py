@@ -1072,8 +1072,8 @@ class RNNModule(nn.Module):
         parts = [*kernels, _dropout(self.dropout, joined)]
         return self._head(torch.cat(parts, dim=1) if kernels else parts[0])
 
-    def _head(self, h, weight=None, bias=True):
-        """``h @ weight.T`` (the head's weight by default) plus the head's bias.
+    def _head(self, h):
+        """The head's outputs for the features ``h`` it reads.
 
         Without gradients (prediction, export) the product runs in float64,
         rounded to ``h``'s dtype once: a float32 product rounds a row by the
@@ -1082,13 +1082,10 @@ class RNNModule(nn.Module):
         not depend on the other sequences that share its batch. In float64
         the rows' differences lie far below float32's rounding.
         """
-        weight = self.head.weight if weight is None else weight
-        bias = self.head.bias if bias else None
         if torch.is_grad_enabled():
-            return nn.functional.linear(h, weight, bias)
-        return nn.functional.linear(
-            h.double(), weight.double(), None if bias is None else bias.double()
-        ).to(h.dtype)
+            return self.head(h)
+        weight, bias = self.head.weight.double(), self.head.bias.double()
+        return nn.functional.linear(h.double(), weight, bias).to(h.dtype)
 
     def fit_kernels(self, X, lengths, seed):
         """Draw the random kernels' channels and biases from training sequences.
@@ -1191,13 +1188,16 @@ class RNNModule(nn.Module):
 
         Returns
         -------
-        Tensor of shape (batch, n_outputs, 2)
+        Tensor of shape (batch, n_outputs, 2), float64
             The outputs, then their variance, in the last dimension.
         """
         h = self.embed(X, lengths)
-        keep = self.keep_probabilities()
-        variance = self._head(h * h * ((1 - keep) / keep), self.head.weight**2, bias=False)
-        return torch.stack([self._head(h), variance], dim=-1)
+        keep = self.keep_probabilities().double()
+        # In float64: the squares of features beyond 1.8e19 overflow float32,
+        # where the outputs do not.
+        squares = h.double() ** 2 * ((1 - keep) / keep)
+        variance = squares @ (self.head.weight.double() ** 2).T
+        return torch.stack([self._head(h).double(), variance], dim=-1)
 
     def keep_probabilities(self):
         """The probability that training's dropout keeps each feature the head reads.
@@ -1591,13 +1591,14 @@ class RNNEnsemble(nn.Module):
 
         Returns
         -------
-        Tensor of shape (batch, n_outputs, 2)
+        Tensor of shape (batch, n_outputs, 2), float64
             The mean output, then the variance, in the last dimension.
         """
         if self.average != "outputs":
             raise ValueError("mean_and_variance needs average='outputs'.")
         pairs = torch.stack([net.mean_and_variance(X, lengths) for net in self.networks], dim=-1)
         outputs, dropout = pairs[..., 0, :], pairs[..., 1, :]
-        mean = outputs.mean(dim=-1)
+        # The networks' float32 outputs averaged as forward averages them.
+        mean = outputs.float().mean(dim=-1).double()
         variance = outputs.var(dim=-1, correction=0) + dropout.mean(dim=-1)
         return torch.stack([mean, variance], dim=-1)

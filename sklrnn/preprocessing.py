@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context, validate_params
 from ._data import (
+    CONSTANT_SPREAD,
     _check_dense_numbers,
     _check_frames_not_mixed,
     _check_same_n_features,
@@ -360,9 +361,10 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
             self.var_ = var
             # A constant feature keeps its values (minus the mean) instead of
             # dividing by zero or by rounding noise, which is relative to the
-            # values' size: a feature of tiny values is scaled like any other.
+            # values' size (as the estimators' standardization decides): a
+            # feature of tiny values is scaled like any other.
             center = np.abs(self.mean_) if self.with_mean else np.abs(steps).max(axis=0)
-            scale[(scale == 0) | (scale <= 10 * np.finfo(np.float64).eps * center)] = 1.0
+            scale[(scale == 0) | (scale <= CONSTANT_SPREAD * center)] = 1.0
             self.scale_ = scale
         return self
 

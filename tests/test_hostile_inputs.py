@@ -1075,6 +1075,8 @@ def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(o
         seldom[3, 2] += 1
         extra = np.dstack([np.full((12, N_STEPS), 5.0), seldom])
         RNNClassifier(**TINY).fit(np.concatenate([X, extra], axis=2), np.arange(12) % 2)
+        # ... also from 2**23 to 2**24, where float32's spacing is 1 (warned).
+        RNNClassifier(**TINY).fit(np.dstack([X, seldom + 1e7 - 1e5]), np.arange(12) % 2)
 
 
 def test_outlying_values_are_warned_about():

@@ -763,14 +763,18 @@ def test_inverse_transform_of_no_sequences_is_named():
         wide.inverse_transform(None)
 
 
-def test_sequence_scaler_a_constant_feature_with_rounding_noise_keeps_scale_1():
-    # 0.1 repeated has a computed spread of 1.4e-17, rounding off its mean:
-    # dividing by it would turn a constant feature into values of size 1.
-    X = np.full((7, 13, 1), 0.1)
+@pytest.mark.parametrize("shape", [(7, 13), (40, 30)])
+def test_sequence_scaler_a_constant_feature_with_rounding_noise_keeps_scale_1(shape):
+    # 0.1 repeated beside another feature has a computed spread of 1.4e-17
+    # over 91 values, 2.1e-15 over 1,200 (the sums' rounding grows with their
+    # length; 2.1e-15 was taken for a spread): dividing by it turned a
+    # constant feature into values of size 1, and 0.2 into 5e13.
+    X = np.random.RandomState(0).normal(size=(*shape, 2))
+    X[:, :, 1] = 0.1
     scaler = SequenceScaler().fit(X)
-    assert scaler.scale_.tolist() == [1.0]
-    np.testing.assert_allclose(scaler.transform(X), 0.0, atol=1e-15)
-    assert SequenceScaler(with_mean=False).fit(X).scale_.tolist() == [1.0]
+    assert scaler.scale_[1] == 1.0
+    np.testing.assert_allclose(scaler.transform(X)[:, :, 1], 0.0, atol=1e-14)
+    assert SequenceScaler(with_mean=False).fit(X).scale_[1] == 1.0
 
 
 def test_make_windows_negative_targets_count_from_the_last_feature():

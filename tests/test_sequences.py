@@ -230,6 +230,8 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
         warnings.simplefilter("error")
         model = _small(RNNClassifier).fit(X.transpose(0, 2, 1), y)
         _small(RNNClassifier).fit(np.ones((12, 5, 5)), y)  # as many steps as features
+        # Sequences cut to max_length below the features' number were longer.
+        _small(RNNClassifier, max_length=4).fit(np.ones((12, 30, 5)), y)
     # A model fitted channels last, given the other layout, says so.
     with pytest.raises(ValueError, match=rf"expecting 1 features per time step.*{fix}"):
         model.predict(X)

@@ -227,10 +227,24 @@ def test_module_variance_is_the_monte_carlo_dropout_variance():
     X, lengths = torch.randn(4, 9, 2), torch.tensor([9, 6, 3, 1])
     with torch.no_grad():
         mean, variance = module.eval().mean_and_variance(X, lengths).unbind(-1)
-        assert torch.equal(mean, module(X, lengths))  # the evaluation output, exactly
+        assert torch.equal(mean, module(X, lengths).double())  # the evaluation output, exactly
     samples = monte_carlo(module, X, lengths, passes=4000)
     np.testing.assert_allclose(samples.var(dim=0), variance, rtol=0.1)
     np.testing.assert_allclose(samples.mean(dim=0), mean, atol=4 * variance.max().sqrt() / 60)
+
+
+def test_module_variance_of_features_beyond_float32_squares_is_finite():
+    # Features of 1e20 (a fit on unstandardized inputs of 1e25 whose training
+    # diverged gave them) squared to inf in float32: return_std raised on the
+    # model's own training data, naming X as too large.
+    module = RNNModule(n_features=1, n_outputs=1, hidden_size=2, conv_channels=2).eval()
+    features = torch.full((3, module.embedding_size), 1e20)
+    module.embed = lambda X, lengths: features
+    with torch.no_grad():
+        mean, variance = module.mean_and_variance(torch.zeros(3, 5, 1), torch.full((3,), 5))[0, 0]
+    keep = module.keep_probabilities().double()
+    expected = (features[0].double() ** 2 * (1 - keep) / keep) @ module.head.weight.double()[0] ** 2
+    assert torch.isfinite(mean) and variance.item() == pytest.approx(expected.item(), rel=1e-12)
 
 
 def test_ensemble_variance_is_that_of_the_mixture_of_its_networks():
@@ -239,7 +253,7 @@ def test_ensemble_variance_is_that_of_the_mixture_of_its_networks():
     X, lengths = torch.randn(5, 8, 2), torch.full((5,), 8)
     with torch.no_grad():
         mean, variance = ensemble.eval().mean_and_variance(X, lengths).unbind(-1)
-        assert torch.equal(mean, ensemble(X, lengths))
+        assert torch.equal(mean, ensemble(X, lengths).double())
     # Draws from the mixture: every network equally often, dropout active.
     samples = torch.cat([monte_carlo(n, X, lengths, 2000) for n in ensemble.networks])
     np.testing.assert_allclose(samples.var(dim=0), variance, rtol=0.1)
