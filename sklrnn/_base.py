@@ -159,20 +159,22 @@ class InconsistentVersionWarning(sklearn.exceptions.InconsistentVersionWarning):
         return self.message
 
 
-def _versions(include_sklearn=False):
+def _versions():
     """Versions of the packages a saved estimator depends on.
 
-    A pickle leaves scikit-learn's to ``BaseEstimator``, which records and
-    checks it itself.
+    scikit-learn's included: ``BaseEstimator`` records and checks its own
+    version only in pickles of scikit-learn's estimators.
     """
     import skorch
 
     from . import __version__
 
-    versions = {"sklrnn": __version__, "torch": torch.__version__, "skorch": skorch.__version__}
-    if include_sklearn:
-        versions["scikit-learn"] = sklearn.__version__
-    return versions
+    return {
+        "sklrnn": __version__,
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
 def _changed_versions(saved, current):
@@ -1278,13 +1280,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if changed:
             warnings.warn(
                 InconsistentVersionWarning(
-                    f"Unpickling {type(self).__name__} saved with {changed}, with "
-                    f"sklrnn {current['sklrnn']}, torch {current['torch']} and skorch "
-                    f"{current['skorch']} installed. The model was restored, but may "
-                    "behave differently; refit it to be sure.",
+                    f"Unpickling {type(self).__name__} saved with {changed}; installed are "
+                    + ", ".join(f"{name} {version}" for name, version in current.items())
+                    + ". The model was restored, but may behave differently; refit it to "
+                    "be sure.",
                     estimator_name=type(self).__name__,
-                    original_versions={**saved, "scikit-learn": state.get("_sklearn_version")},
-                    current_versions={**current, "scikit-learn": sklearn.__version__},
+                    original_versions=saved,
+                    current_versions=current,
                 ),
                 stacklevel=2,
             )

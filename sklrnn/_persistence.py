@@ -399,13 +399,21 @@ def _decode_param(name, value, where):
         raise ValueError(f"{where}: {str(optimizer)[:40]!r} is not a torch.optim optimizer.")
     if name == "class_weight" and isinstance(value, list):
         pairs = [p for p in value if isinstance(p, list) and len(p) == 2]
-        if len(pairs) == len(value) and all(
-            isinstance(k, bool | int | float | str)
-            and isinstance(w, int | float)
-            and not isinstance(w, bool)
-            for k, w in pairs
+        # Weights that fit takes (finite numbers >= 0), each label once
+        # (True and 1 are one key).
+        if (
+            len(pairs) == len(value)
+            and all(
+                isinstance(k, bool | int | float | str)
+                and isinstance(w, int | float)
+                and not isinstance(w, bool)
+                and math.isfinite(w)
+                and w >= 0
+                for k, w in pairs
+            )
+            and len(dict(pairs)) == len(pairs)
         ):
-            return {k: w for k, w in pairs}
+            return dict(pairs)
     raise ValueError(f"{where}: the parameter {name} is malformed: {str(value)[:60]}.")
 
 
@@ -440,7 +448,9 @@ def save_model(estimator, file):
     ----------
     estimator : RNNClassifier or RNNRegressor
         A fitted estimator. ``optimizer`` must be a name or a ``torch.optim``
-        class. ``checkpoint`` and ``callbacks`` are not saved: the loaded
+        class; where it changed since the fit, the file holds the new
+        optimizer's state before its first step, as a warm start begins
+        from. ``checkpoint`` and ``callbacks`` are not saved: the loaded
         model has ``checkpoint=None`` and ``callbacks=None`` (a warning says
         so when callbacks are set). A ``random_state`` given as a
         ``RandomState`` instance is saved as None, with a warning; it
@@ -496,7 +506,8 @@ def save_model(estimator, file):
     check_is_fitted(estimator)
     # The file describes the network by the parameters: set_params since the
     # fit would make it describe another one than the weights were fitted in.
-    changed = estimator._network_changes(estimator._build_net("cpu"), dropout=True)
+    net = estimator._build_net("cpu")
+    changed = estimator._network_changes(net, dropout=True)
     if changed:
         raise ValueError(
             f"save_model writes the parameters of {type(estimator).__name__}, but some that "
@@ -506,11 +517,18 @@ def save_model(estimator, file):
         )
     where = describe(file, "save_model's file")  # refuses what is neither a path nor a file
     check_writable(file, where)
-    optimizer, optimizer_tensors = optimizer_to_archive(estimator.net_.optimizer_.state_dict())
+    optimizer = estimator.net_.optimizer_
+    if type(optimizer) is not net.optimizer:
+        # The optimizer parameter changed since the fit: the file holds the
+        # new optimizer's state before its first step, which a warm start
+        # would begin from too (the fitted state is another algorithm's).
+        with _seeded_torch(0, "cpu"):  # the unused weights it draws leave no trace
+            optimizer = net.initialize().optimizer_
+    optimizer, optimizer_tensors = optimizer_to_archive(optimizer.state_dict())
     config = {
         "format": _FORMAT,
         "format_version": FORMAT_VERSION,
-        "versions": _versions(include_sklearn=True),
+        "versions": _versions(),
         "estimator": type(estimator).__name__,
         "params": _encode_params(estimator),
         "attributes": _encode_attributes(estimator),
@@ -640,7 +658,7 @@ def _estimator_class(name, where):
 def _warn_if_versions_differ(saved, estimator_name, where):
     if not (isinstance(saved, dict) and all(isinstance(v, str) for v in saved.values())):
         raise ValueError(f"{where}: the versions in {_CONFIG} are malformed.")
-    current = _versions(include_sklearn=True)
+    current = _versions()
     changed = _changed_versions(saved, current)
     if changed:
         warnings.warn(

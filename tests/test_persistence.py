@@ -231,6 +231,28 @@ def test_parameters_changed_since_the_fit_are_refused_as_another_network(tmp_pat
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.mark.parametrize(
+    "optimizer, cls", [("sgd", torch.optim.SGD), (torch.optim.Adagrad, torch.optim.Adagrad)]
+)
+def test_an_optimizer_changed_since_the_fit_saves_and_trains_on_as_a_pickle(
+    tmp_path, optimizer, cls
+):
+    # The file held the fitted Adam's state under optimizer="sgd", which
+    # load_model then refused as malformed: save_model wrote a file it
+    # could not read.
+    X, y = sequences(), np.arange(40) % 2
+    clf = RNNClassifier(**FAST).fit(X, y).set_params(optimizer=optimizer)
+    loaded = round_trip(clf, tmp_path)
+    assert loaded.optimizer == optimizer
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # A warm start begins the new optimizer afresh, loaded or pickled.
+    unpickled = pickle.loads(pickle.dumps(clf))
+    for model in (loaded, unpickled):
+        model.set_params(warm_start=True, max_epochs=2).fit(X, y)
+        assert type(model.net_.optimizer_) is cls
+    np.testing.assert_array_equal(loaded.predict_proba(X), unpickled.predict_proba(X))
+
+
 def test_file_objects_and_pickle_agree(tmp_path):
     X = sequences()
     reg = RNNRegressor(**FAST).fit(X, X[:, -1])
@@ -889,6 +911,11 @@ def test_non_finite_weights_are_refused(saved):
         ("hidden_size", 6.0, "'hidden_size' parameter"),
         ("optimizer", {"torch.optim": "__builtins__"}, "is not a torch.optim optimizer"),
         ("class_weight", [["a", "heavy"]], "parameter class_weight is malformed"),
+        # weights that fit refuses, and a label twice (the last one won)
+        ("class_weight", [["a", -1.0]], "parameter class_weight is malformed"),
+        ("class_weight", [["a", float("inf")]], "parameter class_weight is malformed"),
+        ("class_weight", [["a", 1.0], ["a", 5.0]], "parameter class_weight is malformed"),
+        ("class_weight", [[True, 2.0], [1, 3.0]], "parameter class_weight is malformed"),
         ("lr", {"__reduce__": "os.system"}, "parameter lr is malformed"),
         # torch.optim classes that cannot train the model: the check fit makes
         ("optimizer", {"torch.optim": "LBFGS"}, "takes lr and weight_decay, got LBFGS"),

@@ -897,12 +897,16 @@ def test_pickle_from_other_versions_warns_and_loads(data):
     X, y, _ = data
     model = RNNRegressor(**SMALL, max_epochs=1).fit(X, y)
     state = model.__getstate__()
-    assert set(state["_sklrnn_versions"]) == {"sklrnn", "torch", "skorch"}
-    for name, old in [("sklrnn", "0.0.1"), ("torch", "1.13.0")]:
+    assert set(state["_sklrnn_versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
+    for name, old in [("sklrnn", "0.0.1"), ("torch", "1.13.0"), ("scikit-learn", "0.24.2")]:
         old_state = {**state, "_sklrnn_versions": {**state["_sklrnn_versions"], name: old}}
-        with pytest.warns(InconsistentVersionWarning, match=f"{name} {old}"):
+        with pytest.warns(InconsistentVersionWarning, match=f"{name} {old}") as record:
             restored = _restore(old_state, RNNRegressor)
         np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+        warning = record[0].message
+        assert warning.original_versions[name] == old
+        assert warning.original_sklearn_version == old_state["_sklrnn_versions"]["scikit-learn"]
+        assert warning.current_sklearn_version == sklearn.__version__
     # One filter covers scikit-learn's warning and sklrnn's.
     old_state = {**state, "_sklrnn_versions": {**state["_sklrnn_versions"], "torch": "1.13.0"}}
     with warnings.catch_warnings():
