@@ -288,8 +288,8 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the documentation
 
     Fitted estimators can be used for prediction from several threads, and
     clones fitted in parallel threads equal their sequential fits for the
-    same ``random_state``. Pickles record the sklrnn, torch and skorch
-    versions; loading one made with other versions emits an
+    same ``random_state``. Pickles record the sklrnn, torch, skorch and
+    scikit-learn versions; loading one made with other versions emits an
     :class:`~sklrnn.InconsistentVersionWarning` (a subclass of
     scikit-learn's), or raises a
     ``pickle.UnpicklingError`` naming the versions when the torch model
