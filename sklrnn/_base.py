@@ -810,11 +810,18 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         guard = dict(self.net_.callbacks_)["training_guard"]
         if guard.diverged_ is not None:
             epoch = guard.restored_epoch_
-            restored = f"epoch {epoch}" if epoch else "before this training call"
+            restored = (
+                f"the last finite weights (from epoch {epoch})"
+                if epoch
+                else "the weights from before this training call"
+            )
+            if len(self.history_) and "best_epoch" in self.history_[-1]:
+                # Early stopping restored its best epoch after the guard.
+                best = self.history_[-1, "best_epoch"]
+                restored = f"the weights of the best epoch on the validation data ({best})"
             warnings.warn(
                 f"Training of {name} diverged: {guard.diverged_}. Training "
-                f"stopped and the last finite weights (from {restored}) were restored. "
-                f"Lower lr{fix}.",
+                f"stopped and {restored} were restored. Lower lr{fix}.",
                 RuntimeWarning,
                 stacklevel=stacklevel,
             )

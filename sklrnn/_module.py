@@ -331,7 +331,9 @@ class MultiKernelConv1d(nn.Module):
             )
         shares = [out_channels // n + (i < out_channels % n) for i in range(n)]
         self.branches = nn.ModuleList(
-            nn.Conv1d(in_channels, c, k, stride=stride, padding=k // 2, bias=False)
+            nn.Conv1d(
+                in_channels, c, k, stride=stride, padding=k // 2, bias=False, dtype=torch.float32
+            )
             for c, k in zip(shares, kernel_sizes, strict=True)
         )
 
@@ -393,12 +395,18 @@ class ConvFrontEnd(nn.Module):
             # no more channels than they write. A default fit on 100 series
             # of 144 steps and 256 channels took 70 s, now 37 s (128
             # channels: 36 s, now 32 s); docs/choosing_hyperparameters.rst.
-            first = nn.Sequential(nn.Conv1d(n_features, channels, 1, bias=False), first)
+            bottleneck = nn.Conv1d(n_features, channels, 1, bias=False, dtype=torch.float32)
+            first = nn.Sequential(bottleneck, first)
         self.convs = nn.ModuleList(
             [first]
-            + [nn.Conv1d(channels, channels, k, padding=k // 2, bias=False) for k in _KERNELS]
+            + [
+                nn.Conv1d(channels, channels, k, padding=k // 2, bias=False, dtype=torch.float32)
+                for k in _KERNELS
+            ]
         )
-        self.norms = nn.ModuleList(MaskedBatchNorm1d(channels) for _ in self.convs)
+        self.norms = nn.ModuleList(
+            MaskedBatchNorm1d(channels, dtype=torch.float32) for _ in self.convs
+        )
 
     def forward(self, X, lengths):
         """Map (batch, steps, n_features) to (batch, fewer steps, channels) and lengths."""
@@ -572,10 +580,10 @@ class RandomKernels(nn.Module):
         self.stride = int(stride)
         self.n_features_out = len(_PATTERNS) * sum(q for _, q in self.dilations)
         shape = (len(self.dilations), len(_PATTERNS), n_features, _KERNEL_LENGTH)
-        self.register_buffer("weight", torch.zeros(shape))
-        self.register_buffer("bias", torch.zeros(self.n_features_out))
-        self.register_buffer("feature_mean", torch.zeros(self.n_features_out))
-        self.register_buffer("feature_scale", torch.ones(self.n_features_out))
+        self.register_buffer("weight", torch.zeros(shape, dtype=torch.float32))
+        self.register_buffer("bias", torch.zeros(self.n_features_out, dtype=torch.float32))
+        self.register_buffer("feature_mean", torch.zeros(self.n_features_out, dtype=torch.float32))
+        self.register_buffer("feature_scale", torch.ones(self.n_features_out, dtype=torch.float32))
 
     def forward(self, X, lengths):
         """Standardized features of (batch, steps, channels) ``X``, zero past each length.
@@ -828,13 +836,41 @@ class RandomKernels(nn.Module):
             out = pattern[:, None] @ self._windows(sums, self.dilations[index][0])
             out = out.masked_fill(~_valid_mask(read, out.shape[2], out.device), float("-inf"))[:, 0]
             ranks = torch.arange(part.start, part.stop).view(n_kernels, -1)
-            quantiles = torch.remainder((ranks + 1) * _GOLDEN, 1.0).to(out)
+            quantiles = torch.remainder((ranks + 1).float() * _GOLDEN, 1.0).to(out)
             self.bias[part] = _quantiles(out, read, quantiles).flatten()
         proportions = self._proportions(X, lengths)
         scale = proportions.double().std(dim=0, correction=0)
         self.feature_mean.copy_(proportions.double().mean(dim=0))
         self.feature_scale.copy_(torch.where(scale > 1e-12, scale, 1.0))
         return (proportions - self.feature_mean) / self.feature_scale
+
+
+def _check_batch(X, lengths, mean):
+    """Refuse an ``X`` or ``lengths`` that torch would fail on without naming it."""
+    n_features, dtype = len(mean), mean.dtype
+    if not (torch.is_tensor(X) and X.dtype == dtype):
+        got = X.dtype if torch.is_tensor(X) else f"a {type(X).__name__}"
+        raise TypeError(
+            f"X must be a {dtype} tensor, as the module's weights are, got {got}: pass "
+            f"torch.as_tensor(X, dtype={dtype})."
+        )
+    if X.dim() != 3 or X.shape[2] != n_features:
+        raise ValueError(
+            f"X must be of shape (batch, n_timesteps, {n_features}), got {tuple(X.shape)}."
+        )
+    integer = torch.is_tensor(lengths) and not (
+        lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool
+    )
+    if not (integer and lengths.shape == X.shape[:1]):
+        got = (
+            f"{lengths.dtype} of shape {tuple(lengths.shape)}"
+            if torch.is_tensor(lengths)
+            else f"a {type(lengths).__name__}"
+        )
+        raise (ValueError if integer else TypeError)(
+            f"lengths must be an integer tensor of shape ({X.shape[0]},), one length per "
+            f"sequence of X, got {got}: e.g. torch.as_tensor(lengths, dtype=torch.int64)."
+        )
 
 
 class RNNModule(nn.Module):
@@ -965,10 +1001,13 @@ class RNNModule(nn.Module):
             batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
             bidirectional=bidirectional,
+            dtype=torch.float32,
             **extra,
         )
         width = hidden_size * (2 if bidirectional else 1)
-        self.attention = nn.Linear(width, 1) if readout == "attention" else None
+        self.attention = (
+            nn.Linear(width, 1, dtype=torch.float32) if readout == "attention" else None
+        )
         self.dropout = nn.Dropout(dropout)
         self.readout_dropout = nn.Dropout(readout_dropout)
         # Width of the recurrent readout, the last features the head reads.
@@ -979,13 +1018,16 @@ class RNNModule(nn.Module):
             self.kernels = RandomKernels(n_features, kernel_dilations, strides[0])
         # Width of the random kernels' features, the first features the head reads.
         self.kernel_width = self.kernels.n_features_out if self.kernels is not None else 0
-        self.head = nn.Linear(self.kernel_width + conv_channels + self.readout_width, n_outputs)
-        self.register_buffer("input_mean", torch.zeros(n_features))
-        self.register_buffer("input_scale", torch.ones(n_features))
+        self.head = nn.Linear(
+            self.kernel_width + conv_channels + self.readout_width, n_outputs, dtype=torch.float32
+        )
+        self.register_buffer("input_mean", torch.zeros(n_features, dtype=torch.float32))
+        self.register_buffer("input_scale", torch.ones(n_features, dtype=torch.float32))
+        # Every layer float32 whatever torch's default dtype
+        # (torch.set_default_dtype), drawn as float32: the data, the
+        # arithmetic and the saved files are float32, and a seed gives the
+        # same network under any default.
         self._reset_recurrent_weights()
-        # float32 whatever torch's default dtype (torch.set_default_dtype): the
-        # data, the arithmetic and the saved files are float32.
-        self.float()
 
     def _reset_recurrent_weights(self):
         # Orthogonal recurrent matrices keep gradients from vanishing or
@@ -1272,6 +1314,7 @@ class RNNModule(nn.Module):
     def _standardized(self, X, lengths):
         """``X`` without the steps past the longest sequence, standardized."""
         if not _is_exporting():
+            _check_batch(X, lengths, self.input_mean)
             shortest, longest = (int(value) for value in torch.aminmax(lengths))
             if shortest < 1 or longest > X.shape[1]:
                 raise ValueError(

@@ -409,6 +409,36 @@ def test_lengths_outside_the_time_axis_are_refused(lengths):
         module(torch.randn(3, 5, 2), torch.tensor(lengths))
 
 
+@pytest.mark.parametrize(
+    "X, lengths, error, message",
+    [
+        # numpy's default float64: torch's "expected scalar type Double but found Float"
+        (torch.randn(3, 5, 2, dtype=torch.float64), torch.tensor([5, 4, 2]), TypeError,
+         r"X must be a torch.float32 tensor.*got torch.float64: pass torch.as_tensor"),
+        (np.zeros((3, 5, 2), dtype=np.float32), torch.tensor([5, 4, 2]), TypeError,
+         "got a ndarray"),
+        (torch.randn(3, 5, 4), torch.tensor([5, 4, 2]), ValueError,
+         r"X must be of shape \(batch, n_timesteps, 2\), got \(3, 5, 4\)"),
+        (torch.randn(5, 2), torch.tensor([5]), ValueError, r"got \(5, 2\)"),
+        (torch.randn(3, 5, 2), [5, 4, 2], TypeError,
+         r"lengths must be an integer tensor of shape \(3,\).*got a list"),
+        (torch.randn(3, 5, 2), torch.tensor([5.0, 4.0, 2.0]), TypeError, "got torch.float32"),
+        (torch.randn(3, 5, 2), torch.tensor([5, 4]), ValueError,
+         r"got torch.int64 of shape \(2,\)"),
+    ],
+)  # fmt: skip
+def test_inputs_torch_would_fail_on_are_refused_by_name(X, lengths, error, message):
+    module = RNNModule(2, 2, "gru", 4, kernel_dilations=((1, 1),))
+    with pytest.raises(error, match=message):
+        module(X, lengths)
+    # The integer lengths of any width that the message allows.
+    X = torch.randn(3, 5, 2)
+    torch.testing.assert_close(
+        module.eval()(X, torch.tensor([5, 4, 2], dtype=torch.int32)),
+        module(X, torch.tensor([5, 4, 2])),
+    )
+
+
 def test_dropout_acts_between_stacked_layers_in_training_only():
     torch.manual_seed(0)
     module = RNNModule(3, 2, "gru", 5, num_layers=2, dropout=0.5, conv_channels=0)

@@ -96,6 +96,28 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     )
 
 
+def test_divergence_under_early_stopping_names_the_epoch_the_model_holds():
+    # The warning named the guard's last finite epoch (7), whose weights
+    # early stopping then replaced by its best epoch's (4).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 10, 2))
+    y = X[:, :, 0].sum(axis=1)
+    params = dict(
+        cell_type="rnn_relu", hidden_size=6, conv_channels=0, kernel_features=0, batch_size=8,
+        optimizer="sgd", lr=0.3, lr_schedule=None, max_epochs=30, early_stopping=True,
+        n_iter_no_change=30, random_state=0,
+    )  # fmt: skip
+    with pytest.warns(RuntimeWarning, match="diverged") as record:
+        model = RNNRegressor(**params).fit(X, y)
+    best = model.history_[-1, "best_epoch"]
+    assert best < model.n_iter_
+    assert f"the weights of the best epoch on the validation data ({best}) were restored" in str(
+        record[0].message
+    )
+    shorter = RNNRegressor(**{**params, "max_epochs": best}).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), shorter.predict(X))
+
+
 def test_divergence_on_raw_input_also_advises_standardizing(data):
     X, y, _ = data
     message = r"Lower lr, set clip_grad_norm \(e\.g\. 1\.0\), or standardize the input"
@@ -839,24 +861,35 @@ def test_load_model_waits_for_a_fit_holding_torchs_generator(data, tmp_path):
 
 def test_models_are_float32_whatever_torchs_default_dtype(data, tmp_path):
     # With torch.set_default_dtype(torch.float64) fits built float64 networks
-    # that save_model wrote and load_model refused, and no float32 file loaded.
+    # that save_model wrote and load_model refused, and no float32 file
+    # loaded; later the layers were cast to float32 after drawing their
+    # weights in float64, so that a seed gave another network (predictions
+    # 2.2 apart without a front end or kernels).
     from sklrnn import load_model, save_model
 
     X, y, y_class = data
+    fits = [
+        lambda: RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class),
+        lambda: RNNRegressor(**SMALL, max_epochs=2, n_networks=2).fit(X, y),
+        lambda: RNNRegressor(
+            cell_type="gru", hidden_size=3, conv_channels=0, kernel_features=0, max_epochs=2,
+            random_state=0, readout="attention",
+        ).fit(X, y),
+    ]  # fmt: skip
+    expected = [fit().predict(X) for fit in fits]
     saved = tmp_path / "float32.zip"
     save_model(RNNRegressor(**SMALL, max_epochs=2).fit(X, y), saved)
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        for model in (
-            RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class),
-            RNNRegressor(**SMALL, max_epochs=2, n_networks=2).fit(X, y),
-        ):
+        for fit, predictions in zip(fits, expected, strict=True):
+            model = fit()
             tensors = model.net_.module_.state_dict().values()
             assert {t.dtype for t in tensors if t.is_floating_point()} == {torch.float32}
+            np.testing.assert_array_equal(model.predict(X), predictions)
             path = tmp_path / "float64-default.zip"
             save_model(model, path)
-            np.testing.assert_array_equal(load_model(path).predict(X), model.predict(X))
+            np.testing.assert_array_equal(load_model(path).predict(X), predictions)
         load_model(saved).predict(X)
     finally:
         torch.set_default_dtype(default)
