@@ -1094,7 +1094,8 @@ class RNNModule(nn.Module):
         Parameters
         ----------
         X : Tensor of shape (batch, n_timesteps, n_features)
-            Sequences; values past each sequence's length are ignored.
+            Sequences, of the module's dtype (float32); values past each
+            sequence's length are ignored.
         lengths : Tensor of shape (batch,), int64, on the CPU
             True length of each sequence, between 1 and n_timesteps.
         kernel_features : Tensor of shape (batch, n_kernel_features), default=None
@@ -1104,6 +1105,15 @@ class RNNModule(nn.Module):
         Returns
         -------
         Tensor of shape (batch, n_outputs)
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is not a tensor of the module's dtype, or ``lengths``
+            not an integer tensor.
+        ValueError
+            If their shapes disagree with each other or with ``n_features``,
+            or a length lies outside 1 to n_timesteps.
         """
         parts = self._summaries(X, lengths, kernel_features)
         # The random kernels' features skip dropout: over their thousands of
