@@ -29,6 +29,7 @@ from ._data import (
     _check_file_path,
     _is_ragged,
     _longest,
+    _masked_as_missing,
     _python,
     _readable,
     _reject_bool,
@@ -429,7 +430,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         class each, and a class weight of 100 for one of them).
         """
         X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
-        y, sample_weight = _readable(y, "y"), _readable(sample_weight, "sample_weight")
+        y, sample_weight = (
+            _masked_as_missing(_readable(values, name))
+            for values, name in ((y, "y"), (sample_weight, "sample_weight"))
+        )
         if y is not None:  # before encoding y, whose errors would be less clear
             try:
                 check_consistent_length(X3, y)

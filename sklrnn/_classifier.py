@@ -263,6 +263,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        if isinstance(y, list | tuple):
+            # As given: numpy would read [1, "a"] as two strings.
+            _check_kinds(np.asarray(y, dtype=object).ravel(), "y", listed=True)
         y = column_or_1d(y, warn=True)
         missing = np.flatnonzero(pd.isna(y))  # NaN and None, also among strings
         if missing.size:
@@ -274,7 +277,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         _check_labels(y, "y")
         if classes is not None:
             # As given: numpy would read ["a", 1] as two strings.
-            given = classes = np.asarray(classes, dtype=object)
+            typed, given = classes, np.asarray(classes, dtype=object)
+            classes = given
             if classes.ndim != 1:
                 raise ValueError(
                     f"classes must be a 1D list of the labels, got an array of shape "
@@ -286,7 +290,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     "Pass the labels of every class, none missing."
                 )
             _check_kinds(classes, "classes")
-            classes = np.asarray(classes.tolist())  # of the labels' own dtype
+            # Of the labels' own dtype; an array keeps its own (datetime64,
+            # uint8, object: classes_ passed back after removing the rows
+            # of weight 0).
+            classes = typed if isinstance(typed, np.ndarray) else np.asarray(classes.tolist())
             _check_labels(classes, "classes")
             if not reset and not np.array_equal(np.unique(classes), self.classes_):
                 # As scikit-learn's partial_fit estimators: other classes later
@@ -394,14 +401,15 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         return tags
 
 
-def _check_kinds(labels, name):
-    """Refuse an object array ``labels`` that mixes strings with other labels."""
+def _check_kinds(labels, name, listed=False):
+    """Refuse an object array ``labels`` (``listed``: from a list) that mixes
+    strings with other labels."""
     if labels.dtype != object:
         return
     if len({isinstance(label, str) for label in labels}) > 1:  # np.str_ is a str
         # scikit-learn's message would suggest a regression target.
         kinds = ", ".join(sorted({type(label).__name__ for label in labels}))
-        fix = "y.astype(str)" if name == "y" else f"[str(c) for c in {name}]"
+        fix = "y.astype(str)" if name == "y" and not listed else f"[str(c) for c in {name}]"
         raise ValueError(
             f"{name} mixes strings with other labels ({kinds}): labels must be all "
             f"strings or all numbers. Convert them, e.g. {fix}."

@@ -619,6 +619,22 @@ def _masked_as_nan(X):
     return X
 
 
+def _masked_as_missing(values):
+    """A masked array's masked values as None (missing labels, targets or
+    weights, which fit refuses); else ``values``.
+
+    check_array and column_or_1d would read the values under the mask.
+    """
+    if not isinstance(values, np.ma.MaskedArray):
+        return values
+    masked = np.ma.getmaskarray(values)
+    if not masked.any():
+        return values.data
+    missing = values.data.astype(object)  # filled(None) would fill with "?"
+    missing[masked] = None
+    return missing
+
+
 @contextmanager
 def _numbers_only(input_name):
     """Re-raise numpy's errors for values that are no float64 numbers, naming the input and fix."""

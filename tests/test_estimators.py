@@ -619,6 +619,27 @@ def test_a_sequence_of_weight_zero_is_a_sequence_removed(Estimator):
         )
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["down", "up"], dtype=object),  # a pandas Series of strings
+        np.array([3, 250], dtype=np.uint8),
+        np.array(["2026-01-01", "2026-06-01"], dtype="datetime64[ns]"),
+    ],
+)
+def test_a_sequence_of_weight_zero_leaves_the_labels_dtype(labels):
+    # Removing the weight-0 rows re-read the classes through a list: object
+    # labels came back as "<U", uint8 as int64, and datetimes as Python
+    # objects that scikit-learn refused ("classes does not hold class labels").
+    X, y = make_classification_sequences(n=20)
+    y = labels[y]
+    w = np.r_[0.0, np.ones(19)]
+    clf = RNNClassifier(**dict(FAST, max_epochs=1)).fit(X, y, sample_weight=w)
+    assert clf.classes_.dtype == labels.dtype
+    np.testing.assert_array_equal(clf.classes_, labels)
+    assert clf.predict(X).dtype == labels.dtype
+
+
 @pytest.mark.parametrize("kernel_features", [0, 168])
 def test_bagging_learns_nothing_from_its_out_of_bag_sequences(kernel_features):
     # With the random kernels too: their draws and the closed-form head's

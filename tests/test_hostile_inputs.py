@@ -802,9 +802,13 @@ def test_labels_mixing_strings_and_numbers_are_named():
     y = np.array([1, "a", 1, "a", 2, "a"], dtype=object)
     with pytest.raises(ValueError, match=r"y mixes strings with other labels \(int, str\)"):
         RNNClassifier(**TINY).fit(X, y)
+    # In a list too, which numpy read as strings: predict returned "1" for 1.
+    with pytest.raises(ValueError, match=r"y mixes strings .* e.g. \[str\(c\) for c in y\]"):
+        RNNClassifier(**TINY).fit(X, y.tolist())
     # Python's and numpy's strings are both strings (they were refused as a mix).
     y = np.array(["b", np.str_("a")] * 3, dtype=object)
     assert RNNClassifier(**TINY).fit(X, y).classes_.tolist() == ["a", "b"]
+    assert RNNClassifier(**TINY).fit(X, [1, 2] * 3).classes_.tolist() == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -903,6 +907,19 @@ def test_masked_values_are_missing_values():
     inner = np.ma.masked_array(X, mask=np.broadcast_to(steps == 1, X.shape))
     with pytest.raises(ValueError, match="contains NaN at sample 0, time step 1"):
         clf.predict(inner)
+    # Masked labels, targets and weights are missing too: the value under
+    # the mask became a class, or a target that set the target's scaling.
+    first = np.r_[True, np.zeros(len(y) - 1, bool)]
+    masked_y = np.ma.masked_array(np.where(first, 7, y), mask=first)
+    with pytest.raises(ValueError, match=r"y contains NaN \(a missing label\) at 1 of"):
+        RNNClassifier(**TINY).fit(X, masked_y)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        RNNRegressor(**TINY).fit(X, np.ma.masked_array(np.where(first, 1e6, 0.5), mask=first))
+    with pytest.raises(ValueError, match="Input sample_weight contains NaN"):
+        RNNClassifier(**TINY).fit(X, y, sample_weight=np.ma.masked_array(np.ones(len(y)), first))
+    # Without a masked value, the data.
+    unmasked = np.ma.masked_array(y, mask=False)
+    assert RNNClassifier(**TINY).fit(X, unmasked).classes_.dtype == y.dtype
 
 
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
