@@ -163,13 +163,13 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     check_is_fitted(estimator)
     X3, lengths = validate_sequences(estimator, X, reset=False)
     module = estimator.net_.module_
-    score = _score_function(estimator, X, target, len(X3))
+    score, scale = _score_function(estimator, X, target, len(X3))
     base = _baseline(estimator, module, baseline)
     result = np.zeros(X3.shape, dtype=np.float64)
     max_length = estimator.max_length
     if max_length is None or X3.shape[1] <= max_length:
         _integrated_gradients(module, X3, lengths, base, score, n_steps, out=result)
-        return _check_finite(result)
+        return _check_finite(result) * scale
     # The model reads the last max_length steps of each sequence: explain
     # those, and put the result back at their places.
     Xt, lt = truncate(X3, lengths, max_length)
@@ -178,7 +178,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     start = np.maximum(lengths - max_length, 0)
     rows, steps = np.nonzero(np.arange(max_length)[None, :] < lt[:, None])
     result[rows, start[rows] + steps] = part[rows, steps]
-    return _check_finite(result)
+    return _check_finite(result) * scale
 
 
 def _check_finite(attributions):
@@ -193,7 +193,8 @@ def _check_finite(attributions):
 
 
 def _score_function(estimator, X, target, n_samples):
-    """``score(outputs, rows)``: the explained output of the samples at ``rows``."""
+    """``score(outputs, rows)``, the explained output of the samples at ``rows``,
+    and the factor that takes its attributions to the units of the prediction."""
     name = type(estimator).__name__
     if is_classifier(estimator):
         classes = estimator.classes_
@@ -230,7 +231,7 @@ def _score_function(estimator, X, target, n_samples):
             others = log_proba.scatter(1, chosen, float("-inf")).logsumexp(dim=1)
             return log_proba.gather(1, chosen)[:, 0] - others
 
-        return score
+        return score, 1.0
     n_outputs = estimator.n_outputs_
     if target is None and n_outputs == 1:
         target = 0
@@ -240,12 +241,14 @@ def _score_function(estimator, X, target, n_samples):
             f"[0, {n_outputs - 1}] ({name} was fitted with {n_outputs} targets), "
             f"got {target!r}."
         )
-    scale = float(estimator._y_scale[target])  # the prediction, in the units of y
 
     def score(outputs, rows):
-        return outputs[:, target] * scale
+        return outputs[:, target]
 
-    return score
+    # The prediction is the output times y's scale, applied to the
+    # attributions in float64: in float32 a scale of 1e-50 gave zeros, and
+    # one of 1e40 infinities.
+    return score, float(estimator._y_scale[target])
 
 
 def _baseline(estimator, module, baseline):
@@ -314,7 +317,8 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
     kernels = networks[0].kernels is not None
     base = torch.as_tensor(baseline, device=device)
     module.eval()  # no dropout, batch normalization's running statistics: as predict
-    with torch.enable_grad():
+    # Gradients also where the caller runs under torch.inference_mode.
+    with torch.inference_mode(False), torch.enable_grad():
         for start, stop, step_chunk in _passes(lengths, n_steps):
             rows = torch.arange(start, stop)
             chunk_lengths = torch.as_tensor(lengths[rows.numpy()])

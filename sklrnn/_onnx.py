@@ -67,8 +67,11 @@ class _PredictionGraph(nn.Module):
         self.max_length = max_length
         self.squeeze = squeeze
         if kind == "regressor":
-            self.register_buffer("y_mean", torch.as_tensor(y_mean, dtype=torch.float32))
-            self.register_buffer("y_scale", torch.as_tensor(y_scale, dtype=torch.float32))
+            # float64, as predict maps the outputs: targets beyond float32's
+            # range (1e-50, 1e40) or far from 0 (5e6 + 0.1 y) came out as 0,
+            # NaN or rounded to float32's spacing there.
+            self.register_buffer("y_mean", torch.as_tensor(y_mean, dtype=torch.float64))
+            self.register_buffer("y_scale", torch.as_tensor(y_scale, dtype=torch.float64))
 
     def forward(self, X):
         steps = torch.arange(X.shape[1], device=X.device)
@@ -81,7 +84,7 @@ class _PredictionGraph(nn.Module):
         if self.kind == "classifier":
             # An ensemble's output is already the log of its mean probabilities.
             return torch.softmax(out, dim=1)
-        out = out * self.y_scale + self.y_mean
+        out = out.double() * self.y_scale + self.y_mean
         return out[:, 0] if self.squeeze else out
 
     def _truncate(self, X, lengths, steps):
@@ -164,7 +167,7 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     steps are free. A classifier's graph returns ``probabilities`` of shape
     ``(batch, n_classes)``, equal to ``predict_proba`` (columns in the order of
     ``classes_``, which the model's metadata also records); a regressor's
-    returns ``predictions``, equal to ``predict``. Standardization of the
+    returns ``predictions``, float64, equal to ``predict``. Standardization of the
     input and of the target, the convolutional front end, the random kernel
     features (``kernel_features``) and ``max_length`` truncation are in the
     graph.
@@ -210,7 +213,8 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     NaN or a meaningless number, and onnxruntime 1.31's LSTM and GRU abort
     the whole process on a batch of 0 sequences). Class labels are not in
     the graph: map the argmax of the probabilities through ``classes_``,
-    stored as JSON under the ``classes`` metadata key.
+    stored as JSON under the ``classes`` metadata key (dates and durations
+    as numpy's strings of them, ``"2020-01-01T00:00:00"``).
 
     Examples
     --------
@@ -298,7 +302,11 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
         )
     meta = {"estimator": type(estimator).__name__, "output": output}
     if kind == "classifier":
-        meta["classes"] = json.dumps(np.asarray(estimator.classes_).tolist())
+        classes = np.asarray(estimator.classes_)
+        # Dates and durations as numpy writes them (tolist gives objects that
+        # JSON cannot hold, or nanosecond counts).
+        labels = classes.astype(str) if classes.dtype.kind in "Mm" else classes
+        meta["classes"] = json.dumps(labels.tolist())
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

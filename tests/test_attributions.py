@@ -85,6 +85,28 @@ def test_regressor_attributions_sum_to_the_change_of_a_chosen_prediction(reg):
     assert not np.allclose(other, attributions)
 
 
+@pytest.mark.parametrize("scale", [1e-50, 1e40])
+def test_regressor_attributions_hold_at_any_scale_of_y(scale):
+    # The output was taken to y's units in float32 before the gradients:
+    # zeros for y of 1e-50, and "not finite" for y of 1e40, naming X.
+    X = _sequences(seed=1)
+    y = X[:, 2, 0] - X[:, 5, 1]
+    unit = RNNRegressor(**FAST).fit(X, y)
+    scaled = RNNRegressor(**FAST).fit(X, scale * y)
+    np.testing.assert_allclose(
+        sequence_attributions(scaled, X[:5]), scale * sequence_attributions(unit, X[:5]), rtol=1e-4
+    )
+
+
+def test_gradients_are_taken_under_inference_mode_too(clf):
+    # torch.enable_grad does not leave inference mode: "element 0 of tensors
+    # does not require grad".
+    X = _sequences(seed=3)[:4]
+    expected = sequence_attributions(clf, X)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(sequence_attributions(clf, X), expected)
+
+
 def test_ensemble_attributions_explain_the_combined_output():
     X = _sequences()
     y = (X[:, 4, 0] > 0).astype(int)

@@ -115,6 +115,31 @@ def test_regressor_without_front_end_from_2d_input(tmp_path):
     assert "Conv" not in {node.op_type for node in onnx.load(path).graph.node}
 
 
+@pytest.mark.parametrize("scale, offset", [(1e40, 0.0), (0.1, 5e6)])
+def test_regressor_predictions_are_float64_as_predicts(tmp_path, scale, offset):
+    # The graph mapped the outputs to y's units in float32: NaN and -inf
+    # for targets of 1e40, and 5e6 + 0.1 y rounded to float32's spacing of
+    # 0.5 there (predictions 0.2 from predict's, whose spread was 0.5).
+    X = sequences()
+    y = offset + scale * X[:, -3:, 0].sum(axis=1).astype(np.float64)
+    reg = RNNRegressor(**FAST).fit(X, y)
+    predictions = run(export_onnx(reg, tmp_path / "model.onnx"), X)
+    assert predictions.dtype == np.float64
+    np.testing.assert_allclose(predictions, reg.predict(X), rtol=1e-6, atol=ATOL * scale)
+
+
+def test_date_labels_are_stored_as_numpys_strings(tmp_path):
+    # json.dumps raised on datetime.date after the whole export, and wrote
+    # nanosecond datetimes as integers.
+    X = sequences()
+    for unit in ("D", "ns"):
+        labels = np.array(["2020-01-01", "2021-01-01"], dtype=f"datetime64[{unit}]")
+        clf = RNNClassifier(**FAST).fit(X, labels[(X[:, -1, 0] > 0).astype(int)])
+        model = onnx.load(export_onnx(clf, tmp_path / "model.onnx"))
+        stored = json.loads({p.key: p.value for p in model.metadata_props}["classes"])
+        assert np.array(stored, dtype=clf.classes_.dtype).tolist() == clf.classes_.tolist()
+
+
 def test_metadata_and_labels(tmp_path):
     X = sequences()
     y = np.where(X[:, -1, 0] > 0, "up", "down")
