@@ -616,9 +616,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             callbacks.append(("progress_bar", ProgressBarIfSlow()))
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", WarmupCosine(warmup=_WARMUP_FRACTION)))
-        if self.checkpoint is not None:  # after early stopping, to save its counters
-            callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
+        # The user's callbacks see the weights early stopping restores at the
+        # end, and the checkpoint, last, what every callback did: early
+        # stopping's counters, the user's scores in the history, the best
+        # weights an EarlyStopping of theirs restores.
         callbacks.extend(self.callbacks or [])
+        if self.checkpoint is not None:
+            callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         module = {"module": RNNModule}
         if self.n_networks_ > 1:
             module = {

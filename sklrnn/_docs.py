@@ -178,7 +178,10 @@ default="adam"
         (``"print_log"``, ``"epoch_timer"``, ``"train_loss"``,
         ``"valid_loss"``) are refused. A batch's
         loss is in the history when the batch ends, as in skorch; skorch's
-        ``EpochScoring`` needs its default ``use_caching=True``.
+        ``EpochScoring`` needs its default ``use_caching=True``. They run
+        after sklrnn's own callbacks and before ``checkpoint``'s, which
+        saves what they recorded; every callback sees each completed epoch,
+        also the one in which a callback (early stopping) asks to stop.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of

@@ -956,19 +956,24 @@ class SequenceNet(NeuralNet):
             raise
 
     def notify(self, method_name, **cb_kwargs):
-        try:
-            super().notify(method_name, **cb_kwargs)
-        except KeyboardInterrupt as exc:
-            # skorch's idiom: a callback raising KeyboardInterrupt at the end
-            # of an epoch asks to stop (EarlyStopping does); that is no interrupt.
-            if method_name == "on_epoch_end" and not isinstance(exc, StopTraining | Interrupted):
-                # The epoch is kept, so print its row, which PrintLog (always
-                # skorch's last callback) has not reached.
-                print_log = dict(self.callbacks_).get("print_log")
-                if print_log is not None:
-                    print_log.on_epoch_end(self, **cb_kwargs)
-                raise StopTraining from exc
-            raise
+        if method_name != "on_epoch_end":
+            return super().notify(method_name, **cb_kwargs)
+        # skorch's idiom: a callback raising KeyboardInterrupt at the end of
+        # an epoch asks to stop (EarlyStopping does); that is no interrupt.
+        # The epoch is kept, so every callback still sees it, as they would
+        # not in skorch's loop: the user's (their scores in history_), the
+        # checkpoint, PrintLog's row.
+        self.on_epoch_end(self, **cb_kwargs)
+        stop = None
+        for _, callback in self.callbacks_:
+            try:
+                callback.on_epoch_end(self, **cb_kwargs)
+            except KeyboardInterrupt as exc:
+                if isinstance(exc, StopTraining | Interrupted):  # divergence, Ctrl-C
+                    raise
+                stop = stop or exc
+        if stop is not None:
+            raise StopTraining from stop
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -444,6 +444,56 @@ def test_stop_request_from_a_callback_is_not_an_interrupt(data):
     np.testing.assert_array_equal(model.predict(X), reference.predict(X))
 
 
+class Scores(Callback):
+    """Record a score in every epoch's row of the history, as EpochScoring does."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("score", len(net.history))
+
+
+@pytest.mark.parametrize("stop", ["early_stopping", "a callback"])
+def test_every_callback_sees_the_epoch_in_which_training_stops(data, tmp_path, stop):
+    # The callbacks after the one that asked to stop skipped that epoch: a
+    # user's scores were missing from the last row of history_ (and from the
+    # checkpoint's history), which then had fewer of them than epochs.
+    X, _, y_class = data
+    path = tmp_path / "fit.ckpt"
+    if stop == "early_stopping":
+        params = dict(early_stopping=True, n_iter_no_change=1, max_epochs=30)
+        callbacks = [("scores", Scores())]
+    else:
+        params = dict(max_epochs=6)
+        callbacks = [("stop", StopAfter(3)), ("scores", Scores())]
+    model = RNNClassifier(**SMALL, **params, callbacks=callbacks, checkpoint=path)
+    model.fit(X, y_class)
+    assert model.n_iter_ < params["max_epochs"]
+    assert model.history_[:, "score"] == list(range(1, model.n_iter_ + 1))
+    net = RNNClassifier(**SMALL, max_epochs=1).fit(X, y_class).net_
+    read_checkpoint(path).restore(net, params["max_epochs"], torch.Generator())
+    assert net.history[:, "score"] == model.history_[:, "score"]
+
+
+def test_the_checkpoint_holds_the_weights_a_callback_restored_at_the_end(data, tmp_path):
+    # The checkpoint wrote its finished file before a user's EarlyStopping
+    # restored its best weights: a warm start from the file continued from
+    # other weights than the estimator's.
+    from skorch.callbacks import EarlyStopping
+
+    X, _, y_class = data
+    path = tmp_path / "fit.ckpt"
+    best = EarlyStopping(monitor="train_loss", patience=2, load_best=True)
+    # (No kernel features: their head is solved after training, not checkpointed.)
+    params = {**SMALL, "max_epochs": 40, "lr": 0.05, "lr_schedule": None, "kernel_features": 0}
+    model = RNNClassifier(**params, checkpoint=path, callbacks=[best]).fit(X, y_class)
+    losses = _losses(model)
+    assert model.n_iter_ < 40 and np.argmin(losses) < len(losses) - 1  # the best one restored
+    other = RNNClassifier(**params).fit(X, y_class).net_
+    read_checkpoint(path).restore(other, 40, torch.Generator())
+    fitted = model.net_.module_.state_dict()
+    for name, tensor in other.module_.state_dict().items():
+        assert torch.equal(tensor, fitted[name]), name
+
+
 # -- checkpoints -----------------------------------------------------------
 
 
