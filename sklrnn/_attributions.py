@@ -207,6 +207,12 @@ def _score_function(estimator, X, target, n_samples):
                     f"target has shape {labels.shape}, but X has {n_samples} sequences: "
                     "give one class label, or one per sequence."
                 )
+            if labels.dtype == bool and classes.dtype != bool:
+                # numpy would match True to the class 1.
+                raise ValueError(
+                    f"target holds bools ({target!r}), but the classes_ of {name} are "
+                    f"{classes.tolist()}: give one of them."
+                )
             try:
                 unknown = np.setdiff1d(labels, classes)
             except TypeError as exc:  # e.g. None among int labels: no order to compare in
@@ -257,7 +263,13 @@ def _baseline(estimator, module, baseline):
     if isinstance(baseline, str):  # "mean"
         network = module.networks[0] if hasattr(module, "networks") else module
         return network.input_mean.detach().cpu().numpy().astype(np.float32)
-    values = np.asarray(baseline, dtype=np.float64)
+    try:
+        values = np.asarray(baseline, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # text, ragged lists
+        raise TypeError(
+            f"baseline must be 'mean', a number or {n_features} numbers (one per feature of "
+            f"a time step), got {baseline!r}."
+        ) from exc
     if values.ndim == 0:
         values = np.full(n_features, float(values))
     if values.shape != (n_features,):

@@ -429,7 +429,10 @@ class AttributionDisplay:
                 f"X is 1D (shape {np.shape(X)}), one sequence rather than sequences: pass it "
                 "as X[None, :] (one sequence of one feature), with index=0."
             )
-        n_samples = len(X)
+        # Every sequence, read as predict reads X: a ragged list of lists is
+        # sequences, not a table, and an error names the sequence's place.
+        X3, lengths = validate_sequences(estimator, X, reset=False)
+        n_samples = len(X3)
         if (
             not isinstance(index, Integral)
             or isinstance(index, bool | np.bool_)
@@ -441,17 +444,19 @@ class AttributionDisplay:
             )
         options = _check_plot_call(cls, ax, name, kwargs)
         _colormap(options["window"], options["cmap"])
-        row = [int(index) % n_samples]
-        one = _safe_indexing(X, row)
-        # Checked here, so that an error names the sequence's place in X.
-        X3, lengths = validate_sequences(estimator, one, reset=False, first_sample=row[0])
-        if is_classifier(estimator) and np.ndim(target) == 1:
-            if len(target) != n_samples:
+        row = int(index) % n_samples
+        if hasattr(estimator, "feature_names_in_"):
+            # The sequence in its container (DataFrames), whose names predict checks.
+            one = [X[row]] if isinstance(X, list | tuple) else _safe_indexing(X, [row])
+        else:
+            one = X3[row : row + 1, : lengths[row]]
+        if is_classifier(estimator) and np.ndim(target) >= 1:
+            if np.ndim(target) > 1 or len(target) != n_samples:
                 raise ValueError(
-                    f"target has {len(target)} labels, but X holds {n_samples} sequences: "
+                    f"target has shape {np.shape(target)}, but X holds {n_samples} sequences: "
                     "give one label per sequence of X, or a single label."
                 )
-            target = _safe_indexing(target, row)
+            target = _safe_indexing(target, [row])
         attributions = sequence_attributions(
             estimator, one, target=target, n_steps=n_steps, baseline=baseline
         )
@@ -464,8 +469,8 @@ class AttributionDisplay:
             target = 0 if target is None else target
             explained = "prediction" if estimator.n_outputs_ == 1 else f"prediction {target}"
         display = cls(
-            sequence=X3[0, : lengths[0]],
-            attributions=attributions[0, : lengths[0]],
+            sequence=X3[row, : lengths[row]],
+            attributions=attributions[0, : lengths[row]],
             target=target,
             estimator_name=f"{type(estimator).__name__}: attributions to {explained}",
         )

@@ -196,7 +196,7 @@ def test_random_kernels_share_goes_out_by_the_path_mean_gradient(n_networks):
     base = torch.as_tensor(_training_mean(clf), dtype=torch.float32).expand_as(x)
     lengths = torch.full((len(x),), 20)
     rows = torch.arange(len(x))
-    score = _attributions._score_function(clf, X_new, None, len(x))
+    score, _ = _attributions._score_function(clf, X_new, None, len(x))
     with torch.no_grad():
         ends = [module.kernel_features(end, lengths) for end in (x, base)]
     grad = _attributions._feature_path_gradient(module, x, ends, lengths, rows, score, 8)
@@ -335,6 +335,12 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X, target="left")
     with pytest.raises(ValueError, match=r"labels \[1\] that are not classes"):
         sequence_attributions(clf, X, target=1)
+    # numpy matched True to the class 1, and read text as numbers in its own words.
+    int_labelled = RNNClassifier(**{**FAST, "max_epochs": 1}).fit(X, np.arange(40) % 3)
+    with pytest.raises(ValueError, match=r"target holds bools \(True\), but the classes_"):
+        sequence_attributions(int_labelled, X[:2], target=True)
+    with pytest.raises(TypeError, match=r"baseline must be 'mean', a number or 2 numbers.*'a'"):
+        sequence_attributions(clf, X[:2], baseline=["a", "b"])
     with pytest.raises(ValueError, match="target has shape \\(3,\\), but X has 40 sequences"):
         sequence_attributions(clf, X, target=["up", "up", "down"])
     # None among the labels has no order to compare with them in (numpy's TypeError).

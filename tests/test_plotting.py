@@ -6,6 +6,7 @@ import time
 import matplotlib
 import numpy as np
 import pytest
+import scipy.sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -334,7 +335,7 @@ def test_attribution_display_takes_the_label_of_its_sequence_from_an_array(two_f
     assert display.target == "down"
     expected = sequence_attributions(clf, X[3:4], target="down", n_steps=20)[0, : len(X[3])]
     np.testing.assert_allclose(display.attributions, expected, atol=1e-6)
-    with pytest.raises(ValueError, match="target has 3 labels, but X holds 40 sequences"):
+    with pytest.raises(ValueError, match=r"target has shape \(3,\), but X holds 40 sequences"):
         AttributionDisplay.from_estimator(clf, X, target=labels[:3])
 
 
@@ -431,10 +432,30 @@ def test_attribution_display_errors(two_feature_clf):
         AttributionDisplay.from_estimator(clf, np.arange(5.0))
     with pytest.raises(TypeError, match="X must be sequences .* got NoneType"):
         AttributionDisplay.from_estimator(clf, None)
-    # A list of two things is two sequences, whatever the first one is.
-    display = AttributionDisplay.from_estimator(clf, [1.0, X[1]], index=1)
-    expected = AttributionDisplay.from_estimator(clf, X, index=1)
-    np.testing.assert_array_equal(display.attributions, expected.attributions)
+    # A list of two things is two sequences, whatever the first one is, and
+    # refused as predict refuses it (not as one sequence, "X is 1D").
+    with pytest.raises(ValueError, match="X holds sequences where numbers belong"):
+        clf.predict([1.0, X[1]])
+    with pytest.raises(ValueError, match="X holds sequences where numbers belong"):
+        AttributionDisplay.from_estimator(clf, [1.0, X[1]], index=1)
+    with pytest.raises(ValueError, match=r"target has shape \(40, 1\), but X holds 40 sequences"):
+        AttributionDisplay.from_estimator(clf, X, target=clf.predict(X)[:, None])
+
+
+def test_attribution_display_reads_x_as_predict_does():
+    # One sequence of X was taken before X was read: of a ragged list of
+    # lists, a one-row table of 2 "features" (a model of 10 steps refused
+    # it), and sparse input met len()'s "length is ambiguous".
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 10))
+    clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0)
+    clf.fit(X, X[:, 3] > 0)
+    ragged = [X[0, :7].tolist(), X[1, :2].tolist()]
+    display = AttributionDisplay.from_estimator(clf, ragged, index=1, n_steps=10)
+    expected = sequence_attributions(clf, ragged, n_steps=10)[1, :2]
+    np.testing.assert_array_equal(display.attributions, expected)
+    with pytest.raises(TypeError, match="does not accept sparse input.*X.toarray"):
+        AttributionDisplay.from_estimator(clf, scipy.sparse.csr_matrix(X))
     with pytest.raises(ImportError, match="AttributionDisplay requires matplotlib"):
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(sys.modules, "matplotlib.pyplot", None)
