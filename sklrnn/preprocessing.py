@@ -221,6 +221,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         expected = (self.n_timesteps_, self.n_features)
+        X = _masked_as_nan(_readable(X))
         if np.ndim(X) != 3:  # check_array's message would ask for 2D input
             raise ValueError(
                 f"inverse_transform expects sequences, an array of shape (n_samples, "
@@ -240,6 +241,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         return X.reshape(X.shape[0], -1).copy()
 
     def _validate(self, X, reset):
+        X = _readable(X)  # a tensor's values (detached; bfloat16 as float32)
         _check_dense_numbers(X, "X")
         with _numbers_only("X"):
             return validate_data(

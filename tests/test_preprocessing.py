@@ -7,6 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -117,6 +118,22 @@ def test_wide_to_sequence_reads_masked_values_as_nan_and_copies(order):
     assert not np.shares_memory(X3, table) and X3.flags.c_contiguous
     table.setflags(write=False)
     assert WideToSequence(order=order).fit_transform(table).flags.writeable
+
+
+def test_wide_to_sequence_reads_tensors_and_masks_both_ways():
+    # A tensor that requires grad or is bfloat16 failed inside torch, and
+    # inverse_transform read the values under a mask.
+    table = torch.arange(8.0).reshape(2, 4)
+    expected = WideToSequence(n_features=2).fit_transform(table.numpy())
+    for X in (table.clone().requires_grad_(), table.to(torch.bfloat16)):
+        np.testing.assert_array_equal(WideToSequence(n_features=2).fit_transform(X), expected)
+    wide = WideToSequence(n_features=2).fit(table.numpy())
+    back = wide.inverse_transform(torch.as_tensor(expected).requires_grad_())
+    np.testing.assert_array_equal(back, table.numpy())
+    masked = np.ma.masked_array(expected, mask=np.zeros_like(expected, bool))
+    masked.mask[0, 1] = True  # step 1 of the first sequence, both features
+    back = wide.inverse_transform(masked)
+    assert np.isnan(back[0, [1, 3]]).all() and not np.isnan(back[0, [0, 2]]).any()
 
 
 def test_wide_to_sequence_keeps_float32_and_nan():
