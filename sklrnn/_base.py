@@ -578,6 +578,20 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "sklrnn's nets cannot serve: skorch would score their data without its "
                     "targets. Leave use_caching=True, skorch's default."
                 )
+            monitor = getattr(callback, "monitor", None)
+            if (
+                isinstance(monitor, str)
+                and monitor.startswith("valid_")
+                and not self.early_stopping
+            ):
+                # skorch's KeyError at the first epoch's end ("Key 'valid_loss'
+                # was not found in history").
+                raise ValueError(
+                    f"callbacks holds a {kind.__name__} that monitors {monitor!r}, a score of "
+                    "the validation split, which fit holds out only with "
+                    "early_stopping=True. Set early_stopping=True, or monitor a training "
+                    "score such as 'train_loss'."
+                )
             if issubclass(kind, LRScheduler) and self.lr_schedule is not None:
                 # The schedule sets the learning rate of every batch: it would
                 # override the scheduler's without a word.

@@ -181,7 +181,10 @@ default="adam"
         ``EpochScoring`` needs its default ``use_caching=True``. They run
         after sklrnn's own callbacks and before ``checkpoint``'s, which
         saves what they recorded; every callback sees each completed epoch,
-        also the one in which a callback (early stopping) asks to stop.
+        also the one in which a callback (early stopping) asks to stop. One
+        that monitors a validation score (skorch's ``EarlyStopping`` and
+        ``Checkpoint`` by default) needs ``early_stopping=True``, the only
+        setting under which fit holds out validation data.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of

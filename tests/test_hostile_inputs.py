@@ -788,6 +788,21 @@ def test_optimizers_and_callbacks_that_cannot_train_are_named(params, message):
         RNNClassifier(**{**TINY, **params}).fit(X, [0, 1] * 3)
 
 
+def test_callbacks_that_monitor_a_validation_split_need_one():
+    # skorch's KeyError ("Key 'valid_loss' was not found in history") at the
+    # end of the first epoch: fit holds out data only with early_stopping.
+    from skorch.callbacks import Checkpoint, EarlyStopping
+
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    for callback, monitor in [(EarlyStopping(), "valid_loss"), (Checkpoint(), "valid_loss_best")]:
+        with pytest.raises(ValueError, match=f"monitors '{monitor}', .*early_stopping=True"):
+            RNNClassifier(**{**TINY, "callbacks": [callback]}).fit(X, [0, 1] * 10)
+    model = RNNClassifier(**{**TINY, "callbacks": [EarlyStopping(monitor="train_loss")]})
+    assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
+    model.set_params(callbacks=[EarlyStopping()], early_stopping=True)
+    assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
+
+
 def test_a_huge_batch_size_does_not_pad_predictions_to_it():
     # The last prediction batch is padded to a full one; at batch_size=10**9
     # that was an allocation of gigabytes for 2 sequences.
