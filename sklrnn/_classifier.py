@@ -140,8 +140,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             Class labels, of any type.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
-            no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once). Only their
+            no part in training, as if removed (its label still counts among
+            ``classes_``); other weights scale the loss only (the data's
+            statistics count each sequence once). Only their
             ratios matter: fit scales them to average 1.
 
         Returns
@@ -176,8 +177,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             call. Later calls may omit it, or pass the same labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
-            no part in training, as if removed; other weights scale the loss
-            only (the data's statistics count each sequence once). The last
+            no part in training, as if removed (its label still counts among
+            the classes); other weights scale the loss only (the data's
+            statistics count each sequence once). The last
             ``fit`` (or the first ``partial_fit``, without one) scaled its
             weights to average 1; later calls scale theirs by the same
             factor, so that weights compare across calls.

@@ -1025,8 +1025,8 @@ def validate_sequences(
             # "X has 15 features, but ... expecting 20": a table's columns are its steps.
             raise ValueError(
                 f"{exc} {name} was fitted on a 2D table, whose columns are the time steps "
-                "of one feature: pass tables with as many columns, or fit on 3D arrays or "
-                "lists of sequences to predict sequences of other lengths."
+                "of one feature: pass tables with as many columns, or sequences of other "
+                "lengths as a 3D array (n_samples, n_timesteps, 1) or a list of sequences."
             ) from exc
     frames = None if table else _frames_by_name(estimator, X, reset, first_sample)
     if frames is not None:
