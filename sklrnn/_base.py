@@ -299,13 +299,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
             self._check_training(interrupt, dataset, first, stacklevel)
             if full and self.kernel_features:
-                start = time.perf_counter()
                 self._solve_heads(dataset)
-                if self.verbose:
-                    print(
-                        "Head solved in closed form (ridge regression, penalty by "
-                        f"leave-one-out) in {time.perf_counter() - start:.2f} s."
-                    )
         except Exception:
             # A fit that failed in training (a callback's error, a network
             # that overflowed) leaves the previous fit too, which a new net
@@ -367,8 +361,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         the root mean square of the leave-one-out residuals of the solved
         heads, whose predictions are averaged over the networks as the
         ensemble averages its outputs (in the target's training units), or
-        None where no head gives them.
+        None where no head gives them. With ``verbose``, prints what it did.
         """
+        start = time.perf_counter()
         module = self.net_.module_.eval()
         networks = module.networks if self.n_networks_ > 1 else [module]
         target = dataset.y.cpu().numpy()
@@ -377,10 +372,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # their leave-one-out predictions undefined.
         keep = np.ones(len(target), bool) if weights is None else weights > 1e-12 * weights.max()
         if keep.sum() < 2:
+            if self.verbose:
+                print(
+                    "Head left as trained: fewer than 2 sequences have weight, and its "
+                    "closed form needs 2 (leave-one-out)."
+                )
             return None
         target, weights = target[keep], None if weights is None else weights[keep]
         cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
-        held_out = []
+        held_out, solved = [], 0
         for network, kernel_features in zip(networks, cached, strict=True):
             # Written straight into one float64 array: no float32 copy besides.
             H = kernel_features.new_empty(len(dataset), network.embedding_size, dtype=torch.float64)
@@ -411,10 +411,21 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
             network.head.weight.copy_(torch.as_tensor(coef / scale))
             network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
+            solved += 1
             if len(self.net_.history):  # none where the first epoch diverged
                 self.net_.history.record("head_solved", True)
             if predictions is not None:
                 held_out.append(predictions)
+        if self.verbose:
+            which = "" if solved == len(networks) else f" for {solved} of {len(networks)} networks"
+            print(
+                f"Head solved in closed form (ridge regression, penalty by leave-one-out){which} "
+                f"in {time.perf_counter() - start:.2f} s."
+                if solved
+                else "Head left as trained: its closed-form solution is not finite."
+            )
+            if solved and solved < len(networks):
+                print("The others' solutions were not finite: they keep their training.")
         if not held_out:
             return None
         residuals = target - np.mean(held_out, axis=0)

@@ -440,7 +440,9 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
         leave-one-out residuals, averaged over the networks; otherwise those
         on the call's training data. In the units of ``y``: the
         noise part of the standard deviation that ``predict(X,
-        return_std=True)`` returns.
+        return_std=True)`` returns. Exact copies of training sequences make
+        leave-one-out residuals, and so this, too small: pass their count
+        as ``sample_weight`` instead.
 
     {FITTED_ATTRIBUTES}
 

@@ -483,6 +483,21 @@ def _printed_epochs(out):
     return [int(line.split()[0]) for line in out.splitlines() if line.split()[0].isdigit()]
 
 
+def test_verbose_says_when_the_head_is_not_solved(capsys):
+    # "Head solved in closed form" was printed whenever the random kernels
+    # were on, also where the solve was skipped (history_ had no head_solved).
+    X, y = data()
+    weights = np.r_[1.0, np.zeros(len(y) - 1)]
+    clf = RNNClassifier(hidden_size=4, max_epochs=2, random_state=0, verbose=1)
+    clf.fit(X, y, sample_weight=weights)
+    lines = capsys.readouterr().out.splitlines()
+    assert "head_solved" not in clf.history_[-1]
+    assert lines[-1] == (
+        "Head left as trained: fewer than 2 sequences have weight, and its closed form "
+        "needs 2 (leave-one-out)."
+    )
+
+
 def test_verbose_1_prints_epoch_table_and_early_stopping(capsys):
     clf = _early_stopped_verbose()
     out = capsys.readouterr().out
