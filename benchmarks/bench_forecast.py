@@ -17,7 +17,6 @@ network's features alone (its weights on the random kernels' features all 0)::
 """
 
 import argparse
-import functools
 import os
 import sys
 import warnings
@@ -36,28 +35,26 @@ from sklrnn.datasets import load_airline  # noqa: E402
 WINDOW, HORIZON = 24, 12
 
 
-@functools.cache
 def windows():
-    """Relative windows and targets, the windows' last log values and the targets
-    (read once per process; callers index them, never write to them)."""
+    """Relative windows and targets, the windows' last log values and the targets."""
     X, Y = make_windows(np.log(load_airline()), window=WINDOW, horizon=HORIZON)
     level = X[:, -1, 0]
     return X - level[:, None, None], Y - level[:, None], level, np.exp(Y)
 
 
-def folds():
-    n = len(windows()[0])
+def folds(n):
     return list(TimeSeriesSplit(n_splits=4, test_size=HORIZON, gap=HORIZON - 1).split(range(n)))
 
 
-def run_fold(seed, fold, params):
-    """The RNNRegressor's MAE on one fold, and whether its head reads the network alone."""
+def run_fold(seed, train, test, params, data):
+    """The RNNRegressor's MAE on one fold of ``data`` (what :func:`windows`
+    returns, passed to each worker process), and whether its head reads the
+    network alone."""
     import torch
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
-    X, Y, level, passengers = windows()
-    train, test = folds()[fold]
+    X, Y, level, passengers = data
     model = RNNRegressor(random_state=seed, **params).fit(X[train], Y[train])
     forecast = np.exp(model.predict(X[test]) + level[test][:, None])
     module = model.net_.module_
@@ -65,14 +62,14 @@ def run_fold(seed, fold, params):
     alone = all(
         net.kernel_width and not net.head.weight[:, : net.kernel_width].any() for net in networks
     )
-    return seed, fold, float(np.abs(forecast - passengers[test]).mean()), alone
+    return seed, float(np.abs(forecast - passengers[test]).mean()), alone
 
 
-def peers():
+def peers(data):
     """MAE per fold of the naive, seasonal naive and ridge forecasts."""
-    X, Y, level, passengers = windows()
+    X, Y, level, passengers = data
     maes = {"naive": [], "seasonal naive": [], "ridge on the window": []}
-    for train, test in folds():
+    for train, test in folds(len(X)):
         truth = passengers[test]
         forecasts = {
             "naive": np.repeat(np.exp(level[test])[:, None], HORIZON, axis=1),
@@ -94,19 +91,20 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     params = parse_set(args.set)
+    data = windows()
     runs = Parallel(n_jobs=args.jobs)(
-        delayed(run_fold)(seed, fold, params)
+        delayed(run_fold)(seed, train, test, params, data)
         for seed in range(args.seeds)
-        for fold in range(len(folds()))
+        for train, test in folds(len(data[0]))
     )
-    per_seed = [np.mean([mae for s, _, mae, _ in runs if s == seed]) for seed in range(args.seeds)]
+    per_seed = [np.mean([mae for s, mae, _ in runs if s == seed]) for seed in range(args.seeds)]
     print(f"Airline, 4 time-ordered folds: {params or 'defaults'}, seeds {args.seeds}\n")
     print("| model | MAE, thousands of passengers | per seed | network head |")
     print("|---|---|---|---|")
     seeds = ", ".join(f"{mae:.1f}" for mae in per_seed)
     network = f"{sum(alone for *_, alone in runs)} of {len(runs)} fits"
     print(f"| RNNRegressor | {np.mean(per_seed):.1f} | {seeds} | {network} |")
-    for name, mae in peers().items():
+    for name, mae in peers(data).items():
         print(f"| {name} | {mae:.1f} | | |")
 
 

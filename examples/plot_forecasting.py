@@ -96,13 +96,13 @@ print(f"elapsed: {time.perf_counter() - start:.0f} s")
 # The naive forecast ignores the seasonality and is far behind. The seasonal
 # naive forecast repeats last year and so misses the growth since then; the
 # network, with its default parameters, learns both the yearly shape and the
-# growth, and has the lowest mean error across the folds (24.6 against 36.6
-# thousand passengers per month here; 23.5 and 24.4 with ``random_state`` 1
+# growth, and has the lowest mean error across the folds (24.8 against 36.6
+# thousand passengers per month here; 23.5 and 24.6 with ``random_state`` 1
 # and 2), though not in every fold. The random kernel features that the
 # regressor's head also reads count shapes wherever they occur, while a
 # forecast depends on the values at given steps of its window: the regressor
 # finds by leave-one-out that its head does better on the network's features
-# alone, and keeps that head (24.2 over ``random_state`` 0 to 2, against 28.5
+# alone, and keeps that head (24.3 over ``random_state`` 0 to 2, against 28.5
 # for the head on every feature, and 24.8 with ``kernel_features=0``, which
 # leaves the kernels out). A ridge regression on the same relative windows
 # errs less still (18.9; ``benchmarks/bench_forecast.py``): with 50 to 86
