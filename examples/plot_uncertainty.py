@@ -79,9 +79,9 @@ print(f"dropout part alone covers: {coverage(y_test, mean, epistemic):.2f}")
 # prediction with normalized residuals); on 61 test series one split's
 # coverage varies by about 0.03 (a binomial standard deviation) around
 # that, and the factor itself rests on the 28 held-out series. Here it is
-# 0.78: those 28 happened to lie closer to their predictions than the
-# test series do, and the calibrated intervals cover 0.90 of the test
-# targets, against 0.92 before. In the benchmark, over three seeds, the
+# 0.79: those 28 happened to lie closer to their predictions than the
+# test series do, and the narrower calibrated intervals cover 0.92 of the
+# test targets, as the intervals before did. In the benchmark, over three seeds, the
 # calibrated intervals cover 0.94 of the test targets (``benchmarks/README.md``).
 X_fit, X_cal, y_fit, y_cal = train_test_split(X_train, y_train, test_size=0.2, random_state=0)
 held_out = RNNRegressor(random_state=0).fit(X_fit, y_fit)

@@ -1115,8 +1115,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         (the last recurrent layer's outputs per step, NaN past each
         sequence's valid steps). A big array, DataFrame or list of
         sequences is converted and run a chunk of samples at a time, so that
-        memory beyond the input stays bounded (about 16 MB of float32
-        sequences, plus the outputs).
+        its converted copy stays bounded (about 16 MB of float32 sequences);
+        the network's activations add memory in proportion to ``batch_size``
+        times a batch's longest sequence.
         """
         check_is_fitted(self)
         shape = getattr(X, "shape", ())
