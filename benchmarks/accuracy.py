@@ -108,18 +108,21 @@ SKTIME_SETS = ["Tecator", "PLAID"]
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
 
 
+def require(package, what):
+    """The import spec of ``package`` (of the ``bench`` extra), or an exit naming the install."""
+    spec = importlib.util.find_spec(package)  # without importing it, which takes seconds
+    if spec is None:
+        raise SystemExit(f'{what} needs {package}: pip install -c constraints.txt -e ".[bench]"')
+    return spec
+
+
 def load(name, split):
     folder = DATA
     if name in SKTIME_SETS:
-        # Located without importing sktime, which takes seconds.
-        spec = importlib.util.find_spec("sktime")
-        if spec is None:
-            raise SystemExit(
-                f"{name} is read from sktime's bundled data: "
-                'pip install -c constraints.txt -e ".[bench]"'
-            )
+        spec = require("sktime", f"{name}, read from sktime's bundled data,")
         folder = os.path.join(spec.submodule_search_locations[0], "datasets", "data")
     elif name in EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION:
+        require("aeon", f"{name}, read from aeon's bundled data,")
         import aeon.datasets
 
         folder = os.path.join(os.path.dirname(aeon.datasets.__file__), "data")
@@ -421,6 +424,8 @@ def main(argv=None):
     params = parse_set(args.set)
     seeds = args.seeds or (1 if args.command == "cv" else 3)
     peers = args.command == "test" or args.peers
+    if peers:
+        require("aeon", "MiniRocket, the peer of --peers and test,")
     models = ["rnn"] + (["minirocket", "ridge"] if peers else [])
     tasks = [
         (model, name, seed, params if model == "rnn" else {}, fold)

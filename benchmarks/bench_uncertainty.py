@@ -311,11 +311,16 @@ def main(argv=None):
     params = parse_set(args.set)
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
-    if args.shots is not None:  # the sets with more than `shots` series in every class
-        default_sets = [n for n in default_sets if smallest_class(train_labels(n)) > args.shots]
     datasets = args.datasets.split(",") if args.datasets else default_sets
+    if args.shots is not None:  # the sets with more than `shots` series in every class
+        datasets = [n for n in datasets if smallest_class(train_labels(n)) > args.shots]
+        if not datasets:
+            raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]
     models = args.models.split(",") if args.models else all_models
+    unknown = sorted(set(models) - set(all_models))
+    if unknown:
+        raise SystemExit(f"--models: unknown {unknown}; the {args.command} models are {all_models}")
     if regression:
         tasks = [
             delayed(run_regression)(dataset, model, seed, fold, params)
