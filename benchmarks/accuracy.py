@@ -144,6 +144,15 @@ def is_regression(name):
     return name in REGRESSION + EXTERNAL_REGRESSION
 
 
+def with_shots(names, shots):
+    """The classification sets among ``names`` with more than ``shots`` series in
+    every class (a few-shot split leaves some of each to score), or an exit."""
+    kept = [n for n in names if not is_regression(n) and smallest_class(train_labels(n)) > shots]
+    if not kept:
+        raise SystemExit(f"--shots {shots}: no set has more series in every class")
+    return kept
+
+
 def score(name, y_true, y_pred):
     """Accuracy for classification, RMSE for regression."""
     return float(score_of(name, np.asarray(losses(name, y_true, y_pred))))
@@ -404,14 +413,7 @@ def main(argv=None):
     if args.shots is not None:
         if args.command != "cv" or args.shots < 1:
             raise SystemExit("--shots takes a positive number of series per class, with cv")
-        # Classification sets with more than `shots` series in every class.
-        names = [
-            n
-            for n in names
-            if not is_regression(n) and smallest_class(train_labels(n)) > args.shots
-        ]
-        if not names:
-            raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
+        names = with_shots(names, args.shots)
     if args.report:  # no fitting: the tables of records written by earlier runs
         with open(args.report) as fh:
             records = [json.loads(line) for line in fh if line.strip()]

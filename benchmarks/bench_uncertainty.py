@@ -54,7 +54,7 @@ import time
 import warnings
 
 import numpy as np
-from accuracy import CLASSIFICATION, cv_splits, load, parse_set, smallest_class, train_labels
+from accuracy import CLASSIFICATION, cv_splits, load, parse_set, train_labels, with_shots
 from joblib import Parallel, delayed
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import log_loss
@@ -312,10 +312,8 @@ def main(argv=None):
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
     datasets = args.datasets.split(",") if args.datasets else default_sets
-    if args.shots is not None:  # the sets with more than `shots` series in every class
-        datasets = [n for n in datasets if smallest_class(train_labels(n)) > args.shots]
-        if not datasets:
-            raise SystemExit(f"--shots {args.shots}: no set has more series in every class")
+    if args.shots is not None:
+        datasets = with_shots(datasets, args.shots)
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]
     models = args.models.split(",") if args.models else all_models
     unknown = sorted(set(models) - set(all_models))
