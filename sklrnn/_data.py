@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from numbers import Integral, Real
 
@@ -121,7 +121,8 @@ def _readable(X, input_name="X"):
     """``X`` with what numpy and pandas cannot read as it is made readable.
 
     A torch tensor becomes its values: detached, on the CPU, and float32
-    where numpy has no such float type (bfloat16). A list of sequences gets
+    where numpy has no such float type (bfloat16); a nested tensor, a list
+    of them. A list of sequences gets
     the same for each sequence, and its DataFrames of another library
     (polars) become pandas DataFrames of the same columns, so that they are
     matched by column name as pandas' are. A polars LazyFrame, a query
@@ -130,6 +131,8 @@ def _readable(X, input_name="X"):
     if type(X) is np.ndarray:
         return X
     if isinstance(X, torch.Tensor):
+        if X.is_nested:  # sequences of different lengths: a list of them
+            return [_readable(seq, f"{input_name}[{i}]") for i, seq in enumerate(X.unbind())]
         if X.layout != torch.strided:
             raise TypeError(
                 f"{input_name} is a sparse torch tensor, but sequences are dense. Convert it "
@@ -343,6 +346,8 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
         sequences = _numeric_array(
             sequences, "sequences", dtype=np.float64, ensure_all_finite="allow-nan"
         )
+    if isinstance(sequences, torch.Tensor) and sequences.is_nested:  # len() fails on it
+        sequences = _readable(sequences, "sequences")
     return _pad(_readable(list(sequences), "sequences"), max_length, fill_value, "sequences")
 
 
@@ -469,11 +474,15 @@ def _lengths_from_nan(X, input_name, first_sample=0):
     return lengths.astype(np.int64)
 
 
-def _empty_sequence(input_name, sample):
-    """The ValueError for a sequence without a valid step."""
+def _empty_sequence(input_name, sample, steps=True):
+    """The ValueError for a sequence without a valid step (``steps``: it has steps, all NaN)."""
+    what = (
+        f"contains NaN in every step of sample {sample}"
+        if steps
+        else f"has no steps in sample {sample}"
+    )
     return ValueError(
-        f"Input {input_name} contains NaN in every step of sample {sample} "
-        "(a sequence of length 0). Drop empty sequences first."
+        f"Input {input_name} {what} (a sequence of length 0). Drop empty sequences first."
     )
 
 
@@ -571,9 +580,11 @@ def _check_dense_numbers(X, input_name):
                 f"supported. Convert it with {input_name}{fix}."
             )
         dtypes = X.dtypes.items()
+    elif isinstance(getattr(X, "schema", None), Mapping):  # polars: its own dtypes
+        dtypes = X.schema.items()
     else:
         dtype = getattr(X, "dtype", None)
-        dtypes = [] if not isinstance(dtype, np.dtype) else [(None, dtype)]
+        dtypes = [(None, dtype)] if isinstance(dtype, np.dtype) or _is_temporal(dtype) else []
         if isinstance(dtype, np.dtype) and dtype.kind in "US":
             raise ValueError(
                 f"{input_name} is an array of strings (dtype {dtype}), not numbers. "
@@ -581,8 +592,14 @@ def _check_dense_numbers(X, input_name):
                 "encode categories as numbers, e.g. with sklearn.preprocessing.OrdinalEncoder."
             )
     for column, dtype in dtypes:
-        if getattr(dtype, "kind", None) in ("M", "m"):  # datetime64, timedelta64
-            where = f"Column {column!r} of {input_name}" if column is not None else input_name
+        where = f"Column {column!r} of {input_name}" if column is not None else input_name
+        if getattr(dtype, "kind", None) == "c":  # scikit-learn's message printed all of X
+            raise ValueError(  # scikit-learn's words, which its checks expect, first
+                f"Complex data not supported: {where} holds complex numbers (dtype "
+                f"{dtype}). Pass their real and imaginary parts (or magnitude and phase) as "
+                "features, e.g. np.stack([X.real, X.imag], axis=-1)."
+            )
+        if getattr(dtype, "kind", None) in ("M", "m") or _is_temporal(dtype):
             # A table with a time column is usually a long table: a row per time step.
             long = (
                 ""
@@ -597,15 +614,39 @@ def _check_dense_numbers(X, input_name):
             )
 
 
+def _is_temporal(dtype):
+    """True for a polars date, time or duration dtype (numpy's are of kind M and m)."""
+    is_temporal = getattr(dtype, "is_temporal", None)
+    return callable(is_temporal) and bool(is_temporal())
+
+
 def _numeric_array(X, input_name, **kwargs):
-    """scikit-learn's ``check_array``, naming the input and the fix when a value is no number."""
+    """scikit-learn's ``check_array``, naming the input and the fix when a value is no number.
+
+    Where NaN is allowed (``ensure_all_finite="allow-nan"``), an infinity is
+    refused with its position; check_array named neither it nor the fix.
+    """
     if isinstance(X, list | tuple):
         # As check_array reads it, so that a list of strings shows as such.
         with suppress(ValueError):  # of unequal lengths: check_array names it
             X = np.asarray(X)
     _check_dense_numbers(X, input_name)
+    allow_nan = kwargs.get("ensure_all_finite") == "allow-nan"
+    if allow_nan:
+        kwargs["ensure_all_finite"] = False
     with _numbers_only(input_name):
-        return check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
+        X = check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
+    if allow_nan and X.dtype.kind == "f":
+        infinite = np.isinf(X)
+        if infinite.any():
+            first = tuple(int(i) for i in np.argwhere(infinite)[0])
+            raise ValueError(
+                f"Input {input_name} contains infinity: {input_name}"
+                f"{list(first) if X.ndim > 1 else [first[0]]} is {X[first]} (infinite "
+                f"values: {infinite.sum()}). Replace or clip them first, the same way for "
+                "fit and predict."
+            )
+    return X
 
 
 def _masked_as_nan(X):
@@ -676,8 +717,9 @@ def _check_3d(X, input_name, dtype):
     """Check any supported input (as :func:`_readable` leaves it) as a 3D array of ``dtype``."""
     if isinstance(X, memoryview):  # numpy counts it as a scalar
         X = np.asarray(X)
-    if X is None or np.isscalar(X):  # check_array's message would show it as a 0D array
-        got = "None" if X is None else f"the scalar {X!r}"
+    if X is None or np.isscalar(X) or hasattr(X, "shape") and len(X.shape) == 0:
+        # check_array's message would show it as a 0D array.
+        got = "None" if X is None else f"the scalar {X.item() if hasattr(X, 'item') else X!r}"
         raise TypeError(
             f"{input_name} must be sequences (a 2D or 3D array-like, a DataFrame or a list "
             f"of arrays), got {got}, which has 0 dimensions."
@@ -775,7 +817,9 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None, ragged=Fals
         return _ragged_to_padded(X, input_name, first_sample, max_length)
     # float32 input stays float32 (any other dtype becomes float32 directly):
     # the result is one float32 copy of the data, with no float64 detour.
-    X = _check_3d(X, input_name, [np.float32, np.float64])
+    # longdouble too, so that values beyond float32 are named below (cast to
+    # float32 by check_array, they became infinities and a numpy warning).
+    X = _check_3d(X, input_name, [np.float32, np.float64, np.longdouble])
     lengths = _lengths_from_nan(X, input_name, first_sample)
     with np.errstate(over="ignore"):  # reported just below, with the fix
         X32 = X.astype(np.float32)
@@ -833,7 +877,7 @@ def _ragged_lengths(seqs, input_name, first_sample=0):
     lengths = np.zeros(len(seqs), dtype=np.int64)
     for i, seq in enumerate(seqs):
         if len(seq) == 0:
-            raise _empty_sequence(input_name, i + first_sample)
+            raise _empty_sequence(input_name, i + first_sample, steps=False)
         lengths[i] = _lengths_from_nan(seq[None], input_name, i + first_sample)[0]
     return lengths
 
@@ -966,6 +1010,7 @@ def validate_sequences(
     first_sample=0,
     max_length=None,
     ragged=False,
+    feature_names=True,
 ):
     """Validate ``X`` for an estimator and convert it to ``(X3d, lengths)``.
 
@@ -1000,6 +1045,12 @@ def validate_sequences(
     ragged : bool, default=False
         Read ``X`` as a list of sequences even where their lengths are
         equal: a chunk of a bigger ragged input (float32 conversion only).
+    feature_names : bool, default=True
+        Whether a table gets scikit-learn's warnings that its column names
+        are missing, or present where fit saw none; False checks the names
+        of a table that has them against those fit saw, and otherwise its
+        number of columns alone (an inverse transform reads transform's
+        output; a warnings filter around the check would not be thread-safe).
 
     Returns
     -------
@@ -1018,7 +1069,14 @@ def validate_sequences(
         _check_dense_numbers(X, "X")
         # Feature names and column count, with scikit-learn's own messages.
         try:
-            validate_data(estimator, X, reset=reset, skip_check_array=True)
+            named = hasattr(X, "columns") and hasattr(estimator, "feature_names_in_")
+            if feature_names or reset or named:
+                validate_data(estimator, X, reset=reset, skip_check_array=True)
+            elif np.shape(X)[1] != estimator.n_features_in_:
+                raise ValueError(
+                    f"X has {np.shape(X)[1]} features, but {name} is expecting "
+                    f"{estimator.n_features_in_} features as input."
+                )
         except ValueError as exc:
             if reset or "features as input" not in str(exc):
                 raise

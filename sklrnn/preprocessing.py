@@ -15,13 +15,13 @@ there:
   ``horizon`` values, for forecasting.
 """
 
-import warnings
 from collections.abc import Hashable
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+import sklearn
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -197,7 +197,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         X3d : ndarray of shape (n_samples, `n_timesteps_`, n_features)
             The sequences; NaN is kept.
         """
-        check_is_fitted(self)
+        self._check_n_features_kept()
         X = self._validate(X, reset=False)
         shape = (X.shape[0], self.n_timesteps_, self.n_features)
         if self.order == "time_major":
@@ -219,14 +219,22 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         X_wide : ndarray of shape (n_samples, `n_features_in_`)
             The wide table, columns in the order given by ``order``.
         """
-        check_is_fitted(self)
+        self._check_n_features_kept()
         expected = (self.n_timesteps_, self.n_features)
         X = _masked_as_nan(_readable(X))
-        if np.ndim(X) != 3:  # check_array's message would ask for 2D input
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # numpy's "inhomogeneous shape": lengths that differ
+            raise ValueError(
+                f"inverse_transform expects an array of shape (n_samples, {expected[0]}, "
+                f"{expected[1]}), got sequences of different lengths: a wide table holds "
+                f"{expected[0]} steps per sample. Pad them with pad_sequences first."
+            ) from None
+        if ndim != 3:  # check_array's message would ask for 2D input
             raise ValueError(
                 f"inverse_transform expects sequences, an array of shape (n_samples, "
                 f"{expected[0]}, {expected[1]}), got {type(X).__name__} with "
-                f"{np.ndim(X)} dimensions."
+                f"{ndim} dimensions."
             )
         X = check_array(
             X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
@@ -239,6 +247,15 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         if self.order == "feature_major":
             X = X.transpose(0, 2, 1)
         return X.reshape(X.shape[0], -1).copy()
+
+    def _check_n_features_kept(self):
+        check_is_fitted(self)
+        if self.n_features * self.n_timesteps_ != self.n_features_in_:
+            raise ValueError(
+                f"n_features is {self.n_features}, but this WideToSequence was fitted with "
+                f"n_features={self.n_features_in_ // self.n_timesteps_}: fit it again after "
+                "set_params."
+            )
 
     def _validate(self, X, reset):
         X = _readable(X)  # a tensor's values (detached; bfloat16 as float32)
@@ -259,7 +276,11 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         return tags
 
 
-class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
+# Its transform wraps its own output (a table's alone): scikit-learn's
+# wrapping, which get_feature_names_out would switch on, fails on 3D arrays.
+class SequenceScaler(
+    OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Standardize each feature of sequences over all samples and time steps.
 
     Every feature is shifted by its mean and divided by its standard
@@ -313,7 +334,11 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
     different lengths; trailing NaN marks padding and NaN anywhere else is an
     error. 2D input gives 2D output; 3D and ragged input give a 3D float64
     array with NaN past the end of each sequence, the format the estimators
-    read lengths from.
+    read lengths from. A 2D output is a DataFrame under
+    ``set_output(transform="pandas")`` (or ``"polars"``, or scikit-learn's
+    ``transform_output`` setting), its columns named by
+    :meth:`get_feature_names_out`, as in a ``ColumnTransformer``; a 3D one
+    stays a NumPy array.
 
     Examples
     --------
@@ -382,11 +407,53 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_scaled : ndarray of shape (n_samples, n_timesteps) or \
-(n_samples, n_timesteps, n_features)
-            2D for 2D input, else 3D float64 with NaN past each end.
+        X_scaled : ndarray or DataFrame of shape (n_samples, n_timesteps), or \
+ndarray of shape (n_samples, n_timesteps, n_features)
+            2D for 2D input (a DataFrame as :meth:`set_output` asks), else 3D
+            float64 with NaN past each end.
         """
-        return self._apply(X, inverse=False)
+        out = self._apply(X, inverse=False)
+        container = getattr(self, "_sklearn_output_config", {}).get(
+            "transform", sklearn.get_config()["transform_output"]
+        )
+        # A table's own columns (a 2D input to a scaler fitted on sequences has
+        # more columns than get_feature_names_out has names).
+        if not self._fitted_on_table or out.ndim != 2 or container == "default":
+            return out
+        names = self.get_feature_names_out()
+        if container == "polars":
+            import polars
+
+            return polars.DataFrame(out, schema=names.tolist(), orient="row")
+        return pd.DataFrame(out, columns=names, index=getattr(X, "index", None), copy=False)
+
+    def set_output(self, *, transform=None):
+        """Set the container of :meth:`transform`'s output for a 2D table.
+
+        A DataFrame cannot hold 3D sequences: the output for 3D or ragged
+        input stays a NumPy array whatever ``transform`` is.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            ``"pandas"`` or ``"polars"``: a 2D output is a DataFrame of that
+            library, its columns named by :meth:`get_feature_names_out` (and
+            with the input DataFrame's index, for pandas); ``"default"``: a
+            NumPy array; None leaves the setting unchanged.
+
+        Returns
+        -------
+        self : SequenceScaler
+            This transformer.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
+            )
+        if transform is not None:
+            # The attribute scikit-learn's clone copies.
+            self._sklearn_output_config = {"transform": transform}
+        return self
 
     def inverse_transform(self, X):
         """Undo the scaling.
@@ -407,13 +474,10 @@ class SequenceScaler(_SequencesOut, TransformerMixin, BaseEstimator):
     def _apply(self, X, inverse):
         check_is_fitted(self)
         table = _is_table(X)
-        with warnings.catch_warnings():
-            if inverse:
-                # What inverse_transform reads is usually transform's output, an
-                # array without the column names fit saw: no warning of the
-                # missing names (StandardScaler's inverse_transform gives none).
-                warnings.filterwarnings("ignore", "X does not have valid feature names")
-            X3, _ = validate_sequences(self, X, reset=False, keep_nan=True)
+        # What inverse_transform reads is usually transform's output, an array
+        # without the column names fit saw: no warning of the missing names
+        # (StandardScaler's inverse_transform gives none).
+        X3, _ = validate_sequences(self, X, reset=False, keep_nan=True, feature_names=not inverse)
         mean = 0.0 if self.mean_ is None else self.mean_
         scale = 1.0 if self.scale_ is None else self.scale_
         with np.errstate(over="ignore"):  # reported just below, with the fix
@@ -594,7 +658,15 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             "and target columns. Pass feature_columns."
         )
     features = df[feature_columns]
-    not_numeric = [c for c in feature_columns if not pd.api.types.is_numeric_dtype(df[c])]
+    # Numbers held as Python objects (a column built from a list of ints and
+    # None, say) are numbers.
+    numbers = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
+    not_numeric = [
+        c
+        for c in feature_columns
+        if not pd.api.types.is_numeric_dtype(df[c])
+        and not (df[c].dtype == object and pd.api.types.infer_dtype(df[c]) in numbers)
+    ]
     if not_numeric:
         target = (
             f", or pass the label column as target_column={not_numeric[0]!r}"
@@ -670,7 +742,9 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             "Aggregate the duplicates first."
         )
     try:
-        data = df.sort_values([id_column, time_column], kind="stable")
+        data = df.sort_values(
+            [id_column, time_column], kind="stable", key=lambda c: _by_value(c, time_column)
+        )
     except TypeError as exc:
         raise _unordered_error(df, id_column, time_column) from exc
     codes, ids = pd.factorize(data[id_column], sort=True)
@@ -722,6 +796,18 @@ def _holds_strings(times):
     if kind in ("string", "bytes"):
         return True
     return kind.startswith("mixed") and times.map(lambda v: isinstance(v, str | bytes)).any()
+
+
+def _by_value(column, time_column):
+    """The time column as its values where it is an unordered categorical, else ``column``.
+
+    Such a column sorts in the order of its categories, which is not time
+    order unless they were given so (strings are refused before).
+    """
+    if column.name == time_column and isinstance(column.dtype, pd.CategoricalDtype):
+        if not column.cat.ordered:
+            return column.astype(column.cat.categories.dtype)
+    return column
 
 
 def _unordered_error(df, id_column, time_column):
@@ -833,7 +919,8 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, if a series' time index does not strictly increase,
+        values, if a series' time index does not strictly increase or is
+        a MultiIndex (several series: pass them as a list),
         if the series differ in their number of features or, for
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
@@ -872,6 +959,16 @@ or list of such arrays
     for i, s in enumerate(parts):
         name = f"series[{i}]" if several else "series"
         index = getattr(s, "index", None)
+        if isinstance(index, pd.MultiIndex):
+            # (series, time) rows, as long_to_sequences reads them: windowed
+            # in row order, they crossed from one series into the next.
+            outer = index.names[0] if index.names[0] is not None else 0
+            raise ValueError(
+                f"{name} has a MultiIndex (levels {list(index.names)}), which holds several "
+                "series: make_windows reads one series, a row per time, oldest first. Pass "
+                "them as a list, e.g. [part.droplevel(0) for _, part in "
+                f"series.groupby(level={outer!r})]."
+            )
         if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex | pd.TimedeltaIndex) and not (
             index.is_monotonic_increasing and index.is_unique
         ):

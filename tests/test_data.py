@@ -259,6 +259,9 @@ def test_pad_sequences_refuses_empty_sequences_and_sizes_beyond_memory():
     for seqs in ([[], []], [np.zeros(3), np.zeros(0)]):
         with pytest.raises(ValueError, match="has length 0 .* drop empty sequences"):
             pad_sequences(seqs)
+    # The estimators said "contains NaN in every step" of it, which has none.
+    with pytest.raises(ValueError, match=r"^Input X has no steps in sample 1 \(a sequence of l"):
+        to_padded(seqs)
     # 8 PB: beyond any address space, so the allocation fails at once.
     with pytest.raises(MemoryError, match=r"shape \(1, 1000000000000000, 1\).*smaller max_length"):
         pad_sequences([[1.0]], max_length=10**15)

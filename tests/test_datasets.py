@@ -86,6 +86,10 @@ def test_as_frame_is_the_wide_feature_major_table(loader, train_shape, test_shap
     X, y = loader(as_frame=True, return_X_y=True)
     pd.testing.assert_frame_equal(X, bunch.data)
     pd.testing.assert_series_equal(y, bunch.target)
+    # Each load has its own names: BasicMotions' list was the loader's own,
+    # and an edit to one bunch renamed the columns of every later load.
+    bunch.channel_names[0] = "edited"
+    assert loader(as_frame=True).channel_names[0] == first_channel
 
 
 def test_japanese_vowels_trailing_nan_padding():

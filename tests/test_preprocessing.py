@@ -8,9 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import (
+    check_global_output_transform_pandas,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
 
 import sklrnn
 from sklrnn import RNNClassifier, pad_sequences
@@ -34,6 +43,23 @@ from sklrnn.preprocessing import (
 )
 def test_sklearn_compatible_transformer(estimator, check):
     check(estimator)
+
+
+# Left out by parametrize_with_checks, as for the estimators (test_common.py).
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_transformer_get_feature_names_out,
+        check_transformer_get_feature_names_out_pandas,
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_global_output_transform_pandas,
+    ],
+)
+# The set_output checks fit on a DataFrame and transform an array, and back.
+@pytest.mark.filterwarnings("ignore:X (has|does not have valid) feature names:UserWarning")
+def test_sequence_scaler_feature_names_and_set_output_checks(check):
+    check("SequenceScaler", SequenceScaler())
 
 
 def test_public_names():
@@ -271,6 +297,21 @@ def test_sequence_scaler_round_trip_of_a_dataframe_warns_of_nothing():
         scaler.inverse_transform(df[["b", "a", "c", "d"]])
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         scaler.transform(df.to_numpy())
+    with pytest.raises(ValueError, match="X has 3 features, but SequenceScaler is expecting 4"):
+        scaler.inverse_transform(df.to_numpy()[:, :3])
+
+
+def test_sequence_scaler_inverse_transform_sets_no_warnings_filter(monkeypatch):
+    # It silenced the feature-name warning with a filter in catch_warnings,
+    # which is not thread-safe: beside a transform in another thread, the
+    # "ignore" filter stayed in the process for good.
+    df = pd.DataFrame(np.random.RandomState(0).normal(size=(5, 4)), columns=list("abcd"))
+    scaler = SequenceScaler().fit(df)
+    out = scaler.transform(df)
+    added = []
+    monkeypatch.setattr(warnings, "filterwarnings", lambda *args, **kwargs: added.append(args))
+    np.testing.assert_allclose(scaler.inverse_transform(out), df)
+    assert added == []
 
 
 def test_sequence_scaler_options_and_constant_feature():
@@ -384,6 +425,12 @@ def test_long_to_sequences_errors():
         long_to_sequences(gappy, "id", "hour", target_column="label")
     with pytest.raises(ValueError, match=r"\['label'\] are not numeric.*target_column='label'"):
         long_to_sequences(df, "id", "hour")
+    # Numbers held as Python objects are numbers (they were "not numeric").
+    held = df.astype({"pulse": object})
+    np.testing.assert_array_equal(
+        long_to_sequences(held, "id", "hour", target_column="label")[0],
+        long_to_sequences(df, "id", "hour", target_column="label")[0],
+    )
     no_time = df.astype({"hour": float})
     no_time.loc[0, "hour"] = np.nan
     with pytest.raises(ValueError, match="Column 'hour' has missing values"):
@@ -478,6 +525,8 @@ def test_long_to_sequences_refuses_times_held_as_strings(times):
         pd.Series([10, 1.5, 9], dtype=object),  # numbers of several types, numeric order
         [Decimal(10), 1, 9],
         pd.Categorical(["10", "1", "9"], categories=["1", "9", "10"], ordered=True),
+        # Unordered, sorted by its values, not by its categories (as it was).
+        pd.Categorical([10, 1, 9], categories=[10, 9, 1]),
     ],
 )
 def test_long_to_sequences_orders_times_that_are_not_strings(times):
@@ -698,6 +747,25 @@ def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
             ValueError, match=rf"^{name} has a \w+Index that does not strictly increase.*sort"
         ):
             make_windows(series, window=3)
+
+
+def test_make_windows_refuses_several_series_in_a_multiindex():
+    # Rows by (store, date) were windowed in row order: windows crossed from
+    # one store into the next ([4, 5, 100] forecast 200), whatever the order.
+    index = pd.MultiIndex.from_product(
+        [["a", "b"], pd.date_range("2024-01-01", periods=5)], names=["store", "date"]
+    )
+    sales = pd.DataFrame({"sales": [1.0, 2, 3, 4, 5, 100, 200, 300, 400, 500]}, index=index)
+    message = r"^series has a MultiIndex \(levels \['store', 'date'\]\).*groupby\(level='store'\)"
+    with pytest.raises(ValueError, match=message):
+        make_windows(sales, window=3)
+    with pytest.raises(ValueError, match=message.replace("series", r"series\[0\]", 1)):
+        make_windows([sales["sales"], sales], window=3)
+    # The fix the message gives windows each store alone.
+    parts = [part.droplevel(0) for _, part in sales.groupby(level="store")]
+    X, y = make_windows(parts, window=3)
+    np.testing.assert_array_equal(y, [4, 5, 400, 500])
+    np.testing.assert_array_equal(X[2, :, 0], [100, 200, 300])
     # Another index says nothing of time: the rows' order is the series'.
     make_windows(pd.Series(np.arange(8.0), index=np.arange(8)[::-1]), window=3)
 
@@ -774,10 +842,54 @@ def test_set_output_works_on_a_pipeline_of_sequence_transformers():
         SequenceScaler().set_output(transform="arrow")
 
 
+def test_sequence_scaler_of_a_table_is_named_in_a_column_transformer():
+    # Its 2D output stayed an array, and it had no get_feature_names_out:
+    # a ColumnTransformer lost every column name (the passthrough's too), and
+    # its get_feature_names_out raised AttributeError.
+    columns = [f"{f}_t{t}" for f in "ab" for t in range(4)]
+    df = pd.DataFrame(np.arange(40.0).reshape(5, 8), columns=columns, index=list("vwxyz"))
+    steps = ColumnTransformer(
+        [("a", SequenceScaler(), columns[:4]), ("b", "passthrough", columns[4:])]
+    )
+    out = steps.set_output(transform="pandas").fit_transform(df)
+    expected = [f"a__{c}" for c in columns[:4]] + [f"b__{c}" for c in columns[4:]]
+    assert out.columns.tolist() == expected == steps.get_feature_names_out().tolist()
+    scaled = SequenceScaler().fit(df[columns[:4]]).transform(df[columns[:4]])
+    np.testing.assert_array_equal(out.iloc[:, :4], scaled)
+    assert out.index.tolist() == list("vwxyz")
+    # Sequences stay arrays, their feature axis named; so does a table given
+    # to a scaler of sequences (its names are the features', not its columns').
+    X3 = np.zeros((3, 4, 2))
+    scaler = clone(SequenceScaler().set_output(transform="pandas")).fit(X3)
+    assert isinstance(scaler.transform(X3), np.ndarray)
+    assert scaler.get_feature_names_out().tolist() == ["x0", "x1"]
+    one = SequenceScaler().set_output(transform="pandas").fit(X3[:, :, :1])
+    assert isinstance(one.transform(X3[:, :, 0]), np.ndarray)
+    # Its own output read back warns of no names (fitted on an array, it got
+    # x0 .. x3; fitted on a DataFrame, the DataFrame's).
+    for table in (df, df.to_numpy()):
+        scaler = SequenceScaler().set_output(transform="pandas").fit(table)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(table)), table)
+
+
 def test_inverse_transform_of_no_sequences_is_named():
     wide = WideToSequence(n_features=2).fit(np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"expects sequences, an array of shape \(n_samples, 2, 2"):
         wide.inverse_transform(None)
+    # Sequences of different lengths failed in numpy's "inhomogeneous shape".
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2, 2\), got sequences of differe"):
+        wide.inverse_transform([np.zeros((2, 2)), np.zeros((1, 2))])
+
+
+def test_wide_to_sequence_refuses_n_features_changed_since_fit():
+    # transform reshaped to the new n_features and the fitted n_timesteps_:
+    # numpy's "cannot reshape array of size 40 into shape (5,4,4)".
+    wide = WideToSequence(n_features=2).fit(np.zeros((5, 8))).set_params(n_features=4)
+    for method, X in [("transform", np.zeros((5, 8))), ("inverse_transform", np.zeros((5, 4, 2)))]:
+        with pytest.raises(ValueError, match="n_features is 4, but .* fitted with n_features=2"):
+            getattr(wide, method)(X)
 
 
 @pytest.mark.parametrize("shape", [(7, 13), (40, 30)])

@@ -1,6 +1,8 @@
 """Sequence inputs end to end: ragged lists, padding, NaN, max_length, Pipelines."""
 
+import datetime as dt
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -213,6 +215,43 @@ def test_torch_tensors_are_read_as_their_values(dtype):
         model.predict(tensor.detach().to_sparse())
     with pytest.raises(ValueError, match="X is a tensor on the meta device, which holds no"):
         model.predict(torch.empty(X.shape, device="meta"))
+
+
+@pytest.mark.parametrize("layout", ["strided", "jagged"])
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")
+def test_a_nested_tensor_is_read_as_a_list_of_its_sequences(layout):
+    # A strided one failed inside torch ("NestedTensorImpl doesn't support
+    # sizes"), a jagged one was called sparse, with a fix torch refuses.
+    torch = pytest.importorskip("torch")
+    seqs, y = _ragged_data()
+    nested = torch.nested.nested_tensor(
+        [torch.as_tensor(s) for s in seqs], layout=getattr(torch, layout)
+    )
+    model = _small().fit(nested, y)
+    np.testing.assert_array_equal(model.predict(nested), _small().fit(seqs, y).predict(seqs))
+    np.testing.assert_array_equal(pad_sequences(nested), pad_sequences(seqs))
+    np.testing.assert_array_equal(
+        SequenceScaler().fit(nested).mean_, SequenceScaler().fit(seqs).mean_
+    )
+
+
+def test_polars_dates_and_durations_are_refused_as_pandas_ones():
+    # polars' own dtypes passed the check: the dates were read as epoch
+    # microseconds (a mean of 1.6e14) with at most a warning of outliers.
+    pl = pytest.importorskip("polars")
+    X, y = np.random.RandomState(0).normal(size=(12, 6)), np.arange(12) % 2
+    model = _small(RNNClassifier).fit(X, y)
+    days = pl.date_range(dt.date(2024, 1, 1), dt.date(2024, 1, 12), eager=True)
+    for column in (days, days - dt.date(2023, 12, 31)):  # Date, then Duration
+        frame = pl.DataFrame(X, schema=[f"t{i}" for i in range(6)]).with_columns(column.alias("t2"))
+        message = (
+            rf"Column 't2' of X holds dates or times \(dtype {re.escape(str(column.dtype))}.*Con"
+        )
+        for call in (model.predict, SequenceScaler().fit):
+            with pytest.raises(TypeError, match=message):
+                call(frame)
+        with pytest.raises(TypeError, match=r"^series holds dates or times"):
+            make_windows(column, 3)
 
 
 def test_aeon_layout_channels_before_steps_is_warned_about():

@@ -342,8 +342,8 @@ def load_ts_file(path):
     series must have the channels and length that ``@univariate``,
     ``@dimensions``, ``@equalLength`` and ``@seriesLength`` declare, class
     labels must be among those ``@classLabel true`` lists, and missing values
-    (``?``, or ``NaN`` as aeon writes them) may only appear under
-    ``@missing true``. Header names and ``true``/``false`` are
+    (``?``, or ``NaN`` as aeon writes them) are refused under ``@missing
+    false`` (a file without ``@missing`` may hold them). Header names and ``true``/``false`` are
     case-insensitive.
 
     Parameters
@@ -427,8 +427,11 @@ def _load_ts(name, split, *, regression, as_frame, return_X_y, channel_names=Non
     comments, steps, lengths, y = _read_ts(name, split)
     X = _to_padded_nan(steps, lengths, name)
     n_samples, n_timesteps, n_channels = X.shape
-    channel_names = channel_names or (
-        ["value"] if n_channels == 1 else [f"dim{i}" for i in range(n_channels)]
+    # A copy: the loader's own list would carry a caller's edit into later loads.
+    channel_names = (
+        list(channel_names)
+        if channel_names
+        else (["value"] if n_channels == 1 else [f"dim{i}" for i in range(n_channels)])
     )
     if n_channels == 1:
         X = X[:, :, 0]
