@@ -151,21 +151,33 @@ def _decode_names(value):
 
 
 # Label dtypes the format stores, and the JSON values each holds: bool,
-# integers, floats, strings, and object arrays of such scalars (string
-# labels from pandas).
+# integers, floats (not longdouble, which JSON cannot hold), strings, object
+# arrays of strings (labels from pandas), and dates and durations as their
+# counts of the dtype's unit (NaT, the smallest int64, is no label).
 _LABEL_VALUES = {
     "b": lambda v: isinstance(v, bool),
     "i": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "u": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "f": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "U": lambda v: isinstance(v, str),
-    "O": lambda v: isinstance(v, bool | int | float | str),
+    "O": lambda v: isinstance(v, str),  # fit takes no other Python objects
+    "M": lambda v: type(v) is int and -(2**63) < v < 2**63,
+    "m": lambda v: type(v) is int and -(2**63) < v < 2**63,
 }
 
 
 def _encode_labels(labels):
-    if labels.dtype.kind not in _LABEL_VALUES:
-        raise TypeError(f"classes_ has dtype {labels.dtype}, which the format cannot store.")
+    if labels.dtype.kind not in _LABEL_VALUES or labels.dtype.kind == "f" and labels.itemsize > 8:
+        raise TypeError(
+            f"classes_ has dtype {labels.dtype}, which the format cannot store: fit on labels "
+            "it stores (numbers up to float64, strings, bools, dates), or pickle the model."
+        )
+    if labels.dtype.kind == "U":
+        # As wide as the longest label (np.unique keeps y's width, "<U300" for
+        # labels of 4): a file may then declare no other width.
+        labels = labels.astype(f"<U{max(1, max(map(len, labels.tolist()), default=1))}")
+    if labels.dtype.kind in "Mm":
+        return {"dtype": labels.dtype.str, "values": labels.astype(np.int64).tolist()}
     values = [plain(v) if isinstance(v, np.generic) else v for v in labels.tolist()]
     return {"dtype": labels.dtype.str, "values": values}
 
@@ -177,17 +189,25 @@ def _decode_labels(value):
         dtype = np.dtype(value["dtype"]) if isinstance(value["dtype"], str) else None
     except TypeError:
         dtype = None
-    if dtype is None or dtype.kind not in _LABEL_VALUES:
+    if dtype is None or dtype.kind not in _LABEL_VALUES or dtype.kind == "f" and dtype.itemsize > 8:
         raise _Bad(f"has dtype {str(value['dtype'])[:40]}, which the format does not allow")
     values = value["values"]
     if not (isinstance(values, list) and all(map(_LABEL_VALUES[dtype.kind], values))):
         raise _Bad(f"holds values that are not labels of dtype {dtype}")
     if dtype.itemsize * len(values) > MAX_JSON_BYTES:
         raise _Bad(f"would take {dtype.itemsize * len(values)} bytes as {dtype}")
+    longest = max(1, max(map(len, values), default=1)) if dtype.kind == "U" else 0
+    if dtype.kind == "U" and dtype.itemsize // 4 != longest:
+        # Every predicted label takes the dtype's width: 4 MB each for <U1000000.
+        raise _Bad(f"has dtype {dtype}, not as wide as its longest label ({longest} characters)")
+    if dtype.kind in "Mm" and np.datetime_data(dtype)[0] == "generic":
+        raise _Bad(f"has dtype {dtype}, without a unit")
     try:
         if dtype.kind == "O":
             labels = np.empty(len(values), dtype=object)
             labels[:] = values
+        elif dtype.kind in "Mm":
+            labels = np.array(values, dtype=np.int64).astype(dtype)
         else:
             with np.errstate(over="ignore"):  # an overflow is caught below
                 labels = np.array(values, dtype=dtype)
@@ -197,7 +217,8 @@ def _decode_labels(value):
     # numpy truncates strings to the dtype's length, drops trailing NULs and
     # rounds numbers to the dtype's precision, without a word: every label
     # must come back as written, and be finite, as fit requires.
-    if labels.tolist() != values or not all(
+    written = labels.astype(np.int64) if dtype.kind in "Mm" else labels
+    if written.tolist() != values or not all(
         math.isfinite(v) for v in values if isinstance(v, float)
     ):
         raise _Bad(f"holds values that labels of dtype {dtype} do not store exactly")
@@ -430,8 +451,8 @@ def save_model(estimator, file):
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
         parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
-        estimator's fitted attributes (``classes_`` with its dtype,
-        ``n_features_in_``, ``feature_names_in_``, ``strides_``,
+        estimator's fitted attributes (``classes_`` with its dtype, text as
+        wide as the longest label; ``n_features_in_``, ``feature_names_in_``, ``strides_``,
         ``kernel_sizes_``, ``kernel_dilations_``, ``n_networks_``, ``n_iter_``, a regressor's target
         scaling, ...);
         ``history``, one record per epoch; and ``optimizer``, the structure
@@ -707,6 +728,12 @@ def _requested_device(cls, device):
 def _restore_net(estimator, archive, config):
     """Check the tensors against the described network, then build it and load them."""
     where = archive.where
+    changed = estimator._fitted_attribute_changes()
+    if changed:  # save_model refuses to write them
+        raise ValueError(
+            f"{where}: its parameters describe another network than its fitted attributes: "
+            f"{', '.join(changed)}."
+        )
     try:
         net = estimator._build_net(estimator._resolve_auto()["device"])
     except (TypeError, ValueError) as exc:  # parameters fit refuses too

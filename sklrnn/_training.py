@@ -581,6 +581,14 @@ class EpochCheckpoint(Callback):
         self._save(net, self.epochs - (len(net.history) - self._start))
 
     def on_train_end(self, net, **kwargs):
+        self.finish(net)
+
+    def finish(self, net):
+        """Write the finished fit, unless its training was interrupted or diverged.
+
+        The estimator calls it again once it has solved the heads in closed
+        form after training, so that the file holds the model it keeps.
+        """
         if getattr(net, "interrupted_", None) is None and not _diverged(net):
             self._save(net, 0)
 
@@ -706,7 +714,13 @@ def read_checkpoint(path):
         and _is_count(stopping["misses"])
         and _is_count(stopping["best_epoch"])
         and stopping["best_epoch"] <= len(config["history"])
-        and is_finite_number(stopping["dynamic_threshold"])
+        # inf before a first validation score (none where the data was too
+        # small to split)
+        and (
+            is_finite_number(stopping["dynamic_threshold"])
+            or stopping["dynamic_threshold"] == math.inf
+            and stopping["best_epoch"] == 0
+        )
     ):
         raise ValueError(f"{where}: the early-stopping state is malformed.")
     if schedule is not None and not (
@@ -802,6 +816,14 @@ class Checkpoint:
             if _BEST_WEIGHTS in archive:
                 best = archive.read_tensors(_BEST_WEIGHTS, spec)
                 check_statistics(best, where, _BEST_WEIGHTS)
+            stopping = config["early_stopping"]
+            # Early stopping keeps the best epoch's weights from its first
+            # epoch on; a best epoch of 0 with them was recorded in the history.
+            if (best is not None) != bool(stopping and stopping["best_epoch"]):
+                raise ValueError(
+                    f"{where}: the early-stopping state is malformed (its best epoch and "
+                    f"the member {_BEST_WEIGHTS} disagree)."
+                )
             optimizer = optimizer_from_archive(
                 net.optimizer_, config["optimizer"], archive, _OPTIMIZER
             )
