@@ -23,7 +23,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import Callback, EpochScoring, LRScheduler
 
-from ._compat import Interval, StrOptions, _check_sample_weight, _safe_indexing
+from ._compat import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _safe_indexing,
+    validate_parameter_constraints,
+)
 from ._data import (
     CONSTANT_SPREAD,
     _check_file_path,
@@ -280,34 +286,48 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
+        # A RandomState's state before this fit draws its seed from it.
+        drawn = self.random_state if isinstance(self.random_state, np.random.RandomState) else None
+        undrawn = drawn.get_state() if drawn is not None else None
 
         def restore():
             vars(self).clear()
             vars(self).update(fitted)
 
-        try:
-            dataset, epochs, seed, generator, dropout_rng = self._set_up(
-                X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel
-            )
-        except BaseException:
-            # Setting up assigns attributes as it goes (classes_,
-            # n_features_in_, net_...): a refused fit leaves the previous fit
-            # whole, and a refused first fit nothing fitted.
-            restore()
-            raise
-        try:
-            interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-            self._check_training(interrupt, dataset, first, stacklevel)
-            if full and self.kernel_features:
-                self._solve_heads(dataset)
-        except Exception:
-            # A fit that failed in training (a callback's error, a network
-            # that overflowed) leaves the previous fit too, which a new net
-            # left untouched. A fit that continues the fitted net (warm_start,
-            # partial_fit) keeps the epochs it completed, as after Ctrl-C.
-            if first:
+        # A caller's inference mode would build inference tensors, which no
+        # gradient reaches (torch failed inside backward, and a warm start kept
+        # them, so that every later training call failed too).
+        with torch.inference_mode(False):
+            try:
+                dataset, epochs, seed, generator, dropout_rng = self._set_up(
+                    X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel
+                )
+            except BaseException:
+                # Setting up assigns attributes as it goes (classes_,
+                # n_features_in_, net_...): a refused fit leaves the previous fit
+                # whole, and a refused first fit nothing fitted.
                 restore()
-            raise
+                raise
+            try:
+                interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
+                if interrupt is not None and drawn is not None:
+                    # Drawn again by the next fit, the same seed lets it resume
+                    # the interrupted one (the checkpoint's fingerprint reads the
+                    # RandomState's state).
+                    drawn.set_state(undrawn)
+                self._check_training(interrupt, dataset, first, stacklevel)
+                if full and self.kernel_features:
+                    self._solve_heads(dataset)
+                    if self.checkpoint is not None:  # written before the solve, by the net
+                        dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
+            except Exception:
+                # A fit that failed in training (a callback's error, a network
+                # that overflowed) leaves the previous fit too, which a new net
+                # left untouched. A fit that continues the fitted net (warm_start,
+                # partial_fit) keeps the epochs it completed, as after Ctrl-C.
+                if first:
+                    restore()
+                raise
         return self
 
     def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel):
@@ -589,17 +609,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "sklrnn's nets cannot serve: skorch would score their data without its "
                     "targets. Leave use_caching=True, skorch's default."
                 )
-            monitor = getattr(callback, "monitor", None)
-            if (
-                isinstance(monitor, str)
-                and monitor.startswith("valid_")
-                and not self.early_stopping
-            ):
+            monitor = _validation_monitor(callback)
+            if monitor is not None and not self.early_stopping:
                 # skorch's KeyError at the first epoch's end ("Key 'valid_loss'
                 # was not found in history").
                 raise ValueError(
-                    f"callbacks holds a {kind.__name__} that monitors {monitor!r}, a score of "
-                    "the validation split, which fit holds out only with "
+                    f"callbacks holds {kind.__name__}, a callback that monitors {monitor!r}, a "
+                    "score of the validation split, which fit holds out only with "
                     "early_stopping=True. Set early_stopping=True, or monitor a training "
                     "score such as 'train_loss'."
                 )
@@ -746,6 +762,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for key in new
             if key.startswith("module__") and key not in rates and old.get(key) != new[key]
         ]
+        return changed + self._fitted_attribute_changes()
+
+    def _fitted_attribute_changes(self):
+        """The parameters that disagree with the fitted attributes a net is built
+        from (``n_networks_``, ``kernel_dilations_``), as in :meth:`_network_changes`."""
+        changed = []
         if self.n_networks != self.n_networks_:  # the net is built with n_networks_
             changed.append(f"n_networks from {self.n_networks_} to {self.n_networks}")
         # The random kernels are built from kernel_dilations_: their number of
@@ -776,6 +798,23 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
+        held_out = full and self.early_stopping
+        held_out = held_out and ValidationSplit.size(len(data[0]), self.validation_fraction)
+        for item in [] if held_out else self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            monitor = _validation_monitor(callback)
+            if monitor is not None:  # skorch's KeyError after the first epoch
+                why = (
+                    f"{len(data[0])} sequences hold out none at validation_fraction="
+                    f"{self.validation_fraction}"
+                    if full
+                    else "partial_fit trains on all the data"
+                )
+                raise ValueError(
+                    f"callbacks holds a callback that monitors {monitor!r}, a score of the "
+                    f"validation split, but this training call has none: {why}. Monitor a "
+                    "training score such as 'train_loss', or fit on more data."
+                )
         if self.lr_schedule == "cosine":
             split = full and self.early_stopping
             steps = epochs * self._training_batches(len(data[0]), split) if full else None
@@ -1064,7 +1103,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         truncation), whose convolutions also see a few neighbouring steps.
         Steps past a sequence's last valid step are NaN, so that only valid
         steps carry values; these do not depend on padding or on the other
-        sequences of ``X``.
+        sequences of ``X`` but for float32 rounding, as :meth:`transform`'s
+        (1.5e-8 measured with the front end, where a longer sequence in its
+        batch pads it).
 
         Parameters
         ----------
@@ -1115,11 +1156,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         (the last recurrent layer's outputs per step, NaN past each
         sequence's valid steps). A big array, DataFrame or list of
         sequences is converted and run a chunk of samples at a time, so that
-        its converted copy stays bounded (about 16 MB of float32 sequences);
-        the network's activations add memory in proportion to ``batch_size``
+        its converted copy stays bounded (about 16 MB of float32 sequences,
+        and a chunk of ``"embed"``'s output 32 MB beside the result); the
+        network's activations add memory in proportion to ``batch_size``
         times a batch's longest sequence.
         """
         check_is_fitted(self)
+        self._check_prediction_params()
+        if isinstance(X, torch.Tensor) and X.is_nested:  # no shape: a list of its sequences
+            X = _readable(X)
         shape = getattr(X, "shape", ())
         ragged = _is_ragged(X)
         if ragged:  # chunks as for an array as wide as the longest sequence
@@ -1132,7 +1177,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             or not all(isinstance(size, Integral) for size in shape)
         ):
             return self._forward_chunk(X, method=method)
-        per_sample = max(int(np.prod(shape[1:])), 1)  # values per sequence
+        # Values per sequence, or of its features (transform's), wider for
+        # short sequences: a chunk's output lives beside the result.
+        per_sample = max(int(np.prod(shape[1:])), 1)
+        if method == "embed":
+            per_sample = max(per_sample, self._n_features_out)
         batch = min(self.batch_size, PREDICT_BATCH_LIMIT)
         chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
         if shape[0] <= chunk:
@@ -1169,6 +1218,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             out[start:stop, : part.shape[1]] = part
             out[start:stop, part.shape[1] :] = np.nan
         return out
+
+    def _check_prediction_params(self):
+        """Validate the parameters prediction reads (set_params may have changed them since fit)."""
+        names = ("batch_size", "max_length")
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in names},
+            {name: getattr(self, name) for name in names},
+            type(self).__name__,
+        )
+        for name in names:
+            _reject_bool(getattr(self, name), name, type(self).__name__)
 
     def _forward_chunk(self, X, first_sample=0, method="forward", ragged=False):
         X3, lengths = validate_sequences(
@@ -1346,6 +1406,21 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         super().__setstate__(state)
 
 
+def _validation_monitor(callback):
+    """The validation score (``"valid_..."``) a callback monitors, or None.
+
+    A callback given as a class, which skorch builds with its defaults, by
+    its constructor's default.
+    """
+    monitor = getattr(callback, "monitor", None)
+    if isinstance(callback, type):
+        try:
+            monitor = inspect.signature(callback).parameters["monitor"].default
+        except (KeyError, TypeError, ValueError):
+            monitor = None
+    return monitor if isinstance(monitor, str) and monitor.startswith("valid_") else None
+
+
 def _canonical(value):
     """A text of parameter ``value`` that equal values share, for hashing.
 
@@ -1380,7 +1455,9 @@ def _fingerprint_change(written, current):
         k for k in new["params"].keys() | old_params if new["params"].get(k) != old_params.get(k)
     )
     if changed:
-        return f"a fit with other parameters ({', '.join(changed)})"
+        # A file's fingerprint may name any number of keys: a few are named.
+        more = f" and {len(changed) - 5} more" if len(changed) > 6 else ""
+        return f"a fit with other parameters ({', '.join(changed[: 5 if more else 6])}{more})"
     return "a fit on other data (X, y or sample_weight)"
 
 
@@ -1498,8 +1575,9 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
         warnings.warn(
             f"The values of X's features {np.flatnonzero(tiny).tolist()} differ by less "
             f"than float32's smallest normal number ({np.finfo(np.float32).tiny:.3g}): "
-            "the network, which computes in float32, reads them as constant. Rescale X "
-            "(multiply it by a constant, e.g. 1e30), the same way for fit and predict.",
+            "the model computes in float32, which keeps them with few significant digits, "
+            "or none below 1.4e-45. Rescale X (multiply it by a constant, e.g. 1e30), the "
+            "same way for fit and predict.",
             UserWarning,
             stacklevel=stacklevel + 1,
         )
@@ -1576,7 +1654,13 @@ def _initialize(net, estimator):
             raise
         sizes = ", ".join(
             f"{name}={getattr(estimator, name)}"
-            for name in ("hidden_size", "num_layers", "conv_channels", "n_networks")
+            for name in (
+                "hidden_size",
+                "num_layers",
+                "conv_channels",
+                "kernel_features",
+                "n_networks",
+            )
         )
         raise MemoryError(
             f"{type(estimator).__name__}'s network ({sizes}) is too big to allocate on "

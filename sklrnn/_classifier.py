@@ -1,5 +1,6 @@
 """Recurrent neural network classifier."""
 
+from contextlib import suppress
 from numbers import Real
 
 import numpy as np
@@ -137,7 +138,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             list or Series holds sequences of different lengths; trailing NaN
             marks padding.
         y : array-like of shape (n_samples,)
-            Class labels, of any type.
+            Class labels: numbers, strings, bools, or dates and durations
+            (datetime64, timedelta64).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed (its label still counts among
@@ -266,8 +268,11 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         if isinstance(y, list | tuple):
-            # As given: numpy would read [1, "a"] as two strings.
-            _check_kinds(np.asarray(y, dtype=object).ravel(), "y", listed=True)
+            # As given: numpy would read [1, "a"] as two strings. (A list of
+            # tuples is 2D: column_or_1d names its shape.)
+            given = np.asarray(y, dtype=object)
+            if given.ndim == 1:
+                _check_kinds(given, "y", listed=True)
         y = column_or_1d(y, warn=True)
         missing = np.flatnonzero(pd.isna(y))  # NaN and None, also among strings
         if missing.size:
@@ -312,9 +317,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 # tolist: the plain label (0, 'a'), not numpy's repr (np.int64(0)).
                 labels = self.classes_.tolist()
                 found = f"only one class: {labels[0]!r}" if labels else "none"
+                what = "the data contains" if classes is None else "partial_fit's classes hold"
                 raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, but the "
-                    f"data contains {found}."
+                    f"{type(self).__name__} needs samples of at least 2 classes, but "
+                    f"{what} {found}."
                 )
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
@@ -326,8 +332,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 else ""
             )
             raise ValueError(
-                f"y contains labels {unseen.tolist()} that are not in classes_ "
-                f"{self.classes_.tolist()}.{hint}"
+                f"y contains labels {_shown(unseen)} that are not in classes_ "
+                f"{_shown(self.classes_)}.{hint}"
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
@@ -347,17 +353,24 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     "finite number >= 0."
                 )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
-            plain = {_python(k): v for k, v in weight.items()}
+            keys = [_python(k) for k in weight]
+            if self.classes_.dtype.kind in "Mm":
+                # Timestamps and datetime64 of any unit, as classes_ lists its
+                # own (ints for nanoseconds, dates for days).
+                with suppress(TypeError, ValueError):
+                    keys = np.array(list(weight), dtype=self.classes_.dtype).tolist()
+            plain = dict(zip(keys, weight.values(), strict=True))
             # Keys that are not classes are ignored where the dict names every
             # class (a cross-validation fold without a rare class), as in
             # scikit-learn; beside an unnamed class they are likely misspelt.
-            unknown = [k for k in plain if k not in index]
+            unknown = [given for given, k in zip(weight, keys, strict=True) if k not in index]
             unnamed = [label for label in index if label not in plain]
             if unknown and unnamed:
+                shown = _shown(self.classes_)
                 raise ValueError(
                     f"class_weight has the keys {unknown}, which are not classes, and leaves "
-                    f"out the classes {unnamed}; the classes are {self.classes_.tolist()}. "
-                    "Name the classes as they are in y."
+                    f"out the classes {[shown[index[label]] for label in unnamed]}; the "
+                    f"classes are {shown}. Name the classes as they are in y."
                 )
             # Weight 1 for the classes it leaves out, also where this call's y
             # lacks some of the classes it names (partial_fit's batches).
@@ -403,6 +416,12 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         return tags
 
 
+def _shown(labels):
+    """Labels as a message lists them: dates and durations as text (tolist
+    gives nanoseconds as ints), others as their Python values."""
+    return labels.astype(str).tolist() if labels.dtype.kind in "Mm" else labels.tolist()
+
+
 def _check_kinds(labels, name, listed=False):
     """Refuse an object array ``labels`` (``listed``: from a list) that mixes
     strings with other labels."""
@@ -426,6 +445,16 @@ def _check_labels(labels, name):
     try:
         check_classification_targets(labels)
     except ValueError as exc:
+        if labels.dtype == object and "unknown" in str(exc):
+            # scikit-learn's message would suggest a regression target.
+            kinds = ", ".join(sorted({type(label).__name__ for label in labels}))
+            raise ValueError(  # scikit-learn's words, which its checks expect, first
+                f"Unknown label type: {name} holds labels of type {kinds} as Python objects, "
+                "which scikit-learn does not read as classes: convert them to numbers, "
+                f"strings or dates first, e.g. np.asarray({name}, dtype=str), or "
+                f"pd.to_datetime({name}) for timestamps (dropping a timezone with "
+                ".dt.tz_localize(None))."
+            ) from exc
         if name == "y":
             raise
         raise ValueError(f"classes does not hold class labels: {exc}") from exc

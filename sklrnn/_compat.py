@@ -9,6 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     Interval,
+    InvalidParameterError,
     StrOptions,
     validate_parameter_constraints,
     validate_params,
@@ -20,6 +21,7 @@ __all__ = [
     "_safe_indexing",
     "_check_sample_weight",
     "Interval",
+    "InvalidParameterError",
     "StrOptions",
     "validate_params",
     "validate_parameter_constraints",

@@ -184,7 +184,9 @@ default="adam"
         also the one in which a callback (early stopping) asks to stop. One
         that monitors a validation score (skorch's ``EarlyStopping`` and
         ``Checkpoint`` by default) needs ``early_stopping=True``, the only
-        setting under which fit holds out validation data.
+        setting under which fit holds out validation data, and data enough
+        to hold some out (``partial_fit`` holds out none); fit refuses it
+        otherwise.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of
@@ -206,7 +208,8 @@ default="adam"
         state and the epochs left. A ``fit`` with
         ``warm_start=True`` on the same data then resumes the interrupted fit
         from that file (also in a new process, on a new estimator with the same
-        parameters) and runs only its remaining epochs, on the interrupted
+        parameters, where the interrupted fit started from scratch) and runs
+        only its remaining epochs, on the interrupted
         fit's learning-rate schedule; with an int ``random_state`` the result
         equals an uninterrupted fit. From the
         file of a finished fit, such a ``fit`` continues the weights as a new
@@ -288,7 +291,9 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the documentation
     closed form). The ``KeyboardInterrupt`` is then raised again, so that
     scripts and searches stop; the estimator object stays usable for
     prediction and for ``warm_start``, and with ``checkpoint`` set
-    a later ``fit`` resumes the interrupted one. A skorch callback that raises
+    a later ``fit`` resumes the interrupted one (a ``RandomState``
+    ``random_state`` is given back the draw the interrupted fit took from it,
+    so that the same instance resumes it too). A skorch callback that raises
     ``KeyboardInterrupt`` in ``on_epoch_end`` (skorch's way to stop, as its
     ``EarlyStopping`` does) ends training normally instead.
 

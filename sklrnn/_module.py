@@ -1271,8 +1271,12 @@ class RNNModule(nn.Module):
         >>> round(keep[0].item(), 6), round(keep[-1].item(), 6)
         (0.8, 0.4)
         """
+        # float32 also for an int dropout (0): an int64 tensor refused the product below.
         keep = torch.full(
-            (self.embedding_size,), 1 - self.dropout.p, device=self.head.weight.device
+            (self.embedding_size,),
+            1 - self.dropout.p,
+            dtype=torch.float32,
+            device=self.head.weight.device,
         )
         keep[: self.kernel_width] = 1.0
         keep[self.embedding_size - self.readout_width :] *= 1 - self.readout_dropout.p

@@ -197,7 +197,11 @@ class LossCurveDisplay:
         _check_plot_call(cls, ax, name, kwargs)
         history = list(estimator.history_)
         if not history:
-            raise ValueError("The estimator's history_ is empty: it has not trained an epoch.")
+            raise ValueError(
+                "The estimator's history_ is empty: none of its epochs completed (training "
+                "interrupted in the first, or a divergence that rolled back every epoch: see "
+                "the warning of its fit)."
+            )
         train = [row.get("train_loss", np.nan) for row in history]
         valid = [row.get("valid_loss", np.nan) for row in history]
         epochs = [row.get("epoch", i + 1) for i, row in enumerate(history)]

@@ -258,6 +258,20 @@ def test_the_features_of_a_chunked_input_are_held_once(monkeypatch):
     np.testing.assert_array_equal(features, expected)
 
 
+def test_transform_chunks_short_sequences_by_their_features(monkeypatch):
+    # Chunks were sized by the input alone: for short sequences one chunk's
+    # features, alive beside the result, took up to as much memory again
+    # (73 MB beside 159 MB for 200,000 sequences of 50 steps).
+    X = np.random.RandomState(0).normal(size=(400, 4))
+    reg = RNNRegressor(**{**SMALL, "kernel_features": 84}, max_epochs=1).fit(
+        X[:40], np.arange(40.0)
+    )
+    assert reg._n_features_out > 50  # wider than a sequence: 4 values
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 4 * 200)  # 2 chunks by X alone
+    features, peak = _with_peak_memory(reg.transform, X)
+    assert peak < 1.2 * features.nbytes
+
+
 def _with_peak_memory(method, X):
     """``method(X)`` and the peak of the memory it allocated (tracemalloc's, numpy's)."""
     tracemalloc.start()

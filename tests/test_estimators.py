@@ -1,5 +1,6 @@
 """Behaviour of RNNClassifier and RNNRegressor as scikit-learn estimators."""
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -768,6 +769,39 @@ def test_clone_and_set_params():
     rnn = cloned.net_.module_.rnn
     assert isinstance(rnn, torch.nn.LSTM) and rnn.hidden_size == 5
     assert not hasattr(clf, "net_")
+
+
+def test_prediction_checks_the_parameters_it_reads():
+    # batch_size and max_length, set after fit, reached numpy and slicing
+    # unchecked: a ZeroDivisionError, "slice indices must be integers",
+    # "negative dimensions", and max_length=True predicted from 1 step.
+    X, y = make_classification_sequences(n=30)
+    clf = RNNClassifier(**dict(FAST, max_epochs=1)).fit(X, y)
+    for name, value in [("batch_size", 0), ("batch_size", 2.5), ("max_length", -1)]:
+        with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of RNNClassifier"):
+            copy.deepcopy(clf).set_params(**{name: value}).predict(X)
+    for name in ("batch_size", "max_length"):
+        with pytest.raises(TypeError, match=f"'{name}' parameter of RNNClassifier must be an int"):
+            copy.deepcopy(clf).set_params(**{name: True}).predict_proba(X)
+
+
+def test_a_tensor_is_converted_a_chunk_at_a_time(monkeypatch):
+    # A bfloat16 or CUDA tensor converts to a float32 array on the CPU: the
+    # whole of it, before the chunks, broke the bound on prediction's memory.
+    X, y = make_classification_sequences(n=40)
+    clf = RNNClassifier(**dict(FAST, max_epochs=1, batch_size=8)).fit(X, y)
+    expected = clf.predict_proba(X)
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 8 * X.shape[1])  # 5 chunks
+    chunks = []
+    forward_chunk = sklrnn._base._BaseRNN._forward_chunk
+
+    def spy(self, part, *args, **kwargs):
+        chunks.append(part)
+        return forward_chunk(self, part, *args, **kwargs)
+
+    monkeypatch.setattr(sklrnn._base._BaseRNN, "_forward_chunk", spy)
+    np.testing.assert_array_equal(clf.predict_proba(torch.as_tensor(X)), expected)
+    assert len(chunks) == 5 and all(isinstance(part, torch.Tensor) for part in chunks)
 
 
 def test_refit_starts_from_scratch():

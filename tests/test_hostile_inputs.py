@@ -19,6 +19,7 @@ import copy
 import pickle
 import re
 import warnings
+from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
@@ -407,6 +408,37 @@ def test_non_finite_values_outside_padding_are_named(X):
     _assert_error_mentions(RNNRegressor(**TINY).fit, words, X, np.arange(len(X), dtype=float))
 
 
+def test_an_infinity_is_refused_with_its_position_and_the_fix():
+    # scikit-learn's message named neither ("Input X contains infinity or a
+    # value too large for dtype('float64')", of a float64 inf).
+    X = np.zeros((4, N_STEPS, N_CHANNELS))
+    X[2, 3, 1] = -np.inf
+    fix = r"\(infinite values: 1\)\. Replace or clip them first, the same way for fit and pred"
+    cases = [
+        (X, r"X\[2, 3, 1\] is -inf "),
+        (X[:, :, 1], r"X\[2, 3\] is -inf "),
+        (pd.DataFrame(X[:, :, 1]), r"X\[2, 3\] is -inf "),
+        (list(X), r"X\[2\]\[3, 1\] is -inf "),
+    ]
+    for data, where in cases:
+        with pytest.raises(ValueError, match=r"^Input X(\[2\])? contains infinity: " + where + fix):
+            RNNRegressor(**TINY).fit(data, np.arange(4.0))
+        model = MODELS["classifier-2d" if np.ndim(data) == 2 else "classifier-3d"]
+        with pytest.raises(ValueError, match=where + fix):
+            model.predict(data)
+
+
+def test_longdouble_beyond_float32_is_named():
+    # Cast to float32 inside check_array: numpy's overflow warning and
+    # "contains infinity or a value too large", of an X without infinities.
+    X = np.ones((4, 5), dtype=np.longdouble)
+    X[1, 2] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e\+38\); resc"):
+            RNNRegressor(**TINY).fit(X, np.arange(4.0))
+
+
 @PROPERTY
 @given(
     value=st.one_of(
@@ -482,11 +514,20 @@ def test_sparse_and_complex_input_are_named():
     model = MODELS["regressor-2d"]
     _assert_error_mentions(model.predict, ["complex"], X + 1j)
     _assert_error_mentions(RNNClassifier(**TINY).fit, ["sparse"], sp.csr_matrix(X), [0, 1])
+    # scikit-learn's "Complex data not supported" went on to print the whole array.
+    fix = r"holds complex numbers \(dtype complex128\).*np\.stack\(\[X\.real, X\.imag\]"
+    for data, where in [
+        (X + 1j, "X"),
+        (pd.DataFrame(X + 1j), "Column 0 of X"),
+        (list(X + 1j), r"X\[0\]"),
+    ]:
+        with pytest.raises(ValueError, match=f"^Complex data not supported: {where} {fix}"):
+            model.predict(data)
 
 
-@pytest.mark.parametrize("X", [None, 3.5, "abc"])
+@pytest.mark.parametrize("X", [None, 3.5, "abc", np.array(3.5)])
 def test_none_and_scalars_are_named(X):
-    shown = "none" if X is None else f"scalar {X!r}"
+    shown = "none" if X is None else f"scalar {np.asarray(X).item()!r}"
     for model in MODELS.values():
         _assert_error_mentions(model.predict, [shown], X)
     _assert_error_mentions(RNNClassifier(**TINY).fit, [shown], X, [0, 1])
@@ -631,8 +672,9 @@ def test_fit_names_mismatched_lengths(Estimator, n_X, n_y, n_w):
 @given(label=st.one_of(st.integers(), st.text(min_size=1, max_size=3)), n=st.integers(1, 6))
 def test_single_class_y_is_named(label, n):
     X = np.random.RandomState(0).normal(size=(n, 3))
-    # An integer beyond int64 makes an object array: scikit-learn's "Unknown label type".
-    words = ["at least 2 classes", "label type"]
+    # An integer beyond int64 makes an object array, which scikit-learn reads
+    # as no labels.
+    words = ["at least 2 classes", "labels of type int as python objects"]
     _assert_error_mentions(RNNClassifier(**TINY).fit, words, X, [label] * n)
 
 
@@ -646,13 +688,18 @@ def _overcommits_memory():
 
 
 @pytest.mark.skipif(_overcommits_memory(), reason="a huge allocation may succeed, then OOM")
-@pytest.mark.parametrize("sizes", [dict(hidden_size=10**9), dict(hidden_size=10**6, n_networks=3)])
+@pytest.mark.parametrize(
+    "sizes",
+    [dict(hidden_size=10**9), dict(hidden_size=10**6, n_networks=3), dict(kernel_features=10**13)],
+)
 def test_a_network_too_big_to_allocate_is_a_memory_error_naming_its_sizes(sizes):
     # torch fails with a RuntimeError from its allocator (16 TB for each
     # direction's recurrent weights at hidden size 10**6) or from its size
-    # arithmetic (4 * 10**18 elements at 10**9).
+    # arithmetic (4 * 10**18 elements at 10**9). kernel_features, the cause
+    # of the last, went unnamed.
     X, y = np.zeros((4, 3)), [0, 1, 0, 1]
-    with pytest.raises(MemoryError, match=f"hidden_size={sizes['hidden_size']}, .*lower"):
+    name, value = next(iter(sizes.items()))
+    with pytest.raises(MemoryError, match=f"{name}={value}, .*lower"):
         RNNClassifier(**sizes).fit(X, y)
 
 
@@ -747,6 +794,53 @@ def test_class_weight_keys_that_are_no_class_are_named(class_weight, labels, unk
         RNNClassifier(**TINY, class_weight=class_weight).fit(X, labels * 3)
 
 
+@pytest.mark.parametrize(
+    "y, kind",
+    [
+        (pd.Series([0, 1, 2] * 2, dtype=object), "int"),
+        (pd.Series(pd.date_range("2020-01-01", periods=3, tz="UTC")[[0, 1, 2] * 2]), "Timestamp"),
+        ([Decimal(i) for i in [0, 1, 2] * 2], "Decimal"),
+    ],
+)
+def test_labels_held_as_python_objects_are_named_with_a_conversion(y, kind):
+    # scikit-learn's "Unknown label type: unknown. Maybe you are trying to fit
+    # a classifier ... on a regression target with continuous values".
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(
+        ValueError,
+        match=f"Unknown label type: y holds labels of type {kind} as Python objects.*str",
+    ):
+        RNNClassifier(**TINY).fit(X, y)
+
+
+def test_a_list_of_tuples_as_y_is_named_by_its_shape():
+    # Read flat, it "mixed strings with other labels", with a fix that made
+    # each tuple a string.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \(6, 2\)"):
+        RNNClassifier(**TINY).fit(X, [("a", 1), ("b", 2)] * 3)
+
+
+def test_class_weight_keys_of_date_labels_are_dates_of_any_kind():
+    # A pd.Timestamp key was "not a class" of nanosecond labels, whose
+    # messages listed them as integers (1577836800000000000).
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    days = np.array(["2020-01-01", "2020-01-02"], dtype="M8[ns]")[[0, 1] * 3]
+    weights = np.where(days == days[0], 5.0, 1.0)
+    expected = RNNClassifier(**TINY).fit(X, days, sample_weight=weights).predict_proba(X)
+    for key in (pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01", "D")):
+        model = RNNClassifier(**TINY, class_weight={key: 5.0}).fit(X, days)
+        np.testing.assert_array_equal(model.predict_proba(X), expected)
+    with pytest.raises(ValueError, match=r"keys \['x'\].* classes \['2020-01-01T00:00:00\.0+',"):
+        RNNClassifier(**TINY, class_weight={"x": 5.0}).fit(X, days)
+    key = np.datetime64("2021-01-01", "ns")  # a date that is no class, shown as given
+    with pytest.raises(ValueError, match=r"keys \[np.datetime64\('2021-01-01T00:00:00\.0+'\)\]"):
+        RNNClassifier(**TINY, class_weight={key: 5.0}).fit(X, days)
+    three = np.array(["2020-01-01", "2020-01-02", "2020-01-03"], dtype="M8[ns]")
+    with pytest.raises(ValueError, match=r"y contains labels \['2020-01-03T00:00:00\.0+'\] that"):
+        RNNClassifier(**TINY).partial_fit(X, three[[0, 1, 2] * 2], classes=three[:2])
+
+
 def test_class_weight_keys_of_classes_absent_from_y_are_ignored():
     # A cross-validation fold without a rare class, as scikit-learn's
     # estimators take it: the dict names every class of y, and one more.
@@ -801,6 +895,18 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
     assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
     model.set_params(callbacks=[EarlyStopping()], early_stopping=True)
     assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
+    # A training call without a split: data too small for one, partial_fit;
+    # and a callback given as a class (skorch builds it with its defaults).
+    fitted = copy.deepcopy(model)
+    message = r"monitors 'valid_loss', .* but this training call has none: {}"
+    with pytest.raises(ValueError, match=message.format("2 sequences hold out none")):
+        model.set_params(validation_fraction=0.99).fit(X[:2], [0, 1])
+    with pytest.raises(ValueError, match=message.format("partial_fit trains on all the data")):
+        fitted.partial_fit(X, [0, 1] * 10)
+    for early_stopping in (False, True):
+        model.set_params(callbacks=[EarlyStopping], early_stopping=early_stopping)
+        with pytest.raises(ValueError, match="monitors 'valid_loss'"):
+            model.fit(X[:2], [0, 1])
 
 
 def test_a_huge_batch_size_does_not_pad_predictions_to_it():
@@ -834,6 +940,8 @@ def test_labels_mixing_strings_and_numbers_are_named():
         ([[0, 1]], r"classes must be a 1D list of the labels, got an array of shape \(1, 2\)"),
         (1, r"classes must be a 1D list of the labels, got an array of shape \(\)"),
         (["a", "b", 1], r"classes mixes strings with other labels \(int, str\).*str\(c\)"),
+        # It said "the data contains only one class", of y holding two.
+        ([0], r"needs samples of at least 2 classes, but partial_fit's classes hold only one"),
     ],
 )
 def test_partial_fits_classes_are_checked_as_labels(classes, message):

@@ -242,6 +242,12 @@ def test_errors(tmp_path):
         export_onnx(clf, tmp_path / "m.onnx", example_length=True)
     with pytest.raises(ValueError, match="'opset_version' parameter of export_onnx"):
         export_onnx(clf, tmp_path / "m.onnx", opset_version="18")
+    # A max_length set after fit went into the graph unchecked: 0 exported a
+    # graph of NaN probabilities, "3" failed inside torch.export.
+    for value in (0, "3"):
+        with pytest.raises(ValueError, match="'max_length' parameter of RNNClassifier"):
+            export_onnx(clf.set_params(max_length=value), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_an_opset_the_exporter_does_not_write_is_an_error(tmp_path, monkeypatch):

@@ -251,6 +251,18 @@ def test_errors():
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got Figure"):
         AttributionDisplay(sequence=[1.0], attributions=[0.0]).plot(ax=figure)
     plt.close(figure)
+
+    # A fit interrupted in its first epoch: it said "it has not trained an epoch"
+    # also of a fit whose divergence rolled its epochs back.
+    class Interrupt(Callback):
+        def on_batch_end(self, net, **kwargs):
+            raise KeyboardInterrupt
+
+    clf = RNNClassifier(hidden_size=4, max_epochs=2, callbacks=[Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=r"history_ is empty: none of its epochs completed"):
+        LossCurveDisplay.from_estimator(clf)
     # Whole numbers stored as floats are epochs too.
     display = LossCurveDisplay(train_loss=[1.0, 2.0], epochs=[1.0, 2.0], best_epoch=2.0)
     assert display.epochs.tolist() == [1, 2] and display.best_epoch == 2

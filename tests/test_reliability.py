@@ -482,13 +482,29 @@ def test_the_checkpoint_holds_the_weights_a_callback_restored_at_the_end(data, t
     X, _, y_class = data
     path = tmp_path / "fit.ckpt"
     best = EarlyStopping(monitor="train_loss", patience=2, load_best=True)
-    # (No kernel features: their head is solved after training, not checkpointed.)
     params = {**SMALL, "max_epochs": 40, "lr": 0.05, "lr_schedule": None, "kernel_features": 0}
     model = RNNClassifier(**params, checkpoint=path, callbacks=[best]).fit(X, y_class)
     losses = _losses(model)
     assert model.n_iter_ < 40 and np.argmin(losses) < len(losses) - 1  # the best one restored
     other = RNNClassifier(**params).fit(X, y_class).net_
     read_checkpoint(path).restore(other, 40, torch.Generator())
+    fitted = model.net_.module_.state_dict()
+    for name, tensor in other.module_.state_dict().items():
+        assert torch.equal(tensor, fitted[name]), name
+
+
+def test_the_finished_checkpoint_holds_the_head_solved_after_training(data, tmp_path):
+    # It was written at the end of training, before fit solved the head in
+    # closed form: the file held the trained head (up to 1.7 apart) and a
+    # history without head_solved.
+    X, y, _ = data
+    path = tmp_path / "solved.ckpt"
+    model = RNNRegressor(**SMALL, max_epochs=3, kernel_features=84, checkpoint=path).fit(X, y)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.epochs_left == 0
+    other = RNNRegressor(**SMALL, max_epochs=1, kernel_features=84).fit(X, y).net_
+    checkpoint.restore(other, 3, torch.Generator())
+    assert other.history_[-1, "head_solved"] is True
     fitted = model.net_.module_.state_dict()
     for name, tensor in other.module_.state_dict().items():
         assert torch.equal(tensor, fitted[name]), name
@@ -597,6 +613,17 @@ def test_finished_checkpoint_warm_starts_a_new_estimator(data, tmp_path):
     assert read_checkpoint(path).epochs_left == 0
 
 
+def test_a_checkpoint_of_early_stopping_without_a_split_resumes(data, tmp_path):
+    # Too few sequences to hold some out: early stopping's threshold stays
+    # inf, which the file held and read_checkpoint then refused as malformed.
+    X, _, y_class = data
+    path = tmp_path / "small.ckpt"
+    params = dict(SMALL, max_epochs=2, early_stopping=True, validation_fraction=0.8)
+    model = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X[:4], y_class[:4])
+    assert "valid_loss" not in model.history_[-1]
+    assert model.fit(X[:4], y_class[:4]).n_iter_ == 4
+
+
 def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
     X, y, _ = data
     path = tmp_path / "other.ckpt"
@@ -646,6 +673,45 @@ def test_checkpoint_resumes_the_same_sequences_padded_wider(data, tmp_path):
     whole = RNNClassifier(**SMALL, max_epochs=3).fit(X, y_class)
     assert resumed.n_iter_ == 3
     np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+
+
+def test_fits_under_inference_mode_train_as_outside_it(data):
+    # Built inside the caller's inference_mode, the parameters were inference
+    # tensors: fit failed in torch's backward, and a warm start kept them, so
+    # that every later partial_fit and warm fit failed as well.
+    X, _, y_class = data
+    expected = RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class)
+    with torch.inference_mode():
+        model = RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class)
+        np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(X))
+        model.set_params(warm_start=True).fit(X, y_class)
+        model.partial_fit(X, y_class)
+    assert not any(p.is_inference() for p in model.net_.module_.parameters())
+    model.partial_fit(X, y_class)
+    assert model.n_iter_ == 6
+
+
+def test_the_same_randomstate_resumes_the_fit_it_interrupted(data, tmp_path):
+    # The interrupted fit had drawn its seed from the instance: the next fit
+    # drew another, and was refused as "other parameters (random_state)".
+    X, _, y_class = data
+    path = tmp_path / "state.ckpt"
+    state = np.random.RandomState(0)
+    model = RNNClassifier(
+        **{**SMALL, "random_state": state},
+        max_epochs=3,
+        checkpoint=path,
+        callbacks=[InterruptAt(2)],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y_class)
+    fresh = np.random.RandomState(0).get_state()
+    np.testing.assert_array_equal(state.get_state()[1], fresh[1])  # the draw given back
+    assert state.get_state()[2] == fresh[2]
+    model.set_params(callbacks=None, warm_start=True).fit(X, y_class)
+    whole = RNNClassifier(**{**SMALL, "random_state": np.random.RandomState(0)}, max_epochs=3)
+    assert model.n_iter_ == 3
+    np.testing.assert_array_equal(model.predict_proba(X), whole.fit(X, y_class).predict_proba(X))
 
 
 def test_a_ctrl_c_while_the_checkpoint_is_written_is_an_interrupt(data, tmp_path, monkeypatch):

@@ -143,6 +143,17 @@ def test_without_dropouts_one_network_has_only_the_noise():
     np.testing.assert_array_equal(std, np.full(len(X), model.noise_std_[0]))
 
 
+@pytest.mark.parametrize("kernel_features", [0, 84])
+def test_an_int_dropout_of_0_trains_and_predicts_as_the_float(kernel_features):
+    # An int dropout made the keep probabilities an int64 tensor: fit failed
+    # with kernel features (the head's closed form), return_std without them.
+    X, y = make_noisy_regression()
+    params = {**FAST, "kernel_features": kernel_features}
+    expected = RNNRegressor(**params, dropout=0.0).fit(X, y).predict(X, return_std=True)
+    model = RNNRegressor(**params, dropout=0).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X, return_std=True), expected)
+
+
 def test_ensemble_std_is_the_spread_of_its_networks():
     # Without dropout, the epistemic part of an ensemble's std is the spread
     # of its networks' outputs (population std), in the units of y.
