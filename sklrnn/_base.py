@@ -10,6 +10,7 @@ import pickle
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -461,6 +462,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         class each, and a class weight of 100 for one of them).
         """
         X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
+        for values, name in ((y, "y"), (sample_weight, "sample_weight")):
+            if isinstance(values, Iterator):  # float() failed on it, naming neither
+                raise TypeError(
+                    f"{name} is an iterator ({type(values).__name__}), which can be read only "
+                    f"once; pass it as a list or an array, e.g. list({name})."
+                )
         y, sample_weight = (
             _masked_as_missing(_readable(values, name))
             for values, name in ((y, "y"), (sample_weight, "sample_weight"))

@@ -858,9 +858,8 @@ def _check_batch(X, lengths, mean):
         raise ValueError(
             f"X must be of shape (batch, n_timesteps, {n_features}), got {tuple(X.shape)}."
         )
-    integer = torch.is_tensor(lengths) and not (
-        lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool
-    )
+    # int64 or int32, which gather takes as indices (uint8 and int16 failed there).
+    integer = torch.is_tensor(lengths) and lengths.dtype in (torch.int64, torch.int32)
     if not (integer and lengths.shape == X.shape[:1]):
         got = (
             f"{lengths.dtype} of shape {tuple(lengths.shape)}"
@@ -868,9 +867,12 @@ def _check_batch(X, lengths, mean):
             else f"a {type(lengths).__name__}"
         )
         raise (ValueError if integer else TypeError)(
-            f"lengths must be an integer tensor of shape ({X.shape[0]},), one length per "
-            f"sequence of X, got {got}: e.g. torch.as_tensor(lengths, dtype=torch.int64)."
+            f"lengths must be an int64 (or int32) tensor of shape ({X.shape[0]},), one "
+            f"length per sequence of X, got {got}: e.g. torch.as_tensor(lengths, "
+            "dtype=torch.int64)."
         )
+    if not len(X):  # torch's aminmax failed on it
+        raise ValueError("X holds no sequences: a batch needs at least one.")
 
 
 class RNNModule(nn.Module):
@@ -917,7 +919,7 @@ class RNNModule(nn.Module):
         input to the recurrent layers directly.
     strides : tuple of 3 ints, default=(1, 1, 1)
         Striding of the front end, from ``front_end_strides``.
-    kernel_sizes : tuple of ints, default=(15,)
+    kernel_sizes : tuple of odd ints, default=(15,)
         Kernel sizes of the front end's first block, from
         ``front_end_kernels``.
     standardize : bool, default=True
@@ -979,6 +981,11 @@ class RNNModule(nn.Module):
         kernel_sizes = tuple(
             _count("kernel_sizes", k) for k in _sequence("kernel_sizes", kernel_sizes)
         )
+        if any(k % 2 == 0 for k in kernel_sizes):  # centred in the widest, step for step
+            raise ValueError(f"kernel_sizes must be odd, got {kernel_sizes!r}.")
+        for name, flag in (("bidirectional", bidirectional), ("standardize", standardize)):
+            if not isinstance(flag, bool | np.bool_):  # "False" would switch it on
+                raise TypeError(f"{name} must be a bool, got {flag!r}.")
         kernel_dilations = tuple(
             (_count("kernel_dilations", d), _count("kernel_dilations", n))
             for d, n in (_sequence("kernel_dilations", p, length=2) for p in kernel_dilations)
@@ -1095,8 +1102,9 @@ class RNNModule(nn.Module):
         ----------
         X : Tensor of shape (batch, n_timesteps, n_features)
             Sequences, of the module's dtype (float32); values past each
-            sequence's length are ignored.
-        lengths : Tensor of shape (batch,), int64, on the CPU
+            sequence's length are ignored (NaN, as :func:`~sklrnn.pad_sequences`
+            writes, included).
+        lengths : Tensor of shape (batch,), int64 (or int32), on the CPU
             True length of each sequence, between 1 and n_timesteps.
         kernel_features : Tensor of shape (batch, n_kernel_features), default=None
             What :meth:`kernel_features` returns for ``X``, computed once
@@ -1110,10 +1118,11 @@ class RNNModule(nn.Module):
         ------
         TypeError
             If ``X`` is not a tensor of the module's dtype, or ``lengths``
-            not an integer tensor.
+            not an int64 or int32 tensor.
         ValueError
             If their shapes disagree with each other or with ``n_features``,
-            or a length lies outside 1 to n_timesteps.
+            ``X`` holds no sequences, or a length lies outside 1 to
+            n_timesteps.
         """
         parts = self._summaries(X, lengths, kernel_features)
         # The random kernels' features skip dropout: over their thousands of
@@ -1271,11 +1280,12 @@ class RNNModule(nn.Module):
         >>> round(keep[0].item(), 6), round(keep[-1].item(), 6)
         (0.8, 0.4)
         """
-        # float32 also for an int dropout (0): an int64 tensor refused the product below.
+        # The head's dtype, also for an int dropout (0): an int64 tensor
+        # refused the product below.
         keep = torch.full(
             (self.embedding_size,),
             1 - self.dropout.p,
-            dtype=torch.float32,
+            dtype=self.head.weight.dtype,
             device=self.head.weight.device,
         )
         keep[: self.kernel_width] = 1.0
@@ -1338,6 +1348,10 @@ class RNNModule(nn.Module):
             # Steps past the longest sequence hold only padding: drop them.
             if longest < X.shape[1]:
                 X = X[:, :longest]
+            # Padding set to 0: layers mask it by a product, and 0 * NaN (the
+            # NaN that pad_sequences writes) is NaN, in outputs and gradients.
+            steps = torch.arange(X.shape[1], device=X.device)
+            X = X.masked_fill(steps[None, :, None] >= lengths[:, None, None], 0.0)
         if self.standardize:
             X = (X - self.input_mean) / self.input_scale
         return X

@@ -655,7 +655,10 @@ def load_model(file, *, device=None):
                 f"{where}: n_iter_={estimator.n_iter_}, but the history records "
                 f"{len(config['history'])} epochs."
             )
-        _restore_net(estimator, archive, config)
+        # Built in a caller's inference mode, the weights would be inference
+        # tensors, which no later training call could update.
+        with torch.inference_mode(False):
+            _restore_net(estimator, archive, config)
     return estimator
 
 

@@ -70,11 +70,16 @@ class _SequencesOut:
         self : object
             This transformer.
         """
-        if transform not in (None, "default", "pandas", "polars"):
-            raise ValueError(
-                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
-            )
+        _check_container(transform)
         return self
+
+
+def _check_container(transform):
+    """Refuse an output container ``set_output`` does not know."""
+    if transform not in (None, "default", "pandas", "polars"):
+        raise ValueError(
+            f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
+        )
 
 
 class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
@@ -446,10 +451,7 @@ ndarray of shape (n_samples, n_timesteps, n_features)
         self : SequenceScaler
             This transformer.
         """
-        if transform not in (None, "default", "pandas", "polars"):
-            raise ValueError(
-                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
-            )
+        _check_container(transform)
         if transform is not None:
             # The attribute scikit-learn's clone copies.
             self._sklearn_output_config = {"transform": transform}

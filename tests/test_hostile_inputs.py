@@ -1494,6 +1494,13 @@ def test_no_time_steps_and_iterators_are_named():
     sequences = (np.zeros((4, 2)) for _ in range(6))
     with pytest.raises(TypeError, match=r"X is an iterator \(generator\).*list\(X\)"):
         RNNClassifier(**TINY).fit(sequences, [0, 1] * 3)
+    # sample_weight's failed in float(), naming neither it nor the fix.
+    X = np.zeros((6, 3))
+    for name in ("y", "sample_weight"):
+        values = {"y": [0, 1] * 3, "sample_weight": [1.0] * 6}
+        values[name] = iter(values[name])
+        with pytest.raises(TypeError, match=rf"{name} is an iterator \(\w+\).*list\({name}\)"):
+            RNNClassifier(**TINY).fit(X, **values)
 
 
 @pytest.mark.parametrize(

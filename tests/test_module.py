@@ -400,6 +400,25 @@ def test_a_batch_without_padding_computes_what_a_padded_batch_does(
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell_type", ["gru", "lstm"])
+@pytest.mark.parametrize("conv_channels", [0, 4])
+def test_nan_padding_is_ignored_in_outputs_and_gradients(cell_type, conv_channels):
+    # pad_sequences pads with NaN: layers that mask padding by a product
+    # (0 * NaN) gave NaN outputs, or NaN gradients for every weight.
+    torch.manual_seed(0)
+    module = RNNModule(3, 2, cell_type, 4, conv_channels=conv_channels)
+    X, lengths = torch.randn(2, 6, 3), torch.tensor([6, 3])
+    X[1, 3:] = 0.0
+    padded = X.clone().requires_grad_()
+    with torch.no_grad():
+        padded[1, 3:] = float("nan")
+    expected = module.eval()(X, lengths)
+    torch.testing.assert_close(module(padded, lengths), expected, rtol=0, atol=0)
+    module.train()(padded, lengths).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
+    assert (padded.grad[1, 3:] == 0).all() and torch.isfinite(padded.grad).all()
+
+
 @pytest.mark.parametrize("lengths", [[5, 5, 7], [7, 7, 7], [0, 3, 5]])
 def test_lengths_outside_the_time_axis_are_refused(lengths):
     # Lengths past the steps of X once took the path of batches without
@@ -421,7 +440,13 @@ def test_lengths_outside_the_time_axis_are_refused(lengths):
          r"X must be of shape \(batch, n_timesteps, 2\), got \(3, 5, 4\)"),
         (torch.randn(5, 2), torch.tensor([5]), ValueError, r"got \(5, 2\)"),
         (torch.randn(3, 5, 2), [5, 4, 2], TypeError,
-         r"lengths must be an integer tensor of shape \(3,\).*got a list"),
+         r"lengths must be an int64 \(or int32\) tensor of shape \(3,\).*got a list"),
+        # Integers gather cannot index with failed inside torch.
+        (torch.randn(3, 5, 2), torch.tensor([5, 4, 2], dtype=torch.uint8), TypeError,
+         "got torch.uint8"),
+        # torch's "aminmax(): cannot compute aminmax over an empty dimension"
+        (torch.randn(0, 5, 2), torch.zeros(0, dtype=torch.int64), ValueError,
+         "X holds no sequences"),
         (torch.randn(3, 5, 2), torch.tensor([5.0, 4.0, 2.0]), TypeError, "got torch.float32"),
         (torch.randn(3, 5, 2), torch.tensor([5, 4]), ValueError,
          r"got torch.int64 of shape \(2,\)"),
@@ -831,6 +856,11 @@ def test_path_attributions_share_out_the_first_order_change():
         (dict(strides=(1,)), ValueError, r"strides must be a tuple of 3 items, got \(1,\)"),
         (dict(kernel_dilations=((1, 0),)), ValueError, "kernel_dilations must hold integers"),
         (dict(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),
+        # Every forward failed inside torch ("Expected size 15 but got size 14").
+        (dict(kernel_sizes=(15, 4)), ValueError, r"kernel_sizes must be odd, got \(15, 4\)"),
+        # Any truthy value switched them on: "False" built a bidirectional network.
+        (dict(bidirectional="False"), TypeError, "bidirectional must be a bool, got 'False'"),
+        (dict(standardize="no"), TypeError, "standardize must be a bool, got 'no'"),
     ],
 )
 def test_module_arguments_torch_would_fail_on_are_named(kwargs, error, message):

@@ -17,7 +17,13 @@ from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback, LoadInitState, TrainEndCheckpoint
 
 import sklrnn._training
-from sklrnn import InconsistentVersionWarning, RNNClassifier, RNNRegressor
+from sklrnn import (
+    InconsistentVersionWarning,
+    RNNClassifier,
+    RNNRegressor,
+    load_model,
+    save_model,
+)
 from sklrnn._archive import write_archive
 from sklrnn._base import _BaseRNN, _versions
 from sklrnn._module import RNNModule
@@ -689,6 +695,17 @@ def test_fits_under_inference_mode_train_as_outside_it(data):
     assert not any(p.is_inference() for p in model.net_.module_.parameters())
     model.partial_fit(X, y_class)
     assert model.n_iter_ == 6
+
+
+def test_a_model_loaded_under_inference_mode_trains_on(data, tmp_path):
+    # load_model built inference tensors there: partial_fit and warm starts
+    # failed after it ("Inplace update to inference tensor outside InferenceMode").
+    X, _, y_class = data
+    save_model(RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class), tmp_path / "m.zip")
+    with torch.inference_mode():
+        model = load_model(tmp_path / "m.zip")
+    model.partial_fit(X, y_class)
+    assert model.set_params(warm_start=True, max_epochs=1).fit(X, y_class).n_iter_ == 4
 
 
 def test_the_same_randomstate_resumes_the_fit_it_interrupted(data, tmp_path):
