@@ -55,8 +55,10 @@ __all__ = [
 
 # The version written; files of other versions are refused (nothing has been
 # released in another version, so there is nothing to migrate).
-FORMAT_VERSION = 6  # 6: the loss weights' mean (_weight_mean), which partial_fit keeps
-SUPPORTED_FORMAT_VERSIONS = (6,)
+# 6: the loss weights' mean (_weight_mean), which partial_fit keeps; 7: text
+# labels as wide as the longest, date and duration labels.
+FORMAT_VERSION = 7
+SUPPORTED_FORMAT_VERSIONS = (7,)
 
 # Caps on what a file may make the reader allocate: decompressed bytes of a
 # JSON member and of a tensors member, and the shape of the JSON.

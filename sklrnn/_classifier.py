@@ -419,7 +419,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
 def _shown(labels):
     """Labels as a message lists them: dates and durations as text (tolist
     gives nanoseconds as ints), others as their Python values."""
-    return labels.astype(str).tolist() if labels.dtype.kind in "Mm" else labels.tolist()
+    return [str(v) for v in labels] if labels.dtype.kind in "Mm" else labels.tolist()
 
 
 def _check_kinds(labels, name, listed=False):

@@ -1103,7 +1103,8 @@ class RNNModule(nn.Module):
         X : Tensor of shape (batch, n_timesteps, n_features)
             Sequences, of the module's dtype (float32); values past each
             sequence's length are ignored (NaN, as :func:`~sklrnn.pad_sequences`
-            writes, included).
+            writes, included, but for a graph of ``torch.export``, which
+            skips the check: zero it there).
         lengths : Tensor of shape (batch,), int64 (or int32), on the CPU
             True length of each sequence, between 1 and n_timesteps.
         kernel_features : Tensor of shape (batch, n_kernel_features), default=None
@@ -1350,8 +1351,8 @@ class RNNModule(nn.Module):
                 X = X[:, :longest]
             # Padding set to 0: layers mask it by a product, and 0 * NaN (the
             # NaN that pad_sequences writes) is NaN, in outputs and gradients.
-            steps = torch.arange(X.shape[1], device=X.device)
-            X = X.masked_fill(steps[None, :, None] >= lengths[:, None, None], 0.0)
+            if shortest < X.shape[1]:
+                X = X.masked_fill(~_valid_mask(lengths, X.shape[1], X.device).mT, 0.0)
         if self.standardize:
             X = (X - self.input_mean) / self.input_scale
         return X

@@ -7,6 +7,7 @@ field, parameter, fitted attribute and tensor before it builds the network,
 and refuses anything else with a ``ValueError`` that names the file.
 """
 
+import datetime
 import json
 import math
 import warnings
@@ -369,7 +370,15 @@ def _encode_param(name, value):
     if name == "optimizer" and _is_torch_optimizer(value):
         return {"torch.optim": value.__name__}
     if name == "class_weight" and isinstance(value, dict):
-        return [[plain(k) if isinstance(k, np.generic) else k, float(v)] for k, v in value.items()]
+        keys = [plain(k) if isinstance(k, np.generic) else k for k in value]
+        durations = [k for k in keys if isinstance(k, datetime.timedelta)]
+        if durations:  # written as text ("1 day, 0:00:00"), which no label would match
+            raise TypeError(
+                f"class_weight has the duration {durations[0]!r} as a key, which the format "
+                "cannot store. Pass the class weights as sample_weight, or pickle the "
+                "estimator if you trust every future reader."
+            )
+        return [[k, float(v)] for k, v in zip(keys, value.values(), strict=True)]
     raise TypeError(
         f"The parameter {name} is a {type(value).__name__}, which the format cannot store "
         "(it stores numbers, strings, a class_weight dict and torch.optim classes). Set it "
@@ -447,7 +456,7 @@ def save_model(estimator, file):
     The file is a zip archive of three members:
 
     ``model.json``
-        ``format`` (``"sklrnn-model"``) and ``format_version`` (6);
+        ``format`` (``"sklrnn-model"``) and ``format_version`` (7);
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
         parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the

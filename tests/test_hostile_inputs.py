@@ -833,6 +833,12 @@ def test_class_weight_keys_of_date_labels_are_dates_of_any_kind():
         np.testing.assert_array_equal(model.predict_proba(X), expected)
     with pytest.raises(ValueError, match=r"keys \['x'\].* classes \['2020-01-01T00:00:00\.0+',"):
         RNNClassifier(**TINY, class_weight={"x": 5.0}).fit(X, days)
+    # Durations of nanoseconds were cut to 21 characters ('86400000000000 nanose').
+    durations = (days - days[0]).astype("m8[ns]")
+    with pytest.raises(
+        ValueError, match=r"classes are \['0 nanoseconds', '86400000000000 nanosecon"
+    ):
+        RNNClassifier(**TINY, class_weight={"x": 5.0}).fit(X, durations)
     key = np.datetime64("2021-01-01", "ns")  # a date that is no class, shown as given
     with pytest.raises(ValueError, match=r"keys \[np.datetime64\('2021-01-01T00:00:00\.0+'\)\]"):
         RNNClassifier(**TINY, class_weight={key: 5.0}).fit(X, days)

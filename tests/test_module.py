@@ -400,7 +400,7 @@ def test_a_batch_without_padding_computes_what_a_padded_batch_does(
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell_type", ["gru", "lstm"])
+@pytest.mark.parametrize("cell_type", ["gru", "lstm", "rnn_relu"])
 @pytest.mark.parametrize("conv_channels", [0, 4])
 def test_nan_padding_is_ignored_in_outputs_and_gradients(cell_type, conv_channels):
     # pad_sequences pads with NaN: layers that mask padding by a product
@@ -417,6 +417,15 @@ def test_nan_padding_is_ignored_in_outputs_and_gradients(cell_type, conv_channel
     module.train()(padded, lengths).sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
     assert (padded.grad[1, 3:] == 0).all() and torch.isfinite(padded.grad).all()
+
+
+def test_lengths_on_the_cpu_serve_a_module_on_another_device():
+    # The padding mask compared X's device with the lengths' (on the CPU, as
+    # forward takes them): torch's "Tensor on device cpu is not on the
+    # expected device" on a GPU. The meta device refuses the mix alike.
+    module = RNNModule(3, 2, conv_channels=4).to("meta").eval()
+    out = module(torch.zeros(2, 6, 3, device="meta"), torch.tensor([6, 4]))
+    assert out.shape == (2, 2) and out.device.type == "meta"
 
 
 @pytest.mark.parametrize("lengths", [[5, 5, 7], [7, 7, 7], [0, 3, 5]])

@@ -311,7 +311,7 @@ def test_the_archive_is_json_and_safetensors(tmp_path):
     members = members_of(tmp_path / "m.zip")
     assert set(members) == {CONFIG, WEIGHTS, OPTIMIZER}
     config = json.loads(members[CONFIG])
-    assert config["format"] == "sklrnn-model" and config["format_version"] == 6
+    assert config["format"] == "sklrnn-model" and config["format_version"] == 7
     assert set(config["versions"]) == {"sklrnn", "torch", "skorch", "scikit-learn"}
     assert config["params"]["hidden_size"] == 6
     assert "checkpoint" not in config["params"] and "callbacks" not in config["params"]
@@ -780,7 +780,7 @@ def test_unknown_format_version_is_refused(saved):
         load_model(rewrite(saved, edit_config=future))
     message = str(info.value)
     assert "edited-m.zip' has format version 99" in message
-    assert "reads format versions [6]" in message
+    assert "reads format versions [7]" in message
 
 
 def test_size_declared_in_the_json_is_checked_before_building(saved, monkeypatch):
@@ -880,6 +880,20 @@ def test_classes_must_come_back_as_written(saved, values, dtype):
 
     with pytest.raises(ValueError, match="classes_ holds values that labels of dtype .* exactly"):
         load_model(rewrite(saved, edit_config=edit))
+
+
+def test_date_keys_of_class_weight_round_trip_and_durations_are_refused(tmp_path):
+    # A duration key was written as its text ("1 day, 0:00:00"), which no
+    # label matched: the loaded model could not train again.
+    X = sequences()
+    days = np.array(["2020-01-01", "2020-01-02"], dtype="M8[D]")[np.arange(len(X)) % 2]
+    model = RNNClassifier(**FAST, class_weight={pd.Timestamp("2020-01-01"): 3.0}).fit(X, days)
+    loaded = round_trip(model, tmp_path)
+    np.testing.assert_array_equal(loaded.partial_fit(X, days).classes_, model.classes_)
+    durations = (days - days[0]).astype("m8[D]")
+    model = RNNClassifier(**FAST, class_weight={np.timedelta64(1, "D"): 3.0}).fit(X, durations)
+    with pytest.raises(TypeError, match="class_weight has the duration .* as a key, which the"):
+        save_model(model, tmp_path / "durations.zip")
 
 
 def test_labels_json_cannot_hold_are_refused_both_ways(tmp_path, saved):
