@@ -616,16 +616,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "sklrnn's nets cannot serve: skorch would score their data without its "
                     "targets. Leave use_caching=True, skorch's default."
                 )
-            monitor = _validation_monitor(callback)
-            if monitor is not None and not self.early_stopping:
-                # skorch's KeyError at the first epoch's end ("Key 'valid_loss'
-                # was not found in history").
-                raise ValueError(
-                    f"callbacks holds {kind.__name__}, a callback that monitors {monitor!r}, a "
-                    "score of the validation split, which fit holds out only with "
-                    "early_stopping=True. Set early_stopping=True, or monitor a training "
-                    "score such as 'train_loss'."
-                )
             if issubclass(kind, LRScheduler) and self.lr_schedule is not None:
                 # The schedule sets the learning rate of every batch: it would
                 # override the scheduler's without a word.
@@ -784,6 +774,36 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             changed.append(f"kernel_features (now {self.kernel_features})")
         return changed
 
+    def _refuse_validation_monitors(self, full, n):
+        """Refuse callbacks that monitor a validation score, for a training call
+        that holds out none (of ``n`` sequences; ``full``: a fit)."""
+        for item in self.callbacks or []:
+            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+            monitor = _validation_monitor(callback)
+            if monitor is None:
+                continue
+            # skorch's KeyError at the first epoch's end ("Key 'valid_loss' was
+            # not found in history").
+            name = (callback if isinstance(callback, type) else type(callback)).__name__
+            if not full:
+                why = "partial_fit trains on all the data. Monitor a training score"
+            elif not self.early_stopping:
+                why = (
+                    "fit holds out validation data only with early_stopping=True. Set "
+                    "early_stopping=True, or monitor a training score"
+                )
+            else:
+                why = (
+                    f"{n} sequences hold out none at validation_fraction="
+                    f"{self.validation_fraction}. Fit on more data, or monitor a training "
+                    "score"
+                )
+            raise ValueError(
+                f"callbacks holds {name}, a callback that monitors {monitor!r}, a score of "
+                f"the validation split, but this training call holds none out: {why} "
+                "such as 'train_loss'."
+            )
+
     def _training_batches(self, n, split):
         """Training batches in an epoch over ``n`` sequences, less the validation
         split's where ``split`` (none where it would leave either side empty)."""
@@ -805,23 +825,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.net_.train_split = ValidationSplit(
                 self.validation_fraction, stratified=self._stratify, random_state=seed
             )
-        held_out = full and self.early_stopping
-        held_out = held_out and ValidationSplit.size(len(data[0]), self.validation_fraction)
-        for item in [] if held_out else self.callbacks or []:
-            callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
-            monitor = _validation_monitor(callback)
-            if monitor is not None:  # skorch's KeyError after the first epoch
-                why = (
-                    f"{len(data[0])} sequences hold out none at validation_fraction="
-                    f"{self.validation_fraction}"
-                    if full
-                    else "partial_fit trains on all the data"
-                )
-                raise ValueError(
-                    f"callbacks holds a callback that monitors {monitor!r}, a score of the "
-                    f"validation split, but this training call has none: {why}. Monitor a "
-                    "training score such as 'train_loss', or fit on more data."
-                )
+        n_valid = ValidationSplit.size(len(data[0]), self.validation_fraction)
+        if not (full and self.early_stopping and n_valid):
+            self._refuse_validation_monitors(full, len(data[0]))
         if self.lr_schedule == "cosine":
             split = full and self.early_stopping
             steps = epochs * self._training_batches(len(data[0]), split) if full else None

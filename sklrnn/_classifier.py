@@ -353,12 +353,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     "finite number >= 0."
                 )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
-            keys = [_python(k) for k in weight]
-            if self.classes_.dtype.kind in "Mm":
-                # Timestamps and datetime64 of any unit, as classes_ lists its
-                # own (ints for nanoseconds, dates for days).
-                with suppress(TypeError, ValueError):
-                    keys = np.array(list(weight), dtype=self.classes_.dtype).tolist()
+            keys = [_as_label(k, self.classes_.dtype) for k in weight]
             plain = dict(zip(keys, weight.values(), strict=True))
             # Keys that are not classes are ignored where the dict names every
             # class (a cross-validation fold without a rare class), as in
@@ -414,6 +409,20 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _as_label(key, dtype):
+    """A class_weight key as ``classes_`` of ``dtype`` lists its labels.
+
+    Dates and durations of any kind (Timestamps, datetime64 of any unit, ISO
+    text as a model file holds them) in ``dtype``'s unit, as ``tolist`` gives
+    them (ints for nanoseconds, dates for days); other keys as Python values.
+    """
+    if dtype.kind in "Mm":
+        with suppress(TypeError, ValueError):
+            value = np.datetime64(key) if dtype.kind == "M" and isinstance(key, str) else key
+            return np.array([value]).astype(dtype).tolist()[0]
+    return _python(key)
 
 
 def _shown(labels):

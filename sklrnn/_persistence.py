@@ -167,8 +167,13 @@ _LABEL_VALUES = {
 }
 
 
+def _storable(dtype):
+    """Whether the format stores labels of ``dtype``."""
+    return dtype.kind in _LABEL_VALUES and not (dtype.kind == "f" and dtype.itemsize > 8)
+
+
 def _encode_labels(labels):
-    if labels.dtype.kind not in _LABEL_VALUES or labels.dtype.kind == "f" and labels.itemsize > 8:
+    if not _storable(labels.dtype):
         raise TypeError(
             f"classes_ has dtype {labels.dtype}, which the format cannot store: fit on labels "
             "it stores (numbers up to float64, strings, bools, dates), or pickle the model."
@@ -190,7 +195,7 @@ def _decode_labels(value):
         dtype = np.dtype(value["dtype"]) if isinstance(value["dtype"], str) else None
     except TypeError:
         dtype = None
-    if dtype is None or dtype.kind not in _LABEL_VALUES or dtype.kind == "f" and dtype.itemsize > 8:
+    if dtype is None or not _storable(dtype):
         raise _Bad(f"has dtype {str(value['dtype'])[:40]}, which the format does not allow")
     values = value["values"]
     if not (isinstance(values, list) and all(map(_LABEL_VALUES[dtype.kind], values))):
@@ -370,14 +375,23 @@ def _encode_param(name, value):
     if name == "optimizer" and _is_torch_optimizer(value):
         return {"torch.optim": value.__name__}
     if name == "class_weight" and isinstance(value, dict):
-        keys = [plain(k) if isinstance(k, np.generic) else k for k in value]
-        durations = [k for k in keys if isinstance(k, datetime.timedelta)]
+        durations = [k for k in value if isinstance(k, np.timedelta64 | datetime.timedelta)]
         if durations:  # written as text ("1 day, 0:00:00"), which no label would match
             raise TypeError(
                 f"class_weight has the duration {durations[0]!r} as a key, which the format "
                 "cannot store. Pass the class weights as sample_weight, or pickle the "
                 "estimator if you trust every future reader."
             )
+        # Dates as ISO text of their own unit (a nanosecond datetime64's item()
+        # is an int, which labels of another unit would read as a count).
+        keys = [
+            str(np.datetime64(k))
+            if isinstance(k, np.datetime64 | datetime.date)
+            else plain(k)
+            if isinstance(k, np.generic)
+            else k
+            for k in value
+        ]
         return [[k, float(v)] for k, v in zip(keys, value.values(), strict=True)]
     raise TypeError(
         f"The parameter {name} is a {type(value).__name__}, which the format cannot store "

@@ -198,9 +198,9 @@ class LossCurveDisplay:
         history = list(estimator.history_)
         if not history:
             raise ValueError(
-                "The estimator's history_ is empty: none of its epochs completed (training "
-                "interrupted in the first, or a divergence that rolled back every epoch: see "
-                "the warning of its fit)."
+                "The estimator's history_ is empty: it kept no epoch of its training (an "
+                "interrupt or a divergence before the training guard kept one: see the note "
+                "or the warning of its fit)."
             )
         train = [row.get("train_loss", np.nan) for row in history]
         valid = [row.get("valid_loss", np.nan) for row in history]

@@ -257,7 +257,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if self.n_features * self.n_timesteps_ != self.n_features_in_:
             raise ValueError(
-                f"n_features is {self.n_features}, but this WideToSequence was fitted with "
+                f"n_features is {self.n_features!r}, but this WideToSequence was fitted with "
                 f"n_features={self.n_features_in_ // self.n_timesteps_}: fit it again after "
                 "set_params."
             )

@@ -1,5 +1,7 @@
 """sequence_attributions: integrated gradients over the time steps of sequences."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -323,6 +325,12 @@ def test_errors_name_the_problem(clf, reg):
         sequence_attributions(clf, X, n_steps=0)
     with pytest.raises(InvalidParameterError, match="'baseline' parameter"):
         sequence_attributions(clf, X, baseline="zero")
+    # A max_length set after fit was read unchecked: a ZeroDivisionError for 0,
+    # the last step alone for True.
+    for value, error in ((0, ValueError), (True, TypeError)):
+        changed = copy.deepcopy(clf).set_params(max_length=value)
+        with pytest.raises(error, match="'max_length' parameter of RNNClassifier"):
+            sequence_attributions(changed, X)
     with pytest.raises(ValueError, match="baseline must be .* 2 values .* shape \\(3,\\)"):
         sequence_attributions(clf, X, baseline=[0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="baseline contains NaN or infinity"):

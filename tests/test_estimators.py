@@ -786,8 +786,9 @@ def test_prediction_checks_the_parameters_it_reads():
 
 
 def test_a_tensor_is_converted_a_chunk_at_a_time(monkeypatch):
-    # A bfloat16 or CUDA tensor converts to a float32 array on the CPU: the
-    # whole of it, before the chunks, broke the bound on prediction's memory.
+    # A bfloat16 or CUDA tensor converts to a float32 array on the CPU: each
+    # chunk on its own, so that the bound on prediction's memory holds (a
+    # draft of the nested-tensor support converted the whole tensor first).
     X, y = make_classification_sequences(n=40)
     clf = RNNClassifier(**dict(FAST, max_epochs=1, batch_size=8)).fit(X, y)
     expected = clf.predict_proba(X)

@@ -839,6 +839,11 @@ def test_class_weight_keys_of_date_labels_are_dates_of_any_kind():
         ValueError, match=r"classes are \['0 nanoseconds', '86400000000000 nanosecon"
     ):
         RNNClassifier(**TINY, class_weight={"x": 5.0}).fit(X, durations)
+    # One key that is no date made every key "not a class", the Timestamp too.
+    with pytest.raises(ValueError, match=r"keys \['2020-01-0x'\], which are not classes"):
+        RNNClassifier(
+            **TINY, class_weight={pd.Timestamp("2020-01-01"): 2.0, "2020-01-0x": 1.0}
+        ).fit(X, days)
     key = np.datetime64("2021-01-01", "ns")  # a date that is no class, shown as given
     with pytest.raises(ValueError, match=r"keys \[np.datetime64\('2021-01-01T00:00:00\.0+'\)\]"):
         RNNClassifier(**TINY, class_weight={key: 5.0}).fit(X, days)
@@ -904,7 +909,7 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
     # A training call without a split: data too small for one, partial_fit;
     # and a callback given as a class (skorch builds it with its defaults).
     fitted = copy.deepcopy(model)
-    message = r"monitors 'valid_loss', .* but this training call has none: {}"
+    message = r"monitors 'valid_loss', .* but this training call holds none out: {}"
     with pytest.raises(ValueError, match=message.format("2 sequences hold out none")):
         model.set_params(validation_fraction=0.99).fit(X[:2], [0, 1])
     with pytest.raises(ValueError, match=message.format("partial_fit trains on all the data")):

@@ -886,14 +886,20 @@ def test_date_keys_of_class_weight_round_trip_and_durations_are_refused(tmp_path
     # A duration key was written as its text ("1 day, 0:00:00"), which no
     # label matched: the loaded model could not train again.
     X = sequences()
+    # A nanosecond key was written as an int, which day labels read as days.
     days = np.array(["2020-01-01", "2020-01-02"], dtype="M8[D]")[np.arange(len(X)) % 2]
-    model = RNNClassifier(**FAST, class_weight={pd.Timestamp("2020-01-01"): 3.0}).fit(X, days)
-    loaded = round_trip(model, tmp_path)
-    np.testing.assert_array_equal(loaded.partial_fit(X, days).classes_, model.classes_)
-    durations = (days - days[0]).astype("m8[D]")
-    model = RNNClassifier(**FAST, class_weight={np.timedelta64(1, "D"): 3.0}).fit(X, durations)
-    with pytest.raises(TypeError, match="class_weight has the duration .* as a key, which the"):
-        save_model(model, tmp_path / "durations.zip")
+    for key in (pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01", "ns")):
+        model = RNNClassifier(**FAST, class_weight={key: 3.0}).fit(X, days)
+        loaded = round_trip(model, tmp_path)
+        np.testing.assert_array_equal(
+            loaded.partial_fit(X, days).predict_proba(X),
+            model.partial_fit(X, days).predict_proba(X),
+        )
+    durations = (days - days[0]).astype("m8[ns]")
+    for key in (np.timedelta64(1, "D"), pd.Timedelta(days=1)):
+        model = RNNClassifier(**FAST, class_weight={key: 3.0}).fit(X, durations)
+        with pytest.raises(TypeError, match="class_weight has the duration .* as a key, which th"):
+            save_model(model, tmp_path / "durations.zip")
 
 
 def test_labels_json_cannot_hold_are_refused_both_ways(tmp_path, saved):

@@ -261,7 +261,7 @@ def test_errors():
     clf = RNNClassifier(hidden_size=4, max_epochs=2, callbacks=[Interrupt()])
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
-    with pytest.raises(ValueError, match=r"history_ is empty: none of its epochs completed"):
+    with pytest.raises(ValueError, match=r"history_ is empty: it kept no epoch of its training"):
         LossCurveDisplay.from_estimator(clf)
     # Whole numbers stored as floats are epochs too.
     display = LossCurveDisplay(train_loss=[1.0, 2.0], epochs=[1.0, 2.0], best_epoch=2.0)
