@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks, with default parameters."""
 
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import (
     check_global_output_transform_pandas,
     check_methods_sample_order_invariance,
@@ -12,7 +13,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklrnn import RNNClassifier, RNNRegressor
+from sklrnn import RNNClassifier, RNNRegressor, SequenceScaler
 
 # A weight of 0 is the sequence removed, exactly (test_estimators.py checks
 # it), but a weight of 2 is not the sequence repeated: weights scale each
@@ -41,7 +42,8 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-# The estimators are transformers too (transform returns learned features).
+# The estimators are transformers too (transform returns learned features),
+# as is SequenceScaler (its set_output applies to 2D tables).
 # parametrize_with_checks leaves out scikit-learn's checks of feature names
 # and set_output, which its own test suite runs over every transformer: run
 # them here. They test the output's container and names, not what the
@@ -56,12 +58,19 @@ def test_sklearn_compatible_estimator(estimator, check):
         check_global_output_transform_pandas,
     ],
 )
-@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2),
+        RNNRegressor(hidden_size=4, conv_channels=4, max_epochs=2),
+        SequenceScaler(),
+    ],
+    ids=lambda estimator: type(estimator).__name__,
+)
 # The set_output checks fit on a DataFrame and transform an array, and back.
 @pytest.mark.filterwarnings("ignore:X (has|does not have valid) feature names:UserWarning")
-def test_feature_names_and_set_output_checks(Estimator, check):
-    estimator = Estimator(hidden_size=4, conv_channels=4, max_epochs=2)
-    check(Estimator.__name__, estimator)
+def test_feature_names_and_set_output_checks(estimator, check):
+    check(type(estimator).__name__, clone(estimator))
 
 
 # A prediction does not depend on the other sequences of its call (the

@@ -12,14 +12,7 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    check_global_output_transform_pandas,
-    check_set_output_transform,
-    check_set_output_transform_pandas,
-    check_transformer_get_feature_names_out,
-    check_transformer_get_feature_names_out_pandas,
-    parametrize_with_checks,
-)
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklrnn
 from sklrnn import RNNClassifier, pad_sequences
@@ -43,23 +36,6 @@ from sklrnn.preprocessing import (
 )
 def test_sklearn_compatible_transformer(estimator, check):
     check(estimator)
-
-
-# Left out by parametrize_with_checks, as for the estimators (test_common.py).
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_transformer_get_feature_names_out,
-        check_transformer_get_feature_names_out_pandas,
-        check_set_output_transform,
-        check_set_output_transform_pandas,
-        check_global_output_transform_pandas,
-    ],
-)
-# The set_output checks fit on a DataFrame and transform an array, and back.
-@pytest.mark.filterwarnings("ignore:X (has|does not have valid) feature names:UserWarning")
-def test_sequence_scaler_feature_names_and_set_output_checks(check):
-    check("SequenceScaler", SequenceScaler())
 
 
 def test_public_names():
