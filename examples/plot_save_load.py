@@ -42,7 +42,8 @@ clf.fit(X_train, y_train)
 proba = clf.predict_proba(X_test)
 print(f"classes {clf.classes_}, test accuracy {clf.score(X_test, y_test):.3f}")
 
-folder = tempfile.mkdtemp()
+scratch = tempfile.TemporaryDirectory()  # removed at the end
+folder = scratch.name
 
 # %%
 # Pickle
@@ -101,3 +102,4 @@ ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
 ax.legend()
 fig.tight_layout()
 plt.show()
+scratch.cleanup()
