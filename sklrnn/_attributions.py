@@ -8,7 +8,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseRNN
-from ._compat import Interval, InvalidParameterError, StrOptions, validate_params
+from ._compat import Interval, StrOptions, validate_params
 from ._data import _reject_bool, truncate, validate_sequences
 from ._module import _valid_mask
 
@@ -161,11 +161,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
             f"baseline must be 'mean', a number or one value per feature, got {baseline}."
         )
     check_is_fitted(estimator)
-    try:
-        estimator._check_prediction_params()  # max_length is read below
-    except InvalidParameterError as exc:
-        # A plain ValueError: validate_params would call it a parameter of this function.
-        raise ValueError(str(exc)) from None
+    estimator._check_prediction_params(plain=True)  # max_length is read below
     X3, lengths = validate_sequences(estimator, X, reset=False)
     module = estimator.net_.module_
     score, scale = _score_function(estimator, X, target, len(X3))

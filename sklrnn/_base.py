@@ -10,7 +10,6 @@ import pickle
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -26,6 +25,7 @@ from skorch.callbacks import Callback, EpochScoring, LRScheduler
 
 from ._compat import (
     Interval,
+    InvalidParameterError,
     StrOptions,
     _check_sample_weight,
     _safe_indexing,
@@ -39,6 +39,7 @@ from ._data import (
     _masked_as_missing,
     _python,
     _readable,
+    _refuse_iterator,
     _reject_bool,
     check_frame_order,
     long_table_hint,
@@ -462,12 +463,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         class each, and a class weight of 100 for one of them).
         """
         X3, lengths = validate_sequences(self, X, reset=reset, max_length=self.max_length)
-        for values, name in ((y, "y"), (sample_weight, "sample_weight")):
-            if isinstance(values, Iterator):  # float() failed on it, naming neither
-                raise TypeError(
-                    f"{name} is an iterator ({type(values).__name__}), which can be read only "
-                    f"once; pass it as a list or an array, e.g. list({name})."
-                )
+        _refuse_iterator(y, "y")
+        _refuse_iterator(sample_weight, "sample_weight")  # float() failed on it, naming neither
         y, sample_weight = (
             _masked_as_missing(_readable(values, name))
             for values, name in ((y, "y"), (sample_weight, "sample_weight"))
@@ -1232,14 +1229,24 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             out[start:stop, part.shape[1] :] = np.nan
         return out
 
-    def _check_prediction_params(self):
-        """Validate the parameters prediction reads (set_params may have changed them since fit)."""
+    def _check_prediction_params(self, *, plain=False):
+        """Validate the parameters prediction reads (set_params may have changed them since fit).
+
+        ``plain``: raise a ValueError rather than scikit-learn's
+        InvalidParameterError, which a caller decorated with
+        ``validate_params`` would present as a parameter of its own.
+        """
         names = ("batch_size", "max_length")
-        validate_parameter_constraints(
-            {name: self._parameter_constraints[name] for name in names},
-            {name: getattr(self, name) for name in names},
-            type(self).__name__,
-        )
+        try:
+            validate_parameter_constraints(
+                {name: self._parameter_constraints[name] for name in names},
+                {name: getattr(self, name) for name in names},
+                type(self).__name__,
+            )
+        except InvalidParameterError as exc:
+            if not plain:
+                raise
+            raise ValueError(str(exc)) from None
         for name in names:
             _reject_bool(getattr(self, name), name, type(self).__name__)
 

@@ -713,6 +713,15 @@ def _numbers_only(input_name):
         ) from exc
 
 
+def _refuse_iterator(values, input_name):
+    """Refuse an iterator (a generator, say), which numpy and scikit-learn misread."""
+    if isinstance(values, Iterator):
+        raise TypeError(
+            f"{input_name} is an iterator ({type(values).__name__}), which can be read only "
+            f"once; pass it as a list or an array, e.g. list({input_name})."
+        )
+
+
 def _check_3d(X, input_name, dtype):
     """Check any supported input (as :func:`_readable` leaves it) as a 3D array of ``dtype``."""
     if isinstance(X, memoryview):  # numpy counts it as a scalar
@@ -724,11 +733,7 @@ def _check_3d(X, input_name, dtype):
             f"{input_name} must be sequences (a 2D or 3D array-like, a DataFrame or a list "
             f"of arrays), got {got}, which has 0 dimensions."
         )
-    if isinstance(X, Iterator):  # it would read as one non-numeric value
-        raise TypeError(
-            f"{input_name} is an iterator ({type(X).__name__}), which can be read only once; "
-            f"pass the sequences as a list or an array, e.g. list({input_name})."
-        )
+    _refuse_iterator(X, input_name)  # it would read as one non-numeric value
     shape = getattr(X, "shape", ())
     if len(shape) == 3 and shape[1] == 0:  # scikit-learn would count 0 features
         raise ValueError(

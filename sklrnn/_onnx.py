@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseRNN
-from ._compat import Interval, InvalidParameterError, validate_params
+from ._compat import Interval, validate_params
 from ._data import _check_file_path, _reject_bool
 
 __all__ = ["export_onnx"]
@@ -239,11 +239,7 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
             f"got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
-    try:
-        estimator._check_prediction_params()  # max_length goes into the graph
-    except InvalidParameterError as exc:
-        # A plain ValueError: validate_params would call it a parameter of export_onnx.
-        raise ValueError(str(exc)) from None
+    estimator._check_prediction_params(plain=True)  # max_length goes into the graph
     try:
         import onnx
         import onnxscript  # noqa: F401  (torch's exporter needs it)
