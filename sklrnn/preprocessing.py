@@ -450,6 +450,15 @@ ndarray of shape (n_samples, n_timesteps, n_features)
         -------
         self : SequenceScaler
             This transformer.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklrnn.preprocessing import SequenceScaler
+        >>> table = pd.DataFrame({"t0": [0.0, 2.0], "t1": [4.0, 6.0]})
+        >>> scaled = SequenceScaler().set_output(transform="pandas").fit_transform(table)
+        >>> scaled.columns.tolist(), scaled.to_numpy().round(3).tolist()
+        (['t0', 't1'], [[-1.342, 0.447], [-0.447, 1.342]])
         """
         _check_container(transform)
         if transform is not None:
