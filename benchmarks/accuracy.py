@@ -106,6 +106,50 @@ EXTERNAL_REGRESSION = ["CardanoSentiment"]
 # The sets read from sktime's bundled data; aeon's hold the other external ones.
 SKTIME_SETS = ["Tecator", "PLAID"]
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)
+DATASETS = CLASSIFICATION + REGRESSION + EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION
+
+
+def count(minimum=1):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text):
+        value = int(text)  # argparse names a non-integer: "invalid int value"
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text}: takes an integer of at least {minimum}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def counts(minimum=0):
+    """An argparse type: comma-separated integers, each at least ``minimum``."""
+    one = count(minimum)
+
+    def parse(text):
+        try:
+            return [one(item) for item in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text}: takes comma-separated integers of at least {minimum}"
+            ) from None
+
+    return parse
+
+
+def names(known):
+    """An argparse type: comma-separated names, each one of ``known``."""
+
+    def parse(text):
+        chosen = text.split(",")
+        unknown = [name for name in chosen if name not in known]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown)}; choose from {', '.join(known)}"
+            )
+        return chosen
+
+    return parse
 
 
 def require(package, what):
@@ -383,16 +427,18 @@ def report_intervals(records, names, models):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["cv", "test"])
-    parser.add_argument("--seeds", type=int, default=None, help="cv: 1, test: 3")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=count(), default=None, help="cv: 1, test: 3")
+    parser.add_argument("--folds", type=count(2), default=5)
     parser.add_argument(
         "--shots",
-        type=int,
+        type=count(),
         default=None,
         help="cv: fit on this many series per class, score on the rest (one draw per seed)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="fits run in parallel processes")
-    parser.add_argument("--datasets", default=None, help="default: the whole collection")
+    parser.add_argument(
+        "--datasets", type=names(DATASETS), default=None, help="default: the whole collection"
+    )
     parser.add_argument(
         "--external",
         action="store_true",
@@ -409,20 +455,22 @@ def main(argv=None):
         collection = EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION
     else:
         collection = CLASSIFICATION + REGRESSION
-    names = args.datasets.split(",") if args.datasets else collection
+    chosen = args.datasets or collection
     if args.shots is not None:
-        if args.command != "cv" or args.shots < 1:
-            raise SystemExit("--shots takes a positive number of series per class, with cv")
-        names = with_shots(names, args.shots)
+        if args.command != "cv":
+            parser.error("--shots works with cv only")
+        chosen = with_shots(chosen, args.shots)
     if args.report:  # no fitting: the tables of records written by earlier runs
+        if not os.path.isfile(args.report):
+            parser.error(f"--report {args.report}: no such file")
         with open(args.report) as fh:
             records = [json.loads(line) for line in fh if line.strip()]
         records = [r for r in records if r["fold"] is None]
         held = {r["dataset"] for r in records}
-        names = [n for n in names if n in held]
-        if not names:
+        chosen = [n for n in chosen if n in held]
+        if not chosen:
             raise SystemExit(f"--report {args.report}: no test record of the sets asked for")
-        return report_test(records, names)
+        return report_test(records, chosen)
     params = parse_set(args.set)
     seeds = args.seeds or (1 if args.command == "cv" else 3)
     peers = args.command == "test" or args.peers
@@ -431,7 +479,7 @@ def main(argv=None):
     models = ["rnn"] + (["minirocket", "ridge"] if peers else [])
     tasks = [
         (model, name, seed, params if model == "rnn" else {}, fold)
-        for name in names
+        for name in chosen
         for seed in range(seeds)
         for fold in (
             range(len(cv_splits(name, train_labels(name), args.folds, seed, args.shots)))
@@ -454,9 +502,9 @@ def main(argv=None):
     if args.command == "cv":
         for model in models:
             print(f"## {model}")
-            report_cv([r for r in records if r["model"] == model], names)
+            report_cv([r for r in records if r["model"] == model], chosen)
     else:
-        report_test(records, names)
+        report_test(records, chosen)
 
 
 if __name__ == "__main__":

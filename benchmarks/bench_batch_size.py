@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from accuracy import count, counts  # noqa: E402
 
 from sklrnn import RNNClassifier  # noqa: E402
 
@@ -52,17 +53,17 @@ def measure(X, y, batch_size, device):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=8192)
-    parser.add_argument("--length", type=int, default=100)
-    parser.add_argument("--batch-sizes", default="32,128,512")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--n", type=count(), default=8192)
+    parser.add_argument("--length", type=count(), default=100)
+    parser.add_argument("--batch-sizes", type=counts(1), default="32,128,512")
+    parser.add_argument("--repeats", type=count(), default=2)
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args(argv)
     if args.device != "cpu" and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: CUDA is not available on this machine")
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     X, y = make_data(args.n, args.length)
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    sizes = args.batch_sizes
     best = {b: (0.0, 0.0) for b in sizes}
     for r in range(args.repeats):
         for b in sizes[r % len(sizes) :] + sizes[: r % len(sizes)]:

@@ -33,11 +33,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from accuracy import load  # noqa: E402
+from accuracy import DATASETS, counts, load, names  # noqa: E402
 
 from sklrnn import RNNClassifier  # noqa: E402
 
-DATASETS = "ItalyPowerDemand,GunPoint,Trace,PigCVP,OSULeaf"
+DEFAULT_SETS = "ItalyPowerDemand,GunPoint,Trace,PigCVP,OSULeaf"
 
 
 def random_set(n_features, seed=0):
@@ -58,12 +58,13 @@ def timed(device, call, *args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default=DATASETS)
-    parser.add_argument("--kernel-features", default="0,5040")
-    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--datasets", type=names(DATASETS), default=DEFAULT_SETS)
+    parser.add_argument("--kernel-features", type=counts(0), default="0,5040")
+    parser.add_argument("--seeds", type=counts(0), default="0")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     parser.add_argument(
         "--features",
+        type=counts(1),
         help="comma-separated feature counts of random sets, in place of the data sets",
     )
     args = parser.parse_args(argv)
@@ -73,14 +74,9 @@ def main(argv=None):
     if device.type == "cpu":
         torch.set_num_threads(1)
     if args.features:
-        sets = {
-            f"random (100, 144, {n} features)": random_set(n)
-            for n in (int(n) for n in args.features.split(","))
-        }
+        sets = {f"random (100, 144, {n} features)": random_set(n) for n in args.features}
     else:
-        sets = {name: load(name, "train") for name in args.datasets.split(",")}
-    counts = [int(k) for k in args.kernel_features.split(",")]
-    seeds = [int(s) for s in args.seeds.split(",")]
+        sets = {name: load(name, "train") for name in args.datasets}
     RNNClassifier(max_epochs=2, device=args.device).fit(*next(iter(sets.values())))
     print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
     print(
@@ -89,8 +85,8 @@ def main(argv=None):
     print(" ms per series | one series, ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (X, y) in sets.items():
-        for k in counts:
-            for seed in seeds:
+        for k in args.kernel_features:
+            for seed in args.seeds:
                 model = RNNClassifier(random_state=seed, kernel_features=k, device=args.device)
                 fit = timed(device, model.fit, X, y)
                 predict = timed(device, model.predict, X)

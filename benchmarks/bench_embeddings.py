@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 import torch
-from accuracy import filled, load, mean_std, parse_set
+from accuracy import CLASSIFICATION, count, filled, load, mean_std, names, parse_set
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -109,19 +109,18 @@ def report(task, names, records):
         print(f"| {name} | {' | '.join(cells)} | {width} | {fit:.1f} | {per_seq:.2f} |")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", type=names(CLASSIFICATION), default=",".join(DATASETS))
+    parser.add_argument("--seeds", type=count(), default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     params = parse_set(args.set)
-    names = args.datasets.split(",")
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=UserWarning)
     print(f"embeddings: {params}, seeds {args.seeds}")
     for task in ("same", "unseen"):
-        chosen = names if task == "same" else [n for n in names if n_classes(n) >= 4]
+        chosen = [n for n in args.datasets if task == "same" or n_classes(n) >= 4]
         records = {
             name: [run(name, task, seed, params) for seed in range(args.seeds)] for name in chosen
         }

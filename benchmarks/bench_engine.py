@@ -36,15 +36,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from accuracy import CLASSIFICATION, count, load, names  # noqa: E402
 
 import sklrnn._engine  # noqa: E402
 from sklrnn import RNNClassifier  # noqa: E402
 from sklrnn._engine import recurrent_streams  # noqa: E402
-from sklrnn.datasets import load_ts_file  # noqa: E402
 
 torch.set_num_threads(1)
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 N_FEATURES = 64  # the default front end's channels
 # (batch, hidden): the four sizes, and the default model's (batch 32, hidden 64).
 SIZES = [(32, 32), (32, 64), (32, 128), (256, 32), (256, 128)]
@@ -143,16 +142,12 @@ def engine_switched_off():
         sklrnn._engine.ENGINE_CELLS = cells
 
 
-def load(name, split):
-    return load_ts_file(os.path.join(DATA, name, f"{name}_{split}.ts"))
-
-
 def bench_fits(repeats, datasets):
     results = {}
 
     def fit(name, engine):
-        X, y = load(name, "TRAIN")
-        X_test, y_test = load(name, "TEST")
+        X, y = load(name, "train")
+        X_test, y_test = load(name, "test")
         with contextlib.nullcontext() if engine else engine_switched_off():
             model = RNNClassifier(cell_type="gru", random_state=0).fit(X, y)
             accuracy = float(np.mean(model.predict(X_test) == y_test))
@@ -161,7 +156,7 @@ def bench_fits(repeats, datasets):
     print("| data set | contender | fit CPU s (min / median) | epochs | final loss | test acc |")
     print("|---|---|---:|---:|---:|---:|")
     for name in datasets:
-        X, y = load(name, "TRAIN")
+        X, y = load(name, "train")
         RNNClassifier(cell_type="gru", max_epochs=1).fit(X[:64], y[:64])  # warm-up
         calls = {
             "torch": lambda n=name: fit(n, False),
@@ -181,22 +176,22 @@ def bench_fits(repeats, datasets):
         print(f"| {name} | speed-up | {ratio:.2f}x / {ratio_median:.2f}x | | | |", flush=True)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="layers,fits")
-    parser.add_argument("--repeats", type=int, default=None, help="layers: 10, fits: 3")
-    parser.add_argument("--datasets", default="GunPoint,JapaneseVowels")
-    args = parser.parse_args()
+    parser.add_argument("--parts", type=names(["layers", "fits"]), default="layers,fits")
+    parser.add_argument("--repeats", type=count(), default=None, help="layers: 10, fits: 3")
+    parser.add_argument("--datasets", type=names(CLASSIFICATION), default="GunPoint,JapaneseVowels")
+    args = parser.parse_args(argv)
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"load average {os.getloadavg()[0]:.2f}\n"
     )
-    parts = args.parts.split(",")
+    parts = args.parts
     if "layers" in parts:
         bench_layers(args.repeats or 10)
         print()
     if "fits" in parts:
-        bench_fits(args.repeats or 3, args.datasets.split(","))
+        bench_fits(args.repeats or 3, args.datasets)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import argparse
 import time
 
 import torch
+from accuracy import count
 
 SIZES = [(32, 32), (32, 256), (64, 32), (128, 32), (128, 256)]  # (hidden, batch)
 N_NETWORKS, STEPS, FEATURES = 5, 30, 5
@@ -43,8 +44,8 @@ def pass_of(networks, X):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=count(), default=3)
+    parser.add_argument("--steps", type=count(), default=10)
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     args = parser.parse_args(argv)
     if args.device != "cpu" and not torch.cuda.is_available():

@@ -46,6 +46,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from accuracy import count, names  # noqa: E402
 from skorch import NeuralNetClassifier  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -275,16 +276,17 @@ def bench_config(name, repeats):
     return fit_times, pred_times
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=count(), default=5)
     parser.add_argument(
         "--configs",
+        type=names(list(CONFIGS)),
         default="overhead,small,large",
         help="comma-separated subset of: " + ", ".join(CONFIGS),
     )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     global DEVICE
     DEVICE = args.device
     if DEVICE != "cpu" and not torch.cuda.is_available():
@@ -293,7 +295,7 @@ def main():
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    for name in args.configs.split(","):
+    for name in args.configs:
         bench_config(name, args.repeats)
 
 

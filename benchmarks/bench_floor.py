@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 import torch
-from accuracy import CLASSIFICATION, filled, load
+from accuracy import CLASSIFICATION, filled, load, names
 from torch.utils.flop_counter import FlopCounterMode
 
 from sklrnn import RNNClassifier
@@ -101,15 +101,15 @@ def run(name, rate):
     return name, batches, flops / 1e6, step_ms, floor_ms
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(CLASSIFICATION))
-    args = parser.parse_args()
+    parser.add_argument("--datasets", type=names(CLASSIFICATION), default=",".join(CLASSIFICATION))
+    args = parser.parse_args(argv)
     rate = matmul_rate()
     print(f"matrix product rate: {rate / 1e9:.0f} GFLOP/s on one thread\n")
     print("| data set | steps | MFLOP per step | ms per step | floor ms | ratio |")
     print("|---|---|---|---|---|---|")
-    for name in args.datasets.split(","):
+    for name in args.datasets:
         name, batches, mflop, step_ms, floor_ms = run(name, rate)
         print(
             f"| {name} | {batches} | {mflop:.0f} | {step_ms:.1f} | {floor_ms:.2f} "

@@ -27,7 +27,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import TimeSeriesSplit
 
 sys.path.insert(0, os.path.dirname(__file__))
-from accuracy import RIDGE_ALPHAS, parse_set  # noqa: E402
+from accuracy import RIDGE_ALPHAS, count, parse_set  # noqa: E402
 
 from sklrnn import RNNRegressor, make_windows  # noqa: E402
 from sklrnn.datasets import load_airline  # noqa: E402
@@ -86,7 +86,7 @@ def peers(data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=count(), default=3)
     parser.add_argument("--jobs", type=int, default=1, help="fits run in parallel processes")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)

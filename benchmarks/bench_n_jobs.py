@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 import torch
+from accuracy import count
 from joblib import Parallel, delayed, parallel_backend
 from sklearn.model_selection import GridSearchCV
 
@@ -172,13 +173,13 @@ def bench_intra_op(repeats):
         )
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("--n", type=count(), default=1000)
+    parser.add_argument("--timesteps", type=count(), default=50)
+    parser.add_argument("--epochs", type=count(), default=5)
+    parser.add_argument("--repeats", type=count(), default=1)
+    args = parser.parse_args(argv)
     print(
         f"cores {os.cpu_count()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
         f"torch default threads {torch.get_num_threads()}, "

@@ -33,6 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from accuracy import count  # noqa: E402
 
 from sklrnn import RNNClassifier  # noqa: E402
 from sklrnn._training import TrainingGuard, _clone_state, _finite_params  # noqa: E402
@@ -46,10 +47,10 @@ torch.set_num_threads(1)
 SHAPES = {"many batches": (512, 30, 3), "two batches": (50, 150, 1), "one batch": (8, 150, 1)}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--repeats", type=count(), default=3)
+    args = parser.parse_args(argv)
     rng = np.random.RandomState(0)
     for name, (n, steps, features) in SHAPES.items():
         X = rng.normal(size=(n, steps, features)).astype(np.float32)

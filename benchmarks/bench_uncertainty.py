@@ -54,7 +54,18 @@ import time
 import warnings
 
 import numpy as np
-from accuracy import CLASSIFICATION, cv_splits, load, parse_set, train_labels, with_shots
+from accuracy import (
+    CLASSIFICATION,
+    DATASETS,
+    count,
+    cv_splits,
+    is_regression,
+    load,
+    names,
+    parse_set,
+    train_labels,
+    with_shots,
+)
 from joblib import Parallel, delayed
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import log_loss
@@ -293,25 +304,26 @@ def report_classification(records, datasets, split="Test splits"):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["regression", "classification"])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=count(), default=3)
     parser.add_argument("--jobs", type=int, default=1, help="fits run in parallel processes")
-    parser.add_argument("--datasets", default=None)
+    parser.add_argument("--datasets", type=names([*DATASETS, SYNTHETIC]), default=None)
     parser.add_argument("--models", default=None, help="a comma-separated subset")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--jsonl", default=None)
     parser.add_argument(
         "--cv", action="store_true", help="classification: CV within training splits"
     )
-    parser.add_argument("--shots", type=int, default=None, help="classification: few-shot CV")
+    parser.add_argument("--shots", type=count(), default=None, help="classification: few-shot CV")
     args = parser.parse_args(argv)
     if (args.cv or args.shots is not None) and args.command == "regression":
         raise SystemExit("--cv and --shots are for classification (regression always runs CV)")
-    if args.shots is not None and args.shots < 1:
-        raise SystemExit("--shots takes a positive number of series per class")
     params = parse_set(args.set)
     regression = args.command == "regression"
     default_sets = ["Covid3Month", SYNTHETIC] if regression else CLASSIFICATION
-    datasets = args.datasets.split(",") if args.datasets else default_sets
+    datasets = args.datasets or default_sets
+    other_task = [d for d in datasets if (d == SYNTHETIC or is_regression(d)) != regression]
+    if other_task:
+        parser.error(f"--datasets: not {args.command} sets: {', '.join(other_task)}")
     if args.shots is not None:
         datasets = with_shots(datasets, args.shots)
     all_models = [m for m, _, _ in REGRESSION_MODELS] if regression else ["rnn", "temperature"]

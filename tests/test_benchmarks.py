@@ -108,18 +108,44 @@ def test_accuracy_cv_shots(tmp_path):
     assert sorted((r["seed"], r["fold"], r["shots"]) for r in fits) == [(0, 0, 2), (1, 0, 2)]
 
 
+def test_accuracy_rejects_shots_no_set_has():
+    result = run_accuracy("cv", "--shots=34", "--datasets=ItalyPowerDemand")
+    assert result.returncode != 0
+    assert "--shots 34: no set has more series in every class" in result.stderr
+
+
 @pytest.mark.parametrize(
-    "args, message",
+    "script, args, message",
     [
-        (["cv", "--shots=0"], "--shots takes a positive number"),
-        (["test", "--shots=2"], "--shots takes a positive number of series per class, with cv"),
-        (["cv", "--shots=34"], "--shots 34: no set has more series in every class"),
+        # Each ran nothing and exited 0, printed NaN tables, ran the default
+        # instead, or ended in a KeyError or FileNotFoundError naming no choice.
+        ("accuracy", ["cv", "--seeds=0"], "--seeds: 0: takes an integer of at least 1"),
+        ("accuracy", ["cv", "--folds=1"], "--folds: 1: takes an integer of at least 2"),
+        ("accuracy", ["cv", "--shots=0"], "--shots: 0: takes an integer of at least 1"),
+        ("accuracy", ["test", "--shots=2"], "--shots works with cv only"),
+        ("accuracy", ["cv", "--datasets=Gunpoint"], "unknown Gunpoint; choose from Ital"),
+        ("accuracy", ["test", "--report=/nowhere.jsonl"], "--report /nowhere.jsonl: no such"),
+        ("bench_engine", ["--parts=layer"], "--parts: unknown layer; choose from layers, fits"),
+        ("bench_engine", ["--repeats=0"], "--repeats: 0: takes an integer of at least 1"),
+        ("bench_fit", ["--configs=tiny"], "unknown tiny; choose from small, large, overhead"),
+        ("bench_forecast", ["--seeds=-1"], "--seeds: -1: takes an integer of at least 1"),
+        ("bench_uncertainty", ["classification", "--seeds=0"], "--seeds: 0: takes an integer"),
+        (
+            "bench_uncertainty",
+            ["classification", "--datasets=Covid3Month"],
+            "--datasets: not classification sets: Covid3Month",
+        ),
+        ("bench_embeddings", ["--datasets=Covid3Month"], "unknown Covid3Month; choose from"),
+        ("bench_default_fit", ["--seeds=0,x"], "--seeds: 0,x: takes comma-separated integers"),
+        ("bench_batch_size", ["--batch-sizes=32,0"], "--batch-sizes: 0: takes an integer of at"),
+        ("bench_n_jobs", ["--n=x"], "--n: invalid int value: 'x'"),
     ],
 )
-def test_accuracy_rejects_bad_shots(args, message):
-    result = run_accuracy(*args, "--datasets=ItalyPowerDemand")
-    assert result.returncode != 0
-    assert message in result.stderr
+def test_benchmarks_refuse_bad_flags_before_running(script, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark_module(script).main(args)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_cv_splits_shots():
