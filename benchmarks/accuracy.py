@@ -144,9 +144,7 @@ def names(known):
         chosen = text.split(",")
         unknown = [name for name in chosen if name not in known]
         if unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown {', '.join(unknown)}; choose from {', '.join(known)}"
-            )
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(known)}")
         return chosen
 
     return parse
@@ -455,14 +453,14 @@ def main(argv=None):
         collection = EXTERNAL_CLASSIFICATION + EXTERNAL_REGRESSION
     else:
         collection = CLASSIFICATION + REGRESSION
+    if args.report and not os.path.isfile(args.report):
+        parser.error(f"--report {args.report}: no such file")
     chosen = args.datasets or collection
     if args.shots is not None:
         if args.command != "cv":
             parser.error("--shots works with cv only")
         chosen = with_shots(chosen, args.shots)
     if args.report:  # no fitting: the tables of records written by earlier runs
-        if not os.path.isfile(args.report):
-            parser.error(f"--report {args.report}: no such file")
         with open(args.report) as fh:
             records = [json.loads(line) for line in fh if line.strip()]
         records = [r for r in records if r["fold"] is None]

@@ -33,7 +33,16 @@ import warnings
 
 import numpy as np
 import torch
-from accuracy import CLASSIFICATION, count, filled, load, mean_std, names, parse_set
+from accuracy import (
+    CLASSIFICATION,
+    EXTERNAL_CLASSIFICATION,
+    count,
+    filled,
+    load,
+    mean_std,
+    names,
+    parse_set,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -111,7 +120,11 @@ def report(task, names, records):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=names(CLASSIFICATION), default=",".join(DATASETS))
+    parser.add_argument(
+        "--datasets",
+        type=names(CLASSIFICATION + EXTERNAL_CLASSIFICATION),
+        default=",".join(DATASETS),
+    )
     parser.add_argument("--seeds", type=count(), default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)

@@ -36,7 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from accuracy import CLASSIFICATION, count, load, names  # noqa: E402
+from accuracy import CLASSIFICATION, EXTERNAL_CLASSIFICATION, count, load, names  # noqa: E402
 
 import sklrnn._engine  # noqa: E402
 from sklrnn import RNNClassifier  # noqa: E402
@@ -180,7 +180,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", type=names(["layers", "fits"]), default="layers,fits")
     parser.add_argument("--repeats", type=count(), default=None, help="layers: 10, fits: 3")
-    parser.add_argument("--datasets", type=names(CLASSIFICATION), default="GunPoint,JapaneseVowels")
+    parser.add_argument(
+        "--datasets",
+        type=names(CLASSIFICATION + EXTERNAL_CLASSIFICATION),
+        default="GunPoint,JapaneseVowels",
+    )
     args = parser.parse_args(argv)
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 import torch
-from accuracy import CLASSIFICATION, filled, load, names
+from accuracy import CLASSIFICATION, EXTERNAL_CLASSIFICATION, filled, load, names
 from torch.utils.flop_counter import FlopCounterMode
 
 from sklrnn import RNNClassifier
@@ -103,7 +103,11 @@ def run(name, rate):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=names(CLASSIFICATION), default=",".join(CLASSIFICATION))
+    parser.add_argument(
+        "--datasets",
+        type=names(CLASSIFICATION + EXTERNAL_CLASSIFICATION),
+        default=",".join(CLASSIFICATION),
+    )
     args = parser.parse_args(argv)
     rate = matmul_rate()
     print(f"matrix product rate: {rate / 1e9:.0f} GFLOP/s on one thread\n")

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseRNN
 from ._compat import Interval, StrOptions, validate_params
-from ._data import _reject_bool, truncate, validate_sequences
+from ._data import _reject_bool, counted, truncate, validate_sequences
 from ._module import _valid_mask
 
 __all__ = ["sequence_attributions"]
@@ -164,7 +164,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     estimator._check_prediction_params(plain=True)  # max_length is read below
     X3, lengths = validate_sequences(estimator, X, reset=False)
     module = estimator.net_.module_
-    score, scale = _score_function(estimator, X, target, len(X3))
+    score, scale = _score_function(estimator, X3, lengths, target)
     base = _baseline(estimator, module, baseline)
     result = np.zeros(X3.shape, dtype=np.float64)
     max_length = estimator.max_length
@@ -193,14 +193,18 @@ def _check_finite(attributions):
     return attributions
 
 
-def _score_function(estimator, X, target, n_samples):
-    """``score(outputs, rows)``, the explained output of the samples at ``rows``,
-    and the factor that takes its attributions to the units of the prediction."""
+def _score_function(estimator, X3, lengths, target):
+    """``score(outputs, rows)``, the explained output of the samples at ``rows``
+    of validated ``X3``, and the factor that takes its attributions to the
+    units of the prediction."""
     name = type(estimator).__name__
+    n_samples = len(X3)
     if is_classifier(estimator):
         classes = estimator.classes_
-        if target is None:
-            index = estimator._forward(X).argmax(axis=1)
+        if target is None:  # the predicted class, of the steps the model reads
+            max_length = estimator.max_length
+            read = (X3, lengths) if max_length is None else truncate(X3, lengths, max_length)
+            index = estimator._forward_valid(*read).argmax(axis=1)
         else:
             labels = np.asarray(target)
             if labels.ndim > 1 or (labels.ndim == 1 and len(labels) != n_samples):
@@ -268,15 +272,15 @@ def _baseline(estimator, module, baseline):
         values = np.asarray(baseline, dtype=np.float64)
     except (TypeError, ValueError) as exc:  # text, ragged lists
         raise TypeError(
-            f"baseline must be 'mean', a number or {n_features} numbers (one per feature of "
-            f"a time step), got {baseline!r}."
+            f"baseline must be 'mean', a number or {counted(n_features, 'number')} (one per "
+            f"feature of a time step), got {baseline!r}."
         ) from exc
     if values.ndim == 0:
         values = np.full(n_features, float(values))
     if values.shape != (n_features,):
         raise ValueError(
-            f"baseline must be 'mean', a number or {n_features} values (one per feature "
-            f"of a time step), got an array of shape {values.shape}."
+            f"baseline must be 'mean', a number or {counted(n_features, 'number')} (one per "
+            f"feature of a time step), got an array of shape {values.shape}."
         )
     if not np.isfinite(values).all():
         raise ValueError("baseline contains NaN or infinity; give finite values.")

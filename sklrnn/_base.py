@@ -296,6 +296,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             vars(self).clear()
             vars(self).update(fitted)
 
+        def give_back():
+            # Drawn again by the next fit, the same seed lets it resume this
+            # one (the checkpoint's fingerprint reads the RandomState's state),
+            # and a refused fit leaves the RandomState as it found it.
+            if drawn is not None:
+                drawn.set_state(undrawn)
+
         # A caller's inference mode would build inference tensors, which no
         # gradient reaches (torch failed inside backward, and a warm start kept
         # them, so that every later training call failed too).
@@ -309,26 +316,23 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 # n_features_in_, net_...): a refused fit leaves the previous fit
                 # whole, and a refused first fit nothing fitted.
                 restore()
+                give_back()
                 raise
             try:
                 interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-                if interrupt is not None and drawn is not None:
-                    # Drawn again by the next fit, the same seed lets it resume
-                    # the interrupted one (the checkpoint's fingerprint reads the
-                    # RandomState's state).
-                    drawn.set_state(undrawn)
                 self._check_training(interrupt, dataset, first, stacklevel)
                 if full and self.kernel_features:
                     self._solve_heads(dataset)
                     if self.checkpoint is not None:  # written before the solve, by the net
                         dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
-            except Exception:
+            except BaseException as exc:
                 # A fit that failed in training (a callback's error, a network
                 # that overflowed) leaves the previous fit too, which a new net
                 # left untouched. A fit that continues the fitted net (warm_start,
                 # partial_fit) keeps the epochs it completed, as after Ctrl-C.
-                if first:
+                if first and isinstance(exc, Exception):
                     restore()
+                give_back()
                 raise
         return self
 
@@ -608,8 +612,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if isinstance(callback, EpochScoring) and not callback.use_caching:
                 # skorch then scores the data without its targets (y=None):
                 # they are in sklrnn's own dataset, which it does not read.
+                scoring = getattr(callback.scoring, "__name__", callback.scoring)
+                which = repr(item[0]) if named else f"scoring={scoring!r}"
                 raise ValueError(
-                    f"callbacks holds an EpochScoring with use_caching=False ({item!r}), which "
+                    f"callbacks holds an EpochScoring with use_caching=False ({which}), which "
                     "sklrnn's nets cannot serve: skorch would score their data without its "
                     "targets. Leave use_caching=True, skorch's default."
                 )
@@ -883,12 +889,18 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         finite.
         """
         name = type(self).__name__
-        # The input is standardized by default: advise it only where it is not.
-        fix = (
-            " or set clip_grad_norm (e.g. 1.0)"
-            if self.standardize
-            else ", set clip_grad_norm (e.g. 1.0), or standardize the input (standardize=True)"
-        )
+        fixes = [f"Lower lr (now {self.lr})"]
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        if issubclass(optimizer, torch.optim.SGD | torch.optim.ASGD) and not self.clip_grad_norm:
+            # Adaptive optimizers (Adam, RMSprop) step by about lr whatever the
+            # gradient's norm: clipping it leaves their steps as long (tried:
+            # lr=1, Adam); plain gradient steps shorten.
+            fixes.append("set clip_grad_norm (e.g. 1.0)")
+        if not self.standardize:  # the default: advised only where it is not set
+            fixes.append("standardize the input (standardize=True)")
+        fix = fixes[0]
+        if len(fixes) > 1:
+            fix = ", ".join(fixes[:-1]) + ("," if len(fixes) > 2 else "") + " or " + fixes[-1]
         guard = dict(self.net_.callbacks_)["training_guard"]
         if guard.diverged_ is not None:
             epoch = guard.restored_epoch_
@@ -903,7 +915,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 restored = f"the weights of the best epoch on the validation data ({best})"
             warnings.warn(
                 f"Training of {name} diverged: {guard.diverged_}. Training "
-                f"stopped and {restored} were restored. Lower lr{fix}.",
+                f"stopped and {restored} were restored. {fix}.",
                 RuntimeWarning,
                 stacklevel=stacklevel,
             )
@@ -915,7 +927,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 warnings.warn(
                     f"Training of {name} went astray: its last training loss ({last:.3g}) "
                     f"is over ten times that of a constant prediction ({constant:.3g}). "
-                    f"Lower lr (now {self.lr}){fix}.",
+                    f"{fix}.",
                     RuntimeWarning,
                     stacklevel=stacklevel,
                 )
@@ -935,7 +947,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
                 "on the training data overflow float32 in evaluation mode (last "
-                f"training loss {loss:.3g}). Lower lr (now {self.lr}){fix}."
+                f"training loss {loss:.3g}). {fix}."
             )
 
     def _training_weights(self, sample_weight, X3, target):
@@ -1050,6 +1062,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if dataset.kernel_features is not None:
                 dataset.cache_kernel_features(self.net_.module_)
             epochs = checkpoint.epochs_left or epochs
+        elif first and os.path.exists(self.checkpoint):
+            # A new fit replaces another fit's file: removed now, so that an
+            # interrupt before its first epoch ends leaves none to resume,
+            # rather than that fit's.
+            os.remove(self.checkpoint)
         callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
         return epochs, dropout_rng
 
@@ -1259,6 +1276,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             max_length=self.max_length,
             ragged=ragged,
         )
+        return self._forward_valid(X3, lengths, first_sample, method)
+
+    def _forward_valid(self, X3, lengths, first_sample=0, method="forward"):
+        """:meth:`_forward` of a validated chunk: float32 ``X3`` (cut to ``max_length``)
+        and its ``lengths``; ``first_sample`` numbers its first sequence in messages."""
         n_samples, batch = len(X3), min(self.batch_size, PREDICT_BATCH_LIMIT)
         # A batch runs every sequence over the steps of its longest one: one
         # long sequence among short ones would lengthen all of its batch.
@@ -1413,7 +1435,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         if isinstance(state.get("net_"), bytes):
             try:
-                state["net_"] = pickle.loads(state["net_"])
+                # Built in a caller's inference mode, the weights would be
+                # inference tensors, which no later training call could update.
+                with torch.inference_mode(False):
+                    state["net_"] = pickle.loads(state["net_"])
             except Exception as exc:
                 if not changed:  # not a matter of versions (memory, a damaged pickle)
                     raise

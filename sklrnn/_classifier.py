@@ -1,5 +1,6 @@
 """Recurrent neural network classifier."""
 
+from collections.abc import Mapping, Set, ValuesView
 from contextlib import suppress
 from numbers import Real
 
@@ -282,6 +283,11 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 "for every sequence: drop the unlabelled samples from X and y first."
             )
         _check_labels(y, "y")
+        if isinstance(classes, Set | Mapping | ValuesView):  # numpy reads it as one object
+            raise TypeError(
+                f"classes must be a 1D list of the labels, got a {type(classes).__name__}: "
+                "pass list(classes)."
+            )
         if classes is not None:
             # As given: numpy would read ["a", 1] as two strings.
             typed, given = classes, np.asarray(classes, dtype=object)

@@ -509,6 +509,11 @@ def _warn_if_float32_zeroed(features, input_name):
         )
 
 
+def counted(n, noun):
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 feature", "3 features"."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _caller_outside_sklrnn():
     """The ``stacklevel`` that points a warning issued by this function's caller
     at the first frame outside sklrnn and scikit-learn (which wraps ``fit``):
@@ -568,6 +573,12 @@ def _check_dense_numbers(X, input_name):
     Repeated column names are a ValueError (scikit-learn's feature names
     would fail on them in narwhals, without a fix).
     """
+    if hasattr(X, "columns") and hasattr(X, "shape") and len(X.columns) == 0:
+        # pandas and numpy fail on it with no word of why.
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            "required: sequences need at least one time step and one feature."
+        )
     if isinstance(X, pd.DataFrame):
         _unique_columns(X.columns, input_name)
         sparse = [c for c, dtype in X.dtypes.items() if isinstance(dtype, pd.SparseDtype)]
@@ -599,6 +610,17 @@ def _check_dense_numbers(X, input_name):
                 f"{dtype}). Pass their real and imaginary parts (or magnitude and phase) as "
                 "features, e.g. np.stack([X.real, X.imag], axis=-1)."
             )
+        if isinstance(dtype, pd.CategoricalDtype):
+            # Beside a nullable column, pandas' "Cannot cast str dtype to
+            # float64" named neither; numbers written as text are read.
+            try:
+                dtype.categories.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where} is categorical with categories that are no numbers (dtype "
+                    f"{dtype.categories.dtype}). Encode it as numbers first, e.g. with "
+                    "sklearn.preprocessing.OrdinalEncoder, or drop it."
+                ) from None
         if getattr(dtype, "kind", None) in ("M", "m") or _is_temporal(dtype):
             # A table with a time column is usually a long table: a row per time step.
             long = (
@@ -620,7 +642,7 @@ def _is_temporal(dtype):
     return callable(is_temporal) and bool(is_temporal())
 
 
-def _numeric_array(X, input_name, **kwargs):
+def _numeric_array(X, input_name, first_sample=0, **kwargs):
     """scikit-learn's ``check_array``, naming the input and the fix when a value is no number.
 
     Where NaN is allowed (``ensure_all_finite="allow-nan"``), an infinity is
@@ -636,15 +658,16 @@ def _numeric_array(X, input_name, **kwargs):
         kwargs["ensure_all_finite"] = False
     with _numbers_only(input_name):
         X = check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
-    if allow_nan and X.dtype.kind == "f":
+    # A 0-d array (a scalar where a sequence belongs) is named by its caller.
+    if allow_nan and X.dtype.kind == "f" and X.ndim:
         infinite = np.isinf(X)
         if infinite.any():
             first = tuple(int(i) for i in np.argwhere(infinite)[0])
+            # Numbered in the whole input when X is a chunk of its samples.
+            where = [first[0] + first_sample, *first[1:]]
             raise ValueError(
-                f"Input {input_name} contains infinity: {input_name}"
-                f"{list(first) if X.ndim > 1 else [first[0]]} is {X[first]} (infinite "
-                f"values: {infinite.sum()}). Replace or clip them first, the same way for "
-                "fit and predict."
+                f"Input {input_name} contains infinity: {input_name}{where} is {X[first]}, the "
+                "first. Replace or clip infinite values first, the same way for fit and predict."
             )
     return X
 
@@ -722,8 +745,11 @@ def _refuse_iterator(values, input_name):
         )
 
 
-def _check_3d(X, input_name, dtype):
-    """Check any supported input (as :func:`_readable` leaves it) as a 3D array of ``dtype``."""
+def _check_3d(X, input_name, dtype, first_sample=0):
+    """Check any supported input (as :func:`_readable` leaves it) as a 3D array of ``dtype``.
+
+    ``first_sample``: the number of X's first sample in messages (X a chunk of an input).
+    """
     if isinstance(X, memoryview):  # numpy counts it as a scalar
         X = np.asarray(X)
     if X is None or np.isscalar(X) or hasattr(X, "shape") and len(X.shape) == 0:
@@ -742,14 +768,10 @@ def _check_3d(X, input_name, dtype):
         )
     if _is_ragged(X):
         X = _pad(X, None, np.nan, input_name)
-    if hasattr(X, "columns") and len(X.columns) == 0:  # pandas fails on it with no word of why
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
-            "required: sequences need at least one time step and one feature."
-        )
     X = _numeric_array(
         X,
         input_name,
+        first_sample,
         ensure_2d=False,  # 1D input gets its own message below
         allow_nd=True,
         dtype=dtype,
@@ -824,7 +846,7 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None, ragged=Fals
     # the result is one float32 copy of the data, with no float64 detour.
     # longdouble too, so that values beyond float32 are named below (cast to
     # float32 by check_array, they became infinities and a numpy warning).
-    X = _check_3d(X, input_name, [np.float32, np.float64, np.longdouble])
+    X = _check_3d(X, input_name, [np.float32, np.float64, np.longdouble], first_sample)
     lengths = _lengths_from_nan(X, input_name, first_sample)
     with np.errstate(over="ignore"):  # reported just below, with the fix
         X32 = X.astype(np.float32)
@@ -947,7 +969,10 @@ def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     elif reset and all(isinstance(c, str) for c in items[0].columns):
         columns, first = items[0].columns, f"{input_name}[{first_sample}]"
     else:
-        return _in_one_order(items, input_name, first_sample)
+        if not reset and estimator._fitted_on_table:
+            return items  # a table's sequences have one feature: its count is checked next
+        unnamed_fit = None if reset else type(estimator).__name__  # fit saw no names
+        return _in_one_order(items, input_name, first_sample, unnamed_fit)
     return [
         _same_columns(df, f"{input_name}[{i}]", columns, first)
         for i, df in enumerate(items, start=first_sample)
@@ -961,22 +986,34 @@ def check_frame_order(estimator, X):
     """
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if items and all(isinstance(item, pd.DataFrame) for item in items):
-        if not hasattr(estimator, "feature_names_in_") or estimator._fitted_on_table:
-            _in_one_order(items)
+        if not (hasattr(estimator, "feature_names_in_") or estimator._fitted_on_table):
+            _in_one_order(items, unnamed_fit=type(estimator).__name__)
 
 
-def _in_one_order(frames, input_name="X", first_sample=0):
-    """``frames``, DataFrames read by position, if their columns come in one order."""
+def _in_one_order(frames, input_name="X", first_sample=0, unnamed_fit=None):
+    """``frames``, DataFrames read by position, if their columns come in one order.
+
+    ``unnamed_fit``: the name of the fitted estimator that saw no feature names, if any.
+    """
     columns = frames[0].columns
     for i, df in enumerate(frames, start=first_sample):
         if not df.columns.equals(columns):
+            if unnamed_fit and all(isinstance(c, str) for c in columns):
+                why = (
+                    f"{unnamed_fit} was fitted without feature names, so features are read "
+                    "by position: give every DataFrame the same column order, or fit on "
+                    "DataFrames with these names (then matched by name)."
+                )
+            else:
+                why = (
+                    "Features under names that are not strings are read by position (string "
+                    "names are matched, as scikit-learn's feature names): give every "
+                    "DataFrame the same column order, or string column names, e.g. "
+                    "df.columns = df.columns.astype(str) (and fit on those)."
+                )
             raise ValueError(
                 f"{input_name}[{i}] has the columns {df.columns.tolist()}, in another order "
-                f"than {input_name}[{first_sample}]'s {columns.tolist()}. Features under "
-                "names that are not strings are read by position (string names are "
-                "matched, as scikit-learn's feature names): give every DataFrame the same "
-                "column order, or string column names, e.g. df.columns = "
-                "df.columns.astype(str) (and fit on those)."
+                f"than {input_name}[{first_sample}]'s {columns.tolist()}. {why}"
             )
     return frames
 
@@ -1043,7 +1080,9 @@ def validate_sequences(
         is then never padded to its longest sequence.
     first_sample : int, default=0
         Number of the first sample of ``X`` in error messages, when ``X`` is
-        a chunk of a bigger input (float32 conversion only).
+        a chunk of a bigger input (float32 conversion only); a later chunk
+        (``first_sample`` > 0) gets no warning of how X's layout and feature
+        names are read, which its first chunk gave.
     max_length : int, default=None
         Keep the most recent ``max_length`` steps of each sequence (float32
         conversion only); None keeps them all.
@@ -1133,17 +1172,20 @@ def validate_sequences(
                 else ""
             )
         raise ValueError(
-            f"X has {X3d.shape[-1]} features per time step, but {name} is expecting "
-            f"{estimator._n_channels} features per time step as input.{one}"
+            f"X has {counted(X3d.shape[-1], 'feature')} per time step, but {name} is "
+            f"expecting {counted(estimator._n_channels, 'feature')} per time step as "
+            f"input.{one}"
         )
+    elif first_sample:
+        pass  # a later chunk of an input whose first chunk got the warnings below
     elif table and not steps and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
         # One sequence of one feature, as a column: read as one-step sequences.
         warnings.warn(
-            f"X is a table of one column, read as {len(X3d)} sequences of one time step "
-            "each. If it is one sequence (a row per time step), pass it as X[None] or in "
-            "a list: [X].",
+            "X is a table of one column, read as sequences of one time step each, one per "
+            "row. If it is one sequence (a row per time step), pass it as X[None] or in a "
+            "list: [X].",
             UserWarning,
-            stacklevel=5,  # predict's caller, through _forward and _forward_chunk
+            stacklevel=_caller_outside_sklrnn(),
         )
     elif not table and not estimator._fitted_on_table:
         # scikit-learn's warnings for tables with and without feature names.
@@ -1157,7 +1199,7 @@ def validate_sequences(
                 else f"X has feature names, but {name} was fitted without feature names: "
                 "its features are read by position.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=_caller_outside_sklrnn(),
             )
     return X3d, lengths
 

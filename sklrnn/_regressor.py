@@ -11,7 +11,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import _check_sample_weight, _fit_context
-from ._data import _check_bool, _unique_columns, column_moments
+from ._data import _check_bool, _unique_columns, column_moments, counted
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -317,7 +317,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             self._y_scale = scale
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(
-                f"y has {y2.shape[1]} target{'s' if y2.shape[1] != 1 else ''} per sequence, "
+                f"y has {counted(y2.shape[1], 'target')} per sequence, "
                 f"but {type(self).__name__} was fitted with {self.n_outputs_}. Pass y of the "
                 "fitted width, or fit anew (warm_start=False) to change it."
             )

@@ -12,8 +12,8 @@ import copy
 import json
 import math
 import os
+import secrets
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -283,8 +283,16 @@ class EarlyStoppingIfValid(EarlyStopping):
     """skorch's EarlyStopping, inactive in epochs without a validation loss."""
 
     def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
+        if self.monitor not in net.history[-1]:
+            return
+        try:
             super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt as exc:
+            # skorch's stop once patience runs out; before that, a Ctrl-C
+            # during its work (copying the best weights).
+            if self.misses_ < self.patience:
+                raise Interrupted from exc
+            raise
 
     def get_resume_state(self):
         """The counters and best weights a resumed fit needs, as a tuple."""
@@ -406,7 +414,7 @@ class Interrupted(KeyboardInterrupt):
     """A Ctrl-C that arrived while a callback was busy at the end of an epoch.
 
     skorch's callbacks ask to stop by raising KeyboardInterrupt there; this
-    one is the user's interrupt, and propagates as such.
+    one is the user's interrupt, and propagates as such (:meth:`SequenceNet.notify`).
     """
 
 
@@ -465,10 +473,13 @@ class TrainingGuard(Callback):
         self._keep(net)
 
     def _keep(self, net):
+        # Copied first, then kept with their epoch count: a Ctrl-C during
+        # the copy leaves the previous copy and its count.
+        module_state = _clone_state(net.module_.state_dict())
+        optimizer_state = _clone_state(net.optimizer_.state_dict())
+        self._module_state, self._optimizer_state = module_state, optimizer_state
         self._n_epochs = len(net.history)
         self._steps = 0  # training steps since the copy
-        self._module_state = _clone_state(net.module_.state_dict())
-        self._optimizer_state = _clone_state(net.optimizer_.state_dict())
 
     def on_epoch_begin(self, net, **kwargs):
         self._in_epoch = True
@@ -625,26 +636,23 @@ class EpochCheckpoint(Callback):
             config["lr_schedule"] = callbacks["lr_schedule"].get_resume_state()
         members[_CHECKPOINT_JSON] = json.dumps(config, default=plain).encode("utf-8")
         path = os.fspath(self.path)
-        # A fresh temporary file beside the target (mkstemp creates it with
-        # O_EXCL, so it never follows a planted symlink), renamed over it: a
-        # crash mid-write never leaves a truncated file, and fits running in
-        # parallel never share a temporary name.
+        # A fresh temporary file beside the target, renamed over it: a crash
+        # mid-write never leaves a truncated file. Its name is random, so that
+        # fits running in parallel never share it, and chosen before the file
+        # is created (with O_EXCL, which never follows a planted symlink), so
+        # that an interrupt at any point after leaves no file behind.
+        folder, name = os.path.split(os.path.abspath(path))
+        tmp = os.path.join(folder, f"{name}.{secrets.token_hex(8)}.tmp")
         try:
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-        except OSError as exc:  # the folder was removed or made read-only mid-fit
-            raise _unwritable(path, exc) from exc
-        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
             with os.fdopen(fd, "wb") as fh:
                 write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)
         except BaseException as exc:
-            with contextlib.suppress(OSError):  # gone with its folder
-                os.unlink(tmp)
-            if isinstance(exc, KeyboardInterrupt):
-                # A Ctrl-C during the write is an interrupt, not the stop
-                # request a callback raises at the end of an epoch (notify).
-                raise Interrupted from exc
-            if isinstance(exc, OSError):
+            if not isinstance(exc, FileExistsError):  # then not this fit's file
+                with contextlib.suppress(OSError):  # never created, or gone with its folder
+                    os.unlink(tmp)
+            if isinstance(exc, OSError):  # the folder was removed or made read-only mid-fit
                 raise _unwritable(path, exc) from exc
             raise
 
@@ -987,12 +995,18 @@ class SequenceNet(NeuralNet):
         # checkpoint, PrintLog's row.
         self.on_epoch_end(self, **cb_kwargs)
         stop = None
-        for _, callback in self.callbacks_:
+        for name, callback in self.callbacks_:
             try:
                 callback.on_epoch_end(self, **cb_kwargs)
             except KeyboardInterrupt as exc:
                 if isinstance(exc, StopTraining | Interrupted):  # divergence, Ctrl-C
                     raise
+                # Early stopping and the user's callbacks may ask to stop so;
+                # sklrnn's others and skorch's defaults never do: a Ctrl-C
+                # during their work.
+                ours = name in OWN_CALLBACKS or name in SKORCH_DEFAULT_CALLBACKS
+                if ours and not isinstance(callback, EarlyStopping):
+                    raise Interrupted from exc
                 stop = stop or exc
         if stop is not None:
             raise StopTraining from stop

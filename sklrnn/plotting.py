@@ -577,7 +577,7 @@ def _line_style(line_kw):
             f'{{"linewidth": 2}}, got {type(line_kw).__name__}.'
         )
     if "label" in line_kw:
-        raise TypeError(
+        raise ValueError(
             "line_kw cannot set 'label': the display labels each of its lines. Relabel "
             "them through the display's lines_, or ax.legend()."
         )

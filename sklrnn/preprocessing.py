@@ -42,6 +42,7 @@ from ._data import (
     _reject_bool,
     _same_columns,
     column_moments,
+    counted,
     validate_sequences,
 )
 
@@ -1020,9 +1021,9 @@ or list of such arrays
             t, f = np.argwhere(missing)[0]  # not ``step``, the parameter
             where = f"step {t}" + (f", feature {f}" if a.shape[1] > 1 else "")
             raise ValueError(
-                f"{name} has NaN at {where} ({missing.sum()} missing values in all): windows "
-                "need complete values. Fill the gaps first, e.g. with pandas' interpolate() "
-                "or ffill(), or split the series at them."
+                f"{name} has NaN at {where} ({counted(int(missing.sum()), 'missing value')} "
+                "in all): windows need complete values. Fill the gaps first, e.g. with "
+                "pandas' interpolate() or ffill(), or split the series at them."
             )
         if len(a) < window + horizon:
             raise ValueError(
@@ -1091,7 +1092,9 @@ def _target_positions(target, n_features, columns):
                 "the series; pass integers in [0, n_features) or DataFrame column names."
             )
         if not -n_features <= position < n_features:
-            message = f"target {item!r} is out of range for series with {n_features} features."
+            message = (
+                f"target {item!r} is out of range for series with {counted(n_features, 'feature')}."
+            )
             if columns is not None:
                 message += (
                     " An int target is a position along the feature axis, even for integer "

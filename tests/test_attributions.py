@@ -198,7 +198,7 @@ def test_random_kernels_share_goes_out_by_the_path_mean_gradient(n_networks):
     base = torch.as_tensor(_training_mean(clf), dtype=torch.float32).expand_as(x)
     lengths = torch.full((len(x),), 20)
     rows = torch.arange(len(x))
-    score, _ = _attributions._score_function(clf, X_new, None, len(x))
+    score, _ = _attributions._score_function(clf, x.numpy(), lengths.numpy(), None)
     with torch.no_grad():
         ends = [module.kernel_features(end, lengths) for end in (x, base)]
     grad = _attributions._feature_path_gradient(module, x, ends, lengths, rows, score, 8)
@@ -231,8 +231,9 @@ def test_table_input_and_dataframe():
     clf = RNNClassifier(**FAST).fit(X, y)
     attributions = sequence_attributions(clf, X)
     assert attributions.shape == (30, 9, 1)
-    with pytest.warns(UserWarning, match="does not have valid feature names"):
+    with pytest.warns(UserWarning, match="does not have valid feature names") as record:
         from_array = sequence_attributions(clf, X.to_numpy())
+    assert len(record) == 1  # X was validated twice
     np.testing.assert_allclose(from_array, attributions, atol=1e-6)
 
 
@@ -331,7 +332,7 @@ def test_errors_name_the_problem(clf, reg):
         changed = copy.deepcopy(clf).set_params(max_length=value)
         with pytest.raises(error, match="'max_length' parameter of RNNClassifier"):
             sequence_attributions(changed, X)
-    with pytest.raises(ValueError, match="baseline must be .* 2 values .* shape \\(3,\\)"):
+    with pytest.raises(ValueError, match="baseline must be .* 2 numbers .* shape \\(3,\\)"):
         sequence_attributions(clf, X, baseline=[0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="baseline contains NaN or infinity"):
         sequence_attributions(clf, X, baseline=np.nan)

@@ -173,13 +173,14 @@ def test_n_features_in_and_feature_names():
     with pytest.raises(ValueError, match=r"2 features per time step.*expecting 3[^\[]*$"):
         clf.predict(X3[:, :, :2])
     # One sequence as a table, a row per step: read as sequences of one feature.
-    with pytest.raises(ValueError, match=r"1 features per time step.*in a list: \[X\]"):
+    with pytest.raises(ValueError, match=r"1 feature per time step.*in a list: \[X\]"):
         clf.predict(pd.DataFrame(X3[0]))
     assert clf.predict([X3[0]]).shape == (1,)
     # One sequence of one feature, as a column: many one-step sequences.
     clf.fit(X3[:, :, :1], y3)
-    with pytest.warns(UserWarning, match="one column, read as 6 sequences of one time step"):
+    with pytest.warns(UserWarning, match="one column, read as sequences of one time step") as w:
         assert clf.predict(X3[0, :, :1]).shape == (6,)
+    assert [record.filename for record in w] == [__file__]  # the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clf.predict(X3[0, :, :1][None]).shape == (1,)
@@ -864,7 +865,8 @@ def test_epoch_scoring_without_caching_is_refused():
 
     X, y = make_classification_sequences(n=20, T=8)
     score = EpochScoring("accuracy", use_caching=False)
-    with pytest.raises(ValueError, match="EpochScoring with use_caching=False .* Leave use_cach"):
+    # The message showed the callback's repr (<skorch...EpochScoring object at 0x7f...>).
+    with pytest.raises(ValueError, match=r"use_caching=False \(scoring='accuracy'\), which .* Lea"):
         RNNClassifier(**FAST, early_stopping=True, callbacks=[score]).fit(X, y)
 
 
@@ -1238,6 +1240,11 @@ def test_a_chunk_of_a_list_is_read_as_a_list(monkeypatch):
         first = min(reordered)
         with pytest.raises(ValueError, match=rf"X\[{first}\] has the columns \[1, 0\], in an"):
             model.predict(mixed)
+    # String names where fit saw none are read by position too: the message
+    # advised string names, which these already are.
+    mixed = [*frames[:5], frames[5][["b", "a"]]]
+    with pytest.raises(ValueError, match=r"X\[5\] .* fitted without feature names, so fea"):
+        model.predict(mixed)
     monkeypatch.undo()
     np.testing.assert_array_equal(model.predict_proba(numbered), chunked)
 

@@ -33,8 +33,13 @@ from hypothesis.extra import numpy as hnp
 from skorch.callbacks import Callback
 
 import sklrnn._base
-from sklrnn import RNNClassifier, RNNRegressor
-from sklrnn.preprocessing import long_to_sequences
+from sklrnn import RNNClassifier, RNNRegressor, pad_sequences
+from sklrnn.preprocessing import (
+    SequenceScaler,
+    WideToSequence,
+    long_to_sequences,
+    make_windows,
+)
 
 PROPERTY = settings(
     max_examples=500,
@@ -413,12 +418,12 @@ def test_an_infinity_is_refused_with_its_position_and_the_fix():
     # value too large for dtype('float64')", of a float64 inf).
     X = np.zeros((4, N_STEPS, N_CHANNELS))
     X[2, 3, 1] = -np.inf
-    fix = r"\(infinite values: 1\)\. Replace or clip them first, the same way for fit and pred"
+    fix = r", the first\. Replace or clip infinite values first, the same way for fit and pred"
     cases = [
-        (X, r"X\[2, 3, 1\] is -inf "),
-        (X[:, :, 1], r"X\[2, 3\] is -inf "),
-        (pd.DataFrame(X[:, :, 1]), r"X\[2, 3\] is -inf "),
-        (list(X), r"X\[2\]\[3, 1\] is -inf "),
+        (X, r"X\[2, 3, 1\] is -inf"),
+        (X[:, :, 1], r"X\[2, 3\] is -inf"),
+        (pd.DataFrame(X[:, :, 1]), r"X\[2, 3\] is -inf"),
+        (list(X), r"X\[2\]\[3, 1\] is -inf"),
     ]
     for data, where in cases:
         with pytest.raises(ValueError, match=r"^Input X(\[2\])? contains infinity: " + where + fix):
@@ -426,6 +431,61 @@ def test_an_infinity_is_refused_with_its_position_and_the_fix():
         model = MODELS["classifier-2d" if np.ndim(data) == 2 else "classifier-3d"]
         with pytest.raises(ValueError, match=where + fix):
             model.predict(data)
+
+
+def test_a_big_input_is_checked_as_one_though_converted_in_chunks(monkeypatch):
+    # An infinity in a later chunk was placed within its chunk (X[5, ...] for
+    # X[13, ...]), and every chunk repeated the warnings of how X is read,
+    # each pointing inside sklrnn.
+    monkeypatch.setattr("sklrnn._base._PREDICT_CHUNK_VALUES", 8 * N_STEPS * N_CHANNELS)
+    model = MODELS["classifier-3d"]  # fitted on arrays, without feature names
+    X = np.zeros((20, N_STEPS, N_CHANNELS))
+    X[13, 2, 1] = np.inf
+    with pytest.raises(ValueError, match=r"X\[13, 2, 1\] is inf, the first\. Replace or clip"):
+        model.predict(X)
+    frames = [pd.DataFrame(x, columns=["a", "b"]) for x in X[:12]]
+    with pytest.warns(UserWarning, match="X has feature names, but RNNClassifier was") as w:
+        assert model.predict(frames).shape == (12,)  # chunks of 8 and 4
+    assert [record.filename for record in w] == [__file__]
+
+
+TABLE_READERS = {
+    "fit": lambda X: RNNClassifier(**TINY).fit(X, np.arange(len(X)) % 2),
+    "SequenceScaler": lambda X: SequenceScaler().fit(X),
+    "WideToSequence": lambda X: WideToSequence().fit(X),
+    "pad_sequences": pad_sequences,
+    "make_windows": lambda X: make_windows(X, 1),
+}
+
+
+@pytest.mark.parametrize("reader", TABLE_READERS.values(), ids=TABLE_READERS)
+def test_tables_sklrnn_cannot_read_are_named_by_every_reader(reader):
+    # Text categories beside a nullable column got pandas' "Cannot cast str
+    # dtype to float64", and a table without columns numpy's "at least one
+    # array or dtype is required" (pad_sequences, WideToSequence, make_windows).
+    text = pd.DataFrame(
+        {"a": pd.Series(["x", "y", "x"], dtype="category"), "b": pd.array([1, 2, 3], "Int64")}
+    )
+    with pytest.raises(ValueError, match="^Column 'a' of .* is categorical with categories that"):
+        reader(text)
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(3, 0\)\) .* one feature"):
+        reader(pd.DataFrame(index=range(3)))
+    for numbers in ([1, 2, 1], ["1", "2", "1"]):  # read, as numbers written as text are
+        reader(text.assign(a=pd.Series(numbers, dtype="category")))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: pad_sequences([np.inf, 1.0]),
+        lambda: SequenceScaler().fit([np.ones(3), np.float64(-np.inf)]),
+        lambda: RNNClassifier(**TINY).fit([np.ones((3, 1)), np.array(np.inf)], [0, 1]),
+    ],
+)
+def test_an_infinite_scalar_where_a_sequence_belongs_is_named_as_a_scalar(call):
+    # IndexError: the infinity's position was looked up in its 0 dimensions.
+    with pytest.raises(ValueError, match=r"^Sequence [01] of \w+ has 0 dimensions; each sequence"):
+        call()
 
 
 def test_longdouble_beyond_float32_is_named():
@@ -962,6 +1022,15 @@ def test_partial_fits_classes_are_checked_as_labels(classes, message):
     y = np.array(["a", "b"] * 3) if isinstance(classes, list) and "a" in classes else [0, 1] * 3
     with pytest.raises(ValueError, match=message):
         RNNClassifier(**TINY).partial_fit(X, y, classes=classes)
+
+
+@pytest.mark.parametrize("classes", [{0, 1}, {0: "a", 1: "b"}.keys(), {"a": 0, "b": 1}.values()])
+def test_partial_fits_classes_as_a_set_is_named_with_the_fix(classes):
+    # "got an array of shape ()": numpy reads a set as one object.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    kind = type(classes).__name__
+    with pytest.raises(TypeError, match=rf"labels, got a {kind}: pass list\(classes\)\.$"):
+        RNNClassifier(**TINY).partial_fit(X, [0, 1] * 3, classes=classes)
 
 
 # -- the second round of attacks ----------------------------------------------

@@ -201,7 +201,7 @@ def test_line_kw_styles_the_lines_and_names_its_mistakes():
     with pytest.raises(TypeError, match="line_kw: Got both 'lw' and 'linewidth'"):
         one.plot(line_kw={"lw": 2, "linewidth": 3})
     # Both loss curves would carry one label (and a feature's be overwritten).
-    with pytest.raises(TypeError, match="line_kw cannot set 'label'"):
+    with pytest.raises(ValueError, match="line_kw cannot set 'label'"):
         display.plot(line_kw={"label": "mine"})
     # Refused before a figure opens.
     assert len(plt.get_fignums()) == 4

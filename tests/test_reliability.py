@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import sklearn.exceptions
+import skorch.callbacks
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
@@ -84,7 +85,7 @@ def test_diverging_training_stops_restores_and_warns(data, early_stopping):
     params = {**SMALL, **DIVERGING, "early_stopping": early_stopping}
     # The input is standardized: only the other fixes are advised.
     with pytest.warns(
-        RuntimeWarning, match=r"diverged.*restored.*Lower lr or set clip_grad_norm"
+        RuntimeWarning, match=r"diverged.*restored.*Lower lr \(now 1\.5\) or set clip_grad_norm"
     ) as w:
         model = RNNRegressor(**params).fit(X, y)
     assert "standardize" not in str(w[0].message)
@@ -126,7 +127,7 @@ def test_divergence_under_early_stopping_names_the_epoch_the_model_holds():
 
 def test_divergence_on_raw_input_also_advises_standardizing(data):
     X, y, _ = data
-    message = r"Lower lr, set clip_grad_norm \(e\.g\. 1\.0\), or standardize the input"
+    message = r"Lower lr \(now 1\.5\), set clip_grad_norm \(e\.g\. 1\.0\), or standardize the in"
     with pytest.warns(RuntimeWarning, match=message):  # "Lower lr , set ..." before
         RNNRegressor(**SMALL, **DIVERGING, standardize=False).fit(X, y)
 
@@ -139,6 +140,9 @@ def test_a_loss_that_grows_without_overflowing_is_warned_about(data):
     with pytest.warns(RuntimeWarning, match=message) as record:
         RNNRegressor(**SMALL, max_epochs=5, lr=10.0).fit(X, y)
     assert record[0].filename == __file__  # it points at the call of fit
+    # Adam steps by about lr whatever the gradient's norm: clipping it was
+    # advised, and left the loss as high.
+    assert str(record[0].message).endswith(" Lower lr (now 10.0).")
     with pytest.warns(RuntimeWarning, match=message) as record:
         RNNClassifier(**SMALL, max_epochs=5, lr=1000.0, kernel_features=0).fit(X, y_class)
     assert record[0].filename == __file__
@@ -697,13 +701,15 @@ def test_fits_under_inference_mode_train_as_outside_it(data):
     assert model.n_iter_ == 6
 
 
-def test_a_model_loaded_under_inference_mode_trains_on(data, tmp_path):
-    # load_model built inference tensors there: partial_fit and warm starts
-    # failed after it ("Inplace update to inference tensor outside InferenceMode").
+@pytest.mark.parametrize("how", ["load_model", "pickle"])
+def test_a_model_loaded_under_inference_mode_trains_on(data, tmp_path, how):
+    # load_model and pickle built inference tensors there: partial_fit and warm
+    # starts failed after it ("Inplace update to inference tensor outside InferenceMode").
     X, _, y_class = data
-    save_model(RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class), tmp_path / "m.zip")
+    fitted = RNNClassifier(**SMALL, max_epochs=2).fit(X, y_class)
+    save_model(fitted, tmp_path / "m.zip")
     with torch.inference_mode():
-        model = load_model(tmp_path / "m.zip")
+        model = load_model(tmp_path / "m.zip") if how == "load_model" else copy.deepcopy(fitted)
     model.partial_fit(X, y_class)
     assert model.set_params(warm_start=True, max_epochs=1).fit(X, y_class).n_iter_ == 4
 
@@ -751,6 +757,120 @@ def test_a_ctrl_c_while_the_checkpoint_is_written_is_an_interrupt(data, tmp_path
         model.fit(X, y)
     assert model.n_iter_ == 2 and read_checkpoint(path).epochs_left == 3  # epoch 1's file
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _interrupt_at(calls, nth=2):
+    """A wrapper of a function that raises KeyboardInterrupt, as a Ctrl-C would,
+    on the ``nth`` of its ``calls`` that the wrapper's ``which`` argument selects."""
+
+    def wrap(function, which=lambda *args, **kwargs: True):
+        def interrupted(*args, **kwargs):
+            if which(*args, **kwargs):
+                calls.append(args)
+                if len(calls) == nth:
+                    raise KeyboardInterrupt
+            return function(*args, **kwargs)
+
+        return interrupted
+
+    return wrap
+
+
+@pytest.mark.parametrize("where", ["archive", "file", "guard", "early_stopping"])
+def test_a_ctrl_c_in_sklrnns_end_of_epoch_work_is_an_interrupt(data, tmp_path, monkeypatch, where):
+    # A Ctrl-C that landed while the checkpoint's archive was built (before
+    # its write), in the guard's copy of the weights or in early stopping's
+    # work read as skorch's stop request: fit returned as finished after 1
+    # of 4 epochs, its checkpoint marked so. One that landed just after the
+    # temporary file was created left it behind; one in the guard's copy
+    # left the history at epoch 2 with epoch 1's optimizer state.
+    X, y, _ = data
+    path = tmp_path / "fit.ckpt"
+    params = dict(SMALL, max_epochs=4, checkpoint=path, early_stopping=where == "early_stopping")
+    calls = []  # interrupted at epoch 2's end: the guard copies at train begin too
+    wrap = _interrupt_at(calls, nth={"archive": 4, "guard": 3}.get(where, 2))
+    if where == "archive":  # the second save's first tensors (3 members each)
+        patched = wrap(sklrnn._training.tensors_to_bytes)
+        monkeypatch.setattr(sklrnn._training, "tensors_to_bytes", patched)
+    elif where == "file":  # created, and then the Ctrl-C (before the fd is returned)
+
+        def created_then_interrupted(path, flags, *args):
+            fd = real_open(path, flags, *args)
+            if flags & os.O_EXCL and str(path).endswith(".tmp"):
+                calls.append(path)
+                if len(calls) == 2:
+                    os.close(fd)
+                    raise KeyboardInterrupt
+            return fd
+
+        real_open = os.open
+        monkeypatch.setattr(os, "open", created_then_interrupted)
+    elif where == "guard":  # the optimizer's copy, after the module's
+        optimizer_state = lambda state: isinstance(state, dict) and "param_groups" in state  # noqa: E731
+        monkeypatch.setattr(
+            sklrnn._training, "_clone_state", wrap(sklrnn._training._clone_state, optimizer_state)
+        )
+    else:  # at epoch 2's end, before its patience runs out
+        epoch_end = wrap(skorch.callbacks.EarlyStopping.on_epoch_end)
+        monkeypatch.setattr(skorch.callbacks.EarlyStopping, "on_epoch_end", epoch_end)
+    model = RNNRegressor(**params)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert not list(tmp_path.glob("*.tmp"))
+    assert read_checkpoint(path).epochs_left == 3  # epoch 1's file
+    # The weights, optimizer and history of one epoch (4 batches each).
+    steps = {s["step"].item() for s in model.net_.optimizer_.state_dict()["state"].values()}
+    assert steps == {4 * model.n_iter_}
+    monkeypatch.undo()
+    resumed = RNNRegressor(**params, warm_start=True).fit(X, y)
+    uninterrupted = RNNRegressor(**dict(params, checkpoint=None)).fit(X, y)
+    assert resumed.n_iter_ == uninterrupted.n_iter_
+    np.testing.assert_allclose(resumed.predict(X), uninterrupted.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_new_fit_interrupted_in_its_first_epoch_leaves_no_other_fits_file(data, tmp_path):
+    # The file of a finished fit on other data stayed: a resume then
+    # continued that fit (or was refused as "a fit on other data").
+    X, _, y_class = data
+    path = tmp_path / "fit.ckpt"
+    params = dict(SMALL, max_epochs=3, checkpoint=path)
+    RNNClassifier(**params).fit(X[:40], y_class[:40])
+    with pytest.raises(KeyboardInterrupt):
+        RNNClassifier(**params, callbacks=[InterruptAt(epoch=1)]).fit(X, y_class)
+    assert not path.exists()
+    resumed = RNNClassifier(**params, warm_start=True).fit(X, y_class)  # from scratch
+    uninterrupted = RNNClassifier(**dict(params, checkpoint=None)).fit(X, y_class)
+    assert resumed.n_iter_ == 3
+    np.testing.assert_array_equal(resumed.predict_proba(X), uninterrupted.predict_proba(X))
+
+
+def test_a_randomstate_gets_its_draw_back_from_a_fit_that_fails(data, tmp_path):
+    # Only an interrupt gave it back: after a checkpoint that could not be
+    # written, the resume its message advises was refused ("other
+    # parameters (random_state)"), and a refused fit moved it on.
+    X, y, _ = data
+    state = np.random.RandomState(0)
+    with pytest.raises(ValueError, match="NaN"):
+        RNNRegressor(**dict(SMALL, random_state=state)).fit(X, np.full(len(X), np.nan))
+    folder = tmp_path / "gone"
+    folder.mkdir()
+
+    class RemoveFolder(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            if len(net.history) == 2 and folder.exists():
+                (folder / "fit.ckpt").rename(tmp_path / "kept.ckpt")
+                folder.rmdir()
+
+    params = dict(SMALL, random_state=state, max_epochs=4, checkpoint=folder / "fit.ckpt")
+    with pytest.raises(OSError, match="resume with warm_start=True"):
+        RNNRegressor(**params, callbacks=[RemoveFolder()]).fit(X, y)
+    np.testing.assert_array_equal(state.get_state()[1], np.random.RandomState(0).get_state()[1])
+    folder.mkdir()
+    (tmp_path / "kept.ckpt").rename(folder / "fit.ckpt")
+    resumed = RNNRegressor(**params, warm_start=True).fit(X, y)
+    whole = RNNRegressor(**dict(params, random_state=np.random.RandomState(0), checkpoint=None))
+    assert resumed.n_iter_ == 4
+    np.testing.assert_allclose(resumed.predict(X), whole.fit(X, y).predict(X), rtol=1e-5)
 
 
 def test_a_checkpoint_folder_that_cannot_be_written_is_named(data, tmp_path):

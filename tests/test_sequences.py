@@ -273,7 +273,7 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
         cut = _small(RNNClassifier, max_length=4).fit(np.ones((12, 30, 5)), y)
     assert cut.n_features_in_ == 5 and cut.predict(np.ones((2, 30, 5))).shape == (2,)
     # A model fitted channels last, given the other layout, says so.
-    with pytest.raises(ValueError, match=rf"expecting 1 features per time step.*{fix}"):
+    with pytest.raises(ValueError, match=rf"expecting 1 feature per time step.*{fix}"):
         model.predict(X)
 
 
