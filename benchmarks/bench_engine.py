@@ -42,8 +42,6 @@ import sklrnn._engine  # noqa: E402
 from sklrnn import RNNClassifier  # noqa: E402
 from sklrnn._engine import recurrent_streams  # noqa: E402
 
-torch.set_num_threads(1)
-
 N_FEATURES = 64  # the default front end's channels
 # (batch, hidden): the four sizes, and the default model's (batch 32, hidden 64).
 SIZES = [(32, 32), (32, 64), (32, 128), (256, 32), (256, 128)]
@@ -186,6 +184,7 @@ def main(argv=None):
         default="GunPoint,JapaneseVowels",
     )
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
         f"load average {os.getloadavg()[0]:.2f}\n"

@@ -35,8 +35,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from sklrnn import RNNClassifier
 from sklrnn._module import MultiKernelConv1d
 
-torch.set_num_threads(1)
-
 
 def matmul_rate(n=1024, repeats=5):
     """Best single-precision matrix product rate of this thread, FLOP/s."""
@@ -109,6 +107,7 @@ def main(argv=None):
         default=",".join(CLASSIFICATION),
     )
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
     rate = matmul_rate()
     print(f"matrix product rate: {rate / 1e9:.0f} GFLOP/s on one thread\n")
     print("| data set | steps | MFLOP per step | ms per step | floor ms | ratio |")

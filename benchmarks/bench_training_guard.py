@@ -38,9 +38,6 @@ from accuracy import count  # noqa: E402
 from sklrnn import RNNClassifier  # noqa: E402
 from sklrnn._training import TrainingGuard, _clone_state, _finite_params  # noqa: E402
 
-torch.set_num_threads(1)
-
-
 # name: (n_samples, n_timesteps, n_features). With the default batch of 32,
 # "many batches" trains 16 batches per epoch, "two batches" (GunPoint's
 # shape) 2 and "one batch" (two series per class of a few classes) 1.
@@ -51,6 +48,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=count(), default=3)
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
     rng = np.random.RandomState(0)
     for name, (n, steps, features) in SHAPES.items():
         X = rng.normal(size=(n, steps, features)).astype(np.float32)

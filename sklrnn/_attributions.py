@@ -164,16 +164,16 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     estimator._check_prediction_params(plain=True)  # max_length is read below
     X3, lengths = validate_sequences(estimator, X, reset=False)
     module = estimator.net_.module_
-    score, scale = _score_function(estimator, X3, lengths, target)
+    # The model reads the last max_length steps of each sequence: those are
+    # explained, and the result put back at their places.
+    max_length = estimator.max_length
+    Xt, lt = (X3, lengths) if max_length is None else truncate(X3, lengths, max_length)
+    score, scale = _score_function(estimator, Xt, lt, target)
     base = _baseline(estimator, module, baseline)
     result = np.zeros(X3.shape, dtype=np.float64)
-    max_length = estimator.max_length
-    if max_length is None or X3.shape[1] <= max_length:
+    if Xt is X3:  # the model reads every step
         _integrated_gradients(module, X3, lengths, base, score, n_steps, out=result)
         return _check_finite(result) * scale
-    # The model reads the last max_length steps of each sequence: explain
-    # those, and put the result back at their places.
-    Xt, lt = truncate(X3, lengths, max_length)
     part = np.zeros(Xt.shape, dtype=np.float64)
     _integrated_gradients(module, Xt, lt, base, score, n_steps, out=part)
     start = np.maximum(lengths - max_length, 0)
@@ -195,16 +195,14 @@ def _check_finite(attributions):
 
 def _score_function(estimator, X3, lengths, target):
     """``score(outputs, rows)``, the explained output of the samples at ``rows``
-    of validated ``X3``, and the factor that takes its attributions to the
-    units of the prediction."""
+    of validated ``X3`` (the steps the model reads), and the factor that takes
+    its attributions to the units of the prediction."""
     name = type(estimator).__name__
     n_samples = len(X3)
     if is_classifier(estimator):
         classes = estimator.classes_
-        if target is None:  # the predicted class, of the steps the model reads
-            max_length = estimator.max_length
-            read = (X3, lengths) if max_length is None else truncate(X3, lengths, max_length)
-            index = estimator._forward_valid(*read).argmax(axis=1)
+        if target is None:  # the predicted class
+            index = estimator._forward_valid(X3, lengths).argmax(axis=1)
         else:
             labels = np.asarray(target)
             if labels.ndim > 1 or (labels.ndim == 1 and len(labels) != n_samples):

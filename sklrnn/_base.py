@@ -406,42 +406,30 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return None
         target, weights = target[keep], None if weights is None else weights[keep]
         cached = dataset.kernel_features.split([net.kernel_width for net in networks], dim=1)
-        held_out, solved = [], 0
-        for network, kernel_features in zip(networks, cached, strict=True):
-            # Written straight into one float64 array: no float32 copy besides.
-            H = kernel_features.new_empty(len(dataset), network.embedding_size, dtype=torch.float64)
-            for i in range(0, len(dataset), chunk):
-                H[i : i + chunk] = network.embed(
-                    dataset.X[i : i + chunk],
-                    dataset.lengths[i : i + chunk],
-                    kernel_features[i : i + chunk],
+        held_out, heads = [], []
+        try:
+            for network, kernel_features in zip(networks, cached, strict=True):
+                head = self._solve_head(
+                    network, dataset, kernel_features, keep, target, weights, chunk
                 )
-            if not keep.all():
-                H = H[torch.as_tensor(keep, device=H.device)]
-            mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
-            scale[scale < 1e-12] = 1.0
-            # Dropout that keeps feature j with probability q and scales it
-            # by 1 / q adds (1 - q) / q * sum_i w_i h_ij**2 * b_j**2 to the
-            # expected squared error of head weight b_j: a ridge penalty per
-            # feature (Wager, Wang and Liang, 2013), here in the units of the
-            # standardized features. The kernels' features skip dropout.
-            width = network.kernel_width
-            w = H.new_ones(len(H)) if weights is None else torch.as_tensor(weights).to(H)
-            kept = network.keep_probabilities()[width:].to(H)
-            moments = w @ H[:, width:].square() / scale[width:].square()
-            coef, intercept, predictions = self._ridge_head(
-                H.sub_(mean).div_(scale), target, weights, width, (1 - kept) / kept * moments
+                if head is not None:
+                    weight, bias, predictions = head
+                    heads.append((network, weight, bias))
+                    if predictions is not None:
+                        held_out.append(predictions)
+        except KeyboardInterrupt as exc:
+            exc.add_note(
+                f"{type(self).__name__}: the closed-form solve of the head was interrupted; "
+                "the heads are kept as training left them."
             )
-            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-                continue
-            mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
-            network.head.weight.copy_(torch.as_tensor(coef / scale))
-            network.head.bias.copy_(torch.as_tensor(intercept - (coef / scale) @ mean))
-            solved += 1
-            if len(self.net_.history):  # none where the first epoch diverged
-                self.net_.history.record("head_solved", True)
-            if predictions is not None:
-                held_out.append(predictions)
+            raise
+        # Replaced together, once every solution is known.
+        for network, weight, bias in heads:
+            network.head.weight.copy_(weight)
+            network.head.bias.copy_(bias)
+        solved = len(heads)
+        if solved and len(self.net_.history):  # none where the first epoch diverged
+            self.net_.history.record("head_solved", True)
         if self.verbose:
             which = "" if solved == len(networks) else f" for {solved} of {len(networks)} networks"
             print(
@@ -456,6 +444,39 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return None
         residuals = target - np.mean(held_out, axis=0)
         return np.sqrt(np.average(residuals**2, axis=0, weights=weights))
+
+    def _solve_head(self, network, dataset, kernel_features, keep, target, weights, chunk):
+        """The ridge solution for ``network``'s head (see :meth:`_solve_heads`): its
+        weight, bias and leave-one-out predictions (or None), or None where not finite."""
+        # Written straight into one float64 array: no float32 copy besides.
+        H = kernel_features.new_empty(len(dataset), network.embedding_size, dtype=torch.float64)
+        for i in range(0, len(dataset), chunk):
+            H[i : i + chunk] = network.embed(
+                dataset.X[i : i + chunk],
+                dataset.lengths[i : i + chunk],
+                kernel_features[i : i + chunk],
+            )
+        if not keep.all():
+            H = H[torch.as_tensor(keep, device=H.device)]
+        mean, scale = H.mean(dim=0), H.std(dim=0, correction=0)
+        scale[scale < 1e-12] = 1.0
+        # Dropout that keeps feature j with probability q and scales it
+        # by 1 / q adds (1 - q) / q * sum_i w_i h_ij**2 * b_j**2 to the
+        # expected squared error of head weight b_j: a ridge penalty per
+        # feature (Wager, Wang and Liang, 2013), here in the units of the
+        # standardized features. The kernels' features skip dropout.
+        width = network.kernel_width
+        w = H.new_ones(len(H)) if weights is None else torch.as_tensor(weights).to(H)
+        kept = network.keep_probabilities()[width:].to(H)
+        moments = w @ H[:, width:].square() / scale[width:].square()
+        coef, intercept, predictions = self._ridge_head(
+            H.sub_(mean).div_(scale), target, weights, width, (1 - kept) / kept * moments
+        )
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            return None
+        mean, scale = mean.cpu().numpy(), scale.cpu().numpy()
+        weight = torch.as_tensor(coef / scale)
+        return weight, torch.as_tensor(intercept - (coef / scale) @ mean), predictions
 
     def _validate_training_data(self, X, y, sample_weight, reset, classes, rescale):
         """Sequences, lengths, encoded targets and loss weights, checked.
@@ -1048,7 +1069,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         callback = dict(self.net_.callbacks_)["checkpoint"]
         fingerprint = self._fingerprint(*data)
         dropout_rng, callback_states = None, None
-        if checkpoint is not None and (first or checkpoint.epochs_left > 0):
+        loaded = checkpoint is not None and (first or checkpoint.epochs_left > 0)
+        if loaded:
             if checkpoint.fingerprint != fingerprint:
                 raise ValueError(
                     f"The checkpoint {os.fspath(self.checkpoint)!r} was written by "
@@ -1062,12 +1084,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if dataset.kernel_features is not None:
                 dataset.cache_kernel_features(self.net_.module_)
             epochs = checkpoint.epochs_left or epochs
-        elif first and os.path.exists(self.checkpoint):
-            # A new fit replaces another fit's file: removed now, so that an
-            # interrupt before its first epoch ends leaves none to resume,
-            # rather than that fit's.
-            os.remove(self.checkpoint)
-        callback.set_params(fingerprint=fingerprint, epochs=epochs, resume=callback_states)
+            stopping = (callback_states or {}).get("early_stopping")
+            if stopping is not None and stopping[0] >= self.n_iter_no_change:
+                # Interrupted after early stopping asked to stop (its last
+                # file written, the fit not yet ended): it ends as it would have.
+                epochs = 0
+        callback.set_params(
+            fingerprint=fingerprint,
+            epochs=epochs,
+            resume=callback_states,
+            new_fit=first and not loaded,
+        )
         return epochs, dropout_rng
 
     # -- prediction and learned features ---------------------------------------

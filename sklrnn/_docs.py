@@ -220,10 +220,13 @@ default="adam"
         parameters refuses to resume from it with a ``ValueError``: clones
         that share a path, such as cross-validation folds, never start from
         each other's weights. A ``fit`` with ``warm_start=False`` starts over
-        and overwrites the file, as does ``partial_fit``, which writes its
-        epoch as a finished fit: resume an interrupted fit with ``fit``
-        before calling ``partial_fit``. The file has the format of
-        :func:`~sklrnn.save_model` and is read as untrusted: a malformed
+        and overwrites the file (ended in its first epoch, interrupted or
+        diverged, it removes it: no later fit then resumes the other fit in
+        its place). ``partial_fit`` overwrites it too, with its epoch as a
+        finished fit: resume an interrupted fit with ``fit`` before calling
+        ``partial_fit``.
+        The file has the format of :func:`~sklrnn.save_model` and is read as
+        untrusted: a malformed
         file, or one with more epochs left than ``max_epochs``, raises a
         ``ValueError`` naming it."""
 
@@ -292,10 +295,12 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the documentation
     scripts and searches stop; the estimator object stays usable for
     prediction and for ``warm_start``, and with ``checkpoint`` set
     a later ``fit`` resumes the interrupted one (a ``RandomState``
-    ``random_state`` is given back the draw the interrupted fit took from it,
-    so that the same instance resumes it too). A skorch callback that raises
-    ``KeyboardInterrupt`` in ``on_epoch_end`` (skorch's way to stop, as its
-    ``EarlyStopping`` does) ends training normally instead.
+    ``random_state`` is given back the draw of a fit that ends in an
+    interrupt or an error, so that the same instance resumes it too). A
+    ``KeyboardInterrupt`` that early stopping raises once its patience runs
+    out, or that a callback of your own raises in ``on_epoch_end`` (skorch's
+    way to stop), ends training normally instead; one that lands in the
+    end-of-epoch work of sklrnn's other callbacks or skorch's is an interrupt.
 
     Fitted estimators can be used for prediction from several threads, and
     clones fitted in parallel threads equal their sequential fits for the

@@ -283,10 +283,9 @@ class EarlyStoppingIfValid(EarlyStopping):
     """skorch's EarlyStopping, inactive in epochs without a validation loss."""
 
     def on_epoch_end(self, net, **kwargs):
-        if self.monitor not in net.history[-1]:
-            return
         try:
-            super().on_epoch_end(net, **kwargs)
+            if self.monitor in net.history[-1]:
+                super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt as exc:
             # skorch's stop once patience runs out; before that, a Ctrl-C
             # during its work (copying the best weights).
@@ -477,8 +476,9 @@ class TrainingGuard(Callback):
         # the copy leaves the previous copy and its count.
         module_state = _clone_state(net.module_.state_dict())
         optimizer_state = _clone_state(net.optimizer_.state_dict())
+        n_epochs = len(net.history)
         self._module_state, self._optimizer_state = module_state, optimizer_state
-        self._n_epochs = len(net.history)
+        self._n_epochs = n_epochs
         self._steps = 0  # training steps since the copy
 
     def on_epoch_begin(self, net, **kwargs):
@@ -573,16 +573,23 @@ class EpochCheckpoint(Callback):
         the interrupted fit this training call resumes, by callback name
         (as :meth:`Checkpoint.restore` returns it); None when it resumes
         nothing.
+    new_fit : bool, default=False
+        Whether this training call starts a fit of its own (a new net that
+        resumes nothing): ended before it wrote an epoch (interrupted, or
+        diverged, in its first), it removes the file, which another fit
+        wrote, so that no later fit resumes that one in its place.
     """
 
-    def __init__(self, path, fingerprint=None, epochs=None, resume=None):
+    def __init__(self, path, fingerprint=None, epochs=None, resume=None, new_fit=False):
         self.path = path
         self.fingerprint = fingerprint
         self.epochs = epochs
         self.resume = resume
+        self.new_fit = new_fit
 
     def on_train_begin(self, net, **kwargs):
         self._start = len(net.history)
+        self._written = False
         callbacks = dict(net.callbacks_)
         for name, state in (self.resume or {}).items():
             if state is not None and name in callbacks:
@@ -592,6 +599,9 @@ class EpochCheckpoint(Callback):
         self._save(net, self.epochs - (len(net.history) - self._start))
 
     def on_train_end(self, net, **kwargs):
+        if self.new_fit and not self._written:  # finish() writes the file of a finished fit
+            with contextlib.suppress(OSError):  # absent, or a folder that cannot change
+                os.remove(self.path)
         self.finish(net)
 
     def finish(self, net):
@@ -638,16 +648,18 @@ class EpochCheckpoint(Callback):
         path = os.fspath(self.path)
         # A fresh temporary file beside the target, renamed over it: a crash
         # mid-write never leaves a truncated file. Its name is random, so that
-        # fits running in parallel never share it, and chosen before the file
-        # is created (with O_EXCL, which never follows a planted symlink), so
-        # that an interrupt at any point after leaves no file behind.
-        folder, name = os.path.split(os.path.abspath(path))
-        tmp = os.path.join(folder, f"{name}.{secrets.token_hex(8)}.tmp")
+        # fits running in parallel never share it, of a fixed length (any
+        # checkpoint name fits the file system's limit), and chosen before the
+        # file is created (with O_EXCL, which never follows a planted
+        # symlink), so that an interrupt at any point after leaves no file.
+        folder = os.path.dirname(os.path.abspath(path))
+        tmp = os.path.join(folder, f"sklrnn-{secrets.token_hex(8)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
             with os.fdopen(fd, "wb") as fh:
                 write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)
+            self._written = True
         except BaseException as exc:
             if not isinstance(exc, FileExistsError):  # then not this fit's file
                 with contextlib.suppress(OSError):  # never created, or gone with its folder

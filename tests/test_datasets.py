@@ -273,6 +273,16 @@ def test_load_ts_file_every_series_has_the_same_channels(tmp_path, text, match):
             "@classLabel true a b\n@data 1,2:a\n3,4:b\n",
             "line 2: @data must stand alone on its line, got '@data 1,2:a'",
         ),
+        # Each was read: a misspelt header unchecked, a NUL that numpy's
+        # labels drop (merging 'a\x00' with 'a'), and a second channel read as
+        # a label of values where no header declares labels.
+        ("@seriesLenght 2\n@data\n1,2:a\n", "line 1: unknown header @seriesLenght; the .ts"),
+        ("@data\n1,2:a\x00\n3,4:a\n", r"line 2: class label 'a\\x00' holds a NUL character"),
+        (
+            "@univariate false\n@data\n1,2:3,4\n",
+            "line 3: the last field '3,4' holds values, but with no label header",
+        ),
+        ("@data\n1,2:NaN,4\n", "line 2: the last field 'NaN,4' holds values"),
         # Old Mac line endings made one line, whose @data then went unseen.
         (
             "@classLabel true a b\r@data\r1,2:a\r",
@@ -293,6 +303,16 @@ def test_load_ts_file_header_case_whitespace_and_byte_order_mark(tmp_path, heade
     X, y = load_ts_file(_ts(tmp_path, header + "\n@data\n1,2:0.5\n3,4:-1\n"))
     assert y.dtype == np.float64 and y.tolist() == [0.5, -1.0]
     np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+
+
+def test_load_ts_file_reads_aeons_dimension_header_and_upper_case_gz(tmp_path):
+    # aeon's writer declares "@dimension 3", which went unchecked; "f.TS.GZ"
+    # was read as text ("not UTF-8").
+    with pytest.raises(ValueError, match="has 2 channel.*@dimension on line 2 declares 3"):
+        load_ts_file(_ts(tmp_path, "@classLabel true a\n@dimension 3\n@data\n1,2:3,4:a\n"))
+    text = "@classLabel true a\n@dimension 2\n@data\n1,2:3,4:a\n"
+    X, y = load_ts_file(_ts(tmp_path, gzip.compress(text.encode()), "f.TS.GZ"))
+    assert X.shape == (1, 2, 2) and y.tolist() == ["a"]
 
 
 def test_load_ts_file_refuses_undecodable_and_broken_files(tmp_path):

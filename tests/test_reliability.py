@@ -828,6 +828,85 @@ def test_a_ctrl_c_in_sklrnns_end_of_epoch_work_is_an_interrupt(data, tmp_path, m
     np.testing.assert_allclose(resumed.predict(X), uninterrupted.predict(X), rtol=1e-5, atol=1e-6)
 
 
+def test_a_fit_interrupted_after_early_stopping_asked_to_stop_resumes_to_its_end(
+    data, tmp_path, monkeypatch
+):
+    # The stop epoch's file has epochs left; after a Ctrl-C in the printed
+    # log, which follows the checkpoint, the resumed early stopping counted
+    # past its patience and never stopped (20 epochs for 2, in one case).
+    X, y, _ = data
+    path = tmp_path / "fit.ckpt"
+    params = dict(SMALL, max_epochs=30, early_stopping=True, n_iter_no_change=1, lr=1e-5)
+    uninterrupted = RNNRegressor(**params).fit(X, y)
+    stop = uninterrupted.n_iter_
+    assert stop < 30
+    log_row = skorch.callbacks.PrintLog.on_epoch_end
+
+    def interrupted_at_the_stop(self, net, **kwargs):
+        if len(net.history) == stop:
+            raise KeyboardInterrupt
+        return log_row(self, net, **kwargs)
+
+    monkeypatch.setattr(skorch.callbacks.PrintLog, "on_epoch_end", interrupted_at_the_stop)
+    with pytest.raises(KeyboardInterrupt):  # verbose: the log is printed
+        RNNRegressor(**params, checkpoint=path, verbose=1).fit(X, y)
+    assert read_checkpoint(path).epochs_left == 30 - stop
+    monkeypatch.undo()
+    resumed = RNNRegressor(**params, checkpoint=path, warm_start=True).fit(X, y)
+    assert resumed.n_iter_ == stop
+    np.testing.assert_allclose(resumed.predict(X), uninterrupted.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_ctrl_c_in_the_closed_form_solve_leaves_every_head_as_trained(data, monkeypatch):
+    # The first network's head was replaced, the second's not: a model of
+    # neither kind, with head_solved in its history and no note.
+    X, y, _ = data
+    params = dict(SMALL, max_epochs=2, kernel_features=84, n_networks=2)
+    solve = RNNRegressor._ridge_head
+    calls = []
+
+    def interrupted_at_the_second(self, *args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return solve(self, *args)
+
+    monkeypatch.setattr(RNNRegressor, "_ridge_head", interrupted_at_the_second)
+    model = RNNRegressor(**params)
+    with pytest.raises(KeyboardInterrupt) as interrupt:
+        model.fit(X, y)
+    assert "solve of the head was interrupted" in " ".join(interrupt.value.__notes__)
+    assert "head_solved" not in model.history_[-1]
+    monkeypatch.setattr(RNNRegressor, "_solve_heads", lambda self, dataset: None)
+    as_trained = RNNRegressor(**params).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), as_trained.predict(X))
+
+
+def test_checkpoint_names_as_long_as_the_file_system_allows_are_written(data, tmp_path):
+    # The temporary file took the checkpoint's name and 22 characters more:
+    # past 255, "Cannot write checkpoint ... Make its folder writable".
+    X, y, _ = data
+    path = tmp_path / ("c" * 245 + ".ckpt")
+    RNNRegressor(**SMALL, max_epochs=1, checkpoint=path).fit(X, y)
+    assert read_checkpoint(path).epochs_left == 0
+
+
+def test_a_refit_that_fails_before_training_keeps_the_checkpoint(data, tmp_path):
+    # It leaves the previous model, whose file it removed as it set up.
+    X, y, _ = data
+    path = tmp_path / "fit.ckpt"
+    model = RNNRegressor(**SMALL, max_epochs=2, checkpoint=path).fit(X, y)
+    written = path.read_bytes()
+
+    class FailsAtTrainBegin(Callback):
+        def on_train_begin(self, net, **kwargs):
+            raise RuntimeError("no training today")
+
+    with pytest.raises(RuntimeError, match="no training today"):
+        model.set_params(callbacks=[FailsAtTrainBegin()]).fit(X, y)
+    assert path.read_bytes() == written
+
+
 def test_a_new_fit_interrupted_in_its_first_epoch_leaves_no_other_fits_file(data, tmp_path):
     # The file of a finished fit on other data stayed: a resume then
     # continued that fit (or was refused as "a fit on other data").
@@ -842,6 +921,10 @@ def test_a_new_fit_interrupted_in_its_first_epoch_leaves_no_other_fits_file(data
     uninterrupted = RNNClassifier(**dict(params, checkpoint=None)).fit(X, y_class)
     assert resumed.n_iter_ == 3
     np.testing.assert_array_equal(resumed.predict_proba(X), uninterrupted.predict_proba(X))
+    # So does one whose first epoch diverges.
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        diverged = RNNClassifier(**params, optimizer="sgd", lr=1e30).fit(X, y_class)
+    assert diverged.n_iter_ == 0 and not path.exists()
 
 
 def test_a_randomstate_gets_its_draw_back_from_a_fit_that_fails(data, tmp_path):

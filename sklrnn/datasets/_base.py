@@ -56,7 +56,7 @@ def _read_lines(path):
 
     One line at a time, so that memory follows the longest line, not the file.
     """
-    opener = gzip.open if path.endswith(".gz") else open
+    opener = gzip.open if path.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
         try:
             for lineno, raw in enumerate(fh, 1):
@@ -85,6 +85,18 @@ def _read_lines(path):
 _COMMENT = ("#", "%")
 # Header lines that name the problem, read by no rule.
 _NAMES_ONLY = ("problemname",)
+# The headers the rules read; aeon writes "@dimension", the archive "@dimensions".
+_HEADERS = (
+    "timestamps",
+    "missing",
+    "univariate",
+    "dimensions",
+    "equallength",
+    "serieslength",
+    "classlabel",
+    "targetlabel",
+)
+_ALIASES = {"dimension": "dimensions"}
 
 
 def _read_header(lines, where):
@@ -95,7 +107,7 @@ def _read_header(lines, where):
             comments.append(line[1:].strip())
         elif line.startswith("@"):
             name, value = (line[1:].split(maxsplit=1) + ["", ""])[:2]
-            key = name.lower()
+            key = _ALIASES.get(name.lower(), name.lower())
             if key == "data":
                 if value:
                     raise ValueError(
@@ -105,6 +117,12 @@ def _read_header(lines, where):
                 return header, comments
             if key in _NAMES_ONLY:  # repeated in archive files (aeon's UnitTest)
                 continue
+            if key not in _HEADERS:  # a misspelt header would go unchecked
+                raise ValueError(
+                    f"{where}, line {lineno}: unknown header @{name}; the .ts headers are "
+                    "@problemName, @timeStamps, @missing, @univariate, @dimensions, "
+                    "@equalLength, @seriesLength, @classLabel, @targetLabel and @data."
+                )
             if key in header:
                 raise ValueError(
                     f"{where}, line {lineno}: @{name} repeats line {header[key][2]}; "
@@ -172,6 +190,7 @@ def _header_rules(header, where):
         labels = None
     rules = {
         "labels": labels,
+        "implicit_labels": classes is None and targets is None,
         "classes": set(header["classlabel"][1].split()[1:]) if classes else set(),
         "channels": [],
         "lengths": [],
@@ -212,11 +231,24 @@ def _parse_values(text, where):
     return values
 
 
+def _is_values(text):
+    """Whether comma-separated ``text`` holds numbers, '?' and NaN only: a channel's values."""
+    return all(v.strip().lower() in ("?", "nan") or _NUMBER.fullmatch(v) for v in text.split(","))
+
+
 def _parse_target(text, where, rules):
     """The class label (str) or regression target (float) of a data line."""
     if rules["labels"] == "class":
         if not text:
             raise ValueError(f"{where}: empty class label after the last ':'.")
+        if "\x00" in text:  # numpy's str arrays drop trailing NULs: labels would merge
+            raise ValueError(f"{where}: class label {text[:40]!r} holds a NUL character.")
+        if rules["implicit_labels"] and "," in text and _is_values(text):
+            raise ValueError(
+                f"{where}: the last field {text[:40]!r} holds values, but with no label "
+                "header the last ':' field is read as the class label; declare "
+                "@classLabel false for series without labels, or @classLabel true <labels>."
+            )
         if len(text) > _LONGEST_LABEL:
             # numpy's str array sizes every label to the longest.
             raise ValueError(
@@ -340,7 +372,8 @@ def load_ts_file(path):
 
     The file is read line by line and checked against its own header: every
     series must have the channels and length that ``@univariate``,
-    ``@dimensions``, ``@equalLength`` and ``@seriesLength`` declare, class
+    ``@dimensions`` (or ``@dimension``, as aeon writes it), ``@equalLength``
+    and ``@seriesLength`` declare, class
     labels must be among those ``@classLabel true`` lists, and missing values
     (``?``, or ``NaN`` as aeon writes them) are refused under ``@missing
     false`` (a file without ``@missing`` may hold them). Header names and ``true``/``false`` are
@@ -350,7 +383,7 @@ def load_ts_file(path):
     ----------
     path : str or path-like
         The ``.ts`` file, UTF-8 text (gzip-compressed when the name ends
-        in ``.gz``).
+        in ``.gz``, in any case).
 
     Returns
     -------
@@ -365,7 +398,8 @@ def load_ts_file(path):
         Class labels as strings, or float targets when the header says
         ``@targetLabel true``; None for unlabelled series (``@classLabel
         false`` or ``@targetLabel false``). Without either header, the last
-        ``:`` field of each line is its class label.
+        ``:`` field of each line is its class label (refused where it holds
+        comma-separated values: a channel of a file that declares no labels).
 
     Raises
     ------
@@ -375,7 +409,9 @@ def load_ts_file(path):
         If the file is not valid UTF-8 ``.ts`` text, a value or target is not
         a finite decimal number (``inf`` and ``1e400`` are refused; ``?``
         and ``NaN``, which aeon writes, are missing values),
-        a line contradicts the header or the first series, the series carry
+        a line contradicts the header or the first series, a header is
+        unknown (a misspelt one would go unchecked), a class label holds a
+        NUL character, the series carry
         timestamps (``@timeStamps true`` is not supported), or padding the
         series to the longest would take far more memory than their values.
         The message names the line.
