@@ -158,7 +158,7 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     _reject_bool(n_steps, "n_steps", "sequence_attributions")
     if not isinstance(baseline, str) and np.asarray(baseline).dtype.kind == "b":
         raise TypeError(
-            f"baseline must be 'mean', a number or one value per feature, got {baseline}."
+            f"baseline must be 'mean', a number or one number per feature, got {baseline}."
         )
     check_is_fitted(estimator)
     estimator._check_prediction_params(plain=True)  # max_length is read below
@@ -247,7 +247,7 @@ def _score_function(estimator, X3, lengths, target):
     if not isinstance(target, Integral) or isinstance(target, bool) or not 0 <= target < n_outputs:
         raise ValueError(
             f"target must be the index of a target column of {name}, an int in "
-            f"[0, {n_outputs - 1}] ({name} was fitted with {n_outputs} targets), "
+            f"[0, {n_outputs - 1}] ({name} was fitted with {counted(n_outputs, 'target')}), "
             f"got {target!r}."
         )
 

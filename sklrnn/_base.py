@@ -42,6 +42,7 @@ from ._data import (
     _refuse_iterator,
     _reject_bool,
     check_frame_order,
+    counted,
     long_table_hint,
     validate_sequences,
 )
@@ -418,9 +419,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     if predictions is not None:
                         held_out.append(predictions)
         except KeyboardInterrupt as exc:
-            exc.add_note(
+            _add_note(
+                exc,
                 f"{type(self).__name__}: the closed-form solve of the head was interrupted; "
-                "the heads are kept as training left them."
+                "the heads are kept as training left them.",
             )
             raise
         # Replaced together, once every solution is known.
@@ -953,12 +955,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     stacklevel=stacklevel,
                 )
         if interrupt is not None:
-            if hasattr(interrupt, "add_note"):  # Python >= 3.11
-                interrupt.add_note(
-                    f"{name}: training was interrupted; the estimator keeps "
-                    f"the weights of a recent completed epoch ({self.n_iter_} epochs in "
-                    "history_) and can predict, or continue with warm_start=True."
-                )
+            _add_note(
+                interrupt,
+                f"{name}: training was interrupted; the estimator keeps the weights of a "
+                f"recent completed epoch ({counted(self.n_iter_, 'epoch')} in history_) and "
+                "can predict, or continue with warm_start=True.",
+            )
             raise interrupt
         Xi, _ = dataset.batch(slice(0, self.batch_size))
         with torch.inference_mode():
@@ -1058,7 +1060,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         continues from the net's own weights. The shuffling ``generator`` continues
         from the state of the resumed fit's. The checkpoint callback gets its
         parameters for this training call: the fingerprint of the data and
-        parameters, the epochs, and the state of the resumed callbacks. They
+        parameters, the epochs, the state of the resumed callbacks, and
+        whether it starts a fit of its own (``new_fit``). They
         are set on the callback itself, not through the net's ``set_params``,
         which would keep a copy of the state's tensors in the net. The random
         kernels' features that ``dataset`` carries are computed again with
@@ -1476,6 +1479,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 ) from exc
             state["history_"] = state["net_"].history
         super().__setstate__(state)
+
+
+def _add_note(exc, note):
+    """Add ``note`` to exception ``exc``'s traceback, where Python can (3.11 and later)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
 
 
 def _validation_monitor(callback):

@@ -297,10 +297,11 @@ RELIABILITY_NOTES = """Training is guarded against faults (see the documentation
     a later ``fit`` resumes the interrupted one (a ``RandomState``
     ``random_state`` is given back the draw of a fit that ends in an
     interrupt or an error, so that the same instance resumes it too). A
-    ``KeyboardInterrupt`` that early stopping raises once its patience runs
-    out, or that a callback of your own raises in ``on_epoch_end`` (skorch's
-    way to stop), ends training normally instead; one that lands in the
-    end-of-epoch work of sklrnn's other callbacks or skorch's is an interrupt.
+    ``KeyboardInterrupt`` that an ``EarlyStopping`` raises once its patience
+    runs out, or that another callback of your own raises in
+    ``on_epoch_end`` (skorch's way to stop), ends training normally instead;
+    one that lands in the end-of-epoch work of sklrnn's other callbacks or
+    skorch's is an interrupt.
 
     Fitted estimators can be used for prediction from several threads, and
     clones fitted in parallel threads equal their sequential fits for the

@@ -40,6 +40,7 @@ from ._archive import (
     tensors_to_bytes,
     write_archive,
 )
+from ._data import counted
 from ._module import RNNEnsemble
 
 __all__ = [
@@ -283,15 +284,8 @@ class EarlyStoppingIfValid(EarlyStopping):
     """skorch's EarlyStopping, inactive in epochs without a validation loss."""
 
     def on_epoch_end(self, net, **kwargs):
-        try:
-            if self.monitor in net.history[-1]:
-                super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt as exc:
-            # skorch's stop once patience runs out; before that, a Ctrl-C
-            # during its work (copying the best weights).
-            if self.misses_ < self.patience:
-                raise Interrupted from exc
-            raise
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
 
     def get_resume_state(self):
         """The counters and best weights a resumed fit needs, as a tuple."""
@@ -400,20 +394,30 @@ class WarmupCosine(Callback):
         self.step_, self.total_steps = state["step"], state["total_steps"]
 
 
+def _built_in(name):
+    """Whether the net's callback ``name`` is sklrnn's own or one of skorch's defaults."""
+    return name in OWN_CALLBACKS or name in SKORCH_DEFAULT_CALLBACKS
+
+
+def _asks_to_stop(name, callback):
+    """Whether a KeyboardInterrupt from ``callback`` at the end of an epoch is a stop request.
+
+    Early stopping asks so once its patience runs out, and the user's
+    callbacks may (skorch's idiom); sklrnn's other callbacks and skorch's
+    defaults never do. Any other is a Ctrl-C that landed during their work
+    (writing the checkpoint, copying weights, printing the log).
+    """
+    if isinstance(callback, EarlyStopping):
+        return callback.misses_ >= callback.patience
+    return not _built_in(name)
+
+
 class StopTraining(KeyboardInterrupt):
     """Ends training at the end of an epoch or on divergence, as skorch expects.
 
     skorch ends its loop on ``KeyboardInterrupt`` (its ``EarlyStopping`` raises
     one); this subclass tells such a requested stop apart from an interrupt
     from outside (Ctrl-C), which :class:`SequenceNet` reports to the caller.
-    """
-
-
-class Interrupted(KeyboardInterrupt):
-    """A Ctrl-C that arrived while a callback was busy at the end of an epoch.
-
-    skorch's callbacks ask to stop by raising KeyboardInterrupt there; this
-    one is the user's interrupt, and propagates as such (:meth:`SequenceNet.notify`).
     """
 
 
@@ -554,9 +558,9 @@ class EpochCheckpoint(Callback):
     fit's state (``resume``) is applied after they have reset themselves in
     ``on_train_begin``.
 
-    The estimator sets ``fingerprint``, ``epochs`` and ``resume`` with the
-    callback's ``set_params`` before every training call, and resets
-    ``resume`` to None after it.
+    The estimator sets ``fingerprint``, ``epochs``, ``resume`` and
+    ``new_fit`` with the callback's ``set_params`` before every training
+    call, and resets ``resume`` to None after it.
 
     Parameters
     ----------
@@ -816,9 +820,9 @@ class Checkpoint:
         where, config = self._where, self._config
         if self.epochs_left > max_epochs:
             raise ValueError(
-                f"{where} has {self.epochs_left} epochs left to train, more than the "
-                f"{max_epochs} epochs (max_epochs) of this fit. Set max_epochs to the "
-                "value of the interrupted fit, or delete the file to train from scratch."
+                f"{where} has {counted(self.epochs_left, 'epoch')} left to train, more than "
+                f"the {counted(max_epochs, 'epoch')} (max_epochs) of this fit. Set max_epochs "
+                "to the value of the interrupted fit, or delete the file to train from scratch."
             )
         spec = tensor_spec(net.module_.state_dict())
         with _open_checkpoint(self._path, where) as archive:
@@ -1011,14 +1015,8 @@ class SequenceNet(NeuralNet):
             try:
                 callback.on_epoch_end(self, **cb_kwargs)
             except KeyboardInterrupt as exc:
-                if isinstance(exc, StopTraining | Interrupted):  # divergence, Ctrl-C
-                    raise
-                # Early stopping and the user's callbacks may ask to stop so;
-                # sklrnn's others and skorch's defaults never do: a Ctrl-C
-                # during their work.
-                ours = name in OWN_CALLBACKS or name in SKORCH_DEFAULT_CALLBACKS
-                if ours and not isinstance(callback, EarlyStopping):
-                    raise Interrupted from exc
+                if isinstance(exc, StopTraining) or not _asks_to_stop(name, callback):
+                    raise  # a divergence, or a Ctrl-C (fit_loop tells them apart)
                 stop = stop or exc
         if stop is not None:
             raise StopTraining from stop
@@ -1102,7 +1100,7 @@ class SequenceNet(NeuralNet):
         on the CPU, where a read costs no wait, each is read at once.
         """
         return torch.device(self.device).type != "cpu" and all(
-            name in OWN_CALLBACKS or name in SKORCH_DEFAULT_CALLBACKS for name, _ in self.callbacks_
+            _built_in(name) for name, _ in self.callbacks_
         )
 
     def train_step_single(self, batch, **fit_params):

@@ -118,10 +118,24 @@ def test_importing_a_benchmark_script_leaves_the_process_as_it_was():
     # bench_fit flushed denormal floats to zero on import: in the test worker
     # that imported it, the hypothesis tests after it failed ("can't
     # represent subnormal floats").
-    threads = torch.get_num_threads()
-    for script in sorted(BENCHMARKS.glob("*.py")):
-        benchmark_module(script.stem)
-    assert np.float64(5e-324) * 1.0 > 0 and torch.get_num_threads() == threads
+    # In a fresh process, where no script was imported before.
+    code = (
+        "import glob, importlib, os, sys, numpy, torch\n"
+        f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "torch.set_num_threads(2)\n"  # not what a script might set
+        f"for path in sorted(glob.glob(os.path.join({str(BENCHMARKS)!r}, '*.py'))):\n"
+        "    importlib.import_module(os.path.basename(path)[:-3])\n"
+        "print(numpy.float64(5e-324) * 1.0 > 0, torch.get_num_threads() == 2)\n"
+    )
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert result.stdout.split() == ["True", "True"], result.stderr
 
 
 @pytest.mark.parametrize(

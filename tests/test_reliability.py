@@ -776,7 +776,9 @@ def _interrupt_at(calls, nth=2):
     return wrap
 
 
-@pytest.mark.parametrize("where", ["archive", "file", "guard", "early_stopping"])
+@pytest.mark.parametrize(
+    "where", ["archive", "file", "guard", "early_stopping", "users_early_stopping"]
+)
 def test_a_ctrl_c_in_sklrnns_end_of_epoch_work_is_an_interrupt(data, tmp_path, monkeypatch, where):
     # A Ctrl-C that landed while the checkpoint's archive was built (before
     # its write), in the guard's copy of the weights or in early stopping's
@@ -787,6 +789,8 @@ def test_a_ctrl_c_in_sklrnns_end_of_epoch_work_is_an_interrupt(data, tmp_path, m
     X, y, _ = data
     path = tmp_path / "fit.ckpt"
     params = dict(SMALL, max_epochs=4, checkpoint=path, early_stopping=where == "early_stopping")
+    if where == "users_early_stopping":  # asks to stop only once its patience runs out
+        params["callbacks"] = [skorch.callbacks.EarlyStopping(monitor="train_loss", patience=3)]
     calls = []  # interrupted at epoch 2's end: the guard copies at train begin too
     wrap = _interrupt_at(calls, nth={"archive": 4, "guard": 3}.get(where, 2))
     if where == "archive":  # the second save's first tensors (3 members each)
@@ -810,7 +814,7 @@ def test_a_ctrl_c_in_sklrnns_end_of_epoch_work_is_an_interrupt(data, tmp_path, m
         monkeypatch.setattr(
             sklrnn._training, "_clone_state", wrap(sklrnn._training._clone_state, optimizer_state)
         )
-    else:  # at epoch 2's end, before its patience runs out
+    else:  # at epoch 2's end, before its patience runs out (sklrnn's or the user's)
         epoch_end = wrap(skorch.callbacks.EarlyStopping.on_epoch_end)
         monkeypatch.setattr(skorch.callbacks.EarlyStopping, "on_epoch_end", epoch_end)
     model = RNNRegressor(**params)
