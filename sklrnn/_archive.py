@@ -245,12 +245,12 @@ class Archive:
 
     def read_json(self, name):
         """The JSON member ``name``, read through its cap and parsed (:func:`parse_json`)."""
-        if self._infos[name].file_size > MAX_JSON_BYTES:  # the reading is capped anyway
+        if self._infos[name].file_size > MAX_JSON_BYTES:
             raise ValueError(self._too_big(name, MAX_JSON_BYTES))
+        # Capped at the size the member declares: zipfile reads no further
+        # (a member longer than it declares fails its CRC check).
         with self._open(name) as member:
-            data = self._read(member, name, MAX_JSON_BYTES + 1)
-        if len(data) > MAX_JSON_BYTES:
-            raise ValueError(self._too_big(name, MAX_JSON_BYTES))
+            data = self._read(member, name, MAX_JSON_BYTES)
         return parse_json(data, self.where, name)
 
     def tensor_header(self, name):
@@ -533,7 +533,8 @@ def plain(value):
 
 
 def check_history(rows, where):
-    """Check a training history read from JSON: one row per epoch, plain values."""
+    """Check a training history read from JSON: one row per epoch, and the values
+    training records (losses, durations, batches, best epoch) of their kinds."""
     if not isinstance(rows, list):
         raise ValueError(f"{where}: the training history is not a list of epochs.")
     for i, row in enumerate(rows):
@@ -548,8 +549,8 @@ def check_history(rows, where):
                 ok = _is_number(value)
             elif key == "best_epoch":
                 ok = not _not_int(value) and 1 <= value <= i + 1
-            else:
-                ok = _is_scalar(value)
+            else:  # what a callback records: any JSON value (a list of scores, ...)
+                continue
             if not ok:
                 raise ValueError(
                     f"{where}: the training history holds {key}={str(value)[:40]!r} in epoch "

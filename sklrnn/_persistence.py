@@ -201,7 +201,10 @@ def _decode_labels(value):
     if not (isinstance(values, list) and all(map(_LABEL_VALUES[dtype.kind], values))):
         raise _Bad(f"holds values that are not labels of dtype {dtype}")
     if dtype.itemsize * len(values) > MAX_JSON_BYTES:
-        raise _Bad(f"would take {dtype.itemsize * len(values)} bytes as {dtype}")
+        raise _Bad(
+            f"would take {dtype.itemsize * len(values)} bytes as {dtype}, more than the "
+            f"{MAX_JSON_BYTES} the format allows"
+        )
     longest = max(1, max(map(len, values), default=1)) if dtype.kind == "U" else 0
     if dtype.kind == "U" and dtype.itemsize // 4 != longest:
         # Every predicted label takes the dtype's width: 4 MB each for <U1000000.
@@ -393,8 +396,13 @@ def _encode_param(name, value):
             for k in value
         ]
         return [[k, float(v)] for k, v in zip(keys, value.values(), strict=True)]
+    what = (
+        f"the class {value.__module__}.{value.__qualname__}"
+        if isinstance(value, type)
+        else f"a {type(value).__name__}"
+    )
     raise TypeError(
-        f"The parameter {name} is a {type(value).__name__}, which the format cannot store "
+        f"The parameter {name} is {what}, which the format cannot store "
         "(it stores numbers, strings, a class_weight dict and torch.optim classes). Set it "
         "to such a value, or pickle the estimator if you trust every future reader."
     )
@@ -808,7 +816,9 @@ def _expected_weights(estimator, net, archive):
         with torch.device("meta"):
             module = net.module(**net.get_params_for("module"))
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        # torch's C++ errors run over lines of its stack trace: the first says it.
         raise ValueError(
-            f"{where}: {_CONFIG} describes a network that cannot be built ({exc})."
+            f"{where}: {_CONFIG} describes a network that cannot be built "
+            f"({str(exc).splitlines()[0][:200]})."
         ) from exc
     return tensor_spec(module.state_dict())

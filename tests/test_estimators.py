@@ -1249,6 +1249,23 @@ def test_a_chunk_of_a_list_is_read_as_a_list(monkeypatch):
     np.testing.assert_array_equal(model.predict_proba(numbered), chunked)
 
 
+def test_frames_given_to_a_model_fitted_on_a_table_are_read_by_position():
+    # Their columns were checked for one order as for a model fitted on
+    # sequences: one-column frames under two names were refused as "in
+    # another order", and two-column frames named no feature count.
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(rng.normal(size=(20, 5)), columns=[f"t{i}" for i in range(5)])
+    params = dict(hidden_size=4, conv_channels=0, kernel_features=0, max_epochs=1)
+    model = RNNClassifier(**params).fit(table, np.arange(20) % 2)
+    frames = [pd.DataFrame({"a": rng.normal(size=5)}), pd.DataFrame({"b": rng.normal(size=4)})]
+    np.testing.assert_array_equal(
+        model.predict_proba(frames), model.predict_proba([f.to_numpy() for f in frames])
+    )
+    two = pd.DataFrame(rng.normal(size=(5, 2)), columns=["a", "b"])
+    with pytest.raises(ValueError, match="X has 2 features per time step, but RNNClassifier is"):
+        model.predict([two, two[["b", "a"]]])
+
+
 def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
     X, y = make_classification_sequences(n=48, T=60, n_features=1)
     model = RNNClassifier(hidden_size=8, conv_channels=8, max_epochs=2, random_state=0)

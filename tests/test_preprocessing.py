@@ -850,6 +850,15 @@ def test_sequence_scaler_of_a_table_is_named_in_a_column_transformer():
             np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(table)), table)
 
 
+def test_sequence_scaler_of_a_table_gives_polars_output():
+    polars = pytest.importorskip("polars")
+    df = pd.DataFrame(np.arange(12.0).reshape(3, 4), columns=["t0", "t1", "t2", "t3"])
+    scaler = SequenceScaler().set_output(transform="polars").fit(df)
+    out = scaler.transform(df)
+    assert isinstance(out, polars.DataFrame) and out.columns == df.columns.tolist()
+    np.testing.assert_array_equal(out.to_numpy(), SequenceScaler().fit(df).transform(df))
+
+
 def test_inverse_transform_of_no_sequences_is_named():
     wide = WideToSequence(n_features=2).fit(np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"expects sequences, an array of shape \(n_samples, 2, 2"):
