@@ -817,8 +817,8 @@ def _expected_weights(estimator, net, archive):
             module = net.module(**net.get_params_for("module"))
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         # torch's C++ errors run over lines of its stack trace: the first says it.
+        reason = str(exc).partition("\n")[0][:200]
         raise ValueError(
-            f"{where}: {_CONFIG} describes a network that cannot be built "
-            f"({str(exc).splitlines()[0][:200]})."
+            f"{where}: {_CONFIG} describes a network that cannot be built ({reason})."
         ) from exc
     return tensor_spec(module.state_dict())

@@ -659,7 +659,8 @@ class EpochCheckpoint(Callback):
         folder = os.path.dirname(os.path.abspath(path))
         tmp = os.path.join(folder, f"sklrnn-{secrets.token_hex(8)}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            fd = os.open(tmp, flags, 0o666)  # as open() creates files (umask applies)
             with os.fdopen(fd, "wb") as fh:
                 write_archive(fh, members, f"checkpoint {path!r}")
             os.replace(tmp, path)

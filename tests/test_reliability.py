@@ -893,6 +893,7 @@ def test_checkpoint_names_as_long_as_the_file_system_allows_are_written(data, tm
     path = tmp_path / ("c" * 245 + ".ckpt")
     RNNRegressor(**SMALL, max_epochs=1, checkpoint=path).fit(X, y)
     assert read_checkpoint(path).epochs_left == 0
+    assert not path.stat().st_mode & 0o111  # a data file, created as open() creates them
 
 
 def test_a_refit_that_fails_before_training_keeps_the_checkpoint(data, tmp_path):
