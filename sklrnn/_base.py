@@ -1007,6 +1007,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "needs a positive class weight."
             )
         if not np.isfinite(top) or top <= 0:
+            # Newer scikit-learn refuses all-zero weights itself; 1.6 does not.
             raise ValueError(
                 "The sample weights are all zero (or not finite): at least one sample "
                 "needs a positive, finite weight."
