@@ -172,6 +172,11 @@ def _storable(dtype):
     return dtype.kind in _LABEL_VALUES and not (dtype.kind == "f" and dtype.itemsize > 8)
 
 
+def _text_width(labels):
+    """The width text labels are stored at: their longest, at least 1 character."""
+    return max(1, max(map(len, labels), default=1))
+
+
 def _encode_labels(labels):
     if not _storable(labels.dtype):
         raise TypeError(
@@ -181,7 +186,7 @@ def _encode_labels(labels):
     if labels.dtype.kind == "U":
         # As wide as the longest label (np.unique keeps y's width, "<U300" for
         # labels of 4): a file may then declare no other width.
-        labels = labels.astype(f"<U{max(1, max(map(len, labels.tolist()), default=1))}")
+        labels = labels.astype(f"<U{_text_width(labels.tolist())}")
     if labels.dtype.kind in "Mm":
         return {"dtype": labels.dtype.str, "values": labels.astype(np.int64).tolist()}
     values = [plain(v) if isinstance(v, np.generic) else v for v in labels.tolist()]
@@ -205,7 +210,7 @@ def _decode_labels(value):
             f"would take {dtype.itemsize * len(values)} bytes as {dtype}, more than the "
             f"{MAX_JSON_BYTES} the format allows"
         )
-    longest = max(1, max(map(len, values), default=1)) if dtype.kind == "U" else 0
+    longest = _text_width(values) if dtype.kind == "U" else 0
     if dtype.kind == "U" and dtype.itemsize // 4 != longest:
         # Every predicted label takes the dtype's width: 4 MB each for <U1000000.
         raise _Bad(f"has dtype {dtype}, not as wide as its longest label ({longest} characters)")

@@ -85,16 +85,17 @@ def _read_lines(path):
 _COMMENT = ("#", "%")
 # Header lines that name the problem, read by no rule.
 _NAMES_ONLY = ("problemname",)
-# The headers the rules read; aeon writes "@dimension", the archive "@dimensions".
+# The headers the rules read, as the format spells them (read in any case);
+# aeon writes "@dimension", the archive "@dimensions".
 _HEADERS = (
-    "timestamps",
+    "timeStamps",
     "missing",
     "univariate",
     "dimensions",
-    "equallength",
-    "serieslength",
-    "classlabel",
-    "targetlabel",
+    "equalLength",
+    "seriesLength",
+    "classLabel",
+    "targetLabel",
 )
 _ALIASES = {"dimension": "dimensions"}
 
@@ -117,11 +118,11 @@ def _read_header(lines, where):
                 return header, comments
             if key in _NAMES_ONLY:  # repeated in archive files (aeon's UnitTest)
                 continue
-            if key not in _HEADERS:  # a misspelt header would go unchecked
+            if key not in {h.lower() for h in _HEADERS}:  # a misspelt one would go unchecked
+                known = ", ".join(f"@{h}" for h in ("problemName", *_HEADERS))
                 raise ValueError(
                     f"{where}, line {lineno}: unknown header @{name}; the .ts headers are "
-                    "@problemName, @timeStamps, @missing, @univariate, @dimensions, "
-                    "@equalLength, @seriesLength, @classLabel, @targetLabel and @data."
+                    f"{known} and @data."
                 )
             if key in header:
                 raise ValueError(
@@ -218,7 +219,7 @@ def _parse_values(text, where):
             io.StringIO(text.replace("?", "nan")), delimiter=",", comments=None, ndmin=1
         )
     except ValueError:
-        fields = (v for v in text.split(",") if v.strip() != "?" and not _NUMBER.fullmatch(v))
+        fields = (v for v in text.split(",") if not _is_value(v))
         bad = next(fields, text)[:40]
         raise ValueError(
             f"{where}: value {bad!r} is not a decimal number; write '?' for a missing value."
@@ -231,9 +232,9 @@ def _parse_values(text, where):
     return values
 
 
-def _is_values(text):
-    """Whether comma-separated ``text`` holds numbers, '?' and NaN only: a channel's values."""
-    return all(v.strip().lower() in ("?", "nan") or _NUMBER.fullmatch(v) for v in text.split(","))
+def _is_value(field):
+    """Whether a comma-separated field is a value: a decimal number, or '?' or NaN (missing)."""
+    return field.strip().lower() in ("?", "nan") or _NUMBER.fullmatch(field) is not None
 
 
 def _parse_target(text, where, rules):
@@ -243,7 +244,7 @@ def _parse_target(text, where, rules):
             raise ValueError(f"{where}: empty class label after the last ':'.")
         if "\x00" in text:  # numpy's str arrays drop trailing NULs: labels would merge
             raise ValueError(f"{where}: class label {text[:40]!r} holds a NUL character.")
-        if rules["implicit_labels"] and "," in text and _is_values(text):
+        if rules["implicit_labels"] and "," in text and all(map(_is_value, text.split(","))):
             raise ValueError(
                 f"{where}: the last field {text[:40]!r} holds values, but with no label "
                 "header the last ':' field is read as the class label; declare "
