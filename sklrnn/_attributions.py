@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseRNN
 from ._compat import Interval, StrOptions, validate_params
 from ._data import _reject_bool, counted, truncate, validate_sequences
-from ._module import _valid_mask
+from ._module import _valid_mask, networks_of
 
 __all__ = ["sequence_attributions"]
 
@@ -264,8 +264,7 @@ def _baseline(estimator, module, baseline):
     """The baseline as a float32 array of one value per feature."""
     n_features = estimator._n_channels
     if isinstance(baseline, str):  # "mean"
-        network = module.networks[0] if hasattr(module, "networks") else module
-        return network.input_mean.detach().cpu().numpy().astype(np.float32)
+        return networks_of(module)[0].input_mean.detach().cpu().numpy().astype(np.float32)
     try:
         values = np.asarray(baseline, dtype=np.float64)
     except (TypeError, ValueError) as exc:  # text, ragged lists
@@ -328,7 +327,7 @@ def _integrated_gradients(module, X3, lengths, baseline, score, n_steps, out):
     ``_PASS_STEPS`` time steps in all (:func:`_passes`).
     """
     device = next(module.parameters()).device
-    networks = module.networks if hasattr(module, "networks") else [module]
+    networks = networks_of(module)
     kernels = networks[0].kernels is not None
     base = torch.as_tensor(baseline, device=device)
     module.eval()  # no dropout, batch normalization's running statistics: as predict
@@ -411,7 +410,7 @@ def _with_kernels(module, x, base, lengths, rows, score, n_steps, step_chunk):
     ensemble's averaged probabilities), and the flips' scaling to the share
     then blew them up.
     """
-    networks = module.networks if hasattr(module, "networks") else [module]
+    networks = networks_of(module)
     with torch.no_grad():
         ends = [module.kernel_features(end, lengths) for end in (x, base)]
     attributions = torch.zeros_like(x)

@@ -54,6 +54,7 @@ from ._module import (
     front_end_kernels,
     front_end_strides,
     kernel_dilations,
+    networks_of,
 )
 from ._training import (
     OWN_CALLBACKS,
@@ -82,7 +83,7 @@ OPTIMIZERS = {
 # Values (float32) converted at a time by predict on big inputs: 16 MB.
 _PREDICT_CHUNK_VALUES = 1 << 22
 # Sequence-steps of dummy sequences that predict adds to a last, partial batch
-# at most, beyond as many as the batch holds (see _forward_chunk): about 4 ms
+# at most, beyond as many as the batch holds (see _prediction_parts): about 4 ms
 # of the default classifier's prediction on one CPU thread.
 _TAIL_PADDING_STEPS = 512
 
@@ -109,10 +110,6 @@ _SIZE_PARAMS = (
     "max_epochs",
     "n_iter_no_change",
 )
-
-# lr_schedule="cosine" raises the learning rate linearly from 0 over this
-# fraction of the gradient steps, then lowers it to 0 along a cosine.
-_WARMUP_FRACTION = 0.05
 
 
 class InconsistentVersionWarning(sklearn.exceptions.InconsistentVersionWarning):
@@ -269,6 +266,45 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #     columns are the random kernels' features, dropout_penalty the
     #     penalty that training's dropout puts on each of the others
 
+    def set_params(self, **params):
+        """Set the estimator's parameters, as scikit-learn's ``set_params``.
+
+        A nested name (``optimizer__momentum``, as skorch takes it) is refused
+        with a message naming the way to get it: none of these parameters is
+        an estimator with parameters of its own.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and their new values.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Examples
+        --------
+        >>> from sklrnn import RNNClassifier
+        >>> RNNClassifier().set_params(cell_type="gru", hidden_size=16).hidden_size
+        16
+        """
+        for key in params:
+            name, nested, _ = key.partition("__")
+            if nested and name in self._parameter_constraints:
+                how = (
+                    "For optimizer settings other than lr and weight_decay (momentum, betas), "
+                    "pass a subclass of the torch optimizer that sets them, as the optimizer "
+                    "parameter's description shows."
+                    if name == "optimizer"
+                    else f"Set {name} itself."
+                )
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {key!r}: {name} takes no "
+                    f"parameters of its own. {how}"
+                )
+        return super().set_params(**params)
+
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch on (X, y), without a validation split, from the current weights."""
         return self._fit(X, y, sample_weight, incremental=True, epochs=1, classes=classes)
@@ -392,7 +428,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         start = time.perf_counter()
         module = self.net_.module_.eval()
-        networks = module.networks if self.n_networks_ > 1 else [module]
+        networks = networks_of(module)
         target = dataset.y.cpu().numpy()
         weights = None if dataset.sample_weight is None else dataset.sample_weight.cpu().numpy()
         # Sequences of weight 0 (or next to it) do not count, and would leave
@@ -679,7 +715,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # default, active when verbose > 0) still prints the epoch table.
             callbacks.append(("progress_bar", ProgressBarIfSlow()))
         if self.lr_schedule == "cosine":
-            callbacks.append(("lr_schedule", WarmupCosine(warmup=_WARMUP_FRACTION)))
+            callbacks.append(("lr_schedule", WarmupCosine()))
         # The user's callbacks see the weights early stopping restores at the
         # end, and the checkpoint, last, what every callback did: early
         # stopping's counters, the user's scores in the history, the best
@@ -809,25 +845,28 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if monitor is None:
                 continue
             # skorch's KeyError at the first epoch's end ("Key 'valid_loss' was
-            # not found in history").
+            # not found in history"); an EpochScoring recorded nothing.
             name = (callback if isinstance(callback, type) else type(callback)).__name__
             if not full:
-                why = "partial_fit trains on all the data. Monitor a training score"
+                why = "partial_fit trains on all the data. Instead,"
             elif not self.early_stopping:
                 why = (
                     "fit holds out validation data only with early_stopping=True. Set "
-                    "early_stopping=True, or monitor a training score"
+                    "early_stopping=True, or"
                 )
             else:
                 why = (
                     f"{n} sequences hold out none at validation_fraction="
-                    f"{self.validation_fraction}. Fit on more data, or monitor a training "
-                    "score"
+                    f"{self.validation_fraction}. Fit on more data, or"
                 )
+            fix = (
+                "score the training data (on_train=True)"
+                if isinstance(callback, EpochScoring)
+                else "monitor a training score such as 'train_loss'"
+            )
             raise ValueError(
                 f"callbacks holds {name}, a callback that monitors {monitor!r}, a score of "
-                f"the validation split, but this training call holds none out: {why} "
-                "such as 'train_loss'."
+                f"the validation split, but this training call holds none out: {why} {fix}."
             )
 
     def _training_batches(self, n, split):
@@ -857,7 +896,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.lr_schedule == "cosine":
             split = full and self.early_stopping
             steps = epochs * self._training_batches(len(data[0]), split) if full else None
-            self.net_.set_params(callbacks__lr_schedule__total_steps=steps)
+            # On the callback itself: the net's set_params would initialize
+            # every callback again, and partial_fit continues theirs.
+            dict(self.net_.callbacks_)["lr_schedule"].set_params(total_steps=steps)
         dataset = SequenceDataset(*data, device=self.net_.device)
         module = self.net_.module_
         start = time.perf_counter()
@@ -1368,8 +1409,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         rows = np.flatnonzero(bad)
         first = int(rows[0] if order is None else order[rows].min()) + first_sample
-        module = self.net_.module_
-        network = module.networks[0] if self.n_networks_ > 1 else module
+        network = networks_of(self.net_.module_)[0]
         mean = network.input_mean.cpu().numpy()
         scale = network.input_scale.cpu().numpy()
         valid = np.arange(X3.shape[1])[None, :] < lengths[rows, None]
@@ -1492,8 +1532,12 @@ def _validation_monitor(callback):
     """The validation score (``"valid_..."``) a callback monitors, or None.
 
     A callback given as a class, which skorch builds with its defaults, by
-    its constructor's default.
+    its constructor's default. An ``EpochScoring`` of the validation split
+    (``on_train=False``, skorch's default) monitors the score it records.
     """
+    if isinstance(callback, EpochScoring) and not callback.on_train:
+        named = callback.name or callback.scoring  # a function by its name, None as skorch's
+        return named if isinstance(named, str) else getattr(named, "__name__", "score")
     monitor = getattr(callback, "monitor", None)
     if isinstance(callback, type):
         try:

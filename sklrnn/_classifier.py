@@ -411,11 +411,6 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     def _n_outputs(self):
         return len(self.classes_)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
-        return tags
-
 
 def _as_label(key, dtype):
     """A class_weight key as ``classes_`` of ``dtype`` lists its labels.

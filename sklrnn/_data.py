@@ -43,10 +43,11 @@ __all__ = [
 
 def _is_ragged(X):
     """True for a list, tuple or Series of per-sample arrays (not a nested table)."""
-    if getattr(X, "ndim", None) == 1 and hasattr(X, "dtype") and X.dtype == object:
+    if getattr(X, "ndim", None) == 1 and getattr(getattr(X, "dtype", None), "kind", None) == "O":
         # A pandas Series (or numpy array) whose elements are sequences: one
         # sequence per element even where their lengths are equal (a Series of
         # lists from groupby(...).apply(list)), as a 1D container is no table.
+        # Arrow list columns (read_parquet(dtype_backend="pyarrow")) too.
         first = next(iter(X), None)
         return hasattr(first, "shape") or isinstance(first, list | tuple)
     if not isinstance(X, list | tuple) or len(X) == 0:
@@ -63,6 +64,18 @@ def _is_ragged(X):
         )
         return len(lengths) > 1 or nested
     return False
+
+
+def _refuse_a_value_as_a_sequence(i, input_name, value):
+    """Sequence ``i`` is a single ``value`` (None where missing): name it and the fix."""
+    if value is None or value != value:  # None, pd.NA, NaN
+        what, fix = "missing (None, NA or NaN)", "Leave out the samples without one."
+    else:
+        what, fix = f"the single number {value!r}", "A sequence alone goes in a list: [sequence]."
+    raise ValueError(
+        f"Sequence {i} of {input_name} is {what}, where a sequence belongs: each is 1D "
+        f"(n_timesteps,) or 2D (n_timesteps, n_features). {fix}"
+    )
 
 
 def _longest(X):
@@ -89,6 +102,8 @@ def _check_ragged(X, input_name, first_sample=0):
                 f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
                 "dense. Convert it with .toarray()."
             )
+        if seq is None or seq is pd.NA:
+            _refuse_a_value_as_a_sequence(i, input_name, None)
         if hasattr(seq, "columns") and len(seq.columns) == 0:
             raise ValueError(
                 f"Sequence {i} of {input_name} has 0 features (a DataFrame without columns): "
@@ -107,6 +122,8 @@ def _check_ragged(X, input_name, first_sample=0):
             )
         if arr.ndim == 1:
             arr = arr[:, None]
+        if arr.ndim == 0:  # a value where a sequence belongs
+            _refuse_a_value_as_a_sequence(i, input_name, arr.item())
         if arr.ndim != 2:
             raise ValueError(
                 f"Sequence {i} of {input_name} has {arr.ndim} dimensions; each sequence "

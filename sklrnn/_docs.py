@@ -77,7 +77,12 @@ standardize : bool, default=True
 TRAINING_PARAMS = """\
 optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
-        Optimizer used for training.
+        Optimizer used for training. It receives ``lr`` and
+        ``weight_decay``; a subclass sets its other settings::
+
+            class SGDMomentum(torch.optim.SGD):
+                def __init__(self, params, lr, weight_decay):
+                    super().__init__(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
 
     lr : float, default=1e-3
         Peak learning rate.
@@ -172,6 +177,11 @@ default="adam"
         ``EpochScoring`` computes are therefore as for the estimator where they
         do not depend on the target's scale (accuracy, R², log-loss), and
         errors such as the mean squared error are in standardized units.
+        Training runs these objects themselves, as skorch does, so that they
+        keep what they recorded after ``fit`` (``est.net_.callbacks_`` lists
+        them); estimators that share one callback object share its state,
+        and the last fit's overwrites the others': give each its own, as
+        ``clone`` and model selection do.
         The names of sklrnn's own callbacks (``"training_guard"``,
         ``"clip_grad_norm"``, ``"early_stopping"``, ``"progress_bar"``,
         ``"lr_schedule"``, ``"checkpoint"``) and of skorch's default ones
@@ -183,7 +193,8 @@ default="adam"
         saves what they recorded; every callback sees each completed epoch,
         also the one in which a callback (early stopping) asks to stop. One
         that monitors a validation score (skorch's ``EarlyStopping`` and
-        ``Checkpoint`` by default) needs ``early_stopping=True``, the only
+        ``Checkpoint`` by default, and ``EpochScoring`` unless
+        ``on_train=True``) needs ``early_stopping=True``, the only
         setting under which fit holds out validation data, and data enough
         to hold some out (``partial_fit`` holds out none); fit refuses it
         otherwise.

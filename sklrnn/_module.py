@@ -1,7 +1,10 @@
 """The PyTorch module behind the estimators."""
 
+import contextlib
 import itertools
 import math
+import os
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -168,10 +171,47 @@ def _sequence(name, value, length=None):
     return tuple(value)
 
 
+# export_onnx's exports run one at a time (torch's exporter is not
+# thread-safe), each in the thread held here while it runs.
+_EXPORT_LOCK = threading.Lock()
+_export_thread = None
+
+
+def _new_export_lock():
+    # A process forked during an export would hold a copy of the lock that no
+    # thread of the child releases: its exports would wait forever.
+    global _EXPORT_LOCK, _export_thread
+    _EXPORT_LOCK, _export_thread = threading.Lock(), None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_export_lock)
+
+
+@contextlib.contextmanager
+def exporting():
+    """Hold the process's one export_onnx export for this thread."""
+    global _export_thread
+    with _EXPORT_LOCK:
+        _export_thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            _export_thread = None
+
+
 def _is_exporting():
-    """Whether torch.export is tracing the module (False on torch without the query)."""
+    """Whether torch.export is tracing the module (False on torch without the query).
+
+    torch's flag is one for the whole process: while export_onnx traces in
+    one thread, the others run their own code (fit, predict), which the
+    exported operator, without a gradient, would break. (The thread is
+    asked only then: a strict torch.export cannot trace the question.)
+    """
     is_exporting = getattr(torch.compiler, "is_exporting", None)
-    return bool(is_exporting and is_exporting())
+    if not (is_exporting and is_exporting()):
+        return False
+    return _export_thread is None or _export_thread == threading.get_ident()
 
 
 def _run_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, cell_type, lengths=None):
@@ -1676,3 +1716,8 @@ class RNNEnsemble(nn.Module):
         mean = outputs.float().mean(dim=-1).double()
         variance = outputs.var(dim=-1, correction=0) + dropout.mean(dim=-1)
         return torch.stack([mean, variance], dim=-1)
+
+
+def networks_of(module):
+    """The :class:`RNNModule` networks of ``module``: an ensemble's, or itself."""
+    return list(module.networks) if isinstance(module, RNNEnsemble) else [module]

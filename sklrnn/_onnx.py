@@ -28,6 +28,7 @@ from torch import nn
 from ._base import _BaseRNN
 from ._compat import Interval, validate_params
 from ._data import _check_file_path, _reject_bool
+from ._module import exporting
 
 __all__ = ["export_onnx"]
 
@@ -272,8 +273,10 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     # of every length down to 1 step.
     dims = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
     registry_log = logging.getLogger(_TORCH_REGISTRY_LOGGER)
-    registry_log.addFilter(_not_about_torchvision)
-    with warnings.catch_warnings(), torch.no_grad():
+    # One export at a time: the warning filters and the logger's filter are
+    # the process's, and so is the flag that torch's exporter sets.
+    with exporting(), warnings.catch_warnings(), torch.no_grad():
+        registry_log.addFilter(_not_about_torchvision)
         for category, message in _TORCH_INTERNAL_WARNINGS:
             warnings.filterwarnings("ignore", message=message, category=category)
         try:

@@ -41,7 +41,7 @@ from ._archive import (
     write_archive,
 )
 from ._data import counted
-from ._module import RNNEnsemble
+from ._module import RNNEnsemble, networks_of
 
 __all__ = [
     "SequenceDataset",
@@ -331,8 +331,7 @@ class NetworkGradientClipping(Callback):
         self.max_norm = max_norm
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
-        module = net.module_
-        networks = module.networks if isinstance(module, RNNEnsemble) else [module]
+        networks = networks_of(net.module_)
         for network in networks:
             torch.nn.utils.clip_grad_norm_(network.parameters(), self.max_norm / len(networks))
 

@@ -664,6 +664,15 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         )
     if len(df) == 0:
         raise ValueError("The DataFrame has no rows; long_to_sequences needs at least one.")
+    encoded = [c for c in key_columns if _arrow_dictionary(df[c].dtype)]
+    if encoded:
+        # Such a column sorts by its codes: the order of its dictionary, kept
+        # where the dictionary is ordered (an ordered categorical written to
+        # parquet), else the order values first appeared in. The values,
+        # then: times in time order, and strings refused.
+        df = df.copy(deep=False)
+        for c in encoded:
+            df[c] = df[c].astype(pd.ArrowDtype(df[c].dtype.pyarrow_dtype.value_type))
     if not feature_columns:
         raise ValueError(
             "No feature columns: the DataFrame has no columns besides the id, time "
@@ -677,6 +686,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         c
         for c in feature_columns
         if not pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])  # arrow's bools are not "numeric"
         and not (df[c].dtype == object and pd.api.types.infer_dtype(df[c]) in numbers)
     ]
     if not_numeric:
@@ -792,6 +802,16 @@ def _first_unhashable(values):
         except TypeError:
             return position
     return None
+
+
+def _arrow_dictionary(dtype):
+    """Whether ``dtype`` is an unordered dictionary-encoded arrow type (pandas' ArrowDtype)."""
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow  # installed wherever an ArrowDtype exists
+
+    arrow = dtype.pyarrow_dtype
+    return pyarrow.types.is_dictionary(arrow) and not arrow.ordered
 
 
 def _holds_strings(times):
@@ -981,13 +1001,15 @@ or list of such arrays
                 "them as a list, e.g. [part.droplevel(0) for _, part in "
                 f"series.groupby(level={outer!r})]."
             )
-        if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex | pd.TimedeltaIndex) and not (
-            index.is_monotonic_increasing and index.is_unique
-        ):
+        # Times: numpy's or arrow's dates, timestamps and durations, periods.
+        times = isinstance(index, pd.Index) and (
+            isinstance(index, pd.PeriodIndex) or getattr(index.dtype, "kind", None) in ("M", "m")
+        )
+        if times and not (index.is_monotonic_increasing and index.is_unique):
             # Windows follow the rows: a newest-first series would forecast
             # the past, and repeated times are several series interleaved.
             raise ValueError(
-                f"{name} has a {type(index).__name__} that does not strictly increase (times "
+                f"{name} has a time index ({index.dtype}) that does not strictly increase (times "
                 "out of order, repeated or missing): make_windows reads one series, a row "
                 "per time, oldest first. Sort it with .sort_index(), and pass several series "
                 "(one per store, say) as a list."

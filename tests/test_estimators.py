@@ -1005,6 +1005,27 @@ def test_partial_fit():
     assert reg.n_iter_ == 5 and losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("lr_schedule", ["cosine", None])
+def test_partial_fit_continues_the_callbacks_state(lr_schedule):
+    # Under the cosine schedule every partial_fit call initialized the
+    # callbacks again (the net's set_params does): a count restarted at 1.
+    class Count(Callback):
+        def initialize(self):
+            self.seen_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.seen_ += 1
+            net.history.record("seen", self.seen_)
+
+    X, y = make_classification_sequences(n=20)
+    clf = RNNClassifier(**FAST, lr_schedule=lr_schedule, callbacks=[("count", Count())])
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert clf.history_[:, "seen"] == [1, 2, 3]
+    assert clf.fit(X, y).history_[:, "seen"] == list(range(1, 16))  # a fit starts again
+
+
 def test_partial_fit_refuses_balanced_class_weights():
     # As scikit-learn's SGDClassifier: one batch does not show the classes'
     # frequencies (a batch of one class was balanced on its own: weights all 1).

@@ -484,7 +484,9 @@ def test_tables_sklrnn_cannot_read_are_named_by_every_reader(reader):
 )
 def test_an_infinite_scalar_where_a_sequence_belongs_is_named_as_a_scalar(call):
     # IndexError: the infinity's position was looked up in its 0 dimensions.
-    with pytest.raises(ValueError, match=r"^Sequence [01] of \w+ has 0 dimensions; each sequence"):
+    with pytest.raises(
+        ValueError, match=r"^Sequence [01] of \w+ is the single number -?inf, where a sequence"
+    ):
         call()
 
 
@@ -953,6 +955,28 @@ def test_optimizers_and_callbacks_that_cannot_train_are_named(params, message):
         RNNClassifier(**{**TINY, **params}).fit(X, [0, 1] * 3)
 
 
+def test_optimizer_settings_come_with_a_subclass_not_nested_names():
+    # skorch takes optimizer__momentum; scikit-learn's set_params called
+    # set_params on the string "adam" ("'str' object has no attribute").
+    for key in ("optimizer__momentum", "callbacks__progress"):
+        with pytest.raises(ValueError, match=f"no parameter '{key}'.*no parameters of its own"):
+            RNNClassifier().set_params(**{key: 0.9})
+    with pytest.raises(ValueError, match="pass a subclass of the torch optimizer"):
+        RNNRegressor().set_params(optimizer="sgd", optimizer__momentum=0.9)
+
+    class SGDMomentum(torch.optim.SGD):  # the optimizer parameter's recipe
+        def __init__(self, params, lr, weight_decay):
+            super().__init__(params, lr=lr, weight_decay=weight_decay, momentum=0.9)
+
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    model = (
+        RNNClassifier(**TINY).set_params(optimizer=SGDMomentum, weight_decay=0.5).fit(X, [0, 1] * 3)
+    )
+    groups = model.net_.optimizer_.param_groups
+    assert {group["momentum"] for group in groups} == {0.9}
+    assert 0.5 in {group["weight_decay"] for group in groups}
+
+
 def test_callbacks_that_monitor_a_validation_split_need_one():
     # skorch's KeyError ("Key 'valid_loss' was not found in history") at the
     # end of the first epoch: fit holds out data only with early_stopping.
@@ -978,6 +1002,30 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
         model.set_params(callbacks=[EarlyStopping], early_stopping=early_stopping)
         with pytest.raises(ValueError, match="monitors 'valid_loss'"):
             model.fit(X[:2], [0, 1])
+
+
+def test_a_score_of_the_validation_split_needs_one():
+    # skorch's EpochScoring scores the validation split by default: without
+    # one it recorded nothing, and fit said nothing.
+    from skorch.callbacks import EpochScoring
+
+    X, y = np.random.RandomState(0).normal(size=(20, 3)), [0, 1] * 10
+    for scoring, name, monitor in [("accuracy", None, "accuracy"), ("f1", "f", "f")]:
+        model = RNNClassifier(**TINY, callbacks=[EpochScoring(scoring, name=name)])
+        with pytest.raises(
+            ValueError,
+            match=f"monitors '{monitor}', .* or score the training data \\(on_train=True\\)",
+        ):
+            model.fit(X, y)
+        assert monitor in model.set_params(early_stopping=True).fit(X, y).history_[-1]
+    model = RNNClassifier(**TINY, callbacks=[EpochScoring("accuracy", on_train=True)])
+    assert "accuracy" in model.fit(X, y).history_[-1]
+
+    def hits(net, X, y):  # recorded under its name
+        return 0.0
+
+    with pytest.raises(ValueError, match="monitors 'hits', "):
+        RNNClassifier(**TINY, callbacks=[EpochScoring(hits)]).fit(X, y)
 
 
 def test_a_huge_batch_size_does_not_pad_predictions_to_it():

@@ -2,6 +2,9 @@
 
 import json
 import logging
+import os
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -168,6 +171,95 @@ def test_export_changes_nothing_and_warns_nothing(tmp_path):
         export_onnx(clf, tmp_path / "model.onnx")
     np.testing.assert_array_equal(clf.predict_proba(X), before)
     assert clf.net_.module_.training == mode
+
+
+def test_exports_run_one_at_a_time_and_other_threads_run_their_own_code(tmp_path):
+    # torch's flag of export is the process's: while one thread exported, fits
+    # in others ran the exported operator, which has no gradient ("Trying to
+    # backward through sklrnn.recurrent_layer"). Two exports at once both
+    # failed inside torch, and left a warning filter behind.
+    import sklrnn._module
+
+    X, y = sequences(), np.arange(24) % 2
+    clf = RNNClassifier(**FAST).fit(X, y)
+    seen, done = set(), threading.Event()
+
+    def watch():  # what the module's code in another thread sees
+        while not done.is_set():
+            seen.add((torch.compiler.is_exporting(), sklrnn._module._is_exporting()))
+            time.sleep(1e-3)
+
+    filters = list(warnings.filters)
+    exports = [
+        threading.Thread(target=export_onnx, args=(clf, tmp_path / f"{i}.onnx")) for i in range(2)
+    ]
+    watcher = threading.Thread(target=watch)
+    for thread in [watcher, *exports]:
+        thread.start()
+    for thread in exports:
+        thread.join()
+    done.set()
+    watcher.join()
+    assert (True, False) in seen and (True, True) not in seen
+    assert warnings.filters == filters
+    for i in range(2):
+        np.testing.assert_allclose(run(tmp_path / f"{i}.onnx", X), clf.predict_proba(X), atol=ATOL)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+# Python 3.12+ warns of any fork in a process with threads, as this test does.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_process_forked_during_an_export_can_export(tmp_path):
+    # The export lock, held by an export in another thread, was copied held
+    # into the child, whose exports then waited for ever.
+    from sklrnn._module import exporting
+
+    clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with exporting():  # as an export in this thread holds it
+            held.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(60)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 once its export is written
+            try:
+                export_onnx(clf, tmp_path / "child.onnx")
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        for _ in range(600):
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's export did not finish in 60 s")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        done.set()
+        thread.join()
+    np.testing.assert_allclose(
+        run(tmp_path / "child.onnx", sequences()), clf.predict_proba(sequences()), atol=ATOL
+    )
+
+
+def test_a_module_exports_strictly_outside_export_onnx():
+    # _is_exporting asked for the thread's identity, which torch's strict
+    # (dynamo) export cannot trace: it refused every fitted module.
+    clf = RNNClassifier(**dict(FAST, kernel_features=0)).fit(sequences(), np.arange(24) % 2)
+    module = clf.net_.module_.eval()
+    X, lengths = torch.as_tensor(sequences()[:2]), torch.tensor([9, 9])
+    with torch.no_grad():
+        program = torch.export.export(module, (X, lengths), strict=True)
+        np.testing.assert_allclose(program.module()(X, lengths), module(X, lengths), atol=1e-6)
 
 
 def test_the_random_kernels_export_without_fixing_the_batch_size():

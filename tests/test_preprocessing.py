@@ -510,6 +510,50 @@ def test_long_to_sequences_orders_times_that_are_not_strings(times):
     assert long_to_sequences(df, "id", "t")[0][0, :, 0].tolist() == [1.0, 9.0, 10.0]
 
 
+def test_long_to_sequences_orders_dictionary_encoded_arrow_columns_by_value():
+    # Sorted by its codes (the order in which values first appear): steps out
+    # of time order, and strings in a dictionary were let through.
+    pa = pytest.importorskip("pyarrow")
+
+    def encoded(values):
+        return pd.array(
+            pa.array(values).dictionary_encode(),
+            dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.array(values).type)),
+        )
+
+    df = pd.DataFrame(
+        {"id": encoded(["b", "b", "a", "a", "a"]), "t": encoded([10, 9, 11, 2, 100])}
+    ).assign(x=[5.0, 4.0, 3.0, 1.0, 2.0])
+    X, _, ids = long_to_sequences(df, "id", "t")
+    np.testing.assert_array_equal(X[:, :, 0], [[1.0, 3.0, 2.0], [4.0, 5.0, np.nan]])
+    assert ids.tolist() == ["a", "b"]
+    df["t"] = encoded(["1", "0", "2", "10", "9"])
+    with pytest.raises(TypeError, match=r"time column 't' holds strings.*pd\.to_numeric"):
+        long_to_sequences(df, "id", "t")
+    # An ordered dictionary (an ordered categorical through parquet) sorts in
+    # its own order, as the ordered categorical does.
+    order = pa.array(["early", "mid", "late"])
+    codes = pa.array([1, 0, 2, 0, 1], pa.int8())  # b: mid, early; a: late, early, mid
+    df["t"] = pd.array(
+        pa.DictionaryArray.from_arrays(codes, order, ordered=True),
+        dtype=pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string(), ordered=True)),
+    )
+    np.testing.assert_array_equal(
+        long_to_sequences(df, "id", "t")[0][:, :, 0], [[1.0, 2.0, 3.0], [4.0, 5.0, np.nan]]
+    )
+
+
+@pytest.mark.parametrize("dtype", ["bool", "boolean", "bool[pyarrow]"])
+def test_long_to_sequences_reads_bool_features_as_numbers(dtype):
+    # pandas does not call arrow's bools numeric: they were refused as such.
+    if "pyarrow" in dtype:
+        pytest.importorskip("pyarrow")
+    df = pd.DataFrame({"id": [0, 0, 1], "t": [0, 1, 0]})
+    df["on"] = pd.Series([True, False, True], dtype=dtype)
+    X = long_to_sequences(df, "id", "t")[0]
+    np.testing.assert_array_equal(X[:, :, 0], [[1.0, 0.0], [1.0, np.nan]])
+
+
 def test_long_to_sequences_names_the_fix_for_an_unordered_categorical_time():
     # Its message said "sort as text", though pandas sorts it by its categories.
     times = pd.Categorical(["late", "early", "mid"], categories=["early", "mid", "late"])
@@ -720,9 +764,26 @@ def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
     cases += [(stores, "series"), (hours, "series")]
     for series, name in cases:
         with pytest.raises(
-            ValueError, match=rf"^{name} has a \w+Index that does not strictly increase.*sort"
+            ValueError,
+            match=rf"^{name} has a time index \(\w+.*\) that does not strictly increase.*sort",
         ):
             make_windows(series, window=3)
+
+
+def test_make_windows_refuses_an_arrow_time_index_that_does_not_strictly_increase():
+    # An index of arrow timestamps (read_parquet(dtype_backend="pyarrow")) is
+    # a plain pandas Index: it escaped the check, and forecast the past.
+    pytest.importorskip("pyarrow")
+    days = pd.Series(np.arange(4.0), index=pd.date_range("2024-01-01", periods=4))
+    for dtype in ("timestamp[ns][pyarrow]", "date32[pyarrow]"):
+        series = days.set_axis(days.index.astype(dtype))
+        np.testing.assert_array_equal(make_windows(series, window=2)[1], [2.0, 3.0])
+        for bad in (series.iloc[::-1], series.iloc[[0, 0, 1, 2]]):
+            with pytest.raises(ValueError, match=r"time index \(.*pyarrow\]\) that does not"):
+                make_windows(bad, window=2)
+    hours = pd.Series(np.arange(4.0), index=pd.to_timedelta([3, 2, 1, 0], unit="h"))
+    with pytest.raises(ValueError, match=r"time index \(duration\[ns\]\[pyarrow\]\)"):
+        make_windows(hours.set_axis(hours.index.astype("duration[ns][pyarrow]")), window=2)
 
 
 def test_make_windows_refuses_several_series_in_a_multiindex():

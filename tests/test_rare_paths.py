@@ -7,6 +7,7 @@ import os
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
@@ -18,6 +19,7 @@ from sklrnn import (
     RNNClassifier,
     RNNModule,
     make_windows,
+    pad_sequences,
 )
 from sklrnn._module import RNNEnsemble
 from sklrnn.datasets import load_ts_file
@@ -66,8 +68,15 @@ def test_ragged_list_with_a_scalar_is_refused_in_predict():
     # Input: predict([[1, 2, 3], [1, 2], 5.0]), a ragged list holding a number.
     X, y = _data(features=1)
     est = RNNClassifier(**TINY).fit(X, y)
-    with pytest.raises(ValueError, match="Sequence 2 of X has 0 dimensions"):
+    with pytest.raises(ValueError, match=r"Sequence 2 of X is the single number 5\.0, where"):
         est.predict([[1.0, 2, 3], [1.0, 2], 5.0])
+    # One series where a list of them belongs: its first value is "sequence 0".
+    with pytest.raises(ValueError, match=r"number 1\.0, .* in a list: \[sequence\]"):
+        pad_sequences(np.array([1.0, 2.0, 3.0]))
+    # A sample without its sequence was "the single number nan".
+    for missing in (None, np.nan, pd.NA):
+        with pytest.raises(ValueError, match=r"Sequence 1 of X is missing .* Leave out the samp"):
+            est.predict(pd.Series([[1.0, 2.0], missing], dtype=object))
 
 
 def test_sparse_sequence_in_a_list_is_refused():

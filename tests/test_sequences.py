@@ -141,6 +141,24 @@ def test_series_of_lists_of_one_length_is_ragged_input():
     np.testing.assert_array_equal(model.predict(series), _small().fit(arrays, y).predict(arrays))
 
 
+@pytest.mark.parametrize("n_features", [1, 2])
+def test_a_series_of_arrow_lists_is_ragged_input(n_features):
+    # read_parquet(dtype_backend="pyarrow") gives list columns an ArrowDtype,
+    # not object: refused ("X holds sequences where numbers belong").
+    pa = pytest.importorskip("pyarrow")
+    seqs, y = _ragged_data(n_features=n_features)
+    seqs = [s[:, 0] if n_features == 1 else s for s in seqs]
+    item = pa.list_(pa.float64()) if n_features == 1 else pa.list_(pa.list_(pa.float64()))
+    series = pd.Series([s.tolist() for s in seqs], dtype=pd.ArrowDtype(item))
+    model = _small().fit(series, y)
+    assert model.n_features_in_ == n_features
+    np.testing.assert_array_equal(model.predict(series), _small().fit(seqs, y).predict(seqs))
+    scaled = SequenceScaler().fit_transform(series)
+    np.testing.assert_allclose(scaled, SequenceScaler().fit_transform(seqs))
+    with pytest.raises(ValueError, match="Sequence 1 of X is missing"):
+        model.predict(pd.Series([series[0], None], dtype=series.dtype))
+
+
 def test_a_polars_dataframe_is_a_table_with_feature_names():
     # It has no ndim: it was read as sequences of one feature, so that a
     # table of other columns, or reordered ones, was predicted silently.
