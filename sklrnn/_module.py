@@ -1217,8 +1217,10 @@ class RNNModule(nn.Module):
 
         Parameters
         ----------
-        X, lengths
-            As for :meth:`forward`.
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,)
+            Their lengths, as for :meth:`forward`.
 
         Returns
         -------
@@ -1259,8 +1261,12 @@ class RNNModule(nn.Module):
 
         Parameters
         ----------
-        X, lengths, kernel_features
-            As for :meth:`forward`.
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,)
+            Their lengths, as for :meth:`forward`.
+        kernel_features : Tensor of shape (batch, n_kernel_features), default=None
+            Their random kernels' features, as for :meth:`forward`.
 
         Returns
         -------
@@ -1287,8 +1293,10 @@ class RNNModule(nn.Module):
 
         Parameters
         ----------
-        X, lengths
-            As for :meth:`forward`.
+        X : Tensor of shape (batch, n_timesteps, n_features)
+            Sequences, as for :meth:`forward`.
+        lengths : Tensor of shape (batch,)
+            Their lengths, as for :meth:`forward`.
 
         Returns
         -------

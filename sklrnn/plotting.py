@@ -404,10 +404,14 @@ class AttributionDisplay:
             Sequences, in any input format of ``predict``.
         index : int, default=0
             Which sequence of ``X`` to draw.
-        target, n_steps, baseline
-            As for :func:`sequence_attributions`; a classifier explains its
-            predicted class by default, and of an array of one label per
-            sequence of ``X``, the label at ``index``.
+        target : label, array-like of shape (n_samples,), int or None, default=None
+            The output explained, as for :func:`sequence_attributions`; a
+            classifier explains its predicted class by default, and of an
+            array of one label per sequence of ``X``, the label at ``index``.
+        n_steps : int, default=50
+            Points of the path integral, as for :func:`sequence_attributions`.
+        baseline : "mean", float or array-like of shape (n_features,), default="mean"
+            The reference sequence, as for :func:`sequence_attributions`.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is created when None.
         name : str, default=None
