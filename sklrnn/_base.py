@@ -265,6 +265,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #     target (or None) for the noise estimate; Z's first kernel_width
     #     columns are the random kernels' features, dropout_penalty the
     #     penalty that training's dropout puts on each of the others
+    # _after_training(dataset, first, full, stacklevel) -> None: the last step
+    #     of a training call that completed, on the data it trained on
 
     def set_params(self, **params):
         """Set the estimator's parameters, as scikit-learn's ``set_params``.
@@ -304,6 +306,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"parameters of its own. {how}"
                 )
         return super().set_params(**params)
+
+    def _after_training(self, dataset, first, full, stacklevel):
+        pass
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch on (X, y), without a validation split, from the current weights."""
@@ -362,6 +367,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     self._solve_heads(dataset)
                     if self.checkpoint is not None:  # written before the solve, by the net
                         dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
+                self._after_training(dataset, first, full, stacklevel)
             except BaseException as exc:
                 # A fit that failed in training (a callback's error, a network
                 # that overflowed) leaves the previous fit too, which a new net
@@ -1281,8 +1287,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         per_sample = max(int(np.prod(shape[1:])), 1)
         if method == "embed":
             per_sample = max(per_sample, self._n_features_out)
-        batch = min(self.batch_size, PREDICT_BATCH_LIMIT)
-        chunk = max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
+        chunk = self._prediction_chunk(per_sample)
         if shape[0] <= chunk:
             return self._forward_chunk(X, method=method)
         if ragged:
@@ -1317,6 +1322,12 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             out[start:stop, : part.shape[1]] = part
             out[start:stop, part.shape[1] :] = np.nan
         return out
+
+    def _prediction_chunk(self, per_sample):
+        """Sequences converted and run at a time, of ``per_sample`` values each:
+        about ``_PREDICT_CHUNK_VALUES``, whole prediction batches."""
+        batch = min(self.batch_size, PREDICT_BATCH_LIMIT)
+        return max(batch, (_PREDICT_CHUNK_VALUES // per_sample) // batch * batch)
 
     def _check_prediction_params(self, *, plain=False):
         """Validate the parameters prediction reads (set_params may have changed them since fit).

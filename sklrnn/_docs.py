@@ -209,7 +209,10 @@ default="adam"
         network (``hidden_size``, ``cell_type``, ``kernel_features``...) must
         be as fitted, or ``fit`` raises a ``ValueError``; the front end's
         strides, which ``recurrent_steps`` and the first fit's longest
-        sequence set (``strides_``), stay as fitted. With ``checkpoint``
+        sequence set (``strides_``), stay as fitted, and so do the
+        statistics that standardize the input (and the regressor's target):
+        data of another scale trains against the first fit's, as with
+        ``partial_fit``; fit anew to measure them again. With ``checkpoint``
         set, it resumes from the checkpoint file (see ``checkpoint``).
 
     checkpoint : str, path-like or None, default=None

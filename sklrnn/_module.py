@@ -328,8 +328,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
             self.num_batches_tracked += 1
             # Bessel's correction, as BatchNorm1d's; none for a single value.
             unbiased = var * (count / (count - 1).clamp(min=1))
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(unbiased, self.momentum)
+            # momentum=None: BatchNorm1d's cumulative average.
+            weight = 1 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.lerp_(mean, weight)
+            self.running_var.lerp_(unbiased, weight)
         scale = self.weight * torch.rsqrt(var + self.eps)
         return (x - mean[:, None]) * scale[:, None] + self.bias[:, None]
 
@@ -915,6 +917,19 @@ def _check_batch(X, lengths, mean):
         raise ValueError("X holds no sequences: a batch needs at least one.")
 
 
+def _check_kernel_features(features, batch, width, like):
+    """Refuse ``kernel_features`` that are not what :meth:`RNNModule.kernel_features` returns."""
+    if not (torch.is_tensor(features) and features.dtype == like.dtype):
+        got = features.dtype if torch.is_tensor(features) else f"a {type(features).__name__}"
+        raise TypeError(f"kernel_features must be a {like.dtype} tensor, got {got}.")
+    if tuple(features.shape) != (batch, width):
+        raise ValueError(
+            f"kernel_features must be of shape ({batch}, {width}), what the module's "
+            f"kernel_features(X, lengths) returns for X, got {tuple(features.shape)}"
+            + (": the module has no random kernels, pass None." if width == 0 else ".")
+        )
+
+
 class RNNModule(nn.Module):
     """Convolutional front end, recurrent layers, a sequence readout and a linear head.
 
@@ -923,7 +938,8 @@ class RNNModule(nn.Module):
     local-shape features, run through stacked recurrent layers so that padding
     never reaches a valid step (by one computation, the same for every batch,
     in training, prediction and export; see :meth:`_recurrent` for ReLU layers
-    under gradients), summarized over the valid steps of
+    under gradients; a program of ``torch.export`` predicts only: its
+    recurrent layers have no gradient), summarized over the valid steps of
     each sequence, and mapped to ``n_outputs`` values. The head reads the
     recurrent summary joined with the mean of the front end's features over
     the valid steps, as LSTM-FCN joins its recurrent and convolutional
@@ -1132,8 +1148,9 @@ class RNNModule(nn.Module):
                 )
         if not bool((scale > 0).all()):
             raise ValueError(f"scale must be positive, got {scale.tolist()}.")
-        self.input_mean.copy_(mean)
-        self.input_scale.copy_(scale)
+        with torch.no_grad():  # values, not a part of the caller's graph
+            self.input_mean.copy_(mean)
+            self.input_scale.copy_(scale)
 
     def forward(self, X, lengths, kernel_features=None):
         """Map padded sequences to outputs.
@@ -1158,12 +1175,13 @@ class RNNModule(nn.Module):
         Raises
         ------
         TypeError
-            If ``X`` is not a tensor of the module's dtype, or ``lengths``
-            not an int64 or int32 tensor.
+            If ``X`` (or ``kernel_features``) is not a tensor of the module's
+            dtype, or ``lengths`` not an int64 or int32 tensor.
         ValueError
             If their shapes disagree with each other or with ``n_features``,
-            ``X`` holds no sequences, or a length lies outside 1 to
-            n_timesteps.
+            ``X`` holds no sequences, a length lies outside 1 to
+            n_timesteps, or ``kernel_features`` is not of shape
+            (batch, n_kernel_features).
         """
         parts = self._summaries(X, lengths, kernel_features)
         # The random kernels' features skip dropout: over their thousands of
@@ -1229,7 +1247,10 @@ class RNNModule(nn.Module):
         """
         if self.kernels is None:
             return X.new_zeros(len(X), 0)
-        return self.kernels(self._kernel_input(X, lengths), lengths)
+        # Counts of positive outputs: steps of X, of gradient 0 where they
+        # have one; detached, as the kernels' out= products need (an X that
+        # requires a gradient, a saliency map's, failed inside torch).
+        return self.kernels(self._kernel_input(X, lengths).detach(), lengths)
 
     def kernel_path_attributions(self, low, high, lengths, grad):
         """``RandomKernels.path_attributions`` of a path segment in input units.
@@ -1258,6 +1279,9 @@ class RNNModule(nn.Module):
 
     def embed(self, X, lengths, kernel_features=None):
         """Map padded sequences to the vectors the head reads (before dropout).
+
+        In evaluation mode (``eval()``) as prediction computes them; in
+        training mode batch normalization uses the batch's own statistics.
 
         Parameters
         ----------
@@ -1289,7 +1313,9 @@ class RNNModule(nn.Module):
         infinitely many Monte Carlo dropout passes, from one pass. The front
         end's means are kept with probability ``1 - dropout``, the recurrent
         readout's features with ``(1 - readout_dropout) * (1 - dropout)``.
-        Dropout between stacked recurrent layers is not included.
+        Dropout between stacked recurrent layers is not included. Call it in
+        evaluation mode (``eval()``), as ``predict(return_std=True)`` does:
+        in training mode batch normalization uses the batch's statistics.
 
         Parameters
         ----------
@@ -1421,6 +1447,8 @@ class RNNModule(nn.Module):
         # outputs, forward and backward.
         zero_padding = self.readout not in ("last", "max")
         parts = []
+        if kernel_features is not None and not _is_exporting():
+            _check_kernel_features(kernel_features, len(X), self.kernel_width, self.input_mean)
         if self.kernels is not None:
             if kernel_features is None:
                 kernel_features = self.kernel_features(X, lengths)
@@ -1632,6 +1660,10 @@ class RNNEnsemble(nn.Module):
             kernel_features = [None] * len(self.networks)
         else:
             widths = [net.kernel_width for net in self.networks]
+            if not _is_exporting():
+                _check_kernel_features(
+                    kernel_features, len(X), sum(widths), self.networks[0].input_mean
+                )
             kernel_features = kernel_features.split(widths, dim=1)
         outputs = torch.stack(
             [net(X, lengths, k) for net, k in zip(self.networks, kernel_features, strict=True)],

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import _BaseRNN
-from ._compat import _check_sample_weight, _fit_context
+from ._compat import _fit_context
 from ._data import _check_bool, _unique_columns, column_moments, counted
 from ._docs import (
     ARCHITECTURE_PARAMS,
@@ -119,10 +119,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The fitted regressor.
         """
-        self._fit(X, y, sample_weight, incremental=self.warm_start)
-        if not hasattr(self, "noise_std_"):  # unless the closed-form heads set it
-            self._measure_noise(X, y, sample_weight)
-        return self
+        return self._fit(X, y, sample_weight, incremental=self.warm_start)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -169,23 +166,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self : RNNRegressor
             The updated regressor.
         """
-        first = not hasattr(self, "net_")
-        self._partial_fit(X, y, sample_weight)
-        target, weights = self._measure_noise(X, y, sample_weight)
-        # Over the sequences that trained: weight 0 is a sequence removed.
-        constant = np.flatnonzero(np.ptp(target[weights > 0], axis=0) == 0)
-        if first and constant.size:
-            which = f" in targets {constant.tolist()}" if target.shape[1] > 1 else ""
-            warnings.warn(
-                "The first partial_fit call sets the mean and scale by which "
-                f"{type(self).__name__} standardizes y for every later call, but this "
-                f"call's y is constant{which}: it trains in y's own units (scale 1), which "
-                "suits targets whose spread is near 1 only. Make the first call with "
-                "sequences whose targets differ.",
-                UserWarning,
-                stacklevel=3,  # the caller of partial_fit, past _fit_context's wrapper
-            )
-        return self
+        return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X, return_std=False):
         """Predicted target of each sequence, optionally with its standard deviation.
@@ -231,19 +212,43 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self.__dict__.pop("noise_std_", None)
         return super()._prepare_training(*args, **kwargs)
 
-    def _measure_noise(self, X, y, sample_weight):
-        """Set ``noise_std_``: the weighted RMS of the residuals on (X, y).
+    def _after_training(self, dataset, first, full, stacklevel):
+        """Measure ``noise_std_`` unless the closed-form heads did; warn of a
+        first partial_fit call on a constant target."""
+        target = dataset.y.cpu().numpy()
+        if "noise_std_" not in vars(self):
+            self._measure_noise(dataset, target)
+        constant = np.flatnonzero(np.ptp(target, axis=0) == 0)
+        if first and not full and constant.size:
+            which = f" in targets {constant.tolist()}" if target.shape[1] > 1 else ""
+            warnings.warn(
+                "The first partial_fit call sets the mean and scale by which "
+                f"{type(self).__name__} standardizes y for every later call, but this "
+                f"call's y is constant{which}: it trains in y's own units (scale 1), which "
+                "suits targets whose spread is near 1 only. Make the first call with "
+                "sequences whose targets differ.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
 
-        Returns the standardized targets and the weights, relative to the largest.
+    def _measure_noise(self, dataset, target):
+        """Set ``noise_std_``: the weighted RMS of the residuals on the data
+        training used (``target``, its standardized targets).
+
+        Those sequences and weights, as training validated them: a sequence of
+        weight 0 takes no part, as in training.
         """
-        target = self._encode_target(y, reset=False)
-        squares = (target - self._forward(X)) ** 2
-        weights = _check_sample_weight(sample_weight, squares, dtype=np.float64)
-        # Relative to the largest: a sum of weights near float64's maximum
-        # would overflow to inf (NaN noise); only their ratios matter here.
-        weights = weights / weights.max()
+        X3, lengths = dataset.X, dataset.lengths.numpy()
+        chunk = self._prediction_chunk(max(int(np.prod(X3.shape[1:])), 1))
+        predictions = np.concatenate(
+            [
+                self._forward_valid(X3[i : i + chunk].cpu().numpy(), lengths[i : i + chunk], i)
+                for i in range(0, len(lengths), chunk)
+            ]
+        )
+        squares = (target - predictions) ** 2
+        weights = None if dataset.sample_weight is None else dataset.sample_weight.cpu().numpy()
         self.noise_std_ = np.sqrt(np.average(squares, axis=0, weights=weights)) * self._y_scale
-        return target, weights
 
     def _noise_std(self):
         check_is_fitted(self)

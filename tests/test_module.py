@@ -886,3 +886,66 @@ def test_module_takes_numpy_sizes_and_refuses_bad_statistics():
         module.set_standardization([0.0, 0.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="mean must be 2 finite numbers, one per feature"):
         module.set_standardization([np.nan, 0.0], [1.0, 1.0])
+
+
+def test_an_input_that_requires_a_gradient_passes_the_random_kernels():
+    # Saliency maps differentiate the output by X: the kernels' products
+    # (out=) refused an X that required a gradient.
+    module = RNNModule(
+        2, 2, hidden_size=4, conv_channels=4, kernel_dilations=kernel_dilations(30, 168)
+    )
+    X, lengths = torch.randn(4, 30, 2), torch.tensor([30, 12, 5, 1])
+    module.fit_kernels(X, lengths, seed=0)
+    X.requires_grad_(True)
+    module(X, lengths).sum().backward()
+    assert torch.isfinite(X.grad).all() and X.grad[0].abs().sum() > 0
+    assert X.grad[3, 1:].abs().sum() == 0  # past its one step: padding
+
+
+def test_standardization_set_from_a_tensor_in_a_graph_stays_out_of_it():
+    # The buffers were copied with autograd on: they joined the caller's
+    # graph, and deepcopy refused the module.
+    module = RNNModule(2, 2)
+    module.set_standardization(torch.tensor([0.5, 0.5], requires_grad=True), torch.ones(2))
+    assert module.input_mean.grad_fn is None
+    assert copy.deepcopy(module).input_mean.tolist() == [0.5, 0.5]
+
+
+def test_kernel_features_of_another_shape_or_dtype_are_named():
+    # torch's "mat1 and mat2 shapes cannot be multiplied", or, without
+    # kernels, features silently ignored.
+    X, lengths = torch.randn(3, 20, 2), torch.tensor([20, 5, 1])
+    kernels = RNNModule(2, 2, kernel_dilations=kernel_dilations(20, 168)).eval()
+    kernels.fit_kernels(X, lengths, seed=0)
+    ensemble = RNNEnsemble(
+        2, n_features=2, n_outputs=2, kernel_dilations=kernel_dilations(20, 168)
+    ).eval()
+    for module, width in [(kernels, 168), (RNNModule(2, 2).eval(), 0), (ensemble, 336)]:
+        with pytest.raises(
+            ValueError, match=rf"kernel_features must be of shape \(3, {width}\), .* got \(3, 5\)"
+        ):
+            module(X, lengths, torch.zeros(3, 5))
+    with pytest.raises(
+        TypeError, match="kernel_features must be a torch.float32 tensor, got torch.float64"
+    ):
+        kernels(X, lengths, torch.zeros(3, 168, dtype=torch.float64))
+    assert torch.equal(
+        kernels(X, lengths, kernels.kernel_features(X, lengths)), kernels(X, lengths)
+    )
+
+
+def test_batch_normalization_takes_a_cumulative_average_on_padded_batches():
+    # BatchNorm1d's momentum=None: lerp_ refused None on padded batches only.
+    module = RNNModule(2, 2, hidden_size=4, conv_channels=4)
+    for norm in module.front_end.norms:
+        norm.momentum = None
+    each = copy.deepcopy(module)
+    for norm in each.front_end.norms:
+        norm.momentum = 1.0  # the running statistics are the last batch's
+    batches = [(torch.randn(3, 20, 2), torch.tensor([20, 10, 5])) for _ in range(2)]
+    means = []
+    for X, lengths in batches:
+        module(X, lengths)
+        each(X, lengths)
+        means.append(each.front_end.norms[0].running_mean.clone())
+    torch.testing.assert_close(module.front_end.norms[0].running_mean, (means[0] + means[1]) / 2)

@@ -288,6 +288,31 @@ def test_partial_fit_measures_the_noise_of_its_data():
     assert model.predict(X, return_std=True)[1].shape == (80,)
 
 
+def test_the_noise_is_measured_on_the_data_training_used():
+    # It was measured on the raw y and weights after training: a tensor y that
+    # requires a gradient, or bfloat16 weights, failed inside torch once the
+    # model had trained; a sequence of weight 0, which training leaves out,
+    # was standardized with the others and refused ("too far from the
+    # training targets' mean") for a target it never saw.
+    X, y = make_noisy_regression(n=40)
+    params = dict(FAST, kernel_features=0, max_epochs=3)
+    reference = RNNRegressor(**params).fit(X, y)
+    tensor = torch.tensor(y, requires_grad=True)
+    np.testing.assert_array_equal(
+        RNNRegressor(**params).fit(X, tensor).noise_std_, reference.noise_std_
+    )
+    weights = torch.ones(40, dtype=torch.bfloat16)
+    model = RNNRegressor(**params).partial_fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(
+        model.noise_std_, RNNRegressor(**params).partial_fit(X, y).noise_std_
+    )
+    removed = np.r_[np.zeros(3), np.ones(37)]
+    model = RNNRegressor(**params).fit(X, np.r_[np.full(3, 1e30), y[3:]], sample_weight=removed)
+    np.testing.assert_allclose(
+        model.noise_std_, RNNRegressor(**params).fit(X[3:], y[3:]).noise_std_, rtol=1e-6
+    )
+
+
 def test_std_survives_pickle_and_save_model(tmp_path):
     X, y = make_noisy_regression()
     model = RNNRegressor(**FAST, n_networks=2).fit(X, y)
