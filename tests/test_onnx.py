@@ -209,43 +209,14 @@ def test_exports_run_one_at_a_time_and_other_threads_run_their_own_code(tmp_path
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 # Python 3.12+ warns of any fork in a process with threads, as this test does.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_process_forked_during_an_export_can_export(tmp_path):
+def test_a_process_forked_during_an_export_can_export(tmp_path, forked_while_held):
     # The export lock, held by an export in another thread, was copied held
     # into the child, whose exports then waited for ever.
     from sklrnn._module import exporting
 
     clf = RNNClassifier(**FAST).fit(sequences(), np.arange(24) % 2)
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with exporting():  # as an export in this thread holds it
-            held.set()
-            done.wait(60)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(60)
-    try:
-        pid = os.fork()
-        if pid == 0:  # the child: exit 0 once its export is written
-            try:
-                export_onnx(clf, tmp_path / "child.onnx")
-                os._exit(0)
-            except BaseException:
-                os._exit(1)
-        for _ in range(600):
-            finished, status = os.waitpid(pid, os.WNOHANG)
-            if finished:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child's export did not finish in 60 s")
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        done.set()
-        thread.join()
+    child = forked_while_held(exporting(), lambda: export_onnx(clf, tmp_path / "child.onnx"))
+    assert child == 0
     np.testing.assert_allclose(
         run(tmp_path / "child.onnx", sequences()), clf.predict_proba(sequences()), atol=ATOL
     )

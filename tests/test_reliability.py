@@ -1138,7 +1138,7 @@ def test_each_partial_fit_call_draws_its_own_batches():
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 # Python 3.12+ warns of any fork in a process with threads, as this test does.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_process_forked_during_a_fit_can_fit():
+def test_a_process_forked_during_a_fit_can_fit(forked_while_held):
     # The lock on torch's generator, held by a fit in another thread, was
     # copied held into the child, whose fits then waited for ever.
     X = np.random.RandomState(0).normal(size=(16, 6))
@@ -1146,37 +1146,11 @@ def test_a_process_forked_during_a_fit_can_fit():
     RNNClassifier(**SMALL, max_epochs=1).fit(X, y)  # the imports a fit makes, done
     from sklrnn._base import _seeded_torch
 
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with _seeded_torch(0, "cpu"):  # as a fit with dropout holds it, all training
-            held.set()
-            done.wait(60)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(60)
-    try:
-        pid = os.fork()
-        if pid == 0:  # the child: exit 0 once its fit is done
-            try:
-                RNNClassifier(**SMALL, max_epochs=1).fit(X, y)
-                os._exit(0)
-            except BaseException:
-                os._exit(1)
-        for _ in range(600):
-            finished, status = os.waitpid(pid, os.WNOHANG)
-            if finished:
-                break
-            threading.Event().wait(0.1)
-        else:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child's fit did not finish in 60 s")
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        done.set()
-        thread.join()
+    # As a fit with dropout holds it, all training.
+    child = forked_while_held(
+        _seeded_torch(0, "cpu"), lambda: RNNClassifier(**SMALL, max_epochs=1).fit(X, y)
+    )
+    assert child == 0
 
 
 def test_load_model_waits_for_a_fit_holding_torchs_generator(data, tmp_path):
