@@ -128,6 +128,9 @@ def test_airline():
     assert series.dtype == np.float64
     assert series[0] == 112.0
     assert series[-1] == 432.0
+    series /= 100  # writable: pandas' copy-on-write made it a read-only view
+    assert load_airline()[0] == 112.0
+    series = load_airline()
     frame = load_airline(as_frame=True)
     assert isinstance(frame, pd.Series)
     assert isinstance(frame.index, pd.PeriodIndex)

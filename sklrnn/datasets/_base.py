@@ -638,4 +638,5 @@ def load_airline(*, as_frame=False):
         index=pd.PeriodIndex(frame["Date"], freq="M"),
         name="passengers",
     )
-    return series if as_frame else series.to_numpy()
+    # A copy: pandas' copy-on-write gives a read-only view of the Series.
+    return series if as_frame else series.to_numpy(copy=True)
