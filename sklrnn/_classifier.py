@@ -306,7 +306,14 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             # Of the labels' own dtype; an array keeps its own (datetime64,
             # uint8, object: classes_ passed back after removing the rows
             # of weight 0).
-            classes = typed if isinstance(typed, np.ndarray) else np.asarray(classes.tolist())
+            if isinstance(typed, np.ndarray):
+                classes = typed
+            elif getattr(getattr(typed, "dtype", None), "kind", None) in ("M", "m"):
+                # pandas' dates and durations (Series.unique(), a DatetimeIndex):
+                # numpy's, as y's; tolist() gives Timestamp objects.
+                classes = np.asarray(typed)
+            else:
+                classes = np.asarray(classes.tolist())
             _check_labels(classes, "classes")
             if not reset and not np.array_equal(np.unique(classes), self.classes_):
                 # As scikit-learn's partial_fit estimators: other classes later

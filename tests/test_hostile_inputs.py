@@ -1081,6 +1081,25 @@ def test_partial_fits_classes_as_a_set_is_named_with_the_fix(classes):
         RNNClassifier(**TINY).partial_fit(X, [0, 1] * 3, classes=classes)
 
 
+@pytest.mark.parametrize(
+    "y",
+    [
+        pd.Series(pd.to_datetime(["2020-01-01", "2021-01-01"] * 3)),
+        pd.Series(pd.to_timedelta([1, 2] * 3, unit="h")),
+    ],
+)
+def test_partial_fits_classes_of_pandas_dates_and_durations(y):
+    # y.unique() and a DatetimeIndex were read through Python objects
+    # (Timestamp), refused as "labels of type Timestamp", whose suggested fix
+    # (pd.to_datetime(classes)) was refused the same way.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    expected = RNNClassifier(**TINY).partial_fit(X, y, classes=np.unique(y))
+    for classes in (y.unique(), pd.Index(y.unique())):
+        model = RNNClassifier(**TINY).partial_fit(X, y, classes=classes)
+        np.testing.assert_array_equal(model.classes_, expected.classes_)
+        np.testing.assert_array_equal(model.predict(X), expected.predict(X))
+
+
 # -- the second round of attacks ----------------------------------------------
 
 
