@@ -21,7 +21,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
-from skorch.callbacks import Callback, EpochScoring, LRScheduler
+from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
 
 from ._compat import (
     Interval,
@@ -843,16 +843,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return changed
 
     def _refuse_validation_monitors(self, full, n):
-        """Refuse callbacks that monitor a validation score, for a training call
-        that holds out none (of ``n`` sequences; ``full``: a fit)."""
+        """Refuse callbacks that monitor or record a validation score, for a
+        training call that holds out none (of ``n`` sequences; ``full``: a fit)."""
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
             monitor = _validation_monitor(callback)
             if monitor is None:
                 continue
             # skorch's KeyError at the first epoch's end ("Key 'valid_loss' was
-            # not found in history"); an EpochScoring recorded nothing.
+            # not found in history"); a scoring callback recorded nothing.
             name = (callback if isinstance(callback, type) else type(callback)).__name__
+            scoring = isinstance(callback, EpochScoring | BatchScoring)
             if not full:
                 why = "partial_fit trains on all the data. Instead,"
             elif not self.early_stopping:
@@ -867,12 +868,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 )
             fix = (
                 "score the training data (on_train=True)"
-                if isinstance(callback, EpochScoring)
+                if scoring
                 else "monitor a training score such as 'train_loss'"
             )
             raise ValueError(
-                f"callbacks holds {name}, a callback that monitors {monitor!r}, a score of "
-                f"the validation split, but this training call holds none out: {why} {fix}."
+                f"callbacks holds {name}, a callback that {'records' if scoring else 'monitors'} "
+                f"{monitor!r}, a score of the validation split, but this training call holds "
+                f"none out: {why} {fix}."
             )
 
     def _training_batches(self, n, split):
@@ -1540,13 +1542,14 @@ def _add_note(exc, note):
 
 
 def _validation_monitor(callback):
-    """The validation score (``"valid_..."``) a callback monitors, or None.
+    """The validation score (``"valid_..."``) a callback monitors, the name of
+    the score of the validation split it records, or None.
 
     A callback given as a class, which skorch builds with its defaults, by
-    its constructor's default. An ``EpochScoring`` of the validation split
-    (``on_train=False``, skorch's default) monitors the score it records.
+    its constructor's default. skorch's ``EpochScoring`` and ``BatchScoring``
+    score the validation split unless ``on_train=True``.
     """
-    if isinstance(callback, EpochScoring) and not callback.on_train:
+    if isinstance(callback, EpochScoring | BatchScoring) and not callback.on_train:
         named = callback.name or callback.scoring  # a function by its name, None as skorch's
         return named if isinstance(named, str) else getattr(named, "__name__", "score")
     monitor = getattr(callback, "monitor", None)

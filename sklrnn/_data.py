@@ -48,11 +48,11 @@ def _is_ragged(X):
         # sequence per element even where their lengths are equal (a Series of
         # lists from groupby(...).apply(list)), as a 1D container is no table.
         # Arrow list columns (read_parquet(dtype_backend="pyarrow")) too.
-        first = next(iter(X), None)
+        first = _first_present(X)
         return hasattr(first, "shape") or isinstance(first, list | tuple)
     if not isinstance(X, list | tuple) or len(X) == 0:
         return False
-    first = X[0]
+    first = _first_present(X)
     if hasattr(first, "shape"):  # numpy arrays, DataFrames, tensors
         return True
     if isinstance(first, list | tuple):
@@ -76,6 +76,15 @@ def _refuse_a_value_as_a_sequence(i, input_name, value):
         f"Sequence {i} of {input_name} is {what}, where a sequence belongs: each is 1D "
         f"(n_timesteps,) or 2D (n_timesteps, n_features). {fix}"
     )
+
+
+def _first_present(X):
+    """The first item of ``X`` that is not missing (None, NA or NaN): a
+    missing first sequence does not make sequences a table."""
+    for x in X:
+        if not (x is None or x is pd.NA or isinstance(x, float) and x != x):
+            return x
+    return None
 
 
 def _longest(X):

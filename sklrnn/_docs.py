@@ -193,8 +193,8 @@ default="adam"
         saves what they recorded; every callback sees each completed epoch,
         also the one in which a callback (early stopping) asks to stop. One
         that monitors a validation score (skorch's ``EarlyStopping`` and
-        ``Checkpoint`` by default, and ``EpochScoring`` unless
-        ``on_train=True``) needs ``early_stopping=True``, the only
+        ``Checkpoint`` by default, and ``EpochScoring`` and ``BatchScoring``
+        unless ``on_train=True``) needs ``early_stopping=True``, the only
         setting under which fit holds out validation data, and data enough
         to hold some out (``partial_fit`` holds out none); fit refuses it
         otherwise.

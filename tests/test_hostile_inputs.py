@@ -1006,15 +1006,15 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
 
 def test_a_score_of_the_validation_split_needs_one():
     # skorch's EpochScoring scores the validation split by default: without
-    # one it recorded nothing, and fit said nothing.
-    from skorch.callbacks import EpochScoring
+    # one it recorded nothing, and fit said nothing; BatchScoring too.
+    from skorch.callbacks import BatchScoring, EpochScoring
 
     X, y = np.random.RandomState(0).normal(size=(20, 3)), [0, 1] * 10
     for scoring, name, monitor in [("accuracy", None, "accuracy"), ("f1", "f", "f")]:
         model = RNNClassifier(**TINY, callbacks=[EpochScoring(scoring, name=name)])
         with pytest.raises(
             ValueError,
-            match=f"monitors '{monitor}', .* or score the training data \\(on_train=True\\)",
+            match=f"records '{monitor}', .* or score the training data \\(on_train=True\\)",
         ):
             model.fit(X, y)
         assert monitor in model.set_params(early_stopping=True).fit(X, y).history_[-1]
@@ -1024,8 +1024,14 @@ def test_a_score_of_the_validation_split_needs_one():
     def hits(net, X, y):  # recorded under its name
         return 0.0
 
-    with pytest.raises(ValueError, match="monitors 'hits', "):
+    with pytest.raises(ValueError, match="records 'hits', "):
         RNNClassifier(**TINY, callbacks=[EpochScoring(hits)]).fit(X, y)
+    with pytest.raises(
+        ValueError, match="holds BatchScoring, a callback that records 'accuracy', "
+    ):
+        RNNClassifier(**TINY, callbacks=[BatchScoring("accuracy")]).partial_fit(
+            X, y, classes=[0, 1]
+        )
 
 
 def test_a_huge_batch_size_does_not_pad_predictions_to_it():

@@ -77,6 +77,8 @@ def test_ragged_list_with_a_scalar_is_refused_in_predict():
     for missing in (None, np.nan, pd.NA):
         with pytest.raises(ValueError, match=r"Sequence 1 of X is missing .* Leave out the samp"):
             est.predict(pd.Series([[1.0, 2.0], missing], dtype=object))
+        with pytest.raises(ValueError, match=r"Sequence 0 of X is missing"):  # not a table
+            est.predict([missing, [1.0, 2.0], [3.0]])
 
 
 def test_sparse_sequence_in_a_list_is_refused():

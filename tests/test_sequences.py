@@ -155,8 +155,9 @@ def test_a_series_of_arrow_lists_is_ragged_input(n_features):
     np.testing.assert_array_equal(model.predict(series), _small().fit(seqs, y).predict(seqs))
     scaled = SequenceScaler().fit_transform(series)
     np.testing.assert_allclose(scaled, SequenceScaler().fit_transform(seqs))
-    with pytest.raises(ValueError, match="Sequence 1 of X is missing"):
-        model.predict(pd.Series([series[0], None], dtype=series.dtype))
+    for missing in ([series[0], None], [None, series[0]]):  # a first one read X as a table
+        with pytest.raises(ValueError, match=r"Sequence \d of X is missing"):
+            model.predict(pd.Series(missing, dtype=series.dtype))
 
 
 def test_a_polars_dataframe_is_a_table_with_feature_names():
