@@ -469,8 +469,8 @@ def _check_labels(labels, name):
                 f"Unknown label type: {name} holds labels of type {kinds} as Python objects, "
                 "which scikit-learn does not read as classes: convert them to numbers, "
                 f"strings or dates first, e.g. np.asarray({name}, dtype=str), or "
-                f"pd.to_datetime({name}) for timestamps (dropping a timezone with "
-                ".dt.tz_localize(None))."
+                f"pd.to_datetime({name}) for timestamps, without a timezone: drop it with "
+                ".tz_localize(None) (.dt.tz_localize(None) on a Series)."
             ) from exc
         if name == "y":
             raise

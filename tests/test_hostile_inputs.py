@@ -1106,6 +1106,21 @@ def test_partial_fits_classes_of_pandas_dates_and_durations(y):
         np.testing.assert_array_equal(model.predict(X), expected.predict(X))
 
 
+def test_timestamps_with_a_timezone_are_refused_with_a_fix_that_works():
+    # The fix named .dt.tz_localize(None), which classes (y.unique(), a
+    # DatetimeArray) does not have.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    y = pd.Series(pd.to_datetime(["2020-01-01", "2021-01-01"] * 3)).dt.tz_localize("UTC")
+    match = r"type Timestamp .* drop it with \.tz_localize\(None\) \(\.dt\.tz_localize"
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**TINY).partial_fit(X, y.dt.tz_localize(None), classes=y.unique())
+    naive = y.dt.tz_localize(None)
+    model = RNNClassifier(**TINY).partial_fit(X, naive, classes=y.unique().tz_localize(None))
+    np.testing.assert_array_equal(model.classes_, np.unique(naive))
+
+
 # -- the second round of attacks ----------------------------------------------
 
 
