@@ -793,6 +793,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         with _seeded_torch(seed, net.device):
             net.initialize()
         net.module_.load_state_dict(fitted.module_.state_dict())
+        # Parameters a callback froze (skorch's Freezer, in the first epoch
+        # only) stay frozen, as in the fitted module.
+        for new, old in zip(net.module_.parameters(), fitted.module_.parameters(), strict=True):
+            new.requires_grad_(old.requires_grad)
         if type(net.optimizer_) is type(fitted.optimizer_):
             # The fitted state, with each group's lr and weight decay as the
             # current parameters set them.
@@ -869,7 +873,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             fix = (
                 "score the training data (on_train=True)"
                 if scoring
-                else "monitor a training score such as 'train_loss'"
+                else "monitor a training score such as 'train_loss' ('train_loss_best' for a "
+                "Checkpoint)"
             )
             raise ValueError(
                 f"callbacks holds {name}, a callback that {'records' if scoring else 'monitors'} "

@@ -197,7 +197,18 @@ default="adam"
         unless ``on_train=True``) needs ``early_stopping=True``, the only
         setting under which fit holds out validation data, and data enough
         to hold some out (``partial_fit`` holds out none); fit refuses it
-        otherwise.
+        otherwise. With ``kernel_features`` (the default), ``fit`` solves the
+        head in closed form after the callbacks' last epoch: a file that a
+        callback writes at the end of training (skorch's
+        ``TrainEndCheckpoint``) holds the head before that solve, and a head
+        a callback froze is replaced (the ``checkpoint`` parameter's file
+        holds the solved head). skorch's ``LoadInitState`` loads the random
+        kernels and the input's statistics with the network, after fit drew
+        its own and computed their features for training: use it on the
+        data and ``random_state`` of the saved fit, or with
+        ``kernel_features=0`` (to resume an interrupted fit, the
+        ``checkpoint`` parameter is made for it). Parameters a callback froze
+        stay frozen in a warm start.
 
     warm_start : bool, default=False
         Whether ``fit`` continues training the current model instead of

@@ -664,15 +664,21 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         )
     if len(df) == 0:
         raise ValueError("The DataFrame has no rows; long_to_sequences needs at least one.")
-    encoded = [c for c in key_columns if _arrow_dictionary(df[c].dtype)]
-    if encoded:
-        # Such a column sorts by its codes: the order of its dictionary, kept
-        # where the dictionary is ordered (an ordered categorical written to
-        # parquet), else the order values first appeared in. The values,
-        # then: times in time order, and strings refused.
-        df = df.copy(deep=False)
-        for c in encoded:
-            df[c] = df[c].astype(pd.ArrowDtype(df[c].dtype.pyarrow_dtype.value_type))
+    # Columns that sort by their codes, not their values: an unordered
+    # dictionary-encoded arrow column (codes in the order values first
+    # appeared in; an ordered one, an ordered categorical through parquet,
+    # keeps its order) and unordered categorical ids (the categories' order).
+    # Their values, then: times in time order, strings refused, and series in
+    # the sorted order of their ids.
+    decoded = {}
+    for c in key_columns:
+        dtype = df[c].dtype
+        if _arrow_dictionary(dtype):
+            decoded[c] = pd.ArrowDtype(dtype.pyarrow_dtype.value_type)
+        elif c == id_column and isinstance(dtype, pd.CategoricalDtype) and not dtype.ordered:
+            decoded[c] = dtype.categories.dtype
+    if decoded:
+        df = df.astype(decoded)
     if not feature_columns:
         raise ValueError(
             "No feature columns: the DataFrame has no columns besides the id, time "

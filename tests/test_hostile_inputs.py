@@ -1004,6 +1004,21 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
             model.fit(X[:2], [0, 1])
 
 
+def test_parameters_a_callback_froze_stay_frozen_in_a_warm_start():
+    # The warm start's new net trained every parameter: skorch's Freezer
+    # acts in the first epoch only, which a warm start does not repeat.
+    from skorch.callbacks import Freezer
+
+    X, y = np.random.RandomState(0).normal(size=(20, 6)), [0, 1] * 10
+    model = RNNClassifier(**TINY, callbacks=[Freezer("rnn.*")]).fit(X, y)
+    frozen = {n: p.detach().clone() for n, p in model.net_.module_.named_parameters() if "rnn" in n}
+    model.set_params(warm_start=True, max_epochs=2).fit(X, y)
+    assert model.n_iter_ == 3
+    for name, parameter in model.net_.module_.named_parameters():
+        if name in frozen:
+            assert torch.equal(parameter, frozen[name]) and not parameter.requires_grad
+
+
 def test_a_score_of_the_validation_split_needs_one():
     # skorch's EpochScoring scores the validation split by default: without
     # one it recorded nothing, and fit said nothing; BatchScoring too.

@@ -543,6 +543,18 @@ def test_long_to_sequences_orders_dictionary_encoded_arrow_columns_by_value():
     )
 
 
+def test_long_to_sequences_orders_unordered_categorical_ids_by_value():
+    # They came out in the categories' order ("c", "b", "a"), where the
+    # docstring promises the sorted order of the ids; an ordered one keeps its.
+    categories = ["c", "b", "a"]
+    df = pd.DataFrame({"id": pd.Categorical(["b", "a", "c"], categories=categories)})
+    df = df.assign(time=0, v=[1.0, 2.0, 3.0])
+    X, _, ids = long_to_sequences(df, "id", "time")
+    assert ids.tolist() == ["a", "b", "c"] and X[:, 0, 0].tolist() == [2.0, 1.0, 3.0]
+    df["id"] = df["id"].cat.as_ordered()
+    assert long_to_sequences(df, "id", "time")[2].tolist() == categories
+
+
 @pytest.mark.parametrize("dtype", ["bool", "boolean", "bool[pyarrow]"])
 def test_long_to_sequences_reads_bool_features_as_numbers(dtype):
     # pandas does not call arrow's bools numeric: they were refused as such.
