@@ -776,7 +776,9 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     except TypeError as exc:
         raise _unordered_error(df, id_column, time_column) from exc
     codes, ids = pd.factorize(data[id_column], sort=True)
-    position = data.groupby(id_column, sort=False).cumcount().to_numpy()
+    # observed: a categorical's unused categories are no series (pandas 2
+    # warned of its default changing).
+    position = data.groupby(id_column, sort=False, observed=True).cumcount().to_numpy()
     shape = (len(ids), int(position.max()) + 1, len(feature_columns))
     try:
         X = np.full(shape, np.nan)
