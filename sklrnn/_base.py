@@ -857,7 +857,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # skorch's KeyError at the first epoch's end ("Key 'valid_loss' was
             # not found in history"); a scoring callback recorded nothing.
             name = (callback if isinstance(callback, type) else type(callback)).__name__
-            scoring = isinstance(callback, EpochScoring | BatchScoring)
+            scoring = isinstance(callback, _SCORING)
             if not full:
                 why = "partial_fit trains on all the data. Instead,"
             elif not self.early_stopping:
@@ -1546,6 +1546,11 @@ def _add_note(exc, note):
         exc.add_note(note)
 
 
+# skorch's callbacks that score a split of the data (the validation split
+# unless on_train=True).
+_SCORING = (EpochScoring, BatchScoring)
+
+
 def _validation_monitor(callback):
     """The validation score (``"valid_..."``) a callback monitors, the name of
     the score of the validation split it records, or None.
@@ -1554,7 +1559,7 @@ def _validation_monitor(callback):
     its constructor's default. skorch's ``EpochScoring`` and ``BatchScoring``
     score the validation split unless ``on_train=True``.
     """
-    if isinstance(callback, EpochScoring | BatchScoring) and not callback.on_train:
+    if isinstance(callback, _SCORING) and not callback.on_train:
         named = callback.name or callback.scoring  # a function by its name, None as skorch's
         return named if isinstance(named, str) else getattr(named, "__name__", "score")
     monitor = getattr(callback, "monitor", None)

@@ -66,9 +66,14 @@ def _is_ragged(X):
     return False
 
 
+def _missing_item(x):
+    """Whether an item where a sequence belongs is missing: None, NA or NaN."""
+    return x is None or x is pd.NA or isinstance(x, float) and x != x
+
+
 def _refuse_a_value_as_a_sequence(i, input_name, value):
     """Sequence ``i`` is a single ``value`` (None where missing): name it and the fix."""
-    if value is None or value != value:  # None, pd.NA, NaN
+    if _missing_item(value):
         what, fix = "missing (None, NA or NaN)", "Leave out the samples without one."
     else:
         what, fix = f"the single number {value!r}", "A sequence alone goes in a list: [sequence]."
@@ -81,10 +86,7 @@ def _refuse_a_value_as_a_sequence(i, input_name, value):
 def _first_present(X):
     """The first item of ``X`` that is not missing (None, NA or NaN): a
     missing first sequence does not make sequences a table."""
-    for x in X:
-        if not (x is None or x is pd.NA or isinstance(x, float) and x != x):
-            return x
-    return None
+    return next((x for x in X if not _missing_item(x)), None)
 
 
 def _longest(X):
@@ -111,7 +113,7 @@ def _check_ragged(X, input_name, first_sample=0):
                 f"Sequence {i} of {input_name} is a sparse matrix; sequences must be "
                 "dense. Convert it with .toarray()."
             )
-        if seq is None or seq is pd.NA:
+        if _missing_item(seq):
             _refuse_a_value_as_a_sequence(i, input_name, None)
         if hasattr(seq, "columns") and len(seq.columns) == 0:
             raise ValueError(
