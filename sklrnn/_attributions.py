@@ -1,5 +1,6 @@
 """Which time steps drove a prediction: integrated gradients over sequences."""
 
+import reprlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -213,15 +214,15 @@ def _score_function(estimator, X3, lengths, target):
             if labels.dtype == bool and classes.dtype != bool:
                 # numpy would match True to the class 1.
                 raise ValueError(
-                    f"target holds bools ({target!r}), but the classes_ of {name} are "
-                    f"{classes.tolist()}: give one of them."
+                    f"target holds bools ({reprlib.repr(labels.tolist())}), but the classes_ "
+                    f"of {name} are {classes.tolist()}: give one of them."
                 )
             try:
                 unknown = np.setdiff1d(labels, classes)
             except TypeError as exc:  # e.g. None among int labels: no order to compare in
                 raise ValueError(
                     f"target must hold class labels of {name} (its classes_ are "
-                    f"{classes.tolist()}), got {target!r}."
+                    f"{classes.tolist()}), got {reprlib.repr(labels.tolist())}."
                 ) from exc
             if unknown.size:
                 raise ValueError(

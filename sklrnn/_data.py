@@ -751,8 +751,8 @@ def _numbers_only(input_name):
             raise
         if "NAType" in str(exc):
             raise type(exc)(
-                f"{input_name} holds pd.NA among numbers in an object column or array, "
-                "which numpy cannot read as a number. Missing values are NaN: convert it "
+                f"{input_name} holds pd.NA among numbers (in a column or array of objects "
+                "or text), which numpy cannot read as a number. Missing values are NaN: convert it "
                 f"with {input_name}.astype(float) (pd.NA becomes NaN), then treat NaN as "
                 "padding (trailing) or impute it."
             ) from exc

@@ -203,10 +203,8 @@ default="adam"
         ``TrainEndCheckpoint``) holds the head before that solve, and a head
         a callback froze is replaced (the ``checkpoint`` parameter's file
         holds the solved head). skorch's ``LoadInitState`` loads the random
-        kernels and the input's statistics with the network, after fit drew
-        its own and computed their features for training: use it on the
-        data and ``random_state`` of the saved fit, or with
-        ``kernel_features=0`` (to resume an interrupted fit, the
+        kernels and the input's statistics with the network, and training
+        reads the loaded ones (to resume an interrupted fit, the
         ``checkpoint`` parameter is made for it). Parameters a callback froze
         stay frozen in a warm start.
 

@@ -1002,6 +1002,8 @@ class SequenceNet(NeuralNet):
             raise
 
     def notify(self, method_name, **cb_kwargs):
+        if method_name == "on_train_begin":
+            return self._begin_training(**cb_kwargs)
         if method_name != "on_epoch_end":
             return super().notify(method_name, **cb_kwargs)
         # skorch's idiom: a callback raising KeyboardInterrupt at the end of
@@ -1020,6 +1022,18 @@ class SequenceNet(NeuralNet):
                 stop = stop or exc
         if stop is not None:
             raise StopTraining from stop
+
+    def _begin_training(self, **cb_kwargs):
+        # A callback that loads a saved module (skorch's LoadInitState)
+        # replaces the random kernels and input statistics from which the
+        # dataset's kernel features were computed: computed again from the
+        # loaded ones, as prediction will.
+        dataset = cb_kwargs.get("X")
+        features = getattr(dataset, "kernel_features", None)
+        before = [b.clone() for b in self.module_.buffers()] if features is not None else None
+        super().notify("on_train_begin", **cb_kwargs)
+        if before is not None and not all(map(torch.equal, before, self.module_.buffers())):
+            dataset.cache_kernel_features(self.module_)
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -355,6 +355,10 @@ def test_errors_name_the_problem(clf, reg):
     # None among the labels has no order to compare with them in (numpy's TypeError).
     with pytest.raises(ValueError, match=r"target must hold class labels .*'down', 'up'"):
         sequence_attributions(clf, X[:2], target=["up", None])
+    # One label per sequence, a pandas Series: its first few, not its repr.
+    labels = pd.Series(["up"] * 39 + [None], index=np.arange(40) + 100)
+    with pytest.raises(ValueError, match=r"got \['up', 'up', 'up', 'up', 'up', 'up', \.\.\.\]\.$"):
+        sequence_attributions(clf, X, target=labels)
     with pytest.raises(TypeError, match="'n_steps' parameter of sequence_attributions .* bool"):
         sequence_attributions(clf, X, n_steps=True)
     for baseline in (True, [True, False]):

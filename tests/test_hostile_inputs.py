@@ -1234,6 +1234,12 @@ def test_pd_na_among_numbers_of_an_object_array_is_named():
     clf = RNNClassifier(**TINY).fit(X, y)
     with pytest.raises(TypeError, match=r"X holds pd.NA .* X.astype\(float\)"):
         clf.predict(pd.DataFrame(X, dtype=object).where(X > -1, pd.NA))
+    # Numbers as text in pandas' string dtype, pd.NA among them, as a wide table.
+    wide = pd.DataFrame(X).astype("string")
+    wide.iloc[0, -1] = pd.NA
+    with pytest.raises(TypeError, match=r"X holds pd.NA .* of objects or text.* X.astype\(float\)"):
+        clf.predict(wide)
+    assert np.isnan(wide.astype(float).iloc[0, -1])  # the fix the message names
     # Other messages that mention converting are not rewritten.
     with pytest.raises(TypeError, match="np.matrix is not supported") as info:
         clf.predict(np.matrix(X))

@@ -1386,3 +1386,22 @@ def test_a_resumed_fit_continues_early_stoppings_patience(data, tmp_path):
     first = _FirstMisses()
     RNNClassifier(**params, checkpoint=path, warm_start=True, callbacks=[first]).fit(X, y)
     assert first.misses == saved
+
+
+def test_skorchs_load_init_state_brings_the_kernels_that_training_reads(data, tmp_path):
+    # LoadInitState loads the saved fit's random kernels and input
+    # statistics in on_train_begin, after fit had computed the training
+    # sequences' kernel features with the kernels it drew itself: the head
+    # was solved on features that prediction never computes (R^2 0.15, against 1.0).
+    X, y, _ = data
+    end = TrainEndCheckpoint(dirname=str(tmp_path))
+    RNNRegressor(**SMALL, max_epochs=1, callbacks=[end]).fit(X, y)
+    other = np.random.RandomState(1).normal(size=X.shape) * 3 + 1
+    target = other[:, :3].sum(axis=1)
+    params = {**SMALL, "random_state": 1}
+    loaded = RNNRegressor(**params, max_epochs=1, callbacks=[LoadInitState(end)])
+    assert loaded.fit(other, target).score(other, target) > 0.9
+    # Still the saved kernels, not those this fit drew.
+    saved = torch.load(tmp_path / "train_end_params.pt", weights_only=True)
+    kernels = loaded.net_.module_.kernels
+    np.testing.assert_array_equal(kernels.weight, saved["kernels.weight"])
