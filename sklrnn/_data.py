@@ -490,11 +490,21 @@ def _lengths_from_nan(X, input_name, first_sample=0):
     if inner.size:
         i = inner[0]
         t, f = np.argwhere(step_nan[i, : lengths[i]])[0]
+        # Padding along the last axis: aeon's and sktime's layout.
+        padded_by_feature = step_nan[i].all(axis=0)
+        first_pad = np.argmax(padded_by_feature)
+        aeon = padded_by_feature[first_pad:].all() and not step_nan[i, :, :first_pad].any()
+        fix = (
+            f"{input_name} is padded along its last axis, as in aeon's and sktime's layout "
+            f"(n_samples, n_channels, n_timesteps): pass {input_name}.transpose(0, 2, 1)"
+            if aeon
+            else "impute missing values first, the same way for fit and predict, e.g. with "
+            "sklearn.impute.SimpleImputer or pandas' ffill()"
+        )
         raise ValueError(
             f"Input {input_name} contains NaN at sample {i + first_sample}, time step {t}, "
             f"feature {f}. NaN is only allowed as trailing padding (all features NaN from "
-            "some step to the end); impute missing values first, the same way for fit "
-            "and predict, e.g. with sklearn.impute.SimpleImputer or pandas' ffill()."
+            f"some step to the end); {fix}."
         )
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
@@ -1192,12 +1202,20 @@ def validate_sequences(
                 if np.shape(X)[1] == estimator._n_channels
                 else ""
             )
-        else:  # steps as many as the features: likely aeon's layout
+        elif X3d.shape[1] != estimator._n_channels:
+            one = ""
+        elif X3d.shape[1] < X3d.shape[-1]:  # steps as many as the features: aeon's layout
+            transposed = "X.transpose(0, 2, 1)" if isinstance(X, np.ndarray) else "[s.T for s in X]"
             one = (
                 " If X is in aeon's or sktime's layout (n_samples, n_channels, "
-                "n_timesteps), pass X.transpose(0, 2, 1)."
-                if X3d.shape[1] == estimator._n_channels
-                else ""
+                f"n_timesteps), pass {transposed}."
+            )
+        else:  # the model read aeon's layout, which fit warned of
+            one = (
+                f" {name} was likely fitted on sequences in aeon's or sktime's layout "
+                "(n_samples, n_channels, n_timesteps), reading channels as time steps: fit "
+                "it again on its training data as (n_samples, n_timesteps, n_channels), "
+                "e.g. X_train.transpose(0, 2, 1)."
             )
         raise ValueError(
             f"X has {counted(X3d.shape[-1], 'feature')} per time step, but {name} is "
@@ -1210,8 +1228,12 @@ def validate_sequences(
         # One sequence of one feature, as a column: read as one-step sequences.
         warnings.warn(
             "X is a table of one column, read as sequences of one time step each, one per "
-            "row. If it is one sequence (a row per time step), pass it as X[None] or in a "
-            "list: [X].",
+            "row."
+            + (
+                long_table_hint(X)
+                or " If it is one sequence (a row per time step), pass it as X[None] or in a "
+                "list: [X]."
+            ),
             UserWarning,
             stacklevel=_caller_outside_sklrnn(),
         )

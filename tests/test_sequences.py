@@ -291,9 +291,29 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
         # Sequences cut to max_length below the features' number were longer.
         cut = _small(RNNClassifier, max_length=4).fit(np.ones((12, 30, 5)), y)
     assert cut.n_features_in_ == 5 and cut.predict(np.ones((2, 30, 5))).shape == (2,)
-    # A model fitted channels last, given the other layout, says so.
+    # A model fitted channels last, given the other layout, says so: as a
+    # list, each sequence transposes (a list has no transpose).
     with pytest.raises(ValueError, match=rf"expecting 1 feature per time step.*{fix}"):
         model.predict(X)
+    with pytest.raises(ValueError, match=r"expecting 1 feature .*pass \[s\.T for s in X\]\.$"):
+        model.predict(list(X))
+    assert model.predict([s.T for s in X]).shape == (12,)
+    # A model fitted on that layout (after the warning), given the right
+    # one, is what needs the transpose: fit again, not transpose X.
+    with pytest.warns(UserWarning, match="fewer time steps"):
+        channels_first = _small(RNNClassifier).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on sequences in aeon's .*fit it again"):
+        channels_first.predict(X.transpose(0, 2, 1))
+    # NaN-padded in that layout (unequal lengths), along the last axis: the
+    # same fix, not imputation, which the NaN in a step's features suggested.
+    padded = np.random.RandomState(0).normal(size=(12, 2, 24))
+    padded[::2, :, 20:] = np.nan
+    aeon = r"contains NaN at sample 0, time step 0, feature 20.*last axis.*X\.transpose\(0, 2, 1\)"
+    with pytest.raises(ValueError, match=aeon):
+        _small(RNNClassifier).fit(padded, y)
+    padded[0, 0, 5] = np.nan  # not padding in any layout
+    with pytest.raises(ValueError, match="sample 0, time step 0, feature 5.*impute missing"):
+        _small(RNNClassifier).fit(padded, y)
 
 
 def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
@@ -308,6 +328,11 @@ def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
     model = _small(RNNClassifier).fit(X3, y)
     with pytest.raises(ValueError, match=rf"expecting 2 features per time step.*{fix}"):
         model.predict(long)
+    # One feature: as many columns as the model reads, so read as one-step
+    # sequences with a warning, which points to long_to_sequences, not to [X].
+    univariate = _small(RNNClassifier).fit(X3[:, :, :1], y)
+    with pytest.warns(UserWarning, match=rf"one time step each, one per row\. .*{fix}\.$"):
+        univariate.predict(long[["a"]])
     X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
     np.testing.assert_array_equal(X, X3)
     # The index levels serve as the id and time columns, as in pandas' groupby.
