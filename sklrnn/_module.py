@@ -1042,6 +1042,11 @@ class RNNModule(nn.Module):
         for name, flag in (("bidirectional", bidirectional), ("standardize", standardize)):
             if not isinstance(flag, bool | np.bool_):  # "False" would switch it on
                 raise TypeError(f"{name} must be a bool, got {flag!r}.")
+        if not isinstance(kernel_dilations, tuple | list):  # None: "not iterable"
+            raise ValueError(
+                "kernel_dilations must be a tuple of (dilation, number of biases) pairs, "
+                f"empty for no random kernels, got {kernel_dilations!r}."
+            )
         kernel_dilations = tuple(
             (_count("kernel_dilations", d), _count("kernel_dilations", n))
             for d, n in (_sequence("kernel_dilations", p, length=2) for p in kernel_dilations)
@@ -1267,8 +1272,11 @@ class RNNModule(nn.Module):
         Returns
         -------
         Tensor of shape (batch, steps, n_features)
-            ``steps`` is the longest of ``lengths``.
+            ``steps`` is the longest of ``lengths``; zeros without random
+            kernels (whose features are then empty).
         """
+        if self.kernels is None:
+            return low.new_zeros(len(low), int(lengths.max()), low.shape[2])
         low, high = self._kernel_input(low, lengths), self._kernel_input(high, lengths)
         return self.kernels.path_attributions(low, high, lengths, grad)
 

@@ -855,6 +855,16 @@ def test_path_attributions_share_out_the_first_order_change():
     assert (shares[padding] == 0).all()
 
 
+def test_path_attributions_without_kernels_are_zero():
+    # A public method of the module: it failed on the missing kernels
+    # ("'NoneType' object has no attribute 'path_attributions'").
+    module = RNNModule(2, 3, conv_channels=4, hidden_size=4).eval()
+    X, lengths = torch.randn(3, 9, 2), torch.tensor([9, 4, 2])
+    assert module.kernel_features(X, lengths).shape == (3, 0)
+    shares = module.kernel_path_attributions(X * 0, X, lengths, torch.ones(3, 0))
+    assert shares.shape == (3, 9, 2) and not shares.any()
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
@@ -864,6 +874,8 @@ def test_path_attributions_share_out_the_first_order_change():
         (dict(kernel_sizes=(0,)), ValueError, "kernel_sizes must hold integers >= 1"),
         (dict(strides=(1,)), ValueError, r"strides must be a tuple of 3 items, got \(1,\)"),
         (dict(kernel_dilations=((1, 0),)), ValueError, "kernel_dilations must hold integers"),
+        # "'NoneType' object is not iterable", naming nothing.
+        (dict(kernel_dilations=None), ValueError, r"kernel_dilations must be a tuple .* got None"),
         (dict(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\), got 1.0"),
         # Every forward failed inside torch ("Expected size 15 but got size 14").
         (dict(kernel_sizes=(15, 4)), ValueError, r"kernel_sizes must be odd, got \(15, 4\)"),
