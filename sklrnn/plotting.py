@@ -453,9 +453,11 @@ class AttributionDisplay:
         options = _check_plot_call(cls, ax, name, kwargs)
         _colormap(options["window"], options["cmap"])
         row = int(index) % n_samples
-        if hasattr(estimator, "feature_names_in_"):
-            # The sequence in its container (DataFrames), whose names predict checks.
-            one = [X[row]] if isinstance(X, list | tuple) else _safe_indexing(X, [row])
+        listed = isinstance(X, list | tuple)
+        if hasattr(estimator, "feature_names_in_") and (not listed or hasattr(X[row], "columns")):
+            # The sequence in its container (DataFrames), whose names predict
+            # checks; a list's other sequences (lists, arrays) have none.
+            one = [X[row]] if listed else _safe_indexing(X, [row])
         else:
             one = X3[row : row + 1, : lengths[row]]
         if is_classifier(estimator) and np.ndim(target) >= 1:

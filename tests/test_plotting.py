@@ -5,6 +5,7 @@ import time
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse
 from sklearn.exceptions import NotFittedError
@@ -465,6 +466,13 @@ def test_attribution_display_reads_x_as_predict_does():
     ragged = [X[0, :7].tolist(), X[1, :2].tolist()]
     display = AttributionDisplay.from_estimator(clf, ragged, index=1, n_steps=10)
     expected = sequence_attributions(clf, ragged, n_steps=10)[1, :2]
+    np.testing.assert_array_equal(display.attributions, expected)
+    # A model fitted on a named table: the list's sequence was taken in a
+    # list of its own, [[...]], a one-row table of 2 features.
+    named = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0)
+    named.fit(pd.DataFrame(X, columns=[f"t{i}" for i in range(10)]), X[:, 3] > 0)
+    display = AttributionDisplay.from_estimator(named, ragged, index=1, n_steps=10)
+    expected = sequence_attributions(named, ragged, n_steps=10)[1, :2]
     np.testing.assert_array_equal(display.attributions, expected)
     with pytest.raises(TypeError, match="does not accept sparse input.*X.toarray"):
         AttributionDisplay.from_estimator(clf, scipy.sparse.csr_matrix(X))
