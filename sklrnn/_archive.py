@@ -625,13 +625,13 @@ def _check_spec(found, expected, where, name):
 def check_statistics(weights, where, name):
     """Check a module's statistics in ``weights`` (a state dict read from member ``name``).
 
-    Input scales must be positive and batch-norm variances non-negative, as
-    training leaves them: the tensors' finiteness alone would let a file
-    divide by zero.
+    Input and kernel feature scales must be positive and batch-norm
+    variances non-negative, as training leaves them: the tensors' finiteness
+    alone would let a file divide by zero.
     """
     for key, tensor in weights.items():
-        if key.endswith("input_scale") and not bool((tensor > 0).all()):
-            raise ValueError(f"{where}: {name} holds an input scale {key!r} that is not positive.")
+        if key.endswith(("input_scale", "feature_scale")) and not bool((tensor > 0).all()):
+            raise ValueError(f"{where}: {name} holds a scale {key!r} that is not positive.")
         if key.endswith("running_var") and not bool((tensor >= 0).all()):
             raise ValueError(f"{where}: {name} holds a negative batch-norm variance {key!r}.")
 

@@ -561,6 +561,15 @@ def save_model(estimator, file):
             "best_estimator_."
         )
     check_is_fitted(estimator)
+    if len(estimator.net_.history) != getattr(estimator, "n_iter_", None):
+        # Called from a callback: n_iter_ (and the closed-form head, the
+        # regressor's noise) are set when training ends.
+        raise ValueError(
+            f"save_model was called on {type(estimator).__name__} while it is being fitted "
+            "(from a callback?): its model is complete when fit returns. Save it then; to save "
+            "the network's weights during training, use skorch's Checkpoint callback, and "
+            "to resume an interrupted fit, the checkpoint parameter."
+        )
     # The file describes the network by the parameters: set_params since the
     # fit would make it describe another one than the weights were fitted in.
     net = estimator._build_net("cpu")
@@ -685,6 +694,11 @@ def load_model(file, *, device=None):
         _warn_if_versions_differ(config["versions"], cls.__name__, where)
         estimator = cls(**params)
         _set_attributes(estimator, config["attributes"], where)
+        if isinstance(params.get("class_weight"), dict):  # its keys are checked against classes_
+            try:
+                estimator._class_weights(np.arange(len(estimator.classes_)), None)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
         check_history(config["history"], where)
         if estimator.n_iter_ != len(config["history"]):
             raise ValueError(

@@ -492,6 +492,30 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
         save_model(clf, tmp_path / "m.zip")
 
 
+class SaveEachEpoch(Callback):
+    def __init__(self, estimator, path):
+        self.estimator, self.path = estimator, path
+
+    def on_epoch_end(self, net, **kwargs):
+        save_model(self.estimator, self.path)
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_save_refuses_a_model_being_fitted(tmp_path, warm):
+    # Saved from a callback, the first fit failed on the missing n_iter_; a
+    # warm start wrote a file that load_model refused ("n_iter_=4, but the
+    # history records 5 epochs"), before the head was solved for the epoch.
+    X = sequences()
+    clf = RNNClassifier(**FAST).fit(X, X[:, -1] > 0) if warm else RNNClassifier(**FAST)
+    clf.set_params(warm_start=warm, callbacks=[SaveEachEpoch(clf, tmp_path / "m.zip")])
+    with pytest.raises(ValueError, match="save_model was called on RNNClassifier while it is "):
+        clf.fit(X, X[:, -1] > 0)
+    assert not (tmp_path / "m.zip").exists()
+    if warm:  # a warm start keeps its completed epoch, as after Ctrl-C: saved
+        save_model(clf.set_params(callbacks=None), tmp_path / "m.zip")
+        assert load_model(tmp_path / "m.zip").n_iter_ == clf.n_iter_ == FAST["max_epochs"] + 1
+
+
 def test_a_model_too_large_to_read_back_is_not_written(tmp_path, monkeypatch):
     # Reading caps each tensors member (1 GiB); a file beyond it would be
     # written, then refused by load_model and by a resumed fit. Lowered here.
@@ -1010,8 +1034,18 @@ def test_non_finite_weights_are_refused(saved):
     def negative_scale(tensors):
         tensors["input_scale"][0] = -1.0
 
-    with pytest.raises(ValueError, match="input scale 'input_scale' that is not positive"):
+    with pytest.raises(ValueError, match="a scale 'input_scale' that is not positive"):
         load_model(rewrite(saved, edit_tensors={WEIGHTS: negative_scale}))
+
+    # The kernel features' scales divide too: 0 loaded, then every
+    # prediction was "non-finite ... refit it"; -1 predicted other numbers.
+    for value in (0.0, -1.0):
+
+        def kernel_scale(tensors, value=value):
+            tensors["kernels.feature_scale"][0] = value
+
+        with pytest.raises(ValueError, match="scale 'kernels.feature_scale' that is not positive"):
+            load_model(rewrite(saved, edit_tensors={WEIGHTS: kernel_scale}))
 
 
 @pytest.mark.parametrize(
@@ -1028,6 +1062,8 @@ def test_non_finite_weights_are_refused(saved):
         ("class_weight", [["a", float("inf")]], "parameter class_weight is malformed"),
         ("class_weight", [["a", 1.0], ["a", 5.0]], "parameter class_weight is malformed"),
         ("class_weight", [[True, 2.0], [1, 3.0]], "parameter class_weight is malformed"),
+        # keys that are no classes, beside a class left out: loaded, then fit refused them
+        ("class_weight", [["zzz", 5.0]], r"class_weight has the keys \['zzz'\], which are not"),
         ("lr", {"__reduce__": "os.system"}, "parameter lr is malformed"),
         # torch.optim classes that cannot train the model: the check fit makes
         ("optimizer", {"torch.optim": "LBFGS"}, "takes lr and weight_decay, got LBFGS"),
@@ -1366,7 +1402,7 @@ def test_checkpoint_statistics_are_checked(interrupted, member):
     def zero_scale(tensors):
         tensors["input_scale"][0] = 0.0
 
-    with pytest.raises(ValueError, match=f"fit.ckpt.*{member} holds an input scale 'input_scale'"):
+    with pytest.raises(ValueError, match=f"fit.ckpt.*{member} holds a scale 'input_scale'"):
         resume(rewrite(path, edit_tensors={member: zero_scale}))
 
 
