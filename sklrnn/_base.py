@@ -1406,6 +1406,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     out[done : done + n, : batch_out.shape[1]] = batch_out[:n].numpy()
                     done, n_valid = done + n, n_valid - n
         bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
+        # Standardized input beyond float32 (as the network computes it):
+        # saturating gates and the kernels' counts can turn it into finite,
+        # wrong outputs. Each sequence's extremes (padding's zeros among
+        # them) tell, without a copy of X.
+        network = networks_of(self.net_.module_)[0]
+        mean, scale = (network.input_mean.cpu().numpy(), network.input_scale.cpu().numpy())
+        with np.errstate(over="ignore"):
+            reach = np.maximum(X3.max(axis=1) - mean, mean - X3.min(axis=1)) / scale
+        bad |= ~np.isfinite(reach).all(axis=1)
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.

@@ -1191,6 +1191,19 @@ def validate_sequences(
                 estimator.feature_names_in_ = np.asarray(names, dtype=object)
             elif hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
+        elif not steps and X3d.shape[1] == 1 < len(X3d):
+            # One column: every sequence a single step, likely a long table.
+            warnings.warn(
+                "X is a table of one column, read as sequences of one time step each, one "
+                "per row."
+                + (
+                    long_table_hint(X)
+                    or " If each row is a time step of a series (a long table), turn the rows "
+                    "into sequences with sklrnn.preprocessing.long_to_sequences."
+                ),
+                UserWarning,
+                stacklevel=_caller_outside_sklrnn(),
+            )
         estimator._fitted_on_table = table
         estimator._n_channels = X3d.shape[-1]
     elif X3d.shape[-1] != estimator._n_channels:

@@ -1569,6 +1569,23 @@ def test_non_finite_outputs_name_the_sample_of_a_list_and_the_likely_cause():
         model.predict(rng.normal(size=(4, 8, 1)))
 
 
+def test_standardized_input_beyond_float32_is_refused_where_outputs_stay_finite():
+    # Training values of about 1e-3, then values of 1e36 (within float32):
+    # standardized, they overflow float32, which the recurrent gates
+    # saturate and the kernels' counts read as "not above": finite, wrong
+    # probabilities and features, silently. The padding of a shorter
+    # sequence is not input, whatever standardizing it gives.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(24, 6, 1)) * 1e-3
+    params = {**TINY, "conv_channels": 0, "kernel_features": 84}
+    clf = RNNClassifier(**params).fit(X, np.arange(24) % 2)
+    big = [X[0] * 1e39, X[1, :3]]
+    for method in (clf.predict_proba, clf.transform):
+        with pytest.raises(ValueError, match=r"for 1 of samples 0 to 1 .*first: sample 0.*Rescale"):
+            method(big)
+    assert np.isfinite(clf.predict_proba([X[0] * 1e36, X[1, :3]])).all()
+
+
 def test_subnormal_sample_weights_weigh_as_their_ratios():
     # Their mean, computed at their size, rounded: [1, 1, 1, 2] averaged 1.25.
     X = np.random.RandomState(0).normal(size=(20, 6))

@@ -333,6 +333,15 @@ def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
     univariate = _small(RNNClassifier).fit(X3[:, :, :1], y)
     with pytest.warns(UserWarning, match=rf"one time step each, one per row\. .*{fix}\.$"):
         univariate.predict(long[["a"]])
+    # fit, with a label per row, trained on one-step sequences without a word.
+    with pytest.warns(UserWarning, match=rf"one time step each, one per row\. .*{fix}\.$"):
+        _small(RNNClassifier).fit(long[["a"]], np.repeat(y, 8))
+    with pytest.warns(UserWarning, match=r"one per row\. If each row is a time step .*long_to"):
+        _small(RNNRegressor).fit(long[["a"]].reset_index(drop=True), np.arange(96.0))
+    with warnings.catch_warnings():  # a wider table, and the scaler's tables, are sequences
+        warnings.simplefilter("error")
+        _small(RNNClassifier).fit(X3[:, :, 0], y)
+        SequenceScaler().fit(X3[:, :, 0])
     X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
     np.testing.assert_array_equal(X, X3)
     # The index levels serve as the id and time columns, as in pandas' groupby.
