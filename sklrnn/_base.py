@@ -1127,7 +1127,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         callback = dict(self.net_.callbacks_)["checkpoint"]
         fingerprint = self._fingerprint(*data)
         dropout_rng, callback_states = None, None
-        loaded = checkpoint is not None and (first or checkpoint.epochs_left > 0)
+        loaded = checkpoint is not None and (first or not checkpoint.finished)
         if loaded:
             if checkpoint.fingerprint != fingerprint:
                 raise ValueError(
@@ -1141,7 +1141,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             dropout_rng, callback_states = checkpoint.restore(self.net_, epochs, generator)
             if dataset.kernel_features is not None:
                 dataset.cache_kernel_features(self.net_.module_)
-            epochs = checkpoint.epochs_left or epochs
+            epochs = epochs if checkpoint.finished else checkpoint.epochs_left
             stopping = (callback_states or {}).get("early_stopping")
             if stopping is not None and stopping[0] >= self.n_iter_no_change:
                 # Interrupted after early stopping asked to stop (its last
@@ -1583,10 +1583,13 @@ def _validation_monitor(callback):
 def _canonical(value):
     """A text of parameter ``value`` that equal values share, for hashing.
 
-    numpy scalars read as the Python numbers they hold, dicts in key order,
-    and a ``RandomState`` by its state (its repr holds its address).
+    numpy scalars read as the Python numbers they hold, a float of integral
+    value as that integer (``weight_decay=0`` is ``0.0``), dicts in key
+    order, and a ``RandomState`` by its state (its repr holds its address).
     """
     value = _python(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, dict):
         items = sorted((_canonical(k), _canonical(v)) for k, v in value.items())
         return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"

@@ -234,7 +234,9 @@ default="adam"
         parameters, where the interrupted fit started from scratch) and runs
         only its remaining epochs, on the interrupted
         fit's learning-rate schedule; with an int ``random_state`` the result
-        equals an uninterrupted fit. From the
+        equals an uninterrupted fit (unless ``callbacks`` hold state of their
+        own, such as a skorch ``LRScheduler``'s steps, which the file does not
+        keep: they start over). From the
         file of a finished fit, such a ``fit`` continues the weights as a new
         training call, with a learning-rate schedule of its own. The file
         records a hash of the training data and of the parameters (all but
@@ -242,7 +244,9 @@ default="adam"
         and ``max_epochs``), and a ``fit`` on other data or with other
         parameters refuses to resume from it with a ``ValueError``: clones
         that share a path, such as cross-validation folds, never start from
-        each other's weights. A ``fit`` with ``warm_start=False`` starts over
+        each other's weights, unless they differ in those parameters alone
+        (two ``max_epochs`` of a search on one split): give each fit its own
+        path. A ``fit`` with ``warm_start=False`` starts over
         and overwrites the file (ended in its first epoch, interrupted or
         diverged, it removes it: no later fit then resumes the other fit in
         its place). ``partial_fit`` overwrites it too, with its epoch as a

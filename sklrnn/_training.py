@@ -542,7 +542,8 @@ class EpochCheckpoint(Callback):
     The file is a zip archive in the format of :func:`sklrnn.save_model`
     (format ``"sklrnn-checkpoint"``, the same format version):
     ``checkpoint.json`` holds the fingerprint, how many epochs of the current
-    fit remain (0 once the fit finished), the history, the structure of the
+    fit remain, whether it finished (its training ended, early stopping's
+    best weights restored and the heads solved: :meth:`finish`), the history, the structure of the
     optimizer's state and the counters of the early-stopping and
     learning-rate-schedule callbacks; ``weights.safetensors``,
     ``optimizer.safetensors``, ``best_weights.safetensors`` (early
@@ -614,9 +615,9 @@ class EpochCheckpoint(Callback):
         form after training, so that the file holds the model it keeps.
         """
         if getattr(net, "interrupted_", None) is None and not _diverged(net):
-            self._save(net, 0)
+            self._save(net, 0, finished=True)
 
-    def _save(self, net, epochs_left):
+    def _save(self, net, epochs_left, finished=False):
         callbacks = dict(net.callbacks_)
         optimizer, optimizer_tensors = optimizer_to_archive(net.optimizer_.state_dict())
         rng = {"dropout": _dropout_rng(net.device), "generator": net.generator_.get_state()}
@@ -625,6 +626,7 @@ class EpochCheckpoint(Callback):
             "format_version": FORMAT_VERSION,
             "fingerprint": self.fingerprint,
             "epochs_left": int(epochs_left),
+            "finished": finished,
             "history": net.history.to_list(),
             "optimizer": optimizer,
             "dropout_device": torch.device(net.device).type,
@@ -690,6 +692,7 @@ _CHECKPOINT_FIELDS = (
     "format_version",
     "fingerprint",
     "epochs_left",
+    "finished",
     "history",
     "optimizer",
     "dropout_device",
@@ -728,6 +731,8 @@ def read_checkpoint(path):
         raise ValueError(f"{where}: its fingerprint is malformed.")
     if not isinstance(epochs_left, int) or isinstance(epochs_left, bool) or epochs_left < 0:
         raise ValueError(f"{where}: epochs_left={str(epochs_left)[:40]} is not a count of epochs.")
+    if not isinstance(config["finished"], bool) or config["finished"] and epochs_left:
+        raise ValueError(f"{where}: finished={str(config['finished'])[:40]} is malformed.")
     if config["dropout_device"] not in ("cpu", "cuda"):
         raise ValueError(f"{where}: dropout_device is neither 'cpu' nor 'cuda'.")
     check_history(config["history"], where)
@@ -783,7 +788,10 @@ class Checkpoint:
     fingerprint : str or None
         Hash of the data and parameters of the fit that wrote it.
     epochs_left : int
-        Epochs its fit had left; 0 once it finished.
+        Epochs its fit had left to train.
+    finished : bool
+        Whether its fit finished; with ``epochs_left`` 0 but not finished,
+        it was stopped after its last epoch, before it ended.
     """
 
     def __init__(self, path, where, config):
@@ -792,6 +800,7 @@ class Checkpoint:
         self._config = config
         self.fingerprint = config["fingerprint"]
         self.epochs_left = config["epochs_left"]
+        self.finished = config["finished"]
 
     def restore(self, net, max_epochs, generator):
         """Check the tensors against ``net`` and load the whole state into it.
@@ -868,7 +877,7 @@ class Checkpoint:
         net.optimizer_.load_state_dict(optimizer)
         net.history_ = History(config["history"])
         generator.set_state(rng["generator"])
-        if self.epochs_left == 0:
+        if self.finished:
             # A finished fit's callbacks are not carried over: continuing it is
             # a new training call, with its own learning-rate schedule and
             # patience, as warm_start without a checkpoint.

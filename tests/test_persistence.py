@@ -1335,6 +1335,8 @@ def test_the_interrupted_fit_resumes(interrupted):
             "has 1000000000000 epochs left to train, more than",
         ),
         (lambda c: c.update(epochs_left=-1), "epochs_left=-1 is not a count"),
+        (lambda c: c.update(finished=1), "finished=1 is malformed"),
+        (lambda c: c.update(finished=True), "finished=True is malformed"),  # epochs left
         (lambda c: c.update(format_version=5), "has format version 5"),
         (lambda c: c.update(fingerprint="0" * 64), "other data or with other parameters"),
         # JSON inside the fingerprint's string: too deep for json, or params of int keys

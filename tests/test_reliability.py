@@ -511,13 +511,40 @@ def test_the_finished_checkpoint_holds_the_head_solved_after_training(data, tmp_
     path = tmp_path / "solved.ckpt"
     model = RNNRegressor(**SMALL, max_epochs=3, kernel_features=84, checkpoint=path).fit(X, y)
     checkpoint = read_checkpoint(path)
-    assert checkpoint.epochs_left == 0
+    assert checkpoint.epochs_left == 0 and checkpoint.finished
     other = RNNRegressor(**SMALL, max_epochs=1, kernel_features=84).fit(X, y).net_
     checkpoint.restore(other, 3, torch.Generator())
     assert other.history_[-1, "head_solved"] is True
     fitted = model.net_.module_.state_dict()
     for name, tensor in other.module_.state_dict().items():
         assert torch.equal(tensor, fitted[name]), name
+
+
+class InterruptAtTrainEnd(Callback):
+    """Ctrl-C (or a kill) after the last epoch's file, before the fit ends."""
+
+    def on_train_end(self, net, **kwargs):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_fit_stopped_after_its_last_epoch_resumes_to_its_end(data, tmp_path, early_stopping):
+    # The last epoch's file recorded 0 epochs left, which read as a finished
+    # fit: the resumed fit trained a whole budget more (10 epochs of 5), from
+    # the last epoch's weights rather than early stopping's best.
+    X, _, y_class = data
+    path = tmp_path / "end.ckpt"
+    params = dict(SMALL, kernel_features=84, max_epochs=5, early_stopping=early_stopping)
+    params["n_iter_no_change"] = 3
+    stopped = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAtTrainEnd()])
+    with pytest.raises(KeyboardInterrupt):
+        stopped.fit(X, y_class)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.epochs_left == 0 and not checkpoint.finished
+    resumed = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)
+    whole = RNNClassifier(**params).fit(X, y_class)
+    assert resumed.n_iter_ == whole.n_iter_ and read_checkpoint(path).finished
+    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
 
 
 # -- checkpoints -----------------------------------------------------------
@@ -655,17 +682,18 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
 
 def test_checkpoint_resumes_with_equal_parameters_of_other_types(data, tmp_path):
     # repr() told np.float64(0.001) from 0.001 (a value from best_params_),
-    # dicts by their order and RandomState(0) by its address: the fit was
-    # refused as "other parameters".
+    # dicts by their order, RandomState(0) by its address, and 0 from 0.0:
+    # the fit was refused as "other parameters".
     X, y, y_class = data
     path = tmp_path / "typed.ckpt"
-    params = dict(SMALL, lr=0.001, hidden_size=4, class_weight={0: 1.0, 1: 2.0})
+    params = dict(SMALL, lr=0.001, hidden_size=4, class_weight={0: 1.0, 1: 2.0}, weight_decay=0)
     params["random_state"] = np.random.RandomState(0)
     interrupted = RNNClassifier(**params, max_epochs=3, checkpoint=path, callbacks=[InterruptAt(2)])
     with pytest.raises(KeyboardInterrupt):
         interrupted.fit(X, y_class)
     typed = dict(params, lr=np.float64(0.001), hidden_size=np.int64(4))
-    typed.update(class_weight={1: 2.0, 0: 1.0}, random_state=np.random.RandomState(0))
+    typed.update(class_weight={1: 2, 0: 1}, random_state=np.random.RandomState(0))
+    typed.update(weight_decay=0.0)
     resumed = RNNClassifier(**typed, max_epochs=3, checkpoint=path, warm_start=True)
     assert resumed.fit(X, y_class).n_iter_ == 3
 
