@@ -694,7 +694,7 @@ def _numeric_array(X, input_name, first_sample=0, **kwargs):
     allow_nan = kwargs.get("ensure_all_finite") == "allow-nan"
     if allow_nan:
         kwargs["ensure_all_finite"] = False
-    with _numbers_only(input_name):
+    with _numbers_only(input_name, X):
         X = check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
     # A 0-d array (a scalar where a sequence belongs) is named by its caller.
     if allow_nan and X.dtype.kind == "f" and X.ndim:
@@ -738,8 +738,11 @@ def _masked_as_missing(values):
 
 
 @contextmanager
-def _numbers_only(input_name):
-    """Re-raise numpy's errors for values that are no float64 numbers, naming the input and fix."""
+def _numbers_only(input_name, X=None):
+    """Re-raise numpy's errors for values that are no float64 numbers, naming the input and fix.
+
+    A pandas ``X``'s columns of text are named.
+    """
     try:
         yield
     except OverflowError as exc:  # a Python int beyond float64
@@ -767,11 +770,27 @@ def _numbers_only(input_name):
                 "padding (trailing) or impute it."
             ) from exc
         # numpy's message names the value but not the input or the fix.
+        text = _text_columns(X) if isinstance(X, pd.DataFrame) else []
+        where = f" (in the columns {text[:5]}{', ...' if len(text) > 5 else ''})" if text else ""
         raise type(exc)(
-            f"{input_name} must hold numbers only, but {exc}. Encode text or "
+            f"{input_name} must hold numbers only, but {exc}{where}. Encode text or "
             "categorical values as numbers first, e.g. with "
-            "sklearn.preprocessing.OrdinalEncoder."
+            "sklearn.preprocessing.OrdinalEncoder. A value that describes a whole sequence "
+            "(its id, a category) is no time step: leave it out of X, and join it to the "
+            "network's features in a ColumnTransformer (user guide, 'Input formats')."
         ) from exc
+
+
+def _text_columns(df):
+    """The columns of DataFrame ``df`` that hold values no number reads."""
+
+    def text(column):
+        try:
+            return bool((pd.to_numeric(column, errors="coerce").isna() & column.notna()).any())
+        except (TypeError, ValueError):  # lists, say
+            return True
+
+    return [c for c, column in df.items() if text(column)]
 
 
 def _refuse_iterator(values, input_name):

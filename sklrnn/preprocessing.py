@@ -340,9 +340,9 @@ class SequenceScaler(
     different lengths; trailing NaN marks padding and NaN anywhere else is an
     error. 2D input gives 2D output; 3D and ragged input give a 3D float64
     array with NaN past the end of each sequence, the format the estimators
-    read lengths from. A 2D output is a DataFrame under
-    ``set_output(transform="pandas")`` (or ``"polars"``, or scikit-learn's
-    ``transform_output`` setting), its columns named by
+    read lengths from. A 2D output of a scaler fitted on a table is a
+    DataFrame under ``set_output(transform="pandas")`` (or ``"polars"``, or
+    scikit-learn's ``transform_output`` setting), its columns named by
     :meth:`get_feature_names_out`, as in a ``ColumnTransformer``; a 3D one
     stays a NumPy array.
 
@@ -442,8 +442,9 @@ ndarray of shape (n_samples, n_timesteps, n_features)
         Parameters
         ----------
         transform : {"default", "pandas", "polars"} or None, default=None
-            ``"pandas"`` or ``"polars"``: a 2D output is a DataFrame of that
-            library, its columns named by :meth:`get_feature_names_out` (and
+            ``"pandas"`` or ``"polars"``: a 2D output of a scaler fitted on a
+            table is a DataFrame of that library (one fitted on sequences
+            names no table's columns), its columns named by :meth:`get_feature_names_out` (and
             with the input DataFrame's index, for pandas); ``"default"``: a
             NumPy array; None leaves the setting unchanged.
 
@@ -633,6 +634,11 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
         )
     if feature_columns is None:
         feature_columns = [c for c in df.columns if c not in key_columns]
+    elif not feature_columns:
+        raise ValueError(
+            "feature_columns is empty: name at least one column of the DataFrame to read "
+            "as a feature, or leave feature_columns=None for every other column."
+        )
     elif target_column is not None and target_column in feature_columns:
         raise ValueError(
             f"The target column {target_column!r} is also in feature_columns: the sequences "
@@ -682,7 +688,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if not feature_columns:
         raise ValueError(
             "No feature columns: the DataFrame has no columns besides the id, time "
-            "and target columns. Pass feature_columns."
+            "and target columns."
         )
     features = df[feature_columns]
     # Numbers held as Python objects (a column built from a list of ints and
@@ -892,6 +898,10 @@ def _target_per_series(data, codes, ids, target_column):
     return target.to_numpy()[first]
 
 
+# What pandas infers of an object index of Python's times (dates, say).
+_TIME_KINDS = ("date", "datetime", "datetime64", "period", "timedelta", "timedelta64", "time")
+
+
 @validate_params(
     {
         "series": ["array-like", list],
@@ -1009,16 +1019,20 @@ or list of such arrays
                 "them as a list, e.g. [part.droplevel(0) for _, part in "
                 f"series.groupby(level={outer!r})]."
             )
-        # Times: numpy's or arrow's dates, timestamps and durations, periods.
+        # Times: numpy's or arrow's dates, timestamps and durations, periods,
+        # and Python's dates in an object index (a groupby on .dt.date's).
         times = isinstance(index, pd.Index) and (
-            isinstance(index, pd.PeriodIndex) or getattr(index.dtype, "kind", None) in ("M", "m")
+            isinstance(index, pd.PeriodIndex)
+            or getattr(index.dtype, "kind", None) in ("M", "m")
+            or index.dtype == object
+            and pd.api.types.infer_dtype(index) in _TIME_KINDS
         )
         if times and not (index.is_monotonic_increasing and index.is_unique):
             # Windows follow the rows: a newest-first series would forecast
             # the past, and repeated times are several series interleaved.
             raise ValueError(
                 f"{name} has a time index ({index.dtype}) that does not strictly increase (times "
-                "out of order, repeated or missing): make_windows reads one series, a row "
+                "out of order, repeated or NaT): make_windows reads one series, a row "
                 "per time, oldest first. Sort it with .sort_index(), and pass several series "
                 "(one per store, say) as a list."
             )

@@ -30,6 +30,10 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from skorch.callbacks import Callback
 
 import sklrnn._base
@@ -1226,6 +1230,29 @@ def test_masked_values_are_missing_values():
     # Without a masked value, the data.
     unmasked = np.ma.masked_array(y, mask=False)
     assert RNNClassifier(**TINY).fit(X, unmasked).classes_.dtype == y.dtype
+
+
+def test_a_text_column_is_named_with_the_way_to_use_it():
+    # "could not convert string to float: 'IT'" named no column, and its fix
+    # (encode it) made a category of the whole sequence a time step.
+    X, y, _ = _training_data()
+    df = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    df["country"] = ["IT", "FR", "DE"] * 4
+    df["t0"] = df["t0"].astype(str)  # numbers as text are read
+    with pytest.raises(
+        ValueError, match=r"'IT' \(in the columns \['country'\]\).*ColumnTransformer"
+    ):
+        RNNClassifier(**TINY).fit(df, y)
+    # The way the message and the user guide name: the network's features
+    # beside the encoded attribute, a model on top.
+    steps = [c for c in df.columns if c != "country"]
+    features = ColumnTransformer(
+        [("sequence", RNNClassifier(**TINY), steps), ("country", OneHotEncoder(), ["country"])]
+    )
+    model = make_pipeline(features, LogisticRegression()).fit(df, y)
+    names = model[0].get_feature_names_out()
+    assert names[0] == "sequence__rnnclassifier0" and names[-1] == "country__country_IT"
+    assert model.predict(df).shape == (12,)
 
 
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")

@@ -413,6 +413,9 @@ def test_long_to_sequences_errors():
         long_to_sequences(no_time, "id", "hour", target_column="label")
     with pytest.raises(ValueError, match="No feature columns"):
         long_to_sequences(df[["id", "hour", "label"]], "id", "hour", target_column="label")
+    # An empty list was told to "pass feature_columns", beside other columns.
+    with pytest.raises(ValueError, match="feature_columns is empty: name at least one column"):
+        long_to_sequences(df, "id", "hour", feature_columns=[], target_column="label")
     with pytest.raises(ValueError, match="has no rows"):
         long_to_sequences(df.iloc[:0], "id", "hour", target_column="label")
     with pytest.raises(InvalidParameterError, match="'df' parameter"):
@@ -774,6 +777,10 @@ def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
     hours = pd.Series(np.arange(8.0), index=pd.to_timedelta(np.arange(8)[::-1], unit="h"))
     cases = [(days[::-1], "series"), ([days, months.iloc[::-1]], r"series\[1\]")]
     cases += [(stores, "series"), (hours, "series")]
+    # Python's dates in an object index (a groupby on .dt.date's) escaped it.
+    dates = days.set_axis(pd.Index(days.index.date, dtype=object))
+    np.testing.assert_array_equal(make_windows(dates, window=3)[1], np.arange(3.0, 8.0))
+    cases += [(dates[::-1], "series"), (dates.iloc[[0, 1, 1, 2]], "series")]
     for series, name in cases:
         with pytest.raises(
             ValueError,
