@@ -1182,10 +1182,16 @@ def validate_sequences(
             if reset or "features as input" not in str(exc):
                 raise
             # "X has 15 features, but ... expecting 20": a table's columns are its steps.
+            column = (
+                " If X is one sequence as a column, pass it as a row: X.reshape(1, -1)."
+                if np.shape(X)[1] == 1 < np.shape(X)[0] and not hasattr(X, "columns")
+                else ""
+            )
             raise ValueError(
                 f"{exc} {name} was fitted on a 2D table, whose columns are the time steps "
                 "of one feature: pass tables with as many columns, or sequences of other "
                 "lengths as a 3D array (n_samples, n_timesteps, 1) or a list of sequences."
+                f"{column}"
             ) from exc
     frames = None if table else _frames_by_name(estimator, X, reset, first_sample)
     if frames is not None:

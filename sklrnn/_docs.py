@@ -158,8 +158,10 @@ default="adam"
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, dropout and the validation
-        split. With an int, two fits on the CPU give identical models. The
-        global random state of torch is left as it was.
+        split. With an int, two fits on the CPU at the same torch thread
+        count give identical models (another count rounds float32 sums
+        otherwise: about 1e-7 apart). The global random state of torch is
+        left as it was.
 
     verbose : int, default=0
         ``0`` trains silently; ``1`` prints a table of losses per epoch (and,

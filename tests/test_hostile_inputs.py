@@ -1255,6 +1255,18 @@ def test_a_text_column_is_named_with_the_way_to_use_it():
     assert model.predict(df).shape == (12,)
 
 
+def test_one_sequence_as_a_column_is_told_to_be_a_row():
+    # scikit-learn's habit, x.reshape(-1, 1), to a model fitted on a table:
+    # "X has 1 features, but ... expecting 10" with no word of the row.
+    X, y, _ = _training_data()
+    clf = MODELS["classifier-2d"]
+    with pytest.raises(ValueError, match=r"has 1 features.*as a row: X\.reshape\(1, -1\)\.$"):
+        clf.predict(X[0].reshape(-1, 1))
+    assert clf.predict(X[0].reshape(1, -1)).shape == (1,)
+    with pytest.raises(ValueError, match=r"has 3 features.*list of sequences\.$"):
+        clf.predict(X[:4, :3])
+
+
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_pd_na_among_numbers_of_an_object_array_is_named():
     X, y, _ = _training_data()
