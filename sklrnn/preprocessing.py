@@ -15,6 +15,7 @@ there:
   ``horizon`` values, for forecasting.
 """
 
+import warnings
 from collections.abc import Hashable
 from numbers import Integral
 
@@ -28,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._compat import Interval, StrOptions, _fit_context, validate_params
 from ._data import (
     CONSTANT_SPREAD,
+    _caller_outside_sklrnn,
     _check_dense_numbers,
     _check_frames_not_mixed,
     _check_same_n_features,
@@ -1054,6 +1056,16 @@ or list of such arrays
             )
         if a.ndim == 1:
             a = a[:, None]
+        elif a.ndim == 2 and len(a) < a.shape[1] and not isinstance(s, pd.DataFrame):
+            # Rows are times: an array of series, a row each, is one series of
+            # as many features (a table's named columns are features).
+            warnings.warn(
+                f"{name} has fewer time steps ({len(a)} rows) than features ({a.shape[1]} "
+                "columns): make_windows reads a row per time step. If its rows are series, "
+                f"pass them as a list: list({name}).",
+                UserWarning,
+                stacklevel=_caller_outside_sklrnn(),
+            )
         if a.ndim != 2:
             raise ValueError(
                 f"{name} has {a.ndim} dimensions; a series is 1D (n_timesteps,) or "

@@ -765,6 +765,19 @@ def test_make_windows_errors():
         make_windows(pd.DataFrame({"t": pd.date_range("2024-01-01", periods=6)}), window=2)
 
 
+def test_make_windows_warns_of_an_array_of_series_a_row_each():
+    # Rows are times: 5 series of 100 steps became 100 features of 5 steps.
+    series = np.random.RandomState(0).normal(size=(5, 100))
+    with pytest.warns(UserWarning, match=r"fewer time steps \(5 rows\) .*list\(series\)") as w:
+        make_windows(series, window=2)
+    assert w[0].filename == __file__
+    assert make_windows(list(series), window=2)[0].shape == (490, 2, 1)
+    with warnings.catch_warnings():  # a table's named columns are features
+        warnings.simplefilter("error")
+        make_windows(pd.DataFrame(series), window=2)
+        make_windows(series.T, window=2)
+
+
 def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
     # A newest-first series was windowed in row order: it forecast the past;
     # a long table of several stores by date was windowed as one series.
