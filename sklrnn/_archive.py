@@ -609,7 +609,7 @@ def _check_spec(found, expected, where, name):
         )
         raise ValueError(
             f"{where}: {name} {which} ({len(found)} tensors, {len(expected)} expected): "
-            "the tensors do not belong to the model the file describes."
+            "the tensors do not belong to the model they are loaded into."
         )
     for key, (shape, dtype) in expected.items():
         found_shape, found_dtype = found[key]
@@ -617,7 +617,7 @@ def _check_spec(found, expected, where, name):
         if not fits or found_dtype != dtype:
             raise ValueError(
                 f"{where}: {name} holds {key!r} as {found_dtype} of shape "
-                f"{list(found_shape)}, but the model the file describes needs {dtype} of "
+                f"{list(found_shape)}, but the model they are loaded into needs {dtype} of "
                 f"shape {'[n]' if shape is None else list(shape)}."
             )
 

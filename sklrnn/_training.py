@@ -677,9 +677,14 @@ class EpochCheckpoint(Callback):
 
 def _unwritable(path, exc):
     """The OSError of a checkpoint that cannot be written, naming it and the fix."""
+    kept = (
+        "the file holds the last epoch written"
+        if os.path.isfile(path)
+        else "no file holds an epoch of this fit"
+    )
     return OSError(
-        f"Cannot write checkpoint={path!r} ({exc}); the file holds the last epoch written. "
-        "Make its folder writable and resume with warm_start=True, or set checkpoint=None."
+        f"Cannot write checkpoint={path!r} ({exc}); {kept}. Make its folder writable and "
+        "resume with warm_start=True, or set checkpoint=None."
     )
 
 
