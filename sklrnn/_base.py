@@ -365,9 +365,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._check_training(interrupt, dataset, first, stacklevel)
                 if full and self.kernel_features:
                     self._solve_heads(dataset)
-                    if self.checkpoint is not None:  # written before the solve, by the net
-                        dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
                 self._after_training(dataset, first, full, stacklevel)
+                if self.checkpoint is not None:  # the fit's end: the file is finished
+                    dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
             except BaseException as exc:
                 # A fit that failed in training (a callback's error, a network
                 # that overflowed) leaves the previous fit too, which a new net
@@ -410,6 +410,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # partial_fit continues the fitted net, rebuilt when a parameter
             # changed since it was built, so that it trains as get_params says.
             self.net_ = self._warm_net(auto["device"], seed, "partial_fit")
+        if not first and (overflow := _standardized_overflow(self.net_.module_, data[0])).any():
+            # The continued fit's statistics: training would diverge ("lower lr").
+            raise ValueError(
+                f"X holds values too large for float32 once standardized with the statistics "
+                f"of the fit this call continues (first: sample {np.argmax(overflow)}). Rescale "
+                "X to the range of that fit's data, or fit from scratch (warm_start=False)."
+            )
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full, draw_kernels=first)
         # Shuffling draws from a generator of this fit alone, so that fits in
@@ -1406,15 +1413,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     out[done : done + n, : batch_out.shape[1]] = batch_out[:n].numpy()
                     done, n_valid = done + n, n_valid - n
         bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
-        # Standardized input beyond float32 (as the network computes it):
-        # saturating gates and the kernels' counts can turn it into finite,
-        # wrong outputs. Each sequence's extremes (padding's zeros among
-        # them) tell, without a copy of X.
-        network = networks_of(self.net_.module_)[0]
-        mean, scale = (network.input_mean.cpu().numpy(), network.input_scale.cpu().numpy())
-        with np.errstate(over="ignore"):
-            reach = np.maximum(X3.max(axis=1) - mean, mean - X3.min(axis=1)) / scale
-        bad |= ~np.isfinite(reach).all(axis=1)
+        # Standardized input beyond float32: saturating gates and the
+        # kernels' counts can turn it into finite, wrong outputs.
+        bad |= _standardized_overflow(self.net_.module_, X3)
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.
@@ -1694,6 +1695,19 @@ def _over_largest(weights):
     """Non-negative ``weights`` (an array, not written to) divided by the largest, if positive."""
     top = weights.max(initial=0.0)
     return weights / top if top > 0 else weights
+
+
+def _standardized_overflow(module, X3):
+    """Whether each sequence of ``X3`` overflows float32 once standardized as ``module`` does.
+
+    The network standardizes in float32; each sequence's extremes (padding's
+    zeros among them) tell, without a copy of ``X3``.
+    """
+    network = networks_of(module)[0]
+    mean, scale = network.input_mean.cpu().numpy(), network.input_scale.cpu().numpy()
+    with np.errstate(over="ignore"):
+        reach = np.maximum(X3.max(axis=1) - mean, mean - X3.min(axis=1)) / scale
+    return ~np.isfinite(reach).all(axis=1)
 
 
 def _input_statistics(X3, lengths, standardize, stacklevel=1):

@@ -490,10 +490,16 @@ def _lengths_from_nan(X, input_name, first_sample=0):
     if inner.size:
         i = inner[0]
         t, f = np.argwhere(step_nan[i, : lengths[i]])[0]
-        # Padding along the last axis: aeon's and sktime's layout.
+        # Padding along the last axis, of more values than steps: aeon's and
+        # sktime's layout (a missing feature of a channels-last sequence is
+        # no padding).
         padded_by_feature = step_nan[i].all(axis=0)
         first_pad = np.argmax(padded_by_feature)
-        aeon = padded_by_feature[first_pad:].all() and not step_nan[i, :, :first_pad].any()
+        aeon = (
+            n_timesteps < n_features
+            and padded_by_feature[first_pad:].all()
+            and not step_nan[i, :, :first_pad].any()
+        )
         fix = (
             f"{input_name} is padded along its last axis, as in aeon's and sktime's layout "
             f"(n_samples, n_channels, n_timesteps): pass {input_name}.transpose(0, 2, 1)"
@@ -771,12 +777,15 @@ def _numbers_only(input_name, X=None):
             ) from exc
         # numpy's message names the value but not the input or the fix.
         text = _text_columns(X) if isinstance(X, pd.DataFrame) else []
-        where = f" (in the columns {text[:5]}{', ...' if len(text) > 5 else ''})" if text else ""
+        where = ""
+        if text:
+            shown = f"{text[:5]}{', ...' if len(text) > 5 else ''}"
+            where = f" (in the column{'s' if len(text) > 1 else ''} {shown})"
         raise type(exc)(
             f"{input_name} must hold numbers only, but {exc}{where}. Encode text or "
-            "categorical values as numbers first, e.g. with "
+            "categorical values that change along a sequence as numbers first, e.g. with "
             "sklearn.preprocessing.OrdinalEncoder. A value that describes a whole sequence "
-            "(its id, a category) is no time step: leave it out of X, and join it to the "
+            "(its id, a category) is no time step: leave it out, and join it to the "
             "network's features in a ColumnTransformer (user guide, 'Input formats')."
         ) from exc
 
@@ -1184,7 +1193,7 @@ def validate_sequences(
             # "X has 15 features, but ... expecting 20": a table's columns are its steps.
             column = (
                 " If X is one sequence as a column, pass it as a row: X.reshape(1, -1)."
-                if np.shape(X)[1] == 1 < np.shape(X)[0] and not hasattr(X, "columns")
+                if isinstance(X, np.ndarray) and X.shape == (estimator.n_features_in_, 1)
                 else ""
             )
             raise ValueError(
@@ -1216,7 +1225,7 @@ def validate_sequences(
                 estimator.feature_names_in_ = np.asarray(names, dtype=object)
             elif hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
-        elif not steps and X3d.shape[1] == 1 < len(X3d):
+        elif not steps and np.shape(X)[1] == 1 < len(X3d):  # (not cut by max_length)
             # One column: every sequence a single step, likely a long table.
             warnings.warn(
                 "X is a table of one column, read as sequences of one time step each, one "
@@ -1242,19 +1251,21 @@ def validate_sequences(
             )
         elif X3d.shape[1] != estimator._n_channels:
             one = ""
-        elif X3d.shape[1] < X3d.shape[-1]:  # steps as many as the features: aeon's layout
-            transposed = "X.transpose(0, 2, 1)" if isinstance(X, np.ndarray) else "[s.T for s in X]"
+        else:  # steps as many as the features: aeon's layout, of X or of the fit
+            transposed = (
+                "X.transpose(0, 2, 1)"
+                if isinstance(X, np.ndarray)
+                else "[np.transpose(s) for s in X]"
+            )
             one = (
                 " If X is in aeon's or sktime's layout (n_samples, n_channels, "
                 f"n_timesteps), pass {transposed}."
             )
-        else:  # the model read aeon's layout, which fit warned of
-            one = (
-                f" {name} was likely fitted on sequences in aeon's or sktime's layout "
-                "(n_samples, n_channels, n_timesteps), reading channels as time steps: fit "
-                "it again on its training data as (n_samples, n_timesteps, n_channels), "
-                "e.g. X_train.transpose(0, 2, 1)."
-            )
+            if X3d.shape[1] > X3d.shape[-1]:  # more steps than features: likely the fit's
+                one += (
+                    f" If {name} was fitted on that layout (fit warned of fewer time steps "
+                    "than features), fit it again on its training data transposed."
+                )
         raise ValueError(
             f"X has {counted(X3d.shape[-1], 'feature')} per time step, but {name} is "
             f"expecting {counted(estimator._n_channels, 'feature')} per time step as "

@@ -582,6 +582,7 @@ def save_model(estimator, file):
             "again."
         )
     where = describe(file, "save_model's file")  # refuses what is neither a path nor a file
+    _check_class_weight(estimator, "save_model")
     check_writable(file, where)
     optimizer = estimator.net_.optimizer_
     if type(optimizer) is not net.optimizer:
@@ -607,6 +608,15 @@ def save_model(estimator, file):
         _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
     }
     write_archive(file, members, where)
+
+
+def _check_class_weight(estimator, where):
+    """Refuse a class_weight dict that fit would refuse (keys that are no classes)."""
+    if isinstance(getattr(estimator, "class_weight", None), dict):
+        try:
+            estimator._class_weights(np.arange(len(estimator.classes_)), None)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 # -- loading ----------------------------------------------------------------------
@@ -694,11 +704,7 @@ def load_model(file, *, device=None):
         _warn_if_versions_differ(config["versions"], cls.__name__, where)
         estimator = cls(**params)
         _set_attributes(estimator, config["attributes"], where)
-        if isinstance(params.get("class_weight"), dict):  # its keys are checked against classes_
-            try:
-                estimator._class_weights(np.arange(len(estimator.classes_)), None)
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
+        _check_class_weight(estimator, where)
         check_history(config["history"], where)
         if estimator.n_iter_ != len(config["history"]):
             raise ValueError(

@@ -543,7 +543,8 @@ class EpochCheckpoint(Callback):
     (format ``"sklrnn-checkpoint"``, the same format version):
     ``checkpoint.json`` holds the fingerprint, how many epochs of the current
     fit remain, whether it finished (its training ended, early stopping's
-    best weights restored and the heads solved: :meth:`finish`), the history, the structure of the
+    best weights restored and the heads solved: :meth:`finish`, which the
+    estimator calls), the history, the structure of the
     optimizer's state and the counters of the early-stopping and
     learning-rate-schedule callbacks; ``weights.safetensors``,
     ``optimizer.safetensors``, ``best_weights.safetensors`` (early
@@ -603,16 +604,17 @@ class EpochCheckpoint(Callback):
         self._save(net, self.epochs - (len(net.history) - self._start))
 
     def on_train_end(self, net, **kwargs):
-        if self.new_fit and not self._written:  # finish() writes the file of a finished fit
+        if self.new_fit and not self._written:
             with contextlib.suppress(OSError):  # absent, or a folder that cannot change
                 os.remove(self.path)
-        self.finish(net)
 
     def finish(self, net):
         """Write the finished fit, unless its training was interrupted or diverged.
 
-        The estimator calls it again once it has solved the heads in closed
-        form after training, so that the file holds the model it keeps.
+        The estimator calls it once the training call has ended, early
+        stopping's best weights are restored and the heads solved in closed
+        form: the file then holds the model it keeps. Until then the file
+        is the last epoch's, unfinished.
         """
         if getattr(net, "interrupted_", None) is None and not _diverged(net):
             self._save(net, 0, finished=True)

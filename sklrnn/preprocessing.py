@@ -268,7 +268,7 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
     def _validate(self, X, reset):
         X = _readable(X)  # a tensor's values (detached; bfloat16 as float32)
         _check_dense_numbers(X, "X")
-        with _numbers_only("X"):
+        with _numbers_only("X", X):
             return validate_data(
                 self,
                 _masked_as_nan(X),

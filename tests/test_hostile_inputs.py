@@ -1239,10 +1239,10 @@ def test_a_text_column_is_named_with_the_way_to_use_it():
     df = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
     df["country"] = ["IT", "FR", "DE"] * 4
     df["t0"] = df["t0"].astype(str)  # numbers as text are read
-    with pytest.raises(
-        ValueError, match=r"'IT' \(in the columns \['country'\]\).*ColumnTransformer"
-    ):
+    with pytest.raises(ValueError, match=r"'IT' \(in the column \['country'\]\).*ColumnTransf"):
         RNNClassifier(**TINY).fit(df, y)
+    with pytest.raises(ValueError, match=r"in the columns \['country', 'city'\]"):
+        WideToSequence().fit(df.assign(city="Rome"))
     # The way the message and the user guide name: the network's features
     # beside the encoded attribute, a model on top.
     steps = [c for c in df.columns if c != "country"]
@@ -1265,6 +1265,9 @@ def test_one_sequence_as_a_column_is_told_to_be_a_row():
     assert clf.predict(X[0].reshape(1, -1)).shape == (1,)
     with pytest.raises(ValueError, match=r"has 3 features.*list of sequences\.$"):
         clf.predict(X[:4, :3])
+    # A column of another length is no sequence of this model's: no such hint.
+    with pytest.raises(ValueError, match=r"has 1 features.*list of sequences\.$"):
+        clf.predict(X[0, :3].reshape(-1, 1))
 
 
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
@@ -1623,6 +1626,15 @@ def test_standardized_input_beyond_float32_is_refused_where_outputs_stay_finite(
         with pytest.raises(ValueError, match=r"for 1 of samples 0 to 1 .*first: sample 0.*Rescale"):
             method(big)
     assert np.isfinite(clf.predict_proba([X[0] * 1e36, X[1, :3]])).all()
+    # Training calls that continue the fit keep its statistics: they trained
+    # on such input and warned "diverged ... Lower lr".
+    fitted = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=r"of the fit this call continues \(first: sample 0\)"):
+        clf.partial_fit(big, [0, 1])
+    with pytest.raises(ValueError, match=r"of the fit this call continues .*warm_start=False"):
+        clf.set_params(warm_start=True).fit(big, [0, 1])
+    assert clf.n_iter_ == TINY["max_epochs"]
+    np.testing.assert_array_equal(clf.predict_proba(X), fitted)
 
 
 def test_subnormal_sample_weights_weigh_as_their_ratios():

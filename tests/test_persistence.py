@@ -490,6 +490,11 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
     clf.set_params(random_state=0, device=torch.device("cpu"))
     with pytest.raises(TypeError, match="parameter device is a device"):
         save_model(clf, tmp_path / "m.zip")
+    # A class_weight that fit and load_model refuse: the file was unreadable.
+    clf.set_params(device="cpu", class_weight={"zzz": 5.0})
+    with pytest.raises(ValueError, match=r"save_model: class_weight has the keys \['zzz'\]"):
+        save_model(clf, tmp_path / "weights.zip")
+    assert not (tmp_path / "weights.zip").exists()
 
 
 class SaveEachEpoch(Callback):

@@ -6,6 +6,7 @@ import pickle
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import Mock
 
 import joblib
 import numpy as np
@@ -528,17 +529,26 @@ class InterruptAtTrainEnd(Callback):
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_a_fit_stopped_after_its_last_epoch_resumes_to_its_end(data, tmp_path, early_stopping):
+@pytest.mark.parametrize("where", ["train_end", "head_solve"])
+def test_a_fit_stopped_after_its_last_epoch_resumes_to_its_end(
+    data, tmp_path, monkeypatch, early_stopping, where
+):
     # The last epoch's file recorded 0 epochs left, which read as a finished
-    # fit: the resumed fit trained a whole budget more (10 epochs of 5), from
-    # the last epoch's weights rather than early stopping's best.
+    # fit, and so did the file written at the end of training, before the
+    # closed-form solve: the resumed fit trained a whole budget more (10
+    # epochs of 5), from the last epoch's weights rather than early stopping's best.
     X, _, y_class = data
     path = tmp_path / "end.ckpt"
     params = dict(SMALL, kernel_features=84, max_epochs=5, early_stopping=early_stopping)
     params["n_iter_no_change"] = 3
-    stopped = RNNClassifier(**params, checkpoint=path, callbacks=[InterruptAtTrainEnd()])
+    stopped = RNNClassifier(**params, checkpoint=path)
+    if where == "train_end":
+        stopped.set_params(callbacks=[InterruptAtTrainEnd()])
+    else:
+        monkeypatch.setattr(RNNClassifier, "_solve_heads", Mock(side_effect=KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         stopped.fit(X, y_class)
+    monkeypatch.undo()
     checkpoint = read_checkpoint(path)
     assert checkpoint.epochs_left == 0 and not checkpoint.finished
     resumed = RNNClassifier(**params, checkpoint=path, warm_start=True).fit(X, y_class)

@@ -295,14 +295,21 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
     # list, each sequence transposes (a list has no transpose).
     with pytest.raises(ValueError, match=rf"expecting 1 feature per time step.*{fix}"):
         model.predict(X)
-    with pytest.raises(ValueError, match=r"expecting 1 feature .*pass \[s\.T for s in X\]\.$"):
+    with pytest.raises(
+        ValueError, match=r"expecting 1 feature .*\[np\.transpose\(s\) for s in X\]\.$"
+    ):
         model.predict(list(X))
-    assert model.predict([s.T for s in X]).shape == (12,)
+    with pytest.raises(ValueError, match=r"\[np\.transpose\(s\) for s in X\]\.$"):
+        model.predict(X.tolist())  # lists of lists have no .T
+    assert model.predict([np.transpose(s) for s in X.tolist()]).shape == (12,)
     # A model fitted on that layout (after the warning), given the right
-    # one, is what needs the transpose: fit again, not transpose X.
+    # one, may be what needs the transpose: both are named.
     with pytest.warns(UserWarning, match="fewer time steps"):
         channels_first = _small(RNNClassifier).fit(X, y)
-    with pytest.raises(ValueError, match=r"fitted on sequences in aeon's .*fit it again"):
+    both = (
+        r"pass X\.transpose\(0, 2, 1\)\. If RNNClassifier was fitted on that layout .*fit it again"
+    )
+    with pytest.raises(ValueError, match=both):
         channels_first.predict(X.transpose(0, 2, 1))
     # NaN-padded in that layout (unequal lengths), along the last axis: the
     # same fix, not imputation, which the NaN in a step's features suggested.
@@ -314,6 +321,12 @@ def test_aeon_layout_channels_before_steps_is_warned_about():
     padded[0, 0, 5] = np.nan  # not padding in any layout
     with pytest.raises(ValueError, match="sample 0, time step 0, feature 5.*impute missing"):
         _small(RNNClassifier).fit(padded, y)
+    # A missing sensor of channels-last sequences (more steps than features)
+    # is no padding: the transpose would read its channel as trailing padding.
+    sensors = np.random.RandomState(0).normal(size=(12, 24, 3))
+    sensors[0, :, 2] = np.nan
+    with pytest.raises(ValueError, match="sample 0, time step 0, feature 2.*impute missing"):
+        _small(RNNClassifier).fit(sensors, y)
 
 
 def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
@@ -341,6 +354,7 @@ def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
     with warnings.catch_warnings():  # a wider table, and the scaler's tables, are sequences
         warnings.simplefilter("error")
         _small(RNNClassifier).fit(X3[:, :, 0], y)
+        _small(RNNClassifier, max_length=1).fit(X3[:, :, 0], y)  # cut, not one column
         SequenceScaler().fit(X3[:, :, 0])
     X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
     np.testing.assert_array_equal(X, X3)
