@@ -98,8 +98,11 @@ def recurrent_streams(x, valid, weight_ih, weight_hh, bias_ih, bias_hh, cell_typ
     projected = projected.view(S, steps, batch, -1).transpose(0, 1).contiguous()
     # Whether a backward pass may follow, which needs every step's gates.
     save = torch.is_grad_enabled() and any(t.requires_grad for t in (projected, weight_hh, bias_hh))
-    out = _Recurrence.apply(projected, valid, weight_hh, bias_hh, cell_type, save)
-    return out.permute(1, 2, 0, 3)
+    keep = valid.t()[:, None, :, None]  # (steps, 1, batch, 1)
+    # Steps before the shortest sequence ends need no masking.
+    first_padded = int(valid.sum(dim=1).min())
+    args = (projected, keep, first_padded, weight_hh, bias_hh, cell_type, save)
+    return _Recurrence.apply(*args)[0].permute(1, 2, 0, 3)
 
 
 class _Recurrence(torch.autograd.Function):
@@ -110,34 +113,42 @@ class _Recurrence(torch.autograd.Function):
     building a view in Python costs about as much as an elementwise operator
     at these sizes. The backward pass writes into reused buffers and has no
     derivative of its own: it refuses to build one (``create_graph=True``).
+
+    ``forward`` returns the states, then the gates the backward pass reads,
+    which ``setup_context`` keeps: the form that ``torch.func``'s transforms
+    accept.
     """
 
     @staticmethod
-    def forward(ctx, gi, valid, weight_hh, bias_hh, cell_type, save):
-        # Steps before the shortest sequence ends need no masking.
-        first_padded = int(valid.sum(dim=1).min())
-        keep = valid.t()[:, None, :, None]  # (steps, 1, batch, 1)
+    def forward(gi, keep, first_padded, weight_hh, bias_hh, cell_type, save):
         step = _gru_forward if cell_type == "gru" else _elman_forward
         out, saved = step(gi, weight_hh, bias_hh, keep, first_padded, cell_type, save)
-        ctx.cell_type, ctx.first_padded = cell_type, first_padded
-        ctx.save_for_backward(out, keep, weight_hh, *saved)
-        return out
+        return out, *saved
 
     @staticmethod
-    def backward(ctx, grad_out):
-        if torch.is_grad_enabled():  # create_graph=True
+    def setup_context(ctx, inputs, output):
+        _, keep, first_padded, weight_hh, _, cell_type, _ = inputs
+        out, *saved = output
+        ctx.cell_type, ctx.first_padded = cell_type, first_padded
+        ctx.mark_non_differentiable(*saved)
+        ctx.save_for_backward(out, keep, weight_hh, *saved)
+
+    @staticmethod
+    def backward(ctx, grad_out, *_):
+        if torch.is_grad_enabled():  # create_graph=True, or torch.func's grad
             raise RuntimeError(
-                "Second derivatives through GRU and Elman layers on the CPU are not "
-                "supported: sklrnn runs them with a hand-written backward pass, which "
-                "has no derivative of its own (create_graph=True, as gradient penalties "
-                'use). cell_type="lstm" runs torch\'s own layer, which has one, as do '
-                "GRU and Elman layers on CUDA."
+                "Second derivatives, and torch.func's transforms, through GRU and Elman "
+                "layers on the CPU are not supported: sklrnn runs them with a hand-written "
+                "backward pass, which has no derivative of its own (create_graph=True, as "
+                "gradient penalties use, or torch.func.grad, which differentiates in grad "
+                'mode). cell_type="lstm" runs torch\'s own layer, which has one, as do GRU '
+                "and Elman layers on CUDA."
             )
         out, keep, weight_hh, *saved = ctx.saved_tensors
         step = _gru_backward if ctx.cell_type == "gru" else _elman_backward
         args = (grad_out, out, keep, weight_hh, saved, ctx.first_padded, ctx.cell_type)
         grad_gi, grad_weight_hh, grad_bias_hh = step(*args)
-        return grad_gi, None, grad_weight_hh, grad_bias_hh, None, None
+        return grad_gi, None, None, grad_weight_hh, grad_bias_hh, None, None
 
 
 def _elman_forward(gi, weight_hh, bias_hh, keep, first_padded, cell_type, save):
