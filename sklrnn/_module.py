@@ -990,6 +990,18 @@ class RNNModule(nn.Module):
         for none. They read every ``strides[0]``-th step. Their channels
         and biases are drawn by :meth:`fit_kernels`.
 
+    Notes
+    -----
+    The recurrent layers ``rnn`` (an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``)
+    hold the parameters, in torch's layout, but :meth:`forward` reads them
+    itself rather than calling the layers, and without gradients it applies
+    ``head`` in float64 from its weight: hooks on ``rnn`` never run (nor on
+    ``head`` then), and tools that replace or wrap a layer's forward or
+    its parameters (dynamic quantization, ``torch.nn.utils.prune``,
+    ``weight_norm``) do not act on them. Second derivatives and
+    ``torch.func``'s transforms through GRU and Elman layers on the CPU are
+    refused (their backward pass is hand-written).
+
     Examples
     --------
     >>> import torch
@@ -1143,14 +1155,19 @@ class RNNModule(nn.Module):
         scale : array-like of shape (n_features,)
             Divides each feature after the mean is subtracted.
         """
-        mean = torch.as_tensor(mean, dtype=self.input_mean.dtype)
-        scale = torch.as_tensor(scale, dtype=self.input_scale.dtype)
-        for name, values in (("mean", mean), ("scale", scale)):
+        statistics = {"mean": mean, "scale": scale}
+        for name, given in statistics.items():
+            expected = f"{name} must be {len(self.input_mean)} finite numbers, one per feature"
+            try:  # read in float64 first: a value beyond float32 is named as given
+                values = torch.as_tensor(given, dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError):  # text, None
+                raise TypeError(f"{expected}, got {given!r}.") from None
             if values.shape != self.input_mean.shape or not bool(torch.isfinite(values).all()):
-                raise ValueError(
-                    f"{name} must be {len(self.input_mean)} finite numbers, one per feature, "
-                    f"got {values.tolist()}."
-                )
+                raise ValueError(f"{expected}, got {values.tolist()}.")
+            if not bool(torch.isfinite(values.to(self.input_mean.dtype)).all()):
+                raise ValueError(f"{expected} within float32's range, got {values.tolist()}.")
+            statistics[name] = values.to(self.input_mean.dtype)
+        mean, scale = statistics["mean"], statistics["scale"]
         if not bool((scale > 0).all()):
             raise ValueError(f"scale must be positive, got {scale.tolist()}.")
         with torch.no_grad():  # values, not a part of the caller's graph

@@ -70,9 +70,13 @@ class _PredictionGraph(nn.Module):
         if kind == "regressor":
             # float64, as predict maps the outputs: targets beyond float32's
             # range (1e-50, 1e40) or far from 0 (5e6 + 0.1 y) came out as 0,
-            # NaN or rounded to float32's spacing there.
-            self.register_buffer("y_mean", torch.as_tensor(y_mean, dtype=torch.float64))
-            self.register_buffer("y_scale", torch.as_tensor(y_scale, dtype=torch.float64))
+            # NaN or rounded to float32's spacing there. The mean is added in
+            # units of the scale: onnxruntime's optimizations dropped an added
+            # constant below float32's smallest number (a mean of 1e-46).
+            y_scale = torch.as_tensor(y_scale, dtype=torch.float64)
+            y_mean = torch.as_tensor(y_mean, dtype=torch.float64)
+            self.register_buffer("y_offset", y_mean / y_scale)
+            self.register_buffer("y_scale", y_scale)
 
     def forward(self, X):
         steps = torch.arange(X.shape[1], device=X.device)
@@ -85,7 +89,7 @@ class _PredictionGraph(nn.Module):
         if self.kind == "classifier":
             # An ensemble's output is already the log of its mean probabilities.
             return torch.softmax(out, dim=1)
-        out = out.double() * self.y_scale + self.y_mean
+        out = (out.double() + self.y_offset) * self.y_scale
         return out[:, 0] if self.squeeze else out
 
     def _truncate(self, X, lengths, steps):

@@ -898,6 +898,14 @@ def test_module_takes_numpy_sizes_and_refuses_bad_statistics():
         module.set_standardization([0.0, 0.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="mean must be 2 finite numbers, one per feature"):
         module.set_standardization([np.nan, 0.0], [1.0, 1.0])
+    # Named by torch's casts before: "new(): invalid data type 'str'", a
+    # "must be real number" for None, and 1e300 as "got [inf, 0.0]".
+    with pytest.raises(TypeError, match="mean must be 2 finite numbers, one per feature, got 'ab'"):
+        module.set_standardization("ab", [1.0, 1.0])
+    with pytest.raises(TypeError, match="scale must be 2 finite numbers.*got None"):
+        module.set_standardization([0.0, 0.0], None)
+    with pytest.raises(ValueError, match=r"within float32's range, got \[1e\+300, 0.0\]"):
+        module.set_standardization([1e300, 0.0], [1.0, 1.0])
 
 
 def test_an_input_that_requires_a_gradient_passes_the_random_kernels():
