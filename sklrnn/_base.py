@@ -410,12 +410,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # partial_fit continues the fitted net, rebuilt when a parameter
             # changed since it was built, so that it trains as get_params says.
             self.net_ = self._warm_net(auto["device"], seed, "partial_fit")
-        if not first and (overflow := _standardized_overflow(self.net_.module_, data[0])).any():
+        if (
+            not first
+            and not np.isfinite(reach := _standardized_reach(self.net_.module_, data[0])).all()
+        ):
             # The continued fit's statistics: training would diverge ("lower lr").
             raise ValueError(
                 f"X holds values too large for float32 once standardized with the statistics "
-                f"of the fit this call continues (first: sample {np.argmax(overflow)}). Rescale "
-                "X to the range of that fit's data, or fit from scratch (warm_start=False)."
+                f"of the fit this call continues (first: sample {np.argmax(~np.isfinite(reach))}). "
+                "Rescale X to the range of that fit's data, or start a new fit on it (fit with "
+                "warm_start=False)."
             )
         epochs = auto["max_epochs"] if full else epochs
         dataset = self._prepare_training(data, seed, epochs, full, draw_kernels=first)
@@ -973,7 +977,18 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         finite.
         """
         name = type(self).__name__
-        fixes = [f"Lower lr (now {self.lr})"]
+        fixes = [f"lower lr (now {self.lr})"]
+        if not first:
+            # A continued fit keeps the statistics of the data it was first
+            # fitted on: X far from them trains on huge standardized values.
+            X3, lengths = dataset.X.cpu().numpy(), dataset.lengths.numpy()
+            reach = _standardized_reach(self.net_.module_, X3, lengths).max(initial=0.0)
+            if reach > 1e3:
+                fixes.insert(
+                    0,
+                    "rescale X to the range of the data the model was first fitted on (X "
+                    f"reaches {reach:.3g} of that data's standard deviations from its mean)",
+                )
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         if issubclass(optimizer, torch.optim.SGD | torch.optim.ASGD) and not self.clip_grad_norm:
             # Adaptive optimizers (Adam, RMSprop) step by about lr whatever the
@@ -985,6 +1000,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         fix = fixes[0]
         if len(fixes) > 1:
             fix = ", ".join(fixes[:-1]) + ("," if len(fixes) > 2 else "") + " or " + fixes[-1]
+        fix = fix[0].upper() + fix[1:]
         guard = dict(self.net_.callbacks_)["training_guard"]
         if guard.diverged_ is not None:
             epoch = guard.restored_epoch_
@@ -1415,7 +1431,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
         # Standardized input beyond float32: saturating gates and the
         # kernels' counts can turn it into finite, wrong outputs.
-        bad |= _standardized_overflow(self.net_.module_, X3)
+        bad |= ~np.isfinite(_standardized_reach(self.net_.module_, X3))
         if bad.any():
             # Inputs within float32's range can still overflow once
             # standardized and multiplied by the weights; never return NaN.
@@ -1697,17 +1713,26 @@ def _over_largest(weights):
     return weights / top if top > 0 else weights
 
 
-def _standardized_overflow(module, X3):
-    """Whether each sequence of ``X3`` overflows float32 once standardized as ``module`` does.
+def _standardized_reach(module, X3, lengths=None):
+    """How far each sequence of float32 ``X3`` reaches once standardized as ``module`` does.
 
-    The network standardizes in float32; each sequence's extremes (padding's
-    zeros among them) tell, without a copy of ``X3``.
+    The largest ``|x - mean| / scale`` of each sequence, in float32 as the
+    network computes it: inf where that overflows. From each sequence's
+    extremes, without a copy of ``X3`` (padding's zeros among them), or,
+    with ``lengths``, of its valid steps alone.
     """
     network = networks_of(module)[0]
     mean, scale = network.input_mean.cpu().numpy(), network.input_scale.cpu().numpy()
+    if lengths is None:
+        high, low = X3.max(axis=1), X3.min(axis=1)
+    else:
+        valid = (np.arange(X3.shape[1])[None, :] < lengths[:, None])[:, :, None]
+        high, low = (
+            np.where(valid, X3, -np.inf).max(axis=1),
+            np.where(valid, X3, np.inf).min(axis=1),
+        )
     with np.errstate(over="ignore"):
-        reach = np.maximum(X3.max(axis=1) - mean, mean - X3.min(axis=1)) / scale
-    return ~np.isfinite(reach).all(axis=1)
+        return (np.maximum(high - mean, mean - low) / scale).max(axis=1)
 
 
 def _input_statistics(X3, lengths, standardize, stacklevel=1):

@@ -115,8 +115,8 @@ class _Recurrence(torch.autograd.Function):
     derivative of its own: it refuses to build one (``create_graph=True``).
 
     ``forward`` returns the states, then the gates the backward pass reads,
-    which ``setup_context`` keeps: the form that ``torch.func``'s transforms
-    accept.
+    which ``setup_context`` keeps: the form ``torch.func``'s ``grad`` needs
+    to reach the backward pass, which refuses it in words.
     """
 
     @staticmethod

@@ -4,6 +4,7 @@ import contextlib
 import itertools
 import math
 import os
+import reprlib
 import threading
 from numbers import Integral, Real
 
@@ -998,9 +999,11 @@ class RNNModule(nn.Module):
     ``head`` in float64 from its weight: hooks on ``rnn`` never run (nor on
     ``head`` then), and tools that replace or wrap a layer's forward or
     its parameters (dynamic quantization, ``torch.nn.utils.prune``,
-    ``weight_norm``) do not act on them. Second derivatives and
-    ``torch.func``'s transforms through GRU and Elman layers on the CPU are
-    refused (their backward pass is hand-written).
+    ``weight_norm``) do not act on them. Second derivatives, and
+    ``torch.func``'s ``grad``, ``vjp`` and ``jacrev``, through GRU and Elman
+    layers on the CPU are refused (their backward pass is hand-written);
+    ``torch.func.vmap`` and forward-mode derivatives (``jvp``) run through no
+    cell type (torch's own messages).
 
     Examples
     --------
@@ -1158,18 +1161,23 @@ class RNNModule(nn.Module):
         statistics = {"mean": mean, "scale": scale}
         for name, given in statistics.items():
             expected = f"{name} must be {len(self.input_mean)} finite numbers, one per feature"
-            try:  # read in float64 first: a value beyond float32 is named as given
+            try:  # read in float64 first: values beyond float32 are named as given
                 values = torch.as_tensor(given, dtype=torch.float64)
-            except (TypeError, ValueError, RuntimeError):  # text, None
-                raise TypeError(f"{expected}, got {given!r}.") from None
+            except (TypeError, ValueError, RuntimeError, OverflowError):  # text, None, 10**400
+                raise TypeError(f"{expected}, got {reprlib.repr(given)}.") from None
             if values.shape != self.input_mean.shape or not bool(torch.isfinite(values).all()):
                 raise ValueError(f"{expected}, got {values.tolist()}.")
-            if not bool(torch.isfinite(values.to(self.input_mean.dtype)).all()):
+            cast = values.to(self.input_mean.dtype)
+            if not bool(torch.isfinite(cast).all()):
                 raise ValueError(f"{expected} within float32's range, got {values.tolist()}.")
-            statistics[name] = values.to(self.input_mean.dtype)
+            if name == "scale" and not bool((values > 0).all()):
+                raise ValueError(f"scale must be positive, got {values.tolist()}.")
+            if name == "scale" and not bool((cast > 0).all()):  # 1e-46: 0 in float32
+                raise ValueError(
+                    f"scale must be positive in float32 (at least 1.4e-45), got {values.tolist()}."
+                )
+            statistics[name] = cast
         mean, scale = statistics["mean"], statistics["scale"]
-        if not bool((scale > 0).all()):
-            raise ValueError(f"scale must be positive, got {scale.tolist()}.")
         with torch.no_grad():  # values, not a part of the caller's graph
             self.input_mean.copy_(mean)
             self.input_scale.copy_(scale)

@@ -1637,6 +1637,19 @@ def test_standardized_input_beyond_float32_is_refused_where_outputs_stay_finite(
     np.testing.assert_array_equal(clf.predict_proba(X), fitted)
 
 
+def test_a_continued_fit_on_input_far_from_its_data_is_told_to_rescale_it():
+    # Within float32 once standardized (a spread of 1, input of 1e20), the
+    # continued fit trained, diverged and was told only to lower lr.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(30, 6)), rng.normal(size=30)
+    params = dict(hidden_size=4, conv_channels=4, kernel_features=0, max_epochs=2, random_state=0)
+    model = RNNRegressor(**params).fit(X, y)
+    expected = r"diverged.*\. Rescale X to the range of the data the model was first fitted on \(X "
+    expected += r"reaches 2\.54e\+20 of that data's standard deviations .*\) or lower lr"
+    with pytest.warns(RuntimeWarning, match=expected):
+        model.partial_fit(X * 1e20, y)
+
+
 def test_subnormal_sample_weights_weigh_as_their_ratios():
     # Their mean, computed at their size, rounded: [1, 1, 1, 2] averaged 1.25.
     X = np.random.RandomState(0).normal(size=(20, 6))

@@ -906,6 +906,12 @@ def test_module_takes_numpy_sizes_and_refuses_bad_statistics():
         module.set_standardization([0.0, 0.0], None)
     with pytest.raises(ValueError, match=r"within float32's range, got \[1e\+300, 0.0\]"):
         module.set_standardization([1e300, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"positive in float32 .* got \[1e-46, 1.0\]"):
+        module.set_standardization([0.0, 0.0], [1e-46, 1.0])
+    with pytest.raises(
+        TypeError, match=r"mean must be 2 finite numbers.*got \[1000000.*\.\.\..*\]\.$"
+    ):
+        module.set_standardization([10**400, 0], [1.0, 1.0])
 
 
 def test_an_input_that_requires_a_gradient_passes_the_random_kernels():
