@@ -33,6 +33,7 @@ from ._compat import (
 )
 from ._data import (
     CONSTANT_SPREAD,
+    _caller_outside_sklrnn,
     _check_file_path,
     _is_ragged,
     _longest,
@@ -265,7 +266,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #     target (or None) for the noise estimate; Z's first kernel_width
     #     columns are the random kernels' features, dropout_penalty the
     #     penalty that training's dropout puts on each of the others
-    # _after_training(dataset, first, full, stacklevel) -> None: the last step
+    # _after_training(dataset, first, full) -> None: the last step
     #     of a training call that completed, on the data it trained on
 
     def set_params(self, **params):
@@ -307,7 +308,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 )
         return super().set_params(**params)
 
-    def _after_training(self, dataset, first, full, stacklevel):
+    def _after_training(self, dataset, first, full):
         pass
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
@@ -324,9 +325,6 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         full = epochs is None
         first = not (incremental and hasattr(self, "net_"))
-        # Warnings raised one call below this method point at the caller of
-        # fit (of partial_fit, one more call away).
-        stacklevel = 5 if full else 6
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
@@ -351,7 +349,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         with torch.inference_mode(False):
             try:
                 dataset, epochs, seed, generator, dropout_rng = self._set_up(
-                    X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel
+                    X, y, sample_weight, first, full, epochs, classes, checkpoint
                 )
             except BaseException:
                 # Setting up assigns attributes as it goes (classes_,
@@ -362,10 +360,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 raise
             try:
                 interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
-                self._check_training(interrupt, dataset, first, stacklevel)
+                self._check_training(interrupt, dataset, first)
                 if full and self.kernel_features:
                     self._solve_heads(dataset)
-                self._after_training(dataset, first, full, stacklevel)
+                self._after_training(dataset, first, full)
                 if self.checkpoint is not None:  # the fit's end: the file is finished
                     dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
             except BaseException as exc:
@@ -379,7 +377,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 raise
         return self
 
-    def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint, stacklevel):
+    def _set_up(self, X, y, sample_weight, first, full, epochs, classes, checkpoint):
         """Check the data, build or continue the net, and prepare the training data.
 
         Returns the dataset, the epochs to train, the fit's seed, the
@@ -395,14 +393,14 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # the same seed): reproducible from the epochs done so far.
             seed = int(np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0] >> 1)
         if first:
-            _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"], stacklevel)
+            _warn_if_a_few_sequences_set_the_strides(self, data[1], auto["strides"])
             self.strides_, self.kernel_sizes_ = auto["strides"], auto["kernel_sizes"]
             self.kernel_dilations_ = auto["kernel_dilations"]
             self.n_networks_ = auto["n_networks"]
             self.net_ = self._build_net(auto["device"])
             with _seeded_torch(seed, self.net_.device):
                 _initialize(self.net_, self)
-            statistics = _input_statistics(*data[:2], self.standardize, stacklevel)
+            statistics = _input_statistics(*data[:2], self.standardize)
             self.net_.module_.set_standardization(*statistics)
         elif full:
             self.net_ = self._warm_net(auto["device"], seed, "warm_start=True")
@@ -962,7 +960,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     dict(self.net_.callbacks_)["checkpoint"].set_params(resume=None)
         return interrupt
 
-    def _check_training(self, interrupt, dataset, first, stacklevel):
+    def _check_training(self, interrupt, dataset, first):
         """Warn if training diverged; raise the interrupt that ended it again.
 
         A new net (``first``) whose last training loss is far above a
@@ -1017,7 +1015,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"Training of {name} diverged: {guard.diverged_}. Training "
                 f"stopped and {restored} were restored. {fix}.",
                 RuntimeWarning,
-                stacklevel=stacklevel,
+                stacklevel=_caller_outside_sklrnn(),
             )
         elif first and interrupt is None and len(self.history_):
             # Weights that grew without reaching inf: no fit that learned
@@ -1029,7 +1027,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"is over ten times that of a constant prediction ({constant:.3g}). "
                     f"{fix}.",
                     RuntimeWarning,
-                    stacklevel=stacklevel,
+                    stacklevel=_caller_outside_sklrnn(),
                 )
         if interrupt is not None:
             _add_note(
@@ -1640,7 +1638,7 @@ def _fingerprint_change(written, current):
     return "a fit on other data (X, y or sample_weight)"
 
 
-def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides, stacklevel):
+def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides):
     """Warn when the front end's strides, set by the longest sequence, coarsen nearly all others.
 
     "A few": longer than 10 times the 99th percentile of the lengths. One
@@ -1662,7 +1660,7 @@ def _warn_if_a_few_sequences_set_the_strides(estimator, lengths, strides, stackl
         f"recurrent step(s). Set max_length (e.g. max_length={rest}, which keeps each "
         "sequence's last steps) or drop the long sequences.",
         UserWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=_caller_outside_sklrnn(),
     )
 
 
@@ -1735,11 +1733,11 @@ def _standardized_reach(module, X3, lengths=None):
         return (np.maximum(high - mean, mean - low) / scale).max(axis=1)
 
 
-def _input_statistics(X3, lengths, standardize, stacklevel=1):
+def _input_statistics(X3, lengths, standardize):
     """Per-feature mean and scale over all valid time steps (0 and 1 without ``standardize``).
 
-    Warns (at ``stacklevel``) of features whose values differ by less than
-    float32 can tell apart.
+    Warns of features whose values differ by less than float32 can tell
+    apart.
     """
     n_features = X3.shape[2]
     if not standardize:
@@ -1780,7 +1778,7 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
             "or none below 1.4e-45. Rescale X (multiply it by a constant, e.g. 1e30), the "
             "same way for fit and predict.",
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=_caller_outside_sklrnn(),
         )
     # float32 holds a value to about 7 digits: a feature whose spread is a
     # small fraction of its size keeps few distinct values (1e8 + N(0, 1):
@@ -1804,7 +1802,7 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
             "(0: they all became one value, unless they are constant). Subtract a constant "
             "near their mean first (e.g. X - X.mean()), the same way for fit and predict.",
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=_caller_outside_sklrnn(),
         )
     scale[constant | tiny] = 1.0
     ratio = scale / _middle_spread(X3, lengths)
@@ -1818,7 +1816,7 @@ def _input_statistics(X3, lengths, standardize, stacklevel=1):
             "Clip them (e.g. to the 0.1th and 99.9th percentiles of the training values) "
             "or drop the sequences that hold them, the same way for fit and predict.",
             UserWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=_caller_outside_sklrnn(),
         )
     return mean, scale
 

@@ -1,5 +1,6 @@
 """Recurrent neural network classifier."""
 
+import warnings
 from collections.abc import Mapping, Set, ValuesView
 from contextlib import suppress
 from numbers import Real
@@ -9,6 +10,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils.class_weight import compute_sample_weight
@@ -17,7 +19,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import StrOptions, _fit_context
-from ._data import _python
+from ._data import _caller_outside_sklrnn, _python
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -274,7 +276,16 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             given = np.asarray(y, dtype=object)
             if given.ndim == 1:
                 _check_kinds(given, "y", listed=True)
-        y = column_or_1d(y, warn=True)
+        if np.asarray(y).shape[1:] == (1,):  # (not np.ndim: an array-like may refuse it)
+            # scikit-learn's warning, at the user's line (column_or_1d's
+            # points inside sklrnn).
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples, ), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=_caller_outside_sklrnn(),
+            )
+        y = column_or_1d(y)
         missing = np.flatnonzero(pd.isna(y))  # NaN and None, also among strings
         if missing.size:
             raise ValueError(

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -560,9 +561,12 @@ def counted(n, noun):
 
 def _caller_outside_sklrnn():
     """The ``stacklevel`` that points a warning issued by this function's caller
-    at the first frame outside sklrnn and scikit-learn (which wraps ``fit``):
-    the line that called ``fit`` or ``predict``, however deep the call."""
-    packages = (os.path.dirname(__file__), os.path.dirname(sklearn.__file__))
+    at the first frame outside sklrnn, scikit-learn (which wraps ``fit``:
+    Pipelines, searches) and joblib (which runs a search's fits): the line
+    that called ``fit`` or ``predict``, however deep the call."""
+    packages = (os.path.dirname(__file__),) + tuple(
+        os.path.dirname(package.__file__) for package in (sklearn, joblib)
+    )
     frame, level = sys._getframe(2), 2  # the frame that calls warnings.warn
     while frame is not None and frame.f_code.co_filename.startswith(packages):
         frame, level = frame.f_back, level + 1
@@ -1180,7 +1184,8 @@ def validate_sequences(
         # Feature names and column count, with scikit-learn's own messages.
         try:
             named = hasattr(X, "columns") and hasattr(estimator, "feature_names_in_")
-            if feature_names or reset or named:
+            # A later chunk's names are the first chunk's: warned of once.
+            if (feature_names or reset or named) and not first_sample:
                 validate_data(estimator, X, reset=reset, skip_check_array=True)
             elif np.shape(X)[1] != estimator.n_features_in_:
                 raise ValueError(

@@ -11,7 +11,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import _fit_context
-from ._data import _check_bool, _unique_columns, column_moments, counted
+from ._data import _caller_outside_sklrnn, _check_bool, _unique_columns, column_moments, counted
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -212,7 +212,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self.__dict__.pop("noise_std_", None)
         return super()._prepare_training(*args, **kwargs)
 
-    def _after_training(self, dataset, first, full, stacklevel):
+    def _after_training(self, dataset, first, full):
         """Measure ``noise_std_`` unless the closed-form heads did; warn of a
         first partial_fit call on a constant target."""
         target = dataset.y.cpu().numpy()
@@ -228,7 +228,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                 "suits targets whose spread is near 1 only. Make the first call with "
                 "sequences whose targets differ.",
                 UserWarning,
-                stacklevel=stacklevel,
+                stacklevel=_caller_outside_sklrnn(),
             )
 
     def _measure_noise(self, dataset, target):

@@ -31,7 +31,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from skorch.callbacks import Callback
@@ -1385,6 +1387,36 @@ def test_a_first_partial_fit_on_a_constant_target_is_warned_about():
         model.partial_fit(X, np.c_[y, y])
     with pytest.raises(ValueError, match=r"y has 1 target per sequence, .* fitted with 2\. Pass"):
         RNNRegressor(**TINY).fit(X, np.c_[y, y]).partial_fit(X, y)
+
+
+def test_warnings_of_fit_point_at_the_users_line_through_wrappers(monkeypatch):
+    # A fixed stacklevel pointed them inside scikit-learn (pipeline.py,
+    # base.py's fit_transform, model_selection's _validation.py) or joblib
+    # when fit was called through them; column_or_1d's inside sklrnn.
+    X, y, _ = _training_data()
+    outlying = X.copy()
+    outlying[0, 0] = 1e4
+    fits = {
+        "fit": lambda: RNNClassifier(**TINY).fit(outlying, y),
+        "pipeline": lambda: make_pipeline(RNNClassifier(**TINY)).fit(outlying, y),
+        "fit_transform": lambda: RNNClassifier(**TINY).fit_transform(outlying, y),
+        "search": lambda: GridSearchCV(RNNClassifier(**TINY), {"lr": [1e-3]}, cv=2).fit(
+            outlying, y % 2
+        ),
+    }
+    for how, fit in fits.items():
+        with pytest.warns(UserWarning, match="outlying values") as record:
+            fit()
+        assert {w.filename for w in record} == {__file__}, how
+    with pytest.warns(DataConversionWarning, match="column-vector y") as record:
+        RNNClassifier(**TINY).fit(X, y[:, None])
+    assert record[0].filename == __file__
+    # A table's later prediction chunks: scikit-learn's names warning once.
+    model = RNNClassifier(**TINY).fit(pd.DataFrame(X, columns=[f"t{i}" for i in range(4)]), y)
+    monkeypatch.setattr(sklrnn._base, "_PREDICT_CHUNK_VALUES", 8)  # chunks of 2 sequences
+    with pytest.warns(UserWarning, match="does not have valid feature names") as record:
+        model.predict(X)
+    assert len(record) == 1
 
 
 def test_targets_beyond_float32_once_standardized_are_named():
