@@ -47,7 +47,9 @@ Two commands, run from the repository root on one thread per fit:
     test split alone could make.
 
     ``--jsonl FILE`` keeps the records; ``test --report FILE`` prints the
-    tables of such a file again, for the sets it holds, without fitting.
+    tables of such a file again, without fitting, for the sets asked for
+    (the development collection unless ``--external`` or ``--datasets``
+    say otherwise) that it holds.
 
 Fit times are wall-clock seconds of one fit on one thread; with ``--jobs 2``
 two fits share the machine's two cores, so compare ratios within one run.

@@ -143,7 +143,7 @@ sphinx_gallery_conf = {
 warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
 
 # -- benchmarks page ---------------------------------------------------------
-# benchmarks/README.md (with its figures) is written by the benchmark scripts
+# benchmarks/README.md (its figures from the benchmark scripts) lives
 # outside docs/; copy the folder in so that its relative links and images
 # resolve, and show a stub page until the benchmarks have been run.
 _BENCH_SRC = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
