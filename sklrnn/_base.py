@@ -975,6 +975,57 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         finite.
         """
         name = type(self).__name__
+        guard = dict(self.net_.callbacks_)["training_guard"]
+        if guard.diverged_ is not None:
+            epoch = guard.restored_epoch_
+            restored = (
+                f"the last finite weights (from epoch {epoch})"
+                if epoch
+                else "the weights from before this training call"
+            )
+            if len(self.history_) and "best_epoch" in self.history_[-1]:
+                # Early stopping restored its best epoch after the guard.
+                best = self.history_[-1, "best_epoch"]
+                restored = f"the weights of the best epoch on the validation data ({best})"
+            warnings.warn(
+                f"Training of {name} diverged: {guard.diverged_}. Training "
+                f"stopped and {restored} were restored. {self._training_advice(dataset, first)}.",
+                RuntimeWarning,
+                stacklevel=_caller_outside_sklrnn(),
+            )
+        elif first and interrupt is None and len(self.history_):
+            # Weights that grew without reaching inf: no fit that learned
+            # anything ends far above a constant prediction's loss.
+            last, constant = self.history_[-1, "train_loss"], self._constant_loss(dataset)
+            if last > 10 * constant:
+                warnings.warn(
+                    f"Training of {name} went astray: its last training loss ({last:.3g}) "
+                    f"is over ten times that of a constant prediction ({constant:.3g}). "
+                    f"{self._training_advice(dataset, first)}.",
+                    RuntimeWarning,
+                    stacklevel=_caller_outside_sklrnn(),
+                )
+        if interrupt is not None:
+            _add_note(
+                interrupt,
+                f"{name}: training was interrupted; the estimator keeps the weights of a "
+                f"recent completed epoch ({counted(self.n_iter_, 'epoch')} in history_) and "
+                "can predict, or continue with warm_start=True.",
+            )
+            raise interrupt
+        Xi, _ = dataset.batch(slice(0, self.batch_size))
+        with torch.inference_mode():
+            outputs = self.net_.evaluation_step((Xi, None), training=False)
+        if not torch.isfinite(outputs).all():
+            loss = self.history_[-1, "train_loss"] if len(self.history_) else float("nan")
+            raise ValueError(
+                f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
+                "on the training data overflow float32 in evaluation mode (last "
+                f"training loss {loss:.3g}). {self._training_advice(dataset, first)}."
+            )
+
+    def _training_advice(self, dataset, first):
+        """What to change when training on ``dataset`` diverged, in a sentence."""
         fixes = [f"lower lr (now {self.lr})"]
         if not first:
             # A continued fit keeps the statistics of the data it was first
@@ -998,55 +1049,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         fix = fixes[0]
         if len(fixes) > 1:
             fix = ", ".join(fixes[:-1]) + ("," if len(fixes) > 2 else "") + " or " + fixes[-1]
-        fix = fix[0].upper() + fix[1:]
-        guard = dict(self.net_.callbacks_)["training_guard"]
-        if guard.diverged_ is not None:
-            epoch = guard.restored_epoch_
-            restored = (
-                f"the last finite weights (from epoch {epoch})"
-                if epoch
-                else "the weights from before this training call"
-            )
-            if len(self.history_) and "best_epoch" in self.history_[-1]:
-                # Early stopping restored its best epoch after the guard.
-                best = self.history_[-1, "best_epoch"]
-                restored = f"the weights of the best epoch on the validation data ({best})"
-            warnings.warn(
-                f"Training of {name} diverged: {guard.diverged_}. Training "
-                f"stopped and {restored} were restored. {fix}.",
-                RuntimeWarning,
-                stacklevel=_caller_outside_sklrnn(),
-            )
-        elif first and interrupt is None and len(self.history_):
-            # Weights that grew without reaching inf: no fit that learned
-            # anything ends far above a constant prediction's loss.
-            last, constant = self.history_[-1, "train_loss"], self._constant_loss(dataset)
-            if last > 10 * constant:
-                warnings.warn(
-                    f"Training of {name} went astray: its last training loss ({last:.3g}) "
-                    f"is over ten times that of a constant prediction ({constant:.3g}). "
-                    f"{fix}.",
-                    RuntimeWarning,
-                    stacklevel=_caller_outside_sklrnn(),
-                )
-        if interrupt is not None:
-            _add_note(
-                interrupt,
-                f"{name}: training was interrupted; the estimator keeps the weights of a "
-                f"recent completed epoch ({counted(self.n_iter_, 'epoch')} in history_) and "
-                "can predict, or continue with warm_start=True.",
-            )
-            raise interrupt
-        Xi, _ = dataset.batch(slice(0, self.batch_size))
-        with torch.inference_mode():
-            outputs = self.net_.evaluation_step((Xi, None), training=False)
-        if not torch.isfinite(outputs).all():
-            loss = self.history_[-1, "train_loss"] if len(self.history_) else float("nan")
-            raise ValueError(
-                f"Training of {name} diverged: after epoch {self.n_iter_}, its outputs "
-                "on the training data overflow float32 in evaluation mode (last "
-                f"training loss {loss:.3g}). {fix}."
-            )
+        return fix[0].upper() + fix[1:]
 
     def _training_weights(self, sample_weight, X3, target):
         """Per-sample loss weights: sample_weight times the class weights, checked."""
