@@ -507,7 +507,10 @@ _LOADER_DOC = """Load the {title} data set ({task}).
         If True, ``data`` is a wide DataFrame with one column per (feature,
         time step), feature-major (``value_t0, value_t1, ...`` or
         ``dim0_t0, ..., dim1_t0, ...``), trailing NaN past the end of shorter
-        sequences, and ``target`` a Series.
+        sequences, and ``target`` a Series. The estimators read a table as
+        one feature per step: a table of several features goes through
+        :class:`~sklrnn.WideToSequence` first (``n_features`` of them, a
+        Pipeline step).
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
 
