@@ -1232,16 +1232,10 @@ def validate_sequences(
                 del estimator.feature_names_in_
         elif not steps and np.shape(X)[1] == 1 < len(X3d):  # (not cut by max_length)
             # One column: every sequence a single step, likely a long table.
-            warnings.warn(
-                "X is a table of one column, read as sequences of one time step each, one "
-                "per row."
-                + (
-                    long_table_hint(X)
-                    or " If each row is a time step of a series (a long table), turn the rows "
-                    "into sequences with sklrnn.preprocessing.long_to_sequences."
-                ),
-                UserWarning,
-                stacklevel=_caller_outside_sklrnn(),
+            _warn_one_column(
+                X,
+                " If each row is a time step of a series (a long table), turn the rows into "
+                "sequences with sklrnn.preprocessing.long_to_sequences.",
             )
         estimator._fitted_on_table = table
         estimator._n_channels = X3d.shape[-1]
@@ -1280,16 +1274,8 @@ def validate_sequences(
         pass  # a later chunk of an input whose first chunk got the warnings below
     elif table and not steps and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
         # One sequence of one feature, as a column: read as one-step sequences.
-        warnings.warn(
-            "X is a table of one column, read as sequences of one time step each, one per "
-            "row."
-            + (
-                long_table_hint(X)
-                or " If it is one sequence (a row per time step), pass it as X[None] or in a "
-                "list: [X]."
-            ),
-            UserWarning,
-            stacklevel=_caller_outside_sklrnn(),
+        _warn_one_column(
+            X, " If it is one sequence (a row per time step), pass it as X[None] or in a list: [X]."
         )
     elif not table and not estimator._fitted_on_table:
         # scikit-learn's warnings for tables with and without feature names.
@@ -1306,6 +1292,17 @@ def validate_sequences(
                 stacklevel=_caller_outside_sklrnn(),
             )
     return X3d, lengths
+
+
+def _warn_one_column(X, otherwise):
+    """Warn that table ``X`` of one column is read as one-step sequences, with the
+    hint of a long table (:func:`long_table_hint`) or else ``otherwise``."""
+    warnings.warn(
+        "X is a table of one column, read as sequences of one time step each, one per row."
+        + (long_table_hint(X) or otherwise),
+        UserWarning,
+        stacklevel=_caller_outside_sklrnn(),
+    )
 
 
 def long_table_hint(X):
