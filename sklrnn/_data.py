@@ -1272,7 +1272,7 @@ def validate_sequences(
         )
     elif first_sample:
         pass  # a later chunk of an input whose first chunk got the warnings below
-    elif table and not steps and X3d.shape[1] == 1 < len(X3d) and not estimator._fitted_on_table:
+    elif table and not steps and np.shape(X)[1] == 1 < len(X3d) and not estimator._fitted_on_table:
         # One sequence of one feature, as a column: read as one-step sequences.
         _warn_one_column(
             X, " If it is one sequence (a row per time step), pass it as X[None] or in a list: [X]."

@@ -355,6 +355,8 @@ def test_a_table_indexed_by_series_and_step_points_to_long_to_sequences():
         warnings.simplefilter("error")
         _small(RNNClassifier).fit(X3[:, :, 0], y)
         _small(RNNClassifier, max_length=1).fit(X3[:, :, 0], y)  # cut, not one column
+        # Nor a wide table given to a model fitted on 3D input and cut to one step.
+        _small(RNNClassifier, max_length=1).fit(X3[:, :, :1], y).predict(X3[:, :, 0])
         SequenceScaler().fit(X3[:, :, 0])
     X, _, ids = long_to_sequences(long.reset_index(), "case", "t")
     np.testing.assert_array_equal(X, X3)
