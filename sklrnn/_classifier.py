@@ -278,10 +278,10 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 _check_kinds(given, "y", listed=True)
         if np.asarray(y).shape[1:] == (1,):  # (not np.ndim: an array-like may refuse it)
             # scikit-learn's warning, at the user's line (column_or_1d's
-            # points inside sklrnn).
+            # points inside sklrnn); check_supervised_y_2d looks for its first words.
             warnings.warn(
-                "A column-vector y was passed when a 1d array was expected. Please change "
-                "the shape of y to (n_samples, ), for example using ravel().",
+                "A column-vector y was passed when a 1d array was expected: its one "
+                "column is read as the labels. Pass y.ravel() (shape (n_samples,)).",
                 DataConversionWarning,
                 stacklevel=_caller_outside_sklrnn(),
             )

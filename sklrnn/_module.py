@@ -1249,13 +1249,17 @@ class RNNModule(nn.Module):
         lengths : Tensor of shape (n_samples,), int64
             Their lengths.
         seed : int
-            Seed of the draws.
+            Seed of the draws, between 0 and 2**32 - 1.
 
         Returns
         -------
         Tensor of shape (n_samples, n_kernel_features)
             :meth:`kernel_features` of ``X``.
         """
+        if isinstance(seed, bool) or not isinstance(seed, Integral):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}.")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must lie between 0 and 2**32 - 1, got {seed}.")
         if self.kernels is None:
             return X.new_zeros(len(X), 0)
         return self.kernels.fit(self._kernel_input(X, lengths), lengths, seed)

@@ -690,6 +690,17 @@ def test_each_network_of_an_ensemble_draws_its_own_kernels():
     assert not torch.equal(features[:, :168], features[:, 168:])
 
 
+def test_fit_kernels_refuses_a_seed_numpy_cannot_read():
+    X, lengths = _ragged_batch([20, 14], n_features=2)
+    module = RNNModule(2, 1, hidden_size=4, conv_channels=4, kernel_dilations=((1, 84),))
+    with pytest.raises(TypeError, match="seed must be an int, got float: 1.5"):
+        module.fit_kernels(X, lengths, seed=1.5)
+    with pytest.raises(ValueError, match=r"seed must lie between 0 and 2\*\*32 - 1, got -1"):
+        module.fit_kernels(X, lengths, seed=-1)
+    features = module.fit_kernels(X, lengths, seed=np.int64(2**32 - 1))
+    assert features.shape == (2, module.kernel_width)
+
+
 def test_random_kernel_features_add_no_dropout_variance():
     # The kernels' features skip dropout in training, so they add nothing to
     # the predictive variance, whatever the dropout before the head.
