@@ -17,7 +17,8 @@ there:
 
 import warnings
 from collections.abc import Hashable
-from numbers import Integral
+from decimal import Decimal
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -244,9 +245,11 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
                 f"{expected[0]}, {expected[1]}), got {type(X).__name__} with "
                 f"{ndim} dimensions."
             )
-        X = check_array(
-            X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
-        )
+        _check_dense_numbers(X, "X")  # as fit: text named, dates refused
+        with _numbers_only("X", X):
+            X = check_array(
+                X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+            )
         if X.ndim != 3 or X.shape[1:] != expected:
             raise ValueError(
                 f"inverse_transform expects an array of shape (n_samples, "
@@ -693,15 +696,12 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             "and target columns."
         )
     features = df[feature_columns]
-    # Numbers held as Python objects (a column built from a list of ints and
-    # None, say) are numbers.
-    numbers = {"integer", "floating", "mixed-integer-float", "decimal", "empty"}
     not_numeric = [
         c
         for c in feature_columns
         if not pd.api.types.is_numeric_dtype(df[c])
         and not pd.api.types.is_bool_dtype(df[c])  # arrow's bools are not "numeric"
-        and not (df[c].dtype == object and pd.api.types.infer_dtype(df[c]) in numbers)
+        and not (df[c].dtype == object and _holds_numbers(df[c]))
     ]
     if not_numeric:
         target = (
@@ -761,7 +761,13 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             f"{_python(df[id_column].iloc[row])!r}). Impute them first, e.g. "
             f"df.groupby({id_column!r})[...].ffill()."
         )
-    infinite = np.isinf(features.to_numpy(dtype=np.float64)).any(axis=1)
+    try:
+        values = features.to_numpy(dtype=np.float64)
+    except OverflowError as exc:  # a Python int beyond float64
+        raise ValueError(
+            f"Feature columns hold a number beyond float64's range ({exc}). Rescale it first."
+        ) from exc
+    infinite = np.isinf(values).any(axis=1)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
         raise ValueError(
@@ -806,6 +812,19 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     if target_column is not None:
         y = _target_per_series(data, codes, ids, target_column)
     return X, y, np.asarray(ids)
+
+
+def _holds_numbers(column):
+    """Whether the object Series ``column`` holds real numbers only, and missing values.
+
+    Numbers held as Python objects (a column built from a list of ints and
+    None, or of Decimals and ints) are numbers; text is not.
+    """
+    kind = pd.api.types.infer_dtype(column)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
+        return True
+    mixed = kind in ("mixed", "mixed-integer")  # e.g. Decimals and ints, or ints and text
+    return mixed and all(isinstance(v, Real | Decimal) for v in column.dropna())
 
 
 def _first_unhashable(values):
@@ -994,6 +1013,8 @@ or list of such arrays
     """
     for name, value in [("window", window), ("horizon", horizon), ("step", step)]:
         _reject_bool(value, name, "make_windows")
+    # Python ints: numpy ints would wrap around in the sizes below (2**63 - 1 + 1).
+    window, horizon, step = int(window), int(horizon), int(step)
     listed = isinstance(series, list | tuple) and len(series) > 0
     # all() stops at the first number: a long list of numbers costs one check.
     several = listed and all(np.ndim(s) > 0 for s in series)

@@ -85,6 +85,10 @@ def test_wide_to_sequence_round_trip_and_attributes(order):
     np.testing.assert_array_equal(tr.inverse_transform(tr.transform(df)), df.to_numpy())
     with pytest.raises(ValueError, match=r"shape \(n_samples, 5, 3\), got shape \(4, 3, 5\)"):
         tr.inverse_transform(np.zeros((4, 3, 5)))
+    # Text, refused by fit, was read as numbers ("1.5") or failed in scikit-learn.
+    for text in ("1.5", "a"):
+        with pytest.raises(ValueError, match=r"X is an array of strings \(dtype <U\d\), not numbers"):
+            tr.inverse_transform(np.full((4, 5, 3), text))
 
 
 def test_wide_to_sequence_wrong_column_count():
@@ -407,6 +411,16 @@ def test_long_to_sequences_errors():
         long_to_sequences(held, "id", "hour", target_column="label")[0],
         long_to_sequences(df, "id", "hour", target_column="label")[0],
     )
+    # Also of several types (Decimals and ints: "not numeric"); text among them is not.
+    few = pd.DataFrame({"id": [0, 0, 0], "t": [0, 1, 2]})
+    mixed = few.assign(x=pd.Series([Decimal("1.5"), 2, 3], dtype=object))
+    np.testing.assert_array_equal(long_to_sequences(mixed, "id", "t")[0].ravel(), [1.5, 2, 3])
+    with pytest.raises(ValueError, match=r"Feature columns \[\x27x\x27\] are not numeric"):
+        long_to_sequences(few.assign(x=pd.Series([1, "a", 2], dtype=object)), "id", "t")
+    # A Python int beyond float64 (pandas raised OverflowError).
+    huge = few.assign(x=pd.Series([10**400, 1, 2], dtype=object))
+    with pytest.raises(ValueError, match="a number beyond float64.s range .* Rescale it first"):
+        long_to_sequences(huge, "id", "t")
     no_time = df.astype({"hour": float})
     no_time.loc[0, "hour"] = np.nan
     with pytest.raises(ValueError, match="Column 'hour' has missing values"):
@@ -736,6 +750,9 @@ def test_repeated_column_names_are_named_with_the_fix():
 def test_make_windows_errors():
     with pytest.raises(ValueError, match=r"series\[1\] has 3 steps, fewer than window \+ hori"):
         make_windows([np.arange(10.0), np.arange(3.0)], window=3)
+    # numpy ints summed in int64 wrapped around: a "MemoryError" of negative shape.
+    with pytest.raises(ValueError, match="fewer than window \\+ horizon = 9223372036854775808"):
+        make_windows(np.arange(6.0), window=np.int64(2**63 - 1), horizon=np.int64(1))
     # An empty series got scikit-learn's "Found array with 0 sample(s)".
     for empty, name in [(np.array([]), "series"), ([np.arange(4.0), []], r"series\[1\]")]:
         with pytest.raises(ValueError, match=f"^{name} has 0 steps, fewer than window"):
