@@ -87,6 +87,9 @@ _PREDICT_CHUNK_VALUES = 1 << 22
 # at most, beyond as many as the batch holds (see _prediction_parts): about 4 ms
 # of the default classifier's prediction on one CPU thread.
 _TAIL_PADDING_STEPS = 512
+# Training standard deviations from the training mean beyond which input is
+# blamed for a non-finite output or a diverged continued fit.
+_FAR_FROM_TRAINING = 1e3
 
 # max_epochs="auto" aims at an estimator's _auto_steps gradient steps,
 # between these epochs (benchmarks/accuracy.py, chosen by cross-validation
@@ -257,7 +260,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # -- subclass hooks ---------------------------------------------------
     # _encode_target(y, reset, classes) -> target array for torch
     # _class_weights(target, counted) -> per-sample loss weights of the classes, or
-    #     1.0; "balanced" counts the sequences where ``counted`` (positive weight)
+    #     1.0; "balanced" counts the sequences where ``counted`` (positive weight),
+    #     and at least one of them must keep a positive weight
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _constant_loss(dataset) -> about the training loss of a constant prediction
     # _n_outputs() -> size of the module's output
@@ -266,8 +270,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #     target (or None) for the noise estimate; Z's first kernel_width
     #     columns are the random kernels' features, dropout_penalty the
     #     penalty that training's dropout puts on each of the others
-    # _after_training(dataset, first, full) -> None: the last step
-    #     of a training call that completed, on the data it trained on
+    # _after_training(dataset, first, full, noise) -> None: the last step
+    #     of a training call that completed, on the data it trained on;
+    #     noise is what _solve_heads returned (None where no head was solved)
 
     def set_params(self, **params):
         """Set the estimator's parameters, as scikit-learn's ``set_params``.
@@ -308,7 +313,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 )
         return super().set_params(**params)
 
-    def _after_training(self, dataset, first, full):
+    def _after_training(self, dataset, first, full, noise):
         pass
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
@@ -361,9 +366,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             try:
                 interrupt = self._train(dataset, epochs, seed, generator, dropout_rng)
                 self._check_training(interrupt, dataset, first)
-                if full and self.kernel_features:
-                    self._solve_heads(dataset)
-                self._after_training(dataset, first, full)
+                solved = full and self.kernel_features
+                noise = self._solve_heads(dataset) if solved else None
+                self._after_training(dataset, first, full, noise)
                 if self.checkpoint is not None:  # the fit's end: the file is finished
                     dict(self.net_.callbacks_)["checkpoint"].finish(self.net_)
             except BaseException as exc:
@@ -547,14 +552,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             _masked_as_missing(_readable(values, name))
             for values, name in ((y, "y"), (sample_weight, "sample_weight"))
         )
-        if y is not None:  # before encoding y, whose errors would be less clear
-            try:
-                check_consistent_length(X3, y)
-            except ValueError as exc:
-                hint = long_table_hint(X)
-                if not hint:
-                    raise
-                raise ValueError(f"{exc}.{hint}") from exc
+        if y is None:  # scikit-learn's words, which its checks expect
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        try:  # before encoding y, whose errors would be less clear
+            check_consistent_length(X3, y)
+        except ValueError as exc:
+            hint = long_table_hint(X)
+            if not hint:
+                raise
+            raise ValueError(f"{exc}.{hint}") from exc
         target = self._encode_target(y, reset=reset, classes=classes)
         weights = self._training_weights(sample_weight, X3, target)
         keep = weights > 0
@@ -601,7 +609,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``[_AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS]`` epochs; ``strides``, the
         front end's, which leave at most ``recurrent_steps`` recurrent steps
         for the longest sequence; ``kernel_sizes``, those of its first block
-        that fit the longest sequence; and ``n_networks``.
+        that fit the longest sequence; ``kernel_dilations``, the random
+        kernels', which span it; and ``n_networks``, as an int.
         """
         device = self.device
         if device == "auto":
@@ -707,7 +716,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _build_net(self, device):
         """The skorch net the parameters and fitted attributes describe, not initialized."""
         self._check_params()
-        # First, so that it checks each epoch before any callback acts on it.
+        # First of sklrnn's, so that it checks each epoch before they and the
+        # user's callbacks act on it (skorch's defaults run before it).
         callbacks = [("training_guard", TrainingGuard())]
         if self.clip_grad_norm is not None:
             callbacks.append(("clip_grad_norm", NetworkGradientClipping(self.clip_grad_norm)))
@@ -1032,7 +1042,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # fitted on: X far from them trains on huge standardized values.
             X3, lengths = dataset.X.cpu().numpy(), dataset.lengths.numpy()
             reach = _standardized_reach(self.net_.module_, X3, lengths).max(initial=0.0)
-            if reach > 1e3:
+            if reach > _FAR_FROM_TRAINING:
                 fixes.insert(
                     0,
                     "rescale X to the range of the data the model was first fitted on (X "
@@ -1077,18 +1087,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # later partial_fit's weights are then far beyond that mean, and
             # refused as such.
             product = _over_largest(weights) * _over_largest(class_weights)
-        top = product.max(initial=0.0)
-        if np.isfinite(top) and top <= 0 < weights.max(initial=0.0):
-            raise ValueError(
-                f"class_weight={self.class_weight!r} gives weight 0 to every class of the "
-                "sequences with a positive sample weight: at least one of those classes "
-                "needs a positive class weight."
-            )
-        if not np.isfinite(top) or top <= 0:
+        if not product.max(initial=0.0) > 0:
             # Newer scikit-learn refuses all-zero weights itself; 1.6 does not.
             raise ValueError(
-                "The sample weights are all zero (or not finite): at least one sample "
-                "needs a positive, finite weight."
+                "The sample weights are all zero: at least one sample needs a positive weight."
             )
         return product
 
@@ -1454,12 +1456,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         rows = np.flatnonzero(bad)
         first = int(rows[0] if order is None else order[rows].min()) + first_sample
-        network = networks_of(self.net_.module_)[0]
-        mean = network.input_mean.cpu().numpy()
-        scale = network.input_scale.cpu().numpy()
-        valid = np.arange(X3.shape[1])[None, :] < lengths[rows, None]
-        deviation = np.abs((X3[rows][valid].astype(np.float64) - mean) / scale).max()
-        if deviation > 1e3:
+        deviation = _standardized_reach(self.net_.module_, X3[rows], lengths[rows]).max()
+        if deviation > _FAR_FROM_TRAINING:
             why = (
                 f"their values reach {deviation:.3g} training standard deviations from the "
                 "training mean: too large for the network's float32 arithmetic. Rescale X to "

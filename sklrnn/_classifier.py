@@ -266,10 +266,6 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
     # -- hooks of _BaseRNN ------------------------------------------------
 
     def _encode_target(self, y, *, reset, classes=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
         if isinstance(y, list | tuple):
             # As given: numpy would read [1, "a"] as two strings. (A list of
             # tuples is 2D: column_or_1d names its shape.)
@@ -397,7 +393,14 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             for label, value in plain.items():
                 if label in index:
                     per_class[index[label]] = value
-            return per_class[target]
+            weights = per_class[target]
+            if counted is not None and counted.any() and not (weights[counted] > 0).any():
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} gives weight 0 to every class of the "
+                    "sequences with a positive sample weight: at least one of those classes "
+                    "needs a positive class weight."
+                )
+            return weights
         # "balanced": the classes' counts without the sequences removed
         return compute_sample_weight(weight, target, indices=np.flatnonzero(counted))
 

@@ -212,11 +212,17 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         self.__dict__.pop("noise_std_", None)
         return super()._prepare_training(*args, **kwargs)
 
-    def _after_training(self, dataset, first, full):
-        """Measure ``noise_std_`` unless the closed-form heads did; warn of a
-        first partial_fit call on a constant target."""
+    def _after_training(self, dataset, first, full, noise):
+        """Set ``noise_std_``; warn of a first partial_fit call on a constant target.
+
+        The closed-form heads fit their training data closely: the noise
+        comes from their leave-one-out residuals (``noise``) where they gave
+        them, and else from the residuals of the trained network.
+        """
         target = dataset.y.cpu().numpy()
-        if "noise_std_" not in vars(self):
+        if noise is not None and np.isfinite(noise).all():
+            self.noise_std_ = noise * self._y_scale
+        else:
             self._measure_noise(dataset, target)
         constant = np.flatnonzero(np.ptp(target, axis=0) == 0)
         if first and not full and constant.size:
@@ -263,10 +269,6 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     # -- hooks of _BaseRNN ------------------------------------------------
 
     def _encode_target(self, y, *, reset, classes=None):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
         dtypes = y.dtypes if isinstance(y, pd.DataFrame) else [getattr(y, "dtype", None)]
         if any(getattr(dtype, "kind", None) in ("M", "m") for dtype in dtypes):
             # check_array would read them as nanosecond counts without a word.
@@ -372,13 +374,6 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             coef = np.concatenate([np.zeros((len(coef), kernel_width)), alone[0]], axis=1)
             return coef, alone[1], alone[2]
         return coef, intercept, predictions
-
-    def _solve_heads(self, dataset):
-        # The heads fit their training data closely: the noise comes from the
-        # ensemble's leave-one-out residuals instead.
-        noise = super()._solve_heads(dataset)
-        if noise is not None and np.isfinite(noise).all():
-            self.noise_std_ = noise * self._y_scale
 
     def _n_outputs(self):
         return self.n_outputs_

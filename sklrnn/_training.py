@@ -461,8 +461,9 @@ class TrainingGuard(Callback):
     diverged_ : str or None
         What went non-finite in the last training call, or None.
     restored_epoch_ : int or None
-        Number of the epoch whose weights were restored (0: the weights from
-        before the training call), or None when nothing was restored.
+        Number of the epoch whose weights were restored, counted over the
+        history (0: the initial weights, before any epoch), or None when
+        nothing was restored.
     """
 
     def __init__(self, every=4):
@@ -609,14 +610,14 @@ class EpochCheckpoint(Callback):
                 os.remove(self.path)
 
     def finish(self, net):
-        """Write the finished fit, unless its training was interrupted or diverged.
+        """Write the finished fit, unless its training diverged.
 
         The estimator calls it once the training call has ended, early
         stopping's best weights are restored and the heads solved in closed
         form: the file then holds the model it keeps. Until then the file
-        is the last epoch's, unfinished.
+        is the last epoch's, unfinished (an interrupted fit raises before).
         """
-        if getattr(net, "interrupted_", None) is None and not _diverged(net):
+        if not _diverged(net):
             self._save(net, 0, finished=True)
 
     def _save(self, net, epochs_left, finished=False):
