@@ -87,7 +87,9 @@ def test_wide_to_sequence_round_trip_and_attributes(order):
         tr.inverse_transform(np.zeros((4, 3, 5)))
     # Text, refused by fit, was read as numbers ("1.5") or failed in scikit-learn.
     for text in ("1.5", "a"):
-        with pytest.raises(ValueError, match=r"X is an array of strings \(dtype <U\d\), not numbers"):
+        with pytest.raises(
+            ValueError, match=r"X is an array of strings \(dtype <U\d\), not numbers"
+        ):
             tr.inverse_transform(np.full((4, 5, 3), text))
 
 
