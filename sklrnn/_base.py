@@ -261,7 +261,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # _encode_target(y, reset, classes) -> target array for torch
     # _class_weights(target, counted) -> per-sample loss weights of the classes, or
     #     1.0; "balanced" counts the sequences where ``counted`` (positive weight),
-    #     and at least one of them must keep a positive weight
+    #     and at least one of them must keep a positive weight (``counted``
+    #     None: the classes' weights, as save_model checks them)
     # _criterion() -> torch loss class (get_loss sets its reduction per batch)
     # _constant_loss(dataset) -> about the training loss of a constant prediction
     # _n_outputs() -> size of the module's output
@@ -272,7 +273,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     #     penalty that training's dropout puts on each of the others
     # _after_training(dataset, first, full, noise) -> None: the last step
     #     of a training call that completed, on the data it trained on;
-    #     noise is what _solve_heads returned (None where no head was solved)
+    #     noise is what _solve_heads returned (None where it gave none, or
+    #     where no head was solved)
 
     def set_params(self, **params):
         """Set the estimator's parameters, as scikit-learn's ``set_params``.
@@ -1078,14 +1080,16 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             # scikit-learn's array checks do not say which input they checked.
             raise ValueError(f"Invalid sample_weight: {exc}") from exc
         class_weights = np.asarray(self._class_weights(target, weights > 0), dtype=np.float64)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
             product = weights * class_weights
-        if np.isinf(product).any():
-            # Finite factors beyond float64 together (weights of 1e308 and a
-            # class weight of 2). A fit counts only the weights' ratios (it
-            # divides them by their mean): each factor over its largest. A
-            # later partial_fit's weights are then far beyond that mean, and
-            # refused as such.
+        if np.isinf(product).any() or product.max(initial=0.0) == 0 < weights.max(initial=0.0):
+            # Finite factors whose product leaves float64's range: beyond it
+            # (weights of 1e308 and a class weight of 2), or below it
+            # (1e-200 and 1e-200; class weights of 0 for every weighted
+            # sequence are refused before). A fit counts only the weights'
+            # ratios (it divides them by their mean): each factor over its
+            # largest. (After an overflow, a later partial_fit's weights are
+            # far beyond that mean, and refused as such.)
             product = _over_largest(weights) * _over_largest(class_weights)
         if not product.max(initial=0.0) > 0:
             # Newer scikit-learn refuses all-zero weights itself; 1.6 does not.
@@ -1456,7 +1460,10 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         rows = np.flatnonzero(bad)
         first = int(rows[0] if order is None else order[rows].min()) + first_sample
-        deviation = _standardized_reach(self.net_.module_, X3[rows], lengths[rows]).max()
+        # In float64: an input that overflows float32 once standardized is named by its reach.
+        deviation = _standardized_reach(
+            self.net_.module_, X3[rows].astype(np.float64), lengths[rows]
+        ).max()
         if deviation > _FAR_FROM_TRAINING:
             why = (
                 f"their values reach {deviation:.3g} training standard deviations from the "

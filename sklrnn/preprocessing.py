@@ -824,7 +824,11 @@ def _holds_numbers(column):
     if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
         return True
     mixed = kind in ("mixed", "mixed-integer")  # e.g. Decimals and ints, or ints and text
-    return mixed and all(isinstance(v, Real | Decimal) for v in column.dropna())
+    # (numpy counts its durations as Integral: durations are no numbers here.)
+    return mixed and all(
+        isinstance(v, Real | Decimal) and not isinstance(v, np.timedelta64 | np.datetime64)
+        for v in column.dropna()
+    )
 
 
 def _first_unhashable(values):

@@ -1550,12 +1550,17 @@ def test_sample_weights_are_relative_whatever_their_size(value):
     np.testing.assert_allclose(weighted.predict_proba(X), plain.predict_proba(X), atol=1e-6)
 
 
-def test_sample_weights_times_class_weights_do_not_overflow():
-    # 1e308 times a balanced class weight of 2 overflowed: "all zero (or not finite)".
+def test_sample_weights_times_class_weights_neither_overflow_nor_underflow():
+    # 1e308 times a balanced class weight of 2 overflowed: "all zero (or not
+    # finite)"; 1e-200 times 1e-200 underflowed to 0: "all zero".
     X = np.random.RandomState(0).normal(size=(12, 6))
     y = [0] * 9 + [1] * 3
     plain = RNNClassifier(**TINY, class_weight="balanced").fit(X, y)
-    for weight, class_weight in [(1e308, "balanced"), (1e200, {0: 1e200, 1: 3e200})]:
+    for weight, class_weight in [
+        (1e308, "balanced"),
+        (1e200, {0: 1e200, 1: 3e200}),
+        (1e-200, {0: 1e-200, 1: 3e-200}),
+    ]:
         huge = RNNClassifier(**TINY, class_weight=class_weight)
         huge.fit(X, y, sample_weight=np.full(12, weight))
         np.testing.assert_allclose(huge.predict_proba(X), plain.predict_proba(X), atol=1e-6)
@@ -1622,6 +1627,11 @@ def test_non_finite_outputs_name_the_sample_in_a_chunked_prediction(monkeypatch)
         ValueError, match=r"for 1 of samples 16 to 23 of X \(first: sample 20\): .*Rescale X"
     ):
         model.predict(X)
+    # Beyond float32 once standardized, it is named by how far it reaches (it was "inf").
+    small = RNNRegressor(**TINY).fit(rng.normal(size=(12, 8, 1)) * 1e-3, rng.normal(size=12))
+    X[20] = 1e37
+    with pytest.raises(ValueError, match=r"reach 1\.\d\de\+40 training standard deviations"):
+        small.predict(X)
 
 
 def test_non_finite_outputs_name_the_sample_of_a_list_and_the_likely_cause():

@@ -417,8 +417,11 @@ def test_long_to_sequences_errors():
     few = pd.DataFrame({"id": [0, 0, 0], "t": [0, 1, 2]})
     mixed = few.assign(x=pd.Series([Decimal("1.5"), 2, 3], dtype=object))
     np.testing.assert_array_equal(long_to_sequences(mixed, "id", "t")[0].ravel(), [1.5, 2, 3])
-    with pytest.raises(ValueError, match=r"Feature columns \[\x27x\x27\] are not numeric"):
-        long_to_sequences(few.assign(x=pd.Series([1, "a", 2], dtype=object)), "id", "t")
+    # numpy's durations are Integral: they were read as bare counts of their unit.
+    minutes = [np.timedelta64(5, "m"), np.timedelta64(1, "h"), 4]
+    for values in ([1, "a", 2], minutes):
+        with pytest.raises(ValueError, match=r"Feature columns \[\x27x\x27\] are not numeric"):
+            long_to_sequences(few.assign(x=pd.Series(values, dtype=object)), "id", "t")
     # A Python int beyond float64 (pandas raised OverflowError).
     huge = few.assign(x=pd.Series([10**400, 1, 2], dtype=object))
     with pytest.raises(ValueError, match="a number beyond float64.s range .* Rescale it first"):
