@@ -1019,10 +1019,35 @@ def _same_columns(df, name, columns, first):
     return df if df.columns.equals(columns) else df[columns]
 
 
+# What pandas infers of an object index of Python's times (dates, say).
+_TIME_KINDS = ("date", "datetime", "datetime64", "period", "timedelta", "timedelta64", "time")
+
+
+def time_index(index):
+    """``index`` if it holds times, else None; categories of times as their values.
+
+    Times are numpy's and arrow's dates, timestamps and durations, periods,
+    and Python's dates and times in an object index (a groupby on
+    ``.dt.date``'s).
+    """
+    if isinstance(index, pd.CategoricalIndex):
+        # Its order is the categories' (reversed dates compared as increasing).
+        index = index.astype(index.categories.dtype)
+    if isinstance(index, pd.Index) and (
+        isinstance(index, pd.PeriodIndex)
+        or getattr(index.dtype, "kind", None) in ("M", "m")
+        or index.dtype == object
+        and pd.api.types.infer_dtype(index) in _TIME_KINDS
+    ):
+        return index
+    return None
+
+
 def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     """A list of DataFrames in ``X`` with their columns in the order of the features.
 
-    Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
+    Returns None unless ``X`` is a list, tuple or Series of DataFrames only;
+    refuses a DataFrame whose time index does not increase.
     In fit (``reset``) the first DataFrame's columns name the features;
     afterwards the columns fit saw (``feature_names_in_``), where it saw
     names. Columns are matched by name, never by position. Names that are
@@ -1034,6 +1059,17 @@ def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if not items or not all(isinstance(item, pd.DataFrame) for item in items):
         return None
+    for i, df in enumerate(items, start=first_sample):
+        times = time_index(df.index)
+        # Rows are read in their order: a DataFrame's rows in another order
+        # than its times (a groupby part of an unsorted table) gave other
+        # predictions without a word. Equal times may be events of one moment.
+        if times is not None and not times.is_monotonic_increasing:
+            raise ValueError(
+                f"{input_name}[{i}] has a time index ({times.dtype}) that does not increase "
+                "(times out of order, or NaT): each DataFrame is one sequence, read a row per "
+                "time step in row order, oldest first. Sort it with .sort_index()."
+            )
     if not reset and hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
         columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
     elif reset and all(isinstance(c, str) for c in items[0].columns):

@@ -279,7 +279,14 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         if isinstance(y, pd.DataFrame):
             _unique_columns(y.columns, "y")  # check_array's message would not name y
         try:
-            y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, input_name="y")
+            y = check_array(
+                y,
+                ensure_2d=False,
+                allow_nd=True,
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                input_name="y",
+            )
         except OverflowError as exc:  # a Python int beyond float64
             raise ValueError(
                 f"y holds a number beyond float64's range ({exc}). Rescale the targets first."
@@ -295,6 +302,13 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         if y.ndim > 2:
             raise ValueError(f"y must be 1D or 2D, got an array of shape {y.shape}.")
         y2 = y.reshape(len(y), -1)
+        missing = np.flatnonzero(np.isnan(y2).any(axis=1))
+        if missing.size:  # as the classifier names a missing label
+            raise ValueError(
+                f"Input y contains NaN (a missing target) at {missing.size} of {len(y)} "
+                f"samples, first at sample {missing[0]}. {type(self).__name__} needs a target "
+                "for every sequence: drop the unlabelled samples from X and y first."
+            )
         if reset:
             # Train on standardized targets, so that the defaults work for
             # targets of any scale; predictions are mapped back.

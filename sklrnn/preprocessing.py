@@ -46,6 +46,7 @@ from ._data import (
     _same_columns,
     column_moments,
     counted,
+    time_index,
     validate_sequences,
 )
 
@@ -558,7 +559,10 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
     feature_columns : list of hashable, default=None
         Numeric columns to use as features per time step, in this order.
         By default every column other than ``id_column``, ``time_column`` and
-        ``target_column``.
+        ``target_column``, in the table's order. The returned array carries
+        no column names, so a model cannot check them: name the columns
+        here for tables whose columns may come in another order (new data to
+        predict, say).
     target_column : hashable, default=None
         Column holding one target per series (a label or a value that must be
         the same on every row of the series). None returns ``y=None``.
@@ -923,10 +927,6 @@ def _target_per_series(data, codes, ids, target_column):
     return target.to_numpy()[first]
 
 
-# What pandas infers of an object index of Python's times (dates, say).
-_TIME_KINDS = ("date", "datetime", "datetime64", "period", "timedelta", "timedelta64", "time")
-
-
 @validate_params(
     {
         "series": ["array-like", list],
@@ -1046,19 +1046,12 @@ or list of such arrays
                 "them as a list, e.g. [part.droplevel(0) for _, part in "
                 f"series.groupby(level={outer!r})]."
             )
-        # Times: numpy's or arrow's dates, timestamps and durations, periods,
-        # and Python's dates in an object index (a groupby on .dt.date's).
-        times = isinstance(index, pd.Index) and (
-            isinstance(index, pd.PeriodIndex)
-            or getattr(index.dtype, "kind", None) in ("M", "m")
-            or index.dtype == object
-            and pd.api.types.infer_dtype(index) in _TIME_KINDS
-        )
-        if times and not (index.is_monotonic_increasing and index.is_unique):
+        times = time_index(index)
+        if times is not None and not (times.is_monotonic_increasing and times.is_unique):
             # Windows follow the rows: a newest-first series would forecast
             # the past, and repeated times are several series interleaved.
             raise ValueError(
-                f"{name} has a time index ({index.dtype}) that does not strictly increase (times "
+                f"{name} has a time index ({times.dtype}) that does not strictly increase (times "
                 "out of order, repeated or NaT): make_windows reads one series, a row "
                 "per time, oldest first. Sort it with .sort_index(), and pass several series "
                 "(one per store, say) as a list."

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklrnn import pad_sequences
+from sklrnn import RNNRegressor, SequenceScaler, pad_sequences
 from sklrnn._data import _check_ragged, to_padded, truncate
 from sklrnn._training import BatchIterator, SequenceDataset
 
@@ -197,6 +197,31 @@ def test_pad_sequences_parameters_are_validated(kwargs, match):
     kwargs = {"sequences": [[1.0, 2.0], [3.0]], **kwargs}
     with pytest.raises(InvalidParameterError, match=match):
         pad_sequences(**kwargs)
+
+
+def test_dataframes_whose_time_index_does_not_increase_are_refused():
+    # Their rows were read in row order: a groupby part of an unsorted table
+    # was predicted as another sequence, without a word.
+    days = pd.date_range("2024-01-01", periods=6)
+    rng = np.random.RandomState(0)
+    frames = [pd.DataFrame({"x": rng.normal(size=6)}, index=days) for _ in range(8)]
+    model = RNNRegressor(hidden_size=2, max_epochs=1, kernel_features=0, random_state=0)
+    model.fit(frames, np.arange(8.0))
+    # Times out of order, NaT, or categories of times out of order.
+    later = [frames[0], frames[1].iloc[::-1]]
+    nat = [frames[0], frames[1].set_axis(days.insert(6, pd.NaT)[1:])]
+    categories = [frames[0], frames[1].set_axis(pd.CategoricalIndex(days[::-1]))]
+    for X in (later, nat, categories):
+        match = r"^X\[1\] has a time index \(datetime64\[\w+\]\) that does not increase.*sort_index"
+        for call in (model.predict, SequenceScaler().fit, lambda X: model.fit(X, [0.0, 1.0])):
+            with pytest.raises(ValueError, match=match):
+                call(X)
+        with pytest.raises(ValueError, match=match.replace("X", "sequences")):
+            pad_sequences(X)
+    # Equal times may be events of one moment; sorted times read as before.
+    ties = [frame.set_axis(days[[0, 0, 1, 2, 3, 4]]) for frame in frames]
+    np.testing.assert_array_equal(model.predict(ties), model.predict(frames))
+    np.testing.assert_array_equal(model.predict(frames[::-1]), model.predict(frames)[::-1])
 
 
 def test_pad_sequences_matches_dataframes_by_column_name():

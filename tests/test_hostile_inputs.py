@@ -837,6 +837,18 @@ def test_missing_class_labels_are_named(missing, form):
     assert "drop the unlabelled samples from X and y" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "y", [[1.0, 2.0, 3.0, np.nan, 5.0, np.nan], pd.Series([1, 2, 3, None, 5, None], dtype="Int64")]
+)
+def test_missing_targets_are_named(y):
+    # scikit-learn's "Input y contains NaN." said neither where nor what to do.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    match = r"Input y contains NaN \(a missing target\) at 2 of 6 samples, first at sample 3"
+    with pytest.raises(ValueError, match=match) as info:
+        RNNRegressor(**TINY).fit(X, y)
+    assert "drop the unlabelled samples from X and y" in str(info.value)
+
+
 @pytest.mark.parametrize("classes", [[0, 1, np.nan], [0, 1, None]])
 def test_missing_labels_among_partial_fits_classes_are_named(classes):
     X = np.random.RandomState(0).normal(size=(6, 3))

@@ -816,6 +816,10 @@ def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
     dates = days.set_axis(pd.Index(days.index.date, dtype=object))
     np.testing.assert_array_equal(make_windows(dates, window=3)[1], np.arange(3.0, 8.0))
     cases += [(dates[::-1], "series"), (dates.iloc[[0, 1, 1, 2]], "series")]
+    # Categories of dates compared in the categories' order: newest first passed.
+    categories = days.set_axis(pd.CategoricalIndex(days.index))
+    np.testing.assert_array_equal(make_windows(categories, window=3)[1], np.arange(3.0, 8.0))
+    cases += [(categories[::-1], "series")]
     for series, name in cases:
         with pytest.raises(
             ValueError,
