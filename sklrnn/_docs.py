@@ -90,8 +90,10 @@ default="adam"
     lr_schedule : {"cosine"} or None, default="cosine"
         ``"cosine"`` sets the learning rate at every batch of a ``fit``: it
         rises linearly to ``lr`` over the first 5% of the gradient steps
-        (warm-up), then falls along half a cosine, to nearly 0 at the last
-        step. ``partial_fit`` trains at the constant ``lr``, and so does
+        (warm-up), then falls along half a cosine toward 0, which it would
+        reach one step after the last: near 0 at the end of the hundreds of
+        steps of the default budget, but at a quarter of ``lr`` in the last
+        of four. ``partial_fit`` trains at the constant ``lr``, and so does
         None, which a learning-rate scheduler among ``callbacks`` (skorch's
         ``LRScheduler``) needs.
 
@@ -154,7 +156,10 @@ default="adam"
 
     device : str, default="cpu"
         Torch device to train and predict on: ``"cpu"``, ``"cuda"``,
-        ``"cuda:N"``, or ``"auto"`` for CUDA when available.
+        ``"cuda:N"``, or ``"auto"`` for CUDA when available. Prediction runs
+        where the fitted model is: a device set after fit takes effect at
+        the next ``fit`` or ``partial_fit``, and
+        ``load_model(path, device=...)`` loads a saved model onto another.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, dropout and the validation

@@ -454,9 +454,13 @@ RNNRegressor.__doc__ = f"""Recurrent neural network regressor for sequences.
         leave-one-out residuals, averaged over the networks; otherwise those
         on the call's training data. In the units of ``y``: the
         noise part of the standard deviation that ``predict(X,
-        return_std=True)`` returns. Exact copies of training sequences make
-        leave-one-out residuals, and so this, too small: pass their count
-        as ``sample_weight`` instead.
+        return_std=True)`` returns. Leave-one-out refits the head only, on
+        features of a network trained on every target, so this is too small
+        where the network fits its training targets closely (see the user
+        guide, "Predictive uncertainty"). Exact copies of training sequences
+        make leave-one-out residuals, and so this, too small: pass their
+        count as ``sample_weight`` instead. 0 for a target that is constant
+        in training.
 
     {FITTED_ATTRIBUTES}
 
