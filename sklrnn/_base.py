@@ -318,6 +318,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _after_training(self, dataset, first, full, noise):
         pass
 
+    def _refuse_missing(self, missing, n_samples, what):
+        """Refuse ``y`` where it lacks a ``what`` ("label" or "target"): at ``missing``."""
+        if missing.size:
+            raise ValueError(
+                f"Input y contains NaN (a missing {what}) at {missing.size} of {n_samples} "
+                f"samples, first at sample {missing[0]}. {type(self).__name__} needs a {what} "
+                "for every sequence: drop the unlabelled samples from X and y first."
+            )
+
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch on (X, y), without a validation split, from the current weights."""
         return self._fit(X, y, sample_weight, incremental=True, epochs=1, classes=classes)

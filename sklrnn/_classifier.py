@@ -282,13 +282,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 stacklevel=_caller_outside_sklrnn(),
             )
         y = column_or_1d(y)
-        missing = np.flatnonzero(pd.isna(y))  # NaN and None, also among strings
-        if missing.size:
-            raise ValueError(
-                f"Input y contains NaN (a missing label) at {missing.size} of {len(y)} "
-                f"samples, first at sample {missing[0]}. {type(self).__name__} needs a label "
-                "for every sequence: drop the unlabelled samples from X and y first."
-            )
+        # NaN and None, also among strings
+        self._refuse_missing(np.flatnonzero(pd.isna(y)), len(y), "label")
         _check_labels(y, "y")
         if isinstance(classes, Set | Mapping | ValuesView):  # numpy reads it as one object
             raise TypeError(

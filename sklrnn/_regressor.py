@@ -302,13 +302,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         if y.ndim > 2:
             raise ValueError(f"y must be 1D or 2D, got an array of shape {y.shape}.")
         y2 = y.reshape(len(y), -1)
-        missing = np.flatnonzero(np.isnan(y2).any(axis=1))
-        if missing.size:  # as the classifier names a missing label
-            raise ValueError(
-                f"Input y contains NaN (a missing target) at {missing.size} of {len(y)} "
-                f"samples, first at sample {missing[0]}. {type(self).__name__} needs a target "
-                "for every sequence: drop the unlabelled samples from X and y first."
-            )
+        self._refuse_missing(np.flatnonzero(np.isnan(y2).any(axis=1)), len(y), "target")
         if reset:
             # Train on standardized targets, so that the defaults work for
             # targets of any scale; predictions are mapped back.

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context, validate_params
@@ -246,11 +245,10 @@ class WideToSequence(_SequencesOut, TransformerMixin, BaseEstimator):
                 f"{expected[0]}, {expected[1]}), got {type(X).__name__} with "
                 f"{ndim} dimensions."
             )
-        _check_dense_numbers(X, "X")  # as fit: text named, dates refused
-        with _numbers_only("X", X):
-            X = check_array(
-                X, allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
-            )
+        # As fit: text named, dates refused.
+        X = _numeric_array(
+            X, "X", allow_nd=True, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
         if X.ndim != 3 or X.shape[1:] != expected:
             raise ValueError(
                 f"inverse_transform expects an array of shape (n_samples, "
