@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseRNN
 from ._compat import Interval, StrOptions, validate_params
-from ._data import _reject_bool, counted, truncate, validate_sequences
+from ._data import _comparable, _reject_bool, counted, truncate, validate_sequences
 from ._module import _valid_mask, networks_of
 
 __all__ = ["sequence_attributions"]
@@ -103,7 +103,8 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
         pass per sequence; more steps make the attributions sum more exactly
         to the change of the output.
     baseline : "mean", float or array-like of shape (n_features,), default="mean"
-        The reference sequence, one value per feature at every valid step.
+        The reference sequence, one value per feature at every valid step
+        (in the order of ``feature_names_in_`` for DataFrames).
         ``"mean"`` is the per-feature training mean that the network
         subtracts (with ``standardize=True``; 0 without): a sequence that the
         standardized network sees as all zeros.
@@ -112,10 +113,12 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     -------
     attributions : ndarray of shape (n_samples, n_timesteps, n_features)
         Attributions, float64, on the time axis of ``X`` (``n_features`` is 1
-        for 2D input). They are exactly 0 past the end of each sequence and,
-        with ``max_length``, on the steps the model does not read. Positive
-        values pushed the output up: towards the explained class, or to a
-        larger prediction.
+        for 2D input). Their features are in the order the model reads them:
+        for DataFrames, that of ``feature_names_in_`` (the columns of fit's
+        data), whatever the order of ``X``'s columns. They are exactly 0 past
+        the end of each sequence and, with ``max_length``, on the steps the
+        model does not read. Positive values pushed the output up: towards
+        the explained class, or to a larger prediction.
 
     Raises
     ------
@@ -217,6 +220,7 @@ def _score_function(estimator, X3, lengths, target):
                     f"target holds bools ({reprlib.repr(labels.tolist())}), but the classes_ "
                     f"of {name} are {classes.tolist()}: give one of them."
                 )
+            labels, classes = _comparable(labels, classes)
             try:
                 unknown = np.setdiff1d(labels, classes)
             except TypeError as exc:  # e.g. None among int labels: no order to compare in
@@ -246,10 +250,13 @@ def _score_function(estimator, X3, lengths, target):
     if target is None and n_outputs == 1:
         target = 0
     if not isinstance(target, Integral) or isinstance(target, bool) or not 0 <= target < n_outputs:
+        shown = (
+            target.tolist() if hasattr(target, "tolist") else target
+        )  # reprlib shortens long lists
         raise ValueError(
             f"target must be the index of a target column of {name}, an int in "
             f"[0, {n_outputs - 1}] ({name} was fitted with {counted(n_outputs, 'target')}), "
-            f"got {target!r}."
+            f"got {reprlib.repr(shown)}."
         )
 
     def score(outputs, rows):

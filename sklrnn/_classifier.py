@@ -1,9 +1,9 @@
 """Recurrent neural network classifier."""
 
+import math
 import warnings
 from collections.abc import Mapping, Set, ValuesView
 from contextlib import suppress
-from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import StrOptions, _fit_context
-from ._data import _caller_outside_sklrnn, _python
+from ._data import _caller_outside_sklrnn, _comparable, _python
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -337,7 +337,8 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     f"{type(self).__name__} needs samples of at least 2 classes, but "
                     f"{what} {found}."
                 )
-        unseen = np.setdiff1d(y, self.classes_)
+        y, classes = _comparable(y, self.classes_)
+        unseen = np.setdiff1d(y, classes)
         if unseen.size:
             # After a fit, warm_start and partial_fit continue its network.
             hint = (
@@ -350,18 +351,15 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 f"y contains labels {_shown(unseen)} that are not in classes_ "
                 f"{_shown(self.classes_)}.{hint}"
             )
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        return np.searchsorted(classes, y).astype(np.int64)
 
     def _class_weights(self, target, counted):
         if self.class_weight is None:
             return 1.0
         weight = self.class_weight
         if isinstance(weight, dict):  # keys are labels; map them to encoded indices
-            bad = {
-                k: v
-                for k, v in weight.items()
-                if isinstance(v, bool) or not (isinstance(v, Real) and np.isfinite(v) and v >= 0)
-            }
+            values = {k: _weight_value(v) for k, v in weight.items()}
+            bad = {k: weight[k] for k, value in values.items() if value is None}
             if bad:
                 raise ValueError(
                     f"class_weight has the weights {bad}; a class's weight must be a "
@@ -369,7 +367,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 )
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
             keys = [_as_label(k, self.classes_.dtype) for k in weight]
-            plain = dict(zip(keys, weight.values(), strict=True))
+            plain = dict(zip(keys, values.values(), strict=True))
             # Keys that are not classes are ignored where the dict names every
             # class (a cross-validation fold without a rare class), as in
             # scikit-learn; beside an unnamed class they are likely misspelt.
@@ -463,13 +461,35 @@ def _check_kinds(labels, name, listed=False):
         )
 
 
+def _weight_value(value):
+    """A class weight as a float if it is a finite number >= 0 (not a bool or text), else None.
+
+    Any number that ``float`` takes: ``Fraction(1, 3)``, ``10**20``,
+    ``Decimal``, numpy's and torch's scalars, as scikit-learn takes them.
+    """
+    if isinstance(value, bool | np.bool_ | str | bytes) or np.ndim(value) != 0:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def _check_labels(labels, name):
     """Refuse what cannot be class labels in 1D ``labels`` (y, or partial_fit's
     ``classes``), with a message naming ``name``."""
     assert_all_finite(labels, input_name=name)  # infinity
     _check_kinds(labels, name)
     try:
-        check_classification_targets(labels)
+        if name == "y":
+            check_classification_targets(labels)
+        else:
+            with warnings.catch_warnings():
+                # Of a list of distinct labels, more than 20 always seemed
+                # "more than 50% of the samples": a regression target.
+                warnings.filterwarnings("ignore", "The number of unique classes", UserWarning)
+                check_classification_targets(labels)
     except ValueError as exc:
         if labels.dtype == object and "unknown" in str(exc):
             # scikit-learn's message would suggest a regression target.

@@ -264,6 +264,21 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _comparable(labels, classes):
+    """Arrays ``labels`` and ``classes``, as objects where numpy would compare them as floats.
+
+    numpy compares uint64 with a signed integer type in float64, in which
+    10**17 + 1 equals 10**17 + 2; Python's ints compare exactly.
+    """
+    if (
+        labels.dtype.kind in "iu"
+        and classes.dtype.kind in "iu"
+        and np.result_type(labels.dtype, classes.dtype).kind == "f"
+    ):
+        return labels.astype(object), classes.astype(object)
+    return labels, classes
+
+
 def _reject_bool(value, name, caller):
     """Raise a TypeError for a bool passed as the integer parameter ``name``.
 
@@ -369,9 +384,10 @@ def pad_sequences(sequences, max_length=None, fill_value=np.nan):
     except OverflowError as exc:  # an int beyond float64
         raise ValueError("fill_value is beyond float64's range (|x| > 1.8e308).") from exc
     fill_value = converted
-    if hasattr(sequences, "columns"):
+    if hasattr(sequences, "columns") or isinstance(sequences, Mapping):
         # A table, a sequence per row, as the estimators read it (a DataFrame
-        # iterates over its column names, polars' over its columns).
+        # iterates over its column names, polars' over its columns); a
+        # mapping is refused there (it too would iterate over its names).
         sequences = _numeric_array(
             sequences, "sequences", dtype=np.float64, ensure_all_finite="allow-nan"
         )
@@ -619,8 +635,16 @@ def _check_dense_numbers(X, input_name):
     strings are refused as scikit-learn's estimators refuse them (object
     arrays and DataFrames of numbers written as text are read, as there).
     Repeated column names are a ValueError (scikit-learn's feature names
-    would fail on them in narwhals, without a fix).
+    would fail on them in narwhals, without a fix). A mapping (a dict of
+    series, say) is a TypeError: numpy reads it as one object, which
+    ``check_array`` called text.
     """
+    if isinstance(X, Mapping) and not sp.issparse(X):  # scipy's dok format is a dict
+        raise TypeError(
+            f"{input_name} is a {type(X).__name__} (a mapping), which sklrnn does not read: "
+            f"pass several sequences as a list, e.g. list({input_name}.values()), or one as "
+            "an array or DataFrame."
+        )
     if hasattr(X, "columns") and hasattr(X, "shape") and len(X.columns) == 0:
         # pandas and numpy fail on it with no word of why.
         raise ValueError(

@@ -743,7 +743,7 @@ def _warn_if_versions_differ(saved, estimator_name, where):
     if changed:
         warnings.warn(
             InconsistentVersionWarning(
-                f"The model in {where} was saved with {changed}; installed are "
+                f"{where} holds a model saved with {changed}; installed are "
                 + ", ".join(f"{name} {version}" for name, version in current.items())
                 + ". It was loaded, but may behave differently; refit it to be sure.",
                 estimator_name=estimator_name,

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._attributions import _check_sklrnn_estimator, sequence_attributions
 from ._base import _BaseRNN
 from ._compat import _safe_indexing
-from ._data import _is_ragged, _python, validate_sequences
+from ._data import _is_ragged, _python, _readable, validate_sequences
 
 __all__ = ["LossCurveDisplay", "AttributionDisplay"]
 
@@ -303,6 +303,11 @@ class AttributionDisplay:
         target.
     estimator_name : str or None, default=None
         Name used in the title.
+    feature_names : array-like of str of shape (n_features,) or None, default=None
+        Names of the features, the legend's labels; ``feature 0``,
+        ``feature 1``, ... when None. ``from_estimator`` passes the
+        estimator's ``feature_names_in_`` where they name features (of
+        DataFrame sequences, not a table's time steps).
 
     Attributes
     ----------
@@ -312,6 +317,8 @@ class AttributionDisplay:
         Its attributions.
     target : object
         What was explained.
+    feature_names : ndarray of str of shape (n_features,) or None
+        Names of the features.
     ax_ : matplotlib Axes
         Axes the sequence is drawn on; set by :meth:`plot`.
     figure_ : matplotlib Figure
@@ -344,7 +351,9 @@ class AttributionDisplay:
     'Time step'
     """
 
-    def __init__(self, *, sequence, attributions, target=None, estimator_name=None):
+    def __init__(
+        self, *, sequence, attributions, target=None, estimator_name=None, feature_names=None
+    ):
         sequence = _real_array(sequence, "sequence")
         if sequence.ndim not in (1, 2) or not len(sequence):
             raise ValueError(
@@ -377,6 +386,15 @@ class AttributionDisplay:
                 "colour would be undefined."
             )
         self.attributions = attributions
+        if feature_names is not None:
+            names = np.asarray(feature_names, dtype=object)
+            if names.shape != (self.sequence.shape[1],):
+                raise ValueError(
+                    f"feature_names has shape {names.shape}, but the sequence has "
+                    f"{self.sequence.shape[1]} features; give one name per feature."
+                )
+            feature_names = names.astype(str)
+        self.feature_names = feature_names
         self.target = target
         self.estimator_name = estimator_name
 
@@ -432,6 +450,7 @@ class AttributionDisplay:
                 "X must be sequences (an array, a DataFrame or a list of arrays), got "
                 f"{type(X).__name__}."
             )
+        X = _readable(X)  # tensors as arrays, a nested one as a list of them
         if not _is_ragged(X) and _one_sequence_of_numbers(X):
             raise ValueError(
                 f"X is 1D (shape {np.shape(X)}), one sequence rather than sequences: pass it "
@@ -483,6 +502,10 @@ class AttributionDisplay:
             attributions=attributions[0, : lengths[row]],
             target=target,
             estimator_name=f"{type(estimator).__name__}: attributions to {explained}",
+            # Names of a table's columns are its time steps' (one feature).
+            feature_names=None
+            if estimator._fitted_on_table
+            else getattr(estimator, "feature_names_in_", None),
         )
         return display.plot(ax=ax, name=name, **kwargs)
 
@@ -524,8 +547,9 @@ class AttributionDisplay:
         color = {"color": "black"} if n_features == 1 else {}
         self.lines_ = ax.plot(steps, self.sequence, **{**color, **style})
         if n_features > 1:
+            names = self.feature_names
             for j, line in enumerate(self.lines_):
-                line.set_label(f"feature {j}")
+                line.set_label(f"feature {j}" if names is None else names[j])
             ax.legend()
         per_step = self.attributions.sum(axis=1)
         if window > 1:

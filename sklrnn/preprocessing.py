@@ -955,12 +955,17 @@ def make_windows(series, window, horizon=1, step=1, *, target=None):
     ----------
     series : array-like of shape (n_timesteps,) or (n_timesteps, n_features), \
 or list of such arrays
-        One series (a 1D or 2D array, Series or DataFrame, oldest step
-        first), or a list of series of possibly different lengths with the
-        same features. DataFrames in a list are matched by column name, so
-        they must all have the same columns, in any order. A list of numbers
-        is one series, but a list of lists is a list of series: pass one
-        multivariate series written as nested lists, one list per step, as
+        One series (a 1D or 2D array, Series or DataFrame, a row per step,
+        oldest first), or a list of series of possibly different lengths
+        with the same features. Steps are rows: an index of times (dates,
+        timestamps, periods or durations) must strictly increase, and a
+        PeriodIndex must miss no period; other indexes are not read, so
+        convert dates held as text with ``pd.to_datetime``, and insert the
+        missing times of a DatetimeIndex (``.asfreq``) and fill them.
+        DataFrames in a list are matched by column name, so they must all
+        have the same columns, in any order. A list of numbers is one series,
+        but a list of lists is a list of series: pass one multivariate
+        series written as nested lists, one list per step, as
         ``np.asarray(rows)``.
     window : int
         Number of steps in each input window.
@@ -992,8 +997,9 @@ or list of such arrays
     ------
     ValueError
         If a series is shorter than ``window + horizon`` or has missing
-        values, if a series' time index does not strictly increase or is
-        a MultiIndex (several series: pass them as a list),
+        values, if a series' time index does not strictly increase, misses
+        periods (a PeriodIndex) or is a MultiIndex (several series: pass
+        them as a list),
         if the series differ in their number of features or, for
         DataFrames, in their column names, or if a target is not a feature.
     TypeError
@@ -1054,6 +1060,21 @@ or list of such arrays
                 "per time, oldest first. Sort it with .sort_index(), and pass several series "
                 "(one per store, say) as a list."
             )
+        if isinstance(times, pd.PeriodIndex) and len(times) > 1:
+            # Its rows are then not consecutive periods: a window would span
+            # a gap, or its target lie further ahead than horizon.
+            periods = np.diff(times.asi8) // times.freq.n
+            gaps = np.flatnonzero(periods > 1)
+            if gaps.size:
+                missing = int((periods[gaps] - 1).sum())
+                raise ValueError(
+                    f"{name} misses {counted(missing, 'period')} of its PeriodIndex, the first "
+                    f"after {times[gaps[0]]}: windows of consecutive rows would span the gaps, "
+                    "and pair windows with targets further ahead than horizon. Insert the "
+                    "missing periods and fill them first, e.g. "
+                    f"{name}.resample({times.freqstr!r}).asfreq().interpolate(), or split the "
+                    "series at its gaps."
+                )
         if isinstance(s, pd.DataFrame):
             if columns is None:
                 columns, first = s.columns, name

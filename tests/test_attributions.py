@@ -369,6 +369,12 @@ def test_errors_name_the_problem(clf, reg):
     expected = r"int in \[0, 1\] \(RNNRegressor was fitted with 2 targets\), got 2"
     with pytest.raises(ValueError, match=expected):
         sequence_attributions(reg, X, target=2)
+    # A column per sequence, as a classifier takes labels: its first few, as
+    # Python numbers, not all 40 of numpy's or pandas' repr.
+    for target in (np.arange(40), pd.Series(np.arange(40)), np.int64(2)):
+        shown = r"\[0, 1, 2, 3, 4, 5, \.\.\.\]" if np.ndim(target) else "2"
+        with pytest.raises(ValueError, match=rf"fitted with 2 targets\), got {shown}\.$"):
+            sequence_attributions(reg, X, target=target)
 
 
 def test_non_sklrnn_estimators_are_refused_with_the_fix():

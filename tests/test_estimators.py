@@ -25,7 +25,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 import sklrnn._base
 import sklrnn._classifier
 import sklrnn._ridge
-from sklrnn import RNNClassifier, RNNRegressor, make_windows
+from sklrnn import RNNClassifier, RNNRegressor, make_windows, sequence_attributions
 from sklrnn._ridge import _RIDGE_ALPHAS, _clearly_better, _ridge
 from sklrnn._training import SequenceDataset, ValidationSplit, WarmupCosine
 from sklrnn.datasets import load_airline
@@ -1035,6 +1035,39 @@ def test_partial_fit_refuses_balanced_class_weights():
         clf.partial_fit(X, y, classes=[0, 1])
     assert not hasattr(clf, "net_")
     clf.set_params(class_weight={0: 1.0, 1: 2.0}).partial_fit(X, y, classes=[0, 1])
+
+
+def test_labels_of_another_integer_type_than_the_classes_are_encoded_exactly():
+    # numpy compares uint64 with int64 in float64, where 10**17 + 1 equals
+    # 10**17 + 2: every sequence was trained, and explained, as the first class.
+    X, _ = make_classification_sequences(n=30)
+    ids = [10**17 + 1, 10**17 + 2]
+    y = np.array(ids)[np.arange(30) % 2]
+    models = [RNNClassifier(**FAST) for _ in range(2)]
+    for model, labels in zip(models, (y.astype(np.uint64), y), strict=True):
+        for _ in range(2):
+            model.partial_fit(X, labels, classes=ids)
+    np.testing.assert_array_equal(models[0].predict_proba(X), models[1].predict_proba(X))
+    explained = [sequence_attributions(models[1], X[:2], target=t, n_steps=2) for t in ids]
+    by_uint = sequence_attributions(models[1], X[:2], target=np.uint64(ids[1]), n_steps=2)
+    np.testing.assert_array_equal(by_uint, explained[1])
+    assert not np.array_equal(explained[0], explained[1])
+
+
+def test_more_than_20_classes_are_no_regression_target_to_warn_of():
+    # scikit-learn's check of y, run on the list of the classes (partial_fit's
+    # classes, or classes_ after removing sequences of weight 0), warned that
+    # more than half of its "samples" were distinct: "y could represent a
+    # regression problem".
+    X = np.random.RandomState(0).normal(size=(120, 6))
+    y = np.repeat(np.arange(30), 4)
+    weights = np.r_[0.0, np.ones(119)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNClassifier(**{**FAST, "max_epochs": 1}).fit(X, y, sample_weight=weights)
+        RNNClassifier(**FAST).partial_fit(X, y, classes=np.arange(30))
+    with pytest.warns(UserWarning, match="could represent a regression problem"):
+        RNNClassifier(**{**FAST, "max_epochs": 1}).fit(X[:40], np.arange(40))  # y's own
 
 
 def test_a_class_weight_dict_weighs_the_classes_of_each_partial_fit_batch():

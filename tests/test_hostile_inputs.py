@@ -20,6 +20,7 @@ import pickle
 import re
 import warnings
 from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -1728,11 +1729,26 @@ def test_partial_fit_weights_beyond_float32_against_the_first_calls_are_refused(
         torch.testing.assert_close(value, fitted[name], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf"), "heavy", True])
+@pytest.mark.parametrize(
+    "weight", [-1.0, float("nan"), float("inf"), "heavy", "2", True, [1.0], 1j, 10**400]
+)
 def test_class_weights_that_are_no_weights_are_named(weight):
     X = np.random.RandomState(0).normal(size=(6, 3))
     with pytest.raises(ValueError, match="class_weight has the weights .* finite number >= 0"):
         RNNClassifier(**TINY, class_weight={0: weight, 1: 1.0}).fit(X, [0, 1] * 3)
+
+
+@pytest.mark.parametrize(
+    "weight", [Fraction(3, 2), 10**20, Decimal("1.5"), np.array(1.5), torch.tensor(1.5)]
+)
+def test_class_weights_are_any_number_float_takes(weight):
+    # np.isfinite failed on Fraction and on ints beyond int64 (numpy's "ufunc
+    # 'isfinite' not supported"); Decimal, 0-d arrays and tensors were called
+    # no finite numbers. scikit-learn's estimators take them all.
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    clf = RNNClassifier(**TINY, class_weight={0: weight, 1: 1.0}).fit(X, [0, 1] * 3)
+    same = RNNClassifier(**TINY).fit(X, [0, 1] * 3, sample_weight=[float(weight), 1.0] * 3)
+    np.testing.assert_allclose(clf.predict_proba(X), same.predict_proba(X), rtol=1e-6)
 
 
 def test_class_weights_that_leave_one_class_fit_a_model_of_that_class():

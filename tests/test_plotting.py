@@ -482,6 +482,58 @@ def test_attribution_display_reads_x_as_predict_does():
             AttributionDisplay(sequence=[1.0], attributions=[0.0]).plot()
 
 
+def test_attribution_display_names_the_features_it_draws():
+    # The legend said "feature 0", "feature 1", ... in the order the model
+    # reads, that of fit's columns: for a frame with its columns in another
+    # order, the first line's label named another column than the user's first.
+    rng = np.random.RandomState(0)
+    frames = [pd.DataFrame(rng.normal(size=(8, 3)), columns=["a", "b", "c"]) for _ in range(20)]
+    clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0)
+    clf.fit(frames, [int(f["a"].sum() > 0) for f in frames])
+    new = frames[0][["c", "a", "b"]]
+    display = AttributionDisplay.from_estimator(clf, [new], n_steps=5)
+    assert [line.get_label() for line in display.lines_] == ["a", "b", "c"]
+    assert [text.get_text() for text in display.ax_.get_legend().get_texts()] == ["a", "b", "c"]
+    np.testing.assert_array_equal(display.sequence, frames[0].to_numpy(np.float32))
+    np.testing.assert_array_equal(display.lines_[0].get_ydata(), frames[0]["a"].astype(np.float32))
+    # The attributions' features are in that order too, as documented.
+    np.testing.assert_array_equal(
+        sequence_attributions(clf, [new], n_steps=5),
+        sequence_attributions(clf, frames[:1], n_steps=5),
+    )
+    with pytest.raises(
+        ValueError, match="feature_names has shape \\(2,\\), but the sequence has 3"
+    ):
+        AttributionDisplay(
+            sequence=np.zeros((4, 3)), attributions=np.zeros((4, 3)), feature_names=["a", "b"]
+        )
+    # Arrays, and a table whose column names are its time steps: numbered features.
+    arrays = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0)
+    arrays.fit(np.stack([f.to_numpy() for f in frames]), clf.classes_[np.arange(20) % 2])
+    display = AttributionDisplay.from_estimator(arrays, [frames[0].to_numpy()], n_steps=5)
+    assert [line.get_label() for line in display.lines_] == ["feature 0", "feature 1", "feature 2"]
+    table = pd.DataFrame(rng.normal(size=(20, 6)), columns=[f"t{i}" for i in range(6)])
+    wide = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0)
+    display = AttributionDisplay.from_estimator(
+        wide.fit(table, np.arange(20) % 2), table, n_steps=5
+    )
+    assert display.feature_names is None and display.sequence.shape == (6, 1)
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")
+def test_attribution_display_of_a_nested_tensor():
+    # np.asarray of a nested tensor failed inside torch ("NestedTensorImpl
+    # doesn't support sizes") before X was read as predict reads it.
+    torch = pytest.importorskip("torch")
+    X, y = data(n=20)
+    clf = RNNClassifier(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0).fit(X, y)
+    seqs = [torch.tensor(X[0], dtype=torch.float32), torch.tensor(X[1, :4], dtype=torch.float32)]
+    display = AttributionDisplay.from_estimator(clf, torch.nested.nested_tensor(seqs), index=1)
+    expected = AttributionDisplay.from_estimator(clf, [s.numpy() for s in seqs], index=1)
+    np.testing.assert_array_equal(display.attributions, expected.attributions)
+    np.testing.assert_array_equal(display.sequence, X[1, :4, None].astype(np.float32))
+
+
 # -- verbose output ------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """WideToSequence, SequenceScaler, long_to_sequences and make_windows."""
 
+import re
 import tracemalloc
 import warnings
 from decimal import Decimal
@@ -826,6 +827,26 @@ def test_make_windows_refuses_a_time_index_that_does_not_strictly_increase():
             match=rf"^{name} has a time index \(\w+.*\) that does not strictly increase.*sort",
         ):
             make_windows(series, window=3)
+
+
+@pytest.mark.parametrize("freq", ["M", "2M", "Q-DEC", "W-SUN", "h"])
+def test_make_windows_refuses_a_period_index_that_misses_periods(freq):
+    # Windowed across the gap: the target of [Jan, Feb, Mar] was September's.
+    periods = pd.period_range("2020-01-01", periods=9, freq=freq)
+    series = pd.Series(np.arange(6.0), index=periods.delete([3, 4, 5]))
+    expected = (
+        rf"^series\[1\] misses 3 periods of its PeriodIndex, the first after "
+        rf"{re.escape(str(periods[2]))}: .*series\[1\]\.resample\('{re.escape(periods.freqstr)}'\)"
+    )
+    with pytest.raises(ValueError, match=expected):
+        make_windows([series.iloc[:3], series], window=2)
+    with pytest.raises(ValueError, match="misses 1 period of"):
+        make_windows(pd.Series(np.arange(3.0), index=periods[[0, 1, 3]]), window=1)
+    # The fix the message gives: the gap's windows then hold its filled values.
+    filled = series.resample(periods.freqstr).asfreq().interpolate()
+    X, y = make_windows(filled, window=3)
+    np.testing.assert_array_equal(X[0, :, 0], [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(y, [2.25, 2.5, 2.75, 3.0, 4.0, 5.0])
 
 
 def test_make_windows_refuses_an_arrow_time_index_that_does_not_strictly_increase():

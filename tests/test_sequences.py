@@ -212,6 +212,28 @@ def test_a_polars_lazyframe_is_refused_with_the_fix():
             call()
 
 
+def test_a_dict_of_sequences_is_refused_with_the_fix():
+    # numpy read a dict as one object, which the refusal of text called a
+    # category to encode; pad_sequences padded its keys.
+    seqs = {"a": np.arange(10.0), "b": np.arange(12.0)}
+    model = _small(RNNClassifier).fit(pad_sequences(list(seqs.values())), [0, 1])
+    calls = {
+        "X": [
+            lambda: _small(RNNClassifier).fit(seqs, [0, 1]),
+            lambda: model.predict(seqs),
+            lambda: SequenceScaler().fit(seqs),
+            lambda: WideToSequence().fit_transform(seqs),
+        ],
+        "series": [lambda: make_windows(seqs, window=3)],
+        "sequences": [lambda: pad_sequences(seqs)],
+    }
+    for name, refused in calls.items():
+        for call in refused:
+            fix = rf"{name} is a dict \(a mapping\), .* list\({name}\.values\(\)\)"
+            with pytest.raises(TypeError, match=fix):
+                call()
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float64", "int64"])
 def test_torch_tensors_are_read_as_their_values(dtype):
     # Tensors that track gradients, and bfloat16 ones, which numpy has no
