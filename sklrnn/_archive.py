@@ -36,6 +36,8 @@ import torch
 from ._data import _check_file_path
 
 __all__ = [
+    "MODEL_JSON",
+    "CHECKPOINT_JSON",
     "FORMAT_VERSION",
     "describe",
     "check_writable",
@@ -52,6 +54,11 @@ __all__ = [
     "check_statistics",
     "is_finite_number",
 ]
+
+# The member that describes each of the package's archives (a model file of
+# save_model, a checkpoint of fit), named here so that each format's reader
+# can say which file it was given where the other belongs.
+MODEL_JSON, CHECKPOINT_JSON = "model.json", "checkpoint.json"
 
 # The version written; files of other versions are refused (nothing has been
 # released in another version, so there is nothing to migrate).
@@ -208,9 +215,12 @@ class Archive:
         How error messages name the file (:func:`describe`).
     required, optional : sequence of str
         Names of the members the archive must and may hold.
+    mistaken : dict of str to str, default=None
+        For a member of another of the package's formats, what a file holding
+        it is and what to do with it: the message in place of "unknown member".
     """
 
-    def __init__(self, file, where, required, optional=()):
+    def __init__(self, file, where, required, optional=(), mistaken=None):
         self.where = where
         self._handle = self._zip = None
         if isinstance(file, str | os.PathLike):
@@ -219,9 +229,11 @@ class Archive:
             file = self._handle = open(file, "rb")  # noqa: SIM115 (closed by close)
         try:
             _check_end_record(file, where)
-            self._zip = _unzip(where, "is not a zip archive", zipfile.ZipFile, file)
+            self._zip = _unzip(
+                where, "is not a zip archive, or was cut short", zipfile.ZipFile, file
+            )
             infos = self._zip.infolist()
-            _check_members(infos, where, set(required), set(optional))
+            _check_members(infos, where, set(required), set(optional), mistaken or {})
         except BaseException:
             self.close()
             raise
@@ -408,7 +420,7 @@ def _unzip(where, problem, func, *args):
         raise ValueError(f"{where} {problem} ({type(exc).__name__}: {exc}).") from exc
 
 
-def _check_members(infos, where, required, optional):
+def _check_members(infos, where, required, optional, mistaken):
     names = [info.filename for info in infos]
     expected = sorted(required | optional)
     if len(names) > _MAX_MEMBERS:
@@ -417,6 +429,9 @@ def _check_members(infos, where, required, optional):
     if duplicates:
         raise ValueError(f"{where} holds the member {duplicates[0]!r} more than once.")
     unknown = sorted(set(names) - required - optional)
+    for name in unknown:
+        if name in mistaken:
+            raise ValueError(f"{where} is {mistaken[name]}")
     if unknown:
         raise ValueError(
             f"{where} holds the unknown member {unknown[0]!r}; the format has only {expected}."

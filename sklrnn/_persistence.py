@@ -18,8 +18,10 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from ._archive import (
+    CHECKPOINT_JSON,
     FORMAT_VERSION,
     MAX_JSON_BYTES,
+    MODEL_JSON,
     Archive,
     check_format,
     check_history,
@@ -48,7 +50,7 @@ from ._module import _FIRST_KERNELS, front_end_strides
 __all__ = ["save_model", "load_model"]
 
 _FORMAT = "sklrnn-model"
-_CONFIG, _WEIGHTS, _OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
+_CONFIG, _WEIGHTS, _OPTIMIZER = MODEL_JSON, "weights.safetensors", "optimizer.safetensors"
 _FIELDS = (
     "format",
     "format_version",
@@ -692,7 +694,11 @@ def load_model(file, *, device=None):
     True
     """
     where = describe(file, "Model file")
-    with Archive(file, where, required=(_CONFIG, _WEIGHTS, _OPTIMIZER)) as archive:
+    mistaken = {
+        CHECKPOINT_JSON: "a checkpoint, not a model file of save_model: a fit resumes it, "
+        "given as checkpoint= with warm_start=True."
+    }
+    with Archive(file, where, (_CONFIG, _WEIGHTS, _OPTIMIZER), mistaken=mistaken) as archive:
         config = archive.read_json(_CONFIG)
         check_format(config, where, _CONFIG, _FORMAT, _FIELDS)
         cls = _estimator_class(config["estimator"], where)

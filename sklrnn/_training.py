@@ -26,7 +26,9 @@ from skorch.history import History
 from skorch.utils import Ansi
 
 from ._archive import (
+    CHECKPOINT_JSON,
     FORMAT_VERSION,
+    MODEL_JSON,
     Archive,
     check_format,
     check_history,
@@ -652,7 +654,7 @@ class EpochCheckpoint(Callback):
                 members[_BEST_WEIGHTS] = tensors_to_bytes(best)
         if "lr_schedule" in callbacks:
             config["lr_schedule"] = callbacks["lr_schedule"].get_resume_state()
-        members[_CHECKPOINT_JSON] = json.dumps(config, default=plain).encode("utf-8")
+        members[CHECKPOINT_JSON] = json.dumps(config, default=plain).encode("utf-8")
         path = os.fspath(self.path)
         # A fresh temporary file beside the target, renamed over it: a crash
         # mid-write never leaves a truncated file. Its name is random, so that
@@ -692,7 +694,6 @@ def _unwritable(path, exc):
 
 
 _CHECKPOINT_FORMAT = "sklrnn-checkpoint"
-_CHECKPOINT_JSON = "checkpoint.json"
 _WEIGHTS, _OPTIMIZER = "weights.safetensors", "optimizer.safetensors"
 _BEST_WEIGHTS, _RNG = "best_weights.safetensors", "rng.safetensors"
 _CHECKPOINT_FIELDS = (
@@ -732,8 +733,8 @@ def read_checkpoint(path):
     """
     where = describe(path, "Checkpoint")
     with _open_checkpoint(path, where) as archive:
-        config = archive.read_json(_CHECKPOINT_JSON)
-    check_format(config, where, _CHECKPOINT_JSON, _CHECKPOINT_FORMAT, _CHECKPOINT_FIELDS)
+        config = archive.read_json(CHECKPOINT_JSON)
+    check_format(config, where, CHECKPOINT_JSON, _CHECKPOINT_FORMAT, _CHECKPOINT_FIELDS)
     fingerprint, epochs_left = config["fingerprint"], config["epochs_left"]
     if not (fingerprint is None or isinstance(fingerprint, str)):
         raise ValueError(f"{where}: its fingerprint is malformed.")
@@ -774,8 +775,12 @@ def _open_checkpoint(path, where):
     return Archive(
         path,
         where,
-        required=(_CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
+        required=(CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
         optional=(_BEST_WEIGHTS,),
+        mistaken={
+            MODEL_JSON: "a model file of save_model, not a checkpoint: load it with "
+            "load_model, or give a fit a path of its own as checkpoint."
+        },
     )
 
 
@@ -846,7 +851,7 @@ class Checkpoint:
             # The tensors must be those of the state read_checkpoint checked:
             # another fit sharing the path may have replaced the file since.
             # (Compared as text: a NaN loss is unequal to itself.)
-            if json.dumps(archive.read_json(_CHECKPOINT_JSON)) != json.dumps(config):
+            if json.dumps(archive.read_json(CHECKPOINT_JSON)) != json.dumps(config):
                 raise ValueError(
                     f"{where} changed since this fit read it (another fit writing the same "
                     "path?). Give each fit its own checkpoint path."

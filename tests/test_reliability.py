@@ -685,6 +685,15 @@ def test_checkpoint_that_does_not_fit_is_named(data, tmp_path):
     other = RNNClassifier(**SMALL, checkpoint=path, warm_start=True)
     with pytest.raises(ValueError, match="by a fit of RNNRegressor, not RNNClassifier"):
         other.fit(X, (y > 0).astype(int))
+    # A checkpoint given to load_model, a model file given as a checkpoint:
+    # "holds the unknown member 'checkpoint.json'", as a damaged file.
+    with pytest.raises(ValueError, match="other.ckpt' is a checkpoint, not a model file of save"):
+        load_model(path)
+    model_file = tmp_path / "m.zip"
+    save_model(RNNRegressor(**SMALL, max_epochs=1).fit(X, y), model_file)
+    mistaken = RNNRegressor(**SMALL, checkpoint=model_file, warm_start=True)
+    with pytest.raises(ValueError, match=r"m.zip' is a model file of save_model, not a checkp"):
+        mistaken.fit(X, y)
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match=r"Checkpoint '.*other.ckpt' is not a zip archive"):
         RNNRegressor(**SMALL, checkpoint=path, warm_start=True).fit(X, y)
