@@ -488,7 +488,9 @@ def save_model(estimator, file):
         ``format`` (``"sklrnn-model"``) and ``format_version`` (7);
         ``versions`` of sklrnn, torch, skorch and scikit-learn that wrote it;
         ``estimator``, the class name; ``params``, every constructor
-        parameter but ``checkpoint`` and ``callbacks``; ``attributes``, the
+        parameter but ``checkpoint`` and ``callbacks`` (a ``class_weight``
+        key that is a date or duration as its ISO text, which weighs the
+        same class); ``attributes``, the
         estimator's fitted attributes (``classes_`` with its dtype, text as
         wide as the longest label; ``n_features_in_``, ``feature_names_in_``, ``strides_``,
         ``kernel_sizes_``, ``kernel_dilations_``, ``n_networks_``, ``n_iter_``, a regressor's target
