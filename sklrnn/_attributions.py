@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseRNN
 from ._compat import Interval, StrOptions, validate_params
-from ._data import _comparable, _reject_bool, counted, truncate, validate_sequences
+from ._data import _label_codes, _reject_bool, counted, truncate, validate_sequences
 from ._module import _valid_mask, networks_of
 
 __all__ = ["sequence_attributions"]
@@ -220,9 +220,8 @@ def _score_function(estimator, X3, lengths, target):
                     f"target holds bools ({reprlib.repr(labels.tolist())}), but the classes_ "
                     f"of {name} are {classes.tolist()}: give one of them."
                 )
-            labels, classes = _comparable(labels, classes)
             try:
-                unknown = np.setdiff1d(labels, classes)
+                codes, unknown = _label_codes(labels, classes)
             except TypeError as exc:  # e.g. None among int labels: no order to compare in
                 raise ValueError(
                     f"target must hold class labels of {name} (its classes_ are "
@@ -233,7 +232,7 @@ def _score_function(estimator, X3, lengths, target):
                     f"target contains labels {unknown.tolist()} that are not classes of "
                     f"{name}; its classes_ are {classes.tolist()}."
                 )
-            index = np.broadcast_to(np.searchsorted(classes, labels), (n_samples,))
+            index = np.broadcast_to(codes, (n_samples,))
         index = torch.tensor(index, dtype=torch.int64)
 
         def score(outputs, rows):

@@ -19,7 +19,7 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import StrOptions, _fit_context
-from ._data import _caller_outside_sklrnn, _comparable, _python
+from ._data import _caller_outside_sklrnn, _label_codes, _python
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -337,8 +337,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                     f"{type(self).__name__} needs samples of at least 2 classes, but "
                     f"{what} {found}."
                 )
-        y, classes = _comparable(y, self.classes_)
-        unseen = np.setdiff1d(y, classes)
+        codes, unseen = _label_codes(y, self.classes_)
         if unseen.size:
             # After a fit, warm_start and partial_fit continue its network.
             hint = (
@@ -351,7 +350,7 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
                 f"y contains labels {_shown(unseen)} that are not in classes_ "
                 f"{_shown(self.classes_)}.{hint}"
             )
-        return np.searchsorted(classes, y).astype(np.int64)
+        return codes.astype(np.int64)
 
     def _class_weights(self, target, counted):
         if self.class_weight is None:

@@ -264,19 +264,23 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _comparable(labels, classes):
-    """Arrays ``labels`` and ``classes``, as objects where numpy would compare them as floats.
+def _label_codes(labels, classes):
+    """The positions of array ``labels`` in sorted ``classes`` (None if some
+    are not among them), and the labels not among them.
 
-    numpy compares uint64 with a signed integer type in float64, in which
-    10**17 + 1 equals 10**17 + 2; Python's ints compare exactly.
+    Compared as Python objects where numpy would compare them as floats:
+    uint64 with a signed integer type, in float64, where 10**17 + 1 equals
+    10**17 + 2. Labels that have no order with the classes (None among
+    ints) raise numpy's TypeError.
     """
     if (
         labels.dtype.kind in "iu"
         and classes.dtype.kind in "iu"
         and np.result_type(labels.dtype, classes.dtype).kind == "f"
     ):
-        return labels.astype(object), classes.astype(object)
-    return labels, classes
+        labels, classes = labels.astype(object), classes.astype(object)
+    unseen = np.setdiff1d(labels, classes)
+    return (None if unseen.size else np.searchsorted(classes, labels)), unseen
 
 
 def _reject_bool(value, name, caller):
