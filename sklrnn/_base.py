@@ -876,9 +876,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             changed.append(f"kernel_features (now {self.kernel_features})")
         return changed
 
-    def _refuse_validation_monitors(self, full, n):
+    def _refuse_validation_monitors(self, full):
         """Refuse callbacks that monitor or record a validation score, for a
-        training call that holds out none (of ``n`` sequences; ``full``: a fit)."""
+        training call that holds out none (``full``: a fit)."""
         for item in self.callbacks or []:
             callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
             monitor = _validation_monitor(callback)
@@ -896,10 +896,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     "early_stopping=True, or"
                 )
             else:
-                why = (
-                    f"{n} sequences hold out none at validation_fraction="
-                    f"{self.validation_fraction}. Fit on more data, or"
-                )
+                why = "a single sequence holds out none. Fit on more data, or"
             fix = (
                 "score the training data (on_train=True)"
                 if scoring
@@ -935,7 +932,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         n_valid = ValidationSplit.size(len(data[0]), self.validation_fraction)
         if not (full and self.early_stopping and n_valid):
-            self._refuse_validation_monitors(full, len(data[0]))
+            self._refuse_validation_monitors(full)
         if self.lr_schedule == "cosine":
             split = full and self.early_stopping
             steps = epochs * self._training_batches(len(data[0]), split) if full else None

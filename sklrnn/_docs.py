@@ -137,12 +137,13 @@ default="adam"
         so far when its loss is lower by more than 0.01% of it (skorch's
         ``EarlyStopping`` threshold); the restored epoch is the last that
         improved so, which may not be the lowest loss where the loss falls
-        more slowly than that. Data too small to split trains without
+        more slowly than that. A single training sequence trains without
         validation. False trains on all the data for the whole epoch budget.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping; stratified
-        by class for classifiers when possible.
+        Fraction of the training data held out for early stopping:
+        ``ceil(validation_fraction * n_samples)`` sequences, but at most all
+        of them but one; stratified by class for classifiers when possible.
 
     n_iter_no_change : int, default=20
         Epochs without improvement of the validation loss (by more than
@@ -195,7 +196,10 @@ default="adam"
         (``"print_log"``, ``"epoch_timer"``, ``"train_loss"``,
         ``"valid_loss"``) are refused. A batch's
         loss is in the history when the batch ends, as in skorch; skorch's
-        ``EpochScoring`` needs its default ``use_caching=True``. They run
+        ``EpochScoring`` needs its default ``use_caching=True``. A skorch
+        ``LRScheduler`` (with ``lr_schedule=None``) schedules each training
+        call from its start, at ``lr``, as ``lr_schedule`` does: a warm start
+        and each ``partial_fit`` call start its schedule over. They run
         after sklrnn's own callbacks and before ``checkpoint``'s, which
         saves what they recorded; every callback sees each completed epoch,
         also the one in which a callback (early stopping) asks to stop. One

@@ -21,7 +21,7 @@ import tqdm
 from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.history import History
 from skorch.utils import Ansi
 
@@ -223,8 +223,8 @@ class ValidationSplit:
     """Hold out a fraction of a :class:`SequenceDataset` for validation.
 
     Stratified by class for classifiers when every class has at least two
-    members. Returns no validation set when the data is too small to leave at
-    least one sample on each side.
+    members. Holds out ``ceil(fraction * n)`` sequences, but at most
+    ``n - 1``; a single sequence gets no validation set.
     """
 
     def __init__(self, fraction, stratified, random_state):
@@ -234,9 +234,12 @@ class ValidationSplit:
 
     @staticmethod
     def size(n, fraction):
-        """Sequences held out of ``n`` for validation: 0 where it leaves either side empty."""
-        n_valid = int(np.ceil(fraction * n))
-        return n_valid if 1 <= n_valid < n else 0
+        """Sequences held out of ``n`` for validation (0 for a single sequence).
+
+        A fraction near 1 leaves one sequence to train on rather than none:
+        at 0.99 of 60, early stopping was off without a word.
+        """
+        return min(int(np.ceil(fraction * n)), n - 1)
 
     def __call__(self, dataset, y=None, **kwargs):
         n = len(dataset)
@@ -953,7 +956,9 @@ class SequenceNet(NeuralNet):
 
     Batches are drawn by :class:`BatchIterator`;
     ``iterator_train__equal_sizes=True`` splits each training epoch into
-    batches of equal size. ``partial_fit`` takes a ``generator`` (a
+    batches of equal size. A skorch ``LRScheduler`` among the callbacks
+    starts its schedule over in each training call, at ``lr``.
+    ``partial_fit`` takes a ``generator`` (a
     ``torch.Generator``) that shuffles the training batches of that call,
     and raises again an interrupt (Ctrl-C) that skorch's loop swallowed,
     once the callbacks have wound training up. When it ends, the history's
@@ -1053,7 +1058,27 @@ class SequenceNet(NeuralNet):
         dataset = cb_kwargs.get("X")
         features = getattr(dataset, "kernel_features", None)
         before = [b.clone() for b in self.module_.buffers()] if features is not None else None
-        super().notify("on_train_begin", **cb_kwargs)
+        # A skorch LRScheduler schedules each training call from its start,
+        # at lr, as lr_schedule does. skorch builds it at the epochs of the
+        # history, from the rate the optimizer holds, which a warm start, a
+        # loaded model or a resumed checkpoint had set back to lr: torch's
+        # step-by-step formulas then scaled lr as if the schedule had reached
+        # it (a warm start's cosine rose to 10 times lr), or failed for want
+        # of the initial_lr of a scheduler that had not run before.
+        schedulers = any(isinstance(c, LRScheduler) for _, c in self.callbacks_)
+        for group in self.optimizer_.param_groups if schedulers else ():
+            group["lr"] = self.lr
+            group.pop("initial_lr", None)
+        self.on_train_begin(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            if isinstance(callback, LRScheduler):
+                history, self.history = self.history, History()
+                try:
+                    callback.on_train_begin(self, **cb_kwargs)
+                finally:
+                    self.history = history
+            else:
+                callback.on_train_begin(self, **cb_kwargs)
         if before is not None and not all(map(torch.equal, before, self.module_.buffers())):
             dataset.cache_kernel_features(self.module_)
 

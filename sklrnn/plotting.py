@@ -166,8 +166,9 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : RNNClassifier, RNNRegressor, Pipeline ending in one, or search
-            Fitted estimator whose ``history_`` is plotted; of a fitted search
+        estimator : RNNClassifier, RNNRegressor, Pipeline holding one, or search
+            Fitted estimator whose ``history_`` is plotted; of a Pipeline, its
+            sklrnn step; of a fitted search
             (:class:`~sklearn.model_selection.GridSearchCV`...), its
             ``best_estimator_``.
         ax : matplotlib Axes, default=None
@@ -184,10 +185,25 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             The display, with ``ax_`` and ``figure_`` set.
         """
-        # A search's refitted model; a Pipeline's last step, which trained.
+        # A search's refitted model; a Pipeline's sklrnn step, which trained.
+        search = {"param_grid", "param_distributions"} & _params(estimator).keys()
+        if search and not hasattr(estimator, "best_estimator_"):
+            check_is_fitted(estimator)  # NotFittedError before it ran
+            raise ValueError(
+                f"The {type(estimator).__name__} holds no best_estimator_ (refit="
+                f"{estimator.refit!r}): search with refit=True, or pass a model fitted "
+                "with its best_params_."
+            )
         estimator = getattr(estimator, "best_estimator_", estimator)
         if hasattr(estimator, "steps"):
-            estimator = estimator[-1]
+            steps = [step for _, step in estimator.steps if isinstance(step, _BaseRNN)]
+            if len(steps) != 1:
+                raise TypeError(
+                    "LossCurveDisplay.from_estimator needs a Pipeline with one sklrnn "
+                    f"estimator among its steps, got one with {len(steps)}: pass the step "
+                    "to plot."
+                )
+            estimator = steps[0]
         if not isinstance(estimator, _BaseRNN):
             raise TypeError(
                 "LossCurveDisplay.from_estimator needs an sklrnn estimator (such as "
@@ -240,7 +256,8 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             This display, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
-        style = _line_style(line_kw)  # before _axes: a refused call opens no figure
+        # before _axes: a refused call opens no figure
+        style = _line_style(line_kw, "LossCurveDisplay")
         ax = _axes(ax, "LossCurveDisplay")
         self.lines_ = {}
         prefix = "" if name is None else f"{name}: "
@@ -540,7 +557,7 @@ class AttributionDisplay:
             ``background_`` and ``colorbar_`` set.
         """
         cmap = _colormap(window, cmap)
-        style = _line_style(line_kw)
+        style = _line_style(line_kw, "AttributionDisplay")
         ax = _axes(ax, "AttributionDisplay")
         n_timesteps, n_features = self.sequence.shape
         steps = np.arange(n_timesteps)
@@ -593,11 +610,20 @@ def _check_plot_call(display, ax, name, kwargs):
     except TypeError as exc:  # "got an unexpected keyword argument 'windw'"
         raise TypeError(f"{display.__name__}.plot() {exc}") from None
     call.apply_defaults()
-    _line_style(call.arguments["line_kw"])
+    _line_style(call.arguments["line_kw"], display.__name__)
     return call.arguments
 
 
-def _line_style(line_kw):
+def _params(estimator):
+    """``estimator``'s own parameters, or none where it is no scikit-learn estimator
+    (a class among them)."""
+    get_params = getattr(estimator, "get_params", None)
+    return (
+        get_params(deep=False) if callable(get_params) and not isinstance(estimator, type) else {}
+    )
+
+
+def _line_style(line_kw, caller):
     """``line_kw`` checked as ``Line2D`` properties, aliases ("lw", "c") in full."""
     if line_kw is None:
         return {}
@@ -611,6 +637,7 @@ def _line_style(line_kw):
             "line_kw cannot set 'label': the display labels each of its lines. Relabel "
             "them through the display's lines_, or ax.legend()."
         )
+    _pyplot(caller)  # a missing matplotlib named as such
     from matplotlib.cbook import normalize_kwargs
     from matplotlib.lines import Line2D
 

@@ -527,7 +527,7 @@ def test_cosine_schedule_spans_the_fit_and_partial_fit_keeps_lr():
 
 @pytest.mark.parametrize(
     "fraction, batches",
-    [(0.5, 2), (0.99, 4)],  # 32 of 64 held out; 64 of 64 would leave none to train: no split
+    [(0.5, 2), (0.99, 1)],  # 32 of 64 held out; 63 of 64 (all but one, not all)
 )
 def test_cosine_schedule_spans_the_training_batches_of_an_early_stopping_fit(fraction, batches):
     X, y = make_classification_sequences(n=64)
@@ -882,6 +882,34 @@ def test_a_torch_scheduler_needs_lr_schedule_none():
         RNNClassifier(**params, callbacks=[step]).fit(X, y)
     RNNClassifier(**params, lr_schedule=None, callbacks=[step, ("lr", recorder)]).fit(X, y)
     np.testing.assert_allclose(recorder.lrs, [0.01, 0.005, 0.0025])
+
+
+def test_a_torch_scheduler_starts_over_in_each_training_call():
+    # A warm start set lr back to the parameter and kept the history, at
+    # whose epochs skorch builds the schedule: torch's cosine then scaled lr
+    # as if it were the rate the schedule had reached (up to 10 times lr),
+    # and a scheduler first given at a warm start failed inside torch ("param
+    # 'initial_lr' is not specified").
+    X, y = make_classification_sequences(n=32, T=8)
+    params = dict(FAST, lr=0.01, batch_size=32, max_epochs=4, lr_schedule=None, warm_start=True)
+
+    def cosine():
+        return LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=4)
+
+    def rates(epochs):
+        return 0.01 * (1 + np.cos(np.pi * np.asarray(epochs) / 4)) / 2
+
+    recorder = RecordLR()
+    clf = RNNClassifier(**params, callbacks=[("lrs", recorder), cosine()]).fit(X, y)
+    np.testing.assert_allclose(recorder.lrs, rates(range(4)))
+    clf.set_params(callbacks=[("lrs", recorder), cosine()]).fit(X, y)
+    np.testing.assert_allclose(recorder.lrs, rates(range(4)))
+    # Each partial_fit call, an epoch, starts at the schedule's first rate.
+    clf.partial_fit(X, y).partial_fit(X, y)
+    np.testing.assert_allclose(recorder.lrs, rates([0, 1, 2, 3, 0, 0]))
+    plain = RNNClassifier(**params).fit(X, y)
+    plain.set_params(callbacks=[("lrs", recorder), cosine()]).fit(X, y)
+    np.testing.assert_allclose(recorder.lrs, rates(range(4)))
 
 
 def test_a_refused_first_fit_leaves_nothing_fitted(tmp_path):

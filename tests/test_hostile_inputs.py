@@ -1009,18 +1009,24 @@ def test_callbacks_that_monitor_a_validation_split_need_one():
     assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
     model.set_params(callbacks=[EarlyStopping()], early_stopping=True)
     assert model.fit(X, [0, 1] * 10).n_iter_ >= 1
-    # A training call without a split: data too small for one, partial_fit;
-    # and a callback given as a class (skorch builds it with its defaults).
+    # A training call without a split: a single sequence, partial_fit; and a
+    # callback given as a class (skorch builds it with its defaults).
     fitted = copy.deepcopy(model)
     message = r"monitors 'valid_loss', .* but this training call holds none out: {}"
-    with pytest.raises(ValueError, match=message.format("2 sequences hold out none")):
-        model.set_params(validation_fraction=0.99).fit(X[:2], [0, 1])
+    single = RNNRegressor(**{**TINY, "early_stopping": True}, callbacks=[EarlyStopping()])
+    with pytest.raises(ValueError, match=message.format("a single sequence holds out none")):
+        single.fit(X[:1], [0.5])
     with pytest.raises(ValueError, match=message.format("partial_fit trains on all the data")):
         fitted.partial_fit(X, [0, 1] * 10)
     for early_stopping in (False, True):
-        model.set_params(callbacks=[EarlyStopping], early_stopping=early_stopping)
+        single.set_params(callbacks=[EarlyStopping], early_stopping=early_stopping)
         with pytest.raises(ValueError, match="monitors 'valid_loss'"):
-            model.fit(X[:2], [0, 1])
+            single.fit(X[:1], [0.5])
+    # A fraction near 1 holds out all but one sequence (at 0.99 of 20, none
+    # were held out and early stopping was off without a word).
+    model.set_params(callbacks=None, validation_fraction=0.99, early_stopping=True)
+    model.fit(X, [0, 1] * 10)
+    assert "valid_loss" in model.history_[-1]
 
 
 def test_parameters_a_callback_froze_stay_frozen_in_a_warm_start():

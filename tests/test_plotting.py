@@ -224,6 +224,20 @@ def test_errors():
         LossCurveDisplay.from_estimator(RNNClassifier())
     with pytest.raises(TypeError, match="needs an sklrnn estimator"):
         LossCurveDisplay.from_estimator(LogisticRegression().fit(X, y))
+    # A search without a best_estimator_ was refused as no sklrnn estimator.
+    small = RNNClassifier(hidden_size=2, conv_channels=4, kernel_features=0, max_epochs=2)
+    search = GridSearchCV(small, {"hidden_size": [2]}, cv=2, refit=False)
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(search)
+    with pytest.raises(ValueError, match=r"holds no best_estimator_ \(refit=False\): search"):
+        LossCurveDisplay.from_estimator(search.fit(X, y))
+    # A Pipeline's sklrnn step, wherever it is (the message named the
+    # LogisticRegression that ended the user guide's pipeline).
+    probe = make_pipeline(small, LogisticRegression()).fit(X, y)
+    display = LossCurveDisplay.from_estimator(probe)
+    np.testing.assert_array_equal(display.train_loss, probe[0].history_[:, "train_loss"])
+    with pytest.raises(TypeError, match="one sklrnn estimator among its steps, got one with 0"):
+        LossCurveDisplay.from_estimator(make_pipeline(LogisticRegression()).fit(X, y))
     with pytest.raises(ValueError, match="valid_loss has shape"):
         LossCurveDisplay(train_loss=[1.0, 2.0], valid_loss=[1.0])
     for loss in (1.0, []):
@@ -301,6 +315,11 @@ def test_missing_matplotlib_is_explained(monkeypatch):
     display = LossCurveDisplay(train_loss=[1.0, 0.5])
     with pytest.raises(ImportError, match=r"requires matplotlib.*sklrnn\[plot\]"):
         display.plot()
+    # line_kw's check imported matplotlib first: "No module named 'matplotlib.cbook'".
+    for module in ("matplotlib", "matplotlib.cbook", "matplotlib.lines"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=r"LossCurveDisplay requires matplotlib"):
+        display.plot(line_kw={"linewidth": 2})
 
 
 # -- AttributionDisplay ---------------------------------------------------------
