@@ -38,6 +38,10 @@ from ._data import _check_file_path
 __all__ = [
     "MODEL_JSON",
     "CHECKPOINT_JSON",
+    "WEIGHTS",
+    "OPTIMIZER",
+    "SET_BY_TRAINING",
+    "CYCLED",
     "FORMAT_VERSION",
     "describe",
     "check_writable",
@@ -59,6 +63,8 @@ __all__ = [
 # save_model, a checkpoint of fit), named here so that each format's reader
 # can say which file it was given where the other belongs.
 MODEL_JSON, CHECKPOINT_JSON = "model.json", "checkpoint.json"
+# The members that hold the module's and the optimizer's tensors, in both.
+WEIGHTS, OPTIMIZER = "weights.safetensors", "optimizer.safetensors"
 
 # The version written; files of other versions are refused (nothing has been
 # released in another version, so there is nothing to migrate).
@@ -783,12 +789,12 @@ def _in_range(key, value):
 
 # Settings of a parameter group that training sets from the estimator's
 # parameters (the schedule sets the learning rate every step, a warm start
-# both): a file's values may differ, and are not used.
-_SET_BY_TRAINING = ("lr", "weight_decay")
+# all four): a file's values may differ, and are not used.
+SET_BY_TRAINING = ("lr", "weight_decay")
 # Settings that torch's learning-rate schedulers (skorch's LRScheduler
 # callback) cycle, OneCycleLR and CyclicLR: a file's values may differ
 # within their range, and are not used either.
-_CYCLED = ("betas", "momentum")
+CYCLED = ("betas", "momentum")
 
 
 def _check_groups(saved, current, where):
@@ -818,9 +824,9 @@ def _check_groups(saved, current, where):
                 )
         for key, now in live.items():
             value = stored[key]
-            if key in _SET_BY_TRAINING:
+            if key in SET_BY_TRAINING:
                 ok = is_finite_number(value)
-            elif key in _CYCLED:
+            elif key in CYCLED:
                 values = value if isinstance(now, tuple) and isinstance(value, list) else [value]
                 ok = len(values) == len(now if isinstance(now, tuple) else [now]) and all(
                     _is_number(v) and 0 <= v <= 1 for v in values

@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
 
+from ._archive import CYCLED, SET_BY_TRAINING
 from ._compat import (
     Interval,
     InvalidParameterError,
@@ -829,9 +830,11 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             new.requires_grad_(old.requires_grad)
         if type(net.optimizer_) is type(fitted.optimizer_):
             # The fitted state, with each group's lr and weight decay as the
-            # current parameters set them.
+            # current parameters set them, and the momentum or betas that a
+            # scheduler cycled (CyclicLR left SGD at momentum 0.85) as built.
             groups = net.optimizer_.param_groups
-            built = [{key: group[key] for key in ("lr", "weight_decay")} for group in groups]
+            settings = (*SET_BY_TRAINING, *CYCLED)
+            built = [{key: group[key] for key in settings if key in group} for group in groups]
             net.optimizer_.load_state_dict(fitted.optimizer_.state_dict())
             for group, settings in zip(net.optimizer_.param_groups, built, strict=True):
                 group.update(settings)
@@ -1797,11 +1800,9 @@ def _input_statistics(X3, lengths, standardize):
     # float32 holds a value to about 7 digits: a feature whose spread is a
     # small fraction of its size keeps few distinct values (1e8 + N(0, 1):
     # one, which reads as constant; 1e6 + N(0, 1): 16 per standard deviation).
+    # One that became a single value is warned of where X is cast to float32.
     spacing = np.spacing(np.abs(mean).astype(np.float32)).astype(np.float64)
-    coarse = ~tiny & (
-        (constant & (spacing >= 2.0))  # beyond 2**24, where float32 skips integers
-        | (~constant & (scale < _MIN_FLOAT32_LEVELS * spacing))
-    )
+    coarse = ~tiny & ~constant & (scale < _MIN_FLOAT32_LEVELS * spacing)
     for feature in np.flatnonzero(coarse & (spacing <= 1.0)):
         # Integers below 2**24 are exact in float32: a feature of integers
         # that seldom change (1e5, and 1e5 + 1 now and then) lost nothing.
@@ -1812,9 +1813,9 @@ def _input_statistics(X3, lengths, standardize):
             f"The values of X's features {np.flatnonzero(coarse).tolist()} differ by little "
             f"against their size (mean {', '.join(f'{m:.3g}' for m in mean[coarse])}): as "
             "float32, the precision the network reads them in, they keep "
-            f"{', '.join(f'{n:.0f}' for n in levels)} distinct values per standard deviation "
-            "(0: they all became one value, unless they are constant). Subtract a constant "
-            "near their mean first (e.g. X - X.mean()), the same way for fit and predict.",
+            f"{', '.join(f'{n:.0f}' if n else 'under 1' for n in levels)} distinct values "
+            "per standard deviation. Subtract a constant near their mean first "
+            "(e.g. X - X.mean()), the same way for fit and predict.",
             UserWarning,
             stacklevel=_caller_outside_sklrnn(),
         )

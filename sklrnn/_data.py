@@ -593,9 +593,41 @@ def _caller_outside_sklrnn():
     return level
 
 
-def _all_zero(X32):
-    """Whether each feature of float32 (n, steps, features) ``X32`` holds only zeros."""
-    return (X32.max(axis=(0, 1), initial=0.0) == 0) & (X32.min(axis=(0, 1), initial=0.0) == 0)
+def _warn_if_float32_collapsed(X32, lengths, low, high, varies, input_name):
+    """Warn of features of ``X32`` whose valid values are one value although
+    ``varies(feature)``, which reads the input before float32 rounded it.
+
+    1 + 1e-9 * signal became 1.0 everywhere: the model saw a constant (a
+    classifier at chance), where a spread of a few float32 steps is warned
+    of in ``fit``'s statistics. ``low`` and ``high`` are each feature's
+    extremes in ``X32``, padding included.
+    """
+    # Padding is 0: where there is some, a feature of one value c among the
+    # valid steps spans c and 0, and only these are read again, valid steps alone.
+    valid = np.arange(X32.shape[1])[None, :] < lengths[:, None]
+    padded = not valid.all()
+    candidates = np.flatnonzero((low == high) | (padded & ((low == 0) | (high == 0))))
+    features = []
+    for f in candidates:
+        values = X32[:, :, f][valid] if padded else X32[:, :, f]
+        if values.min() == values.max() and varies(f):
+            features.append(int(f))
+    if features:
+        warnings.warn(
+            f"The values of {input_name}'s features {features} differ, but as float32, the "
+            "precision the network reads them in, they all became one value: their spread is "
+            "tiny against their size (float32 keeps about 7 significant digits), and the "
+            "model sees a constant. Subtract a constant near their mean first "
+            f"(e.g. {input_name} - {input_name}.mean()), the same way for fit and predict.",
+            UserWarning,
+            stacklevel=_caller_outside_sklrnn(),
+        )
+
+
+def _extremes(X32):
+    """Each feature's smallest and largest value in (n, steps, features) ``X32``
+    (inf and -inf where it holds none)."""
+    return X32.min(axis=(0, 1), initial=np.inf), X32.max(axis=(0, 1), initial=-np.inf)
 
 
 def to_nan_padded(X, *, input_name="X"):
@@ -954,9 +986,18 @@ def to_padded(X, *, input_name="X", first_sample=0, max_length=None, ragged=Fals
         if not np.isfinite(X32).all():
             raise _too_large_for_float32(input_name)
         # Values below float32's range become 0: a feature of them is lost.
-        zero = _all_zero(X32)
+        low, high = _extremes(X32)
+        zero = (low == 0) & (high == 0)
         _warn_if_float32_zeroed(
             [f for f in np.flatnonzero(zero) if np.nan_to_num(X[:, :, f]).any()], input_name
+        )
+        _warn_if_float32_collapsed(
+            X32,
+            lengths,
+            low,
+            high,
+            lambda f: not zero[f] and np.nanmin(X[:, :, f]) < np.nanmax(X[:, :, f]),
+            input_name,
         )
     if max_length is not None:
         X32, lengths = truncate(X32, lengths, max_length)
@@ -986,14 +1027,23 @@ def _ragged_to_padded(X, input_name, first_sample, max_length):
             X32[i, : kept[i]] = valid[lengths[i] - kept[i] :]
     # Once over the result (its padding is 0), not per sequence: 3 us each
     # were a third of converting 100,000 sequences of 3 steps.
+    low, high = _extremes(X32)
+    zero = (low == 0) & (high == 0)
     _warn_if_float32_zeroed(
         [
             f
-            for f in np.flatnonzero(_all_zero(X32))
+            for f in np.flatnonzero(zero)
             if any(seq[lengths[i] - kept[i] : lengths[i], f].any() for i, seq in enumerate(seqs))
         ],
         input_name,
     )
+
+    def varies(f):
+        values = [seq[lengths[i] - kept[i] : lengths[i], f] for i, seq in enumerate(seqs)]
+        first = values[0][0]
+        return not zero[f] and any((part != first).any() for part in values)
+
+    _warn_if_float32_collapsed(X32, kept, low, high, varies, input_name)
     return X32, kept
 
 

@@ -199,7 +199,11 @@ default="adam"
         ``EpochScoring`` needs its default ``use_caching=True``. A skorch
         ``LRScheduler`` (with ``lr_schedule=None``) schedules each training
         call from its start, at ``lr``, as ``lr_schedule`` does: a warm start
-        and each ``partial_fit`` call start its schedule over. They run
+        and each ``partial_fit`` call start its schedule over. The
+        classifier's optimizer holds two parameter groups (the front end's
+        convolutions, without weight decay, and the rest), the regressor's
+        one: a scheduler's arguments per group (``LambdaLR``'s list of
+        ``lr_lambda``) take one value for each. They run
         after sklrnn's own callbacks and before ``checkpoint``'s, which
         saves what they recorded; every callback sees each completed epoch,
         also the one in which a callback (early stopping) asks to stop. One

@@ -22,6 +22,8 @@ from ._archive import (
     FORMAT_VERSION,
     MAX_JSON_BYTES,
     MODEL_JSON,
+    OPTIMIZER,
+    WEIGHTS,
     Archive,
     check_format,
     check_history,
@@ -50,7 +52,6 @@ from ._module import _FIRST_KERNELS, front_end_strides
 __all__ = ["save_model", "load_model"]
 
 _FORMAT = "sklrnn-model"
-_CONFIG, _WEIGHTS, _OPTIMIZER = MODEL_JSON, "weights.safetensors", "optimizer.safetensors"
 _FIELDS = (
     "format",
     "format_version",
@@ -302,13 +303,13 @@ def _set_attributes(estimator, stored, where):
     required = ATTRIBUTES[type(estimator).__name__]
     kinds = {**required, **OPTIONAL_ATTRIBUTES[type(estimator).__name__]}
     if not isinstance(stored, dict):
-        raise ValueError(f"{where}: the fitted attributes in {_CONFIG} are malformed.")
+        raise ValueError(f"{where}: the fitted attributes in {MODEL_JSON} are malformed.")
     unknown = sorted(set(stored) - set(kinds))
     missing = sorted(set(required) - set(stored))
     if unknown or missing:
         problem = f"an unknown one, {unknown[0]!r}" if unknown else f"no {missing[0]!r}"
         raise ValueError(
-            f"{where}: {_CONFIG} has {problem} among the fitted attributes of "
+            f"{where}: {MODEL_JSON} has {problem} among the fitted attributes of "
             f"{type(estimator).__name__}."
         )
     for name, value in stored.items():
@@ -425,11 +426,11 @@ def _is_torch_optimizer(value):
 
 def _decode_params(cls, stored, where):
     if not isinstance(stored, dict):
-        raise ValueError(f"{where}: the parameters in {_CONFIG} are malformed.")
+        raise ValueError(f"{where}: the parameters in {MODEL_JSON} are malformed.")
     carried = [name for name in _NOT_SAVED if name in stored]
     if carried:
         raise ValueError(
-            f"{where}: {_CONFIG} sets the parameter {carried[0]}, which a model file never "
+            f"{where}: {MODEL_JSON} sets the parameter {carried[0]}, which a model file never "
             "carries: a loaded model has checkpoint=None and callbacks=None, so that it "
             "writes no files and runs no code from the file."
         )
@@ -437,7 +438,7 @@ def _decode_params(cls, stored, where):
     unknown, missing = sorted(set(stored) - names), sorted(names - set(stored))
     if unknown or missing:
         problem = f"an unknown parameter {unknown[0]!r}" if unknown else f"no {missing[0]!r}"
-        raise ValueError(f"{where}: {_CONFIG} has {problem} for {cls.__name__}.")
+        raise ValueError(f"{where}: {MODEL_JSON} has {problem} for {cls.__name__}.")
     params = {name: _decode_param(name, value, where) for name, value in stored.items()}
     try:
         validate_parameter_constraints(cls._parameter_constraints, params, cls.__name__)
@@ -607,9 +608,9 @@ def save_model(estimator, file):
         "optimizer": optimizer,
     }
     members = {
-        _CONFIG: json.dumps(config, default=plain).encode("utf-8"),
-        _WEIGHTS: tensors_to_bytes(estimator.net_.module_.state_dict()),
-        _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
+        MODEL_JSON: json.dumps(config, default=plain).encode("utf-8"),
+        WEIGHTS: tensors_to_bytes(estimator.net_.module_.state_dict()),
+        OPTIMIZER: tensors_to_bytes(optimizer_tensors),
     }
     write_archive(file, members, where)
 
@@ -700,9 +701,9 @@ def load_model(file, *, device=None):
         CHECKPOINT_JSON: "a checkpoint, not a model file of save_model: a fit resumes it, "
         "given as checkpoint= with warm_start=True."
     }
-    with Archive(file, where, (_CONFIG, _WEIGHTS, _OPTIMIZER), mistaken=mistaken) as archive:
-        config = archive.read_json(_CONFIG)
-        check_format(config, where, _CONFIG, _FORMAT, _FIELDS)
+    with Archive(file, where, (MODEL_JSON, WEIGHTS, OPTIMIZER), mistaken=mistaken) as archive:
+        config = archive.read_json(MODEL_JSON)
+        check_format(config, where, MODEL_JSON, _FORMAT, _FIELDS)
         cls = _estimator_class(config["estimator"], where)
         params = _decode_params(cls, config["params"], where)
         if device is None:
@@ -745,7 +746,7 @@ def _estimator_class(name, where):
 
 def _warn_if_versions_differ(saved, estimator_name, where):
     if not (isinstance(saved, dict) and all(isinstance(v, str) for v in saved.values())):
-        raise ValueError(f"{where}: the versions in {_CONFIG} are malformed.")
+        raise ValueError(f"{where}: the versions in {MODEL_JSON} are malformed.")
     current = _versions()
     changed = _changed_versions(saved, current)
     if changed:
@@ -806,8 +807,8 @@ def _restore_net(estimator, archive, config):
     except (TypeError, ValueError) as exc:  # parameters fit refuses too
         raise ValueError(f"{where}: {exc}") from exc
     expected = _expected_weights(estimator, net, archive)
-    weights = archive.read_tensors(_WEIGHTS, expected)
-    check_statistics(weights, where, _WEIGHTS)
+    weights = archive.read_tensors(WEIGHTS, expected)
+    check_statistics(weights, where, WEIGHTS)
     # Building the module draws initial weights: from torch's generator, held
     # as fits hold it (a fit in another thread keeps its stream) and then
     # restored (the caller's too).
@@ -820,7 +821,7 @@ def _restore_net(estimator, archive, config):
             f"({type(exc).__name__}: {exc})."
         ) from exc
     net.module_.load_state_dict(weights)
-    optimizer = optimizer_from_archive(net.optimizer_, config["optimizer"], archive, _OPTIMIZER)
+    optimizer = optimizer_from_archive(net.optimizer_, config["optimizer"], archive, OPTIMIZER)
     net.optimizer_.load_state_dict(optimizer)
     net.history = History(config["history"])
     estimator.net_ = net
@@ -836,13 +837,13 @@ def _expected_weights(estimator, net, archive):
     the header, so that building stays cheap too.
     """
     where = archive.where
-    n_tensors = len(archive.tensor_header(_WEIGHTS))
+    n_tensors = len(archive.tensor_header(WEIGHTS))
     directions = 2 if estimator.bidirectional else 1
     layers = estimator.n_networks_ * estimator.num_layers * directions
     if 4 * layers > n_tensors:  # 4 tensors per recurrent layer and direction
         raise ValueError(
-            f"{where}: {_CONFIG} describes {estimator.n_networks_} network(s) of "
-            f"{estimator.num_layers} recurrent layer(s), but {_WEIGHTS} holds only "
+            f"{where}: {MODEL_JSON} describes {estimator.n_networks_} network(s) of "
+            f"{estimator.num_layers} recurrent layer(s), but {WEIGHTS} holds only "
             f"{n_tensors} tensors."
         )
     try:
@@ -852,6 +853,6 @@ def _expected_weights(estimator, net, archive):
         # torch's C++ errors run over lines of its stack trace: the first says it.
         reason = str(exc).partition("\n")[0][:200]
         raise ValueError(
-            f"{where}: {_CONFIG} describes a network that cannot be built ({reason})."
+            f"{where}: {MODEL_JSON} describes a network that cannot be built ({reason})."
         ) from exc
     return tensor_spec(module.state_dict())

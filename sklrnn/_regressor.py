@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -22,6 +23,7 @@ from ._docs import (
     STANDARDIZATION_PARAMS,
     TRAINING_PARAMS,
 )
+from ._module import networks_of
 from ._ridge import _clearly_better, _ridge
 
 
@@ -97,7 +99,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         leave-one-out residuals set ``noise_std_`` (of their predictions
         averaged over the networks, as the ensemble averages); with
         ``kernel_features=0``, training ends with one prediction pass over
-        ``X``, whose residuals set it.
+        ``X``, whose residuals set it. A target constant in the training data
+        is predicted as that constant, with a standard deviation of 0.
 
         Parameters
         ----------
@@ -220,6 +223,16 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         them, and else from the residuals of the trained network.
         """
         target = dataset.y.cpu().numpy()
+        if full:
+            # A target constant in a fit's data (standardized to exactly 0) is
+            # predicted as that constant, as the closed-form head predicts it:
+            # trained, the network's output only came near 0 (errors of 0.01
+            # in y's own units, whose scale is 1, for a target of 2e-12).
+            constant = torch.as_tensor(np.flatnonzero(~target.any(axis=0)))
+            with torch.no_grad():
+                for network in networks_of(self.net_.module_) if len(constant) else ():
+                    network.head.weight[constant.to(network.head.weight.device)] = 0.0
+                    network.head.bias[constant.to(network.head.bias.device)] = 0.0
         if noise is not None and np.isfinite(noise).all():
             self.noise_std_ = noise * self._y_scale
         else:

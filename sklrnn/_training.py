@@ -29,6 +29,8 @@ from ._archive import (
     CHECKPOINT_JSON,
     FORMAT_VERSION,
     MODEL_JSON,
+    OPTIMIZER,
+    WEIGHTS,
     Archive,
     check_format,
     check_history,
@@ -642,8 +644,8 @@ class EpochCheckpoint(Callback):
             "lr_schedule": None,
         }
         members = {
-            _WEIGHTS: tensors_to_bytes(net.module_.state_dict()),
-            _OPTIMIZER: tensors_to_bytes(optimizer_tensors),
+            WEIGHTS: tensors_to_bytes(net.module_.state_dict()),
+            OPTIMIZER: tensors_to_bytes(optimizer_tensors),
             _RNG: tensors_to_bytes(rng),
         }
         if "early_stopping" in callbacks:
@@ -697,7 +699,6 @@ def _unwritable(path, exc):
 
 
 _CHECKPOINT_FORMAT = "sklrnn-checkpoint"
-_WEIGHTS, _OPTIMIZER = "weights.safetensors", "optimizer.safetensors"
 _BEST_WEIGHTS, _RNG = "best_weights.safetensors", "rng.safetensors"
 _CHECKPOINT_FIELDS = (
     "format",
@@ -778,7 +779,7 @@ def _open_checkpoint(path, where):
     return Archive(
         path,
         where,
-        required=(CHECKPOINT_JSON, _WEIGHTS, _OPTIMIZER, _RNG),
+        required=(CHECKPOINT_JSON, WEIGHTS, OPTIMIZER, _RNG),
         optional=(_BEST_WEIGHTS,),
         mistaken={
             MODEL_JSON: "a model file of save_model, not a checkpoint: load it with "
@@ -859,8 +860,8 @@ class Checkpoint:
                     f"{where} changed since this fit read it (another fit writing the same "
                     "path?). Give each fit its own checkpoint path."
                 )
-            weights = archive.read_tensors(_WEIGHTS, spec)
-            check_statistics(weights, where, _WEIGHTS)
+            weights = archive.read_tensors(WEIGHTS, spec)
+            check_statistics(weights, where, WEIGHTS)
             best = None
             if _BEST_WEIGHTS in archive:
                 best = archive.read_tensors(_BEST_WEIGHTS, spec)
@@ -874,7 +875,7 @@ class Checkpoint:
                     f"the member {_BEST_WEIGHTS} disagree)."
                 )
             optimizer = optimizer_from_archive(
-                net.optimizer_, config["optimizer"], archive, _OPTIMIZER
+                net.optimizer_, config["optimizer"], archive, OPTIMIZER
             )
             rng_spec = {
                 "dropout": (None, "U8"),

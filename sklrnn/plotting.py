@@ -194,21 +194,15 @@ class LossCurveDisplay:
                 f"{estimator.refit!r}): search with refit=True, or pass a model fitted "
                 "with its best_params_."
             )
-        estimator = getattr(estimator, "best_estimator_", estimator)
-        if hasattr(estimator, "steps"):
-            steps = [step for _, step in estimator.steps if isinstance(step, _BaseRNN)]
-            if len(steps) != 1:
-                raise TypeError(
-                    "LossCurveDisplay.from_estimator needs a Pipeline with one sklrnn "
-                    f"estimator among its steps, got one with {len(steps)}: pass the step "
-                    "to plot."
-                )
-            estimator = steps[0]
-        if not isinstance(estimator, _BaseRNN):
+        found = _sklrnn_models(estimator)
+        if len(found) != 1:
+            held = f" holding {len(found)}: pass the one to plot" if found else ""
             raise TypeError(
                 "LossCurveDisplay.from_estimator needs an sklrnn estimator (such as "
-                f"RNNClassifier or RNNRegressor), got {type(estimator).__name__}."
+                "RNNClassifier or RNNRegressor), or a Pipeline or search holding one, got "
+                f"{type(estimator).__name__}{held}."
             )
+        estimator = found[0]
         check_is_fitted(estimator, "history_")
         _check_plot_call(cls, ax, name, kwargs)
         history = list(estimator.history_)
@@ -612,6 +606,19 @@ def _check_plot_call(display, ax, name, kwargs):
     call.apply_defaults()
     _line_style(call.arguments["line_kw"], display.__name__)
     return call.arguments
+
+
+def _sklrnn_models(estimator):
+    """The sklrnn estimators in ``estimator``: itself, a Pipeline's steps, a
+    search's ``best_estimator_``, nested."""
+    if isinstance(estimator, _BaseRNN):
+        return [estimator]
+    if hasattr(estimator, "best_estimator_"):
+        return _sklrnn_models(estimator.best_estimator_)
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and not isinstance(estimator, type):
+        return [model for _, step in steps for model in _sklrnn_models(step)]
+    return []
 
 
 def _params(estimator):

@@ -912,6 +912,25 @@ def test_a_torch_scheduler_starts_over_in_each_training_call():
     np.testing.assert_allclose(recorder.lrs, rates(range(4)))
 
 
+def test_a_warm_start_trains_with_the_momentum_its_parameters_set():
+    # CyclicLR cycles SGD's momentum: a warm start (or partial_fit) without
+    # it kept the cycled 0.85, where a fresh fit and load_model's model train
+    # at the optimizer's own, 0.
+    X, y = make_classification_sequences(n=32, T=8)
+    cyclic = LRScheduler(
+        torch.optim.lr_scheduler.CyclicLR,
+        base_lr=1e-3,
+        max_lr=0.05,
+        step_size_up=2,
+        step_every="batch",
+    )
+    params = dict(FAST, optimizer="sgd", lr_schedule=None, warm_start=True, max_epochs=3)
+    clf = RNNClassifier(**params, callbacks=[cyclic]).fit(X, y)
+    assert {group["momentum"] for group in clf.net_.optimizer_.param_groups} != {0}
+    clf.set_params(callbacks=None).fit(X, y)
+    assert {group["momentum"] for group in clf.net_.optimizer_.param_groups} == {0}
+
+
 def test_a_refused_first_fit_leaves_nothing_fitted(tmp_path):
     X, y = make_classification_sequences(n=40, T=8)
     clf = RNNClassifier(**dict(FAST, max_epochs=2), callbacks=["not a callback"])

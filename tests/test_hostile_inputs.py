@@ -784,6 +784,19 @@ def test_one_series_too_long_to_pad_is_named():
         long_to_sequences(df, id_column="id", time_column="t")
 
 
+@pytest.mark.parametrize("kernel_features, n_networks", [(84, 1), (0, 1), (0, 2)])
+def test_a_target_constant_in_training_is_predicted_exactly(kernel_features, n_networks):
+    # Trained, the network's output only came near the constant: with
+    # kernel_features=0 a target of 2e-12 was predicted from -0.009 to 0.014
+    # (a constant's scale is 1), beside a second target learnt as usual.
+    X, _, y = _training_data()
+    params = dict(TINY, max_epochs=5, kernel_features=kernel_features, n_networks=n_networks)
+    model = RNNRegressor(**params).fit(X, np.c_[y, np.full(len(X), 2e-12)])
+    mean, std = model.predict(X, return_std=True)
+    assert (mean[:, 1] == 2e-12).all() and (std[:, 1] == 0).all()
+    assert np.ptp(mean[:, 0]) > 0 and (std[:, 0] > 0).all()
+
+
 @pytest.mark.parametrize("n", [1, 5])
 def test_constant_regression_target_is_fine(n):
     X = np.random.RandomState(0).normal(size=(n, 3))
@@ -1473,18 +1486,25 @@ def test_features_that_float32_turns_to_zeros_are_warned_about(ragged):
         RNNClassifier(**TINY).fit(list(zeros) if ragged else zeros, y)
 
 
-@pytest.mark.parametrize("offset, levels", [(1e6, 15), (1e8, 0)])
-def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(offset, levels):
+@pytest.mark.parametrize(
+    "offset, spread, message",
+    [
+        (1e6, 1.0, r"differ by little against their size \(mean 1e\+06\).* keep 15 distinct"),
+        (1e4, 3e-4, r"differ by little .* keep under 1 distinct values per standard deviation"),
+        (1e8, 1.0, r"differ, but as float32, .* they all became one value"),
+    ],
+)
+def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(
+    offset, spread, message
+):
     # X is read as float32 before it is standardized: N(0, 1) + 1e8 became
     # one value, read as a constant feature (test accuracy 0.535 against
-    # 0.765 without the offset), with no word.
+    # 0.765 without the offset), with no word. 1e4 + 3e-4 * N(0, 1), three
+    # values, was said to keep "0 distinct values per standard deviation
+    # (0: they all became one value...)".
     X = np.random.RandomState(0).normal(size=(12, N_STEPS, 2))
-    X[:, :, 1] += offset
-    mean = re.escape(f"{offset:.3g}")
-    message = (
-        rf"features \[1\] differ by little against their size \(mean {mean}\).* keep "
-        rf"{levels} distinct values per standard deviation.*Subtract a constant"
-    )
+    X[:, :, 1] = X[:, :, 1] * spread + offset
+    message = rf"features \[1\] {message}.*Subtract a constant"
     with pytest.warns(UserWarning, match=message) as w:
         RNNClassifier(**TINY).fit(X, np.arange(12) % 2)
     assert w[0].filename == __file__
@@ -1492,13 +1512,33 @@ def test_features_whose_offset_swamps_their_spread_in_float32_are_warned_about(o
         # 1,500 values per standard deviation; a constant; integers that
         # seldom change, which float32 holds exactly.
         warnings.simplefilter("error")
-        X[:, :, 1] -= offset - 1e4
+        X[:, :, 1] = (X[:, :, 1] - offset) / spread + 1e4
         seldom = np.full((12, N_STEPS), 1e5)
         seldom[3, 2] += 1
         extra = np.dstack([np.full((12, N_STEPS), 5.0), seldom])
         RNNClassifier(**TINY).fit(np.concatenate([X, extra], axis=2), np.arange(12) % 2)
         # ... also from 2**23 to 2**24, where float32's spacing is 1 (warned).
         RNNClassifier(**TINY).fit(np.dstack([X, seldom + 1e7 - 1e5]), np.arange(12) % 2)
+        # A constant that float32 cannot hold exactly (1e8 + 1) loses nothing
+        # (it was warned about).
+        RNNClassifier(**TINY).fit(
+            np.dstack([X, np.full((12, N_STEPS), 1e8 + 1)]), np.arange(12) % 2
+        )
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_features_that_float32_turns_to_one_value_are_warned_about(ragged):
+    # 1 + 1e-9 * signal became 1.0 everywhere as float32: the classifier was
+    # at chance, with no word (the offsets' warning read a constant feature).
+    X, y, _ = _training_data()
+    collapsed = np.stack([1 + 1e-9 * X, X], axis=2)
+    message = r"features \[0\] differ, but as float32, .* they all became one value"
+    data = list(collapsed) if ragged else collapsed
+    with pytest.warns(UserWarning, match=message) as w:
+        model = RNNClassifier(**TINY).fit(data, y)
+    assert w[0].filename == __file__
+    with pytest.warns(UserWarning, match=message):
+        model.predict(data)
 
 
 def test_outlying_values_are_warned_about():

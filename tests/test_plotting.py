@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -233,11 +234,14 @@ def test_errors():
         LossCurveDisplay.from_estimator(search.fit(X, y))
     # A Pipeline's sklrnn step, wherever it is (the message named the
     # LogisticRegression that ended the user guide's pipeline).
-    probe = make_pipeline(small, LogisticRegression()).fit(X, y)
+    probe = make_pipeline(make_pipeline(small), LogisticRegression()).fit(X, y)
     display = LossCurveDisplay.from_estimator(probe)
-    np.testing.assert_array_equal(display.train_loss, probe[0].history_[:, "train_loss"])
-    with pytest.raises(TypeError, match="one sklrnn estimator among its steps, got one with 0"):
+    np.testing.assert_array_equal(display.train_loss, probe[0][0].history_[:, "train_loss"])
+    with pytest.raises(TypeError, match="or a Pipeline or search holding one, got Pipeline."):
         LossCurveDisplay.from_estimator(make_pipeline(LogisticRegression()).fit(X, y))
+    two = make_pipeline(small, clone(small))
+    with pytest.raises(TypeError, match="got Pipeline holding 2: pass the one to plot"):
+        LossCurveDisplay.from_estimator(two.fit(X, y))
     with pytest.raises(ValueError, match="valid_loss has shape"):
         LossCurveDisplay(train_loss=[1.0, 2.0], valid_loss=[1.0])
     for loss in (1.0, []):
