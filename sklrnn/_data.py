@@ -121,6 +121,17 @@ def _check_ragged(X, input_name, first_sample=0):
                 f"Sequence {i} of {input_name} has 0 features (a DataFrame without columns): "
                 "sequences need at least one time step and one feature."
             )
+        times = time_index(getattr(seq, "index", None)) if hasattr(seq, "iloc") else None
+        # Rows are read in their order: a DataFrame's or Series' rows in
+        # another order than its times (a groupby part of an unsorted table)
+        # gave other predictions without a word. Equal times may be events of
+        # one moment.
+        if times is not None and not times.is_monotonic_increasing:
+            raise ValueError(
+                f"{input_name}[{i}] has a time index ({times.dtype}) that does not increase "
+                "(times out of order, or NaT): each DataFrame or Series is one sequence, read "
+                "a row per time step in row order, oldest first. Sort it with .sort_index()."
+            )
         arr = _plain_numbers(seq)
         if arr is None:
             arr = _numeric_array(
@@ -213,7 +224,10 @@ def _plain_numbers(seq):
     """
     if type(seq) is pd.DataFrame:
         # check_array names repeated names, and refuses sparse columns.
-        if not seq.columns.is_unique or any(isinstance(t, pd.SparseDtype) for t in seq.dtypes):
+        # check_array names repeated names and refuses sparse columns; in
+        # to_numpy's int64, categories of ints read a missing value as -9.2e18.
+        special = (pd.SparseDtype, pd.CategoricalDtype)
+        if not seq.columns.is_unique or any(isinstance(t, special) for t in seq.dtypes):
             return None
         seq = seq.to_numpy()  # of object dtype unless every column holds plain numbers
     elif type(seq) is list:
@@ -703,7 +717,10 @@ def _check_dense_numbers(X, input_name):
         dtypes = X.schema.items()
     else:
         dtype = getattr(X, "dtype", None)
-        dtypes = [(None, dtype)] if isinstance(dtype, np.dtype) or _is_temporal(dtype) else []
+        # pandas' own dtypes too: dates with a time zone and arrow's were read
+        # as counts of microseconds or nanoseconds.
+        known = isinstance(dtype, np.dtype | pd.api.extensions.ExtensionDtype)
+        dtypes = [(None, dtype)] if known or _is_temporal(dtype) else []
         if isinstance(dtype, np.dtype) and dtype.kind in "US":
             raise ValueError(
                 f"{input_name} is an array of strings (dtype {dtype}), not numbers. "
@@ -765,7 +782,7 @@ def _numeric_array(X, input_name, first_sample=0, **kwargs):
     if allow_nan:
         kwargs["ensure_all_finite"] = False
     with _numbers_only(input_name, X):
-        X = check_array(_masked_as_nan(X), input_name=input_name, **kwargs)
+        X = check_array(_masked_as_nan(_categories_as_numbers(X)), input_name=input_name, **kwargs)
     # A 0-d array (a scalar where a sequence belongs) is named by its caller.
     if allow_nan and X.dtype.kind == "f" and X.ndim:
         infinite = np.isinf(X)
@@ -777,6 +794,20 @@ def _numeric_array(X, input_name, first_sample=0, **kwargs):
                 f"Input {input_name} contains infinity: {input_name}{where} is {X[first]}, the "
                 "first. Replace or clip infinite values first, the same way for fit and predict."
             )
+    return X
+
+
+def _categories_as_numbers(X):
+    """A pandas ``X``'s categorical columns (of numbers: checked before) as float64; else ``X``.
+
+    pandas reads a frame whose columns all hold categories of ints as int64,
+    a missing value as -9.2e18 (padding read as a number).
+    """
+    if isinstance(X, pd.Series) and isinstance(X.dtype, pd.CategoricalDtype):
+        return X.astype(np.float64)
+    if isinstance(X, pd.DataFrame):
+        kinds = {c: np.float64 for c, t in X.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
+        return X.astype(kinds) if kinds else X
     return X
 
 
@@ -1124,8 +1155,7 @@ def time_index(index):
 def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     """A list of DataFrames in ``X`` with their columns in the order of the features.
 
-    Returns None unless ``X`` is a list, tuple or Series of DataFrames only;
-    refuses a DataFrame whose time index does not increase.
+    Returns None unless ``X`` is a list, tuple or Series of DataFrames only.
     In fit (``reset``) the first DataFrame's columns name the features;
     afterwards the columns fit saw (``feature_names_in_``), where it saw
     names. Columns are matched by name, never by position. Names that are
@@ -1137,17 +1167,6 @@ def _frames_by_name(estimator, X, reset, first_sample=0, input_name="X"):
     items = list(X) if isinstance(X, list | tuple | pd.Series) else []
     if not items or not all(isinstance(item, pd.DataFrame) for item in items):
         return None
-    for i, df in enumerate(items, start=first_sample):
-        times = time_index(df.index)
-        # Rows are read in their order: a DataFrame's rows in another order
-        # than its times (a groupby part of an unsorted table) gave other
-        # predictions without a word. Equal times may be events of one moment.
-        if times is not None and not times.is_monotonic_increasing:
-            raise ValueError(
-                f"{input_name}[{i}] has a time index ({times.dtype}) that does not increase "
-                "(times out of order, or NaT): each DataFrame is one sequence, read a row per "
-                "time step in row order, oldest first. Sort it with .sort_index()."
-            )
     if not reset and hasattr(estimator, "feature_names_in_") and not estimator._fitted_on_table:
         columns, first = pd.Index(estimator.feature_names_in_), "the DataFrames fit saw"
     elif reset and all(isinstance(c, str) for c in items[0].columns):

@@ -524,6 +524,31 @@ ndarray of shape (n_samples, n_timesteps, n_features)
         return tags
 
 
+def _refuse_partial_names(columns, names):
+    """Refuse names that select several of a MultiIndex's columns by their first levels.
+
+    ``"id" in df.columns`` holds for the column ``("id", "")`` that
+    ``groupby().agg().reset_index()`` makes: the key columns were then read as
+    features too, and pandas failed on ``df["id"]``, a DataFrame.
+    """
+    if not isinstance(columns, pd.MultiIndex):
+        return
+    partial = [n for n in names if not (isinstance(n, tuple) and len(n) == columns.nlevels)]
+    partial = [n for n in partial if n in columns]
+    if partial:
+        full = [
+            c
+            for c in columns
+            if c[: len(np.atleast_1d(partial[0]))] == (*np.atleast_1d(partial[0]),)
+        ]
+        raise ValueError(
+            f"The names {partial} select columns by the first of the DataFrame's "
+            f"{columns.nlevels} column levels ({partial[0]!r} selects {full}), but each must "
+            f"name one column: pass full names, e.g. {full[0]!r}, or flatten the columns "
+            "first, e.g. df.columns = ['_'.join(map(str, c)).strip('_') for c in df.columns]."
+        )
+
+
 @validate_params(
     {
         "df": [pd.DataFrame],
@@ -639,6 +664,7 @@ def long_to_sequences(df, id_column, time_column, feature_columns=None, target_c
             f"id_column, time_column and target_column must be different columns, got "
             f"{key_columns}."
         )
+    _refuse_partial_names(df.columns, [*key_columns, *(feature_columns or [])])
     if feature_columns is None:
         feature_columns = [c for c in df.columns if c not in key_columns]
     elif not feature_columns:

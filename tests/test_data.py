@@ -385,3 +385,41 @@ def test_a_batch_keeps_the_steps_of_its_longest_sequence():
 def test_pad_sequences_refuses_a_bool_fill_value():
     with pytest.raises(TypeError, match="fill_value must be a number, got the bool True"):
         pad_sequences([[1.0, 2.0], [3.0]], fill_value=True)
+
+
+def test_categories_of_ints_with_a_missing_value_are_padding():
+    # pandas reads a frame whose columns all hold categories of ints as
+    # int64, the missing value as -9.2e18: a table's padding, and a list's
+    # DataFrame's, were read as that number (a prediction of -3.2e18).
+    table = pd.DataFrame({"t0": [1, 2, 3, 4], "t1": pd.Categorical([4, 5, 6, None])})
+    floats = table.astype(float)
+    np.testing.assert_array_equal(SequenceScaler().fit(table).mean_, [floats.stack().mean()])
+    model = RNNRegressor(hidden_size=2, max_epochs=1, kernel_features=84, random_state=0)
+    model.fit(floats, [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(model.predict(table), model.predict(floats))
+    frame = pd.DataFrame({"a": pd.Categorical([1, 2, None]), "b": pd.Categorical([3, 4, None])})
+    np.testing.assert_array_equal(pad_sequences([frame]), pad_sequences([frame.astype(float)]))
+
+
+def test_a_series_of_dates_with_a_time_zone_or_of_arrow_is_refused():
+    # pandas' own dtypes were read as counts of micro- or nanoseconds, where
+    # a Series of plain datetime64 and a DataFrame of these were refused.
+    stamps = pd.Series(pd.date_range("2020-01-01", periods=3, tz="UTC"))
+    for series in (
+        stamps,
+        stamps.dt.tz_localize(None).astype("timestamp[ns][pyarrow]"),
+        pd.Series([1, 2, 3], dtype="duration[ns][pyarrow]"),
+    ):
+        with pytest.raises(TypeError, match=r"sequences\[0\] holds dates or times \(dtype"):
+            pad_sequences([series])
+
+
+def test_a_series_whose_times_do_not_increase_is_refused_as_a_dataframe_is():
+    # A list of Series (a groupby's parts of an unsorted table) was read in
+    # row order, where the same as DataFrames was refused.
+    times = pd.to_datetime(["2020-01-03", "2020-01-01", "2020-01-02"])
+    frame = pd.DataFrame({"x": [3.0, 1.0, 2.0]}, index=times)
+    for sequences in ([frame], [frame["x"]], pd.Series([frame["x"]])):
+        with pytest.raises(ValueError, match=r"\[0\] has a time index .* Sort it with"):
+            pad_sequences(sequences)
+    np.testing.assert_array_equal(pad_sequences([frame["x"].sort_index()])[0, :, 0], [1, 2, 3])

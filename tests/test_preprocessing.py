@@ -475,6 +475,21 @@ def test_long_to_sequences_repeated_column_names_are_named():
     assert X[0, :, 0].tolist() == [1.0, 3.0]
 
 
+def test_long_to_sequences_needs_full_names_of_multiindex_columns():
+    # groupby().agg().reset_index() names its keys ("id", ""): "id" in
+    # df.columns held, the keys were read as features too, and pandas failed
+    # on df["id"] (a KeyError, or text ids called "not numeric").
+    raw = pd.DataFrame({"id": [7, 7, 7, 8, 8], "time": [0, 0, 1, 0, 1], "x": [1.0, 3, 5, 10, 20]})
+    agg = raw.groupby(["id", "time"]).agg({"x": ["mean", "max"]}).reset_index()
+    with pytest.raises(ValueError, match=r"\['id', 'time'\] select columns .* \('id', ''\)"):
+        long_to_sequences(agg, "id", "time")
+    with pytest.raises(ValueError, match=r"'x' selects \[\('x', 'mean'\), \('x', 'max'\)\]"):
+        long_to_sequences(agg, ("id", ""), ("time", ""), feature_columns=["x"])
+    X, _, ids = long_to_sequences(agg, ("id", ""), ("time", ""))
+    np.testing.assert_array_equal(ids, [7, 8])
+    np.testing.assert_array_equal(X[0], [[2.0, 3.0], [5.0, 5.0]])
+
+
 def test_long_to_sequences_names_ids_and_times_that_cannot_be_grouped():
     # pandas' bare "unhashable type: 'list'".
     df = pd.DataFrame({"id": [1, 1, 2], "t": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
