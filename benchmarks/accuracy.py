@@ -458,6 +458,19 @@ def main(argv=None):
     if args.report and not os.path.isfile(args.report):
         parser.error(f"--report {args.report}: no such file")
     chosen = args.datasets or collection
+    absent = [
+        name
+        for name in chosen
+        if name in CLASSIFICATION + REGRESSION
+        and name not in SKTIME_SETS
+        and not os.path.isdir(os.path.join(DATA, name))
+    ]
+    if absent and not args.report:  # a clone without it ended in a FileNotFoundError
+        parser.error(
+            f"{', '.join(absent)}: not in {os.path.normpath(DATA)}, where the development "
+            "collection is read from (../shared/data beside the repository). Place the "
+            "collection there, or run --external (the sets bundled with aeon and sktime)."
+        )
     if args.shots is not None:
         if args.command != "cv":
             parser.error("--shots works with cv only")

@@ -177,8 +177,11 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     features (``kernel_features``) and ``max_length`` truncation are in the
     graph.
 
-    Requires the ``onnx`` and ``onnxscript`` packages (``pip install
-    "sklrnn[onnx]"``, which also installs ``onnxruntime`` to run the result).
+    Requires the ``onnx`` and ``onnxscript`` packages (the ``onnx`` extra:
+    ``pip install -c constraints.txt -e ".[onnx]"`` in sklrnn's repository,
+    which also installs ``onnxruntime`` to run the result). An export takes
+    seconds to a minute or more (10 to 80 s for the defaults on one core
+    here), nearly all in torch's exporter and onnxscript's optimizer.
     The graph is captured by torch's ``torch.export``-based exporter
     (``torch.onnx.export(dynamo=True)``) from the module's own ``forward``;
     the recurrent layers become ONNX's ``RNN``, ``LSTM`` and ``GRU`` operators.
@@ -251,7 +254,8 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
     except ImportError as exc:
         raise ImportError(
             "export_onnx requires the onnx and onnxscript packages; install them with "
-            '`pip install "sklrnn[onnx]"` or `pip install onnx onnxscript onnxruntime`.'
+            "`pip install onnx onnxscript onnxruntime`, or from sklrnn's repository with "
+            '`pip install -c constraints.txt -e ".[onnx]"`.'
         ) from exc
     path = os.fspath(path)
     _check_file_path(path, "path", "model.onnx")

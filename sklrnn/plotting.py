@@ -1,7 +1,8 @@
 """Plots of fitted sklrnn estimators.
 
-matplotlib is an optional dependency (``pip install "sklrnn[plot]"``); it is
-imported only when a plot is drawn.
+matplotlib is an optional dependency (the ``plot`` extra:
+``pip install -c constraints.txt -e ".[plot]"`` in sklrnn's repository); it
+is imported only when a plot is drawn.
 """
 
 import inspect
@@ -26,7 +27,8 @@ def _pyplot(caller):
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, which is not installed. Install it with "
-            '`pip install matplotlib` or `pip install "sklrnn[plot]"`.'
+            "`pip install matplotlib`, or from sklrnn's repository with "
+            '`pip install -c constraints.txt -e ".[plot]"`.'
         ) from exc
     return plt
 

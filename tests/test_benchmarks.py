@@ -233,6 +233,16 @@ def test_benchmarks_refuse_bad_flags_before_running(script, args, message, capsy
     assert message in capsys.readouterr().err
 
 
+def test_accuracy_names_a_missing_development_collection(monkeypatch, tmp_path, capsys):
+    # A clone without ../shared/data ended in a FileNotFoundError from load_ts_file.
+    accuracy = benchmark_module("accuracy")
+    monkeypatch.setattr(accuracy, "DATA", str(tmp_path))
+    with pytest.raises(SystemExit) as exit_:
+        accuracy.main(["test", "--datasets=ItalyPowerDemand,Tecator"])
+    assert exit_.value.code == 2
+    assert f"ItalyPowerDemand: not in {tmp_path}, where the development" in capsys.readouterr().err
+
+
 def test_cv_splits_shots():
     cv_splits = benchmark_module("accuracy").cv_splits
     y = np.repeat(["a", "b", "c"], [5, 3, 7])

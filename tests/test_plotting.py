@@ -317,7 +317,7 @@ def test_plot_options_are_checked_before_the_attributions(two_feature_clf, monke
 def test_missing_matplotlib_is_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     display = LossCurveDisplay(train_loss=[1.0, 0.5])
-    with pytest.raises(ImportError, match=r"requires matplotlib.*sklrnn\[plot\]"):
+    with pytest.raises(ImportError, match=r"requires matplotlib.*-e \"\.\[plot\]\""):
         display.plot()
     # line_kw's check imported matplotlib first: "No module named 'matplotlib.cbook'".
     for module in ("matplotlib", "matplotlib.cbook", "matplotlib.lines"):
