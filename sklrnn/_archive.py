@@ -788,8 +788,9 @@ def _in_range(key, value):
 
 
 # Settings of a parameter group that training sets from the estimator's
-# parameters (the schedule sets the learning rate every step, a warm start
-# all four): a file's values may differ, and are not used.
+# parameters (the schedule sets the learning rate every step; a warm start
+# sets these and the cycled ones below): a file's values may differ, and
+# are not used.
 SET_BY_TRAINING = ("lr", "weight_decay")
 # Settings that torch's learning-rate schedulers (skorch's LRScheduler
 # callback) cycle, OneCycleLR and CyclicLR: a file's values may differ
