@@ -121,7 +121,7 @@ def _check_ragged(X, input_name, first_sample=0):
                 f"Sequence {i} of {input_name} has 0 features (a DataFrame without columns): "
                 "sequences need at least one time step and one feature."
             )
-        times = time_index(getattr(seq, "index", None)) if hasattr(seq, "iloc") else None
+        times = time_index(seq.index) if hasattr(seq, "iloc") else None
         # Rows are read in their order: a DataFrame's or Series' rows in
         # another order than its times (a groupby part of an unsorted table)
         # gave other predictions without a word. Equal times may be events of
@@ -223,7 +223,6 @@ def _plain_numbers(seq):
     prediction for a list of DataFrames).
     """
     if type(seq) is pd.DataFrame:
-        # check_array names repeated names, and refuses sparse columns.
         # check_array names repeated names and refuses sparse columns; in
         # to_numpy's int64, categories of ints read a missing value as -9.2e18.
         special = (pd.SparseDtype, pd.CategoricalDtype)
@@ -618,9 +617,9 @@ def _warn_if_float32_collapsed(X32, lengths, low, high, varies, input_name):
     """
     # Padding is 0: where there is some, a feature of one value c among the
     # valid steps spans c and 0, and only these are read again, valid steps alone.
-    valid = np.arange(X32.shape[1])[None, :] < lengths[:, None]
-    padded = not valid.all()
+    padded = lengths.min() < X32.shape[1]
     candidates = np.flatnonzero((low == high) | (padded & ((low == 0) | (high == 0))))
+    valid = np.arange(X32.shape[1])[None, :] < lengths[:, None] if candidates.size else None
     features = []
     for f in candidates:
         values = X32[:, :, f][valid] if padded else X32[:, :, f]

@@ -223,16 +223,17 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         them, and else from the residuals of the trained network.
         """
         target = dataset.y.cpu().numpy()
-        if full:
-            # A target constant in a fit's data (standardized to exactly 0) is
-            # predicted as that constant, as the closed-form head predicts it:
-            # trained, the network's output only came near 0 (errors of 0.01
-            # in y's own units, whose scale is 1, for a target of 2e-12).
-            constant = torch.as_tensor(np.flatnonzero(~target.any(axis=0)))
+        # A target constant in a fit's data (standardized to exactly 0) is
+        # predicted as that constant, as the closed-form head predicts it:
+        # trained, the network's output only came near 0 (errors of 0.01 in
+        # y's own units, whose scale is 1, for a target of 2e-12).
+        zero = torch.as_tensor(np.flatnonzero(~target.any(axis=0)))
+        if full and len(zero):
             with torch.no_grad():
-                for network in networks_of(self.net_.module_) if len(constant) else ():
-                    network.head.weight[constant.to(network.head.weight.device)] = 0.0
-                    network.head.bias[constant.to(network.head.bias.device)] = 0.0
+                for network in networks_of(self.net_.module_):
+                    head = network.head
+                    head.weight[zero.to(head.weight.device)] = 0.0
+                    head.bias[zero.to(head.bias.device)] = 0.0
         if noise is not None and np.isfinite(noise).all():
             self.noise_std_ = noise * self._y_scale
         else:

@@ -188,7 +188,7 @@ class LossCurveDisplay:
             The display, with ``ax_`` and ``figure_`` set.
         """
         # A search's refitted model; a Pipeline's sklrnn step, which trained.
-        search = {"param_grid", "param_distributions"} & _params(estimator).keys()
+        search = hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions")
         if search and not hasattr(estimator, "best_estimator_"):
             check_is_fitted(estimator)  # NotFittedError before it ran
             raise ValueError(
@@ -621,15 +621,6 @@ def _sklrnn_models(estimator):
     if isinstance(steps, list) and not isinstance(estimator, type):
         return [model for _, step in steps for model in _sklrnn_models(step)]
     return []
-
-
-def _params(estimator):
-    """``estimator``'s own parameters, or none where it is no scikit-learn estimator
-    (a class among them)."""
-    get_params = getattr(estimator, "get_params", None)
-    return (
-        get_params(deep=False) if callable(get_params) and not isinstance(estimator, type) else {}
-    )
 
 
 def _line_style(line_kw, caller):

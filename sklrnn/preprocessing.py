@@ -533,14 +533,11 @@ def _refuse_partial_names(columns, names):
     """
     if not isinstance(columns, pd.MultiIndex):
         return
-    partial = [n for n in names if not (isinstance(n, tuple) and len(n) == columns.nlevels)]
-    partial = [n for n in partial if n in columns]
+    whole = columns.nlevels
+    partial = [n for n in names if not (isinstance(n, tuple) and len(n) == whole) and n in columns]
     if partial:
-        full = [
-            c
-            for c in columns
-            if c[: len(np.atleast_1d(partial[0]))] == (*np.atleast_1d(partial[0]),)
-        ]
+        key = partial[0] if isinstance(partial[0], tuple) else (partial[0],)
+        full = [c for c in columns if c[: len(key)] == key]
         raise ValueError(
             f"The names {partial} select columns by the first of the DataFrame's "
             f"{columns.nlevels} column levels ({partial[0]!r} selects {full}), but each must "
