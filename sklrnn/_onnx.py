@@ -179,9 +179,9 @@ def export_onnx(estimator, path, *, opset_version=18, example_length=None):
 
     Requires the ``onnx`` and ``onnxscript`` packages (the ``onnx`` extra:
     ``pip install -c constraints.txt -e ".[onnx]"`` in sklrnn's repository,
-    which also installs ``onnxruntime`` to run the result). An export takes
-    seconds to a minute or more (10 to 80 s for the defaults on one core
-    here), nearly all in torch's exporter and onnxscript's optimizer.
+    which also installs ``onnxruntime`` to run the result). An export can
+    take a minute or more, nearly all of it in torch's exporter and
+    onnxscript's optimizer.
     The graph is captured by torch's ``torch.export``-based exporter
     (``torch.onnx.export(dynamo=True)``) from the module's own ``forward``;
     the recurrent layers become ONNX's ``RNN``, ``LSTM`` and ``GRU`` operators.
