@@ -135,8 +135,11 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     statistics) on its own device; on a GPU its recurrent layers run on
     cuDNN, told that a backward pass follows. Each pass runs over at most
     about 32768 time steps (sequences times their length; one sequence when
-    a sequence is longer), so memory beyond the input and the result does
-    not grow with the number of sequences or of steps.
+    a sequence is longer), so the passes' memory does not grow with the
+    number of sequences or of steps. Besides the result (float64), the
+    function holds X once as float32 (and, with ``max_length``, the steps
+    the model reads and their attributions): unlike ``predict``, it does not
+    convert X a chunk at a time, so explain a very large X in slices.
 
     References
     ----------
@@ -177,13 +180,21 @@ def sequence_attributions(estimator, X, *, target=None, n_steps=50, baseline="me
     result = np.zeros(X3.shape, dtype=np.float64)
     if Xt is X3:  # the model reads every step
         _integrated_gradients(module, X3, lengths, base, score, n_steps, out=result)
-        return _check_finite(result) * scale
+        return _scaled(_check_finite(result), scale)
     part = np.zeros(Xt.shape, dtype=np.float64)
     _integrated_gradients(module, Xt, lt, base, score, n_steps, out=part)
     start = np.maximum(lengths - max_length, 0)
     rows, steps = np.nonzero(np.arange(max_length)[None, :] < lt[:, None])
     result[rows, start[rows] + steps] = part[rows, steps]
-    return _check_finite(result) * scale
+    del part
+    return _scaled(_check_finite(result), scale)
+
+
+def _scaled(attributions, scale):
+    """``attributions * scale``, in place: a copy doubled the memory of the result."""
+    if scale != 1.0:
+        attributions *= scale
+    return attributions
 
 
 def _check_finite(attributions):

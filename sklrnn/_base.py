@@ -342,6 +342,8 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         full = epochs is None
         first = not (incremental and hasattr(self, "net_"))
+        if not first:  # set_params may have changed them since the fit
+            self._check_params()
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None
         fitted = dict(vars(self))
@@ -466,6 +468,17 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Sequences of weight 0 (or next to it) do not count, and would leave
         # their leave-one-out predictions undefined.
         keep = np.ones(len(target), bool) if weights is None else weights > 1e-12 * weights.max()
+        if keep.sum() < 2 <= len(keep):
+            # Silent, a weight 1e12 times the others' left the head as a
+            # short training left it (predictions back near the mean).
+            warnings.warn(
+                "One sequence's sample weight is at least 1e12 times each other's (of the "
+                f"{len(keep)} of nonzero weight), so the head is left as training left it: "
+                "its closed-form solution needs 2 sequences of weight (leave-one-out). Give "
+                "the others more weight, or bound the ratio of the weights.",
+                UserWarning,
+                stacklevel=_caller_outside_sklrnn(),
+            )
         if keep.sum() < 2:
             if self.verbose:
                 print(
@@ -664,13 +677,21 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         }
 
     def _check_params(self):
-        """Check what scikit-learn's parameter constraints leave open.
+        """Check the parameters: scikit-learn's constraints, and what they leave open.
 
-        Sizes are integers but not bools; an optimizer class is a
-        ``torch.optim.Optimizer`` whose constructor takes ``lr`` and
-        ``weight_decay``; callbacks are skorch callbacks; a checkpoint path
-        names a file in an existing folder.
+        The constraints are checked here too for the calls scikit-learn does
+        not check them for: ``partial_fit`` on a fitted model, whose
+        parameters ``set_params`` may have changed since, and ``save_model``.
+        Sizes are integers but not bools; ``device`` names a torch device; an
+        optimizer class is a ``torch.optim.Optimizer`` whose constructor takes
+        ``lr`` and ``weight_decay``; callbacks are skorch callbacks; a
+        checkpoint path names a file in an existing folder.
         """
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), type(self).__name__
+        )
+        if self.device != "auto":
+            device_exists(self.device)  # a ValueError for a string that names none
         for name in _SIZE_PARAMS:
             _reject_bool(getattr(self, name), name, type(self).__name__)
         optimizer = self.optimizer
@@ -1416,7 +1437,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # Sequences of different lengths run longest first, in runs of
         # lengths between consecutive powers of 2, so that no batch runs a
         # sequence over more than twice its own steps.
-        order, runs = None, []
+        order, runs, given_lengths = None, [], lengths
         if n_samples and lengths.min() < lengths.max():
             order = np.argsort(-lengths, kind="stable")
             X3, lengths = X3[order], lengths[order]
@@ -1425,14 +1446,15 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         for start, stop in itertools.pairwise([0, *runs, n_samples]):
             parts.extend(self._prediction_parts(X3[start:stop], lengths[start:stop], batch))
         out, done = None, 0
-        # Each batch's outputs go straight into one float64 array: no list of
-        # small tensors kept alive between the batches' big temporaries (which
-        # fragments the heap), no concatenation, no second copy.
+        # Each batch's outputs go straight into one float64 array, in the
+        # order of X: no list of small tensors kept alive between the batches'
+        # big temporaries (which fragments the heap), no concatenation, no
+        # second copy (putting sorted rows back copied recurrent_states' 1 GB).
         with torch.inference_mode():
             for part, part_lengths, n_valid in parts:
                 dataset = SequenceDataset(part, part_lengths, device=self.net_.device)
                 batches = self.net_.forward_iter(
-                    dataset, training=False, device="cpu", method=method
+                    dataset, training=False, device="cpu", method=method, batch_size=batch
                 )
                 for batch_out in batches:
                     if out is None:
@@ -1441,10 +1463,13 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                             shape[0] = self._recurrent_lengths(X3.shape[1])
                         out = np.zeros((n_samples, *shape), dtype=np.float64)
                     n = min(len(batch_out), n_valid)
+                    rows = slice(done, done + n) if order is None else order[done : done + n]
                     # Per-step outputs stop at the longest sequence of their batch.
-                    out[done : done + n, : batch_out.shape[1]] = batch_out[:n].numpy()
+                    out[rows, : batch_out.shape[1]] = batch_out[:n].numpy()
                     done, n_valid = done + n, n_valid - n
         bad = ~np.isfinite(out.reshape(n_samples, -1)).all(axis=1)
+        if order is not None:  # in the order of X3, as sorted
+            bad = bad[order]
         # Standardized input beyond float32: saturating gates and the
         # kernels' counts can turn it into finite, wrong outputs.
         bad |= ~np.isfinite(_standardized_reach(self.net_.module_, X3))
@@ -1454,9 +1479,7 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise self._non_finite_outputs(X3, lengths, bad, order, first_sample)
         if method == "recurrent_states":
             steps = np.arange(out.shape[1])
-            out[steps[None, :] >= self._recurrent_lengths(lengths)[:, None]] = np.nan
-        if order is not None:  # back to the order of X
-            out[order] = out.copy()
+            out[steps[None, :] >= self._recurrent_lengths(given_lengths)[:, None]] = np.nan
         return out
 
     def _non_finite_outputs(self, X3, lengths, bad, order, first_sample):

@@ -148,7 +148,9 @@ class RNNClassifier(ClassifierMixin, _BaseRNN):
             no part in training, as if removed (its label still counts among
             ``classes_``); other weights scale the loss only (the data's
             statistics count each sequence once). Only their
-            ratios matter: fit scales them to average 1.
+            ratios matter: fit scales them to average 1. A weight at least
+            1e12 times every other's leaves the head as training left it
+            (its closed form needs two sequences of weight), with a warning.
 
         Returns
         -------

@@ -595,10 +595,11 @@ def counted(n, noun):
 def _caller_outside_sklrnn():
     """The ``stacklevel`` that points a warning issued by this function's caller
     at the first frame outside sklrnn, scikit-learn (which wraps ``fit``:
-    Pipelines, searches) and joblib (which runs a search's fits): the line
-    that called ``fit`` or ``predict``, however deep the call."""
+    Pipelines, searches), joblib (which runs a search's fits) and torch (whose
+    ``no_grad`` wraps methods of sklrnn): the line that called ``fit`` or
+    ``predict``, however deep the call."""
     packages = (os.path.dirname(__file__),) + tuple(
-        os.path.dirname(package.__file__) for package in (sklearn, joblib)
+        os.path.dirname(package.__file__) for package in (sklearn, joblib, torch)
     )
     frame, level = sys._getframe(2), 2  # the frame that calls warnings.warn
     while frame is not None and frame.f_code.co_filename.startswith(packages):

@@ -152,8 +152,7 @@ default="adam"
     clip_grad_norm : float or None, default=None
         Maximum norm of the gradient of all parameters; None disables
         clipping. With ``n_networks > 1`` each network is clipped on its own,
-        as if it trained alone: its gradient, ``1 / n_networks`` of its own
-        loss's, at ``clip_grad_norm / n_networks``.
+        as if it trained alone.
 
     device : str, default="cpu"
         Torch device to train and predict on: ``"cpu"``, ``"cuda"``,
@@ -390,8 +389,10 @@ N_NETWORKS = """\
 n_networks : int, default=1
         Number of networks of this architecture trained side by side, each
         from its own random initialization and on its own loss, whose
-        predictions are averaged ({average}; a deep ensemble). Fit and
-        prediction time and memory grow in proportion."""
+        predictions are averaged ({average}; a deep ensemble). Each network
+        trains as it would alone, at the same ``lr`` and ``weight_decay``
+        (the history's ``train_loss`` is their mean). Fit and prediction time
+        and memory grow in proportion."""
 
 
 FEATURES_NOTES = """A fitted estimator is also a transformer: :meth:`transform` returns the

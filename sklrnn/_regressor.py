@@ -1,6 +1,7 @@
 """Recurrent neural network regressor."""
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,13 @@ from torch import nn
 
 from ._base import _BaseRNN
 from ._compat import _fit_context
-from ._data import _caller_outside_sklrnn, _check_bool, _unique_columns, column_moments, counted
+from ._data import (
+    _caller_outside_sklrnn,
+    _check_bool,
+    _is_temporal,
+    column_moments,
+    counted,
+)
 from ._docs import (
     ARCHITECTURE_PARAMS,
     FEATURES_NOTES,
@@ -115,7 +122,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             Weight of each sequence in the loss. A sequence of weight 0 takes
             no part in training, as if removed; other weights scale the loss
             only (the data's statistics count each sequence once). Only their
-            ratios matter: fit scales them to average 1.
+            ratios matter: fit scales them to average 1. A weight at least
+            1e12 times every other's leaves the head as training left it
+            (its closed form needs two sequences of weight), with a warning.
 
         Returns
         -------
@@ -138,7 +147,9 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         call on new data measures residuals on sequences the head has not
         seen. The first call (or ``fit``) sets the mean and scale by which y
         is standardized for every later call: make it with sequences whose
-        targets differ (a constant y warns). Parameters that shape
+        targets differ (a constant y warns). A target constant in the data of
+        ``fit`` stays predicted as that constant while the calls' targets
+        keep its value, and trains once they differ. Parameters that shape
         the network (``hidden_size``, ``standardize``...) must be as fitted,
         or it raises a ``ValueError``; the others (``lr``, ``batch_size``,
         ``dropout``...) train as they are set now, at a constant learning rate.
@@ -226,14 +237,21 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # A target constant in a fit's data (standardized to exactly 0) is
         # predicted as that constant, as the closed-form head predicts it:
         # trained, the network's output only came near 0 (errors of 0.01 in
-        # y's own units, whose scale is 1, for a target of 2e-12).
+        # y's own units, whose scale is 1, for a target of 2e-12). The
+        # optimizer's moments of those rows go too, so that a partial_fit
+        # whose target stays that constant leaves them at 0 (its gradient
+        # is 0), where the moments moved them by 1e6 times a target of 1e-9.
         zero = torch.as_tensor(np.flatnonzero(~target.any(axis=0)))
         if full and len(zero):
+            state = self.net_.optimizer_.state
             with torch.no_grad():
                 for network in networks_of(self.net_.module_):
-                    head = network.head
-                    head.weight[zero.to(head.weight.device)] = 0.0
-                    head.bias[zero.to(head.bias.device)] = 0.0
+                    for param in (network.head.weight, network.head.bias):
+                        rows = zero.to(param.device)
+                        param[rows] = 0.0
+                        for moment in state.get(param, {}).values():
+                            if moment.shape == param.shape:
+                                moment[rows] = 0.0
         if noise is not None and np.isfinite(noise).all():
             self.noise_std_ = noise * self._y_scale
         else:
@@ -283,15 +301,29 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
     # -- hooks of _BaseRNN ------------------------------------------------
 
     def _encode_target(self, y, *, reset, classes=None):
-        dtypes = y.dtypes if isinstance(y, pd.DataFrame) else [getattr(y, "dtype", None)]
-        if any(getattr(dtype, "kind", None) in ("M", "m") for dtype in dtypes):
-            # check_array would read them as nanosecond counts without a word.
+        if isinstance(y, pd.DataFrame):
+            dtypes = y.dtypes
+        elif isinstance(getattr(y, "schema", None), Mapping):  # a polars DataFrame
+            dtypes = y.schema.values()
+        else:
+            dtypes = [getattr(y, "dtype", None)]
+        if any(
+            getattr(dtype, "kind", None) in ("M", "m") or _is_temporal(dtype) for dtype in dtypes
+        ):
+            # check_array would read them as counts of nano- or microseconds
+            # (polars') without a word.
             raise TypeError(
                 "y holds dates or times, not numbers. Convert them to numbers first, e.g. "
                 "to elapsed seconds, the same way for every fit."
             )
-        if isinstance(y, pd.DataFrame):
-            _unique_columns(y.columns, "y")  # check_array's message would not name y
+        if isinstance(y, pd.DataFrame) and y.columns.has_duplicates:
+            # Read by position, but check_array refuses them without naming y.
+            repeated = y.columns[y.columns.duplicated()].unique().tolist()
+            raise ValueError(
+                f"y has the column names {repeated} more than once, which scikit-learn's "
+                "checks refuse. Rename them (the targets are read by position), or pass "
+                "y.to_numpy()."
+            )
         try:
             y = check_array(
                 y,
@@ -305,7 +337,22 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             raise ValueError(
                 f"y holds a number beyond float64's range ({exc}). Rescale the targets first."
             ) from exc
+        except TypeError as exc:
+            if "float() argument" not in str(exc):  # sparse y: check_array's words
+                raise
+            # Objects float() does not take: dates, periods.
+            raise TypeError(
+                f"{type(self).__name__} needs numbers as targets, but y holds other objects "
+                f"({exc}). Convert them to numbers first (dates or times, e.g. to elapsed "
+                "seconds, the same way for every fit)."
+            ) from exc
         except ValueError as exc:
+            if "setting an array element with a sequence" in str(exc):  # numpy's words
+                raise ValueError(
+                    "y must hold one number, or one row of equally many numbers, per "
+                    f"sequence, but its rows differ in length or hold arrays ({exc}). Pass "
+                    "several targets per sequence as a 2D array, e.g. np.vstack(y)."
+                ) from exc
             if "convert" not in str(exc):
                 raise
             # numpy's "could not convert string to float" does not name y.

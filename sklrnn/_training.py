@@ -322,11 +322,9 @@ class EarlyStoppingIfValid(EarlyStopping):
 class NetworkGradientClipping(Callback):
     """Clip the gradient norm of each network separately.
 
-    An ensemble's training loss is the mean of its ``n`` networks' losses, so
-    each network's gradient is ``1 / n`` of the gradient of its own loss;
-    clipping it at ``max_norm / n`` clips that gradient at ``max_norm``, as a
-    network trained alone would be. One joint norm over all networks would
-    couple them.
+    Each network's gradient is that of its own loss (``train_step_single``),
+    clipped at ``max_norm`` as a network trained alone would be. One joint
+    norm over all networks would couple them.
 
     Parameters
     ----------
@@ -338,9 +336,8 @@ class NetworkGradientClipping(Callback):
         self.max_norm = max_norm
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
-        networks = networks_of(net.module_)
-        for network in networks:
-            torch.nn.utils.clip_grad_norm_(network.parameters(), self.max_norm / len(networks))
+        for network in networks_of(net.module_):
+            torch.nn.utils.clip_grad_norm_(network.parameters(), self.max_norm)
 
 
 class WarmupCosine(Callback):
@@ -978,8 +975,12 @@ class SequenceNet(NeuralNet):
         unchanged, and rebuilds it otherwise.
     """
 
-    def get_iterator(self, dataset, training=False):
-        batch_size = self.batch_size if training else min(self.batch_size, PREDICT_BATCH_LIMIT)
+    def get_iterator(self, dataset, training=False, batch_size=None):
+        # batch_size: the estimator's, which set_params may have changed since
+        # it built this net (prediction reads it; a changed one rebuilds the
+        # net for training).
+        if batch_size is None:
+            batch_size = self.batch_size if training else min(self.batch_size, PREDICT_BATCH_LIMIT)
         generator = getattr(self, "generator_", None)
         options = self.get_params_for("iterator_train") if training else {}
         return BatchIterator(
@@ -1175,17 +1176,24 @@ class SequenceNet(NeuralNet):
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        # An ensemble's loss is its networks' mean (the history's), and its
+        # gradient their sum: each network's is that of its own loss, as
+        # alone. The mean's, 1 / n of it, trained each at n times the weight
+        # decay under Adam (which cancels a gradient's scale) and at lr / n
+        # under SGD.
+        networks = len(self.module_.networks) if isinstance(self.module_, RNNEnsemble) else 1
+        (loss * networks if networks > 1 else loss).backward()
         return {"loss": loss, "y_pred": y_pred}
 
-    def forward_iter(self, X, training=False, device="cpu", method="forward"):
+    def forward_iter(self, X, training=False, device="cpu", method="forward", batch_size=None):
         # skorch's loop, with the fitted check and the mode switch done once
         # per call instead of once per batch; ``method`` names the module's
         # map to run ("forward", "embed", "recurrent_states" or
-        # "mean_and_variance").
+        # "mean_and_variance"), ``batch_size`` the batches (get_iterator's).
         self.check_is_fitted()
         self.module_.train(training)
-        for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
+        dataset = self.get_dataset(X)
+        for Xi, _ in self.get_iterator(dataset, training=training, batch_size=batch_size):
             with torch.set_grad_enabled(training):
                 yp = self.infer(Xi, method=method)
             # Every map of the module returns one tensor: skorch's to_device

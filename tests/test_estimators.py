@@ -1173,6 +1173,34 @@ def test_partial_fit_trains_with_the_parameters_set_since_the_fit():
     assert np.abs(reg.predict(X) - before).max() > 1e-4  # the partial fits trained
 
 
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        # scikit-learn checks a fitted model's partial_fit for none of them:
+        # ZeroDivisionError, numpy's IndexError, skorch's "'str' object is
+        # not callable", torch's "Invalid learning rate", or no word at all.
+        ("batch_size", 0, r"'batch_size' parameter of RNN\w+ must be an int"),
+        ("max_length", 6.0, r"'max_length' parameter of RNN\w+ must be"),
+        ("optimizer", "foo", r"'optimizer' parameter of RNN\w+ must be"),
+        ("lr", -1.0, r"'lr' parameter of RNN\w+ must be a float in the range \(0.0, inf\)"),
+        ("lr_schedule", "linear", r"'lr_schedule' parameter of RNN\w+ must be"),
+        ("validation_fraction", 2.0, r"'validation_fraction' parameter of RNN\w+ must be"),
+        ("device", "gpu", r"device='gpu' is not a torch device"),
+    ],
+)
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_partial_fit_refuses_parameters_set_invalid_since_the_fit(Estimator, name, value, message):
+    X, y = make_classification_sequences(n=24)
+    model = Estimator(**FAST).fit(X, y)
+    before = model.predict(X)
+    model.set_params(**{name: value})
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X, y)
+    model.set_params(**{name: Estimator().get_params()[name]})
+    assert model.n_iter_ == FAST["max_epochs"]
+    np.testing.assert_array_equal(model.predict(X), before)  # left as it was
+
+
 # -- persistence ----------------------------------------------------------------
 
 
@@ -1392,6 +1420,25 @@ def test_a_last_batch_is_filled_up_only_when_that_is_cheap():
     )
 
 
+@pytest.mark.parametrize("Estimator", [RNNClassifier, RNNRegressor])
+def test_prediction_runs_in_batches_of_the_batch_size_set_after_fit(Estimator):
+    # The user guide bounds prediction's memory by lowering batch_size with
+    # set_params; prediction kept the fit's 32 (+319 MB, against 17 MB for
+    # batches of 2, on 32 sequences of 20,000 steps).
+    X, y = make_classification_sequences(n=48, T=30, n_features=1)
+    model = Estimator(hidden_size=4, conv_channels=4, max_epochs=2, random_state=0).fit(X, y)
+    expected = model.predict(X)
+    rows = []
+    model.net_.module_.register_forward_pre_hook(lambda module, args: rows.append(len(args[0])))
+    model.set_params(batch_size=16)
+    np.testing.assert_allclose(model.predict(X), expected, rtol=1e-5, atol=1e-6)
+    assert rows == [16, 16, 16]
+    rows.clear()
+    model.set_params(batch_size=24)
+    model.predict(X)
+    assert rows == [24, 24]
+
+
 # -- ensembles of networks ------------------------------------------------------
 
 
@@ -1406,38 +1453,38 @@ def test_n_networks_sets_the_number_of_networks():
     assert streamed.n_networks_ == len(streamed.net_.module_.networks) == 2
 
 
-@pytest.mark.parametrize("clip_grad_norm", [None, 0.05])
-def test_each_network_of_an_ensemble_trains_as_it_would_alone(clip_grad_norm):
+@pytest.mark.parametrize(
+    "optimizer, lr, clip_grad_norm", [("adam", 0.01, None), ("sgd", 0.1, None), ("sgd", 0.1, 0.05)]
+)
+def test_each_network_of_an_ensemble_trains_as_it_would_alone(optimizer, lr, clip_grad_norm):
     # Network 0 starts from the weights a single network gets from the same
-    # seed and sees the same batches. The ensemble's loss is the mean of the
-    # networks' own losses, so with plain SGD at 3 times the learning rate
-    # (clipped, if at all, network by network) network 0 must follow the
-    # single network's path exactly; a joint loss on the averaged output
-    # would couple the networks and move it.
+    # seed and sees the same batches, at the same lr and weight decay, so it
+    # must follow the single network's path; a joint loss on the averaged
+    # output would couple the networks and move it. Its gradient was 1 / 3
+    # of its own loss's: Adam trained it at 3 times the weight decay (0.07
+    # away from the single network), SGD at a third of lr.
     X, y = make_classification_sequences(n=60)
     # No dropout: its masks come from one random stream that the networks
-    # of an ensemble share. No weight decay: the optimizer adds it to each
-    # parameter's gradient at the full learning rate, not divided among the
-    # networks as their mean loss is.
+    # of an ensemble share.
     params = dict(
         hidden_size=6,
         conv_channels=4,
         dropout=0.0,
         readout_dropout=0.0,
-        weight_decay=0.0,
-        optimizer="sgd",
+        optimizer=optimizer,
+        lr=lr,
         max_epochs=8,
         kernel_features=0,  # a head solved after training is not trained alone
     )
     # Clipping, too, bounds each network's own gradient (0.05 is active here).
     params.update(random_state=0, clip_grad_norm=clip_grad_norm)
-    alone = RNNClassifier(**params, lr=0.1, n_networks=1).fit(X, y)
-    ensemble = RNNClassifier(**params, lr=0.3, n_networks=3).fit(X, y)
+    alone = RNNClassifier(**params, n_networks=1).fit(X, y)
+    ensemble = RNNClassifier(**params, n_networks=3).fit(X, y)
     first = ensemble.net_.module_.networks[0].state_dict()
     for name, value in alone.net_.module_.state_dict().items():
         np.testing.assert_allclose(first[name], value, atol=1e-5, err_msg=name)
     # ... which goes well beyond that tolerance from the first epoch on.
-    early = RNNClassifier(**{**params, "max_epochs": 1}, lr=0.1, n_networks=1).fit(X, y)
+    early = RNNClassifier(**{**params, "max_epochs": 1}, n_networks=1).fit(X, y)
     weight = "rnn.weight_hh_l0"
     assert (early.net_.module_.state_dict()[weight] - first[weight]).abs().max() > 1e-4
     others = ensemble.net_.module_.networks[1].state_dict()

@@ -16,6 +16,7 @@ milliseconds.
 """
 
 import copy
+import datetime
 import pickle
 import re
 import warnings
@@ -1375,6 +1376,57 @@ def test_regression_targets_that_are_dates_or_times_are_named(y):
         RNNRegressor(**TINY).fit(X, y)
 
 
+def test_polars_dates_and_durations_as_targets_are_named():
+    # Regressed as counts of microseconds (predictions of 1.6e15), where
+    # pandas' were refused.
+    pl = pytest.importorskip("polars")
+    X, _, _ = _training_data()
+    dates = pd.date_range("2020-01-01", periods=len(X))
+    for y in [
+        pl.Series(dates),
+        pl.Series(list(dates.date)),  # polars Date
+        pl.Series(pd.to_timedelta(np.arange(len(X)), unit="s")),
+        pl.DataFrame({"a": np.arange(len(X), dtype=float), "b": dates}),
+    ]:
+        with pytest.raises(TypeError, match="y holds dates or times, not numbers"):
+            RNNRegressor(**TINY).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "y, error, message",
+    [
+        # float()'s words alone: "float() argument must be ... not 'Period'"
+        (pd.Series(pd.period_range("2020", periods=12, freq="D")), TypeError, "'Period'"),
+        ([datetime.datetime(2020, 1, 1 + i) for i in range(12)], TypeError, "'datetime"),
+        # numpy's "setting an array element with a sequence" alone
+        ([[1.0, 2.0]] * 11 + [[1.0]], ValueError, "inhomogeneous"),
+        (pd.Series([np.ones(2)] * 12), ValueError, "sequence"),
+    ],
+)
+def test_targets_that_are_other_objects_or_uneven_rows_are_named(y, error, message):
+    X, _, _ = _training_data()
+    problem = {
+        TypeError: r"RNNRegressor needs numbers as targets, but y holds other objects",
+        ValueError: r"y must hold one number, or one row of equally many numbers, per sequence",
+    }[error]
+    fix = {TypeError: r"Convert them to numbers first", ValueError: r"np\.vstack\(y\)"}[error]
+    with pytest.raises(error, match=rf"{problem}.*{message}.*{fix}"):
+        RNNRegressor(**TINY).fit(X, y)
+
+
+def test_text_and_sparse_targets_keep_their_own_messages():
+    # Beside the messages above, text that holds the word "sequence" was
+    # called uneven rows, and a sparse y "other objects" with advice on dates.
+    X, _, _ = _training_data()
+    text = np.array([f"sequence {i}" for i in range(len(X))], dtype=object)
+    with pytest.raises(
+        ValueError, match=r"RNNRegressor needs numbers as targets, but y holds text"
+    ):
+        RNNRegressor(**TINY).fit(X, text)
+    with pytest.raises(TypeError, match=r"^Sparse data was passed for y"):
+        RNNRegressor(**TINY).fit(X, sp.csr_matrix(np.ones((len(X), 1))))
+
+
 @pytest.mark.parametrize("value", [1e30, 1e200, -5.0])
 def test_a_constant_target_of_any_size_is_predicted(value):
     # Its spread was the rounding of its sum: 1e14 for 1e30, taken for its
@@ -1383,6 +1435,38 @@ def test_a_constant_target_of_any_size_is_predicted(value):
     model = RNNRegressor(**TINY).fit(X, np.full(len(X), value))
     assert model._y_scale.tolist() == [1.0]
     np.testing.assert_allclose(model.predict(X), value, rtol=1e-12, atol=1.0)
+
+
+@pytest.mark.parametrize("kernel_features", [0, 84])
+def test_partial_fit_keeps_a_fits_constant_target_while_it_stays_constant(kernel_features):
+    # The optimizer's moments of the fit moved the head's zeroed rows: a
+    # target of 1e-9 predicted as 0.0013 to 0.0032, with a std of 0.006.
+    X, _, signal = _training_data()
+    Y = np.c_[signal, np.full(len(X), 1e-9)]
+    model = RNNRegressor(**{**TINY, "kernel_features": kernel_features}).fit(X, Y)
+    model.partial_fit(X, Y)
+    model.partial_fit(X[:5], Y[:5])
+    prediction, std = model.predict(X, return_std=True)
+    assert prediction[:, 1].tolist() == [1e-9] * len(X)
+    assert std[:, 1].tolist() == [0.0] * len(X)
+    # Once the target varies, the row trains.
+    model.partial_fit(X, np.c_[signal, signal])
+    assert np.ptp(model.predict(X)[:, 1]) > 0
+
+
+def test_a_sample_weight_that_outweighs_every_other_warns_that_the_head_is_not_solved():
+    # A weight 1e13 times the others' left the head as a short training left
+    # it (predictions far from that sequence's target), without a word.
+    X, _, signal = _training_data()
+    weights = np.r_[1e13, np.ones(len(X) - 1)]
+    message = r"One sequence's sample weight is at least 1e12 times each other's \(of the 12 "
+    with pytest.warns(UserWarning, match=message) as record:
+        model = RNNRegressor(**TINY).fit(X, signal, sample_weight=weights)
+    assert record[0].filename == __file__
+    assert "head_solved" not in model.history_[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RNNRegressor(**TINY).fit(X, signal, sample_weight=np.r_[1e11, np.ones(len(X) - 1)])
 
 
 def test_a_target_of_tiny_spread_around_a_large_mean_is_standardized_by_its_spread():
@@ -1671,7 +1755,9 @@ def test_polars_list_columns_are_named_with_a_polars_conversion():
 def test_targets_with_repeated_column_names_are_named():
     X, _, _ = _training_data()
     y = pd.DataFrame(np.ones((12, 2)), columns=["t", "t"])
-    with pytest.raises(ValueError, match=r"y has the column names \['t'\] more than once"):
+    # Read by position: "Columns are matched by their names" (X's reason) was false.
+    message = r"y has the column names \['t'\] more than once, .* read by position"
+    with pytest.raises(ValueError, match=message):
         RNNRegressor(**TINY).fit(X, y)
 
 

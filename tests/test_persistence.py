@@ -490,13 +490,27 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
         save_model(clf, tmp_path / "m.zip")
     assert load_model(tmp_path / "m.zip").random_state is None
     clf.set_params(random_state=0, device=torch.device("cpu"))
-    with pytest.raises(TypeError, match="parameter device is a device"):
+    with pytest.raises(ValueError, match="'device' parameter of RNNClassifier must be .*'str'"):
         save_model(clf, tmp_path / "m.zip")
     # A class_weight that fit and load_model refuse: the file was unreadable.
     clf.set_params(device="cpu", class_weight={"zzz": 5.0})
     with pytest.raises(ValueError, match=r"save_model: class_weight has the keys \['zzz'\]"):
         save_model(clf, tmp_path / "weights.zip")
     assert not (tmp_path / "weights.zip").exists()
+    # Parameters that load_model refuses, or that failed inside skorch: the
+    # first were written to a file that never loaded again.
+    for name, value, error in [
+        ("lr", -1.0, ValueError),
+        ("batch_size", 0, ValueError),
+        ("optimizer", "foo", ValueError),
+        ("device", "gpu", ValueError),
+        ("checkpoint", 5, ValueError),
+    ]:
+        clf.set_params(class_weight=None, **{name: value})
+        with pytest.raises(error, match=rf"\b{name}\b"):
+            save_model(clf, tmp_path / "bad.zip")
+        assert not (tmp_path / "bad.zip").exists()
+        clf.set_params(**{name: RNNClassifier().get_params()[name]})
 
 
 class SaveEachEpoch(Callback):
