@@ -347,6 +347,11 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
                 "seconds, the same way for every fit)."
             ) from exc
         except ValueError as exc:
+            if str(exc).startswith("Complex data not supported"):  # which printed all of y
+                raise ValueError(
+                    "Complex data not supported: y holds complex numbers. Pass real targets, "
+                    "e.g. the real and imaginary parts as two: np.column_stack([y.real, y.imag])."
+                ) from None
             if "setting an array element with a sequence" in str(exc):  # numpy's words
                 raise ValueError(
                     "y must hold one number, or one row of equally many numbers, per "

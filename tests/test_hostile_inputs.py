@@ -593,6 +593,12 @@ def test_sparse_and_complex_input_are_named():
     ]:
         with pytest.raises(ValueError, match=f"^Complex data not supported: {where} {fix}"):
             model.predict(data)
+    # y too: its message printed all of y.
+    for y in [np.arange(12) + 1j, list(np.arange(12) + 1j)]:
+        with pytest.raises(
+            ValueError, match=r"^Complex data not supported: y holds .*y\.imag\]\)\.$"
+        ):
+            RNNRegressor(**TINY).fit(np.zeros((12, N_STEPS)), y)
 
 
 @pytest.mark.parametrize("X", [None, 3.5, "abc", np.array(3.5)])
