@@ -342,7 +342,9 @@ class _BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         full = epochs is None
         first = not (incremental and hasattr(self, "net_"))
-        if not first:  # set_params may have changed them since the fit
+        if not (first or full):
+            # scikit-learn validates no partial_fit of a fitted model, whose
+            # parameters set_params may have changed since.
             self._check_params()
         # Read first: a malformed checkpoint fails before anything changes.
         checkpoint = self._read_checkpoint() if full and self.warm_start else None

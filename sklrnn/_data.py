@@ -746,7 +746,7 @@ def _check_dense_numbers(X, input_name):
                     f"{dtype.categories.dtype}). Encode it as numbers first, e.g. with "
                     "sklearn.preprocessing.OrdinalEncoder, or drop it."
                 ) from None
-        if getattr(dtype, "kind", None) in ("M", "m") or _is_temporal(dtype):
+        if _is_temporal(dtype):
             # A table with a time column is usually a long table: a row per time step.
             long = (
                 ""
@@ -762,7 +762,9 @@ def _check_dense_numbers(X, input_name):
 
 
 def _is_temporal(dtype):
-    """True for a polars date, time or duration dtype (numpy's are of kind M and m)."""
+    """True for a date, time or duration dtype: numpy's and pandas' (of kind M or m) or polars'."""
+    if getattr(dtype, "kind", None) in ("M", "m"):
+        return True
     is_temporal = getattr(dtype, "is_temporal", None)
     return callable(is_temporal) and bool(is_temporal())
 

@@ -241,8 +241,8 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
         # optimizer's moments of those rows go too, so that a partial_fit
         # whose target stays that constant leaves them at 0 (its gradient
         # is 0), where the moments moved them by 1e6 times a target of 1e-9.
-        zero = torch.as_tensor(np.flatnonzero(~target.any(axis=0)))
-        if full and len(zero):
+        zero = torch.as_tensor(np.flatnonzero(~target.any(axis=0))) if full else ()
+        if len(zero):
             state = self.net_.optimizer_.state
             with torch.no_grad():
                 for network in networks_of(self.net_.module_):
@@ -307,9 +307,7 @@ class RNNRegressor(RegressorMixin, _BaseRNN):
             dtypes = y.schema.values()
         else:
             dtypes = [getattr(y, "dtype", None)]
-        if any(
-            getattr(dtype, "kind", None) in ("M", "m") or _is_temporal(dtype) for dtype in dtypes
-        ):
+        if any(_is_temporal(dtype) for dtype in dtypes):
             # check_array would read them as counts of nano- or microseconds
             # (polars') without a word.
             raise TypeError(
